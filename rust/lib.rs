@@ -1,0 +1,13 @@
+//! mmcore core: exchange payloads in, synced L2 books and market features out.
+//!
+//! The pure-Rust core (decode, book, sync, features, flow) has no pyo3 in it; the `python`
+//! feature adds the bindings in [`python`] and registers the `mmcore._core` module.
+
+#[cfg(feature = "python")]
+mod python;
+
+#[cfg(feature = "python")]
+#[pyo3::pymodule]
+fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+    python::register(m)
+}
