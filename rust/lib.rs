@@ -1,7 +1,17 @@
 //! mmcore core: exchange payloads in, synced L2 books and market features out.
 //!
 //! The pure-Rust core (decode, book, sync, features, flow) has no pyo3 in it; the `python`
-//! feature adds the bindings in [`python`] and registers the `mmcore._core` module.
+//! feature adds the bindings in `python/` and registers the `mmcore._core` module.
+
+pub mod book;
+pub mod decode;
+pub mod features;
+pub mod fixed;
+pub mod flow;
+pub mod router;
+pub mod symbol_book;
+pub mod sync;
+pub mod synthetic;
 
 #[cfg(feature = "python")]
 mod python;

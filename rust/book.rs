@@ -1,0 +1,247 @@
+//! The L2 ladder: integer prices and sizes, best level last so touch updates move little memory.
+
+use crate::fixed::POW10;
+
+/// One price level. `key` orders the side (bids: `price`, asks: `-price`) so both sides keep
+/// ascending keys with the best level at the end of the vector, where most updates happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Level {
+    pub key: i64,
+    pub qty: u64,
+    /// Decimals the venue wrote the price and size with (for the OKX checksum text).
+    pub px_decimals: u8,
+    pub qty_decimals: u8,
+}
+
+/// Bid or ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Bid,
+    Ask,
+}
+
+impl Side {
+    /// Sort key of a price on this side.
+    #[inline]
+    pub fn key(self, price: i64) -> i64 {
+        match self {
+            Side::Bid => price,
+            Side::Ask => -price,
+        }
+    }
+
+    /// Price of a sort key on this side.
+    #[inline]
+    pub fn price(self, key: i64) -> i64 {
+        self.key(key)
+    }
+}
+
+/// One side of the book, levels sorted by ascending key (best last).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ladder {
+    levels: Vec<Level>,
+}
+
+impl Ladder {
+    /// Sets a level to an absolute size; size zero deletes it (deleting an absent level is a no-op,
+    /// as the venues specify).
+    #[inline]
+    pub fn set(&mut self, level: Level) {
+        let levels = &mut self.levels;
+        // Most updates hit the last few levels: look there before a binary search.
+        let n = levels.len();
+        let position = match levels.last() {
+            Some(best) if level.key > best.key => Err(n),
+            Some(best) if level.key == best.key => Ok(n - 1),
+            _ => levels.binary_search_by(|probe| probe.key.cmp(&level.key)),
+        };
+        match position {
+            Ok(i) if level.qty == 0 => {
+                levels.remove(i);
+            }
+            Ok(i) => levels[i] = level,
+            Err(_) if level.qty == 0 => {}
+            Err(i) => levels.insert(i, level),
+        }
+    }
+
+    /// Replaces the side with levels given best-first or in any order; zero sizes are skipped.
+    pub fn replace(&mut self, levels: impl Iterator<Item = Level>) {
+        self.levels.clear();
+        self.levels.extend(levels.filter(|l| l.qty != 0));
+        self.levels.sort_unstable_by_key(|l| l.key);
+        self.levels.dedup_by_key(|l| l.key);
+    }
+
+    pub fn clear(&mut self) {
+        self.levels.clear();
+    }
+
+    #[inline]
+    pub fn best(&self) -> Option<&Level> {
+        self.levels.last()
+    }
+
+    /// Levels from the best outwards.
+    #[inline]
+    pub fn iter_best_first(&self) -> impl Iterator<Item = &Level> + '_ {
+        self.levels.iter().rev()
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    /// Heap bytes held by this side.
+    pub fn heap_bytes(&self) -> usize {
+        self.levels.capacity() * std::mem::size_of::<Level>()
+    }
+
+    /// Multiplies keys by `price_factor` and sizes by `qty_factor` (a scale change); the caller
+    /// has checked with [`Ladder::fits_rescale`] that nothing overflows.
+    fn rescale(&mut self, price_factor: i64, qty_factor: u64) {
+        for level in &mut self.levels {
+            level.key *= price_factor;
+            level.qty *= qty_factor;
+        }
+    }
+
+    fn fits_rescale(&self, price_factor: i64, qty_factor: u64) -> bool {
+        let (Some(first), Some(last)) = (self.levels.first(), self.levels.last()) else {
+            return true;
+        };
+        let max_key = first.key.unsigned_abs().max(last.key.unsigned_abs());
+        let max_qty = self.levels.iter().map(|l| l.qty).max().unwrap_or(0);
+        max_key.checked_mul(price_factor as u64).is_some_and(|k| k <= i64::MAX as u64)
+            && max_qty.checked_mul(qty_factor).is_some()
+    }
+}
+
+/// A two-sided L2 book on integers: prices at `price_scale` decimals, sizes at `qty_scale`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Book {
+    pub bids: Ladder,
+    pub asks: Ladder,
+    pub price_scale: u8,
+    pub qty_scale: u8,
+}
+
+impl Book {
+    #[inline]
+    pub fn side(&self, side: Side) -> &Ladder {
+        match side {
+            Side::Bid => &self.bids,
+            Side::Ask => &self.asks,
+        }
+    }
+
+    #[inline]
+    pub fn side_mut(&mut self, side: Side) -> &mut Ladder {
+        match side {
+            Side::Bid => &mut self.bids,
+            Side::Ask => &mut self.asks,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+    }
+
+    /// Best bid as `(price, size)` integers.
+    #[inline]
+    pub fn best_bid(&self) -> Option<(i64, u64)> {
+        self.bids.best().map(|l| (l.key, l.qty))
+    }
+
+    /// Best ask as `(price, size)` integers.
+    #[inline]
+    pub fn best_ask(&self) -> Option<(i64, u64)> {
+        self.asks.best().map(|l| (-l.key, l.qty))
+    }
+
+    /// True when the best bid is at or above the best ask.
+    #[inline]
+    pub fn is_crossed(&self) -> bool {
+        matches!((self.best_bid(), self.best_ask()), (Some((b, _)), Some((a, _))) if b >= a)
+    }
+
+    /// Raises the scales (never lowers them) so values with more decimals fit. Returns false and
+    /// leaves the book untouched when the existing levels would overflow at the new scales.
+    pub fn raise_scales(&mut self, price_scale: u8, qty_scale: u8) -> bool {
+        let price_scale = price_scale.max(self.price_scale);
+        let qty_scale = qty_scale.max(self.qty_scale);
+        let price_factor = POW10[usize::from(price_scale - self.price_scale)] as i64;
+        let qty_factor = POW10[usize::from(qty_scale - self.qty_scale)];
+        if price_factor == 1 && qty_factor == 1 {
+            return true;
+        }
+        if !(self.bids.fits_rescale(price_factor, qty_factor)
+            && self.asks.fits_rescale(price_factor, qty_factor))
+        {
+            return false;
+        }
+        self.bids.rescale(price_factor, qty_factor);
+        self.asks.rescale(price_factor, qty_factor);
+        self.price_scale = price_scale;
+        self.qty_scale = qty_scale;
+        true
+    }
+
+    /// Heap bytes held by the ladders.
+    pub fn heap_bytes(&self) -> usize {
+        self.bids.heap_bytes() + self.asks.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lvl(side: Side, price: i64, qty: u64) -> Level {
+        Level { key: side.key(price), qty, px_decimals: 0, qty_decimals: 0 }
+    }
+
+    #[test]
+    fn keeps_best_last_and_deletes_on_zero() {
+        let mut book = Book::default();
+        for (p, q) in [(100, 1), (102, 2), (101, 3)] {
+            book.bids.set(lvl(Side::Bid, p, q));
+        }
+        for (p, q) in [(105, 1), (103, 2), (104, 3)] {
+            book.asks.set(lvl(Side::Ask, p, q));
+        }
+        assert_eq!(book.best_bid(), Some((102, 2)));
+        assert_eq!(book.best_ask(), Some((103, 2)));
+        book.bids.set(lvl(Side::Bid, 102, 0));
+        book.asks.set(lvl(Side::Ask, 103, 0));
+        book.asks.set(lvl(Side::Ask, 999, 0));
+        assert_eq!(book.best_bid(), Some((101, 3)));
+        assert_eq!(book.best_ask(), Some((104, 3)));
+        assert_eq!(book.asks.len(), 2);
+        let bids: Vec<i64> = book.bids.iter_best_first().map(|l| l.key).collect();
+        assert_eq!(bids, vec![101, 100]);
+        assert!(!book.is_crossed());
+        book.bids.set(lvl(Side::Bid, 104, 1));
+        assert!(book.is_crossed());
+    }
+
+    #[test]
+    fn raising_scales_keeps_values_or_refuses_untouched() {
+        let mut book = Book::default();
+        book.bids.set(lvl(Side::Bid, 5, 7));
+        assert!(book.raise_scales(2, 1));
+        assert_eq!(book.best_bid(), Some((500, 70)));
+        book.asks.set(lvl(Side::Ask, i64::MAX / 10, 1));
+        let before = book.clone();
+        assert!(!book.raise_scales(4, 1));
+        assert_eq!(book, before);
+    }
+}

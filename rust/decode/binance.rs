@@ -1,0 +1,191 @@
+//! Binance spot and futures market data: diff depth (`depthUpdate`, with `pu` on futures),
+//! REST and partial-depth snapshots, trade, aggTrade and bookTicker, raw or wrapped in a
+//! combined-stream envelope `{"stream":..,"data":..}`.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::levels::{IntSeed, LevelsSeed};
+use super::{parse_decimal, DecodeError, Decoded, Kind, RawLevel, RawTrade, Scratch};
+
+/// Fields seen anywhere in the payload (the envelope's `data` shares the same record).
+#[derive(Default)]
+struct Fields<'a> {
+    event: Option<&'a str>,
+    stream: &'a str,
+    symbol: &'a str,
+    event_time: Option<i64>,
+    trade_time: Option<i64>,
+    first_id: Option<i64>,
+    last_id: Option<i64>,
+    prev_id: Option<i64>,
+    snapshot_id: Option<i64>,
+    price: Option<&'a str>,
+    qty: Option<&'a str>,
+    buyer_is_maker: Option<bool>,
+    /// bookTicker: `b`, `B`, `a`, `A`.
+    ticker: [Option<&'a str>; 4],
+}
+
+struct Payload<'s, 'a> {
+    fields: &'s mut Fields<'a>,
+    scratch: &'s mut Scratch,
+}
+
+pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a>, DecodeError> {
+    let mut fields = Fields::default();
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    Payload { fields: &mut fields, scratch }.deserialize(&mut de)?;
+    de.end()?;
+    classify(fields, scratch)
+}
+
+fn missing(event: &str, field: &str) -> DecodeError {
+    DecodeError(format!("{event}: missing field {field}"))
+}
+
+fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, DecodeError> {
+    let symbol = if f.symbol.is_empty() {
+        f.stream.split('@').next().unwrap_or_default()
+    } else {
+        f.symbol
+    };
+    let mut decoded = Decoded { symbol, event_time_ms: f.event_time, ..Decoded::default() };
+    match f.event {
+        Some("depthUpdate") => {
+            decoded.kind = Kind::Diff;
+            decoded.first_id = Some(f.first_id.ok_or_else(|| missing("depthUpdate", "U"))?);
+            decoded.last_id = Some(f.last_id.ok_or_else(|| missing("depthUpdate", "u"))?);
+            decoded.prev_id = f.prev_id;
+        }
+        Some(event @ ("trade" | "aggTrade")) => {
+            let field = |name: &str, value: Option<&'a str>| value.ok_or_else(|| missing(event, name));
+            let price = parse_decimal::<serde_json::Error>(field("p", f.price)?, &"p")?;
+            let qty = parse_decimal::<serde_json::Error>(field("q", f.qty)?, &"q")?;
+            let buyer_is_maker = f.buyer_is_maker.ok_or_else(|| missing(event, "m"))?;
+            scratch.trades.push(RawTrade {
+                price,
+                qty,
+                buyer_aggressor: !buyer_is_maker,
+                time_ms: f.trade_time.or(f.event_time).unwrap_or_default(),
+            });
+            decoded.kind = Kind::Trade;
+        }
+        Some("bookTicker") | None if f.ticker.iter().all(Option::is_some) => {
+            let text = |i: usize| f.ticker[i].unwrap_or_default();
+            let level = |p: usize, q: usize, pn: &str, qn: &str| -> Result<RawLevel, DecodeError> {
+                Ok(RawLevel {
+                    price: parse_decimal::<serde_json::Error>(text(p), &pn)?,
+                    qty: parse_decimal::<serde_json::Error>(text(q), &qn)?,
+                })
+            };
+            scratch.ticker = Some((level(0, 1, "b", "B")?, level(2, 3, "a", "A")?));
+            decoded.kind = Kind::Ticker;
+            decoded.last_id = f.last_id;
+        }
+        None if f.snapshot_id.is_some() => {
+            decoded.kind = Kind::Snapshot;
+            decoded.last_id = f.snapshot_id;
+            decoded.first_id = f.snapshot_id;
+        }
+        _ => {}
+    }
+    Ok(decoded)
+}
+
+impl<'de> DeserializeSeed<'de> for Payload<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Payload<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Binance market-data JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let f = self.fields;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match key {
+                "data" => map.next_value_seed(Payload { fields: &mut *f, scratch: &mut *self.scratch })?,
+                "stream" => f.stream = map.next_value()?,
+                "e" => f.event = Some(map.next_value()?),
+                "s" => f.symbol = map.next_value()?,
+                "E" => f.event_time = Some(map.next_value_seed(IntSeed("E"))?),
+                "T" => f.trade_time = Some(map.next_value_seed(IntSeed("T"))?),
+                "U" => f.first_id = Some(map.next_value_seed(IntSeed("U"))?),
+                "u" => f.last_id = Some(map.next_value_seed(IntSeed("u"))?),
+                "pu" => f.prev_id = Some(map.next_value_seed(IntSeed("pu"))?),
+                "lastUpdateId" => f.snapshot_id = Some(map.next_value_seed(IntSeed("lastUpdateId"))?),
+                "p" => f.price = Some(map.next_value()?),
+                "q" => f.qty = Some(map.next_value()?),
+                "m" => f.buyer_is_maker = Some(map.next_value()?),
+                "B" => f.ticker[1] = Some(map.next_value()?),
+                "A" => f.ticker[3] = Some(map.next_value()?),
+                "b" => map.next_value_seed(LevelsOrText {
+                    levels: &mut self.scratch.bids,
+                    text: &mut f.ticker[0],
+                    field: "b",
+                })?,
+                "a" => map.next_value_seed(LevelsOrText {
+                    levels: &mut self.scratch.asks,
+                    text: &mut f.ticker[2],
+                    field: "a",
+                })?,
+                "bids" => map.next_value_seed(LevelsSeed { out: &mut self.scratch.bids, field: "bids" })?,
+                "asks" => map.next_value_seed(LevelsSeed { out: &mut self.scratch.asks, field: "asks" })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Binance reuses `b` and `a`: levels in depthUpdate, prices in bookTicker, the aggregate trade
+/// id (`a`) in aggTrade.
+struct LevelsOrText<'s, 'a> {
+    levels: &'s mut Vec<RawLevel>,
+    text: &'s mut Option<&'a str>,
+    field: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for LevelsOrText<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LevelsOrText<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "levels, a price or an id in field {}", self.field)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        LevelsSeed { out: self.levels, field: self.field }.visit_seq(seq)
+    }
+
+    fn visit_borrowed_str<E: Error>(self, v: &'de str) -> Result<(), E> {
+        *self.text = Some(v);
+        Ok(())
+    }
+
+    fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! Book and flow features as one fixed-width `f64` record (NaN where undefined), so a single
+//! row serves the Python record and the replay matrix alike.
+
+use crate::book::{Book, Ladder, Side};
+use crate::fixed::scaled_to_f64;
+use crate::flow::Flow;
+
+/// Column names of a features record, in order.
+pub const FEATURE_NAMES: [&str; 23] = [
+    "best_bid",
+    "best_ask",
+    "bid_size",
+    "ask_size",
+    "mid",
+    "spread",
+    "spread_bps",
+    "microprice",
+    "imbalance",
+    "bid_depth",
+    "ask_depth",
+    "bid_band_depth",
+    "ask_band_depth",
+    "ofi",
+    "ofi_total",
+    "volatility_bps",
+    "buy_volume",
+    "sell_volume",
+    "vpin",
+    "trade_count",
+    "crossed",
+    "synced",
+    "event_time_ms",
+];
+
+/// Number of columns in a features record.
+pub const N_FEATURES: usize = FEATURE_NAMES.len();
+
+/// One features record.
+pub type FeatureRow = [f64; N_FEATURES];
+
+/// Features that need history: order-flow imbalance between updates and the EWMA volatility
+/// of mid log-returns.
+#[derive(Clone, Debug)]
+pub struct Tracker {
+    prev_bid: Option<(i64, u64)>,
+    prev_ask: Option<(i64, u64)>,
+    ofi_last: f64,
+    ofi_total: f64,
+    prev_mid: f64,
+    variance: f64,
+    alpha: f64,
+}
+
+impl Tracker {
+    /// `halflife` is in book updates.
+    pub fn new(halflife: f64) -> Self {
+        Tracker {
+            prev_bid: None,
+            prev_ask: None,
+            ofi_last: 0.0,
+            ofi_total: 0.0,
+            prev_mid: f64::NAN,
+            variance: f64::NAN,
+            alpha: 1.0 - 0.5f64.powf(1.0 / halflife.max(1e-9)),
+        }
+    }
+
+    /// Forgets the previous touch (after a resync the next update is not a continuation).
+    pub fn reset_touch(&mut self) {
+        self.prev_bid = None;
+        self.prev_ask = None;
+        self.prev_mid = f64::NAN;
+    }
+
+    /// Updates OFI (Cont, Kukanov & Stoikov 2014) and volatility after a book change.
+    #[inline]
+    pub fn on_update(&mut self, book: &Book) {
+        let (bid, ask) = (book.best_bid(), book.best_ask());
+        let qty = |q: u64| scaled_to_f64(q, book.qty_scale);
+        let mut ofi = 0.0;
+        if let (Some((pb, qb)), Some((pb0, qb0))) = (bid, self.prev_bid) {
+            if pb >= pb0 {
+                ofi += qty(qb);
+            }
+            if pb <= pb0 {
+                ofi -= qty(qb0);
+            }
+        }
+        if let (Some((pa, qa)), Some((pa0, qa0))) = (ask, self.prev_ask) {
+            if pa <= pa0 {
+                ofi -= qty(qa);
+            }
+            if pa >= pa0 {
+                ofi += qty(qa0);
+            }
+        }
+        self.ofi_last = ofi;
+        self.ofi_total += ofi;
+        self.prev_bid = bid;
+        self.prev_ask = ask;
+        if let (Some((b, _)), Some((a, _))) = (bid, ask) {
+            let mid = (b + a) as f64 * 0.5;
+            if self.prev_mid > 0.0 && mid > 0.0 {
+                let r = (mid / self.prev_mid).ln();
+                self.variance = if self.variance.is_nan() {
+                    r * r
+                } else {
+                    (1.0 - self.alpha) * self.variance + self.alpha * r * r
+                };
+            }
+            self.prev_mid = mid;
+        }
+    }
+}
+
+fn side_depth(ladder: &Ladder, depth: usize) -> u64 {
+    ladder.iter_best_first().take(depth).map(|l| l.qty).sum()
+}
+
+/// Size on `side` priced within `limit` (a price at book scale) of the touch side of the band.
+fn band_depth(ladder: &Ladder, side: Side, limit: f64) -> u64 {
+    ladder
+        .iter_best_first()
+        .take_while(|l| match side {
+            Side::Bid => side.price(l.key) as f64 >= limit,
+            Side::Ask => side.price(l.key) as f64 <= limit,
+        })
+        .map(|l| l.qty)
+        .sum()
+}
+
+/// Everything the record needs besides the book.
+pub struct Context<'a> {
+    pub tracker: &'a Tracker,
+    pub flow: &'a Flow,
+    pub synced: bool,
+    pub event_time_ms: Option<i64>,
+}
+
+/// Computes the record over the top `depth` levels, with depth bands of ±`band_bps` around mid.
+pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: f64) -> FeatureRow {
+    let nan = f64::NAN;
+    let px = |p: i64| p as f64 / crate::fixed::POW10[usize::from(book.price_scale)] as f64;
+    let qty = |q: u64| scaled_to_f64(q, book.qty_scale);
+    let mut row = [nan; N_FEATURES];
+    let bid = book.best_bid();
+    let ask = book.best_ask();
+    if let Some((p, q)) = bid {
+        row[0] = px(p);
+        row[2] = qty(q);
+    }
+    if let Some((p, q)) = ask {
+        row[1] = px(p);
+        row[3] = qty(q);
+    }
+    let bid_depth = side_depth(&book.bids, depth);
+    let ask_depth = side_depth(&book.asks, depth);
+    row[9] = qty(bid_depth);
+    row[10] = qty(ask_depth);
+    if bid_depth + ask_depth > 0 {
+        row[8] = (bid_depth as f64 - ask_depth as f64) / (bid_depth as f64 + ask_depth as f64);
+    }
+    if let (Some((bp, bq)), Some((ap, aq))) = (bid, ask) {
+        let mid_scaled = (bp + ap) as f64 * 0.5;
+        let mid = px(bp) * 0.5 + px(ap) * 0.5;
+        row[4] = mid;
+        row[5] = px(ap - bp);
+        row[6] = (ap - bp) as f64 / mid_scaled * 1e4;
+        let (bq, aq) = (bq as f64, aq as f64);
+        row[7] = (px(bp) * aq + px(ap) * bq) / (aq + bq);
+        let band = band_bps * 1e-4;
+        row[11] = qty(band_depth(&book.bids, Side::Bid, mid_scaled * (1.0 - band)));
+        row[12] = qty(band_depth(&book.asks, Side::Ask, mid_scaled * (1.0 + band)));
+    }
+    let t = ctx.tracker;
+    row[13] = t.ofi_last;
+    row[14] = t.ofi_total;
+    row[15] = t.variance.sqrt() * 1e4;
+    row[16] = ctx.flow.buy_volume;
+    row[17] = ctx.flow.sell_volume;
+    row[18] = ctx.flow.vpin();
+    row[19] = ctx.flow.trade_count as f64;
+    row[20] = f64::from(u8::from(book.is_crossed()));
+    row[21] = f64::from(u8::from(ctx.synced));
+    row[22] = ctx.event_time_ms.map_or(nan, |t| t as f64);
+    row
+}

@@ -1,0 +1,671 @@
+//! One symbol's synced book: decode → sequence check → validate → apply, atomically.
+//!
+//! Every payload is validated completely (decoded, scaled, tick-checked) before the first level
+//! changes, so a malformed payload leaves the book exactly as it was.
+
+use std::collections::VecDeque;
+
+use crate::book::{Book, Level, Side};
+use crate::decode::{self, DecodeError, Decoded, Format, Kind, RawLevel, Scratch};
+use crate::features::{self, FeatureRow, Tracker};
+use crate::fixed::{Decimal, MAX_DECIMALS};
+use crate::flow::Flow;
+use crate::sync::{Ids, Rule, Sequencer, Verdict};
+
+/// A venue and market type; decides the decoder and the sync rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Venue {
+    BinanceSpot,
+    BinanceUsdm,
+    BinanceCoinm,
+    BybitSpot,
+    BybitLinear,
+    Okx,
+}
+
+impl Venue {
+    /// Every venue with its public name.
+    pub const ALL: [(Venue, &'static str); 6] = [
+        (Venue::BinanceSpot, "binance-spot"),
+        (Venue::BinanceUsdm, "binance-usdm"),
+        (Venue::BinanceCoinm, "binance-coinm"),
+        (Venue::BybitSpot, "bybit-spot"),
+        (Venue::BybitLinear, "bybit-linear"),
+        (Venue::Okx, "okx"),
+    ];
+
+    pub fn parse(name: &str) -> Option<Venue> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(v, _)| *v == self).map_or("", |(_, n)| n)
+    }
+
+    pub fn format(self) -> Format {
+        match self {
+            Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceCoinm => Format::Binance,
+            Venue::BybitSpot | Venue::BybitLinear => Format::Bybit,
+            Venue::Okx => Format::Okx,
+        }
+    }
+
+    pub fn rule(self) -> Rule {
+        match self {
+            Venue::BinanceSpot => Rule::BinanceSpot,
+            Venue::BinanceUsdm | Venue::BinanceCoinm => Rule::BinanceFutures,
+            Venue::BybitSpot | Venue::BybitLinear => Rule::Bybit,
+            Venue::Okx => Rule::Okx,
+        }
+    }
+}
+
+/// Outcome of one payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    Applied = 0,
+    Buffered = 1,
+    Stale = 2,
+    Gap = 3,
+    SnapshotTooOld = 4,
+    ChecksumMismatch = 5,
+    Ignored = 6,
+    Trade = 7,
+    Ticker = 8,
+    BufferOverflow = 9,
+    /// Only in batch results: the payload raised a decode error and was skipped.
+    Malformed = 10,
+}
+
+/// Book construction options.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Most diffs kept while waiting for a snapshot.
+    pub max_buffer: usize,
+    /// Fixed price grid; `None` works at the precision of the strings.
+    pub tick_size: Option<Decimal>,
+    /// Fixed size grid; `None` works at the precision of the strings.
+    pub lot_size: Option<Decimal>,
+    /// Half-life, in book updates, of the EWMA volatility.
+    pub vol_halflife: f64,
+    /// Volume per VPIN bucket (`None`: VPIN is NaN).
+    pub vpin_bucket_volume: Option<f64>,
+    /// VPIN averages over this many buckets.
+    pub vpin_buckets: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_buffer: 1024,
+            tick_size: None,
+            lot_size: None,
+            vol_halflife: 100.0,
+            vpin_bucket_volume: None,
+            vpin_buckets: 50,
+        }
+    }
+}
+
+/// Event counters (never reset by a resync).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub applied: u64,
+    pub buffered: u64,
+    pub stale: u64,
+    pub gaps: u64,
+    pub snapshots: u64,
+    pub snapshot_too_old: u64,
+    pub checksum_errors: u64,
+    pub ignored: u64,
+    pub trades: u64,
+    pub tickers: u64,
+    pub buffer_overflows: u64,
+    pub malformed: u64,
+    pub crossed: u64,
+}
+
+impl Counters {
+    /// Name and value of every counter.
+    pub fn items(&self) -> [(&'static str, u64); 13] {
+        [
+            ("applied", self.applied),
+            ("buffered", self.buffered),
+            ("stale", self.stale),
+            ("gaps", self.gaps),
+            ("snapshots", self.snapshots),
+            ("snapshot_too_old", self.snapshot_too_old),
+            ("checksum_errors", self.checksum_errors),
+            ("ignored", self.ignored),
+            ("trades", self.trades),
+            ("tickers", self.tickers),
+            ("buffer_overflows", self.buffer_overflows),
+            ("malformed", self.malformed),
+            ("crossed", self.crossed),
+        ]
+    }
+}
+
+/// Best bid/offer from a ticker stream: `(bid, bid size, ask, ask size, update id)`.
+pub type Ticker = (f64, f64, f64, f64, Option<i64>);
+
+/// A diff kept while unsynced.
+#[derive(Clone, Debug)]
+struct BufferedDiff {
+    ids: Option<Ids>,
+    event_time_ms: Option<i64>,
+    checksum: Option<i32>,
+    bids: Vec<RawLevel>,
+    asks: Vec<RawLevel>,
+}
+
+/// A book change validated and scaled, ready to apply without failing.
+#[derive(Debug, Default)]
+struct Prepared {
+    bids: Vec<Level>,
+    asks: Vec<Level>,
+}
+
+/// The synced book of one symbol on one venue.
+#[derive(Debug)]
+pub struct SymbolBook {
+    pub venue: Venue,
+    pub symbol: String,
+    config: Config,
+    /// Units per tick and per lot at the fixed scales (1 when not fixed).
+    tick_units: u64,
+    lot_units: u64,
+    seq: Sequencer,
+    book: Book,
+    buffer: VecDeque<BufferedDiff>,
+    tracker: Tracker,
+    flow: Flow,
+    counters: Counters,
+    event_time_ms: Option<i64>,
+    ticker: Option<Ticker>,
+    scratch: Scratch,
+    prepared: Prepared,
+}
+
+fn decimals_error(what: &str, detail: &str) -> DecodeError {
+    DecodeError(format!("field {what}: {detail}"))
+}
+
+impl SymbolBook {
+    pub fn new(symbol: &str, venue: Venue, config: Config) -> Result<Self, DecodeError> {
+        let mut book = Book::default();
+        let mut units = [1u64; 2];
+        for (i, (name, grid)) in [("tick_size", config.tick_size), ("lot_size", config.lot_size)]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(grid) = grid else { continue };
+            if grid.mantissa == 0 {
+                return Err(decimals_error(name, "must be positive"));
+            }
+            let scale = grid.significant_decimals();
+            units[i] = grid.at_scale(scale).unwrap_or(1);
+            if i == 0 {
+                book.price_scale = scale;
+            } else {
+                book.qty_scale = scale;
+            }
+        }
+        Ok(SymbolBook {
+            venue,
+            symbol: symbol.to_owned(),
+            tick_units: units[0],
+            lot_units: units[1],
+            seq: Sequencer::new(venue.rule()),
+            book,
+            buffer: VecDeque::new(),
+            tracker: Tracker::new(config.vol_halflife),
+            flow: Flow::new(config.vpin_bucket_volume, config.vpin_buckets),
+            counters: Counters::default(),
+            event_time_ms: None,
+            ticker: None,
+            scratch: Scratch::default(),
+            prepared: Prepared::default(),
+            config,
+        })
+    }
+
+    pub fn book(&self) -> &Book {
+        &self.book
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn is_synced(&self) -> bool {
+        self.seq.is_synced()
+    }
+
+    pub fn last_update_id(&self) -> Option<i64> {
+        self.seq.last_id()
+    }
+
+    pub fn event_time_ms(&self) -> Option<i64> {
+        self.event_time_ms
+    }
+
+    pub fn ticker(&self) -> Option<Ticker> {
+        self.ticker
+    }
+
+    pub fn buffered_len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Bytes held by the book, its buffer and scratch space.
+    pub fn heap_bytes(&self) -> usize {
+        let buffered: usize = self
+            .buffer
+            .iter()
+            .map(|b| (b.bids.capacity() + b.asks.capacity()) * std::mem::size_of::<RawLevel>())
+            .sum();
+        self.book.heap_bytes()
+            + buffered
+            + (self.scratch.bids.capacity() + self.scratch.asks.capacity())
+                * std::mem::size_of::<RawLevel>()
+            + (self.prepared.bids.capacity() + self.prepared.asks.capacity())
+                * std::mem::size_of::<Level>()
+    }
+
+    /// Decodes and applies one websocket payload.
+    pub fn apply(&mut self, payload: &[u8]) -> Result<Status, DecodeError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = decode::decode(self.venue.format(), payload, &mut scratch)
+            .and_then(|decoded| self.apply_decoded(&decoded, &scratch, false));
+        self.scratch = scratch;
+        self.count_malformed(result)
+    }
+
+    /// Decodes and applies a REST depth snapshot body.
+    pub fn apply_snapshot(&mut self, payload: &[u8]) -> Result<Status, DecodeError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = decode::decode(self.venue.format(), payload, &mut scratch).and_then(|decoded| {
+            if decoded.kind != Kind::Snapshot {
+                return Err(DecodeError("payload is not a depth snapshot".into()));
+            }
+            self.apply_decoded(&decoded, &scratch, true)
+        });
+        self.scratch = scratch;
+        self.count_malformed(result)
+    }
+
+    fn count_malformed(&mut self, result: Result<Status, DecodeError>) -> Result<Status, DecodeError> {
+        if result.is_err() {
+            self.counters.malformed += 1;
+        }
+        result
+    }
+
+    /// Drops the book and the buffer; the symbol waits for a new snapshot.
+    pub fn reset(&mut self) {
+        self.seq.lose_sync();
+        self.book.clear();
+        self.buffer.clear();
+        self.tracker.reset_touch();
+    }
+
+    /// Whether a decoded payload concerns this book (an empty symbol is accepted: Binance
+    /// partial depth on a raw connection does not name one).
+    pub fn accepts(&self, decoded: &Decoded) -> bool {
+        decoded.symbol.is_empty() || decoded.symbol.eq_ignore_ascii_case(&self.symbol)
+    }
+
+    /// Applies a payload already decoded into `scratch` (the router decodes once, then routes).
+    /// `rest` marks a REST snapshot (its sync may find it too old).
+    pub fn apply_decoded(
+        &mut self,
+        decoded: &Decoded,
+        scratch: &Scratch,
+        rest: bool,
+    ) -> Result<Status, DecodeError> {
+        if !self.accepts(decoded) {
+            self.counters.ignored += 1;
+            return Ok(Status::Ignored);
+        }
+        let status = match decoded.kind {
+            Kind::Other => {
+                self.counters.ignored += 1;
+                Status::Ignored
+            }
+            Kind::Trade => {
+                for t in &scratch.trades {
+                    self.flow.add(t.price.to_f64(), t.qty.to_f64(), t.buyer_aggressor);
+                }
+                if let Some(last) = scratch.trades.last() {
+                    self.event_time_ms = Some(last.time_ms);
+                }
+                self.counters.trades += 1;
+                Status::Trade
+            }
+            Kind::Ticker => {
+                if let Some((bid, ask)) = scratch.ticker {
+                    self.ticker = Some((
+                        bid.price.to_f64(),
+                        bid.qty.to_f64(),
+                        ask.price.to_f64(),
+                        ask.qty.to_f64(),
+                        decoded.last_id,
+                    ));
+                }
+                self.counters.tickers += 1;
+                Status::Ticker
+            }
+            Kind::Diff => self.on_diff(decoded, scratch)?,
+            Kind::Snapshot => self.on_snapshot(decoded, scratch, rest)?,
+        };
+        Ok(status)
+    }
+
+    fn diff_ids(&self, decoded: &Decoded) -> Result<Option<Ids>, DecodeError> {
+        let (Some(first), Some(last)) = (decoded.first_id, decoded.last_id) else {
+            return Ok(None);
+        };
+        if self.seq.rule == Rule::BinanceFutures && decoded.prev_id.is_none() {
+            return Err(DecodeError(format!(
+                "depthUpdate: missing field pu ({} diffs carry it)",
+                self.venue.name()
+            )));
+        }
+        Ok(Some(Ids { first, last, prev: decoded.prev_id }))
+    }
+
+    fn on_diff(&mut self, decoded: &Decoded, scratch: &Scratch) -> Result<Status, DecodeError> {
+        let ids = self.diff_ids(decoded)?;
+        match self.seq.check(ids) {
+            Verdict::Stale => {
+                self.counters.stale += 1;
+                Ok(Status::Stale)
+            }
+            Verdict::Buffer => self.buffer_diff(ids, decoded, scratch),
+            Verdict::Gap => {
+                // Validate before keeping it as the first diff of the next sync.
+                self.check_levels(&scratch.bids, &scratch.asks)?;
+                self.counters.gaps += 1;
+                self.reset();
+                self.buffer_diff(ids, decoded, scratch)?;
+                Ok(Status::Gap)
+            }
+            Verdict::Apply => {
+                let mut prepared = std::mem::take(&mut self.prepared);
+                let result = self.prepare(&scratch.bids, &scratch.asks, &mut prepared);
+                if result.is_ok() {
+                    self.commit_diff(&prepared);
+                    self.seq.advance(ids.map(|i| i.last));
+                }
+                self.prepared = prepared;
+                result?;
+                Ok(self.after_update(decoded.event_time_ms, decoded.checksum))
+            }
+        }
+    }
+
+    fn buffer_diff(
+        &mut self,
+        ids: Option<Ids>,
+        decoded: &Decoded,
+        scratch: &Scratch,
+    ) -> Result<Status, DecodeError> {
+        self.check_levels(&scratch.bids, &scratch.asks)?;
+        self.buffer.push_back(BufferedDiff {
+            ids,
+            event_time_ms: decoded.event_time_ms,
+            checksum: decoded.checksum,
+            bids: scratch.bids.clone(),
+            asks: scratch.asks.clone(),
+        });
+        self.counters.buffered += 1;
+        if self.buffer.len() > self.config.max_buffer.max(1) {
+            self.buffer.pop_front();
+            self.counters.buffer_overflows += 1;
+            return Ok(Status::BufferOverflow);
+        }
+        Ok(Status::Buffered)
+    }
+
+    fn on_snapshot(&mut self, decoded: &Decoded, scratch: &Scratch, rest: bool) -> Result<Status, DecodeError> {
+        let id = decoded.last_id;
+        if !rest && self.seq.snapshot_is_stale(id) {
+            self.counters.stale += 1;
+            return Ok(Status::Stale);
+        }
+        // Plan the buffered replay on a copy of the sequencer, before touching anything.
+        let mut plan = self.seq;
+        plan.sync_at(id);
+        let mut replay = Vec::new();
+        let mut gap_at = None;
+        for (i, diff) in self.buffer.iter().enumerate() {
+            match plan.check(diff.ids) {
+                Verdict::Apply => {
+                    plan.advance(diff.ids.map(|ids| ids.last));
+                    replay.push(i);
+                }
+                Verdict::Stale | Verdict::Buffer => {}
+                Verdict::Gap => {
+                    gap_at = Some(i);
+                    break;
+                }
+            }
+        }
+        if gap_at.is_some() && replay.is_empty() && rest {
+            self.counters.snapshot_too_old += 1;
+            return Ok(Status::SnapshotTooOld);
+        }
+        // Validate everything at the scales it will all need.
+        let (mut price_scale, mut qty_scale) = self.needed_scales(&scratch.bids, &scratch.asks);
+        for &i in &replay {
+            let (p, q) = self.needed_scales(&self.buffer[i].bids, &self.buffer[i].asks);
+            price_scale = price_scale.max(p);
+            qty_scale = qty_scale.max(q);
+        }
+        self.raise_scales(price_scale, qty_scale)?;
+        let mut snapshot = Prepared::default();
+        self.convert(&scratch.bids, &scratch.asks, &mut snapshot)?;
+        let mut diffs = Vec::with_capacity(replay.len());
+        for &i in &replay {
+            let mut prepared = Prepared::default();
+            self.convert(&self.buffer[i].bids, &self.buffer[i].asks, &mut prepared)?;
+            diffs.push(prepared);
+        }
+        // Commit: nothing below can fail.
+        self.book.bids.replace(snapshot.bids.into_iter());
+        self.book.asks.replace(snapshot.asks.into_iter());
+        self.tracker.reset_touch();
+        self.seq.sync_at(id);
+        self.counters.snapshots += 1;
+        let mut event_time = decoded.event_time_ms;
+        let mut checksum = decoded.checksum;
+        for (&i, prepared) in replay.iter().zip(&diffs) {
+            self.commit_diff(prepared);
+            let diff = &self.buffer[i];
+            self.seq.advance(diff.ids.map(|ids| ids.last));
+            event_time = diff.event_time_ms.or(event_time);
+            checksum = diff.checksum;
+        }
+        match gap_at {
+            Some(i) => {
+                // The buffer itself has a hole: keep what follows it for the next sync.
+                let tail: VecDeque<_> = self.buffer.drain(i..).collect();
+                self.counters.gaps += 1;
+                self.reset();
+                self.buffer = tail;
+                Ok(Status::Gap)
+            }
+            None => {
+                self.buffer.clear();
+                Ok(self.after_update(event_time, checksum))
+            }
+        }
+    }
+
+    /// Bookkeeping after a change: features history, crossed check, OKX checksum.
+    fn after_update(&mut self, event_time_ms: Option<i64>, checksum: Option<i32>) -> Status {
+        if event_time_ms.is_some() {
+            self.event_time_ms = event_time_ms;
+        }
+        if let Some(expected) = checksum.filter(|c| *c != 0) {
+            if okx_checksum(&self.book) != expected {
+                self.counters.checksum_errors += 1;
+                self.reset();
+                return Status::ChecksumMismatch;
+            }
+        }
+        self.tracker.on_update(&self.book);
+        if self.book.is_crossed() {
+            self.counters.crossed += 1;
+        }
+        self.counters.applied += 1;
+        Status::Applied
+    }
+
+    fn commit_diff(&mut self, prepared: &Prepared) {
+        for level in &prepared.bids {
+            self.book.bids.set(*level);
+        }
+        for level in &prepared.asks {
+            self.book.asks.set(*level);
+        }
+    }
+
+    /// Checks that levels are representable on this book's grid, without changing anything.
+    fn check_levels(&self, bids: &[RawLevel], asks: &[RawLevel]) -> Result<(), DecodeError> {
+        let (price_scale, qty_scale) = self.needed_scales(bids, asks);
+        let mut probe = Prepared::default();
+        self.convert_at(bids, asks, price_scale, qty_scale, &mut probe)
+    }
+
+    /// Validates and scales a diff's levels, raising the book's scales first when needed.
+    fn prepare(&mut self, bids: &[RawLevel], asks: &[RawLevel], out: &mut Prepared) -> Result<(), DecodeError> {
+        let (price_scale, qty_scale) = self.needed_scales(bids, asks);
+        self.raise_scales(price_scale, qty_scale)?;
+        self.convert(bids, asks, out)
+    }
+
+    fn raise_scales(&mut self, price_scale: u8, qty_scale: u8) -> Result<(), DecodeError> {
+        if self.book.raise_scales(price_scale, qty_scale) {
+            Ok(())
+        } else {
+            Err(DecodeError(format!(
+                "values need {price_scale} price / {qty_scale} size decimals and the book no \
+                 longer fits at that precision (pass tick_size/lot_size)"
+            )))
+        }
+    }
+
+    /// Scales the levels need: the book's own, raised (when no fixed grid is set) to the
+    /// significant decimals of any value that has more.
+    fn needed_scales(&self, bids: &[RawLevel], asks: &[RawLevel]) -> (u8, u8) {
+        let (mut price_scale, mut qty_scale) = (self.book.price_scale, self.book.qty_scale);
+        for level in bids.iter().chain(asks) {
+            if level.price.decimals > price_scale && self.config.tick_size.is_none() {
+                price_scale = price_scale.max(level.price.significant_decimals());
+            }
+            if level.qty.decimals > qty_scale && self.config.lot_size.is_none() {
+                qty_scale = qty_scale.max(level.qty.significant_decimals());
+            }
+        }
+        debug_assert!(price_scale <= MAX_DECIMALS && qty_scale <= MAX_DECIMALS);
+        (price_scale, qty_scale)
+    }
+
+    fn convert(&self, bids: &[RawLevel], asks: &[RawLevel], out: &mut Prepared) -> Result<(), DecodeError> {
+        self.convert_at(bids, asks, self.book.price_scale, self.book.qty_scale, out)
+    }
+
+    fn convert_at(
+        &self,
+        bids: &[RawLevel],
+        asks: &[RawLevel],
+        price_scale: u8,
+        qty_scale: u8,
+        out: &mut Prepared,
+    ) -> Result<(), DecodeError> {
+        out.bids.clear();
+        out.asks.clear();
+        for (side, levels, name) in [(Side::Bid, bids, "bids"), (Side::Ask, asks, "asks")] {
+            let target = match side {
+                Side::Bid => &mut out.bids,
+                Side::Ask => &mut out.asks,
+            };
+            for (i, raw) in levels.iter().enumerate() {
+                let price = to_units(raw.price, price_scale, self.tick_units)
+                    .filter(|p| *p <= i64::MAX as u64)
+                    .ok_or_else(|| self.grid_error(name, i, "price", raw.price, self.config.tick_size))?;
+                let qty = to_units(raw.qty, qty_scale, self.lot_units)
+                    .ok_or_else(|| self.grid_error(name, i, "size", raw.qty, self.config.lot_size))?;
+                target.push(Level {
+                    key: side.key(price as i64),
+                    qty,
+                    px_decimals: raw.price.decimals,
+                    qty_decimals: raw.qty.decimals,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn grid_error(&self, side: &str, i: usize, part: &str, value: Decimal, grid: Option<Decimal>) -> DecodeError {
+        let mut text = String::new();
+        Decimal::write_at(value.mantissa, value.decimals, value.decimals, &mut text);
+        let why = match grid {
+            Some(grid) => {
+                let mut g = String::new();
+                Decimal::write_at(grid.mantissa, grid.decimals, grid.decimals, &mut g);
+                let grid_name = if part == "price" { "tick_size" } else { "lot_size" };
+                format!("{text} is not a multiple of {grid_name} {g} or does not fit")
+            }
+            None => format!("{text} does not fit"),
+        };
+        DecodeError(format!("field {side}[{i}].{part}: {why}"))
+    }
+
+    /// The features record over the top `depth` levels.
+    pub fn features(&self, depth: usize, band_bps: f64) -> FeatureRow {
+        let ctx = features::Context {
+            tracker: &self.tracker,
+            flow: &self.flow,
+            synced: self.seq.is_synced(),
+            event_time_ms: self.event_time_ms,
+        };
+        features::compute(&self.book, &ctx, depth, band_bps)
+    }
+}
+
+/// `value` in units of `10^-scale`, when exact and on a grid of `grid_units`.
+#[inline]
+fn to_units(value: Decimal, scale: u8, grid_units: u64) -> Option<u64> {
+    value.at_scale(scale).filter(|units| grid_units == 1 || units % grid_units == 0)
+}
+
+/// OKX's CRC32 over the top 25 levels, interleaved bid/ask, in the venue's original text.
+pub fn okx_checksum(book: &Book) -> i32 {
+    let mut text = String::with_capacity(1024);
+    let mut bids = book.bids.iter_best_first().take(25);
+    let mut asks = book.asks.iter_best_first().take(25);
+    let write = |level: &Level, side: Side, text: &mut String| {
+        Decimal::write_at(side.price(level.key) as u64, book.price_scale, level.px_decimals, text);
+        text.push(':');
+        Decimal::write_at(level.qty, book.qty_scale, level.qty_decimals, text);
+        text.push(':');
+    };
+    loop {
+        let (bid, ask) = (bids.next(), asks.next());
+        if bid.is_none() && ask.is_none() {
+            break;
+        }
+        if let Some(level) = bid {
+            write(level, Side::Bid, &mut text);
+        }
+        if let Some(level) = ask {
+            write(level, Side::Ask, &mut text);
+        }
+    }
+    text.pop();
+    crc32fast::hash(text.as_bytes()) as i32
+}
