@@ -1,5 +1,34 @@
-"""mmcore: a crypto market-making engine with a Rust core."""
+"""mmcore: a crypto market-making engine with a Rust core.
 
-from mmcore._core import __version__
+The order-book module stands on its own::
 
-__all__ = ["__version__"]
+    from mmcore import OrderBook
+    book = OrderBook("BTCUSDT", "binance-spot")
+    book.apply_snapshot(rest_body)          # REST /api/v3/depth body
+    status = book.apply(ws_payload)         # one call per websocket message
+    book.best_bid(), book.features(depth=5).microprice
+"""
+
+from mmcore._core import (
+    FEATURE_NAMES,
+    VENUES,
+    ApplyStatus,
+    BookRouter,
+    BookState,
+    DecodeError,
+    Features,
+    OrderBook,
+    __version__,
+)
+
+__all__ = [
+    "FEATURE_NAMES",
+    "VENUES",
+    "ApplyStatus",
+    "BookRouter",
+    "BookState",
+    "DecodeError",
+    "Features",
+    "OrderBook",
+    "__version__",
+]

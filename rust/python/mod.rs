@@ -1,7 +1,47 @@
 //! pyo3 wrappers: convert and delegate, one file per exposed class.
+
+mod errors;
+mod features;
+mod order_book;
+mod router;
+mod status;
+
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::features::FEATURE_NAMES;
+use crate::symbol_book::Venue;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    Ok(())
+    m.add("DecodeError", py.get_type::<errors::DecodeError>())?;
+    m.add("FEATURE_NAMES", PyTuple::new(py, FEATURE_NAMES)?)?;
+    m.add("VENUES", PyTuple::new(py, Venue::ALL.map(|(_, name)| name))?)?;
+    m.add_class::<status::ApplyStatus>()?;
+    m.add_class::<status::BookState>()?;
+    m.add_class::<features::Features>()?;
+    m.add_class::<order_book::OrderBook>()?;
+    m.add_class::<router::BookRouter>()?;
+    m.add_function(wrap_pyfunction!(synthetic_binance_stream, m)?)?;
+    features::check_names()
+}
+
+/// A deterministic synthetic Binance spot diff-depth stream for benchmarks:
+/// `(snapshot_body, [depthUpdate payloads])`, ids contiguous from the snapshot.
+#[pyfunction]
+#[pyo3(signature = (events=200_000, levels=1000, changes=6, seed=1))]
+fn synthetic_binance_stream<'py>(
+    py: Python<'py>,
+    events: usize,
+    levels: u64,
+    changes: usize,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
+    if levels < 2 || changes < 1 {
+        return Err(pyo3::exceptions::PyValueError::new_err("levels must be >= 2 and changes >= 1"));
+    }
+    let (snapshot, stream) = crate::synthetic::binance_stream(events, levels, changes, seed);
+    let payloads = PyList::new(py, stream.iter().map(|s| PyBytes::new(py, s.as_bytes())))?;
+    Ok((PyBytes::new(py, snapshot.as_bytes()), payloads))
 }

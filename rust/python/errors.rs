@@ -1,0 +1,34 @@
+//! Python exceptions raised by the extension.
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+create_exception!(
+    _core,
+    DecodeError,
+    PyValueError,
+    "A payload that is malformed, truncated or does not fit; the message names the field. \
+     The book is left exactly as it was."
+);
+
+impl From<crate::decode::DecodeError> for PyErr {
+    fn from(err: crate::decode::DecodeError) -> PyErr {
+        DecodeError::new_err(err.0)
+    }
+}
+
+/// The bytes of a `bytes`, `bytearray`-free `str` payload, without copying.
+pub fn payload_bytes<'a>(payload: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    if let Ok(bytes) = payload.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes());
+    }
+    if let Ok(text) = payload.cast::<PyString>() {
+        return Ok(text.to_str()?.as_bytes());
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "payload must be bytes or str, not {}",
+        payload.get_type().name()?
+    )))
+}
