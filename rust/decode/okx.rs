@@ -16,6 +16,8 @@ struct Fields<'a> {
     /// REST bodies carry `code` ("0" = success).
     code: Option<&'a str>,
     msg: &'a str,
+    /// Control messages (`subscribe`, `error`, ...) carry `event`.
+    event: Option<&'a str>,
     books: usize,
     ts: Option<i64>,
     checksum: Option<i64>,
@@ -34,6 +36,10 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
     }
     let mut decoded = Decoded { symbol: f.inst_id, event_time_ms: f.ts, ..Decoded::default() };
     let book_channel = f.channel.starts_with("books") || f.channel == "bbo-tbt";
+    if f.event.is_some() {
+        // Acks and error events are the feed's business, not the book's.
+        return Ok(decoded);
+    }
     if let Some(code) = f.code {
         if code != "0" {
             return Err(DecodeError(format!("OKX error response: code {code:?}, msg {:?}", f.msg)));
@@ -87,6 +93,7 @@ impl<'de> Visitor<'de> for Message<'_, 'de> {
                 "action" => self.fields.action = map.next_value()?,
                 "code" => self.fields.code = Some(map.next_value()?),
                 "msg" => self.fields.msg = map.next_value()?,
+                "event" => self.fields.event = Some(map.next_value()?),
                 "data" => map.next_value_seed(Data { fields: &mut *self.fields, scratch: &mut *self.scratch })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
