@@ -54,6 +54,9 @@ fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, Dec
     let mut decoded = Decoded { symbol, event_time_ms: f.event_time, ..Decoded::default() };
     match f.event {
         Some("depthUpdate") => {
+            if symbol.is_empty() {
+                return Err(missing("depthUpdate", "s"));
+            }
             decoded.kind = Kind::Diff;
             decoded.first_id = Some(f.first_id.ok_or_else(|| missing("depthUpdate", "U"))?);
             decoded.last_id = Some(f.last_id.ok_or_else(|| missing("depthUpdate", "u"))?);

@@ -25,8 +25,13 @@ fn grid_size(value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<De
     let Some(value) = value else { return Ok(None) };
     let py = value.py();
     // str(Decimal(str(x))) in fixed notation: floats like 1e-05 become "0.00001".
-    let decimal = py.import("decimal")?.getattr("Decimal")?.call1((value.str()?,))?;
-    let text: String = PyString::new(py, "{:f}").call_method1("format", (decimal,))?.extract()?;
+    let text = value.str()?.to_string();
+    let fixed = py
+        .import("decimal")
+        .and_then(|m| m.getattr("Decimal")?.call1((&text,)))
+        .and_then(|d| PyString::new(py, "{:f}").call_method1("format", (d,))?.extract::<String>())
+        .map_err(|_| PyValueError::new_err(format!("{name}: not a decimal number: {text:?}")))?;
+    let text = fixed;
     match Decimal::parse(text.as_bytes()) {
         Ok(d) if d.mantissa > 0 => Ok(Some(d)),
         _ => Err(PyValueError::new_err(format!("{name}: must be a positive decimal, got {text:?}"))),
