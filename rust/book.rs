@@ -50,12 +50,7 @@ impl Ladder {
     pub fn set(&mut self, level: Level) {
         let levels = &mut self.levels;
         // Most updates hit the last few levels: look there before a binary search.
-        let n = levels.len();
-        let position = match levels.last() {
-            Some(best) if level.key > best.key => Err(n),
-            Some(best) if level.key == best.key => Ok(n - 1),
-            _ => levels.binary_search_by(|probe| probe.key.cmp(&level.key)),
-        };
+        let position = Self::find(levels, level.key);
         match position {
             Ok(i) if level.qty == 0 => {
                 levels.remove(i);
@@ -64,6 +59,25 @@ impl Ladder {
             Err(_) if level.qty == 0 => {}
             Err(i) => levels.insert(i, level),
         }
+    }
+
+    /// Where `key` is (`Ok`) or would go (`Err`). Most updates land within a few levels of the
+    /// touch, at the end of the vector: scan those linearly, binary-search the rest.
+    #[inline]
+    fn find(levels: &[Level], key: i64) -> Result<usize, usize> {
+        const NEAR_TOUCH: usize = 16;
+        let n = levels.len();
+        let near = n.saturating_sub(NEAR_TOUCH);
+        for i in (near..n).rev() {
+            let probe = levels[i].key;
+            if probe == key {
+                return Ok(i);
+            }
+            if probe < key {
+                return Err(i + 1);
+            }
+        }
+        levels[..near].binary_search_by(|probe| probe.key.cmp(&key))
     }
 
     /// Replaces the side with levels given best-first or in any order; zero sizes are skipped.
@@ -119,7 +133,9 @@ impl Ladder {
         };
         let max_key = first.key.unsigned_abs().max(last.key.unsigned_abs());
         let max_qty = self.levels.iter().map(|l| l.qty).max().unwrap_or(0);
-        max_key.checked_mul(price_factor as u64).is_some_and(|k| k <= i64::MAX as u64)
+        max_key
+            .checked_mul(price_factor as u64)
+            .is_some_and(|k| k <= i64::MAX as u64)
             && max_qty.checked_mul(qty_factor).is_some()
     }
 }
@@ -206,7 +222,12 @@ mod tests {
     use super::*;
 
     fn lvl(side: Side, price: i64, qty: u64) -> Level {
-        Level { key: side.key(price), qty, px_decimals: 0, qty_decimals: 0 }
+        Level {
+            key: side.key(price),
+            qty,
+            px_decimals: 0,
+            qty_decimals: 0,
+        }
     }
 
     #[test]

@@ -137,8 +137,9 @@ pub struct Context<'a> {
     pub event_time_ms: Option<i64>,
 }
 
-/// Computes the record over the top `depth` levels, with depth bands of ±`band_bps` around mid.
-pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: f64) -> FeatureRow {
+/// Computes the record over the top `depth` levels, with depth bands of ±`band_bps` around mid
+/// (band columns NaN when `None`: a wide band walks many levels).
+pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) -> FeatureRow {
     let nan = f64::NAN;
     let px = |p: i64| p as f64 / crate::fixed::POW10[usize::from(book.price_scale)] as f64;
     let qty = |q: u64| scaled_to_f64(q, book.qty_scale);
@@ -168,9 +169,11 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: f64) -> Featu
         row[6] = (ap - bp) as f64 / mid_scaled * 1e4;
         let (bq, aq) = (bq as f64, aq as f64);
         row[7] = (px(bp) * aq + px(ap) * bq) / (aq + bq);
-        let band = band_bps * 1e-4;
-        row[11] = qty(band_depth(&book.bids, Side::Bid, mid_scaled * (1.0 - band)));
-        row[12] = qty(band_depth(&book.asks, Side::Ask, mid_scaled * (1.0 + band)));
+        if let Some(band_bps) = band_bps {
+            let band = band_bps * 1e-4;
+            row[11] = qty(band_depth(&book.bids, Side::Bid, mid_scaled * (1.0 - band)));
+            row[12] = qty(band_depth(&book.asks, Side::Ask, mid_scaled * (1.0 + band)));
+        }
     }
     let t = ctx.tracker;
     row[13] = t.ofi_last;

@@ -48,33 +48,66 @@ impl Decimal {
     /// and sizes, so anything else is malformed input).
     #[inline]
     pub fn parse(text: &[u8]) -> Result<Decimal, NumberError> {
-        let mut mantissa: u64 = 0;
-        let mut decimals: u8 = 0;
-        let mut seen_point = false;
-        let mut digits = 0usize;
-        for &byte in text {
-            match byte {
-                b'0'..=b'9' => {
-                    mantissa = mantissa
-                        .checked_mul(10)
-                        .and_then(|m| m.checked_add(u64::from(byte - b'0')))
-                        .ok_or(NumberError::TooLarge)?;
-                    digits += 1;
-                    if seen_point {
-                        decimals += 1;
-                        if decimals > MAX_DECIMALS {
-                            return Err(NumberError::TooLarge);
-                        }
-                    }
-                }
-                b'.' if !seen_point => seen_point = true,
-                _ => return Err(NumberError::NotANumber),
-            }
+        match Self::parse_prefix(text)? {
+            (decimal, used) if used == text.len() => Ok(decimal),
+            _ => Err(NumberError::NotANumber),
         }
-        if digits == 0 || (seen_point && decimals == 0) {
+    }
+
+    /// Parses the decimal at the start of `text`, returning it and the bytes it used; the caller
+    /// checks what follows (a scanner reading `"123.45"` stops at the closing quote).
+    #[inline]
+    pub fn parse_prefix(text: &[u8]) -> Result<(Decimal, usize), NumberError> {
+        // Up to 19 digits always fit a u64, so the common case needs no overflow checks.
+        #[inline(always)]
+        fn digits(text: &[u8], mut at: usize, mantissa: &mut u64) -> usize {
+            while let Some(&byte) = text.get(at) {
+                let digit = byte.wrapping_sub(b'0');
+                if digit >= 10 {
+                    break;
+                }
+                *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+                at += 1;
+            }
+            at
+        }
+        let mut mantissa = 0u64;
+        let int_end = digits(text, 0, &mut mantissa);
+        if int_end == 0 {
             return Err(NumberError::NotANumber);
         }
-        Ok(Decimal { mantissa, decimals })
+        let mut used = int_end;
+        if text.get(int_end) == Some(&b'.') {
+            used = digits(text, int_end + 1, &mut mantissa);
+            if used == int_end + 1 {
+                return Err(NumberError::NotANumber);
+            }
+        }
+        let decimals = used.saturating_sub(int_end + 1);
+        if decimals > usize::from(MAX_DECIMALS) {
+            return Err(NumberError::TooLarge);
+        }
+        if used - usize::from(decimals > 0) > 19 {
+            mantissa = Self::checked_mantissa(&text[..used])?;
+        }
+        Ok((
+            Decimal {
+                mantissa,
+                decimals: decimals as u8,
+            },
+            used,
+        ))
+    }
+
+    /// The slow path for long digit strings (leading zeros, or too large).
+    fn checked_mantissa(text: &[u8]) -> Result<u64, NumberError> {
+        text.iter()
+            .filter(|b| b.is_ascii_digit())
+            .try_fold(0u64, |m, &b| {
+                m.checked_mul(10)
+                    .and_then(|m| m.checked_add(u64::from(b - b'0')))
+                    .ok_or(NumberError::TooLarge)
+            })
     }
 
     /// The value as an integer at `scale` decimals, or `None` when it has significant digits
@@ -82,7 +115,8 @@ impl Decimal {
     #[inline]
     pub fn at_scale(self, scale: u8) -> Option<u64> {
         if self.decimals <= scale {
-            self.mantissa.checked_mul(POW10[usize::from(scale - self.decimals)])
+            self.mantissa
+                .checked_mul(POW10[usize::from(scale - self.decimals)])
         } else {
             let divisor = POW10[usize::from(self.decimals - scale)];
             (self.mantissa % divisor == 0).then_some(self.mantissa / divisor)
@@ -145,15 +179,29 @@ mod tests {
 
     #[test]
     fn parses_exchange_strings_exactly() {
-        assert_eq!(dec("0.5000"), Ok(Decimal { mantissa: 5000, decimals: 4 }));
-        assert_eq!(dec("30261"), Ok(Decimal { mantissa: 30261, decimals: 0 }));
+        assert_eq!(
+            dec("0.5000"),
+            Ok(Decimal {
+                mantissa: 5000,
+                decimals: 4
+            })
+        );
+        assert_eq!(
+            dec("30261"),
+            Ok(Decimal {
+                mantissa: 30261,
+                decimals: 0
+            })
+        );
         assert_eq!(dec("65000.01000000").unwrap().at_scale(2), Some(6_500_001));
         assert_eq!(dec("0.00000001").unwrap().at_scale(8), Some(1));
     }
 
     #[test]
     fn refuses_what_is_not_a_plain_decimal() {
-        for bad in ["", ".", "1.", ".5", "-1", "+1", "1e5", "1.2.3", "abc", " 1", "1,5", "NaN"] {
+        for bad in [
+            "", ".", "1.", ".5", "-1", "+1", "1e5", "1.2.3", "abc", " 1", "1,5", "NaN",
+        ] {
             assert_eq!(dec(bad), Err(NumberError::NotANumber), "{bad:?}");
         }
     }

@@ -45,7 +45,9 @@ impl Flow {
         } else {
             self.sell_volume += qty;
         }
-        let Some(size) = self.bucket_volume else { return };
+        let Some(size) = self.bucket_volume else {
+            return;
+        };
         let room = size - self.bucket_buy - self.bucket_sell;
         let first = qty.min(room);
         self.fill(first, buyer_aggressor, size);
@@ -101,7 +103,10 @@ mod tests {
         let mut flow = Flow::new(None, 10);
         flow.add(100.0, 2.0, true);
         flow.add(101.0, 0.5, false);
-        assert_eq!((flow.buy_volume, flow.sell_volume, flow.trade_count), (2.0, 0.5, 2));
+        assert_eq!(
+            (flow.buy_volume, flow.sell_volume, flow.trade_count),
+            (2.0, 0.5, 2)
+        );
         assert_eq!(flow.last_price, 101.0);
         assert!(flow.vpin().is_nan());
     }

@@ -13,6 +13,9 @@ pub mod symbol_book;
 pub mod sync;
 pub mod synthetic;
 
+#[cfg(test)]
+mod properties;
+
 #[cfg(feature = "python")]
 mod python;
 

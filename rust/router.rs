@@ -21,7 +21,9 @@ impl SymbolIndex {
     /// connection carries, and needs no case-folded copy.
     #[inline]
     pub fn find(&self, symbol: &str) -> Option<usize> {
-        self.symbols.iter().position(|s| s.eq_ignore_ascii_case(symbol))
+        self.symbols
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(symbol))
     }
 
     pub fn symbols(&self) -> &[String] {

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use crate::book::{Book, Level, Side};
 use crate::decode::{self, DecodeError, Decoded, Format, Kind, RawLevel, Scratch};
 use crate::features::{self, FeatureRow, Tracker};
-use crate::fixed::{Decimal, MAX_DECIMALS};
+use crate::fixed::Decimal;
 use crate::flow::Flow;
 use crate::sync::{Ids, Rule, Sequencer, Verdict};
 
@@ -39,7 +39,10 @@ impl Venue {
     }
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(v, _)| *v == self).map_or("", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(v, _)| *v == self)
+            .map_or("", |(_, n)| n)
     }
 
     pub fn format(self) -> Format {
@@ -196,9 +199,12 @@ impl SymbolBook {
     pub fn new(symbol: &str, venue: Venue, config: Config) -> Result<Self, DecodeError> {
         let mut book = Book::default();
         let mut units = [1u64; 2];
-        for (i, (name, grid)) in [("tick_size", config.tick_size), ("lot_size", config.lot_size)]
-            .into_iter()
-            .enumerate()
+        for (i, (name, grid)) in [
+            ("tick_size", config.tick_size),
+            ("lot_size", config.lot_size),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let Some(grid) = grid else { continue };
             if grid.mantissa == 0 {
@@ -286,17 +292,21 @@ impl SymbolBook {
     /// Decodes and applies a REST depth snapshot body.
     pub fn apply_snapshot(&mut self, payload: &[u8]) -> Result<Status, DecodeError> {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let result = decode::decode(self.venue.format(), payload, &mut scratch).and_then(|decoded| {
-            if decoded.kind != Kind::Snapshot {
-                return Err(DecodeError("payload is not a depth snapshot".into()));
-            }
-            self.apply_decoded(&decoded, &scratch, true)
-        });
+        let result =
+            decode::decode(self.venue.format(), payload, &mut scratch).and_then(|decoded| {
+                if decoded.kind != Kind::Snapshot {
+                    return Err(DecodeError("payload is not a depth snapshot".into()));
+                }
+                self.apply_decoded(&decoded, &scratch, true)
+            });
         self.scratch = scratch;
         self.count_malformed(result)
     }
 
-    fn count_malformed(&mut self, result: Result<Status, DecodeError>) -> Result<Status, DecodeError> {
+    fn count_malformed(
+        &mut self,
+        result: Result<Status, DecodeError>,
+    ) -> Result<Status, DecodeError> {
         if result.is_err() {
             self.counters.malformed += 1;
         }
@@ -336,7 +346,8 @@ impl SymbolBook {
             }
             Kind::Trade => {
                 for t in &scratch.trades {
-                    self.flow.add(t.price.to_f64(), t.qty.to_f64(), t.buyer_aggressor);
+                    self.flow
+                        .add(t.price.to_f64(), t.qty.to_f64(), t.buyer_aggressor);
                 }
                 if let Some(last) = scratch.trades.last() {
                     self.event_time_ms = Some(last.time_ms);
@@ -373,7 +384,11 @@ impl SymbolBook {
                 self.venue.name()
             )));
         }
-        Ok(Some(Ids { first, last, prev: decoded.prev_id }))
+        Ok(Some(Ids {
+            first,
+            last,
+            prev: decoded.prev_id,
+        }))
     }
 
     fn on_diff(&mut self, decoded: &Decoded, scratch: &Scratch) -> Result<Status, DecodeError> {
@@ -429,7 +444,12 @@ impl SymbolBook {
         Ok(Status::Buffered)
     }
 
-    fn on_snapshot(&mut self, decoded: &Decoded, scratch: &Scratch, rest: bool) -> Result<Status, DecodeError> {
+    fn on_snapshot(
+        &mut self,
+        decoded: &Decoded,
+        scratch: &Scratch,
+        rest: bool,
+    ) -> Result<Status, DecodeError> {
         let id = decoded.last_id;
         if !rest && self.seq.snapshot_is_stale(id) {
             self.counters.stale += 1;
@@ -458,13 +478,19 @@ impl SymbolBook {
             return Ok(Status::SnapshotTooOld);
         }
         // Validate everything at the scales it will all need.
-        let (mut price_scale, mut qty_scale) = self.needed_scales(&scratch.bids, &scratch.asks);
-        for &i in &replay {
-            let (p, q) = self.needed_scales(&self.buffer[i].bids, &self.buffer[i].asks);
-            price_scale = price_scale.max(p);
-            qty_scale = qty_scale.max(q);
-        }
-        self.raise_scales(price_scale, qty_scale)?;
+        let mut all: Vec<(&[RawLevel], &[RawLevel])> = vec![(&scratch.bids, &scratch.asks)];
+        all.extend(
+            replay
+                .iter()
+                .map(|&i| (&self.buffer[i].bids[..], &self.buffer[i].asks[..])),
+        );
+        let all: Vec<(Vec<RawLevel>, Vec<RawLevel>)> = all
+            .into_iter()
+            .map(|(b, a)| (b.to_vec(), a.to_vec()))
+            .collect();
+        let views: Vec<(&[RawLevel], &[RawLevel])> =
+            all.iter().map(|(b, a)| (&b[..], &a[..])).collect();
+        self.fit_scales(&views, true)?;
         let mut snapshot = Prepared::default();
         self.convert(&scratch.bids, &scratch.asks, &mut snapshot)?;
         let mut diffs = Vec::with_capacity(replay.len());
@@ -534,16 +560,21 @@ impl SymbolBook {
     }
 
     /// Checks that levels are representable on this book's grid, without changing anything.
-    fn check_levels(&self, bids: &[RawLevel], asks: &[RawLevel]) -> Result<(), DecodeError> {
-        let (price_scale, qty_scale) = self.needed_scales(bids, asks);
-        let mut probe = Prepared::default();
-        self.convert_at(bids, asks, price_scale, qty_scale, &mut probe)
+    fn check_levels(&mut self, bids: &[RawLevel], asks: &[RawLevel]) -> Result<(), DecodeError> {
+        self.fit_scales(&[(bids, asks)], false)
     }
 
     /// Validates and scales a diff's levels, raising the book's scales first when needed.
-    fn prepare(&mut self, bids: &[RawLevel], asks: &[RawLevel], out: &mut Prepared) -> Result<(), DecodeError> {
-        let (price_scale, qty_scale) = self.needed_scales(bids, asks);
-        self.raise_scales(price_scale, qty_scale)?;
+    #[inline]
+    fn prepare(
+        &mut self,
+        bids: &[RawLevel],
+        asks: &[RawLevel],
+        out: &mut Prepared,
+    ) -> Result<(), DecodeError> {
+        if self.needed_scales(bids, asks, false) != (self.book.price_scale, self.book.qty_scale) {
+            self.fit_scales(&[(bids, asks)], true)?;
+        }
         self.convert(bids, asks, out)
     }
 
@@ -558,23 +589,67 @@ impl SymbolBook {
         }
     }
 
-    /// Scales the levels need: the book's own, raised (when no fixed grid is set) to the
-    /// significant decimals of any value that has more.
-    fn needed_scales(&self, bids: &[RawLevel], asks: &[RawLevel]) -> (u8, u8) {
+    /// Scales the levels need: the book's own, raised (when no fixed grid is set) to the most
+    /// decimals any value is written with — one multiply per value afterwards. `significant`
+    /// raises only to the decimals that carry digits, for books that would overflow otherwise.
+    fn needed_scales(&self, bids: &[RawLevel], asks: &[RawLevel], significant: bool) -> (u8, u8) {
         let (mut price_scale, mut qty_scale) = (self.book.price_scale, self.book.qty_scale);
+        let needed = |d: Decimal| {
+            if significant {
+                d.significant_decimals()
+            } else {
+                d.decimals
+            }
+        };
         for level in bids.iter().chain(asks) {
             if level.price.decimals > price_scale && self.config.tick_size.is_none() {
-                price_scale = price_scale.max(level.price.significant_decimals());
+                price_scale = price_scale.max(needed(level.price));
             }
             if level.qty.decimals > qty_scale && self.config.lot_size.is_none() {
-                qty_scale = qty_scale.max(level.qty.significant_decimals());
+                qty_scale = qty_scale.max(needed(level.qty));
             }
         }
-        debug_assert!(price_scale <= MAX_DECIMALS && qty_scale <= MAX_DECIMALS);
         (price_scale, qty_scale)
     }
 
-    fn convert(&self, bids: &[RawLevel], asks: &[RawLevel], out: &mut Prepared) -> Result<(), DecodeError> {
+    /// Finds scales at which every level converts — the written decimals first, else the
+    /// significant ones — and, when `raise`, raises the book to them. Nothing changes on error.
+    fn fit_scales(
+        &mut self,
+        levels: &[(&[RawLevel], &[RawLevel])],
+        raise: bool,
+    ) -> Result<(), DecodeError> {
+        let mut error = None;
+        for significant in [false, true] {
+            let current = (self.book.price_scale, self.book.qty_scale);
+            let (p, q) = levels.iter().fold(current, |(p, q), (bids, asks)| {
+                let (np, nq) = self.needed_scales(bids, asks, significant);
+                (p.max(np), q.max(nq))
+            });
+            let mut probe = Prepared::default();
+            let fits = levels
+                .iter()
+                .try_for_each(|(bids, asks)| self.convert_at(bids, asks, p, q, &mut probe));
+            match fits.and_then(|()| {
+                if raise {
+                    self.raise_scales(p, q)
+                } else {
+                    Ok(())
+                }
+            }) {
+                Ok(()) => return Ok(()),
+                Err(err) => error = Some(err),
+            }
+        }
+        Err(error.unwrap_or_else(|| DecodeError("values do not fit".into())))
+    }
+
+    fn convert(
+        &self,
+        bids: &[RawLevel],
+        asks: &[RawLevel],
+        out: &mut Prepared,
+    ) -> Result<(), DecodeError> {
         self.convert_at(bids, asks, self.book.price_scale, self.book.qty_scale, out)
     }
 
@@ -596,9 +671,12 @@ impl SymbolBook {
             for (i, raw) in levels.iter().enumerate() {
                 let price = to_units(raw.price, price_scale, self.tick_units)
                     .filter(|p| *p <= i64::MAX as u64)
-                    .ok_or_else(|| self.grid_error(name, i, "price", raw.price, self.config.tick_size))?;
-                let qty = to_units(raw.qty, qty_scale, self.lot_units)
-                    .ok_or_else(|| self.grid_error(name, i, "size", raw.qty, self.config.lot_size))?;
+                    .ok_or_else(|| {
+                        self.grid_error(name, i, "price", raw.price, self.config.tick_size)
+                    })?;
+                let qty = to_units(raw.qty, qty_scale, self.lot_units).ok_or_else(|| {
+                    self.grid_error(name, i, "size", raw.qty, self.config.lot_size)
+                })?;
                 target.push(Level {
                     key: side.key(price as i64),
                     qty,
@@ -610,14 +688,25 @@ impl SymbolBook {
         Ok(())
     }
 
-    fn grid_error(&self, side: &str, i: usize, part: &str, value: Decimal, grid: Option<Decimal>) -> DecodeError {
+    fn grid_error(
+        &self,
+        side: &str,
+        i: usize,
+        part: &str,
+        value: Decimal,
+        grid: Option<Decimal>,
+    ) -> DecodeError {
         let mut text = String::new();
         Decimal::write_at(value.mantissa, value.decimals, value.decimals, &mut text);
         let why = match grid {
             Some(grid) => {
                 let mut g = String::new();
                 Decimal::write_at(grid.mantissa, grid.decimals, grid.decimals, &mut g);
-                let grid_name = if part == "price" { "tick_size" } else { "lot_size" };
+                let grid_name = if part == "price" {
+                    "tick_size"
+                } else {
+                    "lot_size"
+                };
                 format!("{text} is not a multiple of {grid_name} {g} or does not fit")
             }
             None => format!("{text} does not fit"),
@@ -626,7 +715,7 @@ impl SymbolBook {
     }
 
     /// The features record over the top `depth` levels.
-    pub fn features(&self, depth: usize, band_bps: f64) -> FeatureRow {
+    pub fn features(&self, depth: usize, band_bps: Option<f64>) -> FeatureRow {
         let ctx = features::Context {
             tracker: &self.tracker,
             flow: &self.flow,
@@ -640,7 +729,9 @@ impl SymbolBook {
 /// `value` in units of `10^-scale`, when exact and on a grid of `grid_units`.
 #[inline]
 fn to_units(value: Decimal, scale: u8, grid_units: u64) -> Option<u64> {
-    value.at_scale(scale).filter(|units| grid_units == 1 || units % grid_units == 0)
+    value
+        .at_scale(scale)
+        .filter(|units| grid_units == 1 || units % grid_units == 0)
 }
 
 /// OKX's CRC32 over the top 25 levels, interleaved bid/ask, in the venue's original text.
@@ -649,7 +740,12 @@ pub fn okx_checksum(book: &Book) -> i32 {
     let mut bids = book.bids.iter_best_first().take(25);
     let mut asks = book.asks.iter_best_first().take(25);
     let write = |level: &Level, side: Side, text: &mut String| {
-        Decimal::write_at(side.price(level.key) as u64, book.price_scale, level.px_decimals, text);
+        Decimal::write_at(
+            side.price(level.key) as u64,
+            book.price_scale,
+            level.px_decimals,
+            text,
+        );
         text.push(':');
         Decimal::write_at(level.qty, book.qty_scale, level.qty_decimals, text);
         text.push(':');

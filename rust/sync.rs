@@ -46,7 +46,12 @@ pub struct Sequencer {
 
 impl Sequencer {
     pub fn new(rule: Rule) -> Self {
-        Sequencer { rule, synced: false, last_id: None, awaiting_first: false }
+        Sequencer {
+            rule,
+            synced: false,
+            last_id: None,
+            awaiting_first: false,
+        }
     }
 
     #[inline]
@@ -175,7 +180,10 @@ mod tests {
 
     #[test]
     fn unsynced_buffers() {
-        assert_eq!(Sequencer::new(Rule::BinanceSpot).check(ids(1, 2, None)), Verdict::Buffer);
+        assert_eq!(
+            Sequencer::new(Rule::BinanceSpot).check(ids(1, 2, None)),
+            Verdict::Buffer
+        );
     }
 
     #[test]
@@ -216,8 +224,16 @@ mod tests {
         let mut s = synced(Rule::Okx, 500);
         s.advance(Some(500));
         assert_eq!(s.check(ids(520, 520, Some(500))), Verdict::Apply);
-        assert_eq!(s.check(ids(500, 500, Some(500))), Verdict::Apply, "heartbeat");
-        assert_eq!(s.check(ids(3, 3, Some(500))), Verdict::Apply, "sequence reset");
+        assert_eq!(
+            s.check(ids(500, 500, Some(500))),
+            Verdict::Apply,
+            "heartbeat"
+        );
+        assert_eq!(
+            s.check(ids(3, 3, Some(500))),
+            Verdict::Apply,
+            "sequence reset"
+        );
         assert_eq!(s.check(ids(530, 530, Some(510))), Verdict::Gap);
         assert_eq!(s.check(ids(490, 490, Some(480))), Verdict::Stale);
         assert_eq!(s.check(None), Verdict::Apply, "no ids: checksum only");

@@ -25,12 +25,24 @@ impl Rng {
 
 fn level(out: &mut String, ticks: u64, qty: u64) {
     use std::fmt::Write;
-    let _ = write!(out, "[\"{}.{:02}000000\",\"{}.{:08}\"]", ticks / 100, ticks % 100, qty / 100_000_000, qty % 100_000_000);
+    let _ = write!(
+        out,
+        "[\"{}.{:02}000000\",\"{}.{:08}\"]",
+        ticks / 100,
+        ticks % 100,
+        qty / 100_000_000,
+        qty % 100_000_000
+    );
 }
 
 /// `(snapshot, events)`: `levels` per side around 65000.00 (tick 0.01), each event changing
 /// about `changes` levels, ids contiguous from the snapshot's `lastUpdateId + 1`.
-pub fn binance_stream(events: usize, levels: u64, changes: usize, seed: u64) -> (String, Vec<String>) {
+pub fn binance_stream(
+    events: usize,
+    levels: u64,
+    changes: usize,
+    seed: u64,
+) -> (String, Vec<String>) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let best_bid: u64 = 6_500_000;
     let best_ask = best_bid + 1;
@@ -69,7 +81,11 @@ pub fn binance_stream(events: usize, levels: u64, changes: usize, seed: u64) -> 
                 target.push(',');
             }
             // One change in five deletes the level; the next touch of it re-inserts.
-            let qty = if rng.below(5) == 0 { 0 } else { 1 + rng.below(500_000_000) };
+            let qty = if rng.below(5) == 0 {
+                0
+            } else {
+                1 + rng.below(500_000_000)
+            };
             level(target, price, qty);
         }
         out.push(format!(

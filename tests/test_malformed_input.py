@@ -91,7 +91,7 @@ def test_a_bad_level_in_the_middle_changes_nothing():
         (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1","' + b"9" * 30 + b'"]],"a":[]}',
          "b\\[0\\].size: does not fit"),
         (b'{"e":"depthUpdate","s":"BTCUSDT","U":"x","u":2,"b":[],"a":[]}', "field U"),
-        (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1"]],"a":[]}', "b\\[0\\].size: missing"),
+        (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1"]],"a":[]}', "b\\[0\\]: size: missing"),
         (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":{},"a":[]}', "field b"),
         (b'{"e":"trade","s":"BTCUSDT","p":"1","q":"1"}', "missing field m"),
         (b'{"lastUpdateId":1,"bids":[],"asks":[]} trailing', "trailing"),

@@ -4,10 +4,13 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
 
 use super::levels::{IntSeed, LevelsSeed};
+use super::scan::Cursor;
 use super::{parse_decimal, DecodeError, Decoded, Kind, RawLevel, RawTrade, Scratch};
+use crate::fixed::Decimal;
 
 /// Fields seen anywhere in the payload (the envelope's `data` shares the same record).
 #[derive(Default)]
@@ -24,8 +27,9 @@ struct Fields<'a> {
     price: Option<&'a str>,
     qty: Option<&'a str>,
     buyer_is_maker: Option<bool>,
-    /// bookTicker: `b`, `B`, `a`, `A`.
-    ticker: [Option<&'a str>; 4],
+    /// bookTicker prices `b`, `a` and sizes `B`, `A`.
+    ticker_prices: [Option<Decimal>; 2],
+    ticker_sizes: [Option<&'a str>; 2],
 }
 
 struct Payload<'s, 'a> {
@@ -36,7 +40,11 @@ struct Payload<'s, 'a> {
 pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a>, DecodeError> {
     let mut fields = Fields::default();
     let mut de = serde_json::Deserializer::from_slice(payload);
-    Payload { fields: &mut fields, scratch }.deserialize(&mut de)?;
+    Payload {
+        fields: &mut fields,
+        scratch,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
     classify(fields, scratch)
 }
@@ -51,7 +59,11 @@ fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, Dec
     } else {
         f.symbol
     };
-    let mut decoded = Decoded { symbol, event_time_ms: f.event_time, ..Decoded::default() };
+    let mut decoded = Decoded {
+        symbol,
+        event_time_ms: f.event_time,
+        ..Decoded::default()
+    };
     match f.event {
         Some("depthUpdate") => {
             if symbol.is_empty() {
@@ -63,7 +75,8 @@ fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, Dec
             decoded.prev_id = f.prev_id;
         }
         Some(event @ ("trade" | "aggTrade")) => {
-            let field = |name: &str, value: Option<&'a str>| value.ok_or_else(|| missing(event, name));
+            let field =
+                |name: &str, value: Option<&'a str>| value.ok_or_else(|| missing(event, name));
             let price = parse_decimal::<serde_json::Error>(field("p", f.price)?, &"p")?;
             let qty = parse_decimal::<serde_json::Error>(field("q", f.qty)?, &"q")?;
             let buyer_is_maker = f.buyer_is_maker.ok_or_else(|| missing(event, "m"))?;
@@ -75,15 +88,20 @@ fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, Dec
             });
             decoded.kind = Kind::Trade;
         }
-        Some("bookTicker") | None if f.ticker.iter().all(Option::is_some) => {
-            let text = |i: usize| f.ticker[i].unwrap_or_default();
-            let level = |p: usize, q: usize, pn: &str, qn: &str| -> Result<RawLevel, DecodeError> {
+        Some("bookTicker") | None
+            if f.ticker_prices.iter().all(Option::is_some)
+                && f.ticker_sizes.iter().all(Option::is_some) =>
+        {
+            let level = |i: usize, name: &str| -> Result<RawLevel, DecodeError> {
                 Ok(RawLevel {
-                    price: parse_decimal::<serde_json::Error>(text(p), &pn)?,
-                    qty: parse_decimal::<serde_json::Error>(text(q), &qn)?,
+                    price: f.ticker_prices[i].unwrap_or_default(),
+                    qty: parse_decimal::<serde_json::Error>(
+                        f.ticker_sizes[i].unwrap_or_default(),
+                        &name,
+                    )?,
                 })
             };
-            scratch.ticker = Some((level(0, 1, "b", "B")?, level(2, 3, "a", "A")?));
+            scratch.ticker = Some((level(0, "B")?, level(1, "A")?));
             decoded.kind = Kind::Ticker;
             decoded.last_id = f.last_id;
         }
@@ -116,7 +134,10 @@ impl<'de> Visitor<'de> for Payload<'_, 'de> {
         let f = self.fields;
         while let Some(key) = map.next_key::<&'de str>()? {
             match key {
-                "data" => map.next_value_seed(Payload { fields: &mut *f, scratch: &mut *self.scratch })?,
+                "data" => map.next_value_seed(Payload {
+                    fields: &mut *f,
+                    scratch: &mut *self.scratch,
+                })?,
                 "stream" => f.stream = map.next_value()?,
                 "e" => f.event = Some(map.next_value()?),
                 "s" => f.symbol = map.next_value()?,
@@ -125,24 +146,32 @@ impl<'de> Visitor<'de> for Payload<'_, 'de> {
                 "U" => f.first_id = Some(map.next_value_seed(IntSeed("U"))?),
                 "u" => f.last_id = Some(map.next_value_seed(IntSeed("u"))?),
                 "pu" => f.prev_id = Some(map.next_value_seed(IntSeed("pu"))?),
-                "lastUpdateId" => f.snapshot_id = Some(map.next_value_seed(IntSeed("lastUpdateId"))?),
+                "lastUpdateId" => {
+                    f.snapshot_id = Some(map.next_value_seed(IntSeed("lastUpdateId"))?)
+                }
                 "p" => f.price = Some(map.next_value()?),
                 "q" => f.qty = Some(map.next_value()?),
                 "m" => f.buyer_is_maker = Some(map.next_value()?),
-                "B" => f.ticker[1] = Some(map.next_value()?),
-                "A" => f.ticker[3] = Some(map.next_value()?),
+                "B" => f.ticker_sizes[0] = Some(map.next_value()?),
+                "A" => f.ticker_sizes[1] = Some(map.next_value()?),
                 "b" => map.next_value_seed(LevelsOrText {
                     levels: &mut self.scratch.bids,
-                    text: &mut f.ticker[0],
+                    price: &mut f.ticker_prices[0],
                     field: "b",
                 })?,
                 "a" => map.next_value_seed(LevelsOrText {
                     levels: &mut self.scratch.asks,
-                    text: &mut f.ticker[2],
+                    price: &mut f.ticker_prices[1],
                     field: "a",
                 })?,
-                "bids" => map.next_value_seed(LevelsSeed { out: &mut self.scratch.bids, field: "bids" })?,
-                "asks" => map.next_value_seed(LevelsSeed { out: &mut self.scratch.asks, field: "asks" })?,
+                "bids" => map.next_value_seed(LevelsSeed {
+                    out: &mut self.scratch.bids,
+                    field: "bids",
+                })?,
+                "asks" => map.next_value_seed(LevelsSeed {
+                    out: &mut self.scratch.asks,
+                    field: "asks",
+                })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -154,41 +183,42 @@ impl<'de> Visitor<'de> for Payload<'_, 'de> {
 
 /// Binance reuses `b` and `a`: levels in depthUpdate, prices in bookTicker, the aggregate trade
 /// id (`a`) in aggTrade.
-struct LevelsOrText<'s, 'a> {
+struct LevelsOrText<'s> {
     levels: &'s mut Vec<RawLevel>,
-    text: &'s mut Option<&'a str>,
+    price: &'s mut Option<Decimal>,
     field: &'static str,
 }
 
-impl<'de> DeserializeSeed<'de> for LevelsOrText<'_, 'de> {
+impl<'de> DeserializeSeed<'de> for LevelsOrText<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LevelsOrText<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "levels, a price or an id in field {}", self.field)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        LevelsSeed { out: self.levels, field: self.field }.visit_seq(seq)
-    }
-
-    fn visit_borrowed_str<E: Error>(self, v: &'de str) -> Result<(), E> {
-        *self.text = Some(v);
-        Ok(())
-    }
-
-    fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
+        let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
+        let text = raw.get().as_bytes();
+        match text.first() {
+            Some(b'[') => {
+                let mut cursor = Cursor::new(text);
+                cursor
+                    .levels(self.field, self.levels)
+                    .map_err(D::Error::custom)
+            }
+            Some(b'"') => {
+                let inner = &text[1..text.len() - 1];
+                let price = Decimal::parse(inner).map_err(|why| {
+                    D::Error::custom(format_args!(
+                        "field {}: {why}: {}",
+                        self.field,
+                        String::from_utf8_lossy(text)
+                    ))
+                })?;
+                *self.price = Some(price);
+                Ok(())
+            }
+            Some(b'0'..=b'9') => Ok(()),
+            _ => Err(D::Error::custom(format_args!(
+                "field {}: expected levels, a price or an id",
+                self.field
+            ))),
+        }
     }
 }

@@ -20,16 +20,26 @@ struct Fields<'a> {
 pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a>, DecodeError> {
     let mut fields = Fields::default();
     let mut de = serde_json::Deserializer::from_slice(payload);
-    (&mut de).deserialize_map(Message { fields: &mut fields, scratch: &mut *scratch })?;
+    (&mut de).deserialize_map(Message {
+        fields: &mut fields,
+        scratch: &mut *scratch,
+    })?;
     de.end()?;
     let f = fields;
-    let mut decoded = Decoded { event_time_ms: f.ts, ..Decoded::default() };
+    let mut decoded = Decoded {
+        event_time_ms: f.ts,
+        ..Decoded::default()
+    };
     let mut parts = f.topic.split('.');
     match parts.next() {
         Some("orderbook") => {
             let depth = parts.next().unwrap_or_default();
             decoded.depth = depth.parse().ok();
-            decoded.symbol = if f.symbol.is_empty() { parts.next().unwrap_or_default() } else { f.symbol };
+            decoded.symbol = if f.symbol.is_empty() {
+                parts.next().unwrap_or_default()
+            } else {
+                f.symbol
+            };
             decoded.kind = match f.kind {
                 // u == 1: the service restarted; the message replaces the book.
                 _ if f.update_id == Some(1) => Kind::Snapshot,
@@ -37,7 +47,9 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
                 "delta" => Kind::Diff,
                 other => return Err(DecodeError(format!("{}: unknown type {other:?}", f.topic))),
             };
-            let id = f.update_id.ok_or_else(|| DecodeError(format!("{}: missing field data.u", f.topic)))?;
+            let id = f
+                .update_id
+                .ok_or_else(|| DecodeError(format!("{}: missing field data.u", f.topic)))?;
             decoded.first_id = Some(id);
             decoded.last_id = Some(id);
         }
@@ -68,7 +80,10 @@ impl<'de> Visitor<'de> for Message<'_, 'de> {
                 "topic" => self.fields.topic = map.next_value()?,
                 "type" => self.fields.kind = map.next_value()?,
                 "ts" => self.fields.ts = Some(map.next_value_seed(IntSeed("ts"))?),
-                "data" => map.next_value_seed(Data { fields: &mut *self.fields, scratch: &mut *self.scratch })?,
+                "data" => map.next_value_seed(Data {
+                    fields: &mut *self.fields,
+                    scratch: &mut *self.scratch,
+                })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -104,8 +119,14 @@ impl<'de> Visitor<'de> for Data<'_, 'de> {
             match key {
                 "s" => self.fields.symbol = map.next_value()?,
                 "u" => self.fields.update_id = Some(map.next_value_seed(IntSeed("data.u"))?),
-                "b" => map.next_value_seed(LevelsSeed { out: &mut self.scratch.bids, field: "data.b" })?,
-                "a" => map.next_value_seed(LevelsSeed { out: &mut self.scratch.asks, field: "data.a" })?,
+                "b" => map.next_value_seed(LevelsSeed {
+                    out: &mut self.scratch.bids,
+                    field: "data.b",
+                })?,
+                "a" => map.next_value_seed(LevelsSeed {
+                    out: &mut self.scratch.asks,
+                    field: "data.a",
+                })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -161,7 +182,11 @@ impl<'de> Visitor<'de> for TradeSeed {
         let buyer_aggressor = match need(side, "S")? {
             "Buy" => true,
             "Sell" => false,
-            other => return Err(M::Error::custom(format_args!("field data[{i}].S: {other:?}"))),
+            other => {
+                return Err(M::Error::custom(format_args!(
+                    "field data[{i}].S: {other:?}"
+                )))
+            }
         };
         Ok(RawTrade {
             price: parse_decimal(need(price, "p")?, &format_args!("data[{i}].p"))?,

@@ -2,12 +2,18 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, Error, Visitor};
+use serde::Deserialize;
 
-use super::{parse_decimal, RawLevel};
+use super::scan::Cursor;
+use super::RawLevel;
 
 /// Fills `out` from a JSON array of levels `[[price, qty, ...], ...]` (extra strings per level,
 /// such as OKX's order counts, are skipped).
+///
+/// The JSON library skips the array (and checks it is one JSON value); the array itself is read
+/// by [`Cursor::levels`], a scanner for exactly this shape: it is the hottest loop of the decoder,
+/// and a generic visitor per element costs several times more.
 pub struct LevelsSeed<'s> {
     pub out: &'s mut Vec<RawLevel>,
     pub field: &'static str,
@@ -17,75 +23,13 @@ impl<'de> DeserializeSeed<'de> for LevelsSeed<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LevelsSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "an array of [price, size] levels in field {}", self.field)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if let Some(hint) = seq.size_hint() {
-            self.out.reserve(hint);
-        }
-        let mut index = 0;
-        while let Some(level) = seq.next_element_seed(LevelSeed { field: self.field, index })? {
-            self.out.push(level);
-            index += 1;
-        }
-        Ok(())
-    }
-}
-
-/// Where a level sits, for error messages: `b[3]`.
-struct LevelField {
-    field: &'static str,
-    index: usize,
-    part: &'static str,
-}
-
-impl fmt::Display for LevelField {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}[{}].{}", self.field, self.index, self.part)
-    }
-}
-
-struct LevelSeed {
-    field: &'static str,
-    index: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for LevelSeed {
-    type Value = RawLevel;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawLevel, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LevelSeed {
-    type Value = RawLevel;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "a [price, size] array at {}[{}]", self.field, self.index)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawLevel, A::Error> {
-        let part = |part| LevelField { field: self.field, index: self.index, part };
-        let price: &str = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::custom(format_args!("field {}: missing", part("price"))))?;
-        let qty: &str = seq
-            .next_element()?
-            .ok_or_else(|| A::Error::custom(format_args!("field {}: missing", part("size"))))?;
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(RawLevel {
-            price: parse_decimal(price, &part("price"))?,
-            qty: parse_decimal(qty, &part("size"))?,
+        let raw = <&serde_json::value::RawValue>::deserialize(deserializer)?;
+        let mut cursor = Cursor::new(raw.get().as_bytes());
+        cursor
+            .levels(self.field, self.out)
+            .map_err(D::Error::custom)?;
+        cursor.finish().map_err(|()| {
+            D::Error::custom(format_args!("field {}: trailing characters", self.field))
         })
     }
 }

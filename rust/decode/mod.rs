@@ -7,8 +7,10 @@
 
 mod binance;
 mod bybit;
+mod fast;
 mod levels;
 mod okx;
+mod scan;
 
 use crate::fixed::Decimal;
 
@@ -125,7 +127,13 @@ pub fn decode<'a>(
         return Ok(Decoded::default());
     }
     let decoded = match format {
-        Format::Binance => binance::decode(trimmed, scratch),
+        Format::Binance => match fast::binance_depth(trimmed, scratch) {
+            Some(decoded) => Ok(decoded),
+            None => {
+                scratch.clear();
+                binance::decode(trimmed, scratch)
+            }
+        },
         Format::Bybit => bybit::decode(trimmed, scratch),
         Format::Okx => okx::decode(trimmed, scratch),
     };
@@ -136,7 +144,10 @@ pub fn decode<'a>(
 }
 
 /// Parses a decimal string, naming the field on failure.
-fn parse_decimal<E: serde::de::Error>(text: &str, field: &dyn std::fmt::Display) -> Result<Decimal, E> {
+fn parse_decimal<E: serde::de::Error>(
+    text: &str,
+    field: &dyn std::fmt::Display,
+) -> Result<Decimal, E> {
     Decimal::parse(text.as_bytes())
         .map_err(|why| E::custom(format_args!("field {field}: {why}: {text:?}")))
 }

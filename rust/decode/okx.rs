@@ -28,13 +28,23 @@ struct Fields<'a> {
 pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a>, DecodeError> {
     let mut fields = Fields::default();
     let mut de = serde_json::Deserializer::from_slice(payload);
-    (&mut de).deserialize_map(Message { fields: &mut fields, scratch: &mut *scratch })?;
+    (&mut de).deserialize_map(Message {
+        fields: &mut fields,
+        scratch: &mut *scratch,
+    })?;
     de.end()?;
     let f = fields;
     if f.books > 1 {
-        return Err(DecodeError(format!("field data: {} books in one message (expected 1)", f.books)));
+        return Err(DecodeError(format!(
+            "field data: {} books in one message (expected 1)",
+            f.books
+        )));
     }
-    let mut decoded = Decoded { symbol: f.inst_id, event_time_ms: f.ts, ..Decoded::default() };
+    let mut decoded = Decoded {
+        symbol: f.inst_id,
+        event_time_ms: f.ts,
+        ..Decoded::default()
+    };
     let book_channel = f.channel.starts_with("books") || f.channel == "bbo-tbt";
     if f.event.is_some() {
         // Acks and error events are the feed's business, not the book's.
@@ -42,15 +52,23 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
     }
     if let Some(code) = f.code {
         if code != "0" {
-            return Err(DecodeError(format!("OKX error response: code {code:?}, msg {:?}", f.msg)));
+            return Err(DecodeError(format!(
+                "OKX error response: code {code:?}, msg {:?}",
+                f.msg
+            )));
         }
         if f.books != 1 {
-            return Err(DecodeError("OKX REST body: field data holds no book".into()));
+            return Err(DecodeError(
+                "OKX REST body: field data holds no book".into(),
+            ));
         }
         decoded.kind = Kind::Snapshot;
     } else if book_channel {
         if f.books != 1 {
-            return Err(DecodeError(format!("{}: field data holds no book", f.channel)));
+            return Err(DecodeError(format!(
+                "{}: field data holds no book",
+                f.channel
+            )));
         }
         decoded.kind = match f.action {
             "update" => Kind::Diff,
@@ -66,8 +84,9 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
         decoded.first_id = f.seq_id;
         decoded.prev_id = f.prev_seq_id;
         if let Some(checksum) = f.checksum {
-            let checksum = i32::try_from(checksum)
-                .map_err(|_| DecodeError(format!("field checksum: not a 32-bit integer: {checksum}")))?;
+            let checksum = i32::try_from(checksum).map_err(|_| {
+                DecodeError(format!("field checksum: not a 32-bit integer: {checksum}"))
+            })?;
             decoded.checksum = Some(checksum);
         }
     }
@@ -94,7 +113,10 @@ impl<'de> Visitor<'de> for Message<'_, 'de> {
                 "code" => self.fields.code = Some(map.next_value()?),
                 "msg" => self.fields.msg = map.next_value()?,
                 "event" => self.fields.event = Some(map.next_value()?),
-                "data" => map.next_value_seed(Data { fields: &mut *self.fields, scratch: &mut *self.scratch })?,
+                "data" => map.next_value_seed(Data {
+                    fields: &mut *self.fields,
+                    scratch: &mut *self.scratch,
+                })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -160,7 +182,11 @@ impl<'de> Visitor<'de> for Data<'_, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
         while seq
-            .next_element_seed(Element { fields: &mut *self.fields, scratch: &mut *self.scratch, index })?
+            .next_element_seed(Element {
+                fields: &mut *self.fields,
+                scratch: &mut *self.scratch,
+                index,
+            })?
             .is_some()
         {
             index += 1;
@@ -197,11 +223,17 @@ impl<'de> Visitor<'de> for Element<'_, 'de> {
             match key {
                 "bids" => {
                     is_book = true;
-                    map.next_value_seed(LevelsSeed { out: &mut self.scratch.bids, field: "bids" })?;
+                    map.next_value_seed(LevelsSeed {
+                        out: &mut self.scratch.bids,
+                        field: "bids",
+                    })?;
                 }
                 "asks" => {
                     is_book = true;
-                    map.next_value_seed(LevelsSeed { out: &mut self.scratch.asks, field: "asks" })?;
+                    map.next_value_seed(LevelsSeed {
+                        out: &mut self.scratch.asks,
+                        field: "asks",
+                    })?;
                 }
                 "ts" => f.ts = Some(map.next_value_seed(IntSeed("ts"))?),
                 "checksum" => f.checksum = Some(map.next_value_seed(IntSeed("checksum"))?),
@@ -225,7 +257,11 @@ impl<'de> Visitor<'de> for Element<'_, 'de> {
             let buyer_aggressor = match side {
                 "buy" => true,
                 "sell" => false,
-                other => return Err(M::Error::custom(format_args!("field data[{i}].side: {other:?}"))),
+                other => {
+                    return Err(M::Error::custom(format_args!(
+                        "field data[{i}].side: {other:?}"
+                    )))
+                }
             };
             self.scratch.trades.push(RawTrade {
                 price: parse_decimal(price, &format_args!("data[{i}].px"))?,

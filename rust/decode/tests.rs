@@ -1,0 +1,140 @@
+use super::*;
+
+fn run(format: Format, text: &str) -> (Result<Kind, DecodeError>, Scratch) {
+    let mut scratch = Scratch::default();
+    let kind = decode(format, text.as_bytes(), &mut scratch).map(|d| d.kind);
+    (kind, scratch)
+}
+
+#[test]
+fn binance_message_kinds() {
+    let diff = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":5,"u":7,"b":[["1.5","2"]],"a":[]}}"#;
+    let mut scratch = Scratch::default();
+    let d = decode(Format::Binance, diff.as_bytes(), &mut scratch).unwrap();
+    assert_eq!(
+        (d.kind, d.symbol, d.first_id, d.last_id),
+        (Kind::Diff, "BTCUSDT", Some(5), Some(7))
+    );
+    assert_eq!(scratch.bids.len(), 1);
+    let ticker = r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#;
+    assert_eq!(run(Format::Binance, ticker).0, Ok(Kind::Ticker));
+    let agg = r#"{"e":"aggTrade","E":1,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":100,"l":105,"T":1,"m":true,"M":true}"#;
+    let (kind, scratch) = run(Format::Binance, agg);
+    assert_eq!(kind, Ok(Kind::Trade));
+    assert!(!scratch.trades[0].buyer_aggressor);
+    let partial = r#"{"stream":"btcusdt@depth20@100ms","data":{"lastUpdateId":160,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]]}}"#;
+    let mut scratch = Scratch::default();
+    let d = decode(Format::Binance, partial.as_bytes(), &mut scratch).unwrap();
+    assert_eq!(
+        (d.kind, d.symbol, d.last_id),
+        (Kind::Snapshot, "btcusdt", Some(160))
+    );
+    assert_eq!(
+        run(Format::Binance, r#"{"result":null,"id":1}"#).0,
+        Ok(Kind::Other)
+    );
+    assert_eq!(
+        run(Format::Binance, r#"{"e":"serverShutdown","E":1}"#).0,
+        Ok(Kind::Other)
+    );
+}
+
+#[test]
+fn errors_clear_the_scratch() {
+    let (kind, scratch) = run(
+        Format::Binance,
+        r#"{"e":"depthUpdate","s":"X","U":1,"u":1,"b":[["1","1"]],"a":[["x","1"]]}"#,
+    );
+    assert!(kind.unwrap_err().0.contains("a[0].price"));
+    assert!(scratch.bids.is_empty());
+}
+
+#[test]
+fn okx_text_pong_and_events_are_other() {
+    assert_eq!(run(Format::Okx, "pong").0, Ok(Kind::Other));
+    assert_eq!(
+        run(
+            Format::Okx,
+            r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"}}"#
+        )
+        .0,
+        Ok(Kind::Other)
+    );
+    let err = run(Format::Okx, r#"{"arg":{"channel":"books","instId":"A"},"action":"update","data":[{"bids":[],"asks":[]},{"bids":[],"asks":[]}]}"#).0;
+    assert!(err.unwrap_err().0.contains("2 books"));
+}
+
+#[test]
+fn bybit_key_order_does_not_matter() {
+    let a = r#"{"data":{"u":3,"b":[["1","2"]],"a":[],"s":"BTCUSDT"},"type":"delta","topic":"orderbook.50.BTCUSDT","ts":5}"#;
+    let mut scratch = Scratch::default();
+    let d = decode(Format::Bybit, a.as_bytes(), &mut scratch).unwrap();
+    assert_eq!(
+        (d.kind, d.symbol, d.last_id, d.depth),
+        (Kind::Diff, "BTCUSDT", Some(3), Some(50))
+    );
+}
+
+mod fast_path {
+    use super::super::{binance, fast, Scratch};
+    use proptest::prelude::*;
+
+    const VALID: &str = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1700000000000,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["0.0024","10"],["0.0023","0.00000000"]],"a":[["0.0026","100"]]}}"#;
+
+    fn both(
+        payload: &[u8],
+    ) -> (
+        Option<(String, Vec<super::RawLevel>, Vec<super::RawLevel>)>,
+        Result<String, ()>,
+    ) {
+        let mut fast_scratch = Scratch::default();
+        let fast = fast::binance_depth(payload, &mut fast_scratch).map(|d| {
+            (
+                format!("{d:?}"),
+                fast_scratch.bids.clone(),
+                fast_scratch.asks.clone(),
+            )
+        });
+        let mut scratch = Scratch::default();
+        let general = binance::decode(payload, &mut scratch)
+            .map(|d| format!("{d:?}"))
+            .map_err(|_| ());
+        if let (Some((_, bids, asks)), Ok(_)) = (&fast, &general) {
+            assert_eq!((bids, asks), (&scratch.bids, &scratch.asks));
+        }
+        (fast, general)
+    }
+
+    #[test]
+    fn valid_payloads_take_the_fast_path_with_the_same_result() {
+        for payload in [
+            VALID.to_owned(),
+            VALID.replace(" ", ""),
+            format!("  {VALID}\n"),
+        ] {
+            let (fast, general) = both(payload.as_bytes());
+            assert_eq!(fast.expect("fast path").0, general.unwrap());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Whatever the fast path accepts, the general decoder accepts identically.
+        #[test]
+        fn fast_path_never_accepts_what_the_general_decoder_refuses(
+            edits in prop::collection::vec((0usize..VALID.len(), any::<u8>()), 1..4),
+            cut in 1usize..=VALID.len(),
+        ) {
+            let mut bytes = VALID.as_bytes()[..cut].to_vec();
+            for (at, byte) in edits {
+                if at < bytes.len() {
+                    bytes[at] = byte;
+                }
+            }
+            let (fast, general) = both(&bytes);
+            if let Some((decoded, _, _)) = fast {
+                prop_assert_eq!(Ok(decoded), general);
+            }
+        }
+    }
+}

@@ -32,9 +32,29 @@ macro_rules! record {
 }
 
 record!(
-    best_bid, best_ask, bid_size, ask_size, mid, spread, spread_bps, microprice, imbalance,
-    bid_depth, ask_depth, bid_band_depth, ask_band_depth, ofi, ofi_total, volatility_bps,
-    buy_volume, sell_volume, vpin, trade_count, crossed, synced, event_time_ms,
+    best_bid,
+    best_ask,
+    bid_size,
+    ask_size,
+    mid,
+    spread,
+    spread_bps,
+    microprice,
+    imbalance,
+    bid_depth,
+    ask_depth,
+    bid_band_depth,
+    ask_band_depth,
+    ofi,
+    ofi_total,
+    volatility_bps,
+    buy_volume,
+    sell_volume,
+    vpin,
+    trade_count,
+    crossed,
+    synced,
+    event_time_ms,
 );
 
 /// The Python attribute names must follow the core's column order.
@@ -42,7 +62,9 @@ pub fn check_names() -> PyResult<()> {
     if NAMES == FEATURE_NAMES.as_slice() {
         Ok(())
     } else {
-        Err(PyImportError::new_err("mmcore._core: Features attributes differ from FEATURE_NAMES"))
+        Err(PyImportError::new_err(
+            "mmcore._core: Features attributes differ from FEATURE_NAMES",
+        ))
     }
 }
 
@@ -58,8 +80,11 @@ impl Features {
     }
 
     fn __repr__(&self) -> String {
-        let fields: Vec<String> =
-            NAMES.iter().zip(self.values()).map(|(n, v)| format!("{n}={v}")).collect();
+        let fields: Vec<String> = NAMES
+            .iter()
+            .zip(self.values())
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
         format!("Features({})", fields.join(", "))
     }
 }

@@ -17,7 +17,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DecodeError", py.get_type::<errors::DecodeError>())?;
     m.add("FEATURE_NAMES", PyTuple::new(py, FEATURE_NAMES)?)?;
-    m.add("VENUES", PyTuple::new(py, Venue::ALL.map(|(_, name)| name))?)?;
+    m.add(
+        "VENUES",
+        PyTuple::new(py, Venue::ALL.map(|(_, name)| name))?,
+    )?;
     m.add_class::<status::ApplyStatus>()?;
     m.add_class::<status::BookState>()?;
     m.add_class::<features::Features>()?;
@@ -39,7 +42,9 @@ fn synthetic_binance_stream<'py>(
     seed: u64,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
     if levels < 2 || changes < 1 {
-        return Err(pyo3::exceptions::PyValueError::new_err("levels must be >= 2 and changes >= 1"));
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "levels must be >= 2 and changes >= 1",
+        ));
     }
     let (snapshot, stream) = crate::synthetic::binance_stream(events, levels, changes, seed);
     let payloads = PyList::new(py, stream.iter().map(|s| PyBytes::new(py, s.as_bytes())))?;

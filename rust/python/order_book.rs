@@ -14,6 +14,9 @@ use crate::features::{FeatureRow, N_FEATURES};
 use crate::fixed::{scaled_to_f64, Decimal, POW10};
 use crate::symbol_book::{Config, Status, SymbolBook, Venue};
 
+/// `(statuses, features)` of a batch replay.
+type Replayed<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<f64>>);
+
 /// A local L2 order book for one symbol, kept in sync from raw exchange payloads.
 #[pyclass(module = "mmcore._core")]
 pub struct OrderBook {
@@ -29,19 +32,28 @@ fn grid_size(value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<De
     let fixed = py
         .import("decimal")
         .and_then(|m| m.getattr("Decimal")?.call1((&text,)))
-        .and_then(|d| PyString::new(py, "{:f}").call_method1("format", (d,))?.extract::<String>())
+        .and_then(|d| {
+            PyString::new(py, "{:f}")
+                .call_method1("format", (d,))?
+                .extract::<String>()
+        })
         .map_err(|_| PyValueError::new_err(format!("{name}: not a decimal number: {text:?}")))?;
     let text = fixed;
     match Decimal::parse(text.as_bytes()) {
         Ok(d) if d.mantissa > 0 => Ok(Some(d)),
-        _ => Err(PyValueError::new_err(format!("{name}: must be a positive decimal, got {text:?}"))),
+        _ => Err(PyValueError::new_err(format!(
+            "{name}: must be a positive decimal, got {text:?}"
+        ))),
     }
 }
 
 pub fn venue_from(name: &str) -> PyResult<Venue> {
     Venue::parse(name).ok_or_else(|| {
         let names: Vec<&str> = Venue::ALL.iter().map(|(_, n)| *n).collect();
-        PyValueError::new_err(format!("venue: unknown {name:?}; expected one of {}", names.join(", ")))
+        PyValueError::new_err(format!(
+            "venue: unknown {name:?}; expected one of {}",
+            names.join(", ")
+        ))
     })
 }
 
@@ -59,10 +71,14 @@ pub fn config_from(
         return Err(PyValueError::new_err("max_buffer: must be >= 1"));
     }
     if !(vol_halflife.is_finite() && vol_halflife > 0.0) {
-        return Err(PyValueError::new_err(format!("vol_halflife: must be > 0, got {vol_halflife}")));
+        return Err(PyValueError::new_err(format!(
+            "vol_halflife: must be > 0, got {vol_halflife}"
+        )));
     }
     if let Some(v) = vpin_bucket_volume.filter(|v| !(v.is_finite() && *v > 0.0)) {
-        return Err(PyValueError::new_err(format!("vpin_bucket_volume: must be > 0, got {v}")));
+        return Err(PyValueError::new_err(format!(
+            "vpin_bucket_volume: must be > 0, got {v}"
+        )));
     }
     if vpin_buckets == 0 {
         return Err(PyValueError::new_err("vpin_buckets: must be >= 1"));
@@ -77,7 +93,12 @@ pub fn config_from(
     })
 }
 
-fn levels<'py>(py: Python<'py>, inner: &SymbolBook, side: Side, n: usize) -> Bound<'py, PyArray2<f64>> {
+fn levels<'py>(
+    py: Python<'py>,
+    inner: &SymbolBook,
+    side: Side,
+    n: usize,
+) -> Bound<'py, PyArray2<f64>> {
     let book = inner.book();
     let ladder: &Ladder = book.side(side);
     let price_unit = POW10[usize::from(book.price_scale)] as f64;
@@ -87,7 +108,9 @@ fn levels<'py>(py: Python<'py>, inner: &SymbolBook, side: Side, n: usize) -> Bou
         values.push(scaled_to_f64(level.qty, book.qty_scale));
     }
     let rows = values.len() / 2;
-    Array2::from_shape_vec((rows, 2), values).expect("rows * 2 values").into_pyarray(py)
+    Array2::from_shape_vec((rows, 2), values)
+        .expect("rows * 2 values")
+        .into_pyarray(py)
 }
 
 /// Applies every payload of a Python sequence through `apply`, recording a status and a features
@@ -110,7 +133,9 @@ pub fn replay_rows(
 
 pub fn matrix<'py>(py: Python<'py>, rows: Vec<f64>) -> Bound<'py, PyArray2<f64>> {
     let n = rows.len() / N_FEATURES;
-    Array2::from_shape_vec((n, N_FEATURES), rows).expect("n * N_FEATURES values").into_pyarray(py)
+    Array2::from_shape_vec((n, N_FEATURES), rows)
+        .expect("n * N_FEATURES values")
+        .into_pyarray(py)
 }
 
 #[pymethods]
@@ -136,7 +161,14 @@ impl OrderBook {
         if symbol.is_empty() {
             return Err(PyValueError::new_err("symbol: must not be empty"));
         }
-        let config = config_from(tick_size, lot_size, max_buffer, vol_halflife, vpin_bucket_volume, vpin_buckets)?;
+        let config = config_from(
+            tick_size,
+            lot_size,
+            max_buffer,
+            vol_halflife,
+            vpin_bucket_volume,
+            vpin_buckets,
+        )?;
         let inner = SymbolBook::new(symbol, venue_from(venue)?, config)?;
         Ok(OrderBook { inner })
     }
@@ -150,7 +182,11 @@ impl OrderBook {
 
     /// Applies a REST depth snapshot body (Binance `/api/v3/depth`, `/fapi/v1/depth`,
     /// `/dapi/v1/depth`; OKX `/api/v5/market/books`) and replays the buffered diffs.
-    fn apply_snapshot(&mut self, py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<Py<ApplyStatus>> {
+    fn apply_snapshot(
+        &mut self,
+        py: Python<'_>,
+        payload: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<ApplyStatus>> {
         let status = self.inner.apply_snapshot(payload_bytes(payload)?)?;
         status_object(py, status)
     }
@@ -158,13 +194,23 @@ impl OrderBook {
     /// Best bid as `(price, size)`, or None.
     fn best_bid(&self) -> Option<(f64, f64)> {
         let book = self.inner.book();
-        book.best_bid().map(|(p, q)| (scaled_to_f64(p as u64, book.price_scale), scaled_to_f64(q, book.qty_scale)))
+        book.best_bid().map(|(p, q)| {
+            (
+                scaled_to_f64(p as u64, book.price_scale),
+                scaled_to_f64(q, book.qty_scale),
+            )
+        })
     }
 
     /// Best ask as `(price, size)`, or None.
     fn best_ask(&self) -> Option<(f64, f64)> {
         let book = self.inner.book();
-        book.best_ask().map(|(p, q)| (scaled_to_f64(p as u64, book.price_scale), scaled_to_f64(q, book.qty_scale)))
+        book.best_ask().map(|(p, q)| {
+            (
+                scaled_to_f64(p as u64, book.price_scale),
+                scaled_to_f64(q, book.qty_scale),
+            )
+        })
     }
 
     /// The best `n` bids as a float64 array of shape `(k, 2)`: price, size; best first.
@@ -180,21 +226,21 @@ impl OrderBook {
     }
 
     /// Features over the top `depth` levels; depth bands are ±`band_bps` around mid.
-    #[pyo3(signature = (depth=5, band_bps=10.0))]
-    fn features(&self, depth: usize, band_bps: f64) -> Features {
+    #[pyo3(signature = (depth=5, band_bps=None))]
+    fn features(&self, depth: usize, band_bps: Option<f64>) -> Features {
         Features::from_row(&self.inner.features(depth, band_bps))
     }
 
     /// Applies many payloads (replay); returns `(statuses: uint8[n], features: float64[n, F])`
     /// with the features after each payload. Malformed payloads are skipped with `MALFORMED`.
-    #[pyo3(signature = (payloads, depth=5, band_bps=10.0))]
+    #[pyo3(signature = (payloads, depth=5, band_bps=None))]
     fn replay<'py>(
         &mut self,
         py: Python<'py>,
         payloads: &Bound<'py, PyAny>,
         depth: usize,
-        band_bps: f64,
-    ) -> PyResult<(Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<f64>>)> {
+        band_bps: Option<f64>,
+    ) -> PyResult<Replayed<'py>> {
         let inner = &mut self.inner;
         let (statuses, rows) = replay_rows(payloads, |bytes| {
             let status = inner.apply(bytes).unwrap_or(Status::Malformed);
@@ -225,7 +271,11 @@ impl OrderBook {
     /// `SYNCED` once a snapshot applied and every diff since was continuous.
     #[getter]
     fn state(&self) -> BookState {
-        if self.inner.is_synced() { BookState::SYNCED } else { BookState::UNSYNCED }
+        if self.inner.is_synced() {
+            BookState::SYNCED
+        } else {
+            BookState::UNSYNCED
+        }
     }
 
     #[getter]
@@ -312,10 +362,16 @@ impl OrderBook {
             "OrderBook({:?}, {:?}, state={}, bids={}, asks={}, last_update_id={})",
             self.inner.symbol,
             self.inner.venue.name(),
-            if self.inner.is_synced() { "SYNCED" } else { "UNSYNCED" },
+            if self.inner.is_synced() {
+                "SYNCED"
+            } else {
+                "UNSYNCED"
+            },
             book.bids.len(),
             book.asks.len(),
-            self.inner.last_update_id().map_or("None".to_owned(), |id| id.to_string())
+            self.inner
+                .last_update_id()
+                .map_or("None".to_owned(), |id| id.to_string())
         )
     }
 }

@@ -27,7 +27,11 @@ pub struct BookRouter {
 
 impl BookRouter {
     /// Decodes once and applies to the symbol's book: `(book index, status)`.
-    fn route(&mut self, py: Python<'_>, payload: &[u8]) -> Result<(Option<usize>, Status), DecodeError> {
+    fn route(
+        &mut self,
+        py: Python<'_>,
+        payload: &[u8],
+    ) -> Result<(Option<usize>, Status), DecodeError> {
         let decoded = match decode::decode(self.venue.format(), payload, &mut self.scratch) {
             Ok(decoded) => decoded,
             Err(err) => {
@@ -35,7 +39,9 @@ impl BookRouter {
                 return Err(err);
             }
         };
-        let found = (decoded.kind != Kind::Other).then(|| self.index.find(decoded.symbol)).flatten();
+        let found = (decoded.kind != Kind::Other)
+            .then(|| self.index.find(decoded.symbol))
+            .flatten();
         let Some(i) = found else {
             self.unrouted += 1;
             return Ok((None, Status::Ignored));
@@ -65,7 +71,14 @@ impl BookRouter {
         vpin_buckets: usize,
     ) -> PyResult<Self> {
         let venue = venue_from(venue)?;
-        let config = config_from(tick_size, lot_size, max_buffer, vol_halflife, vpin_bucket_volume, vpin_buckets)?;
+        let config = config_from(
+            tick_size,
+            lot_size,
+            max_buffer,
+            vol_halflife,
+            vpin_bucket_volume,
+            vpin_buckets,
+        )?;
         if symbols.is_empty() {
             return Err(PyValueError::new_err("symbols: need at least one"));
         }
@@ -83,7 +96,9 @@ impl BookRouter {
                 return Err(PyValueError::new_err("symbols: empty symbol"));
             }
             if router.index.add(symbol).is_none() {
-                return Err(PyValueError::new_err(format!("symbols: {symbol:?} given twice")));
+                return Err(PyValueError::new_err(format!(
+                    "symbols: {symbol:?} given twice"
+                )));
             }
             let inner = SymbolBook::new(symbol, venue, config.clone())?;
             router.books.push(Py::new(py, OrderBook { inner })?);
@@ -95,13 +110,25 @@ impl BookRouter {
     /// Applies one payload to its symbol's book: `(symbol, status)`; symbol is None when the
     /// payload is not for any book here (acks, pongs, other symbols or channels).
     /// Raises `DecodeError` on malformed input, leaving every book unchanged.
-    fn apply(&mut self, py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<(Option<Py<PyString>>, Py<ApplyStatus>)> {
+    fn apply(
+        &mut self,
+        py: Python<'_>,
+        payload: &Bound<'_, PyAny>,
+    ) -> PyResult<(Option<Py<PyString>>, Py<ApplyStatus>)> {
         let (index, status) = self.route(py, payload_bytes(payload)?)?;
-        Ok((index.map(|i| self.names[i].clone_ref(py)), status_object(py, status)?))
+        Ok((
+            index.map(|i| self.names[i].clone_ref(py)),
+            status_object(py, status)?,
+        ))
     }
 
     /// Applies a REST depth snapshot body to `symbol`'s book.
-    fn apply_snapshot(&self, py: Python<'_>, symbol: &str, payload: &Bound<'_, PyAny>) -> PyResult<Py<ApplyStatus>> {
+    fn apply_snapshot(
+        &self,
+        py: Python<'_>,
+        symbol: &str,
+        payload: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<ApplyStatus>> {
         let mut book = self.book(py, symbol)?.into_bound(py).borrow_mut();
         let status = book.inner.apply_snapshot(payload_bytes(payload)?)?;
         status_object(py, status)
@@ -117,20 +144,33 @@ impl BookRouter {
 
     /// Applies many payloads; returns `(symbol_index: int32[n] (-1: none), statuses: uint8[n],
     /// features: float64[n, F])`, features of the routed book after each payload (NaN: none).
-    #[pyo3(signature = (payloads, depth=5, band_bps=10.0))]
+    #[pyo3(signature = (payloads, depth=5, band_bps=None))]
     #[allow(clippy::type_complexity)]
     fn replay<'py>(
         &mut self,
         py: Python<'py>,
         payloads: &Bound<'py, PyAny>,
         depth: usize,
-        band_bps: f64,
-    ) -> PyResult<(Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<f64>>)> {
+        band_bps: Option<f64>,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<i32>>,
+        Bound<'py, PyArray1<u8>>,
+        Bound<'py, PyArray2<f64>>,
+    )> {
         let mut symbols = Vec::new();
         let (statuses, rows) = replay_rows(payloads, |bytes| match self.route(py, bytes) {
             Ok((Some(i), status)) => {
                 symbols.push(i as i32);
-                (status, Some(self.books[i].bind(py).borrow().inner.features(depth, band_bps)))
+                (
+                    status,
+                    Some(
+                        self.books[i]
+                            .bind(py)
+                            .borrow()
+                            .inner
+                            .features(depth, band_bps),
+                    ),
+                )
             }
             Ok((None, status)) => {
                 symbols.push(-1);
@@ -141,7 +181,11 @@ impl BookRouter {
                 (Status::Malformed, None)
             }
         })?;
-        Ok((symbols.into_pyarray(py), statuses.into_pyarray(py), matrix(py, rows)))
+        Ok((
+            symbols.into_pyarray(py),
+            statuses.into_pyarray(py),
+            matrix(py, rows),
+        ))
     }
 
     /// Routed symbols, in order (the `symbol_index` of `replay`).

@@ -55,7 +55,9 @@ static INSTANCES: PyOnceLock<Vec<Py<ApplyStatus>>> = PyOnceLock::new();
 #[inline]
 pub fn status_object(py: Python<'_>, status: Status) -> PyResult<Py<ApplyStatus>> {
     let instances = INSTANCES.get_or_try_init(py, || {
-        ALL.iter().map(|s| Py::new(py, *s)).collect::<PyResult<Vec<_>>>()
+        ALL.iter()
+            .map(|s| Py::new(py, *s))
+            .collect::<PyResult<Vec<_>>>()
     })?;
     Ok(instances[status as usize].clone_ref(py))
 }

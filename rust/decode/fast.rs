@@ -1,0 +1,79 @@
+//! Fast path for the hottest payload, the Binance `depthUpdate` (raw or in a combined-stream
+//! envelope): one strict pass of [`Cursor`] instead of the general serde decoder. Anything
+//! unexpected (an unknown key, a malformed value) returns `None` and the general decoder takes
+//! over, so both accept exactly the same inputs and errors still name the field.
+
+use super::scan::Cursor;
+use super::{Decoded, Kind, Scratch};
+
+#[derive(Default)]
+struct Fields<'a> {
+    event: Option<&'a [u8]>,
+    symbol: Option<&'a [u8]>,
+    event_time: Option<i64>,
+    first_id: Option<i64>,
+    last_id: Option<i64>,
+    prev_id: Option<i64>,
+}
+
+/// Decodes a Binance diff-depth payload, or `None` to defer to the general decoder.
+pub fn binance_depth<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    let mut cursor = Cursor::new(payload);
+    let mut fields = Fields::default();
+    members(&mut cursor, &mut fields, scratch, false)?;
+    cursor.finish().ok()?;
+    if fields.event != Some(b"depthUpdate".as_slice()) {
+        return None;
+    }
+    Some(Decoded {
+        kind: Kind::Diff,
+        symbol: std::str::from_utf8(fields.symbol.filter(|s| !s.is_empty())?).ok()?,
+        event_time_ms: fields.event_time,
+        first_id: Some(fields.first_id?),
+        last_id: Some(fields.last_id?),
+        prev_id: fields.prev_id,
+        ..Decoded::default()
+    })
+}
+
+fn members<'a>(
+    cursor: &mut Cursor<'a>,
+    f: &mut Fields<'a>,
+    scratch: &mut Scratch,
+    nested: bool,
+) -> Option<()> {
+    if !cursor.eat(b'{') {
+        return None;
+    }
+    if cursor.eat(b'}') {
+        return Some(());
+    }
+    loop {
+        let key = cursor.string()?;
+        if !cursor.eat(b':') {
+            return None;
+        }
+        match key {
+            b"e" => f.event = Some(cursor.string()?),
+            b"s" => f.symbol = Some(cursor.string()?),
+            b"stream" if !nested => {
+                cursor.string()?;
+            }
+            b"data" if !nested => members(cursor, f, scratch, true)?,
+            b"E" => f.event_time = Some(cursor.integer()?),
+            b"T" => {
+                cursor.integer()?;
+            }
+            b"U" => f.first_id = Some(cursor.integer()?),
+            b"u" => f.last_id = Some(cursor.integer()?),
+            b"pu" => f.prev_id = Some(cursor.integer()?),
+            b"b" => cursor.levels("b", &mut scratch.bids).ok()?,
+            b"a" => cursor.levels("a", &mut scratch.asks).ok()?,
+            _ => return None,
+        }
+        if cursor.eat(b',') {
+            continue;
+        }
+        return cursor.eat(b'}').then_some(());
+    }
+}

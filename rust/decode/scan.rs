@@ -1,0 +1,182 @@
+//! A strict byte scanner for the few JSON shapes on the hot path: level arrays and flat
+//! objects of strings and integers. Anything it does not expect is refused, and the caller falls
+//! back to the general serde decoder, which names the problem precisely.
+
+use std::fmt;
+
+use super::RawLevel;
+use crate::fixed::Decimal;
+
+/// A position in a JSON text.
+pub struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Cursor { bytes, at: 0 }
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `byte` (after whitespace) if it is next.
+    #[inline]
+    pub fn eat(&mut self, byte: u8) -> bool {
+        self.skip_ws();
+        if self.bytes.get(self.at) == Some(&byte) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The contents of a string without escapes (keys, symbols and numbers never have any).
+    #[inline]
+    pub fn string(&mut self) -> Option<&'a [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.at;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if self.bytes[start + len] != b'"' {
+            return None;
+        }
+        self.at = start + len + 1;
+        Some(&self.bytes[start..start + len])
+    }
+
+    /// A JSON integer that fits an `i64`.
+    #[inline]
+    pub fn integer(&mut self) -> Option<i64> {
+        self.skip_ws();
+        let negative = self.bytes.get(self.at) == Some(&b'-');
+        let start = self.at + usize::from(negative);
+        let digits = self.bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 || digits > 18 || (digits > 1 && self.bytes[start] == b'0') {
+            return None;
+        }
+        let value = self.bytes[start..start + digits]
+            .iter()
+            .fold(0i64, |v, &b| v * 10 + i64::from(b - b'0'));
+        if matches!(self.bytes.get(start + digits), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.at = start + digits;
+        Some(if negative { -value } else { value })
+    }
+
+    fn plain_number(&mut self) -> Option<()> {
+        self.skip_ws();
+        let len = self.bytes[self.at..]
+            .iter()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'.' | b'e' | b'E' | b'+'))
+            .unwrap_or(self.bytes.len() - self.at);
+        (len > 0).then(|| self.at += len)
+    }
+
+    /// Only whitespace remains.
+    pub fn finish(&mut self) -> Result<(), ()> {
+        self.skip_ws();
+        if self.at == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// Reads `[["p","q",...],...]` into `out` (extra per-level strings or numbers, such as
+    /// OKX's order counts, are skipped). On error `out` may hold a partial list; callers discard
+    /// it (decode clears the scratch on any error).
+    pub fn levels(&mut self, field: &'static str, out: &mut Vec<RawLevel>) -> Result<(), String> {
+        let mut index = 0;
+        let fail = |index, what: &str| LevelError { field, index, what }.to_string();
+        if !self.eat(b'[') {
+            return Err(format!(
+                "field {field}: expected an array of [price, size] levels"
+            ));
+        }
+        if self.eat(b']') {
+            return Ok(());
+        }
+        loop {
+            if !self.eat(b'[') {
+                return Err(fail(index, "expected a [price, size] array"));
+            }
+            let price = self.number(field, index, "price")?;
+            if !self.eat(b',') {
+                return Err(fail(index, "size: missing"));
+            }
+            let qty = self.number(field, index, "size")?;
+            while self.eat(b',') {
+                if self.string().is_none() && self.plain_number().is_none() {
+                    return Err(fail(index, "extra elements must be strings or numbers"));
+                }
+            }
+            if !self.eat(b']') {
+                return Err(fail(index, "expected ']' after the level"));
+            }
+            out.push(RawLevel { price, qty });
+            index += 1;
+            if self.eat(b',') {
+                continue;
+            }
+            if self.eat(b']') {
+                return Ok(());
+            }
+            return Err(fail(index, "expected ',' or ']'"));
+        }
+    }
+
+    /// One number string of level `index`, parsed in the same pass that finds its closing quote.
+    #[inline]
+    fn number(&mut self, field: &'static str, index: usize, part: &str) -> Result<Decimal, String> {
+        if !self.eat(b'"') {
+            return Err(format!(
+                "field {field}[{index}].{part}: expected a decimal string"
+            ));
+        }
+        let start = self.at;
+        match Decimal::parse_prefix(&self.bytes[start..]) {
+            Ok((decimal, used)) if self.bytes.get(start + used) == Some(&b'"') => {
+                self.at = start + used + 1;
+                Ok(decimal)
+            }
+            result => {
+                self.at = start - 1;
+                let why = result
+                    .err()
+                    .unwrap_or(crate::fixed::NumberError::NotANumber);
+                let shown = self
+                    .string()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                Err(format!("field {field}[{index}].{part}: {why}: {shown:?}"))
+            }
+        }
+    }
+}
+
+/// Why a level array was refused, with the field and index.
+struct LevelError<'a> {
+    field: &'static str,
+    index: usize,
+    what: &'a str,
+}
+
+impl fmt::Display for LevelError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "field {}[{}]: {}", self.field, self.index, self.what)
+    }
+}
