@@ -1,0 +1,72 @@
+"""What differs between venues on the wire: URLs, subscribe frames, heartbeat, resync method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["SnapshotRequest", "VenueProtocol"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRequest:
+    """A REST book snapshot call: path and query under the REST base URL, and its weight."""
+
+    path: str
+    params: dict[str, str]
+    weight: int
+
+
+class VenueProtocol:
+    """Base of the per-venue wire rules; subclasses override what their venue needs.
+
+    ``resync`` is how one symbol's book is rebuilt after a gap: ``"rest"`` (fetch a snapshot,
+    diffs keep being buffered by the core) or ``"resubscribe"`` (the venue then sends an in-band
+    snapshot). ``rest_snapshots`` says the venue also has a REST snapshot the core can sync
+    from; it is fetched whenever the core buffers diffs waiting for a snapshot that did not
+    come in-band (OKX after it stopped sending initial snapshots in 2026).
+
+    ``heartbeat`` is the text frame to send every ``heartbeat_interval_s`` (``None``: the
+    server pings and the websocket library answers). ``heartbeat_when_idle`` sends it only
+    when nothing arrived for that long (OKX).
+    """
+
+    resync: Literal["rest", "resubscribe"] = "resubscribe"
+    rest_snapshots = False
+    heartbeat: str | None = None
+    heartbeat_when_idle = False
+    rotates_connections = False  # Binance: make-before-break on serverShutdown / 24 h
+
+    def __init__(self, venue: str, symbols: tuple[str, ...], book_depth: int, snapshot_limit: int):
+        self.venue = venue
+        self.symbols = symbols
+        self.book_depth = book_depth
+        self.snapshot_limit = snapshot_limit
+
+    def stream_url(self, ws_base: str) -> str:
+        """The websocket URL to open (Binance puts the streams in it)."""
+        return ws_base
+
+    def subscribe_frames(self) -> list[str]:
+        """Frames that subscribe every symbol's book and trades, sent right after connecting."""
+        return []
+
+    def resubscribe_frames(self, symbol: str) -> list[str]:
+        """Frames that make the venue send ``symbol``'s book snapshot again."""
+        return []
+
+    def snapshot_request(self, symbol: str) -> SnapshotRequest:
+        """The REST snapshot call for ``symbol`` (venues with ``rest_snapshots``)."""
+        raise NotImplementedError(f"{self.venue} has no REST snapshot")
+
+    def is_control(self, frame: bytes) -> bool:
+        """True for frames the core does not decode that are fine (pong, acks)."""
+        return False
+
+    def is_shutdown(self, frame: bytes) -> bool:
+        """True when the frame announces the server will close this connection soon."""
+        return False
+
+    def subscribe_error(self, frame: bytes) -> bool:
+        """True when the frame rejects a subscription (logged; the resync timer retries)."""
+        return False
