@@ -1,0 +1,211 @@
+"""The engine loop for one symbol: book features → strategy → risk → orders → venue → portfolio.
+
+Feed- and venue-agnostic: the caller applies payloads to the :class:`OrderBook` and calls
+:meth:`Engine.on_book` (and :meth:`Engine.on_trade` for market trades, :meth:`Engine.on_timer`
+when nothing arrives, so a stale book halts). :meth:`Engine.replay` drives it from a list of
+``(time_s, payload | Trade)``, for tests, backtests and benchmarks. Venues that simulate fills
+(the paper venue) also receive the book view and trades.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from mmcore._core import ApplyStatus, OrderBook
+from mmcore.advisors.service import AdvisorService
+from mmcore.execution.manager import OrderManager
+from mmcore.execution.orders import Order, OrderFilled, OrderStatus, Side
+from mmcore.execution.paper import PaperVenue, Trade
+from mmcore.execution.venue import Venue
+from mmcore.journal import Journal, JournalState
+from mmcore.portfolio import Portfolio
+from mmcore.risk.manager import RiskManager, TradingState
+from mmcore.strategy.overlay import NEUTRAL, overlay_from
+from mmcore.strategy.quoter import QuoteDecision, Quoter
+
+__all__ = ["Engine", "ReplayStats"]
+
+_APPLIED = ApplyStatus.APPLIED
+
+
+class ReplayStats(NamedTuple):
+    """Counts from one replay."""
+
+    book_events: int
+    trades: int
+    skipped: int
+    fills: int
+
+
+class Engine:
+    """Wires the components of one symbol; every method takes the current time in seconds."""
+
+    def __init__(
+        self,
+        book: OrderBook,
+        quoter: Quoter,
+        risk: RiskManager,
+        orders: OrderManager,
+        venue: Venue,
+        portfolio: Portfolio,
+        *,
+        journal: Journal | None = None,
+        advisors: AdvisorService | None = None,
+        depth: int = 5,
+        sim_levels: int = 10,
+    ) -> None:
+        self.book = book
+        self.symbol = book.symbol
+        self.quoter = quoter
+        self.risk = risk
+        self.orders = orders
+        self.venue = venue
+        self.portfolio = portfolio
+        self.journal = journal
+        self.advisors = advisors
+        self.depth = depth
+        self.sim_levels = sim_levels
+        self._sim = venue if isinstance(venue, PaperVenue) else None
+        self._tick = quoter.cfg.tick_size
+        self._last_book: float | None = None
+        self.last_decision: QuoteDecision | None = None
+        self.fills = 0
+        self.stopped = False  # after shutdown: events are still processed, nothing is quoted
+
+    # -- inputs --------------------------------------------------------------------------
+    def on_book(self, now: float) -> QuoteDecision | None:
+        """The book just changed (a payload was applied): decide and send quotes."""
+        self._last_book = now
+        if self._sim is not None:
+            book = self.book
+            self._sim.on_book(book.bids(self.sim_levels), book.asks(self.sim_levels), now)
+        return self._step(now)
+
+    def on_trade(self, trade: Trade, now: float) -> None:
+        """A market trade: calibration input and, for a simulated venue, possible fills."""
+        self.quoter.on_trade(trade.price_ticks * self._tick)
+        if self._sim is not None:
+            self._sim.on_trade(trade, now)
+        self._drain(now)
+
+    def on_timer(self, now: float) -> QuoteDecision | None:
+        """Periodic check without a book change (detects a stale book, expires old orders)."""
+        return self._step(now)
+
+    def replay(self, events: Iterable[tuple[float, bytes | str | Trade]]) -> ReplayStats:
+        """Run through ``(time_s, payload or Trade)`` items; payloads go through the book."""
+        book_events = trades = skipped = 0
+        fills_before = self.fills
+        apply = self.book.apply
+        for now, item in events:
+            if isinstance(item, Trade):
+                trades += 1
+                self.on_trade(item, now)
+            elif apply(item) == _APPLIED:
+                book_events += 1
+                self.on_book(now)
+            else:
+                skipped += 1
+        return ReplayStats(book_events, trades, skipped, self.fills - fills_before)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def restore(self, state: JournalState, now: float) -> list[Order]:
+        """Load positions and open orders from the journal, then reconcile with the venue.
+
+        Orders the venue no longer holds are marked expired (returned); the rest are
+        cancelled, so quoting restarts from a clean slate with the position known.
+        """
+        self.portfolio.restore([p for p in state.positions if p.symbol == self.symbol])
+        mine = [o for o in state.open_orders if o.symbol == self.symbol]
+        self.orders.restore(mine, state.last_client_seq)
+        live = self.venue.open_orders(self.symbol)
+        lost = []
+        for order in mine:
+            if order.client_id not in live:
+                order.status, order.updated = OrderStatus.EXPIRED, now
+                del self.orders.orders[order.client_id]
+                lost.append(order)
+                self._record(order, "lost_on_restart", now)
+        self.orders.cancel_all(now)
+        return lost
+
+    def shutdown(self, now: float) -> int:
+        """Stop quoting, cancel every working order and flush the journal; returns cancels sent."""
+        self.stopped = True
+        sent = self.orders.cancel_all(now)
+        for order in self.orders.orders.values():
+            self._record(order, "cancel_sent", now)
+        self._drain(now)
+        if self.journal is not None:
+            self.journal.flush()
+        return sent
+
+    # -- internals -----------------------------------------------------------------------
+    def _step(self, now: float) -> QuoteDecision | None:
+        self._drain(now)
+        if self.stopped:
+            return None
+        f = self.book.features(self.depth)
+        portfolio = self.portfolio
+        portfolio.mark(self.symbol, f.mid)
+        position = portfolio.position(self.symbol).qty
+        overlay = NEUTRAL
+        if self.advisors is not None:
+            latest = self.advisors.latest(self.symbol, now)
+            if latest.signal is not None or latest.risk is not None:
+                model_bps = self.quoter.model_spread_bps(f.mid)
+                overlay = overlay_from(latest, now, model_bps, self.quoter.cfg.overlay)
+        risk = self.risk
+        before = risk.state
+        age = now - self._last_book if self._last_book is not None else float("inf")
+        state = risk.evaluate(f, now, age, position, portfolio.equity, overlay)
+        if state is TradingState.HALTED:
+            if before is not TradingState.HALTED:
+                self._cancel_all(now, "halt:" + ",".join(risk.reasons))
+            self.last_decision = None
+            return None
+        if risk.spread_mult != 1.0:
+            overlay = overlay._replace(spread_mult=overlay.spread_mult * risk.spread_mult)
+        decision = self.quoter.decide(f, position, now, overlay)
+        bids, asks = decision.bids, decision.asks
+        if state is TradingState.REDUCING:  # only the side that shrinks the position
+            bids, asks = (() if position > 0 else bids), (() if position < 0 else asks)
+        placed = self.orders.reconcile(bids, asks, decision.fair_ticks, now)
+        if self.journal is not None:
+            for order in placed:
+                self._record(order, "submitted", now)
+        self.last_decision = decision
+        return decision
+
+    def _cancel_all(self, now: float, why: str) -> None:
+        pending = [
+            o for o in self.orders.orders.values() if o.status is not OrderStatus.PENDING_CANCEL
+        ]
+        self.orders.cancel_all(now)
+        for order in pending:
+            self._record(order, "cancel_sent", now, why)
+
+    def _drain(self, now: float) -> None:
+        for event in self.venue.poll(now):
+            order, new = self.orders.on_event(event)
+            if not new:
+                continue
+            if isinstance(event, OrderFilled):
+                self._fill(event)
+            if order is not None:
+                self._record(order, type(event).__name__, event.ts)
+
+    def _fill(self, fill: OrderFilled) -> None:
+        self.fills += 1
+        price = fill.price_ticks * self._tick
+        signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        self.portfolio.apply_fill(self.symbol, signed, price, fill.fee)
+        if self.journal is not None:
+            pos = self.portfolio.position(self.symbol).snapshot()
+            self.journal.record_fill(self.symbol, fill, price, pos, fill.ts)
+
+    def _record(self, order: Order, kind: str, ts: float, detail: str = "") -> None:
+        if self.journal is not None:
+            self.journal.record_order(order)
+            self.journal.record_event(order.client_id, kind, ts, detail)

@@ -1,0 +1,196 @@
+"""Order manager: keeps the working orders of one symbol close to the target quotes.
+
+Each reconcile diffs the targets against working orders. A working order is kept while its
+price is within the tolerance (ticks or bps, whichever is wider), its open size within
+``size_tolerance`` of the target and its age under ``max_order_age_s``: this hysteresis stops
+churn. Unmatched orders are cancelled first, then missing targets are placed through the risk
+gate, which may shrink or veto them (limits count working orders, including pending cancels).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from mmcore.config import bounded
+from mmcore.execution.orders import Order, OrderFilled, OrderStatus, Side, VenueEvent
+from mmcore.execution.venue import OrderRequest, Venue
+
+__all__ = ["ExecutionConfig", "OrderManager", "RiskGate", "Target"]
+
+
+class Target(Protocol):
+    """A target quote (``mmcore.strategy.Quote`` fits): price in ticks, size in base units."""
+
+    @property
+    def price_ticks(self) -> int: ...
+
+    @property
+    def qty(self) -> float: ...
+
+
+#: ``(side, price_ticks, qty, working_same_side, now) → allowed qty`` (0 vetoes the order).
+RiskGate = Callable[[Side, int, float, float, float], float]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionConfig:
+    """Requote hysteresis and client ids."""
+
+    tolerance_ticks: int = bounded(0, ge=0)
+    tolerance_bps: float = bounded(0.0, ge=0)
+    size_tolerance: float = bounded(0.25, ge=0, le=1)
+    max_order_age_s: float = bounded(30.0, gt=0)
+    client_id_prefix: str = "mm"
+    recent_fill_ids: int = bounded(10_000, ge=100)
+
+
+class OrderManager:
+    """Working orders of one symbol on one venue; feed it venue events via :meth:`on_event`."""
+
+    def __init__(
+        self,
+        symbol: str,
+        venue: Venue,
+        cfg: ExecutionConfig,
+        gate: RiskGate | None = None,
+    ) -> None:
+        self.symbol = symbol
+        self.venue = venue
+        self.cfg = cfg
+        self.gate = gate
+        self.orders: dict[str, Order] = {}  # active orders only; terminal ones are dropped
+        self._ids = itertools.count(1)
+        self._fill_ids: deque[str] = deque(maxlen=cfg.recent_fill_ids)
+        self._fill_set: set[str] = set()
+        # Fast path: the same targets as last time with no order change need no diff.
+        self._last_targets: tuple[object, ...] | None = None
+        self._changed = True
+        self._expiry = float("inf")
+        self.placed = 0
+        self.cancels = 0
+        self.vetoed = 0
+        self.anomalies = 0
+
+    def next_client_id(self) -> str:
+        """A fresh client order id."""
+        return f"{self.cfg.client_id_prefix}-{self.symbol}-{next(self._ids)}"
+
+    def working(self, side: Side) -> float:
+        """Open size of all orders on ``side`` that may still fill (pending cancels count)."""
+        return sum(o.remaining for o in self.orders.values() if o.side is side)
+
+    def reconcile(
+        self, bids: Iterable[Target], asks: Iterable[Target], fair_ticks: float, now: float
+    ) -> list[Order]:
+        """Bring working orders towards the targets; returns the orders newly placed."""
+        tol = max(float(self.cfg.tolerance_ticks), self.cfg.tolerance_bps * 1e-4 * fair_ticks)
+        key = (bids, asks, tol)
+        if not self._changed and now < self._expiry and key == self._last_targets:
+            return []
+        keep_bids, new_bids = self._match(Side.BUY, bids, tol, now)
+        keep_asks, new_asks = self._match(Side.SELL, asks, tol, now)
+        keep = keep_bids | keep_asks
+        for order in list(self.orders.values()):
+            if order.client_id not in keep:
+                self._cancel(order, now)
+        placed = [o for q in new_bids if (o := self._place(Side.BUY, q, now)) is not None]
+        placed += [o for q in new_asks if (o := self._place(Side.SELL, q, now)) is not None]
+        self._last_targets = key
+        # a vetoed target is retried on the next call (the gate may allow it by then)
+        self._changed = len(placed) < len(new_bids) + len(new_asks)
+        self._expiry = self.cfg.max_order_age_s + min(
+            (o.created for o in self.orders.values() if o.status is not OrderStatus.PENDING_CANCEL),
+            default=float("inf"),
+        )
+        return placed
+
+    def cancel_all(self, now: float) -> int:
+        """Cancel every working order; returns how many cancels were sent."""
+        self._changed = True
+        return sum(self._cancel(o, now) for o in list(self.orders.values()))
+
+    def on_event(self, event: VenueEvent) -> tuple[Order | None, bool]:
+        """Apply one venue event: ``(order or None if unknown, event is new)``.
+
+        A duplicate fill (same ``fill_id``) is reported as not new and changes nothing. An
+        order that reaches a terminal state leaves :attr:`orders`.
+        """
+        if isinstance(event, OrderFilled):
+            if event.fill_id in self._fill_set:
+                return self.orders.get(event.client_id), False
+            if len(self._fill_ids) == self._fill_ids.maxlen:
+                self._fill_set.discard(self._fill_ids[0])
+            self._fill_ids.append(event.fill_id)
+            self._fill_set.add(event.fill_id)
+        order = self.orders.get(event.client_id)
+        if order is None:
+            return None, True
+        self._changed = True
+        if not order.apply(event) and order.anomalies:
+            self.anomalies += 1
+        if order.status.terminal:
+            del self.orders[order.client_id]
+        return order, True
+
+    def restore(self, orders: Iterable[Order], last_client_seq: int) -> None:
+        """Adopt open orders known from the journal (after a restart); new client ids
+        continue after ``last_client_seq`` so none is reused."""
+        self._ids = itertools.count(last_client_seq + 1)
+        self._changed = True
+        for order in orders:
+            if not order.status.terminal:
+                self.orders[order.client_id] = order
+
+    def _match(
+        self, side: Side, targets: Iterable[Target], tol: float, now: float
+    ) -> tuple[set[str], list[Target]]:
+        max_age = self.cfg.max_order_age_s
+        size_tol = self.cfg.size_tolerance
+        free = [
+            o
+            for o in self.orders.values()
+            if o.side is side
+            and o.status is not OrderStatus.PENDING_CANCEL
+            and now - o.created < max_age
+        ]
+        keep: set[str] = set()
+        missing: list[Target] = []
+        for target in targets:
+            best: Order | None = None
+            best_dist = tol
+            for o in free:
+                dist = abs(o.price_ticks - target.price_ticks)
+                if dist <= best_dist and abs(o.remaining - target.qty) <= size_tol * target.qty:
+                    best, best_dist = o, dist
+            if best is None:
+                missing.append(target)
+            else:
+                free.remove(best)
+                keep.add(best.client_id)
+        return keep, missing
+
+    def _place(self, side: Side, quote: Target, now: float) -> Order | None:
+        qty = quote.qty
+        if self.gate is not None:
+            qty = self.gate(side, quote.price_ticks, qty, self.working(side), now)
+            if qty <= 0:
+                self.vetoed += 1
+                return None
+        order = Order(self.next_client_id(), self.symbol, side, quote.price_ticks, qty, now)
+        self.orders[order.client_id] = order
+        self.placed += 1
+        self.venue.submit(
+            OrderRequest(order.client_id, self.symbol, side, quote.price_ticks, qty), now
+        )
+        return order
+
+    def _cancel(self, order: Order, now: float) -> bool:
+        if not order.request_cancel(now):
+            return False
+        self.cancels += 1
+        self.venue.cancel(order.client_id, now)
+        return True

@@ -1,0 +1,40 @@
+"""The venue interface the order manager talks to: paper now, live adapters later."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+from mmcore.execution.orders import Side, VenueEvent
+
+__all__ = ["OrderRequest", "Venue"]
+
+
+class OrderRequest(NamedTuple):
+    """A new limit order. ``post_only`` orders are rejected rather than filled if they cross."""
+
+    client_id: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    qty: float
+    post_only: bool = True
+
+
+class Venue(Protocol):
+    """Order entry. Calls never block; results come back as events from :meth:`poll`."""
+
+    def submit(self, request: OrderRequest, now: float) -> None:
+        """Send a new order."""
+        ...
+
+    def cancel(self, client_id: str, now: float) -> None:
+        """Ask to cancel an order."""
+        ...
+
+    def poll(self, now: float) -> list[VenueEvent]:
+        """Events that have reached us by ``now`` (acks, rejects, fills, cancels), in order."""
+        ...
+
+    def open_orders(self, symbol: str) -> set[str]:
+        """Client ids the venue holds open for ``symbol`` (used to reconcile after a restart)."""
+        ...

@@ -1,0 +1,7 @@
+"""Risk: trading states, limits counting working orders, kill switch, order-rate limits."""
+
+from mmcore.risk.config import RiskConfig
+from mmcore.risk.manager import RiskManager, TradingState
+from mmcore.risk.ratelimit import TokenBucket
+
+__all__ = ["RiskConfig", "RiskManager", "TokenBucket", "TradingState"]

@@ -1,0 +1,150 @@
+"""Trading state (ACTIVE / REDUCING / HALTED) and the pre-trade gate every order passes."""
+
+from __future__ import annotations
+
+import enum
+import math
+
+from mmcore._core import Features
+from mmcore.execution.orders import Side
+from mmcore.risk.config import RiskConfig
+from mmcore.risk.ratelimit import TokenBucket
+from mmcore.strategy.overlay import NEUTRAL, Overlay
+
+__all__ = ["RiskManager", "TradingState"]
+
+
+class TradingState(enum.Enum):
+    """ACTIVE quotes both sides; REDUCING only orders that shrink the position; HALTED none."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+class RiskManager:
+    """Decides the trading state from features, equity and position; vetoes or trims orders.
+
+    Call :meth:`evaluate` on every book update (it is cheap), then route orders through
+    :meth:`allow`. The engine cancels all orders whenever the state becomes HALTED.
+    """
+
+    def __init__(self, cfg: RiskConfig, tick_size: float) -> None:
+        self.cfg = cfg
+        self.tick_size = tick_size
+        self.state = TradingState.ACTIVE
+        self.reasons: tuple[str, ...] = ()
+        self.position = 0.0
+        self.limit = cfg.max_position
+        self.spread_mult = 1.0
+        self.peak: float | None = None
+        self.killed_at: float | None = None
+        self.drawdown = 0.0  # how far equity is below its peak at the last evaluation
+        self.bucket = TokenBucket(cfg.max_orders_per_s, cfg.order_burst)
+        self.rate_limited = 0
+        self._disturbed = False
+        self._calm_since: float | None = None
+
+    def evaluate(
+        self,
+        f: Features,
+        now: float,
+        book_age_s: float,
+        position: float,
+        equity: float,
+        overlay: Overlay = NEUTRAL,
+    ) -> TradingState:
+        """Update and return the trading state (``reasons`` says why it is not ACTIVE)."""
+        cfg = self.cfg
+        self.position = position
+        reasons: list[str] = []
+        if self.peak is None or equity > self.peak:
+            self.peak = equity
+        self.drawdown = self.peak - equity
+        if self.killed_at is None and self.drawdown >= cfg.max_drawdown:
+            self.killed_at = now
+        if self.killed_at is not None:
+            if (
+                cfg.kill_switch_resume == "cooldown"
+                and now - self.killed_at >= cfg.kill_switch_cooldown_s
+            ):
+                self.resume()
+                self.peak = equity
+            else:
+                reasons.append("drawdown")
+
+        vpin = f.vpin
+        toxicity = max(vpin if vpin == vpin else 0.0, overlay.toxic_probability)
+        self.spread_mult = cfg.toxic_widen_mult if toxicity >= cfg.toxic_widen else 1.0
+        transient = _transient_causes(f, book_age_s, cfg, toxicity, overlay)
+        if transient:
+            reasons += transient
+            self._disturbed = True
+            self._calm_since = None
+        elif self._disturbed:  # causes gone: wait for resume_delay_s of calm
+            if self._calm_since is None:
+                self._calm_since = now
+            if now - self._calm_since < cfg.resume_delay_s:
+                reasons.append("resume_delay")
+            else:
+                self._disturbed = False
+
+        self.limit = cfg.max_position * overlay.limit_mult
+        if reasons:
+            self.state = TradingState.HALTED
+        elif abs(position) >= cfg.reduce_at * self.limit:
+            reasons.append("position_limit")
+            self.state = TradingState.REDUCING
+        else:
+            self.state = TradingState.ACTIVE
+        self.reasons = tuple(reasons)
+        return self.state
+
+    def resume(self) -> None:
+        """Manual resume after the kill switch: the peak restarts from the next equity seen."""
+        self.killed_at = None
+        self.peak = None
+
+    def allow(self, side: Side, price_ticks: int, qty: float, working: float, now: float) -> float:
+        """The size of a new order that the limits allow (0 vetoes it).
+
+        ``working`` is the open size of orders already on ``side``; position plus working plus
+        the new order must stay within the position and notional limits.
+        """
+        state = self.state
+        if state is TradingState.HALTED:
+            return 0.0
+        pos = self.position
+        s = int(side)
+        if state is TradingState.REDUCING:
+            if s * pos >= 0:
+                return 0.0
+            qty = min(qty, abs(pos) - working)
+        room = self.limit - s * pos - working
+        notional_room = self.cfg.max_notional / (price_ticks * self.tick_size) - s * pos - working
+        qty = min(qty, room, notional_room)
+        lot = self.cfg.lot_size
+        qty = math.floor(qty / lot + 1e-9) * lot
+        if qty <= 0:
+            return 0.0
+        if not self.bucket.try_take(now):
+            self.rate_limited += 1
+            return 0.0
+        return qty
+
+
+def _transient_causes(
+    f: Features, book_age_s: float, cfg: RiskConfig, toxicity: float, overlay: Overlay
+) -> list[str]:
+    causes = []
+    if f.synced != 1.0:
+        causes.append("book_unsynced")
+    if f.crossed == 1.0:
+        causes.append("book_crossed")
+    if book_age_s > cfg.stale_book_s:
+        causes.append("book_stale")
+    if toxicity >= cfg.toxic_pull:
+        causes.append("toxic_flow")
+    if overlay.halt:
+        causes.append("circuit_breaker")
+    return causes

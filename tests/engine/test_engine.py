@@ -1,0 +1,87 @@
+"""The engine in replay: fills reach the portfolio and journal; shutdown cancels; advice."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmcore.advisors.advice import Advice
+from mmcore.advisors.service import AdvisorService
+from mmcore.execution import OrderStatus
+from mmcore.journal import Journal, load_state
+from mmcore.portfolio import Portfolio
+from mmcore.risk import TradingState
+
+from .conftest import SYMBOL, make_engine, session
+
+
+def test_replay_trades_and_keeps_portfolio_consistent_with_fills(journal_path):
+    snapshot, items = session(3000)
+    journal = Journal(journal_path)
+    engine = make_engine(snapshot, journal=journal)
+    stats = engine.replay(items)
+    assert stats.book_events == 3000 and stats.trades == 1000 and stats.skipped == 0
+    assert stats.fills > 0
+    engine.shutdown(items[-1][0])
+    journal.close()
+    state = load_state(journal_path)
+    assert state.fill_count == engine.fills
+    (pos,) = state.positions
+    assert pos.qty == pytest.approx(engine.portfolio.position(SYMBOL).qty)
+    assert abs(pos.qty) <= engine.risk.cfg.max_position + 1e-12
+
+
+def test_replay_is_deterministic():
+    snapshot, items = session(1000)
+    a, b = make_engine(snapshot), make_engine(snapshot)
+    a.replay(items)
+    b.replay(items)
+    assert a.portfolio.position(SYMBOL).snapshot() == b.portfolio.position(SYMBOL).snapshot()
+    assert a.fills == b.fills > 0
+
+
+def test_shutdown_cancels_every_working_order():
+    snapshot, items = session(300)
+    engine = make_engine(snapshot)
+    engine.replay(items)
+    assert engine.orders.orders
+    end = items[-1][0]
+    assert engine.shutdown(end) > 0
+    engine.on_timer(end + 1.0)  # cancel acks arrive; nothing new is quoted
+    assert engine.orders.orders == {}
+
+
+def test_circuit_breaker_advice_halts_and_cancels():
+    snapshot, items = session(300)
+    service = AdvisorService([], min_interval_s=1.0, change_threshold=0.1)
+    engine = make_engine(snapshot)
+    engine.advisors = service
+    engine.replay(items[:200])
+    assert engine.orders.orders
+    now = items[199][0]
+    values = dict(
+        risk_score=1.0,
+        max_position=0.0,
+        spread_adjustment_bps=0.0,
+        toxic_flow_probability=0.0,
+        circuit_breaker=True,
+    )
+    service._store("risk", SYMBOL, Advice("risk", SYMBOL, values, now, 60.0, "test"))
+    engine.replay(items[200:202])
+    assert engine.risk.state is TradingState.HALTED and "circuit_breaker" in engine.risk.reasons
+    assert all(o.status is OrderStatus.PENDING_CANCEL for o in engine.orders.orders.values())
+
+
+def test_portfolio_pnl_average_cost_and_flips():
+    p = Portfolio(cash=1000.0)
+    p.apply_fill("X", 1.0, 100.0, 0.1)
+    p.apply_fill("X", 1.0, 110.0, 0.1)
+    assert p.position("X").avg_cost == 105.0
+    assert p.apply_fill("X", -3.0, 120.0, 0.1) == pytest.approx(30.0)
+    pos = p.position("X")
+    assert pos.qty == -1.0 and pos.avg_cost == 120.0  # flipped short at the fill price
+    p.mark("X", 100.0)
+    p.apply_fill("Y", 2.0, 10.0, 0.0)
+    p.mark("Y", 11.0)
+    assert p.unrealized == pytest.approx(20.0 + 2.0)
+    assert p.fees == pytest.approx(0.3)
+    assert p.equity == pytest.approx(1000.0 + 30.0 + 22.0 - 0.3)

@@ -1,0 +1,163 @@
+"""Quote model: skew with inventory, post-only clamps, tick rounding, fees, warm-up, overlay."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from mmcore.advisors.advice import Advice
+from mmcore.advisors.service import LatestAdvice
+from mmcore.strategy import NEUTRAL, CalibrationConfig, OverlayConfig, Quoter, overlay_from
+from mmcore.strategy.models import avellaneda_stoikov, glft
+
+from .conftest import TICK, features, quote_config, synced_book
+
+
+def test_quotes_from_the_real_book_are_integer_ticks_around_fair():
+    book = synced_book()
+    f = book.features(5)
+    d = Quoter(quote_config()).decide(f, 0.0, 1.0)
+    assert d.status == "quoting" and len(d.bids) == 2 and len(d.asks) == 2
+    assert all(isinstance(q.price_ticks, int) for q in d.bids + d.asks)
+    assert d.bids[0].price_ticks <= math.floor(d.fair_ticks - d.half_spread_ticks)
+    assert d.asks[0].price_ticks >= math.ceil(d.fair_ticks + d.half_spread_ticks)
+    assert d.bids[1].price_ticks == d.bids[0].price_ticks - 1  # level spacing
+    assert d.fair_ticks == pytest.approx(f.microprice / TICK)
+
+
+@pytest.mark.parametrize("model", ["glft", "as"])
+def test_inventory_skews_both_prices_and_sizes_against_the_position(model):
+    q = Quoter(quote_config(model=model, levels=1, gamma=0.5))
+    f = features(100.00, 100.10)
+    flat = q.decide(f, 0.0, 1.0)
+    long = q.decide(f, 0.05, 1.0)
+    short = q.decide(f, -0.05, 1.0)
+    assert long.bids[0].price_ticks < flat.bids[0].price_ticks  # long: buy lower
+    assert long.asks[0].price_ticks < flat.asks[0].price_ticks  # and sell cheaper
+    assert short.bids[0].price_ticks > flat.bids[0].price_ticks
+    assert short.asks[0].price_ticks > flat.asks[0].price_ticks
+    assert long.bids[0].qty < flat.bids[0].qty < long.asks[0].qty  # shed, don't add
+    assert short.asks[0].qty < flat.asks[0].qty < short.bids[0].qty
+
+
+def test_no_bids_at_the_long_limit_and_no_asks_at_the_short_limit():
+    q = Quoter(quote_config())
+    f = features(100.00, 100.10)
+    assert q.decide(f, 0.1, 1.0).bids == ()
+    assert q.decide(f, -0.1, 1.0).asks == ()
+
+
+def test_quotes_never_cross_the_touch_whatever_the_skew():
+    rng = random.Random(3)
+    q = Quoter(quote_config(skew_adj=50.0, imbalance_alpha_ticks=20.0))
+    for _ in range(500):
+        bid = round(rng.uniform(99, 101), 2)
+        ask = round(bid + TICK * rng.randint(1, 5), 2)
+        f = features(bid, ask, rng.uniform(0.01, 5), rng.uniform(0.01, 5))
+        d = q.decide(f, rng.uniform(-0.099, 0.099), 1.0)
+        for quote in d.bids:
+            assert quote.price_ticks < round(ask / TICK)
+        for quote in d.asks:
+            assert quote.price_ticks > round(bid / TICK)
+
+
+def test_prices_round_away_from_fair_to_whole_ticks():
+    q = Quoter(quote_config(levels=1, skew_adj=0.0))
+    d = q.decide(features(100.00, 100.10), 0.0, 1.0)
+    assert d.bids[0].price_ticks == math.floor(d.fair_ticks - d.half_spread_ticks)
+    assert d.asks[0].price_ticks == math.ceil(d.fair_ticks + d.half_spread_ticks)
+
+
+def test_minimum_spread_covers_round_trip_maker_fees():
+    q = Quoter(quote_config(levels=1, maker_fee_bps=2.0, fee_margin_bps=1.0))
+    d = q.decide(features(100.00, 100.01), 0.0, 1.0)
+    spread_bps = (d.asks[0].price_ticks - d.bids[0].price_ticks) / d.fair_ticks * 1e4
+    assert spread_bps >= 2 * 2.0 + 1.0
+
+
+def test_models_match_the_published_formulas():
+    hs, skew = glft(0.05, 2.0, 1.5, 0.5)
+    c2 = math.sqrt(0.05 / (2 * 1.5 * 0.5) * (1 + 0.05 / 0.5) ** (0.5 / 0.05 + 1))
+    assert hs == pytest.approx(math.log(1 + 0.05 / 0.5) / 0.05 + 0.5 * 2.0 * c2)
+    assert skew == pytest.approx(2.0 * c2)
+    hs, skew = avellaneda_stoikov(0.1, 2.0, 0.5, 3.0)
+    assert skew == pytest.approx(0.1 * 4 * 3)
+    assert 2 * hs == pytest.approx(0.1 * 4 * 3 + 2 / 0.1 * math.log(1 + 0.1 / 0.5))
+
+
+def _warmup_config(policy: str):
+    cal = CalibrationConfig(
+        interval_s=0.1, window_s=60, refresh_s=1, min_intervals=50, min_trade_intervals=20
+    )
+    return quote_config(warmup=policy, calibration=cal)
+
+
+def _feed(q: Quoter, seconds: float, rng: random.Random) -> list[str]:
+    statuses = []
+    mid = 100.0
+    t = 0.0
+    while t < seconds:
+        mid += rng.choice((-TICK, 0, TICK))
+        q.on_trade(mid + TICK * rng.choice((-3, -1, 1, 2, 5)))
+        statuses.append(q.decide(features(mid - TICK, mid + TICK), 0.0, t).status)
+        t += 0.05
+    return statuses
+
+
+def test_warm_up_is_visible_and_wait_policy_holds_quotes_until_calibrated():
+    q = Quoter(_warmup_config("wait"))
+    rng = random.Random(1)
+    assert not q.calibration.ready and q.calibration.progress == 0.0
+    statuses = _feed(q, 2.0, rng)
+    assert set(statuses) == {"warming_up"} and 0 < q.calibration.progress < 1
+    statuses = _feed(q, 10.0, rng)
+    assert statuses[-1] == "quoting" and q.calibration.ready
+    params = q.calibration.params
+    assert params.source == "calibrated" and params.sigma > 0 and params.a > 0 and params.k > 0
+
+
+def test_fallback_policy_quotes_on_priors_while_warming_up():
+    q = Quoter(_warmup_config("fallback"))
+    d = q.decide(features(100.0, 100.1), 0.0, 0.0)
+    assert d.status == "quoting" and d.params.source == "prior"
+
+
+def _advice(kind, values, created=0.0, ttl=10.0):
+    return Advice(kind, "BTCUSDT", values, created, ttl, "test")
+
+
+RISK_VALUES = dict(
+    risk_score=0.5,
+    max_position=0.5,
+    spread_adjustment_bps=0.0,
+    toxic_flow_probability=0.2,
+    circuit_breaker=False,
+)
+
+
+def test_overlay_is_bounded_and_decays_to_neutral_by_ttl():
+    cfg = OverlayConfig(max_spread_mult=2.0, max_size_mult=1.2)
+    signal = _advice(
+        "signal", dict(action="hold", spread_bps=200, quantity_factor=2.5, confidence=1)
+    )
+    risk = _advice("risk", RISK_VALUES)
+    o = overlay_from(LatestAdvice(signal, risk), 1.0, 10.0, cfg)
+    assert o.spread_mult == 2.0 and o.size_mult == 1.2  # clamped to the bounds
+    assert o.limit_mult == 0.5 and not o.halt
+    late = overlay_from(LatestAdvice(signal, risk), 10.0, 10.0, cfg)
+    assert late.spread_mult == 1.0 and late.size_mult == 1.0 and late.limit_mult == 1.0
+    assert overlay_from(LatestAdvice(None, None), 1.0, 10.0, cfg) is NEUTRAL
+
+
+def test_circuit_breaker_advice_halts_quoting_and_size_multiplier_applies():
+    q = Quoter(quote_config(levels=1))
+    f = features(100.0, 100.1)
+    halt = _advice("risk", {**RISK_VALUES, "circuit_breaker": True})
+    o = overlay_from(LatestAdvice(None, halt), 1.0, 10.0, q.cfg.overlay)
+    d = q.decide(f, 0.0, 1.0, o)
+    assert d.status == "halted" and d.bids == () and d.asks == ()
+    small = _advice("signal", dict(action="hold", spread_bps=20, quantity_factor=0.5, confidence=1))
+    o = overlay_from(LatestAdvice(small, None), 1.0, q.model_spread_bps(100.05), q.cfg.overlay)
+    assert q.decide(f, 0.0, 1.0, o).bids[0].qty == pytest.approx(0.005)

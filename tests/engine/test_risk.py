@@ -1,0 +1,131 @@
+"""Risk: kill switch from the peak, stale/unsynced book halts, limits with working orders."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmcore.config import ConfigError, build
+from mmcore.execution import OrderStatus, Side
+from mmcore.risk import RiskConfig, RiskManager, TradingState
+from mmcore.strategy import NEUTRAL
+
+from .conftest import TICK, features, make_engine, risk_config, session
+
+F = features(100.0, 100.01)
+
+
+def manager(**cfg) -> RiskManager:
+    return RiskManager(risk_config(**cfg), TICK)
+
+
+def test_kill_switch_measures_drawdown_from_the_peak_not_the_start():
+    r = manager(max_drawdown=50.0)
+    assert r.evaluate(F, 0.0, 0.0, 0.0, 1000.0) is TradingState.ACTIVE
+    assert r.evaluate(F, 1.0, 0.0, 0.0, 1200.0) is TradingState.ACTIVE  # new peak
+    assert r.evaluate(F, 2.0, 0.0, 0.0, 1160.0) is TradingState.ACTIVE  # still +160 since start
+    assert r.evaluate(F, 3.0, 0.0, 0.0, 1150.0) is TradingState.HALTED  # 50 below the peak
+    assert r.reasons == ("drawdown",)
+    assert r.evaluate(F, 4.0, 0.0, 0.0, 1300.0) is TradingState.HALTED  # latched
+
+
+def test_manual_resume_restarts_the_peak():
+    r = manager(max_drawdown=50.0)
+    r.evaluate(F, 0.0, 0.0, 0.0, 100.0)
+    r.evaluate(F, 1.0, 0.0, 0.0, 40.0)
+    r.resume()
+    assert r.evaluate(F, 2.0, 0.0, 0.0, 40.0) is TradingState.ACTIVE
+
+
+def test_cooldown_resume_rule():
+    r = manager(max_drawdown=50.0, kill_switch_resume="cooldown", kill_switch_cooldown_s=10.0)
+    r.evaluate(F, 0.0, 0.0, 0.0, 100.0)
+    assert r.evaluate(F, 1.0, 0.0, 0.0, 40.0) is TradingState.HALTED
+    assert r.evaluate(F, 5.0, 0.0, 0.0, 40.0) is TradingState.HALTED
+    assert r.evaluate(F, 11.0, 0.0, 0.0, 40.0) is TradingState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("f", "age", "reason"),
+    [
+        (features(100.0, 100.01), 6.0, "book_stale"),
+        (features(100.0, 100.01, synced=0.0), 0.0, "book_unsynced"),
+        (features(100.0, 100.01, crossed=1.0), 0.0, "book_crossed"),
+        (features(100.0, 100.01, vpin=0.9), 0.0, "toxic_flow"),
+    ],
+)
+def test_halts_on_bad_book_or_toxic_flow_and_resumes_after_calm(f, age, reason):
+    r = manager(resume_delay_s=2.0)
+    assert r.evaluate(f, 0.0, age, 0.0, 0.0) is TradingState.HALTED
+    assert reason in r.reasons
+    assert r.evaluate(F, 1.0, 0.0, 0.0, 0.0) is TradingState.HALTED  # calm for 0 s
+    assert r.reasons == ("resume_delay",)
+    assert r.evaluate(F, 3.5, 0.0, 0.0, 0.0) is TradingState.ACTIVE
+
+
+def test_moderate_toxicity_widens_instead_of_pulling():
+    r = manager(toxic_widen=0.4, toxic_pull=0.7, toxic_widen_mult=2.5)
+    assert r.evaluate(features(100.0, 100.01, vpin=0.5), 0.0, 0.0, 0.0, 0.0) is TradingState.ACTIVE
+    assert r.spread_mult == 2.5
+
+
+def test_limits_count_working_orders():
+    r = manager(max_position=1.0, max_notional=1e9)
+    r.evaluate(F, 0.0, 0.0, 0.3, 0.0)
+    assert r.allow(Side.BUY, 10_000, 1.0, working=0.5, now=0.0) == pytest.approx(0.2)
+    assert r.allow(Side.BUY, 10_000, 1.0, working=0.7, now=0.0) == 0.0
+    assert r.allow(Side.SELL, 10_000, 1.0, working=0.5, now=0.0) == pytest.approx(0.8)
+
+
+def test_notional_limit_counts_working_orders():
+    r = manager(max_position=100.0, max_notional=1000.0)  # 10 units at 100.00
+    r.evaluate(F, 0.0, 0.0, 2.0, 0.0)
+    assert r.allow(Side.BUY, 10_000, 10.0, working=5.0, now=0.0) == pytest.approx(3.0)
+
+
+def test_reducing_state_only_lets_reducing_orders_through():
+    r = manager(max_position=1.0, reduce_at=0.8)
+    assert r.evaluate(F, 0.0, 0.0, 0.85, 0.0) is TradingState.REDUCING
+    assert r.allow(Side.BUY, 10_000, 0.1, 0.0, 0.0) == 0.0
+    assert r.allow(Side.SELL, 10_000, 2.0, 0.0, 0.0) == pytest.approx(0.85)
+
+
+def test_order_rate_limit():
+    r = manager(max_orders_per_s=2.0, order_burst=3)
+    r.evaluate(F, 0.0, 0.0, 0.0, 0.0)
+    got = [r.allow(Side.BUY, 10_000, 0.01, 0.0, 0.0) > 0 for _ in range(5)]
+    assert got == [True, True, True, False, False] and r.rate_limited == 2
+    assert r.allow(Side.BUY, 10_000, 0.01, 0.0, 0.5) > 0  # one token back after 0.5 s
+
+
+def test_advice_lowers_the_position_limit():
+    r = manager(max_position=1.0)
+    overlay = NEUTRAL._replace(limit_mult=0.5)
+    assert r.evaluate(F, 0.0, 0.0, 0.45, 0.0, overlay) is TradingState.REDUCING
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ConfigError, match=r"risk\.kill_switch_resume"):
+        build(
+            RiskConfig,
+            dict(max_position=1, max_notional=1, max_drawdown=1, kill_switch_resume="later"),
+            "risk",
+            {},
+        )
+    with pytest.raises(ConfigError, match=r"risk\.max_drawdown"):
+        build(RiskConfig, dict(max_position=1, max_notional=1, max_drawdown=-1), "risk", {})
+
+
+def test_engine_cancels_all_on_halt_and_stops_quoting_on_a_stale_book():
+    snapshot, items = session(200)
+    engine = make_engine(snapshot)
+    engine.replay(items)
+    working = [
+        o for o in engine.orders.orders.values() if o.status is not OrderStatus.PENDING_CANCEL
+    ]
+    assert working and engine.risk.state is TradingState.ACTIVE
+    last = items[-1][0]
+    assert engine.on_timer(last + 10.0) is None  # no book update for 10 s
+    assert "book_stale" in engine.risk.reasons
+    assert all(o.status is OrderStatus.PENDING_CANCEL for o in engine.orders.orders.values())
+    engine.on_timer(last + 11.0)  # cancels land; nothing new is placed while halted
+    assert engine.orders.orders == {}
