@@ -44,9 +44,13 @@ class ReferenceBook:
 
     def binance_snapshot(self, last_update_id: int) -> bytes:
         """A REST depth body for this state."""
+
         def side(name):
-            return [[str(p), str(q)] for p, q in
-                    sorted(getattr(self, name).items(), reverse=name == "bids")]
+            return [
+                [str(p), str(q)]
+                for p, q in sorted(getattr(self, name).items(), reverse=name == "bids")
+            ]
+
         return json.dumps(
             {"lastUpdateId": last_update_id, "bids": side("bids"), "asks": side("asks")}
         ).encode()

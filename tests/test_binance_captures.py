@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SAMPLES, ReferenceBook, assert_same_book, lines
 
+from conftest import SAMPLES, ReferenceBook, assert_same_book, lines
 from mmcore import ApplyStatus, BookRouter, BookState, OrderBook
 
 CAPTURES = {
@@ -29,7 +29,7 @@ def replay(folder: str, venue: str, symbol: str, *, drop_after_sync: int | None 
     """Feeds the capture to a book, giving it the REST snapshot just before the first diff
     it does not cover (as if it arrived while diffs were being buffered)."""
     directory = SAMPLES / "binance" / folder
-    snapshot = (directory / f"rest_depth_{symbol}_limit1000.json")
+    snapshot = directory / f"rest_depth_{symbol}_limit1000.json"
     if not snapshot.exists():
         snapshot = next(directory.glob(f"rest_depth_{symbol}_limit*.json"))
     body = snapshot.read_bytes()
@@ -74,16 +74,21 @@ def test_capture_syncs_without_gaps_and_matches_reference(folder, venue, symbol)
 
 @pytest.mark.parametrize(
     ("folder", "venue", "symbol"),
-    [("spot_cryptofeed_2021-10-12", "binance-spot", "NKNUSDT"),
-     ("usdm_futures_cryptofeed_2021-07-22", "binance-usdm", "SUSHIUSDT")],
+    [
+        ("spot_cryptofeed_2021-10-12", "binance-spot", "NKNUSDT"),
+        ("usdm_futures_cryptofeed_2021-07-22", "binance-usdm", "SUSHIUSDT"),
+    ],
 )
 def test_dropped_diff_is_a_gap_then_a_fresh_snapshot_resyncs(folder, venue, symbol):
     directory = SAMPLES / "binance" / folder
     body = next(directory.glob(f"rest_depth_{symbol}_*.json")).read_bytes()
     lid = json.loads(body)["lastUpdateId"]
-    diffs = [line for line in lines(directory / "stream.jsonl")
-             if json.loads(line)["data"].get("e") == "depthUpdate"
-             and json.loads(line)["data"]["s"] == symbol]
+    diffs = [
+        line
+        for line in lines(directory / "stream.jsonl")
+        if json.loads(line)["data"].get("e") == "depthUpdate"
+        and json.loads(line)["data"]["s"] == symbol
+    ]
     kept = [d for d in diffs if json.loads(d)["data"]["u"] > lid]
     book = OrderBook(symbol, venue)
     reference = ReferenceBook()

@@ -7,8 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
-from conftest import SAMPLES, ReferenceBook, assert_same_book, lines
 
+from conftest import SAMPLES, ReferenceBook, assert_same_book, lines
 from mmcore import ApplyStatus, BookRouter, BookState, OrderBook
 
 BYBIT = SAMPLES / "bybit"
@@ -46,15 +46,17 @@ def test_bybit_linear_orderbook500_stays_at_500_levels():
 def test_bybit_spot_orderbook200_and_level1_snapshots():
     book = OrderBook("BTCUSDT", "bybit-spot")
     reference = ReferenceBook()
-    statuses = bybit_replay(book, lines(BYBIT / "spot_BTCUSDT_orderbook200_2023-12-24.jsonl"),
-                            reference)
+    statuses = bybit_replay(
+        book, lines(BYBIT / "spot_BTCUSDT_orderbook200_2023-12-24.jsonl"), reference
+    )
     assert statuses == [ApplyStatus.IGNORED, ApplyStatus.APPLIED, ApplyStatus.APPLIED]
     assert max(book.depth) <= 200
     assert_same_book(book, reference)
     # Level-1 books push snapshots only; each one resets the book.
     top = OrderBook("BTCUSDT", "bybit-spot")
-    statuses = bybit_replay(top, lines(BYBIT / "spot_BTCUSDT_orderbook1_2026-08-13_ccxt.jsonl"),
-                            ReferenceBook())
+    statuses = bybit_replay(
+        top, lines(BYBIT / "spot_BTCUSDT_orderbook1_2026-08-13_ccxt.jsonl"), ReferenceBook()
+    )
     assert statuses[1:] == [ApplyStatus.APPLIED, ApplyStatus.APPLIED]
     assert top.depth == (1, 1)
 
@@ -87,15 +89,24 @@ def test_bybit_u_equal_1_is_a_restart_snapshot():
     book = OrderBook("XRPUSDT", "bybit-linear")
     for line in lines(BYBIT / "linear_XRPUSDT_orderbook500_2024-12-01.jsonl")[:3]:
         book.apply(line)
-    restart = {"topic": "orderbook.50.XRPUSDT", "type": "delta", "ts": 1,
-               "data": {"s": "XRPUSDT", "b": [["1.5", "10"]], "a": [["1.6", "20"]], "u": 1}}
+    restart = {
+        "topic": "orderbook.50.XRPUSDT",
+        "type": "delta",
+        "ts": 1,
+        "data": {"s": "XRPUSDT", "b": [["1.5", "10"]], "a": [["1.6", "20"]], "u": 1},
+    }
     assert book.apply(json.dumps(restart)) == ApplyStatus.APPLIED
     assert book.depth == (1, 1) and book.last_update_id == 1
 
 
-@pytest.mark.parametrize("name", ["linear_BTCUSDT_publicTrade_2026-08-12_ccxt.jsonl",
-                                  "spot_BTCUSDT_publicTrade_2026-08-12_ccxt.jsonl",
-                                  "spot_BTCUSDT_publicTrade_2023-12-24.jsonl"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "linear_BTCUSDT_publicTrade_2026-08-12_ccxt.jsonl",
+        "spot_BTCUSDT_publicTrade_2026-08-12_ccxt.jsonl",
+        "spot_BTCUSDT_publicTrade_2023-12-24.jsonl",
+    ],
+)
 def test_bybit_public_trades_feed_aggressor_volumes(name):
     book = OrderBook("BTCUSDT", "bybit-spot")
     buy = sell = Decimal(0)
@@ -119,11 +130,18 @@ def test_bybit_public_trades_feed_aggressor_volumes(name):
     assert features.trade_count == count
 
 
-@pytest.mark.parametrize("capture", ["books_cryptofeed_2022-05-13", "books-l2-tbt_cryptofeed_2022-02-27"])
+@pytest.mark.parametrize(
+    "capture", ["books_cryptofeed_2022-05-13", "books-l2-tbt_cryptofeed_2022-02-27"]
+)
 def test_okx_captures_checksums_match_and_books_track_reference(capture):
     payloads = lines(OKX / capture / "stream.jsonl")
-    inst_ids = sorted({json.loads(p)["arg"]["instId"] for p in payloads
-                       if json.loads(p).get("arg", {}).get("channel", "").startswith("books")})
+    inst_ids = sorted(
+        {
+            json.loads(p)["arg"]["instId"]
+            for p in payloads
+            if json.loads(p).get("arg", {}).get("channel", "").startswith("books")
+        }
+    )
     router = BookRouter("okx", inst_ids)
     references = {i: ReferenceBook() for i in inst_ids}
     books_applied = 0
@@ -154,10 +172,13 @@ def test_okx_captures_checksums_match_and_books_track_reference(capture):
 
 
 def test_okx_lost_update_fails_the_checksum_and_the_next_snapshot_resyncs():
-    payloads = [p for p in lines(OKX / "books-l2-tbt_cryptofeed_2022-02-27" / "stream.jsonl")
-                if json.loads(p).get("arg", {}).get("instId") == "UNI-USD-SWAP"
-                and json.loads(p)["arg"]["channel"] == "books-l2-tbt"
-                and "action" in json.loads(p)]
+    payloads = [
+        p
+        for p in lines(OKX / "books-l2-tbt_cryptofeed_2022-02-27" / "stream.jsonl")
+        if json.loads(p).get("arg", {}).get("instId") == "UNI-USD-SWAP"
+        and json.loads(p)["arg"]["channel"] == "books-l2-tbt"
+        and "action" in json.loads(p)
+    ]
     book = OrderBook("UNI-USD-SWAP", "okx")
     actions = [json.loads(p)["action"] for p in payloads]
     second_snapshot = actions.index("snapshot", 1)
@@ -173,19 +194,30 @@ def test_okx_lost_update_fails_the_checksum_and_the_next_snapshot_resyncs():
 
 
 def okx_message(action, seq, prev, bids=(), asks=(), inst="BTC-USDT", checksum=0):
-    return json.dumps({
-        "arg": {"channel": "books", "instId": inst}, "action": action,
-        "data": [{"asks": [[p, q, "0", "1"] for p, q in asks],
-                  "bids": [[p, q, "0", "1"] for p, q in bids],
-                  "ts": "1700000000000", "checksum": checksum,
-                  "prevSeqId": prev, "seqId": seq}],
-    })
+    return json.dumps(
+        {
+            "arg": {"channel": "books", "instId": inst},
+            "action": action,
+            "data": [
+                {
+                    "asks": [[p, q, "0", "1"] for p, q in asks],
+                    "bids": [[p, q, "0", "1"] for p, q in bids],
+                    "ts": "1700000000000",
+                    "checksum": checksum,
+                    "prevSeqId": prev,
+                    "seqId": seq,
+                }
+            ],
+        }
+    )
 
 
 def test_okx_seq_ids_heartbeat_reset_and_gap():
     book = OrderBook("BTC-USDT", "okx")
-    assert book.apply(okx_message("snapshot", 100, -1, [("10.0", "1")], [("11.0", "2")])) \
+    assert (
+        book.apply(okx_message("snapshot", 100, -1, [("10.0", "1")], [("11.0", "2")]))
         == ApplyStatus.APPLIED
+    )
     assert book.apply(okx_message("update", 105, 100, [("10.5", "3")])) == ApplyStatus.APPLIED
     assert book.apply(okx_message("update", 105, 105)) == ApplyStatus.APPLIED  # heartbeat
     assert book.apply(okx_message("update", 3, 105, [("10.1", "1")])) == ApplyStatus.APPLIED
@@ -199,8 +231,18 @@ def test_okx_rest_bootstrap_without_inband_snapshot():
     book = OrderBook("BTC-USDT", "okx")
     assert book.apply(okx_message("update", 120, 110, [("10.0", "5")])) == ApplyStatus.BUFFERED
     assert book.apply(okx_message("update", 130, 120, [("10.1", "1")])) == ApplyStatus.BUFFERED
-    too_old = {"code": "0", "msg": "", "data": [{"asks": [["11.0", "1", "0", "1"]],
-               "bids": [["9.0", "1", "0", "1"]], "ts": "1", "seqId": 100}]}
+    too_old = {
+        "code": "0",
+        "msg": "",
+        "data": [
+            {
+                "asks": [["11.0", "1", "0", "1"]],
+                "bids": [["9.0", "1", "0", "1"]],
+                "ts": "1",
+                "seqId": 100,
+            }
+        ],
+    }
     assert book.apply_snapshot(json.dumps(too_old)) == ApplyStatus.SNAPSHOT_TOO_OLD
     fresh = dict(too_old, data=[dict(too_old["data"][0], seqId=115)])
     assert book.apply_snapshot(json.dumps(fresh)) == ApplyStatus.APPLIED
@@ -214,12 +256,21 @@ def test_okx_rest_bootstrap_without_inband_snapshot():
 def test_okx_checksum_uses_the_original_strings():
     # Trailing zeros matter: "1.50" and "1.5" give different checksums.
     import zlib
+
     text = "10.0:1.50:11.0:2"
     checksum = zlib.crc32(text.encode())
     checksum = checksum - (1 << 32) if checksum >= 1 << 31 else checksum
     book = OrderBook("BTC-USDT", "okx")
-    assert book.apply(okx_message("snapshot", 1, -1, [("10.0", "1.50")], [("11.0", "2")],
-                                  checksum=checksum)) == ApplyStatus.APPLIED
+    assert (
+        book.apply(
+            okx_message("snapshot", 1, -1, [("10.0", "1.50")], [("11.0", "2")], checksum=checksum)
+        )
+        == ApplyStatus.APPLIED
+    )
     wrong = OrderBook("BTC-USDT", "okx")
-    assert wrong.apply(okx_message("snapshot", 1, -1, [("10.0", "1.5")], [("11.0", "2")],
-                                   checksum=checksum)) == ApplyStatus.CHECKSUM_MISMATCH
+    assert (
+        wrong.apply(
+            okx_message("snapshot", 1, -1, [("10.0", "1.5")], [("11.0", "2")], checksum=checksum)
+        )
+        == ApplyStatus.CHECKSUM_MISMATCH
+    )

@@ -7,14 +7,19 @@ import json
 import random
 
 import pytest
-from conftest import SAMPLES, lines
 
+from conftest import SAMPLES, lines
 from mmcore import ApplyStatus, BookRouter, DecodeError, OrderBook
 
 
 def snapshot_of(book):
-    return (book.bids(10**6).tolist(), book.asks(10**6).tolist(), book.last_update_id,
-            book.state, book.scales)
+    return (
+        book.bids(10**6).tolist(),
+        book.asks(10**6).tolist(),
+        book.last_update_id,
+        book.state,
+        book.scales,
+    )
 
 
 def synced_books():
@@ -22,13 +27,19 @@ def synced_books():
     binance_dir = SAMPLES / "binance" / "spot_cryptofeed_2021-10-12"
     spot = OrderBook("NKNUSDT", "binance-spot")
     spot.apply_snapshot((binance_dir / "rest_depth_NKNUSDT_limit1000.json").read_bytes())
-    diffs = [line for line in lines(binance_dir / "stream.jsonl")
-             if '"NKNUSDT"' in line and "depthUpdate" in line]
+    diffs = [
+        line
+        for line in lines(binance_dir / "stream.jsonl")
+        if '"NKNUSDT"' in line and "depthUpdate" in line
+    ]
     bybit = OrderBook("XRPUSDT", "bybit-linear")
     bybit_lines = lines(SAMPLES / "bybit" / "linear_XRPUSDT_orderbook500_2024-12-01.jsonl")
     bybit.apply(bybit_lines[0])
-    okx_lines = [line for line in lines(SAMPLES / "okx" / "books_cryptofeed_2022-05-13" / "stream.jsonl")
-                 if '"BTC-USDT"' in line and '"books"' in line and '"action"' in line]
+    okx_lines = [
+        line
+        for line in lines(SAMPLES / "okx" / "books_cryptofeed_2022-05-13" / "stream.jsonl")
+        if '"BTC-USDT"' in line and '"books"' in line and '"action"' in line
+    ]
     okx = OrderBook("BTC-USDT", "okx")
     okx.apply(okx_lines[0])
     spot_next = next(d for d in diffs if json.loads(d)["data"]["u"] > spot.last_update_id)
@@ -86,12 +97,25 @@ def test_a_bad_level_in_the_middle_changes_nothing():
         (b'{"e":"depthUpdate","x":' + b"[" * 100_000, "EOF while parsing a list"),
         (b'{"e":"depthUpdate","U":1,"u":2,"b":[["1","1"]],"a":[]}', "missing|s"),
         (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"b":[],"a":[]}', "missing field u"),
-        (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1e5","1"]],"a":[]}', "b\\[0\\].price"),
-        (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["-1","1"]],"a":[]}', "b\\[0\\].price"),
-        (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1","' + b"9" * 30 + b'"]],"a":[]}',
-         "b\\[0\\].size: does not fit"),
+        (
+            b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1e5","1"]],"a":[]}',
+            "b\\[0\\].price",
+        ),
+        (
+            b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["-1","1"]],"a":[]}',
+            "b\\[0\\].price",
+        ),
+        (
+            b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1","'
+            + b"9" * 30
+            + b'"]],"a":[]}',
+            "b\\[0\\].size: does not fit",
+        ),
         (b'{"e":"depthUpdate","s":"BTCUSDT","U":"x","u":2,"b":[],"a":[]}', "field U"),
-        (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1"]],"a":[]}', "b\\[0\\]: size: missing"),
+        (
+            b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["1"]],"a":[]}',
+            "b\\[0\\]: size: missing",
+        ),
         (b'{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":{},"a":[]}', "field b"),
         (b'{"e":"trade","s":"BTCUSDT","p":"1","q":"1"}', "missing field m"),
         (b'{"lastUpdateId":1,"bids":[],"asks":[]} trailing', "trailing"),
@@ -132,18 +156,26 @@ def test_tick_and_lot_grids_are_enforced_and_named():
     book = OrderBook("BTCUSDT", "binance-spot", tick_size="0.5", lot_size=0.001)
     assert book.scales == (1, 3)
     book.apply_snapshot(b'{"lastUpdateId":10,"bids":[["100.5","1.000"]],"asks":[["101.0","2"]]}')
-    with pytest.raises(DecodeError, match=r"bids\[0\]\.price: 100\.25 is not a multiple of tick_size 0\.5"):
+    with pytest.raises(
+        DecodeError, match=r"bids\[0\]\.price: 100\.25 is not a multiple of tick_size 0\.5"
+    ):
         book.apply(b'{"e":"depthUpdate","s":"BTCUSDT","U":11,"u":11,"b":[["100.25","1"]],"a":[]}')
     with pytest.raises(DecodeError, match=r"asks\[0\]\.size: 0\.0001"):
-        book.apply(b'{"e":"depthUpdate","s":"BTCUSDT","U":11,"u":11,"b":[],"a":[["101.0","0.0001"]]}')
+        book.apply(
+            b'{"e":"depthUpdate","s":"BTCUSDT","U":11,"u":11,"b":[],"a":[["101.0","0.0001"]]}'
+        )
     assert book.best_bid() == (100.5, 1.0)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"tick_size": "abc"}, "tick_size"), ({"tick_size": 0}, "tick_size"),
-     ({"max_buffer": 0}, "max_buffer"), ({"vol_halflife": -1.0}, "vol_halflife"),
-     ({"vpin_bucket_volume": 0.0}, "vpin_bucket_volume")],
+    [
+        ({"tick_size": "abc"}, "tick_size"),
+        ({"tick_size": 0}, "tick_size"),
+        ({"max_buffer": 0}, "max_buffer"),
+        ({"vol_halflife": -1.0}, "vol_halflife"),
+        ({"vpin_bucket_volume": 0.0}, "vpin_bucket_volume"),
+    ],
 )
 def test_bad_options_are_refused_naming_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -157,12 +189,16 @@ def test_unknown_venue_lists_the_valid_ones():
 
 def test_buffer_is_bounded_and_overflow_reported():
     book = OrderBook("BTCUSDT", "binance-spot", max_buffer=3)
-    statuses = [book.apply(f'{{"e":"depthUpdate","s":"BTCUSDT","U":{i},"u":{i},"b":[],"a":[]}}')
-                for i in range(1, 6)]
+    statuses = [
+        book.apply(f'{{"e":"depthUpdate","s":"BTCUSDT","U":{i},"u":{i},"b":[],"a":[]}}')
+        for i in range(1, 6)
+    ]
     assert statuses == [ApplyStatus.BUFFERED] * 3 + [ApplyStatus.BUFFER_OVERFLOW] * 2
     assert book.buffered_len == 3 and book.counters()["buffer_overflows"] == 2
     # The oldest kept diff is U=3, so a snapshot at 1 is too old and one at 2 syncs.
-    assert book.apply_snapshot(b'{"lastUpdateId":1,"bids":[],"asks":[]}') == \
-        ApplyStatus.SNAPSHOT_TOO_OLD
+    assert (
+        book.apply_snapshot(b'{"lastUpdateId":1,"bids":[],"asks":[]}')
+        == ApplyStatus.SNAPSHOT_TOO_OLD
+    )
     assert book.apply_snapshot(b'{"lastUpdateId":2,"bids":[],"asks":[]}') == ApplyStatus.APPLIED
     assert book.last_update_id == 5
