@@ -61,6 +61,10 @@ impl Decimal {
         // Up to 19 digits always fit a u64, so the common case needs no overflow checks.
         #[inline(always)]
         fn digits(text: &[u8], mut at: usize, mantissa: &mut u64) -> usize {
+            while let Some(value) = eight_digits(text, at) {
+                *mantissa = mantissa.wrapping_mul(100_000_000).wrapping_add(value);
+                at += 8;
+            }
             while let Some(&byte) = text.get(at) {
                 let digit = byte.wrapping_sub(b'0');
                 if digit >= 10 {
@@ -163,6 +167,24 @@ impl Decimal {
     }
 }
 
+/// The value of eight ASCII digits at `text[at..]`, or `None` if they are not all digits
+/// (SWAR: all eight bytes are checked and combined in a few integer operations).
+#[inline(always)]
+fn eight_digits(text: &[u8], at: usize) -> Option<u64> {
+    let chunk = u64::from_le_bytes(text.get(at..at + 8)?.try_into().ok()?);
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let all_digits =
+        chunk & HIGH == ZEROS && chunk.wrapping_add(0x0606_0606_0606_0606) & HIGH == ZEROS;
+    if !all_digits {
+        return None;
+    }
+    let v = chunk & 0x0F0F_0F0F_0F0F_0F0F;
+    let v = (v.wrapping_mul(2561) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(6_553_601) >> 16) & 0x0000_FFFF_0000_FFFF;
+    Some(v.wrapping_mul(42_949_672_960_001) >> 32)
+}
+
 /// Integer value at `scale` decimals as a float.
 #[inline]
 pub fn scaled_to_f64(value: u64, scale: u8) -> f64 {
@@ -221,6 +243,19 @@ mod tests {
         assert_eq!(d.at_scale(2), Some(123));
         assert_eq!(d.at_scale(1), None);
         assert_eq!(dec("100").unwrap().significant_decimals(), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_a_digit_by_digit_reference(int in "[0-9]{1,21}", frac in proptest::option::of("[0-9]{1,18}")) {
+            let text = match &frac { Some(f) => format!("{int}.{f}"), None => int.clone() };
+            let all: String = text.chars().filter(char::is_ascii_digit).collect();
+            let expected = all.parse::<u64>().ok().map(|mantissa| Decimal {
+                mantissa,
+                decimals: frac.as_ref().map_or(0, |f| f.len() as u8),
+            });
+            proptest::prop_assert_eq!(dec(&text).ok(), expected);
+        }
     }
 
     #[test]

@@ -299,6 +299,7 @@ impl SymbolBook {
                 }
                 self.apply_decoded(&decoded, &scratch, true)
             });
+        scratch.release_excess();
         self.scratch = scratch;
         self.count_malformed(result)
     }

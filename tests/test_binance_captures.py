@@ -9,6 +9,7 @@ import pytest
 
 from conftest import SAMPLES, ReferenceBook, assert_same_book, lines
 from mmcore import ApplyStatus, BookRouter, BookState, OrderBook
+from mmcore._core import synthetic_binance_stream
 
 CAPTURES = {
     "spot_cryptofeed_2021-04-17": "binance-spot",
@@ -160,3 +161,14 @@ def test_trades_feed_flow_features():
     assert features.buy_volume == 0
     assert features.trade_count == 1
     assert book.last_event_time_ms == 1639351062243
+
+
+def test_a_5000_level_book_stays_under_one_megabyte():
+    snapshot, events = synthetic_binance_stream(events=2000, levels=5000, changes=6, seed=3)
+    book = OrderBook("BTCUSDT", "binance-spot")
+    assert book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
+    assert book.depth == (5000, 5000)
+    statuses, _ = book.replay(events)
+    assert set(statuses.tolist()) == {int(ApplyStatus.APPLIED)}
+    # Levels, the reusable decode scratch (still sized for the snapshot) and the buffer.
+    assert book.heap_bytes < 1_000_000

@@ -66,6 +66,18 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// Gives back memory after an unusually large payload (a deep snapshot), keeping enough
+    /// for ordinary diffs.
+    pub fn release_excess(&mut self) {
+        const KEEP: usize = 1024;
+        for levels in [&mut self.bids, &mut self.asks] {
+            if levels.capacity() > KEEP {
+                levels.clear();
+                levels.shrink_to(KEEP);
+            }
+        }
+    }
+
     fn clear(&mut self) {
         self.bids.clear();
         self.asks.clear();

@@ -54,26 +54,20 @@ impl<'a> Cursor<'a> {
         Some(&self.bytes[start..start + len])
     }
 
-    /// A JSON integer that fits an `i64`.
+    /// A JSON integer of up to 18 digits (larger ones go to the general decoder).
     #[inline]
     pub fn integer(&mut self) -> Option<i64> {
         self.skip_ws();
         let negative = self.bytes.get(self.at) == Some(&b'-');
         let start = self.at + usize::from(negative);
-        let digits = self.bytes[start..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        if digits == 0 || digits > 18 || (digits > 1 && self.bytes[start] == b'0') {
+        let (value, used) = Decimal::parse_prefix(&self.bytes[start..]).ok()?;
+        let leading_zero = used > 1 && self.bytes[start] == b'0';
+        let exponent = matches!(self.bytes.get(start + used), Some(b'e' | b'E'));
+        if value.decimals != 0 || used > 18 || leading_zero || exponent {
             return None;
         }
-        let value = self.bytes[start..start + digits]
-            .iter()
-            .fold(0i64, |v, &b| v * 10 + i64::from(b - b'0'));
-        if matches!(self.bytes.get(start + digits), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
-        self.at = start + digits;
+        self.at = start + used;
+        let value = value.mantissa as i64;
         Some(if negative { -value } else { value })
     }
 
