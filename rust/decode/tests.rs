@@ -81,12 +81,13 @@ mod fast_path {
 
     const VALID: &str = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1700000000000,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["0.0024","10"],["0.0023","0.00000000"]],"a":[["0.0026","100"]]}}"#;
 
-    fn both(
-        payload: &[u8],
-    ) -> (
+    /// What the fast path gave (debug text, bids, asks) and what the general decoder gave.
+    type Outcomes = (
         Option<(String, Vec<super::RawLevel>, Vec<super::RawLevel>)>,
         Result<String, ()>,
-    ) {
+    );
+
+    fn both(payload: &[u8]) -> Outcomes {
         let mut fast_scratch = Scratch::default();
         let fast = fast::binance_depth(payload, &mut fast_scratch).map(|d| {
             (
