@@ -6,6 +6,7 @@ mod order_book;
 mod router;
 mod status;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -30,14 +31,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     features::check_names()
 }
 
-/// A deterministic synthetic Binance spot diff-depth stream for benchmarks:
+/// The deterministic synthetic Binance spot diff-depth stream (see `rust/synthetic.rs`):
 /// `(snapshot_body, [depthUpdate payloads])`, ids contiguous from the snapshot.
 #[pyfunction]
 #[pyo3(signature = (events=200_000, levels=1000, changes=6, seed=1))]
 fn synthetic_binance_stream<'py>(
     py: Python<'py>,
     events: usize,
-    levels: u64,
+    levels: usize,
     changes: usize,
     seed: u64,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
