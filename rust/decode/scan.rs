@@ -37,7 +37,8 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The contents of a string without escapes (keys, symbols and numbers never have any).
+    /// The contents of a plain ASCII string without escapes (keys, symbols and numbers are);
+    /// anything else is left to the general decoder, which validates UTF-8.
     #[inline]
     pub fn string(&mut self) -> Option<&'a [u8]> {
         if !self.eat(b'"') {
@@ -46,7 +47,7 @@ impl<'a> Cursor<'a> {
         let start = self.at;
         let len = self.bytes[start..]
             .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))?;
         if self.bytes[start + len] != b'"' {
             return None;
         }
