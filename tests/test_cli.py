@@ -1,4 +1,4 @@
-"""`python -m mmcore` replays the bundled capture with every book synced and no gap."""
+"""`python -m mmcore` runs the simulated-market demo; `capture` replays the bundled capture."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_default_command_replays_the_bundled_capture():
-    result = run()
+def test_capture_replays_the_bundled_capture():
+    result = run("capture")
     assert result.returncode == 0, result.stderr
     assert "NKNUSDT  bid 0.35" in result.stdout
     for symbol in ("NKNUSDT", "LRCBTC", "BLZETH", "RUNEEUR"):
@@ -26,8 +26,16 @@ def test_default_command_replays_the_bundled_capture():
 
 
 def test_options_and_help():
-    quiet = run("--quiet")
+    quiet = run("capture", "--quiet")
     assert quiet.returncode == 0 and " bid " not in quiet.stdout
-    assert "record" in run("--help").stdout
-    bad = run("--every", "x")
+    top = run("--help").stdout
+    for command in ("demo", "capture", "record", "run"):
+        assert command in top
+    assert "--speed" in run("demo", "--help").stdout
+    bad = run("capture", "--every", "x")
     assert bad.returncode == 2 and "invalid int value" in bad.stderr
+    # options without a command belong to the default demo
+    bad_demo = run("--duration", "soon")
+    assert bad_demo.returncode == 2 and "invalid float value" in bad_demo.stderr
+    negative = run("--duration", "-1")
+    assert negative.returncode == 2 and "--duration must be > 0" in negative.stdout

@@ -1,5 +1,5 @@
-"""Replay of a bundled real Binance capture through the Rust book, printing the top of book
-and features as it goes: what `python -m mmcore` runs until the simulated-market demo lands."""
+"""`python -m mmcore capture`: replay of a bundled real Binance capture through the Rust book,
+printing the top of book and features as it goes."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mmcore.feeds import Feed, FeedConfig
-from mmcore.testing.fake_exchange import BinanceFake, BybitFake, FakeVenue, OkxFake
+from mmcore.testing.fake_exchange import BinanceWire, BybitWire, OkxWire, WireVenue
 
 
 @dataclass(frozen=True)
@@ -20,24 +20,24 @@ class VenueCase:
     """How to build the fake and the feed config of one venue."""
 
     venue: str
-    fake_cls: type[FakeVenue]
+    fake_cls: type[WireVenue]
     fake_kwargs: dict[str, Any]
     symbols: tuple[str, ...]
 
-    def fake(self, **kwargs: Any) -> FakeVenue:
+    def fake(self, **kwargs: Any) -> WireVenue:
         return self.fake_cls(list(self.symbols), **{**self.fake_kwargs, **kwargs})
 
 
 CASES = {
-    "binance-spot": VenueCase("binance-spot", BinanceFake, {}, ("BTCUSDT", "ETHUSDT")),
+    "binance-spot": VenueCase("binance-spot", BinanceWire, {}, ("BTCUSDT", "ETHUSDT")),
     "binance-usdm": VenueCase(
-        "binance-usdm", BinanceFake, {"futures": True}, ("BTCUSDT", "ETHUSDT")
+        "binance-usdm", BinanceWire, {"futures": True}, ("BTCUSDT", "ETHUSDT")
     ),
-    "bybit-spot": VenueCase("bybit-spot", BybitFake, {"category": "spot"}, ("BTCUSDT", "ETHUSDT")),
+    "bybit-spot": VenueCase("bybit-spot", BybitWire, {"category": "spot"}, ("BTCUSDT", "ETHUSDT")),
     "bybit-linear": VenueCase(
-        "bybit-linear", BybitFake, {"category": "linear"}, ("BTCUSDT", "ETHUSDT")
+        "bybit-linear", BybitWire, {"category": "linear"}, ("BTCUSDT", "ETHUSDT")
     ),
-    "okx": VenueCase("okx", OkxFake, {}, ("BTC-USDT", "ETH-USDT")),
+    "okx": VenueCase("okx", OkxWire, {}, ("BTC-USDT", "ETH-USDT")),
 }
 BINANCE = ("binance-spot", "binance-usdm")
 IN_BAND = ("bybit-spot", "bybit-linear", "okx")
@@ -59,7 +59,7 @@ FAST = {
 SYNC_TIMEOUT = 5.0
 
 
-def feed_config(case: VenueCase, fake: FakeVenue, **overrides: Any) -> FeedConfig:
+def feed_config(case: VenueCase, fake: WireVenue, **overrides: Any) -> FeedConfig:
     """A FeedConfig pointing at ``fake`` with fast timings."""
     return FeedConfig(
         venue=case.venue,
@@ -82,7 +82,7 @@ async def running_feed(config: FeedConfig, **kwargs: Any) -> AsyncIterator[Feed]
         await asyncio.wait_for(task, 5)
 
 
-async def assert_matches_true_book(feed: Feed, fake: FakeVenue, symbols: tuple[str, ...]) -> None:
+async def assert_matches_true_book(feed: Feed, fake: WireVenue, symbols: tuple[str, ...]) -> None:
     """Wait for sync, pause the flow, let the feed catch up, then compare every level."""
     assert await feed.wait_synced(SYNC_TIMEOUT), [feed.health(s) for s in symbols]
     fake.pause()

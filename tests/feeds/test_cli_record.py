@@ -12,18 +12,18 @@ import pytest
 
 from mmcore.cli_record import add_parser, run
 from mmcore.tape import replay_tape
-from mmcore.testing.fake_exchange import BinanceFake
+from mmcore.testing.fake_exchange import BinanceWire
 
 
 @pytest.fixture
-def fake_in_thread() -> Iterator[BinanceFake]:
+def fake_in_thread() -> Iterator[BinanceWire]:
     """A Binance fake served by its own event loop, so the recorder can own the main one."""
     ready = threading.Event()
     stop = threading.Event()
-    box: list[BinanceFake] = []
+    box: list[BinanceWire] = []
 
     async def serve() -> None:
-        async with BinanceFake(["BTCUSDT", "ETHUSDT"]) as fake:
+        async with BinanceWire(["BTCUSDT", "ETHUSDT"]) as fake:
             box.append(fake)
             ready.set()
             while not stop.is_set():
@@ -44,7 +44,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def test_record_writes_a_tape_that_replays_to_synced_books(
-    fake_in_thread: BinanceFake, tmp_path: Path
+    fake_in_thread: BinanceWire, tmp_path: Path
 ) -> None:
     fake = fake_in_thread
     args = _parse(

@@ -15,7 +15,7 @@ from tests.feeds.conftest import (
 )
 
 from mmcore.feeds.health import RateMeter
-from mmcore.testing.fake_exchange import OkxFake
+from mmcore.testing.fake_exchange import OkxWire
 
 
 async def test_heartbeats_keep_a_quiet_connection_alive(in_band_case: VenueCase) -> None:
@@ -79,7 +79,7 @@ async def test_health_reports_unknown_symbols_and_disconnection(case: VenueCase)
 async def test_okx_checksum_mismatch_resubscribes_that_symbol() -> None:
     case = CASES["okx"]
     async with case.fake() as fake, running_feed(feed_config(case, fake)) as feed:
-        assert isinstance(fake, OkxFake)
+        assert isinstance(fake, OkxWire)
         assert await feed.wait_synced(SYNC_TIMEOUT)
         fake.corrupt_checksum(case.symbols[0])
         await eventually(lambda: feed.metrics.gaps >= 1, "the checksum mismatch")

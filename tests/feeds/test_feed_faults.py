@@ -13,7 +13,7 @@ from tests.feeds.conftest import (
     running_feed,
 )
 
-from mmcore.testing.fake_exchange import BinanceFake
+from mmcore.testing.fake_exchange import BinanceWire
 
 
 async def test_initial_sync_matches_true_book(case: VenueCase) -> None:
@@ -99,7 +99,7 @@ async def test_rest_rate_limit_is_honoured(binance_case: VenueCase) -> None:
 
 async def test_server_shutdown_is_make_before_break(binance_case: VenueCase) -> None:
     async with binance_case.fake() as fake, running_feed(feed_config(binance_case, fake)) as feed:
-        assert isinstance(fake, BinanceFake)
+        assert isinstance(fake, BinanceWire)
         assert await feed.wait_synced(SYNC_TIMEOUT)
         unsafe = 0
 

@@ -16,7 +16,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -99,6 +99,8 @@ class Feed:
 
     Read side (any time, from the same event loop): :meth:`book`, :meth:`health`,
     :meth:`safe_to_quote`, :attr:`metrics`, and :attr:`updates` (which symbols changed).
+    Set :attr:`on_trade` before :meth:`run` to receive every trade frame as
+    ``(symbol, frame, receive_ns)``.
     """
 
     def __init__(self, config: FeedConfig, *, tape: TapeWriter | None = None) -> None:
@@ -126,6 +128,7 @@ class Feed:
         self._epochs = itertools.count(1)
         self._attempt = 0
         self._stop: asyncio.Event | None = None
+        self.on_trade: Callable[[str, bytes | str, int], None] | None = None
 
     def _count_rate_limited(self) -> None:
         self.metrics.rest_rate_limited += 1
@@ -265,6 +268,7 @@ class Feed:
             updates=self.updates,
             max_buffer=cfg.max_buffer,
             latency_sample_every=cfg.latency_sample_every,
+            on_trade=self.on_trade,
         )
         conn = _Connection(epoch, ws, session)
         session.on_resync = lambda sym, st: self._start_resync(conn, sym, st)

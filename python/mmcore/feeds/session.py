@@ -35,7 +35,8 @@ class BookSession:
     Two callbacks (settable after construction) tell the owner what a symbol needs:
     ``on_resync(symbol, status)`` once when a status in :data:`RESYNC_STATUSES` breaks sync
     (not again until the symbol is synced), and ``on_buffered(symbol)`` whenever the core
-    buffers a diff because it waits for a snapshot.
+    buffers a diff because it waits for a snapshot. ``on_trade(symbol, frame, now_ns)`` gets
+    every trade frame (the core keeps only flow aggregates; a paper venue needs the prints).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class BookSession:
         latency_sample_every: int = 16,
         on_resync: Callable[[str, ApplyStatus], None] | None = None,
         on_buffered: Callable[[str], None] | None = None,
+        on_trade: Callable[[str, bytes | str, int], None] | None = None,
     ) -> None:
         self.epoch = epoch
         self.symbols = tuple(symbols)
@@ -62,6 +64,7 @@ class BookSession:
         self._until_sample = latency_sample_every  # counts applied updates, not frames
         self.on_resync = on_resync
         self.on_buffered = on_buffered
+        self.on_trade = on_trade
 
     def on_frame(self, frame: bytes | str, now_ns: int) -> bool:
         """Apply one websocket frame; False when the core saw no book/trade data in it.
@@ -85,6 +88,8 @@ class BookSession:
                 self._sample_latency(sym)
         elif st == _TRADE:
             m.trades += 1
+            if self.on_trade is not None:
+                self.on_trade(sym, frame, now_ns)
         elif st in RESYNC_STATUSES:
             m.gaps += 1
             self.request_resync(sym, st)

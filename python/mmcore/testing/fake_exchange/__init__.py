@@ -1,25 +1,27 @@
-"""A local fake exchange: real websocket + REST servers on loopback speaking venue wire formats.
-
-Each fake keeps a true, evolving book per symbol (seeded, deterministic flow) that tests compare
-a client's local book with, and offers fault injection: :meth:`~FakeVenue.drop_next`,
-:meth:`~FakeVenue.kill_connections`, :meth:`~FakeVenue.stall_connections`,
-:meth:`~FakeVenue.send_malformed`, :meth:`~FakeVenue.serve_old_snapshot`,
-:meth:`~FakeVenue.rate_limit`, :meth:`~FakeVenue.delay_rest` and, for Binance,
-:meth:`BinanceFake.server_shutdown`.
+"""The local fake exchange for tests: `mmcore.sim.wire` venues on loopback, driven by their own
+seeded random flow, with fault injection: :meth:`~WireVenue.drop_next`,
+:meth:`~WireVenue.kill_connections`, :meth:`~WireVenue.stall_connections`,
+:meth:`~WireVenue.send_malformed`, :meth:`~WireVenue.serve_old_snapshot`,
+:meth:`~WireVenue.rate_limit`, :meth:`~WireVenue.delay_rest` and, for Binance,
+:meth:`BinanceWire.server_shutdown`.
 """
 
-from mmcore.testing.fake_exchange.binance import BinanceFake
-from mmcore.testing.fake_exchange.bybit import BybitFake
-from mmcore.testing.fake_exchange.flow import TrueBook
-from mmcore.testing.fake_exchange.okx import OkxFake, okx_checksum
-from mmcore.testing.fake_exchange.server import FakeVenue, RestHit
+from mmcore.sim.wire import (
+    BinanceWire,
+    BybitWire,
+    OkxWire,
+    RestHit,
+    TrueBook,
+    WireVenue,
+    okx_checksum,
+)
 
 __all__ = [
-    "BinanceFake",
-    "BybitFake",
-    "FakeVenue",
-    "OkxFake",
+    "BinanceWire",
+    "BybitWire",
+    "OkxWire",
     "RestHit",
     "TrueBook",
+    "WireVenue",
     "okx_checksum",
 ]

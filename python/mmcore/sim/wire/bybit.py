@@ -1,22 +1,22 @@
-"""Fake Bybit v5 public: ``op: subscribe`` / ``op: ping``, orderbook snapshot + deltas, trades."""
+"""Bybit v5 public: ``op: subscribe`` / ``op: ping``, orderbook snapshot + deltas, trades."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from mmcore.testing.fake_exchange.flow import BookChange, TradePrint
-from mmcore.testing.fake_exchange.server import (
-    FakeConnection,
-    FakeVenue,
+from mmcore.sim.wire.flow import BookChange, TradePrint
+from mmcore.sim.wire.server import (
+    WireConnection,
+    WireVenue,
     compact_json,
     now_ms,
 )
 
-__all__ = ["BybitFake"]
+__all__ = ["BybitWire"]
 
 
-class BybitFake(FakeVenue):
+class BybitWire(WireVenue):
     """Bybit v5 spot/linear public stream at ``/v5/public/<category>``.
 
     ``orderbook.<N>.<SYM>`` starts with a ``snapshot`` on subscribe, then ``delta`` messages
@@ -41,7 +41,7 @@ class BybitFake(FakeVenue):
         self._u = dict.fromkeys(self.books, 100)
         self._seq = 5_000_000
 
-    def _on_message(self, conn: FakeConnection, text: str) -> None:
+    def _on_message(self, conn: WireConnection, text: str) -> None:
         try:
             req = json.loads(text)
             op, req_id = req["op"], req.get("req_id", "")
@@ -60,7 +60,7 @@ class BybitFake(FakeVenue):
         else:
             conn.send(compact_json({"success": False, "ret_msg": f"unknown op {op}", **reply}))
 
-    def _subscribe(self, conn: FakeConnection, names: list[str], reply: dict[str, Any]) -> None:
+    def _subscribe(self, conn: WireConnection, names: list[str], reply: dict[str, Any]) -> None:
         snapshots = []
         for name in names:
             kind, _, symbol = name.rpartition(".")

@@ -1,8 +1,8 @@
-"""The venue-neutral part of the fake exchange: loopback servers, the flow pump, faults.
+"""The venue-neutral part of a wire venue: loopback servers, the flow pump, faults.
 
-One :class:`FakeVenue` serves websocket and HTTP (REST snapshot) requests on a single loopback
+One :class:`WireVenue` serves websocket and HTTP (REST snapshot) requests on a single loopback
 port chosen by the OS. A pump steps every symbol's :class:`TrueBook` on a timer (or on demand
-with :meth:`FakeVenue.step`) and broadcasts each change to the connections subscribed to it.
+with :meth:`WireVenue.step`) and broadcasts each change to the connections subscribed to it.
 Each outgoing message goes through one per-connection queue, so frame order is exactly the order
 in which the venue produced them. Subclasses supply the wire format.
 """
@@ -25,9 +25,9 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from mmcore.testing.fake_exchange.flow import BookChange, TradePrint, TrueBook
+from mmcore.sim.wire.flow import BookChange, TradePrint, TrueBook
 
-__all__ = ["FakeConnection", "FakeVenue", "RestHit", "compact_json", "now_ms"]
+__all__ = ["RestHit", "WireConnection", "WireVenue", "compact_json", "now_ms"]
 
 
 compact_json = json.JSONEncoder(separators=(",", ":")).encode
@@ -50,7 +50,7 @@ class RestHit:
 
 
 @dataclass(eq=False)
-class FakeConnection:
+class WireConnection:
     """One client websocket: its subscriptions (topic key → wire name) and its outbox."""
 
     ws: ServerConnection
@@ -71,8 +71,8 @@ class FakeConnection:
                 await self.ws.send(await self.outbox.get())
 
 
-class FakeVenue:
-    """Base of the per-venue fakes; use as ``async with BinanceFake([...]) as fake: ...``.
+class WireVenue:
+    """Base of the per-venue fakes; use as ``async with BinanceWire([...]) as fake: ...``.
 
     ``interval`` is the pump period in seconds (``None``: no timer, drive with :meth:`step`).
     ``warmup`` rounds run before serving, so the book recorded at construction is older than
@@ -94,7 +94,7 @@ class FakeVenue:
         if not symbols:
             raise ValueError("a fake venue needs at least one symbol")
         self.books = {s: TrueBook(s, seed=seed, depth=depth) for s in symbols}
-        self.connections: list[FakeConnection] = []
+        self.connections: list[WireConnection] = []
         self.rest_log: list[RestHit] = []
         self.rest_violations = 0  # requests made while a Retry-After was still running
         self.rounds = 0
@@ -117,7 +117,7 @@ class FakeVenue:
             self._round()
 
     # ---- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> FakeVenue:
+    async def start(self) -> WireVenue:
         """Start listening on 127.0.0.1 (port 0) and start the pump."""
         self._server = await serve(
             self._handle,
@@ -143,7 +143,7 @@ class FakeVenue:
             self._server.close()
             await self._server.wait_closed()
 
-    async def __aenter__(self) -> FakeVenue:
+    async def __aenter__(self) -> WireVenue:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -267,7 +267,7 @@ class FakeVenue:
 
     # ---- websocket -------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
-        conn = FakeConnection(ws, next(self._ids))
+        conn = WireConnection(ws, next(self._ids))
         self.connections.append(conn)
         writer = asyncio.create_task(conn.write_loop())
         self._tasks.add(writer)
@@ -336,10 +336,10 @@ class FakeVenue:
     def _init_ids(self) -> None:
         raise NotImplementedError
 
-    def _on_open(self, conn: FakeConnection) -> None:
+    def _on_open(self, conn: WireConnection) -> None:
         """A client connected (Binance reads its streams from the URL)."""
 
-    def _on_message(self, conn: FakeConnection, text: str) -> None:
+    def _on_message(self, conn: WireConnection, text: str) -> None:
         raise NotImplementedError
 
     def _book_topic(self, symbol: str) -> str:

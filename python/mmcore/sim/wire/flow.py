@@ -1,4 +1,4 @@
-"""The fake exchange's true order book and its seeded, deterministic order flow."""
+"""A wire venue's true order book and its seeded, deterministic order flow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fake OKX v5 public: ``op: subscribe``, text ping/pong, ``books`` with seqId and checksum."""
+"""OKX v5 public: ``op: subscribe``, text ping/pong, ``books`` with seqId and checksum."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from collections import Counter
 from http import HTTPStatus
 from typing import Any
 
-from mmcore.testing.fake_exchange.flow import BookChange, TradePrint, TrueBook
-from mmcore.testing.fake_exchange.server import (
-    FakeConnection,
-    FakeVenue,
+from mmcore.sim.wire.flow import BookChange, TradePrint, TrueBook
+from mmcore.sim.wire.server import (
+    WireConnection,
+    WireVenue,
     compact_json,
     now_ms,
 )
 
-__all__ = ["BookLevels", "OkxFake", "okx_checksum"]
+__all__ = ["BookLevels", "OkxWire", "okx_checksum"]
 
 BookLevels = list[tuple[str, str]]
 
@@ -38,7 +38,7 @@ def _okx_levels(levels: BookLevels) -> list[list[str]]:
     return [[px, sz, "0", "0" if float(sz) == 0 else "1"] for px, sz in levels]
 
 
-class OkxFake(FakeVenue):
+class OkxWire(WireVenue):
     """OKX ``/ws/v5/public``: ``books`` snapshot (prevSeqId -1) then updates, and ``trades``.
 
     ``checksum_zero=True`` mimics the 2026 deprecation (the field is always 0);
@@ -84,7 +84,7 @@ class OkxFake(FakeVenue):
             crc = crc + 1 if crc < 2**31 - 1 else crc - 1
         return crc
 
-    def _on_message(self, conn: FakeConnection, text: str) -> None:
+    def _on_message(self, conn: WireConnection, text: str) -> None:
         if text == "ping":
             conn.send("pong")
             return

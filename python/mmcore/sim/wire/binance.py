@@ -1,4 +1,4 @@
-"""Fake Binance spot / USD-M: combined streams, ping frames, REST depth with weights."""
+"""Binance spot / USD-M: combined streams, ping frames, REST depth with weights."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mmcore.feeds.binance import snapshot_weight
-from mmcore.testing.fake_exchange.flow import BookChange, TradePrint
-from mmcore.testing.fake_exchange.server import (
-    FakeConnection,
-    FakeVenue,
+from mmcore.sim.wire.flow import BookChange, TradePrint
+from mmcore.sim.wire.server import (
+    WireConnection,
+    WireVenue,
     compact_json,
     now_ms,
 )
 
-__all__ = ["BinanceFake"]
+__all__ = ["BinanceWire"]
 
 
-class BinanceFake(FakeVenue):
+class BinanceWire(WireVenue):
     """Binance spot (``futures=False``) or USD-M futures (``futures=True``) market data.
 
     Clients connect to ``/stream?streams=btcusdt@depth@100ms/btcusdt@trade`` (combined form);
@@ -58,13 +58,13 @@ class BinanceFake(FakeVenue):
         self._next_id = 10_000_000  # futures: one id space shared by all symbols
         self._used_weight = 0
 
-    def _on_open(self, conn: FakeConnection) -> None:
+    def _on_open(self, conn: WireConnection) -> None:
         url = urlsplit(conn.ws.request.path if conn.ws.request else "/")
         streams = parse_qs(url.query).get("streams", [""])[-1]
         for name in filter(None, streams.split("/")):
             self._subscribe(conn, name)
 
-    def _subscribe(self, conn: FakeConnection, name: str) -> None:
+    def _subscribe(self, conn: WireConnection, name: str) -> None:
         sym, _, kind = name.partition("@")
         symbol = sym.upper()
         if symbol not in self.books:
@@ -74,7 +74,7 @@ class BinanceFake(FakeVenue):
         elif kind in ("trade", "aggTrade"):
             conn.topics[self._trade_topic(symbol)] = name
 
-    def _on_message(self, conn: FakeConnection, text: str) -> None:
+    def _on_message(self, conn: WireConnection, text: str) -> None:
         try:
             req = json.loads(text)
             method, params, req_id = req["method"], req.get("params", []), req.get("id")
