@@ -85,7 +85,11 @@ impl Generator {
         };
         if !side.levels.contains_key(&key) && self.rng.random() >= insert_p {
             // Too many levels: change an existing one; the walk ends at the best level.
-            key = *side.levels.range(..=key).next_back().map_or(&side.best, |(k, _)| k);
+            key = *side
+                .levels
+                .range(..=key)
+                .next_back()
+                .map_or(&side.best, |(k, _)| k);
         }
         key
     }
@@ -105,14 +109,28 @@ impl Generator {
         size
     }
 
-    fn write_levels<'a>(&self, out: &mut String, sign: i64, levels: impl Iterator<Item = (&'a i64, &'a usize)>) {
+    fn write_levels<'a>(
+        &self,
+        out: &mut String,
+        sign: i64,
+        levels: impl Iterator<Item = (&'a i64, &'a usize)>,
+    ) {
         for (i, (key, size)) in levels.enumerate() {
             if i > 0 {
                 out.push(',');
             }
             let ticks = sign * key;
-            let size = if *size == ZERO_SIZE { "0.00000000" } else { &self.sizes[*size] };
-            let _ = write!(out, "[\"{}.{:02}000000\",\"{size}\"]", ticks / 100, ticks % 100);
+            let size = if *size == ZERO_SIZE {
+                "0.00000000"
+            } else {
+                &self.sizes[*size]
+            };
+            let _ = write!(
+                out,
+                "[\"{}.{:02}000000\",\"{size}\"]",
+                ticks / 100,
+                ticks % 100
+            );
         }
     }
 }
@@ -121,7 +139,12 @@ impl Generator {
 /// `depthUpdate` payloads with contiguous ids (`U == previous u + 1`, the first at
 /// `lastUpdateId + 1`), 1 to `2 * changes - 1` level changes each (`changes` on average), each
 /// price at most once per side, 8-decimal strings. Depends only on the arguments.
-pub fn binance_stream(events: usize, levels: usize, changes: usize, seed: u64) -> (String, Vec<String>) {
+pub fn binance_stream(
+    events: usize,
+    levels: usize,
+    changes: usize,
+    seed: u64,
+) -> (String, Vec<String>) {
     let mut rng = Rng::new(seed);
     let sizes = (0..SIZE_PALETTE)
         .map(|_| {
@@ -130,16 +153,34 @@ pub fn binance_stream(events: usize, levels: usize, changes: usize, seed: u64) -
             format!("{}.{:05}000", lots / LOTS_PER_UNIT, lots % LOTS_PER_UNIT)
         })
         .collect();
-    let mut gen = Generator { rng, target: levels.max(1), sizes, deep_span: 0, log_keep: (1.0 - NEAR_TOUCH_P).ln() };
-    let mut bids = Side { sign: -1, levels: BTreeMap::new(), best: -START_BEST_BID_TICKS };
-    let mut asks = Side { sign: 1, levels: BTreeMap::new(), best: START_BEST_BID_TICKS + 1 };
+    let mut gen = Generator {
+        rng,
+        target: levels.max(1),
+        sizes,
+        deep_span: 0,
+        log_keep: (1.0 - NEAR_TOUCH_P).ln(),
+    };
+    let mut bids = Side {
+        sign: -1,
+        levels: BTreeMap::new(),
+        best: -START_BEST_BID_TICKS,
+    };
+    let mut asks = Side {
+        sign: 1,
+        levels: BTreeMap::new(),
+        best: START_BEST_BID_TICKS + 1,
+    };
     let mut offset = 0;
     for i in 0..levels {
         for side in [&mut bids, &mut asks] {
             let size = gen.size();
             side.levels.insert(side.best + offset, size);
         }
-        offset += if i < DENSE_LEVELS { 1 } else { 1 + gen.rng.below(4.0) };
+        offset += if i < DENSE_LEVELS {
+            1
+        } else {
+            1 + gen.rng.below(4.0)
+        };
     }
     gen.deep_span = offset.max(1);
 
@@ -160,7 +201,11 @@ pub fn binance_stream(events: usize, levels: usize, changes: usize, seed: u64) -
         let mut done = 0;
         while done < n_changes {
             let b = usize::from(gen.rng.random() >= 0.5);
-            let (side, other_best) = if b == 0 { (&mut bids, asks.best) } else { (&mut asks, bids.best) };
+            let (side, other_best) = if b == 0 {
+                (&mut bids, asks.best)
+            } else {
+                (&mut asks, bids.best)
+            };
             let key = gen.pick_key(side, other_best, 1.0 / pulls[b]);
             if let std::collections::btree_map::Entry::Vacant(slot) = changed[b].entry(key) {
                 slot.insert(gen.change(side, key, DELETE_BASE * pulls[b]));
@@ -193,7 +238,10 @@ mod tests {
     #[test]
     fn is_deterministic_contiguous_and_never_crossed() {
         let (snapshot, events) = binance_stream(3000, 200, 6, 7);
-        assert_eq!(binance_stream(3000, 200, 6, 7), (snapshot.clone(), events.clone()));
+        assert_eq!(
+            binance_stream(3000, 200, 6, 7),
+            (snapshot.clone(), events.clone())
+        );
         let mut book = crate::symbol_book::SymbolBook::new(
             "BTCUSDT",
             crate::symbol_book::Venue::BinanceSpot,
@@ -202,7 +250,10 @@ mod tests {
         .unwrap();
         book.apply_snapshot(snapshot.as_bytes()).unwrap();
         for event in &events {
-            assert_eq!(book.apply(event.as_bytes()), Ok(crate::symbol_book::Status::Applied));
+            assert_eq!(
+                book.apply(event.as_bytes()),
+                Ok(crate::symbol_book::Status::Applied)
+            );
             assert!(!book.book().is_crossed());
         }
     }
