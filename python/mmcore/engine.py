@@ -187,13 +187,14 @@ class Engine:
             self._record(order, "cancel_sent", now, why)
 
     def _drain(self, now: float) -> None:
+        on_event = self.orders.on_event
         for event in self.venue.poll(now):
-            order, new = self.orders.on_event(event)
+            order, new = on_event(event)
             if not new:
                 continue
             if isinstance(event, OrderFilled):
                 self._fill(event)
-            if order is not None:
+            if order is not None and self.journal is not None:
                 self._record(order, type(event).__name__, event.ts)
 
     def _fill(self, fill: OrderFilled) -> None:

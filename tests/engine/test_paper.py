@@ -162,3 +162,41 @@ def test_cancel_lands_after_latency():
     v.on_trade(Trade(9_990, 1.0, buyer_aggressor=False), 0.09)  # after it landed
     events = v.poll(0.2)
     assert isinstance(events[-1], OrderCancelled) and fills(events) == []
+
+
+def test_an_order_arriving_after_quiet_books_sees_the_latest_book():
+    v = venue()  # nothing rests: the views below are kept, not yet used
+    v.on_book(side((100.00, 9.0)), side((100.03, 1.0)), 0.001)
+    v.on_book(side((100.00, 2.0)), side((100.00 + TICK, 1.0)), 0.002)
+    bid(v, price_ticks=10_001, cid="cross")  # crosses the latest ask (100.01), not 100.03
+    bid(v, cid="joins", now=0.001)  # joins behind the latest 2.0 at 100.00, not 9.0
+    (rej,) = [e for e in v.poll(0.1) if isinstance(e, OrderRejected)]
+    assert rej.client_id == "cross"
+    v.on_trade(Trade(10_000, 2.5, buyer_aggressor=False), 0.2)
+    (f,) = fills(v.poll(0.3))
+    assert f.client_id == "joins" and f.qty == pytest.approx(0.5)
+
+
+def test_the_book_arrays_are_copied():
+    v = venue()
+    bids = side((100.00, 1.0))
+    v.on_book(bids, ASKS, 0.001)
+    bids[0, 1] = 50.0  # the caller reuses its array
+    bid(v, now=0.001)
+    v.on_trade(Trade(10_000, 1.5, buyer_aggressor=False), 0.1)
+    (f,) = fills(v.poll(0.2))
+    assert f.qty == pytest.approx(0.5)  # 1.0 was ahead, not 50.0
+
+
+def test_liquidity_taken_stays_taken_until_the_next_book_even_an_identical_one():
+    v = venue(taker_fee_bps=0.0)
+    bid(v, price_ticks=10_001, qty=3.0, cid="t1", post_only=False)
+    bid(v, price_ticks=10_001, qty=3.0, cid="t2", post_only=False, now=0.005)
+    events = v.poll(0.1)
+    taken = {e.client_id: e.qty for e in fills(events)}
+    assert taken == {"t1": pytest.approx(3.0), "t2": pytest.approx(1.0)}  # 4.0 at 100.01
+    v.on_book(BIDS, ASKS, 0.2)  # the same book again: 100.01 shows 4.0 once more
+    v.cancel("t2", 0.2)
+    bid(v, price_ticks=10_001, qty=3.0, cid="t3", post_only=False, now=0.2)
+    (f,) = fills(v.poll(0.5))
+    assert f.client_id == "t3" and f.qty == pytest.approx(3.0)

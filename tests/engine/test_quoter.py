@@ -161,3 +161,25 @@ def test_circuit_breaker_advice_halts_quoting_and_size_multiplier_applies():
     small = _advice("signal", dict(action="hold", spread_bps=20, quantity_factor=0.5, confidence=1))
     o = overlay_from(LatestAdvice(small, None), 1.0, q.model_spread_bps(100.05), q.cfg.overlay)
     assert q.decide(f, 0.0, 1.0, o).bids[0].qty == pytest.approx(0.005)
+
+
+def test_reused_ladders_never_hide_a_change():
+    """The quoter reuses its ladders while rounded prices and sizes stay put: every decision
+    must still equal the one a fresh quoter makes from the same inputs."""
+    cfg = quote_config(levels=3, level_spacing_ticks=2, max_position=0.05)
+    cached = Quoter(cfg)
+    rng = random.Random(3)
+    changed = 0
+    previous = None
+    for i in range(400):
+        bid = 100.0 + rng.choice((0, 0, 0, 1, -1)) * TICK
+        ask = bid + rng.choice((1, 1, 2, 5)) * TICK
+        f = features(bid, ask, rng.uniform(0.1, 3.0), rng.uniform(0.1, 3.0))
+        position = rng.choice((0.0, 0.0, 0.01, -0.02, 0.05, -0.05, 0.0301))
+        overlay = NEUTRAL._replace(size_mult=rng.choice((1.0, 1.0, 0.5)))
+        now = i * 0.01  # well inside the warm-up: both quoters run on the priors
+        got = cached.decide(f, position, now, overlay)
+        assert got == Quoter(cfg).decide(f, position, now, overlay)
+        changed += previous is not None and (got.bids, got.asks) != previous
+        previous = got.bids, got.asks
+    assert changed > 100  # the inputs did move the quotes

@@ -70,6 +70,8 @@ class OrderManager:
         self._last_targets: tuple[object, ...] | None = None
         self._changed = True
         self._expiry = float("inf")
+        self._tol_ticks = float(cfg.tolerance_ticks)
+        self._tol_frac = cfg.tolerance_bps * 1e-4
         self.placed = 0
         self.cancels = 0
         self.vetoed = 0
@@ -87,7 +89,9 @@ class OrderManager:
         self, bids: Iterable[Target], asks: Iterable[Target], fair_ticks: float, now: float
     ) -> list[Order]:
         """Bring working orders towards the targets; returns the orders newly placed."""
-        tol = max(float(self.cfg.tolerance_ticks), self.cfg.tolerance_bps * 1e-4 * fair_ticks)
+        tol = self._tol_ticks
+        if self._tol_frac:  # with no bps tolerance the ticks tolerance is the whole of it
+            tol = max(tol, self._tol_frac * fair_ticks)
         key = (bids, asks, tol)
         if not self._changed and now < self._expiry and key == self._last_targets:
             return []

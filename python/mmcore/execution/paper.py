@@ -85,10 +85,18 @@ class PaperVenue:
         self._actions: list[tuple[float, int, str, OrderRequest | str]] = []
         self._outbox: list[tuple[float, int, VenueEvent]] = []
         self._resting: dict[str, _Resting] = {}
+        # The book view arrives as float64 bytes (price, size pairs) and becomes tick-keyed
+        # dicts only when an order needs it; a side is rebuilt only when its bytes changed
+        # (``_*_from`` is None once a taker fill ate into that side's dict).
+        self._bid_raw = self._ask_raw = b""
+        self._bids_from: bytes | None = b""
+        self._asks_from: bytes | None = b""
+        self._view_current = True
         self._bids: dict[int, float] = {}
         self._asks: dict[int, float] = {}
         self._bid_floor = 0  # deepest visible bid: below it sizes are unknown
         self._ask_ceiling = 0
+        self._probabilistic = cfg.queue_model == "probabilistic"
         self.fills = 0
         self.rejects = 0
 
@@ -126,14 +134,18 @@ class PaperVenue:
     def on_book(
         self, bids: npt.NDArray[np.float64], asks: npt.NDArray[np.float64], now: float
     ) -> None:
-        """The visible book (``OrderBook.bids(n)`` / ``asks(n)`` arrays) at ``now``."""
+        """The visible book (``OrderBook.bids(n)`` / ``asks(n)`` arrays) at ``now``.
+
+        The arrays are copied, so the caller may reuse them.
+        """
         self.advance(now)
-        inv = self._inv_tick
-        self._bids = {int(p * inv + 0.5): q for p, q in bids.tolist()}
-        self._asks = {int(p * inv + 0.5): q for p, q in asks.tolist()}
-        self._bid_floor = min(self._bids, default=0)
-        self._ask_ceiling = max(self._asks, default=0)
-        probabilistic = self.cfg.queue_model == "probabilistic"
+        self._bid_raw = bids.astype(np.float64, copy=False).tobytes()
+        self._ask_raw = asks.astype(np.float64, copy=False).tobytes()
+        self._view_current = False
+        if not self._resting:
+            return  # nothing queued: the view is built when an order arrives
+        self._sync_view()
+        probabilistic = self._probabilistic
         for r in self._resting.values():
             level = self._visible(r.request.side, r.request.price_ticks)
             if level is None:
@@ -191,15 +203,18 @@ class PaperVenue:
                 self._cancel_arrives(item, due)
 
     def _arrive(self, req: OrderRequest, ts: float) -> None:
-        book = self._asks if req.side is Side.BUY else self._bids
-        crossing = sorted(
-            (
-                p
-                for p in book
-                if (p <= req.price_ticks if req.side is Side.BUY else p >= req.price_ticks)
-            ),
-            reverse=req.side is Side.SELL,
-        )
+        self._sync_view()
+        price = req.price_ticks
+        if req.side is Side.BUY:
+            book = self._asks
+            crossing = sorted(p for p in book if p <= price) if book and min(book) <= price else []
+        else:
+            book = self._bids
+            crossing = (
+                sorted((p for p in book if p >= price), reverse=True)
+                if book and max(book) >= price
+                else []
+            )
         if crossing and req.post_only:
             self.rejects += 1
             self._respond(OrderRejected(req.client_id, self._at(ts), "post-only order would cross"))
@@ -207,10 +222,11 @@ class PaperVenue:
         self._respond(OrderAcked(req.client_id, self._at(ts), f"{self.name}-{req.client_id}"))
         level = self._visible(req.side, req.price_ticks) or 0.0
         r = _Resting(req, req.qty, level)
-        for price in crossing:  # marketable part takes liquidity, best price first
-            qty = min(r.remaining, book[price])
-            book[price] -= qty
-            self._fill(r, price, qty, ts, maker=False)
+        for level_price in crossing:  # marketable part takes liquidity, best price first
+            qty = min(r.remaining, book[level_price])
+            book[level_price] -= qty
+            self._mark_eaten(req.side)
+            self._fill(r, level_price, qty, ts, maker=False)
             if r.remaining <= 0:
                 return
         self._resting[req.client_id] = r
@@ -246,6 +262,28 @@ class PaperVenue:
     def _respond(self, event: VenueEvent) -> None:
         heapq.heappush(self._outbox, (event.ts, next(self._seq), event))
 
+    def _sync_view(self) -> None:
+        """Bring the tick-keyed view up to the last :meth:`on_book` (changed sides only)."""
+        if self._view_current:
+            return
+        self._view_current = True
+        inv = self._inv_tick
+        if self._bid_raw != self._bids_from:
+            self._bids = _levels(self._bid_raw, inv)
+            self._bids_from = self._bid_raw
+            self._bid_floor = min(self._bids, default=0)
+        if self._ask_raw != self._asks_from:
+            self._asks = _levels(self._ask_raw, inv)
+            self._asks_from = self._ask_raw
+            self._ask_ceiling = max(self._asks, default=0)
+
+    def _mark_eaten(self, taker_side: Side) -> None:
+        """A taker fill reduced a level of the view: rebuild that side on the next book."""
+        if taker_side is Side.BUY:
+            self._asks_from = None
+        else:
+            self._bids_from = None
+
     def _visible(self, side: Side, price: int) -> float | None:
         if side is Side.BUY:
             if not self._bids or price < self._bid_floor:
@@ -265,3 +303,9 @@ class PaperVenue:
         wa, wb = ahead**n, behind**n
         if wa + wb > 0:
             r.ahead = max(0.0, ahead - cancelled * wa / (wa + wb))
+
+
+def _levels(raw: bytes, inv_tick: float) -> dict[int, float]:
+    """``{price_ticks: size}`` from float64 bytes of (price, size) pairs."""
+    flat = iter(memoryview(raw).cast("d").tolist())
+    return {int(p * inv_tick + 0.5): q for p, q in zip(flat, flat, strict=True)}

@@ -55,6 +55,13 @@ class Quoter:
         self._min_spread_bps = max(cfg.min_spread_bps, 2.0 * cfg.maker_fee_bps + cfg.fee_margin_bps)
         self._model_for: ModelParams | None = None
         self._model = (0.0, 0.0)
+        # Caches for the hot path: sizes change only with the position or the size overlay,
+        # ladders only when the rounded price or the size changes (the same tuple is reused,
+        # so the order manager's "same targets" check is an identity comparison).
+        self._sized_for: tuple[float, float] | None = None
+        self._sizes = (0.0, 0.0)
+        self._bid_ladder: tuple[tuple[int, float] | None, tuple[Quote, ...]] = (None, ())
+        self._ask_ladder: tuple[tuple[int, float] | None, tuple[Quote, ...]] = (None, ())
 
     def on_trade(self, price: float) -> None:
         """Feed a market trade price to the intensity calibration."""
@@ -104,23 +111,35 @@ class Quoter:
             ask = touch_bid + 1
 
         limit = cfg.max_position * overlay.limit_mult
-        frac = max(-1.0, min(1.0, position / cfg.max_position))
-        size = cfg.base_size * overlay.size_mult
-        bid_qty = _to_lots(size * math.exp(-cfg.size_eta * frac), cfg.lot_size)
-        ask_qty = _to_lots(size * math.exp(cfg.size_eta * frac), cfg.lot_size)
-        step = cfg.level_spacing_ticks
-        levels = range(cfg.levels)
-        bids = (
-            tuple(Quote(bid - i * step, bid_qty) for i in levels)
-            if bid_qty > 0 and position < limit
-            else ()
+        bid_qty, ask_qty = self._sizes_for(position, overlay.size_mult)
+        bid_key = (bid, bid_qty) if bid_qty > 0 and position < limit else None
+        if bid_key != self._bid_ladder[0]:
+            self._bid_ladder = (bid_key, self._ladder(bid, -1, bid_qty) if bid_key else ())
+        ask_key = (ask, ask_qty) if ask_qty > 0 and position > -limit else None
+        if ask_key != self._ask_ladder[0]:
+            self._ask_ladder = (ask_key, self._ladder(ask, 1, ask_qty) if ask_key else ())
+        return QuoteDecision(
+            self._bid_ladder[1], self._ask_ladder[1], fair, half, skew, params, "quoting"
         )
-        asks = (
-            tuple(Quote(ask + i * step, ask_qty) for i in levels)
-            if ask_qty > 0 and position > -limit
-            else ()
-        )
-        return QuoteDecision(bids, asks, fair, half, skew, params, "quoting")
+
+    def _sizes_for(self, position: float, size_mult: float) -> tuple[float, float]:
+        """Bid and ask sizes in whole lots: shrunk on the side that would grow inventory."""
+        key = (position, size_mult)
+        if key != self._sized_for:
+            cfg = self.cfg
+            frac = max(-1.0, min(1.0, position / cfg.max_position))
+            size = cfg.base_size * size_mult
+            self._sizes = (
+                _to_lots(size * math.exp(-cfg.size_eta * frac), cfg.lot_size),
+                _to_lots(size * math.exp(cfg.size_eta * frac), cfg.lot_size),
+            )
+            self._sized_for = key
+        return self._sizes
+
+    def _ladder(self, best: int, direction: int, qty: float) -> tuple[Quote, ...]:
+        """``levels`` quotes from ``best`` away from fair (``direction`` -1 bids, +1 asks)."""
+        step = direction * self.cfg.level_spacing_ticks
+        return tuple(Quote(best + i * step, qty) for i in range(self.cfg.levels))
 
     def _spread_and_skew(self, params: ModelParams) -> tuple[float, float]:
         if params is not self._model_for:  # params change only on a refit
