@@ -115,13 +115,7 @@ fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, Dec
     Ok(decoded)
 }
 
-impl<'de> DeserializeSeed<'de> for Payload<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
+forward_seed!(deserialize_map, <'de> Payload<'_, 'de>);
 
 impl<'de> Visitor<'de> for Payload<'_, 'de> {
     type Value = ();

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::levels::{IntSeed, LevelsSeed};
 use super::{parse_decimal, DecodeError, Decoded, Kind, RawTrade, Scratch};
@@ -99,13 +99,7 @@ struct Data<'s, 'a> {
     scratch: &'s mut Scratch,
 }
 
-impl<'de> DeserializeSeed<'de> for Data<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
+forward_seed!(deserialize_any, <'de> Data<'_, 'de>);
 
 impl<'de> Visitor<'de> for Data<'_, 'de> {
     type Value = ();
@@ -147,13 +141,7 @@ impl<'de> Visitor<'de> for Data<'_, 'de> {
 
 struct TradeSeed(usize);
 
-impl<'de> DeserializeSeed<'de> for TradeSeed {
-    type Value = RawTrade;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawTrade, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
+forward_seed!(deserialize_map, <'de> TradeSeed);
 
 impl<'de> Visitor<'de> for TradeSeed {
     type Value = RawTrade;

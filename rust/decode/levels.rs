@@ -37,13 +37,7 @@ impl<'de> DeserializeSeed<'de> for LevelsSeed<'_> {
 /// A JSON integer, or an integer written as a string (OKX sends times as strings).
 pub struct IntSeed(pub &'static str);
 
-impl<'de> DeserializeSeed<'de> for IntSeed {
-    type Value = i64;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<i64, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
+forward_seed!(deserialize_any, <'de> IntSeed);
 
 impl<'de> Visitor<'de> for IntSeed {
     type Value = i64;

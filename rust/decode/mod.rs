@@ -5,6 +5,22 @@
 //! failure is a [`DecodeError`] naming the field; nothing is applied to a book until the whole
 //! payload has decoded.
 
+/// Implements `DeserializeSeed` for a visitor type by handing it to `Deserializer::$method`.
+macro_rules! forward_seed {
+    ($method:ident, <$de:lifetime> $ty:ty) => {
+        impl<$de> serde::de::DeserializeSeed<$de> for $ty {
+            type Value = <Self as serde::de::Visitor<$de>>::Value;
+
+            fn deserialize<D: serde::de::Deserializer<$de>>(
+                self,
+                deserializer: D,
+            ) -> Result<Self::Value, D::Error> {
+                deserializer.$method(self)
+            }
+        }
+    };
+}
+
 mod binance;
 mod bybit;
 mod fast;

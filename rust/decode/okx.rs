@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::levels::{IntSeed, LevelsSeed};
 use super::{parse_decimal, DecodeError, Decoded, Kind, RawTrade, Scratch};
@@ -128,13 +128,7 @@ impl<'de> Visitor<'de> for Message<'_, 'de> {
 
 struct Arg<'s, 'a>(&'s mut Fields<'a>);
 
-impl<'de> DeserializeSeed<'de> for Arg<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
+forward_seed!(deserialize_map, <'de> Arg<'_, 'de>);
 
 impl<'de> Visitor<'de> for Arg<'_, 'de> {
     type Value = ();
@@ -164,13 +158,7 @@ struct Data<'s, 'a> {
     scratch: &'s mut Scratch,
 }
 
-impl<'de> DeserializeSeed<'de> for Data<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
+forward_seed!(deserialize_seq, <'de> Data<'_, 'de>);
 
 impl<'de> Visitor<'de> for Data<'_, 'de> {
     type Value = ();
@@ -201,13 +189,7 @@ struct Element<'s, 'a> {
     index: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for Element<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
+forward_seed!(deserialize_map, <'de> Element<'_, 'de>);
 
 impl<'de> Visitor<'de> for Element<'_, 'de> {
     type Value = ();
