@@ -10,6 +10,7 @@ when nothing arrives, so a stale book halts). :meth:`Engine.replay` drives it fr
 from __future__ import annotations
 
 from collections.abc import Iterable
+from time import perf_counter_ns
 from typing import NamedTuple
 
 from mmcore._core import ApplyStatus, OrderBook
@@ -70,6 +71,9 @@ class Engine:
         self._tick = quoter.cfg.tick_size
         self._last_book: float | None = None
         self.last_decision: QuoteDecision | None = None
+        #: perf_counter_ns() when the last target quotes were decided (before orders are sent):
+        #: the end point of tick-to-quote.
+        self.decided_ns = 0
         self.fills = 0
         self.stopped = False  # after shutdown: events are still processed, nothing is quoted
 
@@ -168,6 +172,7 @@ class Engine:
         if risk.spread_mult != 1.0:
             overlay = overlay._replace(spread_mult=overlay.spread_mult * risk.spread_mult)
         decision = self.quoter.decide(f, position, now, overlay)
+        self.decided_ns = perf_counter_ns()
         bids, asks = decision.bids, decision.asks
         if state is TradingState.REDUCING:  # only the side that shrinks the position
             bids, asks = (() if position > 0 else bids), (() if position < 0 else asks)
