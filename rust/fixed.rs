@@ -56,7 +56,7 @@ impl Decimal {
 
     /// Parses the decimal at the start of `text`, returning it and the bytes it used; the caller
     /// checks what follows (a scanner reading `"123.45"` stops at the closing quote).
-    #[inline]
+    #[inline(always)]
     pub fn parse_prefix(text: &[u8]) -> Result<(Decimal, usize), NumberError> {
         // Up to 19 digits always fit a u64, so the common case needs no overflow checks.
         #[inline(always)]
