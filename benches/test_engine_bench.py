@@ -31,41 +31,48 @@ def replay_session():
 
 
 def test_tick_to_quote_latency(benchmark, replay_session):
-    """Book update applied → target quotes decided (the issue's definition: features, risk,
-    advice overlay and the quote model), and → orders diffed and sent (order manager, paper
-    venue). Both include the paper venue's own book update, which a live venue would not cost."""
+    """Tick-to-quote as the issue defines it: book update applied → target quotes decided, on
+    our side (venue events, features, risk, advice overlay, quote model). The paper venue's own
+    processing of the book (the simulated exchange's queue model) is timed separately, and so is
+    the whole step up to orders sent."""
     snapshot, items = replay_session
     engine = make_engine(snapshot)
     book_items = [(t, p) for t, p in items if isinstance(p, bytes)]
-    decided = np.full(len(book_items), np.nan)
-    sent = np.empty(len(book_items))
+    n = len(book_items)
+    venue, decided, sent = np.empty(n), np.full(n, np.nan), np.empty(n)
     statuses: Counter[str] = Counter()
     clock = time.perf_counter_ns
 
     def run():
-        apply, on_book = engine.book.apply, engine.on_book
+        apply, show, quote = engine.book.apply, engine.show_book_to_venue, engine.quote
         for i, (now, payload) in enumerate(book_items):
             apply(payload)
             t0 = clock()
-            decision = on_book(now)
-            sent[i] = clock() - t0
+            show(now)
+            t1 = clock()
+            decision = quote(now)
+            sent[i] = clock() - t1
+            venue[i] = t1 - t0
             if decision is not None:
-                decided[i] = engine.decided_ns - t0
+                decided[i] = engine.decided_ns - t1
             statuses[decision.status if decision is not None else engine.risk.state.value] += 1
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     d50, d99 = np.nanpercentile(decided, [50, 99]) / 1e3
     s50, s99 = np.percentile(sent, [50, 99]) / 1e3
+    v50, v99 = np.percentile(venue, [50, 99]) / 1e3
     benchmark.extra_info.update(
         tick_to_quote_p50_us=round(d50, 2),
         tick_to_quote_p99_us=round(d99, 2),
         tick_to_orders_sent_p50_us=round(s50, 2),
         tick_to_orders_sent_p99_us=round(s99, 2),
+        paper_venue_book_p50_us=round(v50, 2),
+        paper_venue_book_p99_us=round(v99, 2),
     )
     print(
         f"\ntick-to-quote (decided) p50={d50:.2f} µs p99={d99:.2f} µs (target p99 ≤ 50); "
-        f"to orders sent p50={s50:.2f} µs p99={s99:.2f} µs; over {len(sent)} updates, "
-        f"{dict(statuses)}"
+        f"to orders sent p50={s50:.2f} p99={s99:.2f} µs; paper venue's own book update "
+        f"p50={v50:.2f} p99={v99:.2f} µs; over {n} updates, {dict(statuses)}"
     )
 
 

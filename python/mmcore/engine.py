@@ -79,11 +79,21 @@ class Engine:
 
     # -- inputs --------------------------------------------------------------------------
     def on_book(self, now: float) -> QuoteDecision | None:
-        """The book just changed (a payload was applied): decide and send quotes."""
+        """The book just changed (a payload was applied): the paper venue sees it, then quote."""
+        self.show_book_to_venue(now)
+        return self.quote(now)
+
+    def show_book_to_venue(self, now: float) -> None:
+        """Hands the new book to a simulated venue (its queue and fill model). This is the
+        exchange's side of the simulation: a live venue does it on its own servers."""
         self._last_book = now
         if self._sim is not None:
             book = self.book
             self._sim.on_book(book.bids(self.sim_levels), book.asks(self.sim_levels), now)
+
+    def quote(self, now: float) -> QuoteDecision | None:
+        """Our side of a book change: take venue events, features, risk, decide and send quotes."""
+        self._last_book = now
         return self._step(now)
 
     def on_trade(self, trade: Trade, now: float) -> None:
