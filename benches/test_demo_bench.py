@@ -69,7 +69,8 @@ def test_pipeline_messages_per_s_and_tick_to_quote(benchmark):
 
     trader, session = asyncio.run(build())
     engine = trader.engines[setup.symbol]
-    lat = np.empty(len(frames))
+    per_frame = np.empty(len(frames))
+    tick_to_quote: list[int] = []
 
     def run() -> float:
         on_frame = session.on_frame
@@ -83,16 +84,25 @@ def test_pipeline_messages_per_s_and_tick_to_quote(benchmark):
                 session.on_snapshot("BTCUSDT", snapshot, t0)
             if session.last_ns.get("BTCUSDT") == t0:  # this frame changed the book
                 engine.book = router.book("BTCUSDT")
-                engine.on_book(t0 / 1e9)
-            lat[i] = clock() - t0
+                # The paper venue's own book processing is the simulated exchange's work.
+                t_venue = clock()
+                engine.show_book_to_venue(t0 / 1e9)
+                venue_ns = clock() - t_venue
+                if engine.quote(t0 / 1e9) is not None:
+                    tick_to_quote.append(engine.decided_ns - t0 - venue_ns)
+            per_frame[i] = clock() - t0
         return (clock() - started) / 1e9
 
     elapsed = benchmark.pedantic(run, rounds=1, iterations=1)
     rate = len(frames) / elapsed
-    p50, p99 = np.percentile(lat, [50, 99]) / 1e3
+    p50, p99 = np.percentile(tick_to_quote, [50, 99]) / 1e3
+    f50, f99 = np.percentile(per_frame, [50, 99]) / 1e3
+    benchmark.extra_info.update(msgs_per_s=round(rate), tick_to_quote_p99_us=round(p99, 1))
     print(
         f"\npipeline: {len(frames)} frames in {elapsed:.2f}s = {rate:,.0f} msgs/s; "
-        f"tick-to-quote p50 {p50:.1f}us p99 {p99:.1f}us; fills {engine.fills}"
+        f"tick-to-quote (frame received -> quotes decided) p50 {p50:.1f}us p99 {p99:.1f}us "
+        f"(target p99 <= 50); whole frame incl. paper venue and orders sent p50 {f50:.1f}us "
+        f"p99 {f99:.1f}us; fills {engine.fills}"
     )
     assert engine.fills > 0
 
