@@ -15,13 +15,13 @@ from websockets.asyncio.client import connect
 from mmcore.demo import DEMO_LISTINGS, demo_setups
 from mmcore.feeds import BookUpdates, Feed, FeedConfig, FeedMetrics
 from mmcore.feeds.session import BookSession
-from mmcore.sim import SimMarket
+from mmcore.sim import SimMarket, SimMarketProcess
 from mmcore.trader import Trader
 
 FRAMES = 60_000
 
 
-def _feeds(market: SimMarket) -> list[Feed]:
+def _feeds(market: SimMarket | SimMarketProcess) -> list[Feed]:
     return [
         Feed(
             FeedConfig(
@@ -108,14 +108,15 @@ def test_pipeline_messages_per_s_and_tick_to_quote(benchmark):
 
 
 def test_end_to_end_rate_and_startup_to_first_quote(benchmark, tmp_path):
-    """The whole demo in one process (sim servers + sockets + feeds + engines) at speed 0."""
+    """The whole demo as it runs: the sim in its own process at full speed (speed 0), the
+    trading process (feeds + Rust books + engines + advisors) on the other core."""
     from mmcore.advisors.factory import build_advisor_service
     from mmcore.llm.config import load_llm_config
 
     async def go() -> tuple[float, float, int, tuple[float, float]]:
         t0 = time.monotonic()
         runtime = await build_advisor_service(load_llm_config(None, {}))
-        async with SimMarket(list(DEMO_LISTINGS), seed=1, speed=0) as market:
+        async with SimMarketProcess(list(DEMO_LISTINGS), seed=1, speed=0) as market:
             trader = Trader(_feeds(market), demo_setups(), advisors=runtime.service)
             task = asyncio.create_task(trader.run())
             while trader.stats.first_quote_at is None:
@@ -133,7 +134,7 @@ def test_end_to_end_rate_and_startup_to_first_quote(benchmark, tmp_path):
 
     first, rate, msgs, (p50, p99) = benchmark.pedantic(lambda: asyncio.run(go()), rounds=1)
     print(
-        f"\nend to end (sim in the same process): start-up to first quote {first:.3f}s; "
+        f"\nend to end (sim in a child process): start-up to first quote {first:.3f}s; "
         f"{rate:,.0f} msgs/s ({msgs} msgs); tick-to-quote incl. queueing p50 {p50:.0f}us "
         f"p99 {p99:.0f}us"
     )

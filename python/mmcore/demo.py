@@ -19,7 +19,7 @@ from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import load_llm_config
 from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
-from mmcore.sim import SimListing, SimMarket, SymbolSpec
+from mmcore.sim import SimListing, SimMarketProcess, SymbolSpec
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
 
@@ -92,9 +92,10 @@ def default_out(base: Path = Path("runs")) -> Path:
 async def run_demo(
     options: RunOptions, *, speed: float = 1.0, seed: int = 1, env: dict | None = None
 ) -> RunResult:
-    """Run the demo on a freshly started simulated market."""
+    """Run the demo on a freshly started simulated market (in a child process: the exchange's
+    work does not share the trading loop's core)."""
     llm = load_llm_config(None, os.environ if env is None else env)
-    async with SimMarket(list(DEMO_LISTINGS), seed=seed, speed=speed) as market:
+    async with SimMarketProcess(list(DEMO_LISTINGS), seed=seed, speed=speed) as market:
         feeds = [
             Feed(
                 FeedConfig(
