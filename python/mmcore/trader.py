@@ -108,6 +108,7 @@ class Trader:
         self._stop = asyncio.Event()
         for venue, feed in self.feeds.items():
             feed.on_trade = self._trade_handler(venue)
+            feed.on_book = self._book_handler(feed)
 
     def _engine(self, s: SymbolSetup) -> Engine:
         placeholder = OrderBook(s.symbol, s.venue)  # replaced by the feed's book once synced
@@ -183,33 +184,43 @@ class Trader:
         return sent
 
     # ---- the loop --------------------------------------------------------------------------
-    async def _consume(self, feed: Feed) -> None:
-        engines = self.engines
+    def _quote(self, feed: Feed, symbol: str, waited_ns: int) -> bool:
+        """Quote ``symbol`` on its new book; False when it is not ours or not safe to quote.
+        ``waited_ns``: time since the frame was received, for tick-to-quote."""
+        engine = self.engines.get(symbol)
+        if engine is None or not feed.safe_to_quote(symbol):
+            return False
+        engine.book = feed.book(symbol)  # type: ignore[assignment]
+        now = time.monotonic()
+        # The paper venue's own book processing is the simulated exchange's work, so
+        # tick-to-quote (frame received -> quotes decided) leaves it out.
+        engine.show_book_to_venue(now)
+        t0 = time.perf_counter_ns()
+        decision = engine.quote(now)
         stats = self.stats
-        clock = time.perf_counter_ns
+        stats.book_events += 1
+        if decision is not None:
+            stats.quotes += 1
+            stats.tick_to_quote.append((waited_ns + engine.decided_ns - t0) * 1e-9)
+            if stats.first_quote_at is None:
+                stats.first_quote_at = time.monotonic()
+        return True
+
+    def _book_handler(self, feed: Feed) -> Callable[[str, int], bool]:
+        """Quotes inside the frame's own call: no hop to another task between the book change
+        and the decision."""
+
+        def on_book(symbol: str, rx_ns: int) -> bool:
+            return self._quote(feed, symbol, time.monotonic_ns() - rx_ns)
+
+        return on_book
+
+    async def _consume(self, feed: Feed) -> None:
+        """Book changes the frame handler did not take (syncs, resyncs, unsafe moments)."""
         while True:
-            symbols = await feed.updates.wait()
-            now = time.monotonic()
-            for symbol in symbols:
-                engine = engines.get(symbol)
-                if engine is None:
-                    continue
+            for symbol in await feed.updates.wait():
                 health = feed.health(symbol)
-                if not health.safe_to_quote:
-                    continue
-                engine.book = feed.book(symbol)  # type: ignore[assignment]
-                # The paper venue's own book processing is the simulated exchange's work, so
-                # tick-to-quote (frame received → quotes decided) leaves it out.
-                engine.show_book_to_venue(now)
-                t0 = clock()
-                decision = engine.quote(now)
-                stats.book_events += 1
-                if decision is not None:
-                    stats.quotes += 1
-                    decided_s = (engine.decided_ns - t0) * 1e-9
-                    stats.tick_to_quote.append((health.age_s or 0.0) + decided_s)
-                    if stats.first_quote_at is None:
-                        stats.first_quote_at = time.monotonic()
+                self._quote(feed, symbol, int((health.age_s or 0.0) * 1e9))
 
     def _trade_handler(self, venue: str) -> Callable[[str, bytes | str, int], None]:
         def on_trade(symbol: str, frame: bytes | str, _rx_ns: int) -> None:

@@ -100,7 +100,9 @@ class Feed:
     Read side (any time, from the same event loop): :meth:`book`, :meth:`health`,
     :meth:`safe_to_quote`, :attr:`metrics`, and :attr:`updates` (which symbols changed).
     Set :attr:`on_trade` before :meth:`run` to receive every trade frame as
-    ``(symbol, frame, receive_ns)``.
+    ``(symbol, frame, receive_ns)``, and :attr:`on_book` to handle a book change inside the
+    frame's own call as ``(symbol, receive_ns) -> handled`` (unhandled changes go to
+    :attr:`updates`).
     """
 
     def __init__(self, config: FeedConfig, *, tape: TapeWriter | None = None) -> None:
@@ -129,6 +131,7 @@ class Feed:
         self._attempt = 0
         self._stop: asyncio.Event | None = None
         self.on_trade: Callable[[str, bytes | str, int], None] | None = None
+        self.on_book: Callable[[str, int], bool] | None = None
 
     def _count_rate_limited(self) -> None:
         self.metrics.rest_rate_limited += 1
@@ -269,6 +272,7 @@ class Feed:
             max_buffer=cfg.max_buffer,
             latency_sample_every=cfg.latency_sample_every,
             on_trade=self.on_trade,
+            on_book=self.on_book,
         )
         conn = _Connection(epoch, ws, session)
         session.on_resync = lambda sym, st: self._start_resync(conn, sym, st)

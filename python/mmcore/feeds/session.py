@@ -52,6 +52,7 @@ class BookSession:
         on_resync: Callable[[str, ApplyStatus], None] | None = None,
         on_buffered: Callable[[str], None] | None = None,
         on_trade: Callable[[str, bytes | str, int], None] | None = None,
+        on_book: Callable[[str, int], bool] | None = None,
     ) -> None:
         self.epoch = epoch
         self.symbols = tuple(symbols)
@@ -65,6 +66,7 @@ class BookSession:
         self.on_resync = on_resync
         self.on_buffered = on_buffered
         self.on_trade = on_trade
+        self.on_book = on_book
 
     def on_frame(self, frame: bytes | str, now_ns: int) -> bool:
         """Apply one websocket frame; False when the core saw no book/trade data in it.
@@ -80,7 +82,10 @@ class BookSession:
             return False
         if st == _APPLIED:
             self.last_ns[sym] = now_ns
-            self._updates.mark(sym)
+            # A consumer that handles the change at once (quoting in the same call, no task
+            # hop) takes it; otherwise it is queued, coalesced, for the consumer's task.
+            if self.on_book is None or not self.on_book(sym, now_ns):
+                self._updates.mark(sym)
             if self.resyncing and sym in self.resyncing:
                 self._check_synced(sym)
             self._until_sample -= 1
