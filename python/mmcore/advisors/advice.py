@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mmcore.advisors.schema import fields_for
+from mmcore.advisors.schema import field_spec
 
 __all__ = ["Advice", "AdviceOutcome"]
 
@@ -46,7 +46,7 @@ class Advice:
         Numbers blend linearly; enums and booleans keep their value until expiry, then
         become neutral. Fields without a neutral (``spread_bps``) need a ``baseline``.
         """
-        spec = next((f for f in fields_for(self.kind) if f.name == name), None)
+        spec = field_spec(self.kind, name)
         if spec is None:
             raise KeyError(f"{self.kind} advice has no field {name!r}")
         neutral = spec.neutral if baseline is None else baseline

@@ -90,6 +90,14 @@ RISK_FIELDS: tuple[FieldSpec, ...] = (
 _BY_KIND: Mapping[str, tuple[FieldSpec, ...]] = MappingProxyType(
     {"signal": SIGNAL_FIELDS, "risk": RISK_FIELDS}
 )
+_SPECS: Mapping[str, Mapping[str, FieldSpec]] = MappingProxyType(
+    {kind: MappingProxyType({f.name: f for f in specs}) for kind, specs in _BY_KIND.items()}
+)
+
+
+def field_spec(kind: str, name: str) -> FieldSpec | None:
+    """The field ``name`` of advisor ``kind``, or None (a dict probe: this is on the quote path)."""
+    return _SPECS[kind].get(name) if kind in _SPECS else None
 
 
 def fields_for(kind: str) -> tuple[FieldSpec, ...]:
