@@ -42,10 +42,15 @@ fn synthetic_binance_stream<'py>(
     changes: usize,
     seed: u64,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
-    if levels < 2 || changes < 1 {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "levels must be >= 2 and changes >= 1",
-        ));
+    if levels < 10 {
+        return Err(PyValueError::new_err(format!(
+            "levels must be >= 10, got {levels}"
+        )));
+    }
+    if changes < 1 {
+        return Err(PyValueError::new_err(format!(
+            "changes must be >= 1, got {changes}"
+        )));
     }
     let (snapshot, stream) = crate::synthetic::binance_stream(events, levels, changes, seed);
     let payloads = PyList::new(py, stream.iter().map(|s| PyBytes::new(py, s.as_bytes())))?;
