@@ -12,28 +12,13 @@ import time
 import numpy as np
 from websockets.asyncio.client import connect
 
-from mmcore.demo import DEMO_LISTINGS, demo_setups
-from mmcore.feeds import BookUpdates, Feed, FeedConfig, FeedMetrics
+from mmcore.demo import DEMO_LISTINGS, demo_setups, feeds_for
+from mmcore.feeds import BookUpdates, FeedMetrics
 from mmcore.feeds.session import BookSession
 from mmcore.sim import SimMarket, SimMarketProcess
 from mmcore.trader import Trader
 
 FRAMES = 60_000
-
-
-def _feeds(market: SimMarket | SimMarketProcess) -> list[Feed]:
-    return [
-        Feed(
-            FeedConfig(
-                venue=v,
-                symbols=market.symbols(v),
-                ws_url=market.ws_url(v),
-                rest_url=market.rest_url(v),
-                snapshot_limit=100,
-            )
-        )
-        for v in market.venues
-    ]
 
 
 async def _capture_binance(n: int) -> tuple[bytes, list[bytes]]:
@@ -59,7 +44,7 @@ def test_pipeline_messages_per_s_and_tick_to_quote(benchmark):
 
     async def build() -> tuple[Trader, BookSession]:
         async with SimMarket(list(DEMO_LISTINGS), speed=1) as market:
-            trader = Trader(_feeds(market), demo_setups())
+            trader = Trader(feeds_for(market), demo_setups())
         metrics = FeedMetrics()
         session = BookSession(
             "binance-spot", ("BTCUSDT",), 1, metrics=metrics, updates=BookUpdates(metrics)
@@ -117,7 +102,7 @@ def test_end_to_end_rate_and_startup_to_first_quote(benchmark, tmp_path):
         t0 = time.monotonic()
         runtime = await build_advisor_service(load_llm_config(None, {}))
         async with SimMarketProcess(list(DEMO_LISTINGS), seed=1, speed=0) as market:
-            trader = Trader(_feeds(market), demo_setups(), advisors=runtime.service)
+            trader = Trader(feeds_for(market), demo_setups(), advisors=runtime.service)
             task = asyncio.create_task(trader.run())
             while trader.stats.first_quote_at is None:
                 await asyncio.sleep(0.001)

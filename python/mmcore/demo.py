@@ -19,7 +19,7 @@ from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import load_llm_config
 from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
-from mmcore.sim import SimListing, SimMarketProcess, SymbolSpec
+from mmcore.sim import SimListing, SimMarket, SimMarketProcess, SymbolSpec
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
 
@@ -89,6 +89,23 @@ def default_out(base: Path = Path("runs")) -> Path:
     return base / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+def feeds_for(market: SimMarket | SimMarketProcess) -> list[Feed]:
+    """One feed per venue of a simulated market, pointed at its local endpoints."""
+    return [
+        Feed(
+            FeedConfig(
+                venue=venue,
+                symbols=market.symbols(venue),
+                ws_url=market.ws_url(venue),
+                rest_url=market.rest_url(venue),
+                snapshot_limit=100,
+                connect_timeout_s=5.0,
+            )
+        )
+        for venue in market.venues
+    ]
+
+
 async def run_demo(
     options: RunOptions, *, speed: float = 1.0, seed: int = 1, env: dict | None = None
 ) -> RunResult:
@@ -96,19 +113,7 @@ async def run_demo(
     work does not share the trading loop's core)."""
     llm = load_llm_config(None, os.environ if env is None else env)
     async with SimMarketProcess(list(DEMO_LISTINGS), seed=seed, speed=speed) as market:
-        feeds = [
-            Feed(
-                FeedConfig(
-                    venue=venue,
-                    symbols=market.symbols(venue),
-                    ws_url=market.ws_url(venue),
-                    rest_url=market.rest_url(venue),
-                    snapshot_limit=100,
-                    connect_timeout_s=5.0,
-                )
-            )
-            for venue in market.venues
-        ]
+        feeds = feeds_for(market)
         extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
         return await run_trading(feeds, demo_setups(), llm, options, extra_status=extra)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mmcore.advisors.factory import build_advisor_service
-from mmcore.demo import DEMO_LISTINGS, demo_setups
-from mmcore.feeds import Feed, FeedConfig
+from mmcore.demo import DEMO_LISTINGS, demo_setups, feeds_for
 from mmcore.llm.config import load_llm_config
 from mmcore.sim import SimMarket
 from mmcore.trader import Trader
@@ -17,18 +16,7 @@ from mmcore.ui.recorder import Recorder
 async def test_dashboard_renders_a_running_trader_to_text():
     runtime = await build_advisor_service(load_llm_config(None, {}))
     async with SimMarket(list(DEMO_LISTINGS), seed=3, speed=10) as market:
-        feeds = [
-            Feed(
-                FeedConfig(
-                    venue=v,
-                    symbols=market.symbols(v),
-                    ws_url=market.ws_url(v),
-                    rest_url=market.rest_url(v),
-                    snapshot_limit=100,
-                )
-            )
-            for v in market.venues
-        ]
+        feeds = feeds_for(market)
         trader = Trader(feeds, demo_setups(), advisors=runtime.service, timer_s=0.05)
         recorder = Recorder(trader)
         trader.on_sample = recorder.sample

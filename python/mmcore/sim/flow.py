@@ -22,7 +22,7 @@ import random
 import zlib
 from dataclasses import dataclass
 
-from mmcore.sim.wire.flow import BookChange, TradePrint
+from mmcore.sim.wire.flow import BookChange, TickBook, TradePrint
 
 __all__ = ["FlowEvent", "OrderFlow", "SimBook", "SymbolSpec"]
 
@@ -72,47 +72,15 @@ class SymbolSpec:
         return 10.0**-self.lot_decimals
 
 
-class SimBook:
+class SimBook(TickBook):
     """The true L2 book of one symbol: price ticks → resting lots per side.
 
     Offers the read side the wire-format servers use for snapshots (:meth:`levels`).
     """
 
     def __init__(self, spec: SymbolSpec) -> None:
+        super().__init__(spec.symbol, spec.tick_decimals, spec.lot_decimals)
         self.spec = spec
-        self.symbol = spec.symbol
-        self.bids: dict[int, int] = {}
-        self.asks: dict[int, int] = {}
-        self._pfmt = f"{{:.{spec.tick_decimals}f}}"
-        self._sfmt = f"{{:.{spec.lot_decimals}f}}"
-        self._pscale = 10**spec.tick_decimals
-        self._sscale = 10**spec.lot_decimals
-
-    def price(self, ticks: int) -> str:
-        """The venue string for a price in ticks."""
-        return self._pfmt.format(ticks / self._pscale)
-
-    def size(self, lots: int) -> str:
-        """The venue string for a size in lots (``0`` deletes a level)."""
-        return self._sfmt.format(lots / self._sscale)
-
-    def best_bid(self) -> int | None:
-        """Best bid in ticks (None when the side is empty)."""
-        return max(self.bids) if self.bids else None
-
-    def best_ask(self) -> int | None:
-        """Best ask in ticks (None when the side is empty)."""
-        return min(self.asks) if self.asks else None
-
-    def levels(self, side: str, n: int | None = None) -> list[tuple[str, str]]:
-        """Levels of ``side`` ("bids" or "asks") best first, as venue strings."""
-        book = self.bids if side == "bids" else self.asks
-        prices = sorted(book, reverse=side == "bids")[:n]
-        return [(self.price(p), self.size(book[p])) for p in prices]
-
-    def float_levels(self, side: str) -> list[tuple[float, float]]:
-        """Levels of ``side`` best first as (price, size) floats."""
-        return [(float(p), float(q)) for p, q in self.levels(side)]
 
 
 class _SymbolFlow:

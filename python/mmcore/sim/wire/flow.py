@@ -27,7 +27,46 @@ class TradePrint:
     taker_buy: bool
 
 
-class TrueBook:
+class TickBook:
+    """An L2 book in integer ticks and lots per side, written out in the venue's strings."""
+
+    def __init__(self, symbol: str, price_decimals: int, size_decimals: int) -> None:
+        self.symbol = symbol
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self._pfmt = f"{{:.{price_decimals}f}}"
+        self._sfmt = f"{{:.{size_decimals}f}}"
+        self._pscale = 10**price_decimals
+        self._sscale = 10**size_decimals
+
+    def price(self, ticks: int) -> str:
+        """The venue string for a price in ticks."""
+        return self._pfmt.format(ticks / self._pscale)
+
+    def size(self, lots: int) -> str:
+        """The venue string for a size in lots (``0`` lots deletes a level)."""
+        return self._sfmt.format(lots / self._sscale)
+
+    def best_bid(self) -> int | None:
+        """Best bid in ticks (None when the side is empty)."""
+        return max(self.bids) if self.bids else None
+
+    def best_ask(self) -> int | None:
+        """Best ask in ticks (None when the side is empty)."""
+        return min(self.asks) if self.asks else None
+
+    def levels(self, side: str, n: int | None = None) -> list[tuple[str, str]]:
+        """Levels of ``side`` ("bids" or "asks") best first, as venue strings."""
+        book = self.bids if side == "bids" else self.asks
+        prices = sorted(book, reverse=side == "bids")[:n]
+        return [(self.price(p), self.size(book[p])) for p in prices]
+
+    def float_levels(self, side: str) -> list[tuple[float, float]]:
+        """Levels of ``side`` best first as (price, size) floats, for comparing with a book."""
+        return [(float(p), float(q)) for p, q in self.levels(side)]
+
+
+class TrueBook(TickBook):
     """An L2 book kept in integer ticks/lots that evolves one random step at a time.
 
     Prices stay within ``depth + 2`` ticks of a fixed mid so the book never crosses and stays
@@ -44,29 +83,17 @@ class TrueBook:
         price_decimals: int = 2,
         size_decimals: int = 3,
     ) -> None:
-        self.symbol = symbol
+        super().__init__(symbol, price_decimals, size_decimals)
         # zlib.crc32, not hash(): str hashes are salted per process.
         self._rng = random.Random(seed * 1_000_003 + zlib.crc32(symbol.encode()))
         self._mid = mid_ticks
         self._span = depth + 2
-        self._pfmt = f"{{:.{price_decimals}f}}"
-        self._sfmt = f"{{:.{size_decimals}f}}"
-        self._pscale = 10**price_decimals
-        self._sscale = 10**size_decimals
         self._trade_id = 0
         self.bids: dict[int, int] = {mid_ticks - i: self._lots() for i in range(1, depth + 1)}
         self.asks: dict[int, int] = {mid_ticks + i: self._lots() for i in range(1, depth + 1)}
 
     def _lots(self) -> int:
         return self._rng.randint(1, 5_000)
-
-    def price(self, ticks: int) -> str:
-        """The venue string for a price in ticks."""
-        return self._pfmt.format(ticks / self._pscale)
-
-    def size(self, lots: int) -> str:
-        """The venue string for a size in lots (``0`` lots deletes a level)."""
-        return self._sfmt.format(lots / self._sscale)
 
     def step(self) -> BookChange:
         """Apply 1-3 random level changes (inserts, overwrites, deletes) and return them."""
@@ -94,13 +121,3 @@ class TrueBook:
         taker_buy = self._rng.random() < 0.5
         px = min(self.asks) if taker_buy else max(self.bids)
         return TradePrint(self._trade_id, self.price(px), self.size(self._lots()), taker_buy)
-
-    def levels(self, side: str, n: int | None = None) -> list[tuple[str, str]]:
-        """Levels of ``side`` ("bids" or "asks") best first, as venue strings."""
-        book = self.bids if side == "bids" else self.asks
-        prices = sorted(book, reverse=side == "bids")[:n]
-        return [(self.price(p), self.size(book[p])) for p in prices]
-
-    def float_levels(self, side: str) -> list[tuple[float, float]]:
-        """Levels of ``side`` best first as (price, size) floats, for comparing with a book."""
-        return [(float(p), float(q)) for p, q in self.levels(side)]
