@@ -28,12 +28,19 @@ impl<'a> Cursor<'a> {
     /// Consumes `byte` (after whitespace) if it is next.
     #[inline]
     pub fn eat(&mut self, byte: u8) -> bool {
-        self.skip_ws();
-        if self.bytes.get(self.at) == Some(&byte) {
-            self.at += 1;
-            true
-        } else {
-            false
+        // Venues send compact JSON: look at the next byte before looking for whitespace.
+        match self.bytes.get(self.at) {
+            Some(&next) if next == byte => {
+                self.at += 1;
+                true
+            }
+            Some(b' ' | b'\n' | b'\r' | b'\t') => {
+                self.skip_ws();
+                let found = self.bytes.get(self.at) == Some(&byte);
+                self.at += usize::from(found);
+                found
+            }
+            _ => false,
         }
     }
 
