@@ -451,21 +451,45 @@ impl SymbolBook {
         scratch: &Scratch,
         rest: bool,
     ) -> Result<Status, DecodeError> {
-        let id = decoded.last_id;
-        if !rest && self.seq.snapshot_is_stale(id) {
+        if !rest && self.seq.snapshot_is_stale(decoded.last_id) {
             self.counters.stale += 1;
             return Ok(Status::Stale);
         }
-        // Plan the buffered replay on a copy of the sequencer, before touching anything.
+        // The buffer is read while the book changes, so it is held aside meanwhile.
+        let mut buffer = std::mem::take(&mut self.buffer);
+        let result = self.sync_from(decoded, scratch, rest, &buffer);
+        match result {
+            Ok((Status::Gap, Some(hole))) => {
+                // The buffer itself has a hole: keep what follows it for the next sync.
+                buffer.drain(..hole);
+            }
+            Ok((Status::SnapshotTooOld, _)) | Err(_) => {}
+            Ok(_) => buffer.clear(),
+        }
+        self.buffer = buffer;
+        result.map(|(status, _)| status)
+    }
+
+    /// Applies a snapshot and replays the buffered diffs that follow it. Returns the status and,
+    /// for a hole inside the buffer, where the diffs to keep start.
+    fn sync_from(
+        &mut self,
+        decoded: &Decoded,
+        scratch: &Scratch,
+        rest: bool,
+        buffer: &VecDeque<BufferedDiff>,
+    ) -> Result<(Status, Option<usize>), DecodeError> {
+        let id = decoded.last_id;
+        // Plan the replay on a copy of the sequencer, before touching anything.
         let mut plan = self.seq;
         plan.sync_at(id);
         let mut replay = Vec::new();
         let mut gap_at = None;
-        for (i, diff) in self.buffer.iter().enumerate() {
+        for (i, diff) in buffer.iter().enumerate() {
             match plan.check(diff.ids) {
                 Verdict::Apply => {
                     plan.advance(diff.ids.map(|ids| ids.last));
-                    replay.push(i);
+                    replay.push(diff);
                 }
                 Verdict::Stale | Verdict::Buffer => {}
                 Verdict::Gap => {
@@ -476,31 +500,21 @@ impl SymbolBook {
         }
         if gap_at.is_some() && replay.is_empty() && rest {
             self.counters.snapshot_too_old += 1;
-            return Ok(Status::SnapshotTooOld);
+            return Ok((Status::SnapshotTooOld, None));
         }
         // Validate everything at the scales it will all need.
         let mut all: Vec<(&[RawLevel], &[RawLevel])> = vec![(&scratch.bids, &scratch.asks)];
-        all.extend(
-            replay
-                .iter()
-                .map(|&i| (&self.buffer[i].bids[..], &self.buffer[i].asks[..])),
-        );
-        let all: Vec<(Vec<RawLevel>, Vec<RawLevel>)> = all
-            .into_iter()
-            .map(|(b, a)| (b.to_vec(), a.to_vec()))
-            .collect();
-        let views: Vec<(&[RawLevel], &[RawLevel])> =
-            all.iter().map(|(b, a)| (&b[..], &a[..])).collect();
-        self.fit_scales(&views, true)?;
-        let mut snapshot = Prepared::default();
-        self.convert(&scratch.bids, &scratch.asks, &mut snapshot)?;
-        let mut diffs = Vec::with_capacity(replay.len());
-        for &i in &replay {
-            let mut prepared = Prepared::default();
-            self.convert(&self.buffer[i].bids, &self.buffer[i].asks, &mut prepared)?;
-            diffs.push(prepared);
+        all.extend(replay.iter().map(|d| (&d.bids[..], &d.asks[..])));
+        self.fit_scales(&all, true)?;
+        let mut prepared = Vec::with_capacity(all.len());
+        for (bids, asks) in &all {
+            let mut levels = Prepared::default();
+            self.convert(bids, asks, &mut levels)?;
+            prepared.push(levels);
         }
         // Commit: nothing below can fail.
+        let mut prepared = prepared.into_iter();
+        let snapshot = prepared.next().unwrap_or_default();
         self.book.bids.replace(snapshot.bids.into_iter());
         self.book.asks.replace(snapshot.asks.into_iter());
         self.tracker.reset_touch();
@@ -508,27 +522,18 @@ impl SymbolBook {
         self.counters.snapshots += 1;
         let mut event_time = decoded.event_time_ms;
         let mut checksum = decoded.checksum;
-        for (&i, prepared) in replay.iter().zip(&diffs) {
-            self.commit_diff(prepared);
-            let diff = &self.buffer[i];
+        for (diff, levels) in replay.iter().zip(prepared) {
+            self.commit_diff(&levels);
             self.seq.advance(diff.ids.map(|ids| ids.last));
             event_time = diff.event_time_ms.or(event_time);
             checksum = diff.checksum;
         }
-        match gap_at {
-            Some(i) => {
-                // The buffer itself has a hole: keep what follows it for the next sync.
-                let tail: VecDeque<_> = self.buffer.drain(i..).collect();
-                self.counters.gaps += 1;
-                self.reset();
-                self.buffer = tail;
-                Ok(Status::Gap)
-            }
-            None => {
-                self.buffer.clear();
-                Ok(self.after_update(event_time, checksum))
-            }
+        if gap_at.is_some() {
+            self.counters.gaps += 1;
+            self.reset();
+            return Ok((Status::Gap, gap_at));
         }
+        Ok((self.after_update(event_time, checksum), None))
     }
 
     /// Bookkeeping after a change: features history, crossed check, OKX checksum.
