@@ -2,15 +2,48 @@
 
 use crate::fixed::POW10;
 
-/// One price level. `key` orders the side (bids: `price`, asks: `-price`) so both sides keep
-/// ascending keys with the best level at the end of the vector, where most updates happen.
+/// One price level, 16 bytes. `key` orders the side (bids: `price`, asks: `-price`) so both
+/// sides keep ascending keys with the best level at the end of the vector, where most updates
+/// happen. The size shares a word with the decimals the venue wrote the price and size with
+/// (kept for the OKX checksum text), so a ladder of 1000 levels fits in 16 KB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Level {
     pub key: i64,
-    pub qty: u64,
-    /// Decimals the venue wrote the price and size with (for the OKX checksum text).
-    pub px_decimals: u8,
-    pub qty_decimals: u8,
+    packed: u64,
+}
+
+const QTY_BITS: u32 = 54;
+const QTY_MASK: u64 = (1 << QTY_BITS) - 1;
+
+impl Level {
+    /// Largest size a level holds, in units of the book's size scale (about 1.8e16).
+    pub const MAX_QTY: u64 = QTY_MASK;
+
+    /// A level; `qty` must not exceed [`Level::MAX_QTY`] and the decimals must be below 32.
+    #[inline]
+    pub fn new(key: i64, qty: u64, px_decimals: u8, qty_decimals: u8) -> Level {
+        debug_assert!(qty <= QTY_MASK && px_decimals < 32 && qty_decimals < 32);
+        let packed = qty | u64::from(px_decimals) << QTY_BITS | u64::from(qty_decimals) << 59;
+        Level { key, packed }
+    }
+
+    /// Size at the book's size scale; zero deletes the level.
+    #[inline]
+    pub fn qty(&self) -> u64 {
+        self.packed & QTY_MASK
+    }
+
+    /// Decimals the venue wrote the price with.
+    #[inline]
+    pub fn px_decimals(&self) -> u8 {
+        ((self.packed >> QTY_BITS) & 31) as u8
+    }
+
+    /// Decimals the venue wrote the size with.
+    #[inline]
+    pub fn qty_decimals(&self) -> u8 {
+        (self.packed >> 59) as u8
+    }
 }
 
 /// Bid or ask.
@@ -52,11 +85,11 @@ impl Ladder {
         // Most updates hit the last few levels: look there before a binary search.
         let position = Self::find(levels, level.key);
         match position {
-            Ok(i) if level.qty == 0 => {
+            Ok(i) if level.qty() == 0 => {
                 levels.remove(i);
             }
             Ok(i) => levels[i] = level,
-            Err(_) if level.qty == 0 => {}
+            Err(_) if level.qty() == 0 => {}
             Err(i) => levels.insert(i, level),
         }
     }
@@ -83,7 +116,7 @@ impl Ladder {
     /// Replaces the side with levels given best-first or in any order; zero sizes are skipped.
     pub fn replace(&mut self, levels: impl Iterator<Item = Level>) {
         self.levels.clear();
-        self.levels.extend(levels.filter(|l| l.qty != 0));
+        self.levels.extend(levels.filter(|l| l.qty() != 0));
         // Room to grow by a quarter without reallocating, instead of doubling.
         self.levels
             .shrink_to(self.levels.len() + self.levels.len() / 4 + 16);
@@ -126,7 +159,12 @@ impl Ladder {
     fn rescale(&mut self, price_factor: i64, qty_factor: u64) {
         for level in &mut self.levels {
             level.key *= price_factor;
-            level.qty *= qty_factor;
+            *level = Level::new(
+                level.key,
+                level.qty() * qty_factor,
+                level.px_decimals(),
+                level.qty_decimals(),
+            );
         }
     }
 
@@ -135,11 +173,13 @@ impl Ladder {
             return true;
         };
         let max_key = first.key.unsigned_abs().max(last.key.unsigned_abs());
-        let max_qty = self.levels.iter().map(|l| l.qty).max().unwrap_or(0);
+        let max_qty = self.levels.iter().map(Level::qty).max().unwrap_or(0);
         max_key
             .checked_mul(price_factor as u64)
             .is_some_and(|k| k <= i64::MAX as u64)
-            && max_qty.checked_mul(qty_factor).is_some()
+            && max_qty
+                .checked_mul(qty_factor)
+                .is_some_and(|q| q <= Level::MAX_QTY)
     }
 }
 
@@ -177,13 +217,13 @@ impl Book {
     /// Best bid as `(price, size)` integers.
     #[inline]
     pub fn best_bid(&self) -> Option<(i64, u64)> {
-        self.bids.best().map(|l| (l.key, l.qty))
+        self.bids.best().map(|l| (l.key, l.qty()))
     }
 
     /// Best ask as `(price, size)` integers.
     #[inline]
     pub fn best_ask(&self) -> Option<(i64, u64)> {
-        self.asks.best().map(|l| (-l.key, l.qty))
+        self.asks.best().map(|l| (-l.key, l.qty()))
     }
 
     /// True when the best bid is at or above the best ask.
@@ -225,12 +265,7 @@ mod tests {
     use super::*;
 
     fn lvl(side: Side, price: i64, qty: u64) -> Level {
-        Level {
-            key: side.key(price),
-            qty,
-            px_decimals: 0,
-            qty_decimals: 0,
-        }
+        Level::new(side.key(price), qty, 0, 0)
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Book and flow features as one fixed-width `f64` record (NaN where undefined), so a single
 //! row serves the Python record and the replay matrix alike.
 
-use crate::book::{Book, Ladder, Side};
+use crate::book::{Book, Ladder, Level, Side};
 use crate::fixed::scaled_to_f64;
 use crate::flow::Flow;
 
@@ -114,7 +114,7 @@ impl Tracker {
 }
 
 fn side_depth(ladder: &Ladder, depth: usize) -> u64 {
-    ladder.iter_best_first().take(depth).map(|l| l.qty).sum()
+    ladder.iter_best_first().take(depth).map(Level::qty).sum()
 }
 
 /// Size on `side` priced within `limit` (a price at book scale) of the touch side of the band.
@@ -125,7 +125,7 @@ fn band_depth(ladder: &Ladder, side: Side, limit: f64) -> u64 {
             Side::Bid => side.price(l.key) as f64 >= limit,
             Side::Ask => side.price(l.key) as f64 <= limit,
         })
-        .map(|l| l.qty)
+        .map(Level::qty)
         .sum()
 }
 

@@ -70,7 +70,7 @@ fn book_levels(book: &Book, bids: bool) -> Vec<(u32, u32)> {
         .map(|l| {
             (
                 (l.key.unsigned_abs() / price_factor) as u32,
-                (l.qty / qty_factor) as u32,
+                (l.qty() / qty_factor) as u32,
             )
         })
         .collect()

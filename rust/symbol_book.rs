@@ -680,15 +680,17 @@ impl SymbolBook {
                     .ok_or_else(|| {
                         self.grid_error(name, i, "price", raw.price, self.config.tick_size)
                     })?;
-                let qty = to_units(raw.qty, qty_scale, self.lot_units).ok_or_else(|| {
-                    self.grid_error(name, i, "size", raw.qty, self.config.lot_size)
-                })?;
-                target.push(Level {
-                    key: side.key(price as i64),
+                let qty = to_units(raw.qty, qty_scale, self.lot_units)
+                    .filter(|q| *q <= Level::MAX_QTY)
+                    .ok_or_else(|| {
+                        self.grid_error(name, i, "size", raw.qty, self.config.lot_size)
+                    })?;
+                target.push(Level::new(
+                    side.key(price as i64),
                     qty,
-                    px_decimals: raw.price.decimals,
-                    qty_decimals: raw.qty.decimals,
-                });
+                    raw.price.decimals,
+                    raw.qty.decimals,
+                ));
             }
         }
         Ok(())
@@ -749,11 +751,11 @@ pub fn okx_checksum(book: &Book) -> i32 {
         Decimal::write_at(
             side.price(level.key) as u64,
             book.price_scale,
-            level.px_decimals,
+            level.px_decimals(),
             text,
         );
         text.push(':');
-        Decimal::write_at(level.qty, book.qty_scale, level.qty_decimals, text);
+        Decimal::write_at(level.qty(), book.qty_scale, level.qty_decimals(), text);
         text.push(':');
     };
     loop {

@@ -105,7 +105,7 @@ fn levels<'py>(
     let mut values = Vec::with_capacity(n.min(ladder.len()) * 2);
     for level in ladder.iter_best_first().take(n) {
         values.push(side.price(level.key) as f64 / price_unit);
-        values.push(scaled_to_f64(level.qty, book.qty_scale));
+        values.push(scaled_to_f64(level.qty(), book.qty_scale));
     }
     let rows = values.len() / 2;
     Array2::from_shape_vec((rows, 2), values)
