@@ -202,3 +202,18 @@ def test_buffer_is_bounded_and_overflow_reported():
     )
     assert book.apply_snapshot(b'{"lastUpdateId":2,"bids":[],"asks":[]}') == ApplyStatus.APPLIED
     assert book.last_update_id == 5
+
+
+def test_huge_sizes_fall_back_to_significant_decimals_or_are_refused():
+    book = OrderBook("SHIBUSDT", "binance-spot")
+    # 1e11 written with 8 decimals is 1e19 units at that scale: too large, so the book keeps
+    # the decimals that carry digits instead, and the value stays exact.
+    body = b'{"lastUpdateId":1,"bids":[["0.00001234","100000000000.00000000"]],"asks":[]}'
+    assert book.apply_snapshot(body) == ApplyStatus.APPLIED
+    assert book.best_bid() == (0.00001234, 1e11)
+    with pytest.raises(DecodeError, match=r"bids\[0\]\.size: 99999999999999999 does not fit"):
+        book.apply(
+            b'{"e":"depthUpdate","s":"SHIBUSDT","U":2,"u":2,'
+            b'"b":[["0.00001234","99999999999999999"]],"a":[]}'
+        )
+    assert book.best_bid() == (0.00001234, 1e11)
