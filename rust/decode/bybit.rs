@@ -33,8 +33,7 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
     let mut parts = f.topic.split('.');
     match parts.next() {
         Some("orderbook") => {
-            let depth = parts.next().unwrap_or_default();
-            decoded.depth = depth.parse().ok();
+            parts.next(); // the depth: the book keeps whatever the venue sends
             decoded.symbol = if f.symbol.is_empty() {
                 parts.next().unwrap_or_default()
             } else {

@@ -120,8 +120,6 @@ pub struct Decoded<'a> {
     pub prev_id: Option<i64>,
     /// OKX CRC32 checksum (0 means not provided).
     pub checksum: Option<i32>,
-    /// Book depth named by the topic (Bybit `orderbook.{N}`), when known.
-    pub depth: Option<u32>,
 }
 
 /// Malformed or unsupported input; the message names the field.
