@@ -69,6 +69,7 @@ class Engine:
         self.sim_levels = sim_levels
         self._sim = venue if isinstance(venue, PaperVenue) else None
         self._tick = quoter.cfg.tick_size
+        self._position = portfolio.position(self.symbol)  # restored in place, never replaced
         self._last_book: float | None = None
         self.last_decision: QuoteDecision | None = None
         #: perf_counter_ns() when the last target quotes were decided (before orders are sent):
@@ -163,7 +164,7 @@ class Engine:
         f = self.book.features(self.depth)
         portfolio = self.portfolio
         portfolio.mark(self.symbol, f.mid)
-        position = portfolio.position(self.symbol).qty
+        position = self._position.qty
         overlay = NEUTRAL
         if self.advisors is not None:
             latest = self.advisors.latest(self.symbol, now)

@@ -108,9 +108,11 @@ class Portfolio:
             self.position(symbol).mark = mid
 
     def restore(self, snapshots: list[PositionSnapshot]) -> None:
-        """Load positions saved in the journal."""
+        """Load positions saved in the journal (in place: holders of a :class:`Position`
+        from :meth:`position` see the restored values)."""
         for s in snapshots:
-            self.positions[s.symbol] = Position(*s)
+            pos = self.position(s.symbol)
+            pos.qty, pos.avg_cost, pos.realized, pos.fees, pos.mark = s[1:]
 
     @property
     def realized(self) -> float:
@@ -130,4 +132,7 @@ class Portfolio:
     @property
     def equity(self) -> float:
         """Cash + realized + unrealized - fees."""
-        return self.cash + sum(p.net for p in self.positions.values())
+        total = self.cash
+        for p in self.positions.values():  # a loop, not sum(): read on every book update
+            total += p.net
+        return total

@@ -85,3 +85,22 @@ def test_portfolio_pnl_average_cost_and_flips():
     assert p.unrealized == pytest.approx(20.0 + 2.0)
     assert p.fees == pytest.approx(0.3)
     assert p.equity == pytest.approx(1000.0 + 30.0 + 22.0 - 0.3)
+
+
+def test_restored_position_drives_the_next_quote():
+    """The engine holds its Position; a restore must update that object, not replace it."""
+    from mmcore.journal import JournalState
+    from mmcore.portfolio import PositionSnapshot
+
+    snapshot, items = session(50)
+    engine = make_engine(snapshot)
+    limit = engine.risk.cfg.max_position
+    restored = PositionSnapshot(SYMBOL, limit, 65_000.0, 0.0, 0.0, float("nan"))
+    engine.restore(JournalState([restored], [], 0, 0), now=0.0)
+    now, payload = items[0]
+    engine.book.apply(payload)
+    engine.on_book(now)
+    assert engine.risk.position == limit
+    assert engine.risk.state is TradingState.REDUCING
+    assert engine.last_decision is not None
+    assert all(o.side.name == "SELL" for o in engine.orders.orders.values())

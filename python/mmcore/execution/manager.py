@@ -83,7 +83,11 @@ class OrderManager:
 
     def working(self, side: Side) -> float:
         """Open size of all orders on ``side`` that may still fill (pending cancels count)."""
-        return sum(o.remaining for o in self.orders.values() if o.side is side)
+        total = 0.0
+        for o in self.orders.values():  # a loop, not sum(): runs for every order placed
+            if o.side is side:
+                total += o.remaining
+        return total
 
     def reconcile(
         self, bids: Iterable[Target], asks: Iterable[Target], fair_ticks: float, now: float
@@ -95,12 +99,12 @@ class OrderManager:
         key = (bids, asks, tol)
         if not self._changed and now < self._expiry and key == self._last_targets:
             return []
-        keep_bids, new_bids = self._match(Side.BUY, bids, tol, now)
-        keep_asks, new_asks = self._match(Side.SELL, asks, tol, now)
-        keep = keep_bids | keep_asks
-        for order in list(self.orders.values()):
-            if order.client_id not in keep:
-                self._cancel(order, now)
+        stale_bids, new_bids = self._match(Side.BUY, bids, tol, now)
+        stale_asks, new_asks = self._match(Side.SELL, asks, tol, now)
+        for order in stale_bids:
+            self._cancel(order, now)
+        for order in stale_asks:
+            self._cancel(order, now)
         placed = [o for q in new_bids if (o := self._place(Side.BUY, q, now)) is not None]
         placed += [o for q in new_asks if (o := self._place(Side.SELL, q, now)) is not None]
         self._last_targets = key
@@ -151,17 +155,16 @@ class OrderManager:
 
     def _match(
         self, side: Side, targets: Iterable[Target], tol: float, now: float
-    ) -> tuple[set[str], list[Target]]:
+    ) -> tuple[list[Order], list[Target]]:
+        """``(orders of side to cancel, targets no working order covers)``: each target keeps
+        the nearest free order within ``tol`` whose open size is close enough."""
         max_age = self.cfg.max_order_age_s
         size_tol = self.cfg.size_tolerance
-        free = [
-            o
-            for o in self.orders.values()
-            if o.side is side
-            and o.status is not OrderStatus.PENDING_CANCEL
-            and now - o.created < max_age
-        ]
-        keep: set[str] = set()
+        free: list[Order] = []
+        stale: list[Order] = []
+        for o in self.orders.values():
+            if o.side is side and o.status is not OrderStatus.PENDING_CANCEL:
+                (free if now - o.created < max_age else stale).append(o)
         missing: list[Target] = []
         for target in targets:
             best: Order | None = None
@@ -174,8 +177,8 @@ class OrderManager:
                 missing.append(target)
             else:
                 free.remove(best)
-                keep.add(best.client_id)
-        return keep, missing
+        stale += free
+        return stale, missing
 
     def _place(self, side: Side, quote: Target, now: float) -> Order | None:
         qty = quote.qty

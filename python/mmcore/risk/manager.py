@@ -57,12 +57,52 @@ class RiskManager:
         """Update and return the trading state (``reasons`` says why it is not ACTIVE)."""
         cfg = self.cfg
         self.position = position
-        reasons: list[str] = []
-        if self.peak is None or equity > self.peak:
-            self.peak = equity
-        self.drawdown = self.peak - equity
+        peak = self.peak
+        if peak is None or equity > peak:
+            self.peak = peak = equity
+        self.drawdown = peak - equity
         if self.killed_at is None and self.drawdown >= cfg.max_drawdown:
             self.killed_at = now
+        vpin = f.vpin
+        toxicity = overlay.toxic_probability
+        if vpin > toxicity:  # False for a NaN VPIN (too little volume yet)
+            toxicity = vpin
+        self.spread_mult = cfg.toxic_widen_mult if toxicity >= cfg.toxic_widen else 1.0
+        self.limit = cfg.max_position * overlay.limit_mult
+        disturbed = (
+            f.synced != 1.0
+            or f.crossed == 1.0
+            or book_age_s > cfg.stale_book_s
+            or toxicity >= cfg.toxic_pull
+            or overlay.halt
+        )
+        if disturbed or self._disturbed or self.killed_at is not None:
+            reasons = self._halt_reasons(f, now, book_age_s, equity, toxicity, overlay)
+        else:  # the common case: nothing to explain
+            reasons = ()
+        if reasons:
+            self.state = TradingState.HALTED
+        elif abs(position) >= cfg.reduce_at * self.limit:
+            reasons = ("position_limit",)
+            self.state = TradingState.REDUCING
+        else:
+            self.state = TradingState.ACTIVE
+        self.reasons = reasons
+        return self.state
+
+    def _halt_reasons(
+        self,
+        f: Features,
+        now: float,
+        book_age_s: float,
+        equity: float,
+        toxicity: float,
+        overlay: Overlay,
+    ) -> tuple[str, ...]:
+        """Why quoting must stop now (empty: it may go on); runs the kill-switch and
+        resume-delay clocks."""
+        cfg = self.cfg
+        reasons: list[str] = []
         if self.killed_at is not None:
             if (
                 cfg.kill_switch_resume == "cooldown"
@@ -72,10 +112,6 @@ class RiskManager:
                 self.peak = equity
             else:
                 reasons.append("drawdown")
-
-        vpin = f.vpin
-        toxicity = max(vpin if vpin == vpin else 0.0, overlay.toxic_probability)
-        self.spread_mult = cfg.toxic_widen_mult if toxicity >= cfg.toxic_widen else 1.0
         transient = _transient_causes(f, book_age_s, cfg, toxicity, overlay)
         if transient:
             reasons += transient
@@ -88,17 +124,7 @@ class RiskManager:
                 reasons.append("resume_delay")
             else:
                 self._disturbed = False
-
-        self.limit = cfg.max_position * overlay.limit_mult
-        if reasons:
-            self.state = TradingState.HALTED
-        elif abs(position) >= cfg.reduce_at * self.limit:
-            reasons.append("position_limit")
-            self.state = TradingState.REDUCING
-        else:
-            self.state = TradingState.ACTIVE
-        self.reasons = tuple(reasons)
-        return self.state
+        return tuple(reasons)
 
     def resume(self) -> None:
         """Manual resume after the kill switch: the peak restarts from the next equity seen."""

@@ -53,6 +53,7 @@ class Quoter:
         self.calibration = Calibration(cfg.calibration, prior)
         self._inv_tick = 1.0 / cfg.tick_size
         self._min_spread_bps = max(cfg.min_spread_bps, 2.0 * cfg.maker_fee_bps + cfg.fee_margin_bps)
+        self._wait_for_calibration = cfg.warmup == "wait"
         self._model_for: ModelParams | None = None
         self._model = (0.0, 0.0)
         # Caches for the hot path: sizes change only with the position or the size overlay,
@@ -82,11 +83,12 @@ class Quoter:
         params = self.calibration.params
         if not (best_bid == best_bid and best_ask == best_ask):  # NaN: a side is empty
             return QuoteDecision((), (), math.nan, math.nan, math.nan, params, "no_book")
-        self.calibration.on_mid(f.mid * inv, now)
-        params = self.calibration.params
+        calibration = self.calibration
+        calibration.on_mid(f.mid * inv, now)
+        params = calibration.params
         if overlay.halt:
             return QuoteDecision((), (), math.nan, math.nan, math.nan, params, "halted")
-        if cfg.warmup == "wait" and not self.calibration.ready:
+        if self._wait_for_calibration and not calibration.ready:
             return QuoteDecision((), (), math.nan, math.nan, math.nan, params, "warming_up")
 
         micro = f.microprice
