@@ -1,6 +1,6 @@
 //! mmcore core: exchange payloads in, synced L2 books and market features out.
 //!
-//! The pure-Rust core (decode, book, sync, features, flow) has no pyo3 in it; the `python`
+//! The pure-Rust core (decode, book, sync, features, flow, paper) has no pyo3 in it; the `python`
 //! feature adds the bindings in `python/` and registers the `mmcore._core` module.
 
 pub mod book;
@@ -8,6 +8,7 @@ pub mod decode;
 pub mod features;
 pub mod fixed;
 pub mod flow;
+pub mod paper;
 pub mod router;
 pub mod symbol_book;
 pub mod sync;

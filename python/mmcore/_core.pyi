@@ -174,3 +174,72 @@ def synthetic_binance_stream(
     events: int = 200_000, levels: int = 1000, changes: int = 6, seed: int = 1
 ) -> tuple[bytes, list[bytes]]:
     """Deterministic synthetic Binance diff stream for benchmarks: (snapshot body, payloads)."""
+
+#: ``PaperSim.poll`` items, ``(kind, client_id, ts, ...)`` by kind: 0 acked ``(…, venue_id)``,
+#: 1 rejected ``(…, reason)``, 2 filled ``(…, fill_id, side, price_ticks, qty, fee, maker)``
+#: (side +1 buy / -1 sell), 3 cancelled (nothing more), 4 cancel rejected ``(…, reason)``; ``ts``
+#: is when the response reaches us.
+PaperEventTuple = (
+    tuple[int, str, float]
+    | tuple[int, str, float, str]
+    | tuple[int, str, float, str, int, int, float, float, bool]
+)
+
+class PaperSim:
+    """The paper venue's simulation for symbols sharing one tick size (``PaperVenue`` wraps it):
+    latency-delayed order entry and cancels, post-only rejects, taker fills against the visible
+    book, queue-position maker fills (conservative or probabilistic power model) and fees.
+    Deterministic. Bad arguments raise ``ValueError`` naming the argument; nothing changes."""
+
+    def __init__(
+        self,
+        tick_size: float,
+        *,
+        entry_latency_s: float = 0.005,
+        cancel_latency_s: float = 0.005,
+        response_latency_s: float = 0.005,
+        queue_model: str = "conservative",
+        queue_power: float = 2.0,
+        maker_fee_bps: float = 1.0,
+        taker_fee_bps: float = 5.0,
+        name: str = "paper",
+    ) -> None:
+        """``queue_model``: ``"conservative"`` or ``"probabilistic"``; fees in bps of notional
+        (negative: rebate); ``name`` prefixes venue ids (``name-client_id``) and fill ids."""
+    def submit(
+        self,
+        client_id: str,
+        symbol: str,
+        side: int,
+        price_ticks: int,
+        qty: float,
+        post_only: bool,
+        now: float,
+    ) -> None:
+        """Send a limit order (``side`` +1 buy, -1 sell); it reaches the venue after the entry
+        latency."""
+    def cancel(self, client_id: str, now: float) -> None:
+        """Send a cancel; it lands after the cancel latency (the order may fill until then)."""
+    def advance(self, now: float) -> None:
+        """Process orders and cancels that have reached the venue by ``now``."""
+    def poll(self, now: float) -> list[PaperEventTuple]:
+        """Responses that have reached us by ``now``, in order (``PaperEventTuple``)."""
+    def on_trade(self, price_ticks: int, qty: float, buyer_aggressor: bool, now: float) -> None:
+        """A market trade: fills the resting orders it reaches, best price first."""
+    def on_book(
+        self, bids: npt.NDArray[np.float64], asks: npt.NDArray[np.float64], now: float
+    ) -> None:
+        """The visible book at ``now``: (k, 2) price, size arrays, best first (copied).
+        Actions due by ``now`` are processed against the previous view first."""
+    def on_book_from(self, book: OrderBook, levels: int, now: float) -> None:
+        """As ``on_book(book.bids(levels), book.asks(levels), now)``, read directly in Rust."""
+    def open_orders(self, symbol: str) -> set[str]:
+        """Client ids resting (or in flight) at the venue for ``symbol``."""
+    @property
+    def fills(self) -> int: ...
+    @property
+    def rejects(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def tick_size(self) -> float: ...

@@ -3,6 +3,7 @@
 mod errors;
 mod features;
 mod order_book;
+mod paper;
 mod router;
 mod status;
 
@@ -27,6 +28,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<features::Features>()?;
     m.add_class::<order_book::OrderBook>()?;
     m.add_class::<router::BookRouter>()?;
+    m.add_class::<paper::PaperSim>()?;
     m.add_function(wrap_pyfunction!(synthetic_binance_stream, m)?)?;
     features::check_names()
 }

@@ -200,3 +200,116 @@ def test_liquidity_taken_stays_taken_until_the_next_book_even_an_identical_one()
     bid(v, price_ticks=10_001, qty=3.0, cid="t3", post_only=False, now=0.2)
     (f,) = fills(v.poll(0.5))
     assert f.client_id == "t3" and f.qty == pytest.approx(3.0)
+
+
+def _replay_events(direct: bool, probabilistic: bool) -> list:
+    from mmcore import OrderBook
+    from mmcore.testing.trading import SYMBOL, session
+    from mmcore.testing.trading import TICK as SESSION_TICK
+
+    snapshot, items = session(2000, seed=3)
+    book = OrderBook(SYMBOL, "binance-spot", tick_size=SESSION_TICK)
+    book.apply_snapshot(snapshot)
+    model = "probabilistic" if probabilistic else "conservative"
+    v = PaperVenue(PaperConfig(queue_model=model), SESSION_TICK)
+    events: list = []
+    n = 0
+    for i, (now, item) in enumerate(items):
+        if isinstance(item, Trade):
+            v.on_trade(item, now)
+        else:
+            book.apply(item)
+            if direct:
+                v.on_book_from(book, 10, now)
+            else:
+                v.on_book(book.bids(10), book.asks(10), now)
+        if i % 97 == 0:  # a few orders at and around the touch, some marketable
+            n += 1
+            bid_ticks = round(book.best_bid()[0] / SESSION_TICK)
+            ask_ticks = round(book.best_ask()[0] / SESSION_TICK)
+            offset = n % 3
+            v.submit(OrderRequest(f"b{n}", SYMBOL, Side.BUY, bid_ticks - offset, 0.02), now)
+            v.submit(
+                OrderRequest(f"s{n}", SYMBOL, Side.SELL, ask_ticks - (n % 5 == 0), 0.02, False),
+                now,
+            )
+            if n % 4 == 0:
+                v.cancel(f"b{n}", now)
+        events += v.poll(now)
+    return [*events, *v.poll(1e9), v.open_orders(SYMBOL)]
+
+
+@pytest.mark.parametrize("probabilistic", [False, True])
+def test_on_book_from_matches_on_book_with_the_same_levels(probabilistic):
+    direct = _replay_events(True, probabilistic)
+    arrays = _replay_events(False, probabilistic)
+    assert direct == arrays
+    kinds = {type(e) for e in direct}
+    assert {OrderAcked, OrderFilled, OrderCancelled} <= kinds  # the stream exercises fills
+    assert any(isinstance(e, OrderFilled) and e.maker for e in direct)
+    assert any(isinstance(e, OrderFilled) and not e.maker for e in direct)
+
+
+def test_events_are_the_dataclasses_with_exact_fields():
+    v = venue(taker_fee_bps=5.0)
+    bid(v, price_ticks=10_001, qty=1.0, post_only=False)
+    ack, fill = v.poll(0.1)
+    assert ack == OrderAcked("b1", ack.ts, "paper-b1")
+    assert fill == OrderFilled("b1", fill.ts, "paper-f1", Side.BUY, 10_001, 1.0, fill.fee, False)
+    assert fill.side is Side.BUY and v.fills == 1 and v.rejects == 0
+    v.cancel("b1", 0.1)
+    (rej,) = v.poll(0.2)
+    assert rej == CancelRejected("b1", rej.ts, "unknown order (filled or not open)")
+
+
+@pytest.mark.parametrize(
+    ("call", "arg"),
+    [
+        (lambda v: bid(v, qty=float("nan")), "qty"),
+        (lambda v: bid(v, qty=-1.0), "qty"),
+        (lambda v: bid(v, price_ticks=-5), "price_ticks"),
+        (lambda v: v.submit(OrderRequest("x", "X", 0, 10_000, 1.0), 0.0), "side"),
+        (lambda v: v.submit(OrderRequest("x", "X", 2, 10_000, 1.0), 0.0), "side"),
+        (lambda v: v.on_trade(Trade(10_000, float("nan"), False), 0.1), "qty"),
+        (lambda v: v.on_trade(Trade(10_000, -1.0, False), 0.1), "qty"),
+        (lambda v: v.on_trade(Trade(-1, 1.0, False), 0.1), "price_ticks"),
+        (lambda v: v.on_book(side((100.0, float("nan"))), ASKS, 0.1), "bids"),
+        (lambda v: v.on_book(BIDS, side((-100.0, 1.0)), 0.1), "asks"),
+        (lambda v: v.on_book(np.zeros((2, 3)), ASKS, 0.1), "bids"),
+        (lambda v: v.on_book(BIDS, np.zeros(4), 0.1), "asks"),
+        (lambda v: v.on_book(BIDS, "not numbers", 0.1), "asks"),
+        (lambda v: v.on_book(BIDS, ASKS, float("nan")), "now"),
+        (lambda v: v.on_book_from(None, 10, 0.1), "book"),
+        (lambda v: v.advance(0.1) or v.cancel("b1", float("nan")), "now"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_argument(call, arg):
+    v = venue()
+    bid(v)
+    with pytest.raises((ValueError, TypeError), match=arg):
+        call(v)
+    assert v.open_orders("X") == {"b1"}  # nothing changed
+    (ack,) = v.poll(0.1)
+    assert isinstance(ack, OrderAcked)
+
+
+def test_on_book_from_rejects_negative_levels_and_bad_config():
+    from mmcore import OrderBook
+
+    v = venue()
+    with pytest.raises(ValueError, match="levels"):
+        v.on_book_from(OrderBook("X", "binance-spot"), -1, 0.1)
+    with pytest.raises(ValueError, match="tick_size"):
+        PaperVenue(PaperConfig(), 0.0)
+    with pytest.raises(ValueError, match="queue_power"):
+        PaperVenue(PaperConfig(queue_power=float("nan")), TICK)
+
+
+def test_book_arrays_of_other_dtypes_and_layouts_are_accepted():
+    v = venue()
+    v.on_book(np.asfortranarray(BIDS), ASKS.astype(np.float32), 0.001)
+    v.on_book([[100.00, 1.0]], ASKS[::-1][::-1], 0.002)  # a list, a strided view
+    bid(v, now=0.002)
+    v.on_trade(Trade(10_000, 1.5, buyer_aggressor=False), 0.1)
+    (f,) = fills(v.poll(0.2))
+    assert f.qty == pytest.approx(0.5)

@@ -1,0 +1,1147 @@
+//! Paper venue simulation: latency-delayed order entry and cancels, post-only rejects, taker
+//! fills against the visible book view, a queue-position fill model and fees.
+//!
+//! A resting order fills only when a market trade reaches it: a trade at our price first eats
+//! the queue ahead of us, a trade through our price fills us (up to the trade's size). One
+//! trade's size is shared by our orders best price first, so the same liquidity never fills
+//! twice. On arrival an order joins the back of its level; the conservative model advances it
+//! only on trades at its price (and caps the queue ahead at the level's visible size), the
+//! probabilistic model also credits part of each unexplained size decrease as cancels ahead of
+//! us with probability `ahead^n / (ahead^n + behind^n)`.
+//!
+//! Latency is simulated time: orders and cancels reach the venue after their latency, every
+//! response reaches us after the response latency. Everything is deterministic, and every
+//! float operation is done in the same order as the original Python model
+//! (`mmcore.execution.paper`), so both produce bit-identical event streams.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fmt;
+
+/// Reason of a post-only order that would have crossed the book.
+pub const POST_ONLY_REJECT: &str = "post-only order would cross";
+/// Reason of a cancel for an order the venue does not hold.
+pub const UNKNOWN_ORDER: &str = "unknown order (filled or not open)";
+/// Remaining sizes at or below this count as fully filled.
+const FILLED_EPSILON: f64 = 1e-12;
+
+/// Order side: +1 buy, -1 sell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    /// `+1` → buy, `-1` → sell, anything else → None.
+    pub fn from_sign(sign: i64) -> Option<Side> {
+        match sign {
+            1 => Some(Side::Buy),
+            -1 => Some(Side::Sell),
+            _ => None,
+        }
+    }
+
+    /// `+1` for buy, `-1` for sell.
+    pub fn sign(self) -> i64 {
+        match self {
+            Side::Buy => 1,
+            Side::Sell => -1,
+        }
+    }
+}
+
+/// An invalid argument: its name and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaperError {
+    /// The argument's name (`qty`, `bids`, `entry_latency_s`, …).
+    pub arg: &'static str,
+    /// What is wrong, with the offending value.
+    pub reason: String,
+}
+
+impl PaperError {
+    fn new(arg: &'static str, reason: impl Into<String>) -> Self {
+        PaperError {
+            arg,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for PaperError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.arg, self.reason)
+    }
+}
+
+impl std::error::Error for PaperError {}
+
+/// Latencies (seconds), queue model, fees (bps of notional; negative = rebate), the tick size
+/// shared by every symbol of the venue and the venue's name (prefix of venue and fill ids).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaperConfig {
+    pub entry_latency_s: f64,
+    pub cancel_latency_s: f64,
+    pub response_latency_s: f64,
+    /// The probabilistic (power) queue model instead of the conservative one.
+    pub probabilistic: bool,
+    /// Exponent `n` of the probabilistic model.
+    pub queue_power: f64,
+    pub maker_fee_bps: f64,
+    pub taker_fee_bps: f64,
+    pub tick_size: f64,
+    pub name: String,
+}
+
+impl Default for PaperConfig {
+    /// The Python `PaperConfig` defaults, with a 0.01 tick and the name `paper`.
+    fn default() -> Self {
+        PaperConfig {
+            entry_latency_s: 0.005,
+            cancel_latency_s: 0.005,
+            response_latency_s: 0.005,
+            probabilistic: false,
+            queue_power: 2.0,
+            maker_fee_bps: 1.0,
+            taker_fee_bps: 5.0,
+            tick_size: 0.01,
+            name: "paper".to_owned(),
+        }
+    }
+}
+
+impl PaperConfig {
+    /// Checks every value: latencies finite and >= 0, power and tick size finite and > 0,
+    /// fees finite.
+    pub fn validate(&self) -> Result<(), PaperError> {
+        for (arg, value) in [
+            ("entry_latency_s", self.entry_latency_s),
+            ("cancel_latency_s", self.cancel_latency_s),
+            ("response_latency_s", self.response_latency_s),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(PaperError::new(arg, format!("must be >= 0, got {value}")));
+            }
+        }
+        for (arg, value) in [
+            ("queue_power", self.queue_power),
+            ("tick_size", self.tick_size),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(PaperError::new(arg, format!("must be > 0, got {value}")));
+            }
+        }
+        for (arg, value) in [
+            ("maker_fee_bps", self.maker_fee_bps),
+            ("taker_fee_bps", self.taker_fee_bps),
+        ] {
+            if !value.is_finite() {
+                return Err(PaperError::new(arg, format!("must be finite, got {value}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new limit order. `post_only` orders are rejected rather than filled if they cross.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewOrder {
+    pub client_id: String,
+    pub symbol: String,
+    pub side: Side,
+    pub price_ticks: i64,
+    pub qty: f64,
+    pub post_only: bool,
+}
+
+/// A response of the venue; `ts` is when it reaches us.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The venue accepted the order.
+    Acked {
+        client_id: String,
+        ts: f64,
+        venue_id: String,
+    },
+    /// The venue refused the order.
+    Rejected {
+        client_id: String,
+        ts: f64,
+        reason: &'static str,
+    },
+    /// An execution; `maker` is false for the marketable part of an arriving order.
+    Filled {
+        client_id: String,
+        ts: f64,
+        fill_id: String,
+        side: Side,
+        price_ticks: i64,
+        qty: f64,
+        fee: f64,
+        maker: bool,
+    },
+    /// The order is off the book.
+    Cancelled { client_id: String, ts: f64 },
+    /// A cancel failed (the order had filled or was never open).
+    CancelRejected {
+        client_id: String,
+        ts: f64,
+        reason: &'static str,
+    },
+}
+
+impl Event {
+    /// When the response reaches us.
+    pub fn ts(&self) -> f64 {
+        match self {
+            Event::Acked { ts, .. }
+            | Event::Rejected { ts, .. }
+            | Event::Filled { ts, .. }
+            | Event::Cancelled { ts, .. }
+            | Event::CancelRejected { ts, .. } => *ts,
+        }
+    }
+
+    /// The order the response is about.
+    pub fn client_id(&self) -> &str {
+        match self {
+            Event::Acked { client_id, .. }
+            | Event::Rejected { client_id, .. }
+            | Event::Filled { client_id, .. }
+            | Event::Cancelled { client_id, .. }
+            | Event::CancelRejected { client_id, .. } => client_id,
+        }
+    }
+}
+
+/// An item due at `at`; heap order is `(at, seq)` ascending (a min-heap in `BinaryHeap`).
+/// Times are never NaN (checked on entry), so the partial order is total here.
+#[derive(Debug)]
+struct Timed<T> {
+    at: f64,
+    seq: u64,
+    item: T,
+}
+
+impl<T> Ord for Timed<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .at
+            .partial_cmp(&self.at)
+            .unwrap_or(Ordering::Equal)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+impl<T> PartialOrd for Timed<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> PartialEq for Timed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<T> Eq for Timed<T> {}
+
+#[derive(Debug)]
+enum Action {
+    New(NewOrder),
+    Cancel(String),
+}
+
+/// An order resting at the venue.
+#[derive(Clone, Debug)]
+struct Resting {
+    order: NewOrder,
+    remaining: f64,
+    /// Visible size at our price at the last book view.
+    level: f64,
+    /// Size queued ahead of us.
+    ahead: f64,
+    /// Volume traded at our price since that view.
+    traded: f64,
+    /// Fully filled during the current trade (removed after it).
+    done: bool,
+}
+
+/// Python's `min(a, b)`: `a` unless `b` is smaller.
+#[inline]
+fn py_min(a: f64, b: f64) -> f64 {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Python's `max(a, b)`: `a` unless `b` is larger.
+#[inline]
+fn py_max(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Whether a level at `level_price` on the side opposite `side` is marketable for an order of
+/// `side` at `price`.
+#[inline]
+fn crosses(side: Side, level_price: i64, price: i64) -> bool {
+    match side {
+        Side::Buy => level_price <= price,
+        Side::Sell => level_price >= price,
+    }
+}
+
+/// Visible size at `price` on one side of the view (`bids` for a buy): None beyond the deepest
+/// visible level (or with no view), 0.0 for an absent level inside the visible range.
+#[inline]
+fn visible(view: &[(i64, f64)], bid_side: bool, price: i64) -> Option<f64> {
+    let &(deepest, _) = view.last()?;
+    if (bid_side && price < deepest) || (!bid_side && price > deepest) {
+        return None;
+    }
+    Some(
+        view.iter()
+            .find(|(p, _)| *p == price)
+            .map_or(0.0, |(_, q)| *q),
+    )
+}
+
+/// Fills `levels` (a side's `(price, size)` floats) into `dst` as `(price_ticks, size)`, best
+/// first, one entry per tick (a later duplicate overwrites the size, as a dict would).
+fn stage(
+    dst: &mut Vec<(i64, f64)>,
+    levels: impl IntoIterator<Item = (f64, f64)>,
+    inv_tick: f64,
+    bid_side: bool,
+    arg: &'static str,
+) -> Result<(), PaperError> {
+    dst.clear();
+    let mut ordered = true;
+    for (price, size) in levels {
+        if !(price.is_finite() && price >= 0.0) {
+            return Err(PaperError::new(
+                arg,
+                format!("prices must be finite and >= 0, got {price}"),
+            ));
+        }
+        if !(size.is_finite() && size >= 0.0) {
+            return Err(PaperError::new(
+                arg,
+                format!("sizes must be finite and >= 0, got {size}"),
+            ));
+        }
+        let ticks = price * inv_tick + 0.5;
+        if ticks >= 9.2e18 {
+            return Err(PaperError::new(
+                arg,
+                format!("price {price} is too large for the tick size"),
+            ));
+        }
+        let ticks = ticks as i64; // truncation, as Python's int()
+        if let Some(&(last, _)) = dst.last() {
+            ordered &= if bid_side { ticks < last } else { ticks > last };
+        }
+        dst.push((ticks, size));
+    }
+    if !ordered {
+        // Unsorted or repeated prices (never from an `OrderBook`): dict semantics, then sort.
+        let mut unique: Vec<(i64, f64)> = Vec::with_capacity(dst.len());
+        for &(ticks, size) in dst.iter() {
+            match unique.iter_mut().find(|(p, _)| *p == ticks) {
+                Some(entry) => entry.1 = size,
+                None => unique.push((ticks, size)),
+            }
+        }
+        if bid_side {
+            unique.sort_by_key(|l| std::cmp::Reverse(l.0));
+        } else {
+            unique.sort_by_key(|l| l.0);
+        }
+        *dst = unique;
+    }
+    Ok(())
+}
+
+fn check_time(now: f64) -> Result<(), PaperError> {
+    if now.is_nan() {
+        return Err(PaperError::new("now", "must not be NaN"));
+    }
+    Ok(())
+}
+
+/// Subtracts a fill from a resting order; true when it is now fully filled.
+#[inline]
+fn settle(r: &mut Resting, qty: f64) -> bool {
+    r.remaining -= qty;
+    if r.remaining <= FILLED_EPSILON {
+        r.remaining = 0.0;
+        return true;
+    }
+    false
+}
+
+/// A simulated venue for one or more symbols sharing one tick size.
+#[derive(Debug)]
+pub struct PaperSim {
+    cfg: PaperConfig,
+    inv_tick: f64,
+    /// One counter orders both heaps' ties, as in the Python model.
+    seq: u64,
+    fill_seq: u64,
+    actions: BinaryHeap<Timed<Action>>,
+    outbox: BinaryHeap<Timed<Event>>,
+    /// Insertion order decides ties between orders at one price.
+    resting: Vec<Resting>,
+    /// The visible book, `(price_ticks, size)` best first; taker fills decrement it until the
+    /// next book.
+    bids: Vec<(i64, f64)>,
+    asks: Vec<(i64, f64)>,
+    staged_bids: Vec<(i64, f64)>,
+    staged_asks: Vec<(i64, f64)>,
+    hit: Vec<usize>,
+    fills: u64,
+    rejects: u64,
+}
+
+impl PaperSim {
+    /// A venue with no orders and no book view.
+    pub fn new(cfg: PaperConfig) -> Result<Self, PaperError> {
+        cfg.validate()?;
+        Ok(PaperSim {
+            inv_tick: 1.0 / cfg.tick_size,
+            cfg,
+            seq: 0,
+            fill_seq: 0,
+            actions: BinaryHeap::new(),
+            outbox: BinaryHeap::new(),
+            resting: Vec::new(),
+            bids: Vec::new(),
+            asks: Vec::new(),
+            staged_bids: Vec::new(),
+            staged_asks: Vec::new(),
+            hit: Vec::new(),
+            fills: 0,
+            rejects: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PaperConfig {
+        &self.cfg
+    }
+
+    /// Fills executed (maker and taker).
+    pub fn fills(&self) -> u64 {
+        self.fills
+    }
+
+    /// Orders rejected (post-only crossing).
+    pub fn rejects(&self) -> u64 {
+        self.rejects
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.seq;
+        self.seq += 1;
+        seq
+    }
+
+    // -- order entry ---------------------------------------------------------------------
+
+    /// Sends a new order; it reaches the venue after the entry latency. Refuses a negative
+    /// price, a negative or non-finite size and a NaN time.
+    pub fn submit(&mut self, order: NewOrder, now: f64) -> Result<(), PaperError> {
+        check_time(now)?;
+        if order.price_ticks < 0 {
+            return Err(PaperError::new(
+                "price_ticks",
+                format!("must be >= 0, got {}", order.price_ticks),
+            ));
+        }
+        if !(order.qty.is_finite() && order.qty >= 0.0) {
+            return Err(PaperError::new(
+                "qty",
+                format!("must be finite and >= 0, got {}", order.qty),
+            ));
+        }
+        let at = now + self.cfg.entry_latency_s;
+        let seq = self.next_seq();
+        self.actions.push(Timed {
+            at,
+            seq,
+            item: Action::New(order),
+        });
+        Ok(())
+    }
+
+    /// Sends a cancel; it lands after the cancel latency (the order may fill until then).
+    pub fn cancel(&mut self, client_id: &str, now: f64) -> Result<(), PaperError> {
+        check_time(now)?;
+        let at = now + self.cfg.cancel_latency_s;
+        let seq = self.next_seq();
+        self.actions.push(Timed {
+            at,
+            seq,
+            item: Action::Cancel(client_id.to_owned()),
+        });
+        Ok(())
+    }
+
+    /// True when [`PaperSim::poll`] at `now` would process an action or return an event.
+    #[inline]
+    pub fn has_due(&self, now: f64) -> bool {
+        self.actions.peek().is_some_and(|a| a.at <= now)
+            || self.outbox.peek().is_some_and(|e| e.at <= now)
+    }
+
+    /// Processes what has reached the venue by `now`, then pops the next response that has
+    /// reached us by `now`, if any (call until None).
+    pub fn pop_ready(&mut self, now: f64) -> Option<Event> {
+        self.advance(now);
+        if self.outbox.peek().is_some_and(|e| e.at <= now) {
+            return self.outbox.pop().map(|e| e.item);
+        }
+        None
+    }
+
+    /// Every response that has reached us by `now`, in order.
+    pub fn poll(&mut self, now: f64) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Some(event) = self.pop_ready(now) {
+            out.push(event);
+        }
+        out
+    }
+
+    /// Client ids resting (or in flight) at the venue for `symbol`, in no particular order;
+    /// an id may repeat.
+    pub fn open_orders<'a>(&'a self, symbol: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let resting = self
+            .resting
+            .iter()
+            .filter(move |r| r.order.symbol == symbol)
+            .map(|r| r.order.client_id.as_str());
+        let in_flight = self.actions.iter().filter_map(move |a| match &a.item {
+            Action::New(order) if order.symbol == symbol => Some(order.client_id.as_str()),
+            _ => None,
+        });
+        resting.chain(in_flight)
+    }
+
+    // -- market data ---------------------------------------------------------------------
+
+    /// The visible book at `now`: `(price, size)` floats per side, best first (the rows of
+    /// `OrderBook.bids(n)` / `asks(n)`). Actions due by `now` are processed first, against the
+    /// previous view; then the view is replaced and every resting order's queue updated.
+    /// Invalid levels are refused before anything changes.
+    pub fn on_book<B, A>(&mut self, bids: B, asks: A, now: f64) -> Result<(), PaperError>
+    where
+        B: IntoIterator<Item = (f64, f64)>,
+        A: IntoIterator<Item = (f64, f64)>,
+    {
+        check_time(now)?;
+        stage(&mut self.staged_bids, bids, self.inv_tick, true, "bids")?;
+        stage(&mut self.staged_asks, asks, self.inv_tick, false, "asks")?;
+        self.advance(now);
+        std::mem::swap(&mut self.bids, &mut self.staged_bids);
+        std::mem::swap(&mut self.asks, &mut self.staged_asks);
+        let probabilistic = self.cfg.probabilistic;
+        let power = self.cfg.queue_power;
+        for r in &mut self.resting {
+            let view = match r.order.side {
+                Side::Buy => &self.bids,
+                Side::Sell => &self.asks,
+            };
+            let Some(level) = visible(view, r.order.side == Side::Buy, r.order.price_ticks) else {
+                continue; // beyond the visible depth: nothing known
+            };
+            if probabilistic {
+                credit_cancels(r, level, power);
+            }
+            if r.ahead > level {
+                r.ahead = level;
+            }
+            r.level = level;
+            r.traded = 0.0;
+        }
+        Ok(())
+    }
+
+    /// A market trade at `now`: fills resting orders it reaches, best price first (ties in
+    /// arrival order). Refuses a negative price, a negative or non-finite size, a NaN time.
+    pub fn on_trade(
+        &mut self,
+        price_ticks: i64,
+        qty: f64,
+        buyer_aggressor: bool,
+        now: f64,
+    ) -> Result<(), PaperError> {
+        check_time(now)?;
+        if price_ticks < 0 {
+            return Err(PaperError::new(
+                "price_ticks",
+                format!("must be >= 0, got {price_ticks}"),
+            ));
+        }
+        if !(qty.is_finite() && qty >= 0.0) {
+            return Err(PaperError::new(
+                "qty",
+                format!("must be finite and >= 0, got {qty}"),
+            ));
+        }
+        self.advance(now);
+        let side = if buyer_aggressor {
+            Side::Sell
+        } else {
+            Side::Buy
+        }; // the passive side
+        let mut hit = std::mem::take(&mut self.hit);
+        hit.clear();
+        hit.extend(self.resting.iter().enumerate().filter_map(|(i, r)| {
+            let reached = match side {
+                Side::Sell => r.order.price_ticks <= price_ticks,
+                Side::Buy => r.order.price_ticks >= price_ticks,
+            };
+            (r.order.side == side && reached).then_some(i)
+        }));
+        if hit.is_empty() {
+            self.hit = hit;
+            return Ok(());
+        }
+        // Best price first; the sort is stable, so ties keep arrival order.
+        let resting = &self.resting;
+        match side {
+            Side::Sell => hit.sort_by_key(|&i| resting[i].order.price_ticks),
+            Side::Buy => hit.sort_by_key(|&i| std::cmp::Reverse(resting[i].order.price_ticks)),
+        }
+        let mut resting = std::mem::take(&mut self.resting);
+        let mut any_done = false;
+        let mut available = qty;
+        for &i in &hit {
+            if available <= 0.0 {
+                break;
+            }
+            let r = &mut resting[i];
+            if r.order.price_ticks == price_ticks {
+                r.traded += available;
+                let eaten = py_min(r.ahead, available);
+                r.ahead -= eaten;
+                available -= eaten;
+            }
+            let fill = py_min(r.remaining, available);
+            if fill > 0.0 {
+                available -= fill;
+                if settle(r, fill) {
+                    r.done = true;
+                    any_done = true;
+                }
+                let r = &resting[i];
+                self.emit_fill(&r.order, r.order.price_ticks, fill, now, true);
+            }
+        }
+        if any_done {
+            resting.retain(|r| !r.done);
+        }
+        self.resting = resting;
+        self.hit = hit;
+        Ok(())
+    }
+
+    // -- simulation ----------------------------------------------------------------------
+
+    /// Processes orders and cancels that have reached the venue by `now`.
+    pub fn advance(&mut self, now: f64) {
+        while self.actions.peek().is_some_and(|a| a.at <= now) {
+            let Some(Timed { at, item, .. }) = self.actions.pop() else {
+                break;
+            };
+            match item {
+                Action::New(order) => self.arrive(order, at),
+                Action::Cancel(client_id) => self.cancel_arrives(&client_id, at),
+            }
+        }
+    }
+
+    fn arrive(&mut self, order: NewOrder, ts: f64) {
+        let side = order.side;
+        let price = order.price_ticks;
+        let book = match side {
+            Side::Buy => &self.asks,
+            Side::Sell => &self.bids,
+        };
+        // The view is best first, so the marketable levels are a prefix, best price first.
+        let crossing = book
+            .iter()
+            .take_while(|(p, _)| crosses(side, *p, price))
+            .count();
+        if crossing > 0 && order.post_only {
+            self.rejects += 1;
+            let event = Event::Rejected {
+                client_id: order.client_id,
+                ts: self.at(ts),
+                reason: POST_ONLY_REJECT,
+            };
+            self.respond(event);
+            return;
+        }
+        let event = Event::Acked {
+            venue_id: format!("{}-{}", self.cfg.name, order.client_id),
+            client_id: order.client_id.clone(),
+            ts: self.at(ts),
+        };
+        self.respond(event);
+        let own = match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        };
+        // Python's `visible(...) or 0.0`: None and ±0.0 become 0.0.
+        let level = visible(own, side == Side::Buy, price)
+            .filter(|v| *v != 0.0)
+            .unwrap_or(0.0);
+        let mut r = Resting {
+            remaining: order.qty,
+            order,
+            level,
+            ahead: level,
+            traded: 0.0,
+            done: false,
+        };
+        for k in 0..crossing {
+            // The marketable part takes liquidity, best price first.
+            let book = match side {
+                Side::Buy => &mut self.asks,
+                Side::Sell => &mut self.bids,
+            };
+            let (level_price, size) = book[k];
+            let qty = py_min(r.remaining, size);
+            book[k].1 = size - qty;
+            if settle(&mut r, qty) {
+                self.remove_resting(&r.order.client_id);
+            }
+            self.emit_fill(&r.order, level_price, qty, ts, false);
+            if r.remaining <= 0.0 {
+                return;
+            }
+        }
+        match self
+            .resting
+            .iter()
+            .position(|x| x.order.client_id == r.order.client_id)
+        {
+            Some(i) => self.resting[i] = r, // a reused id keeps its place, as a dict key does
+            None => self.resting.push(r),
+        }
+    }
+
+    fn cancel_arrives(&mut self, client_id: &str, ts: f64) {
+        let event = if self.remove_resting(client_id) {
+            Event::Cancelled {
+                client_id: client_id.to_owned(),
+                ts: self.at(ts),
+            }
+        } else {
+            Event::CancelRejected {
+                client_id: client_id.to_owned(),
+                ts: self.at(ts),
+                reason: UNKNOWN_ORDER,
+            }
+        };
+        self.respond(event);
+    }
+
+    fn remove_resting(&mut self, client_id: &str) -> bool {
+        match self
+            .resting
+            .iter()
+            .position(|r| r.order.client_id == client_id)
+        {
+            Some(i) => {
+                self.resting.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn emit_fill(&mut self, order: &NewOrder, price_ticks: i64, qty: f64, ts: f64, maker: bool) {
+        let bps = if maker {
+            self.cfg.maker_fee_bps
+        } else {
+            self.cfg.taker_fee_bps
+        };
+        let fee = price_ticks as f64 * self.cfg.tick_size * qty * bps * 1e-4;
+        self.fills += 1;
+        self.fill_seq += 1;
+        let event = Event::Filled {
+            client_id: order.client_id.clone(),
+            ts: self.at(ts),
+            fill_id: format!("{}-f{}", self.cfg.name, self.fill_seq),
+            side: order.side,
+            price_ticks,
+            qty,
+            fee,
+            maker,
+        };
+        self.respond(event);
+    }
+
+    /// When a response produced at venue time `ts` reaches us.
+    #[inline]
+    fn at(&self, ts: f64) -> f64 {
+        ts + self.cfg.response_latency_s
+    }
+
+    fn respond(&mut self, event: Event) {
+        let seq = self.next_seq();
+        self.outbox.push(Timed {
+            at: event.ts(),
+            seq,
+            item: event,
+        });
+    }
+}
+
+/// The probabilistic model: credits part of a size decrease not explained by trades as cancels
+/// ahead of us, in proportion `ahead^n / (ahead^n + behind^n)`.
+fn credit_cancels(r: &mut Resting, level: f64, power: f64) {
+    let cancelled = (r.level - r.traded) - level;
+    if cancelled <= 0.0 {
+        return;
+    }
+    let ahead = r.ahead;
+    let behind = py_max(0.0, r.level - r.traded - ahead);
+    let wa = ahead.powf(power);
+    let wb = behind.powf(power);
+    if wa + wb > 0.0 {
+        r.ahead = py_max(0.0, ahead - cancelled * wa / (wa + wb));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICK: f64 = 0.01;
+    const BIDS: [(f64, f64); 3] = [(100.00, 5.0), (99.99, 3.0), (99.98, 2.0)];
+    const ASKS: [(f64, f64); 2] = [(100.01, 4.0), (100.02, 3.0)];
+
+    fn venue_with(edit: impl FnOnce(&mut PaperConfig)) -> PaperSim {
+        let mut cfg = PaperConfig {
+            entry_latency_s: 0.01,
+            cancel_latency_s: 0.01,
+            response_latency_s: 0.005,
+            tick_size: TICK,
+            ..PaperConfig::default()
+        };
+        edit(&mut cfg);
+        let mut v = PaperSim::new(cfg).unwrap();
+        v.on_book(BIDS, ASKS, 0.0).unwrap();
+        v
+    }
+
+    fn venue() -> PaperSim {
+        venue_with(|_| {})
+    }
+
+    fn order(cid: &str, side: Side, price_ticks: i64, qty: f64, post_only: bool) -> NewOrder {
+        NewOrder {
+            client_id: cid.to_owned(),
+            symbol: "X".to_owned(),
+            side,
+            price_ticks,
+            qty,
+            post_only,
+        }
+    }
+
+    fn bid(v: &mut PaperSim, cid: &str, price_ticks: i64, qty: f64, now: f64) {
+        v.submit(order(cid, Side::Buy, price_ticks, qty, true), now)
+            .unwrap();
+    }
+
+    /// `(client_id, qty, maker)` of the fills among `events`.
+    fn fills(events: &[Event]) -> Vec<(String, f64, bool)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Filled {
+                    client_id,
+                    qty,
+                    maker,
+                    ..
+                } => Some((client_id.clone(), *qty, *maker)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn latency_orders_arrival_and_responses() {
+        let mut v = venue();
+        bid(&mut v, "b1", 10_000, 1.0, 0.0);
+        assert!(!v.has_due(0.009));
+        assert!(v.poll(0.009).is_empty());
+        assert!(v.poll(0.014).is_empty()); // at the venue since 0.01, the ack is on its way
+        let events = v.poll(0.015);
+        assert!(
+            matches!(&events[..], [Event::Acked { client_id, ts, venue_id }]
+            if client_id == "b1" && close(*ts, 0.015) && venue_id == "paper-b1")
+        );
+        // a cancel sent before a later order lands first when its latency is shorter
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.001);
+        bid(&mut v, "b1", 9_998, 1.0, 0.0);
+        v.cancel("b1", 0.0).unwrap();
+        let kinds: Vec<_> = v.poll(1.0).into_iter().collect();
+        assert!(
+            matches!(kinds[0], Event::CancelRejected { reason, .. } if reason == UNKNOWN_ORDER)
+        );
+        assert!(matches!(kinds[1], Event::Acked { .. }));
+        assert_eq!(v.open_orders("X").collect::<Vec<_>>(), ["b1"]);
+    }
+
+    #[test]
+    fn equal_times_keep_send_order() {
+        let mut v = venue_with(|c| {
+            c.entry_latency_s = 0.0;
+            c.cancel_latency_s = 0.0;
+        });
+        bid(&mut v, "a", 9_990, 1.0, 0.0);
+        bid(&mut v, "b", 9_990, 1.0, 0.0);
+        v.cancel("a", 0.0).unwrap();
+        let ids: Vec<_> = v
+            .poll(1.0)
+            .iter()
+            .map(|e| e.client_id().to_owned())
+            .collect();
+        assert_eq!(ids, ["a", "b", "a"]);
+    }
+
+    #[test]
+    fn queue_ahead_trades_first_then_partial_fills() {
+        let mut v = venue();
+        bid(&mut v, "b1", 10_000, 1.0, 0.0); // joins behind 5.0 at 100.00
+        v.poll(0.02);
+        v.on_book([(100.00, 5.0)], [(100.00 + TICK, 1.0)], 0.03)
+            .unwrap();
+        assert!(fills(&v.poll(0.1)).is_empty()); // touch alone never fills
+        v.on_trade(10_000, 4.0, false, 0.2).unwrap();
+        assert!(fills(&v.poll(0.3)).is_empty());
+        v.on_trade(10_000, 1.5, false, 0.4).unwrap(); // 1 ahead + 0.5 for us
+        let got = fills(&v.poll(0.5));
+        assert_eq!(got.len(), 1);
+        assert!(close(got[0].1, 0.5) && got[0].2);
+        v.on_trade(10_000, 2.0, false, 0.6).unwrap();
+        let got = fills(&v.poll(0.7));
+        assert!(got.len() == 1 && close(got[0].1, 0.5));
+        assert_eq!(v.open_orders("X").count(), 0);
+        assert_eq!(v.fills(), 2);
+    }
+
+    #[test]
+    fn a_trade_is_shared_best_price_first_ties_in_arrival_order() {
+        let mut v = venue();
+        bid(&mut v, "b2", 9_998, 1.0, 0.0);
+        bid(&mut v, "b1", 9_999, 1.0, 0.0);
+        bid(&mut v, "b3", 9_998, 1.0, 0.001);
+        v.poll(0.02);
+        v.on_trade(9_997, 2.5, false, 0.1).unwrap();
+        let got = fills(&v.poll(0.2));
+        let ids: Vec<_> = got.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(ids, ["b1", "b2", "b3"]);
+        assert!(close(got[2].1, 0.5));
+        // buy aggressors never fill bids
+        v.on_trade(9_000, 100.0, true, 0.3).unwrap();
+        assert!(fills(&v.poll(0.4)).is_empty());
+    }
+
+    #[test]
+    fn post_only_crossing_is_rejected_and_taker_fills_pay_taker_fees() {
+        let mut v = venue();
+        bid(&mut v, "b1", 10_001, 1.0, 0.0);
+        let events = v.poll(0.1);
+        assert!(
+            matches!(&events[..], [Event::Rejected { reason, .. }] if *reason == POST_ONLY_REJECT)
+        );
+        assert_eq!(v.rejects(), 1);
+        // not post-only: takes 4.0 @ 100.01 then 1.0 @ 100.02 and rests nothing
+        v.submit(order("t1", Side::Buy, 10_002, 5.0, false), 0.1)
+            .unwrap();
+        let events = v.poll(0.2);
+        let taker: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Filled {
+                    price_ticks,
+                    qty,
+                    fee,
+                    maker: false,
+                    fill_id,
+                    ..
+                } => Some((*price_ticks, *qty, *fee, fill_id.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(taker.len(), 2);
+        assert_eq!((taker[0].0, taker[0].1), (10_001, 4.0));
+        assert_eq!(taker[0].2, 10_001.0 * TICK * 4.0 * 5.0 * 1e-4);
+        assert_eq!((taker[1].0, taker[1].1), (10_002, 1.0));
+        assert_eq!(
+            (taker[0].3.as_str(), taker[1].3.as_str()),
+            ("paper-f1", "paper-f2")
+        );
+        assert_eq!(v.open_orders("X").count(), 0);
+        // the liquidity taken stays taken until the next book
+        v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.2)
+            .unwrap();
+        let got = fills(&v.poll(0.3));
+        assert!(got.len() == 1 && got[0].1 == 0.0); // an emptied level still fills (0.0)
+        assert_eq!(v.open_orders("X").collect::<Vec<_>>(), ["t2"]);
+    }
+
+    #[test]
+    fn cancel_racing_a_fill() {
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 1.0, 0.0);
+        v.poll(0.02);
+        v.cancel("b1", 0.03).unwrap(); // lands at 0.08
+        v.on_trade(9_990, 1.0, false, 0.05).unwrap();
+        let events = v.poll(0.2);
+        assert!(matches!(events[events.len() - 2], Event::Filled { .. }));
+        assert!(matches!(
+            events[events.len() - 1],
+            Event::CancelRejected { .. }
+        ));
+        // after the cancel landed nothing fills
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 1.0, 0.0);
+        v.poll(0.02);
+        v.cancel("b1", 0.03).unwrap();
+        v.on_trade(9_990, 1.0, false, 0.09).unwrap();
+        let events = v.poll(0.2);
+        assert!(matches!(events.last(), Some(Event::Cancelled { .. })));
+        assert!(fills(&events).is_empty());
+    }
+
+    fn queue_after_cancels(probabilistic: bool) -> f64 {
+        let mut v = venue_with(|c| c.probabilistic = probabilistic);
+        bid(&mut v, "b1", 10_000, 5.0, 0.0); // 5.0 ahead
+        v.poll(0.02);
+        v.on_book([(100.00, 7.0)], ASKS, 0.03).unwrap(); // 2.0 joins behind us
+        v.on_book([(100.00, 3.0)], ASKS, 0.04).unwrap(); // 4.0 cancelled
+        v.on_trade(10_000, 3.0, false, 0.05).unwrap();
+        fills(&v.poll(0.1)).iter().map(|f| f.1).sum()
+    }
+
+    #[test]
+    fn probabilistic_model_credits_cancels_ahead() {
+        assert_eq!(queue_after_cancels(false), 0.0); // ahead capped at 3, all traded
+                                                     // ahead 5, behind 2, 4 cancelled: 4 * 25 / 29 credited ahead
+        let ahead = 5.0 - 4.0 * 25.0 / 29.0;
+        assert!(close(queue_after_cancels(true), 3.0 - ahead));
+    }
+
+    #[test]
+    fn trades_seen_before_the_book_are_not_counted_twice() {
+        let mut v = venue_with(|c| c.probabilistic = true);
+        bid(&mut v, "b1", 10_000, 1.0, 0.0);
+        v.poll(0.02);
+        v.on_trade(10_000, 2.0, false, 0.03).unwrap(); // ahead 5 → 3
+        v.on_book([(100.00, 3.0)], ASKS, 0.04).unwrap();
+        v.on_trade(10_000, 3.0, false, 0.05).unwrap();
+        assert!(fills(&v.poll(0.1)).is_empty());
+    }
+
+    #[test]
+    fn arrivals_due_by_a_book_see_the_previous_view() {
+        let mut v = venue();
+        bid(&mut v, "b1", 10_000, 1.0, 0.0); // due 0.01
+                                             // the book at 0.01 would make the post-only bid cross and put 9.0 ahead of it, but the
+                                             // order arrives first: acked against asks at 100.01, 5.0 ahead (capped, never raised)
+        v.on_book([(100.00, 9.0)], [(100.00, 1.0)], 0.01).unwrap();
+        assert!(matches!(&v.poll(0.02)[..], [Event::Acked { .. }]));
+        v.on_trade(10_000, 5.5, false, 0.02).unwrap();
+        let got = fills(&v.poll(0.1));
+        assert!(got.len() == 1 && close(got[0].1, 0.5));
+        // beyond the visible depth on arrival: nothing known, nothing ahead
+        let mut v = venue();
+        bid(&mut v, "b1", 9_990, 1.0, 0.0);
+        v.on_book([(100.00, 1.0)], ASKS, 0.01).unwrap();
+        v.on_trade(9_990, 0.5, false, 0.02).unwrap();
+        let got = fills(&v.poll(0.1));
+        assert!(got.len() == 1 && close(got[0].1, 0.5));
+    }
+
+    #[test]
+    fn visible_levels() {
+        let view = [(100, 1.0), (98, 2.0)];
+        assert_eq!(visible(&view, true, 97), None);
+        assert_eq!(visible(&view, true, 99), Some(0.0));
+        assert_eq!(visible(&view, true, 98), Some(2.0));
+        assert_eq!(visible(&view, true, 101), Some(0.0));
+        assert_eq!(visible(&[], true, 100), None);
+        let asks = [(100, 1.0), (102, 2.0)];
+        assert_eq!(visible(&asks, false, 103), None);
+        assert_eq!(visible(&asks, false, 99), Some(0.0));
+    }
+
+    #[test]
+    fn unsorted_and_repeated_levels_behave_like_a_dict() {
+        let mut dst = Vec::new();
+        stage(
+            &mut dst,
+            [(99.0, 1.0), (100.0, 2.0), (99.0, 3.0)],
+            1.0,
+            true,
+            "bids",
+        )
+        .unwrap();
+        assert_eq!(dst, [(100, 2.0), (99, 3.0)]);
+        stage(&mut dst, [(1.004, 1.0), (1.0, 2.0)], 100.0, false, "asks").unwrap();
+        assert_eq!(dst, [(100, 2.0)]);
+    }
+
+    #[test]
+    fn bad_input_is_refused_and_changes_nothing() {
+        let mut v = venue();
+        let err = v.on_book([(100.0, f64::NAN)], ASKS, 0.1).unwrap_err();
+        assert_eq!(err.arg, "bids");
+        assert_eq!(v.on_book(BIDS, [(-1.0, 1.0)], 0.1).unwrap_err().arg, "asks");
+        assert_eq!(v.on_book(BIDS, ASKS, f64::NAN).unwrap_err().arg, "now");
+        assert_eq!(
+            v.submit(order("x", Side::Buy, 1, -1.0, true), 0.0)
+                .unwrap_err()
+                .arg,
+            "qty"
+        );
+        assert_eq!(
+            v.submit(order("x", Side::Buy, -1, 1.0, true), 0.0)
+                .unwrap_err()
+                .arg,
+            "price_ticks"
+        );
+        assert_eq!(
+            v.on_trade(1, f64::INFINITY, true, 0.0).unwrap_err().arg,
+            "qty"
+        );
+        assert_eq!(v.open_orders("X").count(), 0);
+        let bad = PaperConfig {
+            tick_size: 0.0,
+            ..PaperConfig::default()
+        };
+        assert_eq!(PaperSim::new(bad).unwrap_err().arg, "tick_size");
+        assert_eq!(Side::from_sign(0), None);
+        assert_eq!(Side::from_sign(-1).map(Side::sign), Some(-1));
+    }
+}

@@ -1,0 +1,277 @@
+//! `PaperSim`: the paper venue's simulation (`crate::paper`), driven from Python.
+
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PySet};
+
+use super::order_book::{float_levels, OrderBook};
+use crate::book::Side as BookSide;
+use crate::paper::{self, Event, NewOrder, PaperConfig, PaperError};
+
+impl From<PaperError> for PyErr {
+    fn from(err: PaperError) -> PyErr {
+        PyValueError::new_err(err.to_string())
+    }
+}
+
+/// A simulated venue for symbols sharing one tick size: latency-delayed order entry and
+/// cancels, post-only rejects, taker fills against the visible book, queue-position maker fills
+/// and fees. `poll` returns event tuples (see the stub for their layout).
+#[pyclass(module = "mmcore._core")]
+pub struct PaperSim {
+    inner: paper::PaperSim,
+}
+
+/// A `(k, 2)` float64 view of `value` (any array-like of numbers; float64 arrays are not copied).
+fn book_rows<'py>(value: &Bound<'py, PyAny>, arg: &str) -> PyResult<PyReadonlyArray2<'py, f64>> {
+    let array = match value.cast::<PyArray2<f64>>() {
+        Ok(array) => array.clone(),
+        Err(_) => {
+            let py = value.py();
+            let converted = py
+                .import("numpy")?
+                .call_method1("asarray", (value, "float64"))
+                .map_err(|err| {
+                    PyValueError::new_err(format!("{arg}: not an array of numbers ({err})"))
+                })?;
+            let shape: Vec<usize> = converted.getattr("shape")?.extract()?;
+            converted.cast_into::<PyArray2<f64>>().map_err(|_| {
+                PyValueError::new_err(format!(
+                    "{arg}: expected a (k, 2) array of price, size rows, got shape {shape:?}"
+                ))
+            })?
+        }
+    };
+    let shape = array.shape();
+    if shape[1] != 2 {
+        return Err(PyValueError::new_err(format!(
+            "{arg}: expected a (k, 2) array of price, size rows, got shape {shape:?}"
+        )));
+    }
+    array
+        .try_readonly()
+        .map_err(|err| PyValueError::new_err(format!("{arg}: {err}")))
+}
+
+#[pymethods]
+impl PaperSim {
+    /// A venue with no orders and no book view; `queue_model` is `"conservative"` or
+    /// `"probabilistic"`.
+    #[new]
+    #[pyo3(signature = (tick_size, *, entry_latency_s=0.005, cancel_latency_s=0.005,
+                        response_latency_s=0.005, queue_model="conservative", queue_power=2.0,
+                        maker_fee_bps=1.0, taker_fee_bps=5.0, name="paper"))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        tick_size: f64,
+        entry_latency_s: f64,
+        cancel_latency_s: f64,
+        response_latency_s: f64,
+        queue_model: &str,
+        queue_power: f64,
+        maker_fee_bps: f64,
+        taker_fee_bps: f64,
+        name: &str,
+    ) -> PyResult<Self> {
+        let probabilistic = match queue_model {
+            "conservative" => false,
+            "probabilistic" => true,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "queue_model: expected 'conservative' or 'probabilistic', got {other:?}"
+                )))
+            }
+        };
+        let inner = paper::PaperSim::new(PaperConfig {
+            entry_latency_s,
+            cancel_latency_s,
+            response_latency_s,
+            probabilistic,
+            queue_power,
+            maker_fee_bps,
+            taker_fee_bps,
+            tick_size,
+            name: name.to_owned(),
+        })?;
+        Ok(PaperSim { inner })
+    }
+
+    /// Sends a new limit order (`side` +1 buy, -1 sell); it reaches the venue after the entry
+    /// latency.
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &mut self,
+        client_id: String,
+        symbol: String,
+        side: i64,
+        price_ticks: i64,
+        qty: f64,
+        post_only: bool,
+        now: f64,
+    ) -> PyResult<()> {
+        let side = paper::Side::from_sign(side).ok_or_else(|| {
+            PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {side}"))
+        })?;
+        let order = NewOrder {
+            client_id,
+            symbol,
+            side,
+            price_ticks,
+            qty,
+            post_only,
+        };
+        Ok(self.inner.submit(order, now)?)
+    }
+
+    /// Sends a cancel; it lands after the cancel latency (the order may fill until then).
+    fn cancel(&mut self, client_id: &str, now: f64) -> PyResult<()> {
+        Ok(self.inner.cancel(client_id, now)?)
+    }
+
+    /// Processes orders and cancels that have reached the venue by `now`.
+    fn advance(&mut self, now: f64) {
+        self.inner.advance(now);
+    }
+
+    /// Responses that have reached us by `now`, as tuples, in order.
+    fn poll<'py>(&mut self, py: Python<'py>, now: f64) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        if !self.inner.has_due(now) {
+            return Ok(out);
+        }
+        while let Some(event) = self.inner.pop_ready(now) {
+            let item = match event {
+                Event::Acked {
+                    client_id,
+                    ts,
+                    venue_id,
+                } => (0u8, client_id, ts, venue_id).into_pyobject(py)?.into_any(),
+                Event::Rejected {
+                    client_id,
+                    ts,
+                    reason,
+                } => (1u8, client_id, ts, reason).into_pyobject(py)?.into_any(),
+                Event::Filled {
+                    client_id,
+                    ts,
+                    fill_id,
+                    side,
+                    price_ticks,
+                    qty,
+                    fee,
+                    maker,
+                } => (
+                    2u8,
+                    client_id,
+                    ts,
+                    fill_id,
+                    side.sign(),
+                    price_ticks,
+                    qty,
+                    fee,
+                    maker,
+                )
+                    .into_pyobject(py)?
+                    .into_any(),
+                Event::Cancelled { client_id, ts } => {
+                    (3u8, client_id, ts).into_pyobject(py)?.into_any()
+                }
+                Event::CancelRejected {
+                    client_id,
+                    ts,
+                    reason,
+                } => (4u8, client_id, ts, reason).into_pyobject(py)?.into_any(),
+            };
+            out.append(item)?;
+        }
+        Ok(out)
+    }
+
+    /// A market trade at `now`: fills the resting orders it reaches, best price first.
+    fn on_trade(
+        &mut self,
+        price_ticks: i64,
+        qty: f64,
+        buyer_aggressor: bool,
+        now: f64,
+    ) -> PyResult<()> {
+        Ok(self
+            .inner
+            .on_trade(price_ticks, qty, buyer_aggressor, now)?)
+    }
+
+    /// The visible book at `now` as `(k, 2)` price, size arrays, best first (what
+    /// `OrderBook.bids(n)` / `asks(n)` return). The arrays are copied.
+    fn on_book(
+        &mut self,
+        bids: &Bound<'_, PyAny>,
+        asks: &Bound<'_, PyAny>,
+        now: f64,
+    ) -> PyResult<()> {
+        let bids = book_rows(bids, "bids")?;
+        let asks = book_rows(asks, "asks")?;
+        let bids = bids.as_array();
+        let asks = asks.as_array();
+        let bid_rows = bids.outer_iter().map(|row| (row[0], row[1]));
+        let ask_rows = asks.outer_iter().map(|row| (row[0], row[1]));
+        Ok(self.inner.on_book(bid_rows, ask_rows, now)?)
+    }
+
+    /// The visible book at `now`: the top `levels` of each side of `book`, read directly
+    /// (the same values as `on_book(book.bids(levels), book.asks(levels), now)`).
+    fn on_book_from(&mut self, book: PyRef<'_, OrderBook>, levels: i64, now: f64) -> PyResult<()> {
+        let levels = usize::try_from(levels)
+            .map_err(|_| PyValueError::new_err(format!("levels: must be >= 0, got {levels}")))?;
+        let book = book.inner.book();
+        Ok(self.inner.on_book(
+            float_levels(book, BookSide::Bid, levels),
+            float_levels(book, BookSide::Ask, levels),
+            now,
+        )?)
+    }
+
+    /// Client ids resting (or in flight) at the venue for `symbol`.
+    fn open_orders<'py>(&self, py: Python<'py>, symbol: &str) -> PyResult<Bound<'py, PySet>> {
+        PySet::new(py, self.inner.open_orders(symbol))
+    }
+
+    /// Fills executed (maker and taker).
+    #[getter]
+    fn fills(&self) -> u64 {
+        self.inner.fills()
+    }
+
+    /// Orders rejected.
+    #[getter]
+    fn rejects(&self) -> u64 {
+        self.inner.rejects()
+    }
+
+    /// The venue's name (prefix of venue and fill ids).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.config().name
+    }
+
+    #[getter]
+    fn tick_size(&self) -> f64 {
+        self.inner.config().tick_size
+    }
+
+    fn __repr__(&self) -> String {
+        let cfg = self.inner.config();
+        format!(
+            "PaperSim({:?}, tick_size={}, queue_model={:?}, fills={}, rejects={})",
+            cfg.name,
+            cfg.tick_size,
+            if cfg.probabilistic {
+                "probabilistic"
+            } else {
+                "conservative"
+            },
+            self.inner.fills(),
+            self.inner.rejects()
+        )
+    }
+}
