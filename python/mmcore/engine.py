@@ -89,8 +89,7 @@ class Engine:
         exchange's side of the simulation: a live venue does it on its own servers."""
         self._last_book = now
         if self._sim is not None:
-            book = self.book
-            self._sim.on_book(book.bids(self.sim_levels), book.asks(self.sim_levels), now)
+            self._sim.on_book_from(self.book, self.sim_levels, now)
 
     def quote(self, now: float) -> QuoteDecision | None:
         """Our side of a book change: take venue events, features, risk, decide and send quotes."""

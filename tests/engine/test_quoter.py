@@ -183,3 +183,36 @@ def test_reused_ladders_never_hide_a_change():
         changed += previous is not None and (got.bids, got.asks) != previous
         previous = got.bids, got.asks
     assert changed > 100  # the inputs did move the quotes
+
+
+def test_intensity_fit_recovers_a_and_k_and_matches_the_formula():
+    """λ(δ) = A·e^(-kδ): draw interval depths whose tail is exactly exponential, fit them back,
+    and check the fit against the least-squares formula written out by hand."""
+    import numpy as np
+
+    from mmcore.strategy.calibration import _fit_intensity
+
+    a, k, seconds = 5.0, 0.4, 1000.0
+    counts = [round(a * math.exp(-k * d) * seconds) for d in range(12)]  # intervals deeper than d
+    depths = []
+    for d in range(12):
+        beyond = counts[d + 1] if d + 1 < 12 else 0
+        depths += [d + 0.5] * (counts[d] - beyond)  # deeper than d, not deeper than d + 1
+    fit_a, fit_k = _fit_intensity(np.array(depths), seconds, max_depth=70)
+    assert fit_k == pytest.approx(k, rel=0.02) and fit_a == pytest.approx(a, rel=0.05)
+
+    xs = [float(d) for d in range(12)]
+    ys = [math.log(c / seconds) for c in counts]
+    mx, my = sum(xs) / 12, sum(ys) / 12
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    assert fit_k == pytest.approx(-slope, rel=1e-12)
+    assert fit_a == pytest.approx(math.exp(my - slope * mx), rel=1e-12)
+
+
+def test_intensity_fit_refuses_too_few_depths():
+    import numpy as np
+
+    from mmcore.strategy.calibration import _fit_intensity
+
+    assert _fit_intensity(np.array([0.5, 0.2]), 10.0, 70) is None  # only δ = 0 has trades
+    assert _fit_intensity(np.array([], dtype=float), 10.0, 70) is None

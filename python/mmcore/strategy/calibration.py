@@ -14,6 +14,9 @@ import math
 from collections import deque
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from mmcore.strategy.config import CalibrationConfig
 
 __all__ = ["Calibration", "ModelParams"]
@@ -96,14 +99,17 @@ class Calibration:
         self._deepest = math.nan
 
     def _refit(self, now: float) -> None:
+        # numpy: a refit walks the whole window (up to window_s / interval_s samples, times
+        # max_depth_ticks for the intensity counts); in pure Python that took milliseconds
+        # and stalled the quote loop every refresh_s.
         self._next_fit = now + self.cfg.refresh_s
         n = len(self._dmid)
-        depths = [d for d in self._depth if d == d]
+        depth = np.fromiter(self._depth, dtype=np.float64, count=len(self._depth))
+        depths = depth[~np.isnan(depth)]
         if n < self.cfg.min_intervals or len(depths) < self.cfg.min_trade_intervals:
             return
-        mean = sum(self._dmid) / n
-        var = sum((x - mean) ** 2 for x in self._dmid) / (n - 1)
-        sigma = math.sqrt(var / self.cfg.interval_s)
+        dmid = np.fromiter(self._dmid, dtype=np.float64, count=n)
+        sigma = math.sqrt(float(dmid.var(ddof=1)) / self.cfg.interval_s)
         fit = _fit_intensity(depths, n * self.cfg.interval_s, self.cfg.max_depth_ticks)
         if fit is None or sigma <= 0:
             return  # keep the previous fit (or the prior) rather than a degenerate one
@@ -111,23 +117,20 @@ class Calibration:
 
 
 def _fit_intensity(
-    depths: list[float], seconds: float, max_depth: int
+    depths: npt.NDArray[np.float64], seconds: float, max_depth: int
 ) -> tuple[float, float] | None:
-    """Least-squares fit of ln λ(δ) = ln A - k·δ for δ = 0..max_depth ticks."""
-    xs: list[float] = []
-    ys: list[float] = []
-    for delta in range(max_depth):
-        count = sum(1 for d in depths if d > delta)
-        if count == 0:
-            break
-        xs.append(float(delta))
-        ys.append(math.log(count / seconds))
-    if len(xs) < 2:
+    """Least-squares fit of ln λ(δ) = ln A - k·δ for δ = 0, 1, ... ticks, up to ``max_depth``
+    and while some trade printed deeper than δ. λ(δ) = intervals whose trade depth > δ, per s."""
+    ordered = np.sort(depths)
+    deltas = np.arange(max_depth, dtype=np.float64)
+    deeper = len(ordered) - np.searchsorted(ordered, deltas, side="right")
+    used = int(np.count_nonzero(deeper))  # non-increasing in δ: the zeros come last
+    if used < 2:
         return None
-    mx = sum(xs) / len(xs)
-    my = sum(ys) / len(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    xs = deltas[:used]
+    ys = np.log(deeper[:used] / seconds)
+    mx, my = xs.mean(), ys.mean()
+    slope = float(((xs - mx) * (ys - my)).sum() / ((xs - mx) ** 2).sum())
     k = -slope
     if k <= 0:
         return None
