@@ -204,7 +204,8 @@ def test_intensity_fit_recovers_a_and_k_and_matches_the_formula():
     xs = [float(d) for d in range(12)]
     ys = [math.log(c / seconds) for c in counts]
     mx, my = sum(xs) / 12, sum(ys) / 12
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    slope = sxy / sum((x - mx) ** 2 for x in xs)
     assert fit_k == pytest.approx(-slope, rel=1e-12)
     assert fit_a == pytest.approx(math.exp(my - slope * mx), rel=1e-12)
 
