@@ -183,9 +183,21 @@ class Order:
         False means the event changed no state (a late ack) or was impossible for the
         state (counted in :attr:`anomalies`); a fill still counts in :attr:`filled`.
         """
-        self.updated = max(self.updated, event.ts)
+        if event.ts > self.updated:
+            self.updated = event.ts
         status = self.status
-        match event:
+        match event:  # the common events first: every order is acked, most are cancelled
+            case OrderAcked(venue_id=venue_id):
+                self.venue_id = venue_id or self.venue_id
+                if status is OrderStatus.PENDING_NEW:
+                    self.status = OrderStatus.ACKED
+                    return True
+                return False  # a late ack (after a fill or cancel) changes nothing
+            case OrderCancelled():
+                if status.terminal:
+                    return self._anomaly()
+                self.status = OrderStatus.CANCELLED
+                return True
             case OrderFilled(qty=qty):
                 self.filled += qty
                 if status.terminal:
@@ -195,12 +207,6 @@ class Order:
                 elif status is not OrderStatus.PENDING_CANCEL:
                     self.status = OrderStatus.PARTIALLY_FILLED
                 return True
-            case OrderAcked(venue_id=venue_id):
-                self.venue_id = venue_id or self.venue_id
-                if status is OrderStatus.PENDING_NEW:
-                    self.status = OrderStatus.ACKED
-                    return True
-                return False  # a late ack (after a fill or cancel) changes nothing
             case OrderRejected():
                 if (
                     status in (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL)
@@ -209,11 +215,6 @@ class Order:
                     self.status = OrderStatus.REJECTED
                     return True
                 return self._anomaly()
-            case OrderCancelled():
-                if status.terminal:
-                    return self._anomaly()
-                self.status = OrderStatus.CANCELLED
-                return True
             case OrderExpired():
                 if status.terminal:
                     return self._anomaly()
