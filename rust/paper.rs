@@ -1,6 +1,12 @@
 //! Paper venue simulation: latency-delayed order entry and cancels, post-only rejects, taker
 //! fills against the visible book view, a queue-position fill model and fees.
 //!
+//! On arrival the venue refuses, as exchanges do, an order whose client id is already resting
+//! ([`DUPLICATE_CLIENT_ID`]; the resting order is untouched), an order for a symbol that already
+//! has [`PaperConfig::max_open_orders`] resting ([`TOO_MANY_OPEN_ORDERS`]) and a post-only
+//! order that would take liquidity ([`POST_ONLY_REJECT`]). A marketable order takes only real
+//! liquidity (visible levels with size > 0), so no fill is ever of size 0.
+//!
 //! A resting order fills only when a market trade reaches it: a trade at our price first eats
 //! the queue ahead of us, a trade through our price fills us (up to the trade's size). One
 //! trade's size is shared by our orders best price first, so the same liquidity never fills
@@ -12,14 +18,24 @@
 //! Latency is simulated time: orders and cancels reach the venue after their latency, every
 //! response reaches us after the response latency. Everything is deterministic, and every
 //! float operation is done in the same order as the original Python model
-//! (`mmcore.execution.paper`), so both produce bit-identical event streams.
+//! (`mmcore.execution.paper` before the Rust port), so both produce bit-identical event
+//! streams, except where this model refuses what that one accepted: taker fills of size 0 (or
+//! of float dust a taker left on a level), zero-size orders, duplicate client ids and open
+//! orders beyond the limit.
+//!
+//! Bounded state: resting orders are at most `max_open_orders` per symbol; in-flight orders
+//! and cancels and undelivered responses are bounded by what the caller sends between polls.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fmt;
 
-/// Reason of a post-only order that would have crossed the book.
+/// Reason of a post-only order that would have taken liquidity.
 pub const POST_ONLY_REJECT: &str = "post-only order would cross";
+/// Reason of an order whose client id is already resting at the venue.
+pub const DUPLICATE_CLIENT_ID: &str = "duplicate client order id";
+/// Reason of an order for a symbol that already has `max_open_orders` resting.
+pub const TOO_MANY_OPEN_ORDERS: &str = "too many open orders";
 /// Reason of a cancel for an order the venue does not hold.
 pub const UNKNOWN_ORDER: &str = "unknown order (filled or not open)";
 /// Remaining sizes at or below this count as fully filled.
@@ -92,6 +108,9 @@ pub struct PaperConfig {
     pub taker_fee_bps: f64,
     pub tick_size: f64,
     pub name: String,
+    /// Resting orders per symbol; an order arriving when its symbol has this many is rejected
+    /// (Binance's per-symbol open-order limit is 200).
+    pub max_open_orders: usize,
 }
 
 impl Default for PaperConfig {
@@ -107,14 +126,18 @@ impl Default for PaperConfig {
             taker_fee_bps: 5.0,
             tick_size: 0.01,
             name: "paper".to_owned(),
+            max_open_orders: 200,
         }
     }
 }
 
 impl PaperConfig {
     /// Checks every value: latencies finite and >= 0, power and tick size finite and > 0,
-    /// fees finite.
+    /// fees finite, at least one open order per symbol.
     pub fn validate(&self) -> Result<(), PaperError> {
+        if self.max_open_orders == 0 {
+            return Err(PaperError::new("max_open_orders", "must be >= 1, got 0"));
+        }
         for (arg, value) in [
             ("entry_latency_s", self.entry_latency_s),
             ("cancel_latency_s", self.cancel_latency_s),
@@ -443,7 +466,7 @@ impl PaperSim {
         self.fills
     }
 
-    /// Orders rejected (post-only crossing).
+    /// Orders rejected (post-only crossing, duplicate client id, too many open orders).
     pub fn rejects(&self) -> u64 {
         self.rejects
     }
@@ -457,7 +480,8 @@ impl PaperSim {
     // -- order entry ---------------------------------------------------------------------
 
     /// Sends a new order; it reaches the venue after the entry latency. Refuses a negative
-    /// price, a negative or non-finite size and a NaN time.
+    /// price, a size that is not finite and > 0, and a NaN time. Nothing bounds the orders in
+    /// flight but the caller: the venue holds at most `max_open_orders` resting per symbol.
     pub fn submit(&mut self, order: NewOrder, now: f64) -> Result<(), PaperError> {
         check_time(now)?;
         if order.price_ticks < 0 {
@@ -466,10 +490,10 @@ impl PaperSim {
                 format!("must be >= 0, got {}", order.price_ticks),
             ));
         }
-        if !(order.qty.is_finite() && order.qty >= 0.0) {
+        if !(order.qty.is_finite() && order.qty > 0.0) {
             return Err(PaperError::new(
                 "qty",
-                format!("must be finite and >= 0, got {}", order.qty),
+                format!("must be finite and > 0, got {}", order.qty),
             ));
         }
         let at = now + self.cfg.entry_latency_s;
@@ -522,7 +546,7 @@ impl PaperSim {
     }
 
     /// Client ids resting (or in flight) at the venue for `symbol`, in no particular order;
-    /// an id may repeat.
+    /// an id may repeat (a resting id is unique, but an order with it may be in flight).
     pub fn open_orders<'a>(&'a self, symbol: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         let resting = self
             .resting
@@ -671,26 +695,32 @@ impl PaperSim {
     }
 
     fn arrive(&mut self, order: NewOrder, ts: f64) {
+        let mut duplicate = false;
+        let mut open = 0usize;
+        for r in &self.resting {
+            duplicate |= r.order.client_id == order.client_id;
+            open += usize::from(r.order.symbol == order.symbol);
+        }
+        if duplicate {
+            return self.reject(order, ts, DUPLICATE_CLIENT_ID);
+        }
+        if open >= self.cfg.max_open_orders {
+            return self.reject(order, ts, TOO_MANY_OPEN_ORDERS);
+        }
         let side = order.side;
         let price = order.price_ticks;
         let book = match side {
             Side::Buy => &self.asks,
             Side::Sell => &self.bids,
         };
-        // The view is best first, so the marketable levels are a prefix, best price first.
+        // The view is best first, so the marketable levels are a prefix, best price first;
+        // a level with no size left (eaten by an earlier taker) is no liquidity.
         let crossing = book
             .iter()
             .take_while(|(p, _)| crosses(side, *p, price))
             .count();
-        if crossing > 0 && order.post_only {
-            self.rejects += 1;
-            let event = Event::Rejected {
-                client_id: order.client_id,
-                ts: self.at(ts),
-                reason: POST_ONLY_REJECT,
-            };
-            self.respond(event);
-            return;
+        if order.post_only && book[..crossing].iter().any(|(_, q)| *q > 0.0) {
+            return self.reject(order, ts, POST_ONLY_REJECT);
         }
         let event = Event::Acked {
             venue_id: format!("{}-{}", self.cfg.name, order.client_id),
@@ -721,24 +751,30 @@ impl PaperSim {
                 Side::Sell => &mut self.bids,
             };
             let (level_price, size) = book[k];
-            let qty = py_min(r.remaining, size);
-            book[k].1 = size - qty;
-            if settle(&mut r, qty) {
-                self.remove_resting(&r.order.client_id);
+            if size <= 0.0 {
+                continue;
             }
+            let qty = py_min(r.remaining, size);
+            let left = size - qty;
+            // Float dust left by a fill is no liquidity either (as a remaining size is not).
+            book[k].1 = if left <= FILLED_EPSILON { 0.0 } else { left };
+            let filled = settle(&mut r, qty);
             self.emit_fill(&r.order, level_price, qty, ts, false);
-            if r.remaining <= 0.0 {
+            if filled {
                 return;
             }
         }
-        match self
-            .resting
-            .iter()
-            .position(|x| x.order.client_id == r.order.client_id)
-        {
-            Some(i) => self.resting[i] = r, // a reused id keeps its place, as a dict key does
-            None => self.resting.push(r),
-        }
+        self.resting.push(r);
+    }
+
+    fn reject(&mut self, order: NewOrder, ts: f64, reason: &'static str) {
+        self.rejects += 1;
+        let event = Event::Rejected {
+            client_id: order.client_id,
+            ts: self.at(ts),
+            reason,
+        };
+        self.respond(event);
     }
 
     fn cancel_arrives(&mut self, client_id: &str, ts: f64) {
@@ -1002,12 +1038,172 @@ mod tests {
             ("paper-f1", "paper-f2")
         );
         assert_eq!(v.open_orders("X").count(), 0);
-        // the liquidity taken stays taken until the next book
+        // the liquidity taken stays taken until the next book: nothing to fill, t2 rests
         v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.2)
             .unwrap();
-        let got = fills(&v.poll(0.3));
-        assert!(got.len() == 1 && got[0].1 == 0.0); // an emptied level still fills (0.0)
+        assert!(fills(&v.poll(0.3)).is_empty());
         assert_eq!(v.open_orders("X").collect::<Vec<_>>(), ["t2"]);
+    }
+
+    /// `(price_ticks, qty, maker)` of the fills among `events`.
+    fn fill_prices(events: &[Event]) -> Vec<(i64, f64, bool)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Filled {
+                    price_ticks,
+                    qty,
+                    maker,
+                    ..
+                } => Some((*price_ticks, *qty, *maker)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_level_eaten_to_zero_is_no_liquidity() {
+        let mut v = venue();
+        v.submit(order("t1", Side::Buy, 10_001, 4.0, false), 0.0)
+            .unwrap(); // eats 100.01 to 0.0
+        assert_eq!(fill_prices(&v.poll(0.1)), [(10_001, 4.0, false)]);
+        // a post-only bid at the emptied price takes nothing, so it is accepted and rests
+        bid(&mut v, "p1", 10_001, 1.0, 0.1);
+        let events = v.poll(0.2);
+        assert!(matches!(&events[..], [Event::Acked { client_id, .. }] if client_id == "p1"));
+        // a marketable order skips the emptied level: one fill, at 100.02, never one of 0.0
+        v.submit(order("t2", Side::Buy, 10_002, 1.0, false), 0.2)
+            .unwrap();
+        assert_eq!(fill_prices(&v.poll(0.3)), [(10_002, 1.0, false)]);
+        // the same on the bid side: 100.00 eaten, a post-only sell there takes nothing
+        v.submit(order("s1", Side::Sell, 10_000, 5.0, false), 0.3)
+            .unwrap();
+        assert_eq!(fill_prices(&v.poll(0.4)), [(10_000, 5.0, false)]);
+        v.submit(order("p2", Side::Sell, 10_000, 1.0, true), 0.4)
+            .unwrap();
+        assert!(matches!(&v.poll(0.5)[..], [Event::Acked { .. }]));
+        // a zero-size level in the view itself is no liquidity either
+        v.on_book([(100.00, 1.0)], [(100.01, 0.0), (100.03, 1.0)], 0.5)
+            .unwrap();
+        bid(&mut v, "p3", 10_002, 1.0, 0.5);
+        assert!(matches!(&v.poll(0.6)[..], [Event::Acked { .. }]));
+        v.submit(order("t3", Side::Buy, 10_003, 2.0, false), 0.6)
+            .unwrap();
+        assert_eq!(fill_prices(&v.poll(0.7)), [(10_003, 1.0, false)]);
+        assert_eq!(v.fills(), 4);
+        assert_eq!(v.rejects(), 0);
+    }
+
+    #[test]
+    fn float_dust_left_by_a_taker_fill_is_no_liquidity() {
+        let mut v = venue();
+        v.on_book(BIDS, [(100.01, 0.3)], 0.0).unwrap();
+        let almost = 0.3 - 1e-16; // a hair below 0.3
+        assert!(almost < 0.3 && 0.3 - almost < FILLED_EPSILON);
+        v.submit(order("t1", Side::Buy, 10_001, almost, false), 0.0)
+            .unwrap();
+        assert_eq!(fill_prices(&v.poll(0.1)), [(10_001, almost, false)]);
+        v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.1)
+            .unwrap();
+        let events = v.poll(0.2);
+        assert!(matches!(&events[..], [Event::Acked { .. }])); // no dust fill of ~1e-16
+    }
+
+    #[test]
+    fn zero_negative_and_nan_sizes_are_refused_at_submit() {
+        let mut v = venue();
+        for qty in [0.0, -0.0, -1.0, f64::NAN, f64::INFINITY] {
+            for post_only in [true, false] {
+                let err = v
+                    .submit(order("z", Side::Sell, 10_001, qty, post_only), 0.0)
+                    .unwrap_err();
+                assert_eq!(err.arg, "qty");
+            }
+        }
+        assert_eq!(v.open_orders("X").count(), 0);
+        assert!(v.poll(1.0).is_empty());
+    }
+
+    fn rejected(events: &[Event]) -> Vec<(String, &'static str)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Rejected {
+                    client_id, reason, ..
+                } => Some((client_id.clone(), *reason)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_duplicate_client_id_is_rejected_and_the_resting_order_untouched() {
+        let mut v = venue();
+        bid(&mut v, "b1", 9_999, 1.0, 0.0);
+        bid(&mut v, "b1", 9_998, 2.0, 0.0); // in flight behind the first: arrives second
+        let events = v.poll(0.1);
+        assert!(matches!(events[0], Event::Acked { .. }));
+        assert_eq!(rejected(&events), [("b1".to_owned(), DUPLICATE_CLIENT_ID)]);
+        // the same id for another symbol, or a marketable order, is a duplicate as well
+        let mut other = order("b1", Side::Sell, 10_000, 1.0, false);
+        other.symbol = "Y".to_owned();
+        v.submit(other, 0.1).unwrap();
+        assert_eq!(
+            rejected(&v.poll(0.2)),
+            [("b1".to_owned(), DUPLICATE_CLIENT_ID)]
+        );
+        assert_eq!(v.rejects(), 2);
+        assert_eq!(v.fills(), 0); // the marketable duplicate took nothing
+                                  // the resting b1 keeps its price, size and queue place: 3.0 ahead at 99.99, then 1.0
+        v.on_trade(9_999, 4.5, false, 0.3).unwrap();
+        assert_eq!(fill_prices(&v.poll(0.4)), [(9_999, 1.0, true)]);
+        // once b1 is done its id may be used again (as on Binance)
+        bid(&mut v, "b1", 9_990, 1.0, 0.4);
+        assert!(matches!(&v.poll(0.5)[..], [Event::Acked { .. }]));
+        v.cancel("b1", 0.5).unwrap();
+        bid(&mut v, "b1", 9_990, 1.0, 0.5); // the cancel lands first
+        let events = v.poll(0.6);
+        assert!(matches!(
+            &events[..],
+            [Event::Cancelled { .. }, Event::Acked { .. }]
+        ));
+    }
+
+    #[test]
+    fn open_orders_are_bounded_per_symbol() {
+        let mut v = venue_with(|c| c.max_open_orders = 2);
+        bid(&mut v, "b1", 9_990, 1.0, 0.0);
+        bid(&mut v, "b2", 9_991, 1.0, 0.0);
+        bid(&mut v, "b3", 9_992, 1.0, 0.0);
+        // even a marketable order that would fill at once is refused at the limit
+        v.submit(order("t1", Side::Sell, 10_000, 1.0, false), 0.0)
+            .unwrap();
+        let mut y = order("y1", Side::Buy, 9_990, 1.0, true);
+        y.symbol = "Y".to_owned(); // another symbol has its own limit
+        v.submit(y, 0.0).unwrap();
+        let events = v.poll(0.1);
+        assert_eq!(
+            rejected(&events),
+            [
+                ("b3".to_owned(), TOO_MANY_OPEN_ORDERS),
+                ("t1".to_owned(), TOO_MANY_OPEN_ORDERS)
+            ]
+        );
+        assert_eq!(v.open_orders("Y").collect::<Vec<_>>(), ["y1"]);
+        assert_eq!(v.rejects(), 2);
+        assert_eq!(v.fills(), 0);
+        // a cancel frees a place
+        v.cancel("b1", 0.1).unwrap();
+        bid(&mut v, "b4", 9_993, 1.0, 0.2);
+        v.poll(0.3);
+        let mut open: Vec<_> = v.open_orders("X").collect();
+        open.sort_unstable();
+        assert_eq!(open, ["b2", "b4"]);
+        let bad = PaperConfig {
+            max_open_orders: 0,
+            ..PaperConfig::default()
+        };
+        assert_eq!(PaperSim::new(bad).unwrap_err().arg, "max_open_orders");
     }
 
     #[test]

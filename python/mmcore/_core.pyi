@@ -189,7 +189,10 @@ class PaperSim:
     """The paper venue's simulation for symbols sharing one tick size (``PaperVenue`` wraps it):
     latency-delayed order entry and cancels, post-only rejects, taker fills against the visible
     book, queue-position maker fills (conservative or probabilistic power model) and fees.
-    Deterministic. Bad arguments raise ``ValueError`` naming the argument; nothing changes."""
+    Rejects on arrival a client id already resting (``"duplicate client order id"``) and an
+    order beyond ``max_open_orders`` resting for its symbol (``"too many open orders"``); fills
+    take only levels with size > 0, so none is of size 0. Deterministic. Bad arguments raise
+    ``ValueError`` naming the argument; nothing changes."""
 
     def __init__(
         self,
@@ -203,9 +206,12 @@ class PaperSim:
         maker_fee_bps: float = 1.0,
         taker_fee_bps: float = 5.0,
         name: str = "paper",
+        max_open_orders: int = 200,
     ) -> None:
         """``queue_model``: ``"conservative"`` or ``"probabilistic"``; fees in bps of notional
-        (negative: rebate); ``name`` prefixes venue ids (``name-client_id``) and fill ids."""
+        (negative: rebate); ``name`` prefixes venue ids (``name-client_id``) and fill ids;
+        ``max_open_orders`` (>= 1) bounds the resting orders per symbol (orders in flight are
+        bounded only by what the caller sends)."""
     def submit(
         self,
         client_id: str,
@@ -216,8 +222,8 @@ class PaperSim:
         post_only: bool,
         now: float,
     ) -> None:
-        """Send a limit order (``side`` +1 buy, -1 sell); it reaches the venue after the entry
-        latency."""
+        """Send a limit order (``side`` +1 buy, -1 sell, ``qty`` finite and > 0); it reaches the
+        venue after the entry latency."""
     def cancel(self, client_id: str, now: float) -> None:
         """Send a cancel; it lands after the cancel latency (the order may fill until then)."""
     def advance(self, now: float) -> None:

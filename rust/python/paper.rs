@@ -17,7 +17,8 @@ impl From<PaperError> for PyErr {
 
 /// A simulated venue for symbols sharing one tick size: latency-delayed order entry and
 /// cancels, post-only rejects, taker fills against the visible book, queue-position maker fills
-/// and fees. `poll` returns event tuples (see the stub for their layout).
+/// and fees. Rejects duplicate client ids and orders beyond `max_open_orders` resting per
+/// symbol. `poll` returns event tuples (see the stub for their layout).
 #[pyclass(module = "mmcore._core")]
 pub struct PaperSim {
     inner: paper::PaperSim,
@@ -57,11 +58,12 @@ fn book_rows<'py>(value: &Bound<'py, PyAny>, arg: &str) -> PyResult<PyReadonlyAr
 #[pymethods]
 impl PaperSim {
     /// A venue with no orders and no book view; `queue_model` is `"conservative"` or
-    /// `"probabilistic"`.
+    /// `"probabilistic"`; at most `max_open_orders` resting orders per symbol.
     #[new]
     #[pyo3(signature = (tick_size, *, entry_latency_s=0.005, cancel_latency_s=0.005,
                         response_latency_s=0.005, queue_model="conservative", queue_power=2.0,
-                        maker_fee_bps=1.0, taker_fee_bps=5.0, name="paper"))]
+                        maker_fee_bps=1.0, taker_fee_bps=5.0, name="paper",
+                        max_open_orders=200))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         tick_size: f64,
@@ -73,7 +75,13 @@ impl PaperSim {
         maker_fee_bps: f64,
         taker_fee_bps: f64,
         name: &str,
+        max_open_orders: i64,
     ) -> PyResult<Self> {
+        let max_open_orders = usize::try_from(max_open_orders).map_err(|_| {
+            PyValueError::new_err(format!(
+                "max_open_orders: must be >= 1, got {max_open_orders}"
+            ))
+        })?;
         let probabilistic = match queue_model {
             "conservative" => false,
             "probabilistic" => true,
@@ -93,12 +101,13 @@ impl PaperSim {
             taker_fee_bps,
             tick_size,
             name: name.to_owned(),
+            max_open_orders,
         })?;
         Ok(PaperSim { inner })
     }
 
-    /// Sends a new limit order (`side` +1 buy, -1 sell); it reaches the venue after the entry
-    /// latency.
+    /// Sends a new limit order (`side` +1 buy, -1 sell, `qty` > 0); it reaches the venue after
+    /// the entry latency.
     #[allow(clippy::too_many_arguments)]
     fn submit(
         &mut self,
@@ -242,7 +251,7 @@ impl PaperSim {
         self.inner.fills()
     }
 
-    /// Orders rejected.
+    /// Orders rejected (post-only crossing, duplicate client id, too many open orders).
     #[getter]
     fn rejects(&self) -> u64 {
         self.inner.rejects()

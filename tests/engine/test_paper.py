@@ -267,6 +267,8 @@ def test_events_are_the_dataclasses_with_exact_fields():
     [
         (lambda v: bid(v, qty=float("nan")), "qty"),
         (lambda v: bid(v, qty=-1.0), "qty"),
+        (lambda v: bid(v, qty=0.0), "qty"),
+        (lambda v: bid(v, qty=0.0, post_only=False, price_ticks=10_001), "qty"),
         (lambda v: bid(v, price_ticks=-5), "price_ticks"),
         (lambda v: v.submit(OrderRequest("x", "X", 0, 10_000, 1.0), 0.0), "side"),
         (lambda v: v.submit(OrderRequest("x", "X", 2, 10_000, 1.0), 0.0), "side"),
@@ -313,3 +315,71 @@ def test_book_arrays_of_other_dtypes_and_layouts_are_accepted():
     v.on_trade(Trade(10_000, 1.5, buyer_aggressor=False), 0.1)
     (f,) = fills(v.poll(0.2))
     assert f.qty == pytest.approx(0.5)
+
+
+def test_a_level_eaten_to_zero_is_no_liquidity_and_no_fill_is_of_size_zero():
+    v = venue()
+    bid(v, price_ticks=10_001, qty=4.0, cid="t1", post_only=False)  # eats 4.0 @ 100.01
+    (f,) = fills(v.poll(0.1))
+    assert (f.price_ticks, f.qty) == (10_001, 4.0)
+    bid(v, price_ticks=10_001, cid="p1", now=0.1)  # post-only: nothing left to take there
+    (ack,) = v.poll(0.2)
+    assert isinstance(ack, OrderAcked) and ack.client_id == "p1"
+    bid(v, price_ticks=10_002, cid="t2", now=0.2, post_only=False)  # skips the emptied level
+    (f,) = fills(v.poll(0.3))
+    assert (f.client_id, f.price_ticks, f.qty) == ("t2", 10_002, 1.0)
+    v.on_book(BIDS, side((100.01, 0.0), (100.03, 1.0)), 0.3)  # a zero-size level is none either
+    bid(v, price_ticks=10_003, qty=2.0, cid="t3", now=0.3, post_only=False)
+    (f,) = fills(v.poll(0.4))
+    assert (f.client_id, f.price_ticks, f.qty) == ("t3", 10_003, 1.0)
+    assert v.open_orders("X") == {"p1", "t3"} and v.rejects == 0
+
+
+def test_a_duplicate_client_id_is_rejected_and_the_resting_order_untouched():
+    v = venue()
+    bid(v, price_ticks=9_999, cid="b1")  # 3.0 ahead at 99.99
+    bid(v, price_ticks=9_998, qty=2.0, cid="b1")  # arrives after the first
+    v.submit(OrderRequest("b1", "Y", Side.SELL, 10_000, 1.0, False), 0.0)  # any symbol
+    ack, *rejects = v.poll(0.1)
+    assert isinstance(ack, OrderAcked)
+    assert [(type(e), e.reason) for e in rejects] == [
+        (OrderRejected, "duplicate client order id")
+    ] * 2
+    assert v.rejects == 2 and v.fills == 0
+    v.on_trade(Trade(9_999, 4.5, buyer_aggressor=False), 0.2)
+    (f,) = fills(v.poll(0.3))
+    assert (f.price_ticks, f.qty) == (9_999, 1.0)  # the first b1: its price, size and queue
+    bid(v, price_ticks=9_990, cid="b1", now=0.3)  # filled and gone: the id may be used again
+    assert [type(e) for e in v.poll(0.4)] == [OrderAcked]
+
+
+def test_resting_orders_are_bounded_per_symbol():
+    v = venue(max_open_orders=2)
+    for i, now in enumerate((0.0, 0.0, 0.001)):
+        bid(v, price_ticks=9_990 + i, cid=f"b{i}", now=now)
+    v.submit(OrderRequest("t", "X", Side.SELL, 10_000, 1.0, False), 0.001)  # would fill at once
+    v.submit(OrderRequest("y", "Y", Side.BUY, 9_990, 1.0), 0.001)  # another symbol, own limit
+    rejected = [e for e in v.poll(0.1) if isinstance(e, OrderRejected)]
+    assert [(e.client_id, e.reason) for e in rejected] == [
+        ("b2", "too many open orders"),
+        ("t", "too many open orders"),
+    ]
+    assert v.open_orders("X") == {"b0", "b1"} and v.open_orders("Y") == {"y"} and v.fills == 0
+    v.cancel("b0", 0.1)
+    bid(v, price_ticks=9_993, cid="b3", now=0.2)  # the cancel freed a place
+    v.poll(0.3)
+    assert v.open_orders("X") == {"b1", "b3"}
+
+
+def test_max_open_orders_is_validated():
+    from mmcore._core import PaperSim
+    from mmcore.config import ConfigError, build
+
+    assert PaperConfig().max_open_orders == 200
+    for bad in (0, 20_000):
+        with pytest.raises(ConfigError, match="max_open_orders"):
+            build(PaperConfig, {"max_open_orders": bad}, "paper", env={})
+    with pytest.raises(ValueError, match="max_open_orders"):
+        PaperVenue(PaperConfig(max_open_orders=0), TICK)
+    with pytest.raises(ValueError, match="max_open_orders"):
+        PaperSim(TICK, max_open_orders=-1)

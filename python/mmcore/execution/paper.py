@@ -14,6 +14,16 @@ Latency is simulated time: an order reaches the venue ``entry_latency_s`` after 
 a cancel ``cancel_latency_s`` after; every response reaches us ``response_latency_s`` later.
 Until a cancel lands the order can still fill. Everything is deterministic.
 
+On arrival the venue rejects, as exchanges do, an order whose client id is already resting
+(``"duplicate client order id"``; the resting order is untouched), an order for a symbol that
+already has ``max_open_orders`` resting (``"too many open orders"``) and a post-only order that
+would take liquidity. A marketable order takes only real liquidity (visible levels with a
+size above 0; what it takes stays taken until the next book), so no fill is ever of size 0. An
+order of size <= 0 (or NaN) is refused at :meth:`PaperVenue.submit` with ``ValueError``.
+
+State is bounded: resting orders by ``max_open_orders`` per symbol; orders and cancels in
+flight, and responses not yet polled, only by what the caller sends between polls.
+
 The simulation runs in Rust (``mmcore._core.PaperSim``); this class keeps the venue interface
 and turns its responses into the events of :mod:`mmcore.execution.orders`.
 """
@@ -43,7 +53,8 @@ __all__ = ["PaperConfig", "PaperVenue", "Trade"]
 
 @dataclass(frozen=True, slots=True)
 class PaperConfig:
-    """Latencies (seconds), queue model and fees (bps of notional; negative = rebate)."""
+    """Latencies (seconds), queue model, fees (bps of notional; negative = rebate) and the
+    resting orders allowed per symbol (Binance's per-symbol open-order limit is 200)."""
 
     entry_latency_s: float = bounded(0.005, ge=0)
     cancel_latency_s: float = bounded(0.005, ge=0)
@@ -52,6 +63,7 @@ class PaperConfig:
     queue_power: float = bounded(2.0, gt=0)
     maker_fee_bps: float = bounded(1.0, ge=-10, le=100)
     taker_fee_bps: float = bounded(5.0, ge=0, le=100)
+    max_open_orders: int = bounded(200, ge=1, le=10_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +105,7 @@ class PaperVenue:
             maker_fee_bps=cfg.maker_fee_bps,
             taker_fee_bps=cfg.taker_fee_bps,
             name=name,
+            max_open_orders=cfg.max_open_orders,
         )
 
     @property
@@ -102,12 +115,16 @@ class PaperVenue:
 
     @property
     def rejects(self) -> int:
-        """Orders rejected (post-only crossing)."""
+        """Orders rejected (post-only crossing, duplicate client id, too many open orders)."""
         return self._sim.rejects
 
     # -- order entry -------------------------------------------------------------------
     def submit(self, request: OrderRequest, now: float) -> None:
-        """Send a new order; it reaches the venue after the entry latency."""
+        """Send a new order; it reaches the venue after the entry latency.
+
+        Raises ``ValueError`` naming the argument for a size that is not finite and > 0, a
+        negative price or a side other than buy/sell; nothing is sent then.
+        """
         r = request
         self._sim.submit(r.client_id, r.symbol, r.side, r.price_ticks, r.qty, r.post_only, now)
 
