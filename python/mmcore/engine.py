@@ -80,8 +80,10 @@ class Engine:
 
     # -- inputs --------------------------------------------------------------------------
     def on_book(self, now: float) -> QuoteDecision | None:
-        """The book just changed (a payload was applied): the paper venue sees it, then quote."""
+        """The book just changed (a payload was applied): the paper venue sees it, venue
+        events that have arrived are taken, then quote."""
         self.show_book_to_venue(now)
+        self.take_venue_events(now)
         return self.quote(now)
 
     def show_book_to_venue(self, now: float) -> None:
@@ -91,8 +93,26 @@ class Engine:
         if self._sim is not None:
             self._sim.on_book_from(self.book, self.sim_levels, now)
 
+    def take_venue_events(self, now: float) -> None:
+        """Apply the venue events (acks, fills, cancels) that have reached us by ``now``.
+
+        They are their own input stream (a live venue pushes them as they happen); call this
+        before :meth:`quote` so the decision sees every fill. Kept apart from :meth:`quote`
+        so that tick-to-quote times the reaction to the book, not this bookkeeping.
+        """
+        on_event = self.orders.on_event
+        for event in self.venue.poll(now):
+            order, new = on_event(event)
+            if not new:
+                continue
+            if isinstance(event, OrderFilled):
+                self._fill(event)
+            if order is not None and self.journal is not None:
+                self._record(order, type(event).__name__, event.ts)
+
     def quote(self, now: float) -> QuoteDecision | None:
-        """Our side of a book change: take venue events, features, risk, decide and send quotes."""
+        """Our reaction to a book change: features, risk, decide and send quotes (take the
+        venue events first, as :meth:`on_book` does)."""
         self._last_book = now
         return self._step(now)
 
@@ -101,10 +121,11 @@ class Engine:
         self.quoter.on_trade(trade.price_ticks * self._tick)
         if self._sim is not None:
             self._sim.on_trade(trade, now)
-        self._drain(now)
+        self.take_venue_events(now)
 
     def on_timer(self, now: float) -> QuoteDecision | None:
         """Periodic check without a book change (detects a stale book, expires old orders)."""
+        self.take_venue_events(now)
         return self._step(now)
 
     def replay(self, events: Iterable[tuple[float, bytes | str | Trade]]) -> ReplayStats:
@@ -150,14 +171,13 @@ class Engine:
         sent = self.orders.cancel_all(now)
         for order in self.orders.orders.values():
             self._record(order, "cancel_sent", now)
-        self._drain(now)
+        self.take_venue_events(now)
         if self.journal is not None:
             self.journal.flush()
         return sent
 
     # -- internals -----------------------------------------------------------------------
     def _step(self, now: float) -> QuoteDecision | None:
-        self._drain(now)
         if self.stopped:
             return None
         f = self.book.features(self.depth)
@@ -200,17 +220,6 @@ class Engine:
         self.orders.cancel_all(now)
         for order in pending:
             self._record(order, "cancel_sent", now, why)
-
-    def _drain(self, now: float) -> None:
-        on_event = self.orders.on_event
-        for event in self.venue.poll(now):
-            order, new = on_event(event)
-            if not new:
-                continue
-            if isinstance(event, OrderFilled):
-                self._fill(event)
-            if order is not None and self.journal is not None:
-                self._record(order, type(event).__name__, event.ts)
 
     def _fill(self, fill: OrderFilled) -> None:
         self.fills += 1

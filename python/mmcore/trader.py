@@ -192,9 +192,11 @@ class Trader:
             return False
         engine.book = feed.book(symbol)  # type: ignore[assignment]
         now = time.monotonic()
-        # The paper venue's own book processing is the simulated exchange's work, so
-        # tick-to-quote (frame received -> quotes decided) leaves it out.
+        # The paper venue's own book processing is the simulated exchange's work, and venue
+        # events (acks, fills) are their own input stream: tick-to-quote (frame received ->
+        # quotes decided) leaves both out; the events are still applied before the decision.
         engine.show_book_to_venue(now)
+        engine.take_venue_events(now)
         t0 = time.perf_counter_ns()
         decision = engine.quote(now)
         stats = self.stats

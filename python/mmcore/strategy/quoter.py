@@ -20,6 +20,8 @@ from mmcore.strategy.overlay import NEUTRAL, Overlay
 
 __all__ = ["Quote", "QuoteDecision", "Quoter"]
 
+_LADDER_CACHE = 4096  # ladders kept for reuse (a few hundred KB at most)
+
 
 class Quote(NamedTuple):
     """One target order: price in ticks, size in base units."""
@@ -56,13 +58,13 @@ class Quoter:
         self._wait_for_calibration = cfg.warmup == "wait"
         self._model_for: ModelParams | None = None
         self._model = (0.0, 0.0)
-        # Caches for the hot path: sizes change only with the position or the size overlay,
-        # ladders only when the rounded price or the size changes (the same tuple is reused,
-        # so the order manager's "same targets" check is an identity comparison).
+        # Caches for the hot path: sizes change only with the position or the size overlay;
+        # a ladder is a function of (best price, size, side), and the price wanders over a few
+        # ticks, so recent ladders are reused (the same tuple also makes the order manager's
+        # "same targets" check an identity comparison). Bounded: cleared when full.
         self._sized_for: tuple[float, float] | None = None
         self._sizes = (0.0, 0.0)
-        self._bid_ladder: tuple[tuple[int, float] | None, tuple[Quote, ...]] = (None, ())
-        self._ask_ladder: tuple[tuple[int, float] | None, tuple[Quote, ...]] = (None, ())
+        self._ladders: dict[tuple[int, float, int], tuple[Quote, ...]] = {}
 
     def on_trade(self, price: float) -> None:
         """Feed a market trade price to the intensity calibration."""
@@ -114,15 +116,9 @@ class Quoter:
 
         limit = cfg.max_position * overlay.limit_mult
         bid_qty, ask_qty = self._sizes_for(position, overlay.size_mult)
-        bid_key = (bid, bid_qty) if bid_qty > 0 and position < limit else None
-        if bid_key != self._bid_ladder[0]:
-            self._bid_ladder = (bid_key, self._ladder(bid, -1, bid_qty) if bid_key else ())
-        ask_key = (ask, ask_qty) if ask_qty > 0 and position > -limit else None
-        if ask_key != self._ask_ladder[0]:
-            self._ask_ladder = (ask_key, self._ladder(ask, 1, ask_qty) if ask_key else ())
-        return QuoteDecision(
-            self._bid_ladder[1], self._ask_ladder[1], fair, half, skew, params, "quoting"
-        )
+        bids = self._ladder(bid, bid_qty, -1) if bid_qty > 0 and position < limit else ()
+        asks = self._ladder(ask, ask_qty, 1) if ask_qty > 0 and position > -limit else ()
+        return QuoteDecision(bids, asks, fair, half, skew, params, "quoting")
 
     def _sizes_for(self, position: float, size_mult: float) -> tuple[float, float]:
         """Bid and ask sizes in whole lots: shrunk on the side that would grow inventory."""
@@ -138,10 +134,17 @@ class Quoter:
             self._sized_for = key
         return self._sizes
 
-    def _ladder(self, best: int, direction: int, qty: float) -> tuple[Quote, ...]:
+    def _ladder(self, best: int, qty: float, direction: int) -> tuple[Quote, ...]:
         """``levels`` quotes from ``best`` away from fair (``direction`` -1 bids, +1 asks)."""
-        step = direction * self.cfg.level_spacing_ticks
-        return tuple(Quote(best + i * step, qty) for i in range(self.cfg.levels))
+        key = (best, qty, direction)
+        ladder = self._ladders.get(key)
+        if ladder is None:
+            if len(self._ladders) >= _LADDER_CACHE:
+                self._ladders.clear()
+            step = direction * self.cfg.level_spacing_ticks
+            ladder = tuple([Quote(best + i * step, qty) for i in range(self.cfg.levels)])
+            self._ladders[key] = ladder
+        return ladder
 
     def _spread_and_skew(self, params: ModelParams) -> tuple[float, float]:
         if params is not self._model_for:  # params change only on a refit
