@@ -661,7 +661,8 @@ impl PaperSim {
                 available -= eaten;
             }
             let fill = py_min(r.remaining, available);
-            if fill > 0.0 {
+            // Float dust left over from the queue ahead (1e-17 of a lot) is not a fill.
+            if fill > FILLED_EPSILON {
                 available -= fill;
                 if settle(r, fill) {
                     r.done = true;
@@ -1167,6 +1168,19 @@ mod tests {
             &events[..],
             [Event::Cancelled { .. }, Event::Acked { .. }]
         ));
+    }
+
+    #[test]
+    fn float_dust_left_by_the_queue_ahead_is_no_maker_fill() {
+        let mut v = venue();
+        v.on_book([(100.00, 0.3)], ASKS, 0.0).unwrap();
+        bid(&mut v, "b1", 10_000, 1.0, 0.0); // joins behind 0.3
+        v.poll(0.1);
+        // 0.1 + 0.2 is 0.30000000000000004: the queue ahead eats all but 5.6e-17
+        v.on_trade(10_000, 0.1 + 0.2, false, 0.2).unwrap();
+        assert!(fills(&v.poll(0.3)).is_empty());
+        v.on_trade(10_000, 0.25, false, 0.4).unwrap(); // a real trade still fills us
+        assert_eq!(fills(&v.poll(0.5)), [("b1".to_owned(), 0.25, true)]);
     }
 
     #[test]

@@ -160,3 +160,10 @@ def test_risk_gate_trims_and_vetoes():
     m.reconcile([Quote(100, 1.0), Quote(99, 1.0), Quote(98, 1.0)], [], 100, 0.0)
     assert [r.qty for r in venue.sent] == [1.0, 0.5]
     assert m.vetoed == 1
+
+
+def test_zero_size_targets_are_never_sent_even_without_a_gate():
+    m, venue = manager()
+    m.reconcile([Quote(100, 0.0), Quote(99, 1.0)], [Quote(101, float("nan"))], 100, 0.0)
+    assert [r.price_ticks for r in venue.sent] == [99]
+    assert m.vetoed == 2

@@ -182,11 +182,11 @@ class OrderManager:
 
     def _place(self, side: Side, quote: Target, now: float) -> Order | None:
         qty = quote.qty
-        if self.gate is not None:
+        if self.gate is not None and qty > 0:
             qty = self.gate(side, quote.price_ticks, qty, self.working(side), now)
-            if qty <= 0:
-                self.vetoed += 1
-                return None
+        if not qty > 0:  # a zero (or NaN) size is no order: venues refuse them
+            self.vetoed += 1
+            return None
         order = Order(self.next_client_id(), self.symbol, side, quote.price_ticks, qty, now)
         self.orders[order.client_id] = order
         self.placed += 1
