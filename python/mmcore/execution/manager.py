@@ -21,6 +21,8 @@ from mmcore.execution.venue import OrderRequest, Venue
 
 __all__ = ["ExecutionConfig", "OrderManager", "RiskGate", "Target"]
 
+_NEVER = float("inf")
+
 
 class Target(Protocol):
     """A target quote (``mmcore.strategy.Quote`` fits): price in ticks, size in base units."""
@@ -64,12 +66,13 @@ class OrderManager:
         self.gate = gate
         self.orders: dict[str, Order] = {}  # active orders only; terminal ones are dropped
         self._ids = itertools.count(1)
+        self._id_prefix = f"{cfg.client_id_prefix}-{symbol}-"
         self._fill_ids: deque[str] = deque(maxlen=cfg.recent_fill_ids)
         self._fill_set: set[str] = set()
         # Fast path: the same targets as last time with no order change need no diff.
         self._last_targets: tuple[object, ...] | None = None
         self._changed = True
-        self._expiry = float("inf")
+        self._expiry = _NEVER
         self._tol_ticks = float(cfg.tolerance_ticks)
         self._tol_frac = cfg.tolerance_bps * 1e-4
         self.placed = 0
@@ -79,7 +82,7 @@ class OrderManager:
 
     def next_client_id(self) -> str:
         """A fresh client order id."""
-        return f"{self.cfg.client_id_prefix}-{self.symbol}-{next(self._ids)}"
+        return self._id_prefix + str(next(self._ids))
 
     def working(self, side: Side) -> float:
         """Open size of all orders on ``side`` that may still fill (pending cancels count)."""
@@ -99,21 +102,26 @@ class OrderManager:
         key = (bids, asks, tol)
         if not self._changed and now < self._expiry and key == self._last_targets:
             return []
-        stale_bids, new_bids = self._match(Side.BUY, bids, tol, now)
-        stale_asks, new_asks = self._match(Side.SELL, asks, tol, now)
-        for order in stale_bids:
-            self._cancel(order, now)
-        for order in stale_asks:
+        max_age = self.cfg.max_order_age_s
+        free_bids: list[Order] = []
+        free_asks: list[Order] = []
+        stale: list[Order] = []
+        for o in self.orders.values():
+            if o.status is not OrderStatus.PENDING_CANCEL:
+                if now - o.created >= max_age:
+                    stale.append(o)
+                else:
+                    (free_bids if o.side is Side.BUY else free_asks).append(o)
+        new_bids, oldest_bid = self._match(free_bids, bids, tol)
+        new_asks, oldest_ask = self._match(free_asks, asks, tol)
+        for order in (*stale, *free_bids, *free_asks):  # too old, or matching no target
             self._cancel(order, now)
         placed = [o for q in new_bids if (o := self._place(Side.BUY, q, now)) is not None]
         placed += [o for q in new_asks if (o := self._place(Side.SELL, q, now)) is not None]
         self._last_targets = key
         # a vetoed target is retried on the next call (the gate may allow it by then)
         self._changed = len(placed) < len(new_bids) + len(new_asks)
-        self._expiry = self.cfg.max_order_age_s + min(
-            (o.created for o in self.orders.values() if o.status is not OrderStatus.PENDING_CANCEL),
-            default=float("inf"),
-        )
+        self._expiry = max_age + min(oldest_bid, oldest_ask, now if placed else _NEVER)
         return placed
 
     def cancel_all(self, now: float) -> int:
@@ -154,18 +162,14 @@ class OrderManager:
                 self.orders[order.client_id] = order
 
     def _match(
-        self, side: Side, targets: Iterable[Target], tol: float, now: float
-    ) -> tuple[list[Order], list[Target]]:
-        """``(orders of side to cancel, targets no working order covers)``: each target keeps
-        the nearest free order within ``tol`` whose open size is close enough."""
-        max_age = self.cfg.max_order_age_s
+        self, free: list[Order], targets: Iterable[Target], tol: float
+    ) -> tuple[list[Target], float]:
+        """Pairs each target with the nearest ``free`` order within ``tol`` whose open size is
+        close enough; paired orders leave ``free`` (what is left matches nothing). Returns
+        the targets left unpaired and the oldest creation time among the paired orders."""
         size_tol = self.cfg.size_tolerance
-        free: list[Order] = []
-        stale: list[Order] = []
-        for o in self.orders.values():
-            if o.side is side and o.status is not OrderStatus.PENDING_CANCEL:
-                (free if now - o.created < max_age else stale).append(o)
         missing: list[Target] = []
+        oldest = _NEVER
         for target in targets:
             best: Order | None = None
             best_dist = tol
@@ -177,8 +181,9 @@ class OrderManager:
                 missing.append(target)
             else:
                 free.remove(best)
-        stale += free
-        return stale, missing
+                if best.created < oldest:
+                    oldest = best.created
+        return missing, oldest
 
     def _place(self, side: Side, quote: Target, now: float) -> Order | None:
         qty = quote.qty
