@@ -1,7 +1,7 @@
 //! mmcore core: exchange payloads in, synced L2 books and market features out.
 //!
-//! The pure-Rust core (decode, book, sync, features, flow, paper) has no pyo3 in it; the `python`
-//! feature adds the bindings in `python/` and registers the `mmcore._core` module.
+//! The pure-Rust core (decode, book, sync, features, flow, paper, quote) has no pyo3 in it; the
+//! `python` feature adds the bindings in `python/` and registers the `mmcore._core` module.
 
 pub mod book;
 pub mod decode;
@@ -9,6 +9,7 @@ pub mod features;
 pub mod fixed;
 pub mod flow;
 pub mod paper;
+pub mod quote;
 pub mod router;
 pub mod symbol_book;
 pub mod sync;

@@ -249,3 +249,100 @@ class PaperSim:
     def name(self) -> str: ...
     @property
     def tick_size(self) -> float: ...
+
+#: ``QuoteCore.decide``: ``(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)``.
+QuoteTuple = tuple[int, int, int, float, float, float, float, float, int]
+
+class QuoteCore:
+    """The quote model of one symbol and its online calibration (``strategy.Quoter`` wraps it):
+    calibration (sigma, A, k), fair value from microprice and imbalance, GLFT or
+    Avellaneda-Stoikov half-spread and skew, fee floor, tick rounding away from fair, post-only
+    clamps, position limit and inventory-shaped sizes in whole lots. Bad configuration values
+    raise ``ValueError`` naming the field."""
+
+    def __init__(
+        self,
+        tick_size: float,
+        lot_size: float,
+        base_size: float,
+        max_position: float,
+        *,
+        model: str = "glft",
+        gamma: float = 0.05,
+        as_horizon_s: float = 1.0,
+        spread_adj: float = 1.0,
+        skew_adj: float = 1.0,
+        size_eta: float = 1.0,
+        imbalance_alpha_ticks: float = 0.0,
+        min_spread_bps: float = 0.0,
+        maker_fee_bps: float = 0.0,
+        fee_margin_bps: float = 0.5,
+        warmup: str = "fallback",
+        prior_sigma_ticks: float = 1.0,
+        prior_a: float = 1.0,
+        prior_k: float = 0.5,
+        interval_s: float = 0.1,
+        window_s: float = 600.0,
+        refresh_s: float = 5.0,
+        min_intervals: int = 300,
+        min_trade_intervals: int = 20,
+        max_depth_ticks: int = 70,
+    ) -> None:
+        """The ``QuoteConfig`` / ``CalibrationConfig`` fields of the same names; ``model`` is
+        ``"glft"`` or ``"as"``, ``warmup`` ``"fallback"`` or ``"wait"``. The window
+        (``window_s / interval_s``) is at most 10,000,000 samples, ``max_depth_ticks`` at most
+        1,000,000."""
+    def decide(
+        self,
+        features: Features,
+        position: float,
+        now: float,
+        spread_mult: float = 1.0,
+        size_mult: float = 1.0,
+        limit_mult: float = 1.0,
+        halt: bool = False,
+    ) -> QuoteTuple:
+        """Feeds the calibration the mid and prices the best bid and ask: ``(status, bid, ask,
+        bid_qty, ask_qty, fair, half, skew, fits)``; status 0 quoting, 1 no_book, 2 halted,
+        3 warming_up; prices in ticks, sizes in base units (0: no order on that side);
+        ``fits`` counts calibration fits (``params`` changes only with it). A ``Features``
+        record is read directly, any other object by attribute (``best_bid``, ``best_ask``,
+        ``mid``, ``microprice``, ``imbalance``). ``ValueError`` when the inputs cannot be
+        priced (NaN position or size multiplier, infinite prices)."""
+    def on_trade(self, price_ticks: float) -> None:
+        """A market trade's price in ticks (intensity calibration input)."""
+    def on_mid(self, mid_ticks: float, now: float) -> None:
+        """A mid in ticks at ``now`` (s); ``decide`` does this for every book it prices."""
+    def model_spread_ticks(self) -> float:
+        """The model's own total spread in ticks: ``2 · half-spread · spread_adj``."""
+    @property
+    def ready(self) -> bool:
+        """True once the calibration has fitted."""
+    @property
+    def progress(self) -> float:
+        """Warm-up progress in [0, 1]."""
+    @property
+    def params(self) -> tuple[float, float, float, bool]:
+        """``(sigma, a, k, calibrated)``: the latest fit, or the prior."""
+    @property
+    def fits(self) -> int:
+        """Successful calibration fits so far."""
+    @property
+    def samples(self) -> int:
+        """Closed calibration intervals in the rolling window."""
+
+def glft(gamma: float, sigma: float, a: float, k: float) -> tuple[float, float]:
+    """GLFT ``(half_spread, skew)`` in ticks (Guéant 2017, ξ = gamma, Δ = 1); ``sigma`` in
+    ticks/√s, ``a`` in 1/s, ``k`` in 1/tick; ``gamma``, ``a``, ``k`` > 0."""
+
+def avellaneda_stoikov(
+    gamma: float, sigma: float, k: float, horizon_s: float
+) -> tuple[float, float]:
+    """Avellaneda-Stoikov ``(half_spread, skew)`` in ticks; ``gamma``, ``k``, ``horizon_s`` > 0."""
+
+def fit_intensity(
+    depths: Sequence[float] | npt.NDArray[np.float64], seconds: float, max_depth: int
+) -> tuple[float, float] | None:
+    """Least-squares ``(A, k)`` of ln λ(δ) = ln A - k·δ, δ = 0, 1, … below ``max_depth``, with
+    λ(δ) = depths greater than δ per ``seconds``; None with fewer than two such δ or a slope
+    that is not negative. NaN depths are not counted."""

@@ -4,6 +4,7 @@ mod errors;
 mod features;
 mod order_book;
 mod paper;
+mod quoter;
 mod router;
 mod status;
 
@@ -29,6 +30,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<order_book::OrderBook>()?;
     m.add_class::<router::BookRouter>()?;
     m.add_class::<paper::PaperSim>()?;
+    m.add_class::<quoter::QuoteCore>()?;
+    m.add_function(wrap_pyfunction!(quoter::glft, m)?)?;
+    m.add_function(wrap_pyfunction!(quoter::avellaneda_stoikov, m)?)?;
+    m.add_function(wrap_pyfunction!(quoter::fit_intensity, m)?)?;
     m.add_function(wrap_pyfunction!(synthetic_binance_stream, m)?)?;
     features::check_names()
 }

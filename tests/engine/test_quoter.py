@@ -190,7 +190,7 @@ def test_intensity_fit_recovers_a_and_k_and_matches_the_formula():
     and check the fit against the least-squares formula written out by hand."""
     import numpy as np
 
-    from mmcore.strategy.calibration import _fit_intensity
+    from mmcore._core import fit_intensity
 
     a, k, seconds = 5.0, 0.4, 1000.0
     counts = [round(a * math.exp(-k * d) * seconds) for d in range(12)]  # intervals deeper than d
@@ -198,7 +198,7 @@ def test_intensity_fit_recovers_a_and_k_and_matches_the_formula():
     for d in range(12):
         beyond = counts[d + 1] if d + 1 < 12 else 0
         depths += [d + 0.5] * (counts[d] - beyond)  # deeper than d, not deeper than d + 1
-    fit_a, fit_k = _fit_intensity(np.array(depths), seconds, max_depth=70)
+    fit_a, fit_k = fit_intensity(np.array(depths), seconds, max_depth=70)
     assert fit_k == pytest.approx(k, rel=0.02) and fit_a == pytest.approx(a, rel=0.05)
 
     xs = [float(d) for d in range(12)]
@@ -213,7 +213,110 @@ def test_intensity_fit_recovers_a_and_k_and_matches_the_formula():
 def test_intensity_fit_refuses_too_few_depths():
     import numpy as np
 
-    from mmcore.strategy.calibration import _fit_intensity
+    from mmcore._core import fit_intensity
 
-    assert _fit_intensity(np.array([0.5, 0.2]), 10.0, 70) is None  # only δ = 0 has trades
-    assert _fit_intensity(np.array([], dtype=float), 10.0, 70) is None
+    assert fit_intensity(np.array([0.5, 0.2]), 10.0, 70) is None  # only δ = 0 has trades
+    assert fit_intensity(np.array([], dtype=float), 10.0, 70) is None
+
+
+def test_intensity_fit_rejects_bad_arguments():
+    from mmcore._core import fit_intensity
+
+    with pytest.raises(ValueError, match="seconds"):
+        fit_intensity([1.5, 2.5], 0.0, 70)
+    with pytest.raises(ValueError, match="max_depth"):
+        fit_intensity([1.5, 2.5], 10.0, -1)
+    assert fit_intensity([1.5, 2.5, math.nan], 10.0, 70) == fit_intensity([1.5, 2.5], 10.0, 70)
+
+
+def test_a_features_record_and_an_object_with_its_attributes_decide_the_same():
+    """The Rust core reads a Features record's fields directly and any other object by
+    attribute: both paths must give the same decisions."""
+    from types import SimpleNamespace
+
+    from mmcore import OrderBook
+    from mmcore._core import synthetic_binance_stream
+
+    from .conftest import SYMBOL
+
+    snapshot, payloads = synthetic_binance_stream(600, 50, 6, 4)
+    book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
+    book.apply_snapshot(snapshot)
+    cal = CalibrationConfig(
+        interval_s=0.1, window_s=60, refresh_s=1, min_intervals=50, min_trade_intervals=20
+    )
+    cfg = quote_config(levels=2, imbalance_alpha_ticks=3.0, calibration=cal)
+    direct, by_name = Quoter(cfg), Quoter(cfg)
+    names = ("best_bid", "best_ask", "mid", "microprice", "imbalance")
+    rng = random.Random(4)
+    for i, payload in enumerate(payloads):
+        book.apply(payload)
+        f = book.features(5)
+        copy = SimpleNamespace(**{n: getattr(f, n) for n in names})
+        trade = f.mid + TICK * rng.choice((-4, -1, 1, 3))
+        direct.on_trade(trade)
+        by_name.on_trade(trade)
+        position = rng.choice((0.0, 0.03, -0.07, 0.1))
+        assert direct.decide(f, position, i * 0.05) == by_name.decide(copy, position, i * 0.05)
+    assert direct.calibration.ready
+
+
+def test_bad_config_numbers_and_unpriceable_inputs_raise_value_error():
+    from mmcore._core import QuoteCore
+
+    with pytest.raises(ValueError, match="tick_size"):
+        QuoteCore(0.0, 0.0001, 0.01, 0.1)
+    with pytest.raises(ValueError, match="model"):
+        QuoteCore(0.01, 0.0001, 0.01, 0.1, model="bogus")
+    with pytest.raises(ValueError, match="imbalance_alpha_ticks"):
+        QuoteCore(0.01, 0.0001, 0.01, 0.1, imbalance_alpha_ticks=math.nan)
+    with pytest.raises(ValueError, match="min_intervals"):
+        QuoteCore(0.01, 0.0001, 0.01, 0.1, min_intervals=-3)
+    with pytest.raises(ValueError, match="window_s"):
+        QuoteCore(0.01, 0.0001, 0.01, 0.1, window_s=1e300)
+    with pytest.raises(ValueError, match="gamma"):
+        glft(0.0, 1.0, 1.0, 0.5)
+    with pytest.raises(ValueError, match="horizon_s"):
+        avellaneda_stoikov(0.1, 1.0, 0.5, -1.0)
+    q = Quoter(quote_config())
+    f = features(100.0, 100.1)
+    with pytest.raises(ValueError, match="position"):
+        q.decide(f, math.nan, 1.0)
+    with pytest.raises(ValueError, match="size_mult"):
+        q.decide(f, 0.0, 1.0, NEUTRAL._replace(size_mult=math.nan))
+    halt = NEUTRAL._replace(halt=True)
+    assert q.decide(f, math.nan, 1.0, halt).status == "halted"  # never priced
+    assert q.decide(f, 0.0, 1.0).status == "quoting"  # and the quoter still works
+
+
+def test_params_are_rebuilt_only_when_the_calibration_refits():
+    q = Quoter(_warmup_config("fallback"))
+    rng = random.Random(2)
+    prior = q.calibration.params
+    assert prior.source == "prior" and q.decide(features(100.0, 100.1), 0.0, 0.0).params is prior
+    _feed(q, 12.0, rng)
+    params = q.calibration.params
+    assert params.source == "calibrated"
+    assert q.calibration.params is params  # no refit in between: the same tuple
+    f = features(100.0, 100.1)
+    d = q.decide(f, 0.0, 12.0)
+    assert d.params == q.calibration.params
+    half, _ = glft(q.cfg.gamma, *q.calibration.params[:3])
+    assert q.model_spread_bps(100.05) == pytest.approx(2 * half * TICK / 100.05 * 1e4, rel=1e-12)
+
+
+def test_standalone_calibration_warms_up_and_fits():
+    from mmcore.strategy import Calibration, ModelParams
+
+    cfg = _warmup_config("wait").calibration
+    prior = ModelParams(1.0, 1.0, 0.5, "prior")
+    cal = Calibration(cfg, prior)
+    assert not cal.ready and cal.params is prior and cal.progress == 0.0
+    rng = random.Random(5)
+    mid, t = 10_000.0, 0.0
+    while t < 10.0:
+        mid += rng.choice((-1, 0, 1))
+        cal.on_trade(mid + rng.choice((-3, -1, 1, 2, 5)))
+        cal.on_mid(mid, t)
+        t += 0.05
+    assert cal.ready and cal.progress == 1.0 and cal.params.source == "calibrated"
