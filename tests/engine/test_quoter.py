@@ -305,12 +305,9 @@ def test_params_are_rebuilt_only_when_the_calibration_refits():
     assert q.model_spread_bps(100.05) == pytest.approx(2 * half * TICK / 100.05 * 1e4, rel=1e-12)
 
 
-def test_standalone_calibration_warms_up_and_fits():
-    from mmcore.strategy import Calibration, ModelParams
-
-    cfg = _warmup_config("wait").calibration
-    prior = ModelParams(1.0, 1.0, 0.5, "prior")
-    cal = Calibration(cfg, prior)
+def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
+    cal = Quoter(_warmup_config("wait")).calibration
+    prior = cal.prior
     assert not cal.ready and cal.params is prior and cal.progress == 0.0
     rng = random.Random(5)
     mid, t = 10_000.0, 0.0

@@ -44,28 +44,12 @@ def calibration_kwargs(cfg: CalibrationConfig) -> dict[str, Any]:
 
 
 class Calibration:
-    """Rolling sigma, A, k estimator; feed it mids and trades, read :attr:`params`.
+    """The quote model's rolling sigma, A, k estimator (it lives in the :class:`QuoteCore`
+    the :class:`~mmcore.strategy.quoter.Quoter` owns): feed it mids and trades, read
+    :attr:`params`. ``prior`` is what the core was built with."""
 
-    Standalone it owns its estimator; the :class:`~mmcore.strategy.quoter.Quoter` passes its
-    ``QuoteCore`` as ``core`` (then ``prior`` must be the one that core was built with).
-    """
-
-    def __init__(
-        self, cfg: CalibrationConfig, prior: ModelParams, *, core: QuoteCore | None = None
-    ) -> None:
-        self.cfg = cfg
+    def __init__(self, core: QuoteCore, prior: ModelParams) -> None:
         self.prior = prior
-        if core is None:  # the quote-model numbers are unused placeholders
-            core = QuoteCore(
-                1.0,
-                1.0,
-                1.0,
-                1.0,
-                prior_sigma_ticks=prior.sigma,
-                prior_a=prior.a,
-                prior_k=prior.k,
-                **calibration_kwargs(cfg),
-            )
         self._core = core
         self._fits = 0  # the core's fit count that _params reflects
         self._params = prior
@@ -83,8 +67,16 @@ class Calibration:
     @property
     def params(self) -> ModelParams:
         """The latest fit, or the prior while warming up."""
-        fits = self._core.fits
-        return self._params if fits == self._fits else self._refresh(fits)
+        return self.params_after(self._core.fits)
+
+    def params_after(self, fits: int) -> ModelParams:
+        """:attr:`params` once the core has made ``fits`` fits (``QuoteCore.decide`` reports
+        the count): one tuple per fit, so an unchanged fit is an identity hit."""
+        if fits != self._fits:
+            sigma, a, k, calibrated = self._core.params
+            self._params = ModelParams(sigma, a, k, "calibrated") if calibrated else self.prior
+            self._fits = fits
+        return self._params
 
     def on_mid(self, mid_ticks: float, now: float) -> None:
         """Record the mid (in ticks) at time ``now`` (seconds)."""
@@ -93,10 +85,3 @@ class Calibration:
     def on_trade(self, price_ticks: float) -> None:
         """Record a market trade's price (ticks); its distance from the interval's mid counts."""
         self._core.on_trade(price_ticks)
-
-    def _refresh(self, fits: int) -> ModelParams:
-        """Rebuild :attr:`params` after the core's ``fits``-th fit (one tuple per fit)."""
-        sigma, a, k, calibrated = self._core.params
-        self._params = ModelParams(sigma, a, k, "calibrated") if calibrated else self.prior
-        self._fits = fits
-        return self._params

@@ -79,7 +79,7 @@ class Quoter:
             prior_k=cfg.prior_k,
             **calibration_kwargs(cfg.calibration),
         )
-        self.calibration = Calibration(cfg.calibration, prior, core=self._core)
+        self.calibration = Calibration(self._core, prior)
         self._decide = self._core.decide
         self._inv_tick = 1.0 / cfg.tick_size
         # A ladder is a function of (best price, size, side), and the price wanders over a few
@@ -114,8 +114,7 @@ class Quoter:
                 overlay.halt,
             )
         status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits = decided
-        calibration = self.calibration
-        params = calibration._params if fits == calibration._fits else calibration._refresh(fits)
+        params = self.calibration.params_after(fits)
         if status:
             return QuoteDecision((), (), _NAN, _NAN, _NAN, params, _STATUSES[status])
         ladders = self._ladders
