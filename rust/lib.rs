@@ -3,6 +3,7 @@
 //! The pure-Rust core (decode, book, sync, features, flow, paper, quote) has no pyo3 in it; the
 //! `python` feature adds the bindings in `python/` and registers the `mmcore._core` module.
 
+pub mod arg_error;
 pub mod book;
 pub mod decode;
 pub mod features;

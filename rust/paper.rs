@@ -26,9 +26,9 @@
 //! Bounded state: resting orders are at most `max_open_orders` per symbol; in-flight orders
 //! and cancels and undelivered responses are bounded by what the caller sends between polls.
 
+use crate::arg_error::{finite, non_negative, positive, ArgError};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::fmt;
 
 /// Reason of a post-only order that would have taken liquidity.
 pub const POST_ONLY_REJECT: &str = "post-only order would cross";
@@ -66,32 +66,6 @@ impl Side {
         }
     }
 }
-
-/// An invalid argument: its name and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PaperError {
-    /// The argument's name (`qty`, `bids`, `entry_latency_s`, …).
-    pub arg: &'static str,
-    /// What is wrong, with the offending value.
-    pub reason: String,
-}
-
-impl PaperError {
-    fn new(arg: &'static str, reason: impl Into<String>) -> Self {
-        PaperError {
-            arg,
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for PaperError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.arg, self.reason)
-    }
-}
-
-impl std::error::Error for PaperError {}
 
 /// Latencies (seconds), queue model, fees (bps of notional; negative = rebate), the tick size
 /// shared by every symbol of the venue and the venue's name (prefix of venue and fill ids).
@@ -134,35 +108,23 @@ impl Default for PaperConfig {
 impl PaperConfig {
     /// Checks every value: latencies finite and >= 0, power and tick size finite and > 0,
     /// fees finite, at least one open order per symbol.
-    pub fn validate(&self) -> Result<(), PaperError> {
+    pub fn validate(&self) -> Result<(), ArgError> {
         if self.max_open_orders == 0 {
-            return Err(PaperError::new("max_open_orders", "must be >= 1, got 0"));
+            return Err(ArgError::new("max_open_orders", "must be >= 1, got 0"));
         }
-        for (arg, value) in [
+        non_negative(&[
             ("entry_latency_s", self.entry_latency_s),
             ("cancel_latency_s", self.cancel_latency_s),
             ("response_latency_s", self.response_latency_s),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(PaperError::new(arg, format!("must be >= 0, got {value}")));
-            }
-        }
-        for (arg, value) in [
+        ])?;
+        positive(&[
             ("queue_power", self.queue_power),
             ("tick_size", self.tick_size),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(PaperError::new(arg, format!("must be > 0, got {value}")));
-            }
-        }
-        for (arg, value) in [
+        ])?;
+        finite(&[
             ("maker_fee_bps", self.maker_fee_bps),
             ("taker_fee_bps", self.taker_fee_bps),
-        ] {
-            if !value.is_finite() {
-                return Err(PaperError::new(arg, format!("must be finite, got {value}")));
-            }
-        }
+        ])?;
         Ok(())
     }
 }
@@ -345,25 +307,25 @@ fn stage(
     inv_tick: f64,
     bid_side: bool,
     arg: &'static str,
-) -> Result<(), PaperError> {
+) -> Result<(), ArgError> {
     dst.clear();
     let mut ordered = true;
     for (price, size) in levels {
         if !(price.is_finite() && price >= 0.0) {
-            return Err(PaperError::new(
+            return Err(ArgError::new(
                 arg,
                 format!("prices must be finite and >= 0, got {price}"),
             ));
         }
         if !(size.is_finite() && size >= 0.0) {
-            return Err(PaperError::new(
+            return Err(ArgError::new(
                 arg,
                 format!("sizes must be finite and >= 0, got {size}"),
             ));
         }
         let ticks = price * inv_tick + 0.5;
         if ticks >= 9.2e18 {
-            return Err(PaperError::new(
+            return Err(ArgError::new(
                 arg,
                 format!("price {price} is too large for the tick size"),
             ));
@@ -393,9 +355,9 @@ fn stage(
     Ok(())
 }
 
-fn check_time(now: f64) -> Result<(), PaperError> {
+fn check_time(now: f64) -> Result<(), ArgError> {
     if now.is_nan() {
-        return Err(PaperError::new("now", "must not be NaN"));
+        return Err(ArgError::new("now", "must not be NaN"));
     }
     Ok(())
 }
@@ -436,7 +398,7 @@ pub struct PaperSim {
 
 impl PaperSim {
     /// A venue with no orders and no book view.
-    pub fn new(cfg: PaperConfig) -> Result<Self, PaperError> {
+    pub fn new(cfg: PaperConfig) -> Result<Self, ArgError> {
         cfg.validate()?;
         Ok(PaperSim {
             inv_tick: 1.0 / cfg.tick_size,
@@ -482,16 +444,16 @@ impl PaperSim {
     /// Sends a new order; it reaches the venue after the entry latency. Refuses a negative
     /// price, a size that is not finite and > 0, and a NaN time. Nothing bounds the orders in
     /// flight but the caller: the venue holds at most `max_open_orders` resting per symbol.
-    pub fn submit(&mut self, order: NewOrder, now: f64) -> Result<(), PaperError> {
+    pub fn submit(&mut self, order: NewOrder, now: f64) -> Result<(), ArgError> {
         check_time(now)?;
         if order.price_ticks < 0 {
-            return Err(PaperError::new(
+            return Err(ArgError::new(
                 "price_ticks",
                 format!("must be >= 0, got {}", order.price_ticks),
             ));
         }
         if !(order.qty.is_finite() && order.qty > 0.0) {
-            return Err(PaperError::new(
+            return Err(ArgError::new(
                 "qty",
                 format!("must be finite and > 0, got {}", order.qty),
             ));
@@ -507,7 +469,7 @@ impl PaperSim {
     }
 
     /// Sends a cancel; it lands after the cancel latency (the order may fill until then).
-    pub fn cancel(&mut self, client_id: &str, now: f64) -> Result<(), PaperError> {
+    pub fn cancel(&mut self, client_id: &str, now: f64) -> Result<(), ArgError> {
         check_time(now)?;
         let at = now + self.cfg.cancel_latency_s;
         let seq = self.next_seq();
@@ -566,7 +528,7 @@ impl PaperSim {
     /// `OrderBook.bids(n)` / `asks(n)`). Actions due by `now` are processed first, against the
     /// previous view; then the view is replaced and every resting order's queue updated.
     /// Invalid levels are refused before anything changes.
-    pub fn on_book<B, A>(&mut self, bids: B, asks: A, now: f64) -> Result<(), PaperError>
+    pub fn on_book<B, A>(&mut self, bids: B, asks: A, now: f64) -> Result<(), ArgError>
     where
         B: IntoIterator<Item = (f64, f64)>,
         A: IntoIterator<Item = (f64, f64)>,
@@ -607,16 +569,16 @@ impl PaperSim {
         qty: f64,
         buyer_aggressor: bool,
         now: f64,
-    ) -> Result<(), PaperError> {
+    ) -> Result<(), ArgError> {
         check_time(now)?;
         if price_ticks < 0 {
-            return Err(PaperError::new(
+            return Err(ArgError::new(
                 "price_ticks",
                 format!("must be >= 0, got {price_ticks}"),
             ));
         }
         if !(qty.is_finite() && qty >= 0.0) {
-            return Err(PaperError::new(
+            return Err(ArgError::new(
                 "qty",
                 format!("must be finite and >= 0, got {qty}"),
             ));

@@ -13,6 +13,12 @@ create_exception!(
      The book is left exactly as it was."
 );
 
+impl From<crate::arg_error::ArgError> for PyErr {
+    fn from(err: crate::arg_error::ArgError) -> PyErr {
+        PyValueError::new_err(err.to_string())
+    }
+}
+
 impl From<crate::decode::DecodeError> for PyErr {
     fn from(err: crate::decode::DecodeError) -> PyErr {
         DecodeError::new_err(err.0)

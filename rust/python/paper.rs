@@ -7,13 +7,7 @@ use pyo3::types::{PyList, PySet};
 
 use super::order_book::{float_levels, OrderBook};
 use crate::book::Side as BookSide;
-use crate::paper::{self, Event, NewOrder, PaperConfig, PaperError};
-
-impl From<PaperError> for PyErr {
-    fn from(err: PaperError) -> PyErr {
-        PyValueError::new_err(err.to_string())
-    }
-}
+use crate::paper::{self, Event, NewOrder, PaperConfig};
 
 /// A simulated venue for symbols sharing one tick size: latency-delayed order entry and
 /// cancels, post-only rejects, taker fills against the visible book, queue-position maker fills

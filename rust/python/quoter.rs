@@ -7,15 +7,7 @@ use pyo3::prelude::*;
 
 use super::features::Features;
 use crate::quote::calibration::MAX_DEPTH_TICKS;
-use crate::quote::{
-    self, CalibrationConfig, Inputs, Model, ModelParams, QuoteConfig, QuoteError, Warmup,
-};
-
-impl From<QuoteError> for PyErr {
-    fn from(err: QuoteError) -> PyErr {
-        PyValueError::new_err(err.to_string())
-    }
-}
+use crate::quote::{self, CalibrationConfig, Inputs, Model, ModelParams, QuoteConfig, Warmup};
 
 /// `(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)`: see `QuoteCore.decide`.
 type DecisionTuple = (u8, i64, i64, f64, f64, f64, f64, f64, u64);

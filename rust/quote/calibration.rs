@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use super::QuoteError;
+use crate::arg_error::{positive, ArgError};
 
 /// Largest window (`window_s / interval_s` samples) accepted.
 pub const MAX_WINDOW: usize = 10_000_000;
@@ -57,27 +57,23 @@ impl Default for CalibrationConfig {
 impl CalibrationConfig {
     /// Checks every value: times finite and > 0, counts >= 2, the window at most
     /// [`MAX_WINDOW`] samples and `max_depth_ticks` at most [`MAX_DEPTH_TICKS`].
-    pub fn validate(&self) -> Result<(), QuoteError> {
-        for (arg, value) in [
+    pub fn validate(&self) -> Result<(), ArgError> {
+        positive(&[
             ("interval_s", self.interval_s),
             ("window_s", self.window_s),
             ("refresh_s", self.refresh_s),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(QuoteError::new(arg, format!("must be > 0, got {value}")));
-            }
-        }
+        ])?;
         for (arg, value) in [
             ("min_intervals", self.min_intervals),
             ("min_trade_intervals", self.min_trade_intervals),
             ("max_depth_ticks", self.max_depth_ticks),
         ] {
             if value < 2 {
-                return Err(QuoteError::new(arg, format!("must be >= 2, got {value}")));
+                return Err(ArgError::new(arg, format!("must be >= 2, got {value}")));
             }
         }
         if self.max_depth_ticks > MAX_DEPTH_TICKS {
-            return Err(QuoteError::new(
+            return Err(ArgError::new(
                 "max_depth_ticks",
                 format!("must be <= {MAX_DEPTH_TICKS}, got {}", self.max_depth_ticks),
             ));
@@ -85,7 +81,7 @@ impl CalibrationConfig {
         let ratio = self.window_s / self.interval_s;
         let samples = ratio.round_ties_even();
         if samples.is_nan() || samples > MAX_WINDOW as f64 {
-            return Err(QuoteError::new(
+            return Err(ArgError::new(
                 "window_s",
                 format!(
                     "window_s / interval_s must be <= {MAX_WINDOW} samples, got {ratio} \
@@ -142,7 +138,7 @@ pub struct Calibration {
 
 impl Calibration {
     /// An estimator with no samples; [`params`](Self::params) is `prior` until the first fit.
-    pub fn new(cfg: CalibrationConfig, prior: ModelParams) -> Result<Self, QuoteError> {
+    pub fn new(cfg: CalibrationConfig, prior: ModelParams) -> Result<Self, ArgError> {
         cfg.validate()?;
         let window = cfg.window_len();
         let reserve = window.min(1 << 16);

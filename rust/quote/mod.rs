@@ -12,41 +12,16 @@
 //! A port of the numeric part of the Python `Quoter.decide` (before the Rust port) with the
 //! same float operations in the same order; the ladders (levels beyond the best) are built by
 //! the Python `Quoter`. Inputs that made the Python model raise (a NaN position or size
-//! multiplier, an infinite price) are a [`QuoteError`] here.
+//! multiplier, an infinite price) are a [`ArgError`] here.
 
 pub mod calibration;
 pub mod models;
 
-use std::fmt;
+use crate::arg_error::ArgError;
+use crate::arg_error::{finite, non_negative, positive};
 
 pub use calibration::{fit_intensity, Calibration, CalibrationConfig, ModelParams};
 pub use models::{avellaneda_stoikov, glft};
-
-/// An invalid configuration value or input: its name and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QuoteError {
-    /// The field or argument (`tick_size`, `window_s`, `position`, …).
-    pub arg: &'static str,
-    /// What is wrong, with the offending value.
-    pub reason: String,
-}
-
-impl QuoteError {
-    pub(crate) fn new(arg: &'static str, reason: impl Into<String>) -> Self {
-        QuoteError {
-            arg,
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for QuoteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.arg, self.reason)
-    }
-}
-
-impl std::error::Error for QuoteError {}
 
 /// The closed-form model behind half-spread and skew.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,8 +104,8 @@ impl Default for QuoteConfig {
 
 impl QuoteConfig {
     /// Checks every value against the Python `QuoteConfig` bounds (and finiteness).
-    pub fn validate(&self) -> Result<(), QuoteError> {
-        for (arg, value) in [
+    pub fn validate(&self) -> Result<(), ArgError> {
+        positive(&[
             ("tick_size", self.tick_size),
             ("lot_size", self.lot_size),
             ("base_size", self.base_size),
@@ -141,29 +116,16 @@ impl QuoteConfig {
             ("prior_sigma_ticks", self.prior.sigma),
             ("prior_a", self.prior.a),
             ("prior_k", self.prior.k),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(QuoteError::new(arg, format!("must be > 0, got {value}")));
-            }
-        }
-        for (arg, value) in [
+        ])?;
+        non_negative(&[
             ("skew_adj", self.skew_adj),
             ("size_eta", self.size_eta),
             ("min_spread_bps", self.min_spread_bps),
             ("fee_margin_bps", self.fee_margin_bps),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(QuoteError::new(arg, format!("must be >= 0, got {value}")));
-            }
-        }
-        if !self.imbalance_alpha_ticks.is_finite() {
-            return Err(QuoteError::new(
-                "imbalance_alpha_ticks",
-                format!("must be finite, got {}", self.imbalance_alpha_ticks),
-            ));
-        }
+        ])?;
+        finite(&[("imbalance_alpha_ticks", self.imbalance_alpha_ticks)])?;
         if !(-10.0..=100.0).contains(&self.maker_fee_bps) {
-            return Err(QuoteError::new(
+            return Err(ArgError::new(
                 "maker_fee_bps",
                 format!("must be in [-10, 100], got {}", self.maker_fee_bps),
             ));
@@ -293,7 +255,7 @@ pub struct Quoter {
 }
 
 impl Quoter {
-    pub fn new(cfg: QuoteConfig) -> Result<Self, QuoteError> {
+    pub fn new(cfg: QuoteConfig) -> Result<Self, ArgError> {
         cfg.validate()?;
         let calibration = Calibration::new(cfg.calibration.clone(), cfg.prior)?;
         let fee_floor = 2.0 * cfg.maker_fee_bps + cfg.fee_margin_bps;
@@ -357,7 +319,7 @@ impl Quoter {
 
     /// Target best bid and ask for one book: feeds the calibration the mid, then prices and
     /// sizes the quotes (see the module documentation).
-    pub fn decide(&mut self, x: &Inputs) -> Result<Decision, QuoteError> {
+    pub fn decide(&mut self, x: &Inputs) -> Result<Decision, ArgError> {
         if x.best_bid.is_nan() || x.best_ask.is_nan() {
             return Ok(Decision::empty(Status::NoBook));
         }
@@ -394,7 +356,7 @@ impl Quoter {
             } else {
                 "features"
             };
-            return Err(QuoteError::new(
+            return Err(ArgError::new(
                 arg,
                 format!(
                     "quote prices are not finite ticks (fair={fair}, half={half}, skew={skew}, \
@@ -437,7 +399,7 @@ impl Quoter {
     }
 
     /// Bid and ask sizes in whole lots: shrunk on the side that would grow inventory.
-    fn sizes(&mut self, position: f64, size_mult: f64) -> Result<(f64, f64), QuoteError> {
+    fn sizes(&mut self, position: f64, size_mult: f64) -> Result<(f64, f64), ArgError> {
         let key = (position.to_bits(), size_mult.to_bits());
         if key != self.sized_for {
             self.sizes = self.compute_sizes(position, size_mult)?;
@@ -446,7 +408,7 @@ impl Quoter {
         Ok(self.sizes)
     }
 
-    fn compute_sizes(&self, position: f64, size_mult: f64) -> Result<(f64, f64), QuoteError> {
+    fn compute_sizes(&self, position: f64, size_mult: f64) -> Result<(f64, f64), ArgError> {
         let cfg = &self.cfg;
         // Python's max(-1.0, min(1.0, x)): NaN gives 1.0
         let frac = position / cfg.max_position;
@@ -458,7 +420,7 @@ impl Quoter {
         if bid.is_finite() && ask.is_finite() {
             Ok((bid, ask))
         } else {
-            Err(QuoteError::new(
+            Err(ArgError::new(
                 "size_mult",
                 format!("sizes are not finite (size_mult={size_mult}, position={position})"),
             ))
@@ -479,12 +441,12 @@ fn in_tick_range(ticks: f64) -> bool {
 }
 
 /// `round(price_ticks)` as Python rounds (ties to even).
-fn to_ticks(price_ticks: f64, arg: &'static str) -> Result<i64, QuoteError> {
+fn to_ticks(price_ticks: f64, arg: &'static str) -> Result<i64, ArgError> {
     let ticks = price_ticks.round_ties_even();
     if in_tick_range(ticks) {
         Ok(ticks as i64)
     } else {
-        Err(QuoteError::new(
+        Err(ArgError::new(
             arg,
             format!("not a finite price in ticks: {price_ticks}"),
         ))
