@@ -36,6 +36,9 @@ pub const POST_ONLY_REJECT: &str = "post-only order would cross";
 pub const DUPLICATE_CLIENT_ID: &str = "duplicate client order id";
 /// Reason of an order for a symbol that already has `max_open_orders` resting.
 pub const TOO_MANY_OPEN_ORDERS: &str = "too many open orders";
+/// Reason of a marketable order that would trade against one of our own resting orders
+/// (self-trade prevention, expiring the taker as Binance's default mode does).
+pub const SELF_TRADE_PREVENTED: &str = "self-trade prevented";
 /// Reason of a cancel for an order the venue does not hold.
 pub const UNKNOWN_ORDER: &str = "unknown order (filled or not open)";
 /// Remaining sizes at or below this count as fully filled.
@@ -658,11 +661,19 @@ impl PaperSim {
     }
 
     fn arrive(&mut self, order: NewOrder, ts: f64) {
+        let side = order.side;
+        let price = order.price_ticks;
         let mut duplicate = false;
         let mut open = 0usize;
+        // Our resting orders are in the real book too: one on the other side at or through
+        // this price is crossed (the view holds only the market's visible sizes).
+        let mut crosses_own = false;
         for r in &self.resting {
             duplicate |= r.order.client_id == order.client_id;
-            open += usize::from(r.order.symbol == order.symbol);
+            if r.order.symbol == order.symbol {
+                open += 1;
+                crosses_own |= r.order.side != side && crosses(side, r.order.price_ticks, price);
+            }
         }
         if duplicate {
             return self.reject(order, ts, DUPLICATE_CLIENT_ID);
@@ -670,8 +681,14 @@ impl PaperSim {
         if open >= self.cfg.max_open_orders {
             return self.reject(order, ts, TOO_MANY_OPEN_ORDERS);
         }
-        let side = order.side;
-        let price = order.price_ticks;
+        if crosses_own {
+            let reason = if order.post_only {
+                POST_ONLY_REJECT
+            } else {
+                SELF_TRADE_PREVENTED
+            };
+            return self.reject(order, ts, reason);
+        }
         let book = match side {
             Side::Buy => &self.asks,
             Side::Sell => &self.bids,
@@ -1038,6 +1055,8 @@ mod tests {
         v.submit(order("t2", Side::Buy, 10_002, 1.0, false), 0.2)
             .unwrap();
         assert_eq!(fill_prices(&v.poll(0.3)), [(10_002, 1.0, false)]);
+        // our own resting bid would stop the sells below (self-trade prevention)
+        v.cancel("p1", 0.3).unwrap();
         // the same on the bid side: 100.00 eaten, a post-only sell there takes nothing
         v.submit(order("s1", Side::Sell, 10_000, 5.0, false), 0.3)
             .unwrap();
@@ -1045,11 +1064,15 @@ mod tests {
         v.submit(order("p2", Side::Sell, 10_000, 1.0, true), 0.4)
             .unwrap();
         assert!(matches!(&v.poll(0.5)[..], [Event::Acked { .. }]));
+        v.cancel("p2", 0.5).unwrap();
         // a zero-size level in the view itself is no liquidity either
         v.on_book([(100.00, 1.0)], [(100.01, 0.0), (100.03, 1.0)], 0.5)
             .unwrap();
-        bid(&mut v, "p3", 10_002, 1.0, 0.5);
-        assert!(matches!(&v.poll(0.6)[..], [Event::Acked { .. }]));
+        bid(&mut v, "p3", 10_002, 1.0, 0.51);
+        assert!(matches!(
+            &v.poll(0.6)[..],
+            [Event::Cancelled { .. }, Event::Acked { .. }]
+        ));
         v.submit(order("t3", Side::Buy, 10_003, 2.0, false), 0.6)
             .unwrap();
         assert_eq!(fill_prices(&v.poll(0.7)), [(10_003, 1.0, false)]);
@@ -1143,6 +1166,35 @@ mod tests {
         assert!(fills(&v.poll(0.3)).is_empty());
         v.on_trade(10_000, 0.25, false, 0.4).unwrap(); // a real trade still fills us
         assert_eq!(fills(&v.poll(0.5)), [("b1".to_owned(), 0.25, true)]);
+    }
+
+    #[test]
+    fn an_order_crossing_our_own_resting_order_is_rejected() {
+        let mut v = venue();
+        v.on_book([(99.95, 5.0)], [(100.05, 5.0)], 0.0).unwrap(); // a wide market
+        v.submit(order("a1", Side::Sell, 10_002, 1.0, true), 0.0)
+            .unwrap();
+        v.poll(0.1);
+        bid(&mut v, "b1", 10_002, 1.0, 0.1); // post-only at our own ask: it would cross it
+        v.submit(order("t1", Side::Buy, 10_003, 1.0, false), 0.1)
+            .unwrap(); // marketable into our own ask: self-trade prevented
+        bid(&mut v, "b2", 10_001, 1.0, 0.1); // below our ask: fine
+        let mut y = order("y1", Side::Buy, 10_002, 1.0, true);
+        y.symbol = "Y".to_owned(); // another symbol's book
+        v.submit(y, 0.1).unwrap();
+        let events = v.poll(0.2);
+        assert_eq!(
+            rejected(&events),
+            [
+                ("b1".to_owned(), POST_ONLY_REJECT),
+                ("t1".to_owned(), SELF_TRADE_PREVENTED)
+            ]
+        );
+        assert!(fills(&events).is_empty());
+        let mut open: Vec<_> = v.open_orders("X").collect();
+        open.sort_unstable();
+        assert_eq!(open, ["a1", "b2"]);
+        assert_eq!(v.open_orders("Y").collect::<Vec<_>>(), ["y1"]);
     }
 
     #[test]

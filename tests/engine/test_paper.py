@@ -383,3 +383,19 @@ def test_max_open_orders_is_validated():
         PaperVenue(PaperConfig(max_open_orders=0), TICK)
     with pytest.raises(ValueError, match="max_open_orders"):
         PaperSim(TICK, max_open_orders=-1)
+
+
+def test_an_order_crossing_our_own_resting_order_is_rejected_as_on_a_real_book():
+    """Our resting orders are part of the real book: a post-only bid at our own ask would
+    cross it, and a marketable one would trade with ourselves (self-trade prevention)."""
+    v = venue()
+    v.on_book(side((99.95, 5.0)), side((100.05, 5.0)), 0.0)  # a wide market
+    v.submit(OrderRequest("a1", "X", Side.SELL, 10_002, 1.0), 0.0)
+    v.poll(0.1)
+    bid(v, 10_002, cid="b1", now=0.1)
+    bid(v, 10_003, cid="t1", now=0.1, post_only=False)
+    bid(v, 10_001, cid="b2", now=0.1)
+    events = v.poll(0.2)
+    rejected = {e.client_id: e.reason for e in events if isinstance(e, OrderRejected)}
+    assert rejected == {"b1": "post-only order would cross", "t1": "self-trade prevented"}
+    assert fills(events) == [] and v.open_orders("X") == {"a1", "b2"}

@@ -17,9 +17,13 @@ Until a cancel lands the order can still fill. Everything is deterministic.
 On arrival the venue rejects, as exchanges do, an order whose client id is already resting
 (``"duplicate client order id"``; the resting order is untouched), an order for a symbol that
 already has ``max_open_orders`` resting (``"too many open orders"``) and a post-only order that
-would take liquidity. A marketable order takes only real liquidity (visible levels with a
-size above 0; what it takes stays taken until the next book), so no fill is ever of size 0. An
-order of size <= 0 (or NaN) is refused at :meth:`PaperVenue.submit` with ``ValueError``.
+would take liquidity. Our own resting orders are part of the real book even though the view
+holds only the market's sizes: an order at or through one of them on the other side is
+rejected (post-only: would cross; otherwise ``"self-trade prevented"``, expiring the taker as
+Binance's default self-trade prevention does). A marketable order takes only real liquidity
+(visible levels with a size above 0; what it takes stays taken until the next book), so no
+fill is ever of size 0. An order of size <= 0 (or NaN) is refused at
+:meth:`PaperVenue.submit` with ``ValueError``.
 
 State is bounded: resting orders by ``max_open_orders`` per symbol; orders and cancels in
 flight, and responses not yet polled, only by what the caller sends between polls.
