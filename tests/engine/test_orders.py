@@ -167,3 +167,17 @@ def test_zero_size_targets_are_never_sent_even_without_a_gate():
     m.reconcile([Quote(100, 0.0), Quote(99, 1.0)], [Quote(101, float("nan"))], 100, 0.0)
     assert [r.price_ticks for r in venue.sent] == [99]
     assert m.vetoed == 2
+
+
+def test_pairing_keeps_every_order_some_pairing_can_keep():
+    """Orders at 100 and 98, targets 99 and 98, tolerance 1: 100↔99 and 98↔98 keep both.
+    A nearest-first search gave 99 the order at 98 (a tie) and then replaced the one at 100."""
+    m, venue = manager(tolerance_ticks=1)
+    m.reconcile([Quote(100, 1.0), Quote(98, 1.0)], [Quote(103, 1.0), Quote(105, 1.0)], 101, 0.0)
+    assert len(venue.sent) == 4
+    m.reconcile([Quote(99, 1.0), Quote(98, 1.0)], [Quote(104, 1.0), Quote(105, 1.0)], 101, 0.1)
+    assert len(venue.sent) == 4 and venue.cancelled == []
+    # beyond the tolerance the worst-placed order goes and the missing target is placed
+    m.reconcile([Quote(97, 1.0), Quote(96, 1.0)], [Quote(104, 1.0), Quote(105, 1.0)], 101, 0.2)
+    assert [r.price_ticks for r in venue.sent[4:]] == [96]
+    assert venue.cancelled == ["mm-X-1"]  # the bid at 100; 98 is kept for 97

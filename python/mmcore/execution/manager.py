@@ -112,9 +112,9 @@ class OrderManager:
                     stale.append(o)
                 else:
                     (free_bids if o.side is Side.BUY else free_asks).append(o)
-        new_bids, oldest_bid = self._match(free_bids, bids, tol)
-        new_asks, oldest_ask = self._match(free_asks, asks, tol)
-        for order in (*stale, *free_bids, *free_asks):  # too old, or matching no target
+        new_bids, cancel_bids, oldest_bid = self._match(Side.BUY, free_bids, bids, tol)
+        new_asks, cancel_asks, oldest_ask = self._match(Side.SELL, free_asks, asks, tol)
+        for order in (*stale, *cancel_bids, *cancel_asks):  # too old, or matching no target
             self._cancel(order, now)
         placed = [o for q in new_bids if (o := self._place(Side.BUY, q, now)) is not None]
         placed += [o for q in new_asks if (o := self._place(Side.SELL, q, now)) is not None]
@@ -162,28 +162,43 @@ class OrderManager:
                 self.orders[order.client_id] = order
 
     def _match(
-        self, free: list[Order], targets: Iterable[Target], tol: float
-    ) -> tuple[list[Target], float]:
-        """Pairs each target with the nearest ``free`` order within ``tol`` whose open size is
-        close enough; paired orders leave ``free`` (what is left matches nothing). Returns
-        the targets left unpaired and the oldest creation time among the paired orders."""
+        self, side: Side, free: list[Order], targets: Iterable[Target], tol: float
+    ) -> tuple[list[Target], list[Order], float]:
+        """Pairs targets with ``free`` orders of ``side`` within ``tol`` ticks whose open size
+        is close enough: ``(targets left unpaired, orders left unpaired, oldest creation time
+        among the paired orders)``.
+
+        Both lists are walked best price first and paired in that order: for prices on a line
+        with one tolerance, that pairs as many as any pairing can, so no order is replaced
+        while some pairing would keep it (a nearest-first search can steal an order a later
+        target needed)."""
+        worse = -int(side)  # +1 per tick away from the touch: bids down, asks up
+        orders = sorted(free, key=lambda o: worse * o.price_ticks)
+        wanted = sorted(targets, key=lambda t: worse * t.price_ticks)
         size_tol = self.cfg.size_tolerance
         missing: list[Target] = []
+        unpaired: list[Order] = []
         oldest = _NEVER
-        for target in targets:
-            best: Order | None = None
-            best_dist = tol
-            for o in free:
-                dist = abs(o.price_ticks - target.price_ticks)
-                if dist <= best_dist and abs(o.remaining - target.qty) <= size_tol * target.qty:
-                    best, best_dist = o, dist
-            if best is None:
+        i = j = 0
+        while i < len(wanted) and j < len(orders):
+            target, order = wanted[i], orders[j]
+            behind = worse * (order.price_ticks - target.price_ticks)
+            if behind < -tol:  # better than this target, so than every later one: no use
+                unpaired.append(order)
+                j += 1
+            elif behind > tol:  # this order and every later one are too far behind
                 missing.append(target)
+                i += 1
+            elif abs(order.remaining - target.qty) > size_tol * target.qty:
+                unpaired.append(order)
+                j += 1
             else:
-                free.remove(best)
-                if best.created < oldest:
-                    oldest = best.created
-        return missing, oldest
+                oldest = min(oldest, order.created)
+                i += 1
+                j += 1
+        missing += wanted[i:]
+        unpaired += orders[j:]
+        return missing, unpaired, oldest
 
     def _place(self, side: Side, quote: Target, now: float) -> Order | None:
         qty = quote.qty
