@@ -15,13 +15,14 @@ of a tick or two is what a deployment uses to stop chasing sub-tick moves of the
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from mmcore.testing.trading import make_engine, session
+from mmcore.testing.trading import TICK, make_engine, session
 
 N_EVENTS = 20_000
 QUOTING = {"max_drawdown": 1e12}
@@ -112,3 +113,28 @@ def test_replay_throughput(benchmark, replay_session, scenario):
         f"trades), {rate:,.0f} events/s (target ≥ 100,000), {stats.fills} fills, "
         f"{per_event:.2f} orders placed per book event"
     )
+
+
+def test_replay_floor_minimal_python_step(benchmark, replay_session):
+    """The reference the replay figures compare with: the same book events through the Rust book
+    and features, plus the least a Python quote step can do (read the inputs, round two prices,
+    compare with the last pair). What the engine adds on top is its own Python per event."""
+    snapshot, items = replay_session
+    payloads = [p for _, p in items if isinstance(p, bytes)]
+
+    def run():
+        book = make_engine(snapshot).book
+        apply, features, floor, ceil = book.apply, book.features, math.floor, math.ceil
+        last = None
+        for payload in payloads:
+            apply(payload)
+            f = features(5)
+            fair = f.microprice / TICK
+            quotes = (floor(fair - 1.0), ceil(fair + 1.0))
+            if quotes != last:
+                last = quotes
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    rate = len(payloads) / benchmark.stats.stats.median
+    benchmark.extra_info.update(events_per_s=round(rate))
+    print(f"\nreplay floor (book + features + a minimal Python quote step): {rate:,.0f} events/s")
