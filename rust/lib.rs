@@ -17,6 +17,8 @@ pub mod sync;
 pub mod synthetic;
 
 #[cfg(test)]
+mod paper_properties;
+#[cfg(test)]
 mod properties;
 
 #[cfg(feature = "python")]

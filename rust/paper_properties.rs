@@ -1,0 +1,177 @@
+//! Property tests of the paper venue: random order flow, books and trades; the venue's
+//! accounting invariants hold whatever arrives.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+
+use crate::paper::{Event, NewOrder, PaperConfig, PaperSim, Side};
+
+const TICK: f64 = 0.01;
+const MID: i64 = 10_000;
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// (side is buy, ticks from the mid, qty in hundredths, post-only)
+    Submit(bool, i64, u32, bool),
+    /// cancel the n-th order submitted so far (modulo)
+    Cancel(usize),
+    /// a book around the mid: (bid ticks below, bid size, ask ticks above, ask size)
+    Book(i64, u32, i64, u32),
+    /// a trade: (buyer aggressor, ticks from the mid, qty in hundredths)
+    Trade(bool, i64, u32),
+    /// let time pass (milliseconds)
+    Wait(u32),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (any::<bool>(), -4i64..5, 1u32..300, any::<bool>())
+            .prop_map(|(b, d, q, p)| Op::Submit(b, d, q, p)),
+        2 => (0usize..64).prop_map(Op::Cancel),
+        2 => (0i64..3, 0u32..500, 1i64..4, 0u32..500).prop_map(|(a, b, c, d)| Op::Book(a, b, c, d)),
+        3 => (any::<bool>(), -4i64..5, 1u32..400).prop_map(|(b, d, q)| Op::Trade(b, d, q)),
+        2 => (0u32..12).prop_map(Op::Wait),
+    ]
+}
+
+struct Sent {
+    side: Side,
+    price_ticks: i64,
+    qty: f64,
+}
+
+/// What we know from the responses so far.
+#[derive(Default)]
+struct Seen {
+    filled: HashMap<String, f64>,
+    resting: HashMap<String, (Side, i64)>,
+    last_ts: f64,
+}
+
+/// Checks `events` against what was sent and updates `seen`; returns the maker quantity filled.
+fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<f64, TestCaseError> {
+    let mut maker_qty = 0.0;
+    for event in events {
+        prop_assert!(event.ts() >= seen.last_ts, "responses out of order");
+        seen.last_ts = event.ts();
+        let id = event.client_id().to_owned();
+        let Some((_, info)) = sent.iter().find(|(cid, _)| *cid == id) else {
+            return Err(TestCaseError::fail(format!("event for unknown {id}")));
+        };
+        match event {
+            Event::Acked { .. } => {
+                seen.resting
+                    .insert(id.clone(), (info.side, info.price_ticks));
+            }
+            Event::Filled {
+                qty,
+                price_ticks,
+                side,
+                maker,
+                fee,
+                ..
+            } => {
+                prop_assert!(*qty > 1e-12, "fill of size {}", qty);
+                prop_assert_eq!(*side, info.side);
+                let total = seen.filled.entry(id.clone()).or_default();
+                *total += qty;
+                prop_assert!(*total <= info.qty + 1e-9, "{} overfilled", id);
+                if *total >= info.qty - 1e-12 {
+                    seen.resting.remove(&id);
+                }
+                // a maker fills at its own price, a taker at or better than its limit
+                let better = (info.price_ticks - price_ticks) * info.side.sign();
+                let fair_price = if *maker { better == 0 } else { better >= 0 };
+                prop_assert!(
+                    fair_price,
+                    "{} filled at {} (maker: {})",
+                    id,
+                    price_ticks,
+                    maker
+                );
+                let bps = if *maker { 1.0 } else { 5.0 };
+                let expected = *price_ticks as f64 * TICK * qty * bps * 1e-4;
+                prop_assert!((fee - expected).abs() <= 1e-12 * expected.abs().max(1.0));
+                if *maker {
+                    maker_qty += qty;
+                }
+            }
+            Event::Cancelled { .. } | Event::Rejected { .. } => {
+                seen.resting.remove(&id);
+            }
+            Event::CancelRejected { .. } => {}
+        }
+    }
+    let bids = seen.resting.values().filter(|(s, _)| *s == Side::Buy);
+    let asks = seen.resting.values().filter(|(s, _)| *s == Side::Sell);
+    if let (Some(bid), Some(ask)) = (bids.map(|r| r.1).max(), asks.map(|r| r.1).min()) {
+        prop_assert!(bid < ask, "our own orders crossed: {} >= {}", bid, ask);
+    }
+    Ok(maker_qty)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn fills_never_exceed_orders_or_trades_and_our_orders_never_cross(
+        ops in prop::collection::vec(op(), 1..120),
+        probabilistic in any::<bool>(),
+    ) {
+        // Responses reach us at once, so a trade's fills are what a poll right after it holds.
+        let cfg = PaperConfig {
+            probabilistic,
+            tick_size: TICK,
+            response_latency_s: 0.0,
+            ..PaperConfig::default()
+        };
+        let mut venue = PaperSim::new(cfg).unwrap();
+        let mut sent: Vec<(String, Sent)> = Vec::new();
+        let mut seen = Seen { last_ts: f64::NEG_INFINITY, ..Seen::default() };
+        let mut now = 0.0;
+        for op in ops {
+            now += 0.001;
+            match op {
+                Op::Submit(buy, from_mid, qty, post_only) => {
+                    let side = if buy { Side::Buy } else { Side::Sell };
+                    let order = NewOrder {
+                        client_id: format!("o{}", sent.len()),
+                        symbol: "X".to_owned(),
+                        side,
+                        price_ticks: MID + from_mid,
+                        qty: f64::from(qty) / 100.0,
+                        post_only,
+                    };
+                    let info = Sent { side, price_ticks: order.price_ticks, qty: order.qty };
+                    sent.push((order.client_id.clone(), info));
+                    venue.submit(order, now).unwrap();
+                }
+                Op::Cancel(n) if !sent.is_empty() => {
+                    venue.cancel(&sent[n % sent.len()].0, now).unwrap();
+                }
+                Op::Cancel(_) => {}
+                Op::Book(below, bid_size, above, ask_size) => {
+                    let bids = [((MID - below) as f64 * TICK, f64::from(bid_size) / 100.0)];
+                    let asks = [((MID + above) as f64 * TICK, f64::from(ask_size) / 100.0)];
+                    venue.on_book(bids, asks, now).unwrap();
+                }
+                Op::Trade(buyer, from_mid, qty) => {
+                    check(&venue.poll(now), &sent, &mut seen)?; // arrivals before the trade
+                    let qty = f64::from(qty) / 100.0;
+                    venue.on_trade(MID + from_mid, qty, buyer, now).unwrap();
+                    let maker = check(&venue.poll(now), &sent, &mut seen)?;
+                    prop_assert!(maker <= qty + 1e-9, "one trade filled {} of {}", maker, qty);
+                }
+                Op::Wait(ms) => now += f64::from(ms) / 1000.0,
+            }
+            check(&venue.poll(now), &sent, &mut seen)?;
+        }
+        check(&venue.poll(now + 1.0), &sent, &mut seen)?; // everything in flight lands
+        let mut open: Vec<_> = venue.open_orders("X").map(str::to_owned).collect();
+        let mut expected: Vec<_> = seen.resting.keys().cloned().collect();
+        open.sort_unstable();
+        expected.sort_unstable();
+        prop_assert_eq!(open, expected);
+    }
+}
