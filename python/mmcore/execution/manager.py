@@ -116,8 +116,7 @@ class OrderManager:
         new_asks, cancel_asks, oldest_ask = self._match(Side.SELL, free_asks, asks, tol)
         for order in (*stale, *cancel_bids, *cancel_asks):  # too old, or matching no target
             self._cancel(order, now)
-        placed = [o for q in new_bids if (o := self._place(Side.BUY, q, now)) is not None]
-        placed += [o for q in new_asks if (o := self._place(Side.SELL, q, now)) is not None]
+        placed = self._place(Side.BUY, new_bids, now) + self._place(Side.SELL, new_asks, now)
         self._last_targets = key
         # a vetoed target is retried on the next call (the gate may allow it by then)
         self._changed = len(placed) < len(new_bids) + len(new_asks)
@@ -200,20 +199,30 @@ class OrderManager:
         unpaired += orders[j:]
         return missing, unpaired, oldest
 
-    def _place(self, side: Side, quote: Target, now: float) -> Order | None:
-        qty = quote.qty
-        if self.gate is not None and qty > 0:
-            qty = self.gate(side, quote.price_ticks, qty, self.working(side), now)
-        if not qty > 0:  # a zero (or NaN) size is no order: venues refuse them
-            self.vetoed += 1
-            return None
-        order = Order(self.next_client_id(), self.symbol, side, quote.price_ticks, qty, now)
-        self.orders[order.client_id] = order
-        self.placed += 1
-        self.venue.submit(
-            OrderRequest(order.client_id, self.symbol, side, quote.price_ticks, qty), now
-        )
-        return order
+    def _place(self, side: Side, targets: list[Target], now: float) -> list[Order]:
+        """Sends ``targets`` through the risk gate, which may shrink or veto each; the working
+        size it sees includes the orders placed before in the same call."""
+        placed: list[Order] = []
+        if not targets:
+            return placed
+        gate = self.gate
+        working = self.working(side) if gate is not None else 0.0
+        for quote in targets:
+            qty = quote.qty
+            if gate is not None and qty > 0:
+                qty = gate(side, quote.price_ticks, qty, working, now)
+            if not qty > 0:  # a zero (or NaN) size is no order: venues refuse them
+                self.vetoed += 1
+                continue
+            order = Order(self.next_client_id(), self.symbol, side, quote.price_ticks, qty, now)
+            self.orders[order.client_id] = order
+            self.placed += 1
+            working += qty
+            self.venue.submit(
+                OrderRequest(order.client_id, self.symbol, side, quote.price_ticks, qty), now
+            )
+            placed.append(order)
+        return placed
 
     def _cancel(self, order: Order, now: float) -> bool:
         if not order.request_cancel(now):
