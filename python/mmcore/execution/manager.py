@@ -13,6 +13,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Protocol
 
 from mmcore.config import bounded
@@ -22,6 +23,7 @@ from mmcore.execution.venue import OrderRequest, Venue
 __all__ = ["ExecutionConfig", "OrderManager", "RiskGate", "Target"]
 
 _NEVER = float("inf")
+_PRICE = attrgetter("price_ticks")
 
 
 class Target(Protocol):
@@ -172,8 +174,9 @@ class OrderManager:
         while some pairing would keep it (a nearest-first search can steal an order a later
         target needed)."""
         worse = -int(side)  # +1 per tick away from the touch: bids down, asks up
-        orders = sorted(free, key=lambda o: worse * o.price_ticks)
-        wanted = sorted(targets, key=lambda t: worse * t.price_ticks)
+        best_first = side is Side.BUY  # descending prices for bids
+        orders = sorted(free, key=_PRICE, reverse=best_first) if len(free) > 1 else free
+        wanted = sorted(targets, key=_PRICE, reverse=best_first)
         size_tol = self.cfg.size_tolerance
         missing: list[Target] = []
         unpaired: list[Order] = []
