@@ -28,6 +28,8 @@ from mmcore.strategy.quoter import QuoteDecision, Quoter
 __all__ = ["Engine", "ReplayStats"]
 
 _APPLIED = ApplyStatus.APPLIED
+# Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
+_BUY, _HALTED, _REDUCING = Side.BUY, TradingState.HALTED, TradingState.REDUCING
 
 
 class ReplayStats(NamedTuple):
@@ -194,8 +196,8 @@ class Engine:
         before = risk.state
         age = now - self._last_book if self._last_book is not None else float("inf")
         state = risk.evaluate(f, now, age, position, portfolio.equity, overlay)
-        if state is TradingState.HALTED:
-            if before is not TradingState.HALTED:
+        if state is _HALTED:
+            if before is not _HALTED:
                 self._cancel_all(now, "halt:" + ",".join(risk.reasons))
             self.last_decision = None
             return None
@@ -204,7 +206,7 @@ class Engine:
         decision = self.quoter.decide(f, position, now, overlay)
         self.decided_ns = perf_counter_ns()
         bids, asks = decision.bids, decision.asks
-        if state is TradingState.REDUCING:  # only the side that shrinks the position
+        if state is _REDUCING:  # only the side that shrinks the position
             bids, asks = (() if position > 0 else bids), (() if position < 0 else asks)
         placed = self.orders.reconcile(bids, asks, decision.fair_ticks, now)
         if self.journal is not None:
@@ -224,7 +226,7 @@ class Engine:
     def _fill(self, fill: OrderFilled) -> None:
         self.fills += 1
         price = fill.price_ticks * self._tick
-        signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        signed = fill.qty if fill.side is _BUY else -fill.qty
         self.portfolio.apply_fill(self.symbol, signed, price, fill.fee)
         if self.journal is not None:
             pos = self.portfolio.position(self.symbol).snapshot()

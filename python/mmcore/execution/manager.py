@@ -23,6 +23,8 @@ from mmcore.execution.venue import OrderRequest, Venue
 __all__ = ["ExecutionConfig", "OrderManager", "RiskGate", "Target"]
 
 _NEVER = float("inf")
+# Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
+_BUY, _SELL, _PENDING_CANCEL = Side.BUY, Side.SELL, OrderStatus.PENDING_CANCEL
 _PRICE = attrgetter("price_ticks")
 
 
@@ -109,16 +111,16 @@ class OrderManager:
         free_asks: list[Order] = []
         stale: list[Order] = []
         for o in self.orders.values():
-            if o.status is not OrderStatus.PENDING_CANCEL:
+            if o.status is not _PENDING_CANCEL:
                 if now - o.created >= max_age:
                     stale.append(o)
                 else:
-                    (free_bids if o.side is Side.BUY else free_asks).append(o)
-        new_bids, cancel_bids, oldest_bid = self._match(Side.BUY, free_bids, bids, tol)
-        new_asks, cancel_asks, oldest_ask = self._match(Side.SELL, free_asks, asks, tol)
+                    (free_bids if o.side is _BUY else free_asks).append(o)
+        new_bids, cancel_bids, oldest_bid = self._match(_BUY, free_bids, bids, tol)
+        new_asks, cancel_asks, oldest_ask = self._match(_SELL, free_asks, asks, tol)
         for order in (*stale, *cancel_bids, *cancel_asks):  # too old, or matching no target
             self._cancel(order, now)
-        placed = self._place(Side.BUY, new_bids, now) + self._place(Side.SELL, new_asks, now)
+        placed = self._place(_BUY, new_bids, now) + self._place(_SELL, new_asks, now)
         self._last_targets = key
         # a vetoed target is retried on the next call (the gate may allow it by then)
         self._changed = len(placed) < len(new_bids) + len(new_asks)
@@ -173,8 +175,8 @@ class OrderManager:
         with one tolerance, that pairs as many as any pairing can, so no order is replaced
         while some pairing would keep it (a nearest-first search can steal an order a later
         target needed)."""
-        worse = -int(side)  # +1 per tick away from the touch: bids down, asks up
-        best_first = side is Side.BUY  # descending prices for bids
+        worse = -side.value  # +1 per tick away from the touch: bids down, asks up
+        best_first = side is _BUY  # descending prices for bids
         orders = sorted(free, key=_PRICE, reverse=best_first) if len(free) > 1 else free
         wanted = sorted(targets, key=_PRICE, reverse=best_first)
         size_tol = self.cfg.size_tolerance

@@ -53,6 +53,19 @@ _TERMINAL = frozenset(
 )
 for _status in OrderStatus:
     _status.terminal = _status in _TERMINAL
+# Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
+_PENDING_NEW, _ACKED, _PARTIALLY_FILLED, _FILLED = (
+    OrderStatus.PENDING_NEW,
+    OrderStatus.ACKED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.FILLED,
+)
+_PENDING_CANCEL, _CANCELLED, _REJECTED, _EXPIRED = (
+    OrderStatus.PENDING_CANCEL,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+    OrderStatus.EXPIRED,
+)
 #: States in which an order may still fill (it counts against limits).
 ACTIVE_STATUSES = frozenset(
     {
@@ -155,7 +168,7 @@ class Order:
         self.created = created
         self.updated = created
         self.filled = 0.0
-        self.status = OrderStatus.PENDING_NEW
+        self.status = _PENDING_NEW
         self.venue_id = ""
         self.anomalies = 0  # out-of-order or impossible events absorbed
 
@@ -171,9 +184,9 @@ class Order:
 
     def request_cancel(self, ts: float) -> bool:
         """Move to PENDING_CANCEL; False when there is nothing left to cancel."""
-        if self.status.terminal or self.status is OrderStatus.PENDING_CANCEL:
+        if self.status.terminal or self.status is _PENDING_CANCEL:
             return False
-        self.status = OrderStatus.PENDING_CANCEL
+        self.status = _PENDING_CANCEL
         self.updated = ts
         return True
 
@@ -189,41 +202,38 @@ class Order:
         match event:  # the common events first: every order is acked, most are cancelled
             case OrderAcked(venue_id=venue_id):
                 self.venue_id = venue_id or self.venue_id
-                if status is OrderStatus.PENDING_NEW:
-                    self.status = OrderStatus.ACKED
+                if status is _PENDING_NEW:
+                    self.status = _ACKED
                     return True
                 return False  # a late ack (after a fill or cancel) changes nothing
             case OrderCancelled():
                 if status.terminal:
                     return self._anomaly()
-                self.status = OrderStatus.CANCELLED
+                self.status = _CANCELLED
                 return True
             case OrderFilled(qty=qty):
                 self.filled += qty
                 if status.terminal:
                     return self._anomaly()  # e.g. a fill that raced a cancel: money moved, keep it
                 if self.filled >= self.qty - 1e-12:
-                    self.status = OrderStatus.FILLED
-                elif status is not OrderStatus.PENDING_CANCEL:
-                    self.status = OrderStatus.PARTIALLY_FILLED
+                    self.status = _FILLED
+                elif status is not _PENDING_CANCEL:
+                    self.status = _PARTIALLY_FILLED
                 return True
             case OrderRejected():
-                if (
-                    status in (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL)
-                    and not self.filled
-                ):
-                    self.status = OrderStatus.REJECTED
+                if status in (_PENDING_NEW, _PENDING_CANCEL) and not self.filled:
+                    self.status = _REJECTED
                     return True
                 return self._anomaly()
             case OrderExpired():
                 if status.terminal:
                     return self._anomaly()
-                self.status = OrderStatus.EXPIRED
+                self.status = _EXPIRED
                 return True
             case CancelRejected():
-                if status is not OrderStatus.PENDING_CANCEL:
+                if status is not _PENDING_CANCEL:
                     return self._anomaly()
-                self.status = OrderStatus.PARTIALLY_FILLED if self.filled else OrderStatus.ACKED
+                self.status = _PARTIALLY_FILLED if self.filled else _ACKED
                 return True
         raise TypeError(f"not a venue event: {event!r}")
 

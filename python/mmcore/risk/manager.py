@@ -22,6 +22,10 @@ class TradingState(enum.Enum):
     HALTED = "halted"
 
 
+# Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
+_ACTIVE, _REDUCING, _HALTED = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
+
+
 class RiskManager:
     """Decides the trading state from features, equity and position; vetoes or trims orders.
 
@@ -32,7 +36,7 @@ class RiskManager:
     def __init__(self, cfg: RiskConfig, tick_size: float) -> None:
         self.cfg = cfg
         self.tick_size = tick_size
-        self.state = TradingState.ACTIVE
+        self.state = _ACTIVE
         self.reasons: tuple[str, ...] = ()
         self.position = 0.0
         self.limit = cfg.max_position
@@ -81,12 +85,12 @@ class RiskManager:
         else:  # the common case: nothing to explain
             reasons = ()
         if reasons:
-            self.state = TradingState.HALTED
+            self.state = _HALTED
         elif abs(position) >= cfg.reduce_at * self.limit:
             reasons = ("position_limit",)
-            self.state = TradingState.REDUCING
+            self.state = _REDUCING
         else:
-            self.state = TradingState.ACTIVE
+            self.state = _ACTIVE
         self.reasons = reasons
         return self.state
 
@@ -138,11 +142,11 @@ class RiskManager:
         the new order must stay within the position and notional limits.
         """
         state = self.state
-        if state is TradingState.HALTED:
+        if state is _HALTED:
             return 0.0
         pos = self.position
         s = int(side)
-        if state is TradingState.REDUCING:
+        if state is _REDUCING:
             if s * pos >= 0:
                 return 0.0
             qty = min(qty, abs(pos) - working)
