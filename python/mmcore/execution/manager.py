@@ -175,8 +175,8 @@ class OrderManager:
         with one tolerance, that pairs as many as any pairing can, so no order is replaced
         while some pairing would keep it (a nearest-first search can steal an order a later
         target needed)."""
-        worse = -side.value  # +1 per tick away from the touch: bids down, asks up
-        best_first = side is _BUY  # descending prices for bids
+        best_first = side is _BUY  # bids: descending prices
+        worse = -1 if best_first else 1  # +1 per tick away from the touch
         orders = sorted(free, key=_PRICE, reverse=best_first) if len(free) > 1 else free
         wanted = sorted(targets, key=_PRICE, reverse=best_first)
         size_tol = self.cfg.size_tolerance
@@ -184,7 +184,8 @@ class OrderManager:
         unpaired: list[Order] = []
         oldest = _NEVER
         i = j = 0
-        while i < len(wanted) and j < len(orders):
+        n_wanted, n_orders = len(wanted), len(orders)
+        while i < n_wanted and j < n_orders:
             target, order = wanted[i], orders[j]
             behind = worse * (order.price_ticks - target.price_ticks)
             if behind < -tol:  # better than this target, so than every later one: no use
@@ -197,7 +198,8 @@ class OrderManager:
                 unpaired.append(order)
                 j += 1
             else:
-                oldest = min(oldest, order.created)
+                if order.created < oldest:
+                    oldest = order.created
                 i += 1
                 j += 1
         missing += wanted[i:]
