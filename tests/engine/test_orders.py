@@ -181,3 +181,15 @@ def test_pairing_keeps_every_order_some_pairing_can_keep():
     m.reconcile([Quote(97, 1.0), Quote(96, 1.0)], [Quote(104, 1.0), Quote(105, 1.0)], 101, 0.2)
     assert [r.price_ticks for r in venue.sent[4:]] == [96]
     assert venue.cancelled == ["mm-X-1"]  # the bid at 100; 98 is kept for 97
+
+
+def test_manager_counts_each_anomaly_once():
+    """A late ack changes nothing and is no anomaly, even on an order that had one before."""
+    m, venue = manager()
+    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    cid = venue.sent[0].client_id
+    m.on_event(OrderAcked(cid, 0.1))
+    m.on_event(CancelRejected(cid, 0.2, "no cancel was asked"))  # impossible: an anomaly
+    assert m.anomalies == 1
+    m.on_event(OrderAcked(cid, 0.3))  # a repeated ack: changes nothing
+    assert m.anomalies == 1 and m.orders[cid].anomalies == 1

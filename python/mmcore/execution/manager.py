@@ -149,8 +149,9 @@ class OrderManager:
         if order is None:
             return None, True
         self._changed = True
-        if not order.apply(event) and order.anomalies:
-            self.anomalies += 1
+        before = order.anomalies
+        order.apply(event)
+        self.anomalies += order.anomalies - before
         if order.status.terminal:
             del self.orders[order.client_id]
         return order, True
