@@ -45,8 +45,11 @@ class Position:
         self.mark = mark
 
     def apply_fill(self, signed_qty: float, price: float, fee: float) -> float:
-        """Apply a fill (+ buys, - sells); returns the PnL it realized."""
+        """Apply a fill (+ buys, - sells); returns the PnL it realized. A fill of no size (a
+        venue's odd report) moves only its fee."""
         self.fees += fee
+        if not signed_qty:
+            return 0.0
         q = self.qty
         if q == 0 or (q > 0) == (signed_qty > 0):  # opening or adding
             new = q + signed_qty

@@ -104,3 +104,14 @@ def test_restored_position_drives_the_next_quote():
     assert engine.risk.state is TradingState.REDUCING
     assert engine.last_decision is not None
     assert all(o.side.name == "SELL" for o in engine.orders.orders.values())
+
+
+def test_a_fill_of_no_size_moves_only_its_fee():
+    """It used to divide by zero on a flat position (and crash the engine's event loop)."""
+    p = Portfolio()
+    assert p.apply_fill("X", 0.0, 100.0, 0.01) == 0.0
+    pos = p.position("X")
+    assert (pos.qty, pos.avg_cost, pos.realized, pos.fees) == (0.0, 0.0, 0.0, 0.01)
+    p.apply_fill("X", 1.0, 100.0, 0.0)
+    p.apply_fill("X", 0.0, 90.0, 0.0)
+    assert (pos.qty, pos.avg_cost) == (1.0, 100.0)
