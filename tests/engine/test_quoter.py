@@ -317,3 +317,13 @@ def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
         cal.on_mid(mid, t)
         t += 0.05
     assert cal.ready and cal.progress == 1.0 and cal.params.source == "calibrated"
+
+
+def test_deep_bids_of_a_low_priced_asset_stop_above_zero():
+    """A three-tick asset put bid levels at 0 and -1 ticks below the one at 1."""
+    q = Quoter(quote_config(levels=3))
+    d = q.decide(features(0.03, 0.04), 0.0, 1.0)
+    assert [b.price_ticks for b in d.bids] == [1]
+    assert [a.price_ticks for a in d.asks] == [6, 7, 8]
+    low = q.decide(features(0.02, 0.03), 0.0, 2.0)  # the best bid itself would be 0
+    assert low.bids == () and len(low.asks) == 3

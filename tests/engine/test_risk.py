@@ -129,3 +129,11 @@ def test_engine_cancels_all_on_halt_and_stops_quoting_on_a_stale_book():
     assert all(o.status is OrderStatus.PENDING_CANCEL for o in engine.orders.orders.values())
     engine.on_timer(last + 11.0)  # cancels land; nothing new is placed while halted
     assert engine.orders.orders == {}
+
+
+def test_an_order_at_a_price_of_zero_or_below_is_vetoed():
+    """It divided by zero at price 0 (the notional limit) instead of refusing the order."""
+    risk = RiskManager(risk_config(), TICK)
+    assert risk.allow(Side.BUY, 0, 0.01, 0.0, 0.0) == 0.0
+    assert risk.allow(Side.BUY, -3, 0.01, 0.0, 0.0) == 0.0
+    assert risk.allow(Side.BUY, 1, 0.01, 0.0, 0.0) == 0.01

@@ -142,7 +142,7 @@ class RiskManager:
         the new order must stay within the position and notional limits.
         """
         state = self.state
-        if state is _HALTED:
+        if state is _HALTED or price_ticks <= 0:  # no order at a price of zero or below
             return 0.0
         pos = self.position
         s = int(side)

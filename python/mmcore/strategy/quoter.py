@@ -132,6 +132,8 @@ class Quoter:
             if len(self._ladders) >= _LADDER_CACHE:
                 self._ladders.clear()
             step = direction * self.cfg.level_spacing_ticks
-            ladder = tuple([Quote(best + i * step, qty) for i in range(self.cfg.levels)])
+            prices = [best + i * step for i in range(self.cfg.levels)]
+            # no price at or below zero: deep bids of a low-priced asset stop at one tick
+            ladder = tuple([Quote(price, qty) for price in prices if price > 0])
             self._ladders[key] = ladder
         return ladder
