@@ -1,8 +1,9 @@
 """Instructions per replayed event, counted by callgrind: a deterministic engine figure.
 
-Wall-clock figures on a shared 2-core machine move by ±30% between runs; the number of
-instructions the replay executes does not, so small changes to the per-event path can be
-compared. Needs valgrind (``apt install valgrind``)::
+Wall-clock figures on a shared 2-core machine move by ±30% between runs; instruction counts
+move by about ±5% (Rust hash seeds and memory layout still vary with the string hash seed
+fixed), so changes of 10% or more to the per-event path show in a few runs. Needs valgrind
+(``apt install valgrind``)::
 
     python benches/engine_instructions.py                # 3000 book events, 1-tick tolerance
     python benches/engine_instructions.py --events 5000 --tolerance 0
@@ -14,6 +15,7 @@ difference by the number of events (book events plus trades).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -45,7 +47,8 @@ def _instructions(events: int, tolerance: int, run: bool) -> int:
         "--tolerance",
         str(tolerance),
     ]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # str hashes move dict layouts between runs
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stderr
     match = re.search(r"Collected : (\d+)", out)
     if match is None:
         raise RuntimeError(f"no callgrind total in: {out[-500:]}")

@@ -91,7 +91,6 @@ class Engine:
     def show_book_to_venue(self, now: float) -> None:
         """Hands the new book to a simulated venue (its queue and fill model). This is the
         exchange's side of the simulation: a live venue does it on its own servers."""
-        self._last_book = now
         if self._sim is not None:
             self._sim.on_book_from(self.book, self.sim_levels, now)
 

@@ -73,15 +73,9 @@ class RiskManager:
             toxicity = vpin
         self.spread_mult = cfg.toxic_widen_mult if toxicity >= cfg.toxic_widen else 1.0
         self.limit = cfg.max_position * overlay.limit_mult
-        disturbed = (
-            f.synced != 1.0
-            or f.crossed == 1.0
-            or book_age_s > cfg.stale_book_s
-            or toxicity >= cfg.toxic_pull
-            or overlay.halt
-        )
-        if disturbed or self._disturbed or self.killed_at is not None:
-            reasons = self._halt_reasons(f, now, book_age_s, equity, toxicity, overlay)
+        transient = _transient_causes(f, book_age_s, cfg, toxicity, overlay)
+        if transient or self._disturbed or self.killed_at is not None:
+            reasons = self._halt_reasons(now, equity, transient)
         else:  # the common case: nothing to explain
             reasons = ()
         if reasons:
@@ -94,17 +88,9 @@ class RiskManager:
         self.reasons = reasons
         return self.state
 
-    def _halt_reasons(
-        self,
-        f: Features,
-        now: float,
-        book_age_s: float,
-        equity: float,
-        toxicity: float,
-        overlay: Overlay,
-    ) -> tuple[str, ...]:
-        """Why quoting must stop now (empty: it may go on); runs the kill-switch and
-        resume-delay clocks."""
+    def _halt_reasons(self, now: float, equity: float, transient: list[str]) -> tuple[str, ...]:
+        """Why quoting must stop now (empty: it may go on), given the ``transient`` causes
+        seen in this update; runs the kill-switch and resume-delay clocks."""
         cfg = self.cfg
         reasons: list[str] = []
         if self.killed_at is not None:
@@ -116,7 +102,6 @@ class RiskManager:
                 self.peak = equity
             else:
                 reasons.append("drawdown")
-        transient = _transient_causes(f, book_age_s, cfg, toxicity, overlay)
         if transient:
             reasons += transient
             self._disturbed = True

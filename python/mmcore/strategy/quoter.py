@@ -117,11 +117,8 @@ class Quoter:
         params = self.calibration.params_after(fits)
         if status:
             return QuoteDecision((), (), _NAN, _NAN, _NAN, params, _STATUSES[status])
-        ladders = self._ladders
-        bids = (
-            (ladders.get((bid, bid_qty, -1)) or self._ladder(bid, bid_qty, -1)) if bid_qty else ()
-        )
-        asks = (ladders.get((ask, ask_qty, 1)) or self._ladder(ask, ask_qty, 1)) if ask_qty else ()
+        bids = self._ladder(bid, bid_qty, -1) if bid_qty else ()
+        asks = self._ladder(ask, ask_qty, 1) if ask_qty else ()
         return _new(QuoteDecision, (bids, asks, fair, half, skew, params, "quoting"))
 
     def _ladder(self, best: int, qty: float, direction: int) -> tuple[Quote, ...]:
