@@ -1,6 +1,6 @@
 //! mmcore core: exchange payloads in, synced L2 books and market features out.
 //!
-//! The pure-Rust core (decode, book, sync, features, flow, paper, quote) has no pyo3 in it; the
+//! The pure-Rust core (decode, book, sync, features, flow, paper, quote, orders) has no pyo3 in it; the
 //! `python` feature adds the bindings in `python/` and registers the `mmcore._core` module.
 
 pub mod arg_error;
@@ -9,6 +9,7 @@ pub mod decode;
 pub mod features;
 pub mod fixed;
 pub mod flow;
+pub mod orders;
 pub mod paper;
 pub mod quote;
 pub mod router;

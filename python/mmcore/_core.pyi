@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension `mmcore._core` (exchange payloads → synced L2 books)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
@@ -249,6 +249,78 @@ class PaperSim:
     def name(self) -> str: ...
     @property
     def tick_size(self) -> float: ...
+
+#: ``OrderDesk`` order tuples: ``(client_id, side, price_ticks, qty, filled, created, updated,
+#: status_code, venue_id, anomalies)``; ``status_code`` indexes ``OrderStatus`` in definition
+#: order (0 pending_new … 7 expired).
+OrderRow = tuple[str, int, int, float, float, float, float, int, str, int]
+#: ``OrderDesk.take`` fills: ``(client_id, ts, fill_id, side, price_ticks, qty, fee, maker)``.
+FillTuple = tuple[str, float, str, int, int, float, float, bool]
+
+class OrderDesk:
+    """The working orders of one symbol kept close to target quotes (``OrderManager`` wraps it):
+    requote hysteresis (ticks or bps, size, maximum age), best-price-first pairing of targets
+    and orders, client ids, the order state machine and duplicate-fill detection. Orders go to a
+    ``PaperSim`` directly, or to any object with ``send_order(client_id, side, price_ticks, qty,
+    now)`` and ``send_cancel(client_id, now)``. Bad configuration raises ``ValueError`` naming
+    the field."""
+
+    def __init__(
+        self,
+        symbol: str,
+        id_prefix: str,
+        *,
+        tolerance_ticks: float = 0.0,
+        tolerance_bps: float = 0.0,
+        size_tolerance: float = 0.25,
+        max_order_age_s: float = 30.0,
+        recent_fill_ids: int = 10_000,
+    ) -> None:
+        """Client ids are ``id_prefix`` followed by 1, 2, …"""
+    def reconcile(
+        self,
+        bids: Sequence[tuple[int, float]],
+        asks: Sequence[tuple[int, float]],
+        fair_ticks: float,
+        now: float,
+        gate: Callable[[int, int, float, float, float], float] | None,
+        venue: object,
+    ) -> list[str]:
+        """Diff the targets against working orders, send cancels then new orders to ``venue``;
+        the new orders' client ids. ``gate(side, price_ticks, qty, working, now)`` returns the
+        size allowed (0 vetoes); if it raises, what was decided before is sent first. No
+        order of no size, of a size that is not finite or at a price <= 0 is sent."""
+    def cancel_all(self, venue: object, now: float) -> int:
+        """Cancel every working order; the number of cancels sent."""
+    def take(
+        self, sim: PaperSim, now: float, record: bool
+    ) -> tuple[list[FillTuple], list[tuple[str, float, OrderRow]] | None]:
+        """Apply ``sim``'s responses due by ``now``: the new fills (for orders no longer tracked
+        too) and, with ``record``, ``(event kind, ts, order after it)`` per event on a tracked
+        order."""
+    def apply(
+        self, kind: int, client_id: str, ts: float, text: str = "", qty: float = 0.0
+    ) -> tuple[OrderRow | None, bool]:
+        """Apply one event (0 acked, ``text`` = venue id; 1 rejected; 2 filled, ``text`` = fill
+        id; 3 cancelled; 4 cancel rejected; 5 expired): ``(order after it or None, new)``."""
+    def orders(self) -> list[OrderRow]:
+        """Active orders, in the order they were placed."""
+    def order(self, client_id: str) -> OrderRow | None: ...
+    def working(self, side: int) -> float:
+        """Open size on ``side`` (+1 buy, -1 sell), pending cancels included."""
+    def next_client_id(self) -> str: ...
+    def restore(self, orders: list[OrderRow], last_client_seq: int) -> None:
+        """Adopt open orders from a journal; client ids continue after ``last_client_seq``."""
+    def forget(self, client_id: str, ts: float) -> OrderRow | None:
+        """Drop an order the venue no longer holds, marked expired at ``ts``."""
+    @property
+    def placed(self) -> int: ...
+    @property
+    def cancels(self) -> int: ...
+    @property
+    def vetoed(self) -> int: ...
+    @property
+    def anomalies(self) -> int: ...
 
 #: ``QuoteCore.decide``: ``(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)``.
 QuoteTuple = tuple[int, int, int, float, float, float, float, float, int]

@@ -66,6 +66,8 @@ class Engine:
         self.venue = venue
         self.portfolio = portfolio
         self.journal = journal
+        if journal is not None:
+            orders.listener = self._record
         self.advisors = advisors
         self.depth = depth
         self.sim_levels = sim_levels
@@ -101,15 +103,10 @@ class Engine:
         before :meth:`quote` so the decision sees every fill. Kept apart from :meth:`quote`
         so that tick-to-quote times the reaction to the book, not this bookkeeping.
         """
-        on_event = self.orders.on_event
-        for event in self.venue.poll(now):
-            order, new = on_event(event)
-            if not new:
-                continue
-            if isinstance(event, OrderFilled):
-                self._fill(event)
-            if order is not None and self.journal is not None:
-                self._record(order, type(event).__name__, event.ts)
+        fills = self.orders.take_events(now)
+        if fills:
+            for fill in fills:
+                self._fill(fill)
 
     def quote(self, now: float) -> QuoteDecision | None:
         """Our reaction to a book change: features, risk, decide and send quotes (take the
@@ -159,10 +156,10 @@ class Engine:
         lost = []
         for order in mine:
             if order.client_id not in live:
-                order.status, order.updated = OrderStatus.EXPIRED, now
-                del self.orders.orders[order.client_id]
-                lost.append(order)
-                self._record(order, "lost_on_restart", now)
+                gone = self.orders.forget(order.client_id, now)
+                if gone is not None:
+                    lost.append(gone)
+                    self._record(gone, "lost_on_restart", now)
         self.orders.cancel_all(now)
         return lost
 
@@ -208,19 +205,20 @@ class Engine:
         if state is _REDUCING:  # only the side that shrinks the position
             bids, asks = (() if position > 0 else bids), (() if position < 0 else asks)
         placed = self.orders.reconcile(bids, asks, decision.fair_ticks, now)
-        if self.journal is not None:
-            for order in placed:
-                self._record(order, "submitted", now)
+        if placed and self.journal is not None:
+            for client_id in placed:
+                order = self.orders.order(client_id)
+                if order is not None:  # None: refused at once by a simulated venue
+                    self._record(order, "submitted", now)
         self.last_decision = decision
         return decision
 
     def _cancel_all(self, now: float, why: str) -> None:
-        pending = [
-            o for o in self.orders.orders.values() if o.status is not OrderStatus.PENDING_CANCEL
-        ]
+        before = self.orders.orders
         self.orders.cancel_all(now)
-        for order in pending:
-            self._record(order, "cancel_sent", now, why)
+        for cid, order in self.orders.orders.items():
+            if before[cid].status is not OrderStatus.PENDING_CANCEL:
+                self._record(order, "cancel_sent", now, why)
 
     def _fill(self, fill: OrderFilled) -> None:
         self.fills += 1

@@ -235,12 +235,21 @@ def load_state(path: str | Path) -> JournalState:
             f"updated FROM orders WHERE status IN ({','.join('?' * len(active))})",
             active,
         ).fetchall()
-        orders = []
-        for cid, symbol, side, price, qty, filled, status, venue_id, created, updated in rows:
-            order = Order(cid, symbol, Side(side), price, qty, created)
-            order.filled, order.status = filled, OrderStatus(status)
-            order.venue_id, order.updated = venue_id or "", updated
-            orders.append(order)
+        orders = [
+            Order(
+                cid,
+                symbol,
+                Side(side),
+                price,
+                qty,
+                created,
+                updated,
+                filled,
+                OrderStatus(status),
+                venue_id or "",
+            )
+            for cid, symbol, side, price, qty, filled, status, venue_id, created, updated in rows
+        ]
         fill_count = conn.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
         tails = (r[0].rsplit("-", 1)[-1] for r in conn.execute("SELECT client_id FROM orders"))
         last_seq = max((int(t) for t in tails if t.isdigit()), default=0)

@@ -1,5 +1,6 @@
 //! pyo3 wrappers: convert and delegate, one file per exposed class.
 
+mod desk;
 mod errors;
 mod features;
 mod order_book;
@@ -30,6 +31,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<order_book::OrderBook>()?;
     m.add_class::<router::BookRouter>()?;
     m.add_class::<paper::PaperSim>()?;
+    m.add_class::<desk::OrderDesk>()?;
     m.add_class::<quoter::QuoteCore>()?;
     m.add_function(wrap_pyfunction!(quoter::glft, m)?)?;
     m.add_function(wrap_pyfunction!(quoter::avellaneda_stoikov, m)?)?;

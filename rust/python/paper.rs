@@ -15,7 +15,7 @@ use crate::paper::{self, Event, NewOrder, PaperConfig};
 /// symbol. `poll` returns event tuples (see the stub for their layout).
 #[pyclass(module = "mmcore._core")]
 pub struct PaperSim {
-    inner: paper::PaperSim,
+    pub(super) inner: paper::PaperSim,
 }
 
 /// A `(k, 2)` float64 view of `value` (any array-like of numbers; float64 arrays are not copied).

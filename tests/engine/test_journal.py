@@ -68,11 +68,10 @@ def test_kill_9_mid_run_then_restart_keeps_committed_fills_and_positions(journal
 
 def test_records_every_table_and_restores_open_orders(journal_path):
     j = Journal(journal_path)
-    o = Order("mm-X-7", "X", Side.SELL, 10_000, 2.0, 1.0)
+    o = Order("mm-X-7", "X", Side.SELL, 10_000, 2.0, 1.0, 1.0)
     j.record_order(o)
     j.record_event(o.client_id, "submitted", 1.0)
-    o.status = OrderStatus.ACKED
-    j.record_order(o)
+    j.record_order(o._replace(status=OrderStatus.ACKED, updated=1.5))
     p = Portfolio()
     p.apply_fill("X", -0.5, 100.0, 0.01)
     fill = OrderFilled(o.client_id, 2.0, "f1", Side.SELL, 10_000, 0.5, 0.01, True)

@@ -22,76 +22,6 @@ from mmcore.strategy import Quote
 S = OrderStatus
 
 
-def order(qty: float = 1.0) -> Order:
-    return Order("c1", "X", Side.BUY, 100, qty, 0.0)
-
-
-def fill(qty: float, fid: str = "f1") -> OrderFilled:
-    return OrderFilled("c1", 1.0, fid, Side.BUY, 100, qty, 0.0, True)
-
-
-def run(events, start: Order | None = None, cancel_after: int | None = None) -> Order:
-    o = start or order()
-    for i, ev in enumerate([*events, None]):
-        if i == cancel_after:
-            assert o.request_cancel(1.0)
-        if ev is not None:
-            o.apply(ev)
-    return o
-
-
-ACK = OrderAcked("c1", 1.0, "v1")
-
-
-@pytest.mark.parametrize(
-    ("events", "cancel_after", "expected"),
-    [
-        ([ACK], None, S.ACKED),
-        ([OrderRejected("c1", 1.0, "x")], None, S.REJECTED),
-        ([ACK, fill(0.4)], None, S.PARTIALLY_FILLED),
-        ([ACK, fill(0.4), fill(0.6, "f2")], None, S.FILLED),
-        ([ACK], 1, S.PENDING_CANCEL),
-        ([ACK, OrderCancelled("c1", 2.0)], 1, S.CANCELLED),
-        ([ACK, fill(0.4), OrderCancelled("c1", 2.0)], 2, S.CANCELLED),
-        ([ACK, fill(1.0)], 1, S.FILLED),  # filled while the cancel was in flight
-        ([ACK, CancelRejected("c1", 2.0, "x")], 1, S.ACKED),
-        ([ACK, fill(0.5), CancelRejected("c1", 2.0, "x")], 2, S.PARTIALLY_FILLED),
-        ([ACK, OrderExpired("c1", 2.0)], None, S.EXPIRED),
-        ([ACK, fill(0.5), OrderExpired("c1", 2.0)], None, S.EXPIRED),
-        ([ACK, OrderCancelled("c1", 2.0)], None, S.CANCELLED),  # unsolicited cancel
-    ],
-)
-def test_every_transition(events, cancel_after, expected):
-    o = run(events, cancel_after=cancel_after)
-    assert o.status is expected
-    assert o.anomalies == 0
-
-
-def test_fill_before_ack_then_late_ack_is_absorbed():
-    o = run([fill(0.4), ACK])
-    assert o.status is S.PARTIALLY_FILLED and o.venue_id == "v1" and o.anomalies == 0
-    o = run([fill(1.0), ACK])
-    assert o.status is S.FILLED and o.remaining == 0.0
-
-
-def test_cancel_ack_before_new_ack_and_late_ack_after_cancel():
-    o = order()
-    o.request_cancel(0.5)
-    o.apply(OrderCancelled("c1", 1.0))
-    assert o.apply(ACK) is False and o.status is S.CANCELLED
-
-
-def test_fill_after_cancel_is_kept_and_counted_as_anomaly():
-    o = run([ACK, OrderCancelled("c1", 2.0), fill(0.3)])
-    assert o.status is S.CANCELLED and o.filled == 0.3 and o.anomalies == 1
-
-
-def test_impossible_events_do_not_change_a_terminal_state():
-    o = run([ACK, fill(1.0), OrderRejected("c1", 3.0, "late"), OrderCancelled("c1", 3.0)])
-    assert o.status is S.FILLED and o.anomalies == 2
-    assert not o.request_cancel(4.0)
-
-
 class RecordingVenue:
     """Captures what the manager sends (the paper venue is tested on its own)."""
 
@@ -115,6 +45,88 @@ class RecordingVenue:
 def manager(**cfg) -> tuple[OrderManager, RecordingVenue]:
     venue = RecordingVenue()
     return OrderManager("X", venue, ExecutionConfig(**cfg)), venue
+
+
+CID = "mm-X-1"  # the first order a manager places
+ACK = OrderAcked(CID, 1.0, "v1")
+
+
+def fill(qty: float, fid: str = "f1") -> OrderFilled:
+    return OrderFilled(CID, 1.0, fid, Side.BUY, 100, qty, 0.0, True)
+
+
+def run(events, cancel_after: int | None = None) -> tuple[OrderManager, Order]:
+    """One 1.0 bid placed, then ``events``, with a cancel requested before event
+    ``cancel_after``: the manager and the order's last snapshot."""
+    m, _ = manager()
+    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    last = m.order(CID)
+    for i, ev in enumerate([*events, None]):
+        if i == cancel_after:
+            assert m.cancel_all(1.0) == 1
+            last = m.order(CID)
+        if ev is not None:
+            order, new = m.on_event(ev)
+            assert new
+            last = order
+    return m, last
+
+
+@pytest.mark.parametrize(
+    ("events", "cancel_after", "expected"),
+    [
+        ([], None, S.PENDING_NEW),
+        ([ACK], None, S.ACKED),
+        ([OrderRejected(CID, 1.0, "x")], None, S.REJECTED),
+        ([ACK, fill(0.4)], None, S.PARTIALLY_FILLED),
+        ([ACK, fill(0.4), fill(0.6, "f2")], None, S.FILLED),
+        ([ACK], 1, S.PENDING_CANCEL),
+        ([ACK, OrderCancelled(CID, 2.0)], 1, S.CANCELLED),
+        ([ACK, fill(0.4), OrderCancelled(CID, 2.0)], 2, S.CANCELLED),
+        ([ACK, fill(1.0)], 1, S.FILLED),  # filled while the cancel was in flight
+        ([ACK, CancelRejected(CID, 2.0, "x")], 1, S.ACKED),
+        ([ACK, fill(0.5), CancelRejected(CID, 2.0, "x")], 2, S.PARTIALLY_FILLED),
+        ([ACK, OrderExpired(CID, 2.0)], None, S.EXPIRED),
+        ([ACK, fill(0.5), OrderExpired(CID, 2.0)], None, S.EXPIRED),
+        ([ACK, OrderCancelled(CID, 2.0)], None, S.CANCELLED),  # unsolicited cancel
+    ],
+)
+def test_every_transition(events, cancel_after, expected):
+    m, o = run(events, cancel_after=cancel_after)
+    assert o.status is expected
+    assert o.anomalies == 0 and m.anomalies == 0
+    assert (CID in m.orders) is not expected.terminal  # terminal orders leave the manager
+
+
+def test_fill_before_ack_then_late_ack_is_absorbed():
+    _, o = run([fill(0.4), ACK])
+    assert o.status is S.PARTIALLY_FILLED and o.venue_id == "v1" and o.anomalies == 0
+    assert o.remaining == pytest.approx(0.6)
+    m, o = run([fill(1.0)])
+    assert o.status is S.FILLED and o.remaining == 0.0
+    assert m.on_event(ACK) == (None, True)  # the order has left: nothing to move
+
+
+def test_cancel_ack_before_new_ack_and_late_ack_after_cancel():
+    m, _ = manager()
+    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    m.cancel_all(0.5)
+    order, _ = m.on_event(OrderCancelled(CID, 1.0))
+    assert order.status is S.CANCELLED and m.orders == {}
+    assert m.on_event(ACK) == (None, True) and m.anomalies == 0
+
+
+def test_impossible_event_is_an_anomaly_and_changes_no_state():
+    m, o = run([ACK, CancelRejected(CID, 2.0, "no cancel was asked")])
+    assert o.status is S.ACKED and o.anomalies == 1 and m.anomalies == 1
+
+
+def test_snapshots_carry_what_was_sent():
+    m, _ = run([ACK, fill(0.25)])
+    (o,) = m.orders.values()
+    assert (o.client_id, o.symbol, o.side, o.price_ticks, o.qty) == (CID, "X", Side.BUY, 100, 1.0)
+    assert (o.filled, o.created, o.updated, o.status) == (0.25, 0.0, 1.0, S.PARTIALLY_FILLED)
+    assert m.working(Side.BUY) == 0.75 and m.working(Side.SELL) == 0.0
 
 
 def test_hysteresis_keeps_orders_within_tolerance_and_replaces_beyond():
@@ -193,3 +205,68 @@ def test_manager_counts_each_anomaly_once():
     assert m.anomalies == 1
     m.on_event(OrderAcked(cid, 0.3))  # a repeated ack: changes nothing
     assert m.anomalies == 1 and m.orders[cid].anomalies == 1
+
+
+class ScriptedVenue(RecordingVenue):
+    """A venue with the Python interface whose responses are scripted by the test."""
+
+    def __init__(self):
+        super().__init__()
+        self.responses: list = []
+
+    def poll(self, now):
+        out, self.responses = self.responses, []
+        return out
+
+
+def test_events_from_a_python_venue_reach_fills_and_the_listener():
+    venue = ScriptedVenue()
+    m = OrderManager("X", venue, ExecutionConfig())
+    seen = []
+    m.listener = lambda order, kind, ts: seen.append((order.status, kind, ts))
+    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    cid = venue.sent[0].client_id
+    first = OrderFilled(cid, 0.2, "f1", Side.BUY, 100, 0.4, 0.0, True)
+    ghost = OrderFilled("gone", 0.3, "f2", Side.SELL, 101, 1.0, 0.0, True)
+    venue.responses = [OrderAcked(cid, 0.1, "v1"), first, first, ghost]
+    assert m.take_events(0.5) == [first, ghost]  # the duplicate is dropped, the ghost kept
+    assert seen == [(S.ACKED, "OrderAcked", 0.1), (S.PARTIALLY_FILLED, "OrderFilled", 0.2)]
+
+
+def test_a_failing_gate_still_sends_what_was_decided_before():
+    venue = RecordingVenue()
+
+    def gate(side, price, qty, working, now):
+        if working >= 1.0:
+            raise RuntimeError("risk service down")
+        return qty
+
+    m = OrderManager("X", venue, ExecutionConfig(), gate)
+    with pytest.raises(RuntimeError, match="risk service down"):
+        m.reconcile([Quote(100, 1.0), Quote(99, 1.0)], [], 100, 0.0)
+    assert [r.price_ticks for r in venue.sent] == [100]
+    assert list(m.orders) == [venue.sent[0].client_id]  # tracked exactly as sent
+    m.gate = None
+    m.reconcile([Quote(100, 1.0), Quote(99, 1.0)], [], 100, 0.1)  # retried, not skipped
+    assert [r.price_ticks for r in venue.sent] == [100, 99]
+
+
+def test_targets_that_are_not_quotes_are_refused_with_the_argument_named():
+    m, venue = manager()
+    with pytest.raises(TypeError, match="bids"):
+        m.reconcile([100], [], 100, 0.0)
+    with pytest.raises(TypeError, match="asks"):
+        m.reconcile([], 5, 100, 0.0)
+    assert venue.sent == [] and m.orders == {}
+
+
+def test_restore_adopts_open_orders_and_forget_expires_them():
+    m, venue = manager()
+    kept = Order("mm-X-7", "X", Side.SELL, 105, 1.0, 0.0, 0.5, 0.25, S.ACKED, "v7")
+    done = kept._replace(client_id="mm-X-6", status=S.FILLED)
+    m.restore([kept, done], 7)
+    assert m.orders == {"mm-X-7": kept}  # the terminal one is not adopted
+    assert m.next_client_id() == "mm-X-8"
+    gone = m.forget("mm-X-7", 3.0)
+    assert gone == kept._replace(status=S.EXPIRED, updated=3.0)
+    assert m.orders == {} and m.forget("mm-X-7", 4.0) is None and venue.cancelled == []

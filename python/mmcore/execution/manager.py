@@ -5,41 +5,57 @@ price is within the tolerance (ticks or bps, whichever is wider), its open size 
 ``size_tolerance`` of the target and its age under ``max_order_age_s``: this hysteresis stops
 churn. Unmatched orders are cancelled first, then missing targets are placed through the risk
 gate, which may shrink or veto them (limits count working orders, including pending cancels).
+
+The bookkeeping (diff, client ids, order state machine, duplicate fills) runs in Rust
+(:class:`mmcore._core.OrderDesk`, ``rust/orders/``). With the paper venue, orders and venue
+events pass between the desk and the simulator without Python objects; any other venue gets
+:class:`OrderRequest` objects and its events are applied one by one (:meth:`on_event`).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from operator import attrgetter
-from typing import Protocol
 
+from mmcore._core import OrderDesk
 from mmcore.config import bounded
-from mmcore.execution.orders import Order, OrderFilled, OrderStatus, Side, VenueEvent
+from mmcore.execution.orders import (
+    CancelRejected,
+    Order,
+    OrderAcked,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderStatus,
+    Side,
+    VenueEvent,
+)
+from mmcore.execution.paper import PaperVenue
 from mmcore.execution.venue import OrderRequest, Venue
 
-__all__ = ["ExecutionConfig", "OrderManager", "RiskGate", "Target"]
+__all__ = ["ExecutionConfig", "OrderListener", "OrderManager", "RiskGate", "Target"]
 
-_NEVER = float("inf")
-# Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
-_BUY, _SELL, _PENDING_CANCEL = Side.BUY, Side.SELL, OrderStatus.PENDING_CANCEL
-_PRICE = attrgetter("price_ticks")
-
-
-class Target(Protocol):
-    """A target quote (``mmcore.strategy.Quote`` fits): price in ticks, size in base units."""
-
-    @property
-    def price_ticks(self) -> int: ...
-
-    @property
-    def qty(self) -> float: ...
+_SIDES = {1: Side.BUY, -1: Side.SELL}
+_STATUSES = tuple(OrderStatus)  # indexed by the Rust core's status codes
+_STATUS_CODES = {status: code for code, status in enumerate(_STATUSES)}
+# OrderDesk.apply's event codes, and the attribute that carries its text (venue or fill id)
+_EVENT_CODES: dict[type, tuple[int, str | None]] = {
+    OrderAcked: (0, "venue_id"),
+    OrderRejected: (1, None),
+    OrderFilled: (2, "fill_id"),
+    OrderCancelled: (3, None),
+    CancelRejected: (4, None),
+    OrderExpired: (5, None),
+}
 
 
-#: ``(side, price_ticks, qty, working_same_side, now) → allowed qty`` (0 vetoes the order).
-RiskGate = Callable[[Side, int, float, float, float], float]
+#: A target quote: ``(price_ticks, qty)`` (``mmcore.strategy.Quote`` is one).
+Target = tuple[int, float]
+#: ``(side +1/-1, price_ticks, qty, working_same_side, now) → allowed qty`` (0 vetoes).
+RiskGate = Callable[[int, int, float, float, float], float]
+#: ``(order snapshot, event kind, ts)``: told of every order event (for the journal).
+OrderListener = Callable[[Order, str, float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +70,47 @@ class ExecutionConfig:
     recent_fill_ids: int = bounded(10_000, ge=100)
 
 
+class _VenueRouter:
+    """Sends the desk's orders and cancels to a venue with the Python interface."""
+
+    __slots__ = ("symbol", "venue")
+
+    def __init__(self, venue: Venue, symbol: str) -> None:
+        self.venue = venue
+        self.symbol = symbol
+
+    def send_order(self, client_id: str, side: int, price_ticks: int, qty: float, now: float):
+        request = OrderRequest(client_id, self.symbol, _SIDES[side], price_ticks, qty)
+        self.venue.submit(request, now)
+
+    def send_cancel(self, client_id: str, now: float) -> None:
+        self.venue.cancel(client_id, now)
+
+
+def _order(symbol: str, row: tuple) -> Order:
+    cid, side, price, qty, filled, created, updated, code, venue_id, anomalies = row
+    return Order(
+        cid,
+        symbol,
+        _SIDES[side],
+        price,
+        qty,
+        created,
+        updated,
+        filled,
+        _STATUSES[code],
+        venue_id,
+        anomalies,
+    )
+
+
 class OrderManager:
-    """Working orders of one symbol on one venue; feed it venue events via :meth:`on_event`."""
+    """Working orders of one symbol on one venue.
+
+    Venue events are taken with :meth:`take_events` (or applied one by one with
+    :meth:`on_event`); ``listener``, when set, is told of every order event (the engine's
+    journal hook).
+    """
 
     def __init__(
         self,
@@ -68,173 +123,130 @@ class OrderManager:
         self.venue = venue
         self.cfg = cfg
         self.gate = gate
-        self.orders: dict[str, Order] = {}  # active orders only; terminal ones are dropped
-        self._ids = itertools.count(1)
-        self._id_prefix = f"{cfg.client_id_prefix}-{symbol}-"
-        self._fill_ids: deque[str] = deque(maxlen=cfg.recent_fill_ids)
-        self._fill_set: set[str] = set()
-        # Fast path: the same targets as last time with no order change need no diff.
-        self._last_targets: tuple[object, ...] | None = None
-        self._changed = True
-        self._expiry = _NEVER
-        self._tol_ticks = float(cfg.tolerance_ticks)
-        self._tol_frac = cfg.tolerance_bps * 1e-4
-        self.placed = 0
-        self.cancels = 0
-        self.vetoed = 0
-        self.anomalies = 0
+        self.listener: OrderListener | None = None
+        self._desk = OrderDesk(
+            symbol,
+            f"{cfg.client_id_prefix}-{symbol}-",
+            tolerance_ticks=float(cfg.tolerance_ticks),
+            tolerance_bps=cfg.tolerance_bps,
+            size_tolerance=cfg.size_tolerance,
+            max_order_age_s=cfg.max_order_age_s,
+            recent_fill_ids=cfg.recent_fill_ids,
+        )
+        self._sim = venue.sim if isinstance(venue, PaperVenue) else None
+        self._route = self._sim if self._sim is not None else _VenueRouter(venue, symbol)
+
+    # -- counters and views ---------------------------------------------------------------
+    @property
+    def placed(self) -> int:
+        """Orders placed."""
+        return self._desk.placed
+
+    @property
+    def cancels(self) -> int:
+        """Cancels sent."""
+        return self._desk.cancels
+
+    @property
+    def vetoed(self) -> int:
+        """Targets not sent: vetoed by the gate, of no size, or at a price at or below zero."""
+        return self._desk.vetoed
+
+    @property
+    def anomalies(self) -> int:
+        """Out-of-order or impossible venue events absorbed."""
+        return self._desk.anomalies
+
+    @property
+    def orders(self) -> dict[str, Order]:
+        """Snapshots of the active orders by client id (terminal orders have left)."""
+        return {row[0]: _order(self.symbol, row) for row in self._desk.orders()}
+
+    def order(self, client_id: str) -> Order | None:
+        """A snapshot of the active order ``client_id``, or None."""
+        row = self._desk.order(client_id)
+        return None if row is None else _order(self.symbol, row)
 
     def next_client_id(self) -> str:
         """A fresh client order id."""
-        return self._id_prefix + str(next(self._ids))
+        return self._desk.next_client_id()
 
     def working(self, side: Side) -> float:
         """Open size of all orders on ``side`` that may still fill (pending cancels count)."""
-        total = 0.0
-        for o in self.orders.values():  # a loop, not sum(): runs for every order placed
-            if o.side is side:
-                total += o.remaining
-        return total
+        return self._desk.working(int(side))
 
+    # -- orders out -----------------------------------------------------------------------
     def reconcile(
         self, bids: Iterable[Target], asks: Iterable[Target], fair_ticks: float, now: float
-    ) -> list[Order]:
-        """Bring working orders towards the targets; returns the orders newly placed."""
-        tol = self._tol_ticks
-        if self._tol_frac:  # with no bps tolerance the ticks tolerance is the whole of it
-            tol = max(tol, self._tol_frac * fair_ticks)
-        key = (bids, asks, tol)
-        if not self._changed and now < self._expiry and key == self._last_targets:
-            return []
-        max_age = self.cfg.max_order_age_s
-        free_bids: list[Order] = []
-        free_asks: list[Order] = []
-        stale: list[Order] = []
-        for o in self.orders.values():
-            if o.status is not _PENDING_CANCEL:
-                if now - o.created >= max_age:
-                    stale.append(o)
-                else:
-                    (free_bids if o.side is _BUY else free_asks).append(o)
-        new_bids, cancel_bids, oldest_bid = self._match(_BUY, free_bids, bids, tol)
-        new_asks, cancel_asks, oldest_ask = self._match(_SELL, free_asks, asks, tol)
-        for order in (*stale, *cancel_bids, *cancel_asks):  # too old, or matching no target
-            self._cancel(order, now)
-        placed = self._place(_BUY, new_bids, now) + self._place(_SELL, new_asks, now)
-        self._last_targets = key
-        # a vetoed target is retried on the next call (the gate may allow it by then)
-        self._changed = len(placed) < len(new_bids) + len(new_asks)
-        self._expiry = max_age + min(oldest_bid, oldest_ask, now if placed else _NEVER)
-        return placed
+    ) -> list[str]:
+        """Bring working orders towards the targets (best first); returns the client ids of
+        the orders newly placed."""
+        return self._desk.reconcile(bids, asks, fair_ticks, now, self.gate, self._route)
 
     def cancel_all(self, now: float) -> int:
         """Cancel every working order; returns how many cancels were sent."""
-        self._changed = True
-        return sum(self._cancel(o, now) for o in list(self.orders.values()))
+        return self._desk.cancel_all(self._route, now)
+
+    # -- events in ------------------------------------------------------------------------
+    def take_events(self, now: float) -> list[OrderFilled]:
+        """Apply the venue events that have reached us by ``now``; returns the new fills
+        (a fill for an order no longer tracked included, so the position still sees it)."""
+        listener = self.listener
+        if self._sim is None:
+            fills = []
+            for event in self.venue.poll(now):
+                order, new = self.on_event(event)
+                if not new:
+                    continue
+                if isinstance(event, OrderFilled):
+                    fills.append(event)
+                if order is not None and listener is not None:
+                    listener(order, type(event).__name__, event.ts)
+            return fills
+        raw, records = self._desk.take(self._sim, now, listener is not None)
+        if records:
+            for kind, ts, row in records:
+                listener(_order(self.symbol, row), kind, ts)  # type: ignore[misc]
+        if not raw:
+            return raw
+        return [
+            OrderFilled(cid, ts, fill_id, _SIDES[side], price, qty, fee, maker)
+            for cid, ts, fill_id, side, price, qty, fee, maker in raw
+        ]
 
     def on_event(self, event: VenueEvent) -> tuple[Order | None, bool]:
-        """Apply one venue event: ``(order or None if unknown, event is new)``.
+        """Apply one venue event: ``(the order after it, or None if not tracked; event is
+        new)``. A duplicate fill (same ``fill_id``) is not new and changes nothing. An order
+        that reaches a terminal state leaves :attr:`orders`."""
+        code, text_field = _EVENT_CODES[type(event)]
+        text = getattr(event, text_field) if text_field else ""
+        qty = event.qty if code == 2 else 0.0  # type: ignore[union-attr]
+        row, new = self._desk.apply(code, event.client_id, event.ts, text, qty)
+        return (None if row is None else _order(self.symbol, row)), new
 
-        A duplicate fill (same ``fill_id``) is reported as not new and changes nothing. An
-        order that reaches a terminal state leaves :attr:`orders`.
-        """
-        if isinstance(event, OrderFilled):
-            if event.fill_id in self._fill_set:
-                return self.orders.get(event.client_id), False
-            if len(self._fill_ids) == self._fill_ids.maxlen:
-                self._fill_set.discard(self._fill_ids[0])
-            self._fill_ids.append(event.fill_id)
-            self._fill_set.add(event.fill_id)
-        order = self.orders.get(event.client_id)
-        if order is None:
-            return None, True
-        self._changed = True
-        before = order.anomalies
-        order.apply(event)
-        self.anomalies += order.anomalies - before
-        if order.status.terminal:
-            del self.orders[order.client_id]
-        return order, True
-
+    # -- restart --------------------------------------------------------------------------
     def restore(self, orders: Iterable[Order], last_client_seq: int) -> None:
         """Adopt open orders known from the journal (after a restart); new client ids
         continue after ``last_client_seq`` so none is reused."""
-        self._ids = itertools.count(last_client_seq + 1)
-        self._changed = True
-        for order in orders:
-            if not order.status.terminal:
-                self.orders[order.client_id] = order
-
-    def _match(
-        self, side: Side, free: list[Order], targets: Iterable[Target], tol: float
-    ) -> tuple[list[Target], list[Order], float]:
-        """Pairs targets with ``free`` orders of ``side`` within ``tol`` ticks whose open size
-        is close enough: ``(targets left unpaired, orders left unpaired, oldest creation time
-        among the paired orders)``.
-
-        Both lists are walked best price first and paired in that order: for prices on a line
-        with one tolerance, that pairs as many as any pairing can, so no order is replaced
-        while some pairing would keep it (a nearest-first search can steal an order a later
-        target needed)."""
-        best_first = side is _BUY  # bids: descending prices
-        worse = -1 if best_first else 1  # +1 per tick away from the touch
-        orders = sorted(free, key=_PRICE, reverse=best_first) if len(free) > 1 else free
-        wanted = sorted(targets, key=_PRICE, reverse=best_first)
-        size_tol = self.cfg.size_tolerance
-        missing: list[Target] = []
-        unpaired: list[Order] = []
-        oldest = _NEVER
-        i = j = 0
-        n_wanted, n_orders = len(wanted), len(orders)
-        while i < n_wanted and j < n_orders:
-            target, order = wanted[i], orders[j]
-            behind = worse * (order.price_ticks - target.price_ticks)
-            if behind < -tol:  # better than this target, so than every later one: no use
-                unpaired.append(order)
-                j += 1
-            elif behind > tol:  # this order and every later one are too far behind
-                missing.append(target)
-                i += 1
-            elif abs(order.remaining - target.qty) > size_tol * target.qty:
-                unpaired.append(order)
-                j += 1
-            else:
-                if order.created < oldest:
-                    oldest = order.created
-                i += 1
-                j += 1
-        missing += wanted[i:]
-        unpaired += orders[j:]
-        return missing, unpaired, oldest
-
-    def _place(self, side: Side, targets: list[Target], now: float) -> list[Order]:
-        """Sends ``targets`` through the risk gate, which may shrink or veto each; the working
-        size it sees includes the orders placed before in the same call."""
-        placed: list[Order] = []
-        if not targets:
-            return placed
-        gate = self.gate
-        working = self.working(side) if gate is not None else 0.0
-        for quote in targets:
-            qty = quote.qty
-            if gate is not None and qty > 0:
-                qty = gate(side, quote.price_ticks, qty, working, now)
-            if not qty > 0:  # a zero (or NaN) size is no order: venues refuse them
-                self.vetoed += 1
-                continue
-            order = Order(self.next_client_id(), self.symbol, side, quote.price_ticks, qty, now)
-            self.orders[order.client_id] = order
-            self.placed += 1
-            working += qty
-            self.venue.submit(
-                OrderRequest(order.client_id, self.symbol, side, quote.price_ticks, qty), now
+        rows = [
+            (
+                o.client_id,
+                int(o.side),
+                o.price_ticks,
+                o.qty,
+                o.filled,
+                o.created,
+                o.updated,
+                _STATUS_CODES[o.status],
+                o.venue_id,
+                o.anomalies,
             )
-            placed.append(order)
-        return placed
+            for o in orders
+        ]
+        self._desk.restore(rows, last_client_seq)
 
-    def _cancel(self, order: Order, now: float) -> bool:
-        if not order.request_cancel(now):
-            return False
-        self.cancels += 1
-        self.venue.cancel(order.client_id, now)
-        return True
+    def forget(self, client_id: str, now: float) -> Order | None:
+        """Drop an order the venue no longer holds (found on restart): its snapshot, marked
+        expired, or None when it is not tracked."""
+        row = self._desk.forget(client_id, now)
+        return None if row is None else _order(self.symbol, row)

@@ -1,15 +1,18 @@
-"""Orders, venue events and the order state machine.
+"""Orders, venue events and order states.
 
-Fills are never dropped: a fill on an order in any state (even one already cancelled, when a
-fill raced the cancel) increases its filled quantity; the state only moves along allowed
-transitions, and events that arrive out of order (a fill before the ack, a late ack after the
-fill or cancel) are absorbed instead of corrupting the state.
+The order state machine runs in Rust (``rust/orders/``, behind
+:class:`mmcore.execution.OrderManager`): fills are never dropped (a fill on an order in any
+state, even one already cancelled when a fill raced the cancel, increases its filled quantity),
+the state only moves along allowed transitions, and events that arrive out of order (a fill
+before the ack, a late ack after the fill or cancel) are absorbed instead of corrupting it.
+An :class:`Order` here is a snapshot of one order's state.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -34,7 +37,7 @@ class Side(enum.IntEnum):
 
 
 class OrderStatus(enum.Enum):
-    """Lifecycle of one order."""
+    """Lifecycle of one order (in the order of the Rust core's status codes)."""
 
     PENDING_NEW = "pending_new"
     ACKED = "acked"
@@ -53,19 +56,6 @@ _TERMINAL = frozenset(
 )
 for _status in OrderStatus:
     _status.terminal = _status in _TERMINAL
-# Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
-_PENDING_NEW, _ACKED, _PARTIALLY_FILLED, _FILLED = (
-    OrderStatus.PENDING_NEW,
-    OrderStatus.ACKED,
-    OrderStatus.PARTIALLY_FILLED,
-    OrderStatus.FILLED,
-)
-_PENDING_CANCEL, _CANCELLED, _REJECTED, _EXPIRED = (
-    OrderStatus.PENDING_CANCEL,
-    OrderStatus.CANCELLED,
-    OrderStatus.REJECTED,
-    OrderStatus.EXPIRED,
-)
 #: States in which an order may still fill (it counts against limits).
 ACTIVE_STATUSES = frozenset(
     {
@@ -140,37 +130,20 @@ VenueEvent = (
 )
 
 
-class Order:
-    """One order and its state; :meth:`apply` is the state machine."""
+class Order(NamedTuple):
+    """A snapshot of one order: what was sent and its state when the snapshot was taken."""
 
-    __slots__ = (
-        "anomalies",
-        "client_id",
-        "created",
-        "filled",
-        "price_ticks",
-        "qty",
-        "side",
-        "status",
-        "symbol",
-        "updated",
-        "venue_id",
-    )
-
-    def __init__(
-        self, client_id: str, symbol: str, side: Side, price_ticks: int, qty: float, created: float
-    ) -> None:
-        self.client_id = client_id
-        self.symbol = symbol
-        self.side = side
-        self.price_ticks = price_ticks
-        self.qty = qty
-        self.created = created
-        self.updated = created
-        self.filled = 0.0
-        self.status = _PENDING_NEW
-        self.venue_id = ""
-        self.anomalies = 0  # out-of-order or impossible events absorbed
+    client_id: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    qty: float
+    created: float
+    updated: float
+    filled: float = 0.0
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    venue_id: str = ""
+    anomalies: int = 0  # out-of-order or impossible events absorbed
 
     @property
     def remaining(self) -> float:
@@ -181,65 +154,6 @@ class Order:
     def active(self) -> bool:
         """True while the order may still fill."""
         return not self.status.terminal
-
-    def request_cancel(self, ts: float) -> bool:
-        """Move to PENDING_CANCEL; False when there is nothing left to cancel."""
-        if self.status.terminal or self.status is _PENDING_CANCEL:
-            return False
-        self.status = _PENDING_CANCEL
-        self.updated = ts
-        return True
-
-    def apply(self, event: VenueEvent) -> bool:
-        """Apply a venue event; returns True when the state or fills changed as expected.
-
-        False means the event changed no state (a late ack) or was impossible for the
-        state (counted in :attr:`anomalies`); a fill still counts in :attr:`filled`.
-        """
-        if event.ts > self.updated:
-            self.updated = event.ts
-        status = self.status
-        match event:  # the common events first: every order is acked, most are cancelled
-            case OrderAcked(venue_id=venue_id):
-                self.venue_id = venue_id or self.venue_id
-                if status is _PENDING_NEW:
-                    self.status = _ACKED
-                    return True
-                return False  # a late ack (after a fill or cancel) changes nothing
-            case OrderCancelled():
-                if status.terminal:
-                    return self._anomaly()
-                self.status = _CANCELLED
-                return True
-            case OrderFilled(qty=qty):
-                self.filled += qty
-                if status.terminal:
-                    return self._anomaly()  # e.g. a fill that raced a cancel: money moved, keep it
-                if self.filled >= self.qty - 1e-12:
-                    self.status = _FILLED
-                elif status is not _PENDING_CANCEL:
-                    self.status = _PARTIALLY_FILLED
-                return True
-            case OrderRejected():
-                if status in (_PENDING_NEW, _PENDING_CANCEL) and not self.filled:
-                    self.status = _REJECTED
-                    return True
-                return self._anomaly()
-            case OrderExpired():
-                if status.terminal:
-                    return self._anomaly()
-                self.status = _EXPIRED
-                return True
-            case CancelRejected():
-                if status is not _PENDING_CANCEL:
-                    return self._anomaly()
-                self.status = _PARTIALLY_FILLED if self.filled else _ACKED
-                return True
-        raise TypeError(f"not a venue event: {event!r}")
-
-    def _anomaly(self) -> bool:
-        self.anomalies += 1
-        return False
 
     def __repr__(self) -> str:
         return (

@@ -113,6 +113,11 @@ class PaperVenue:
         )
 
     @property
+    def sim(self) -> PaperSim:
+        """The Rust simulator (the order manager talks to it directly)."""
+        return self._sim
+
+    @property
     def fills(self) -> int:
         """Fills executed (maker and taker)."""
         return self._sim.fills

@@ -1,0 +1,618 @@
+//! The order desk: the working orders of one symbol, kept close to the target quotes.
+//!
+//! Each [`Desk::reconcile`] diffs the targets against working orders. A working order is kept
+//! while its price is within the tolerance (ticks or bps, whichever is wider), its open size
+//! within `size_tolerance` of the target and its age under `max_order_age_s`: this hysteresis
+//! stops churn. Unmatched orders are cancelled first, then missing targets are placed through
+//! the risk gate, which may shrink or veto them (it sees the working size, pending cancels
+//! included). What to send is written to an [`Action`] list; the caller routes it to the venue.
+
+use std::collections::{HashSet, VecDeque};
+
+use super::{Order, Side, Status, Update};
+use crate::arg_error::{non_negative, positive, ArgError};
+
+/// A target quote: price in ticks, size in base units.
+pub type Target = (i64, f64);
+
+/// Requote hysteresis and the memory for duplicate fills.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeskConfig {
+    pub tolerance_ticks: f64,
+    /// Tolerance in bps of the fair value (0 for none).
+    pub tolerance_bps: f64,
+    /// Largest relative difference between an order's open size and its target's size.
+    pub size_tolerance: f64,
+    pub max_order_age_s: f64,
+    /// How many recent fill ids are remembered to drop duplicates.
+    pub recent_fill_ids: usize,
+}
+
+impl DeskConfig {
+    /// Checks every value: tolerances finite and >= 0, the age finite and > 0.
+    pub fn validate(&self) -> Result<(), ArgError> {
+        non_negative(&[
+            ("tolerance_ticks", self.tolerance_ticks),
+            ("tolerance_bps", self.tolerance_bps),
+            ("size_tolerance", self.size_tolerance),
+        ])?;
+        positive(&[("max_order_age_s", self.max_order_age_s)])?;
+        if self.recent_fill_ids == 0 {
+            return Err(ArgError::new("recent_fill_ids", "must be >= 1, got 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Something to send to the venue.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A new post-only limit order.
+    Place {
+        client_id: String,
+        side: Side,
+        price_ticks: i64,
+        qty: f64,
+    },
+    /// A cancel of a working order.
+    Cancel { client_id: String },
+}
+
+/// The gate of a desk without risk checks: every size passes.
+pub fn no_gate(_: Side, _: i64, qty: f64, _: f64, _: f64) -> Result<f64, std::convert::Infallible> {
+    Ok(qty)
+}
+
+/// What [`Desk::on_update`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The order is one of ours that is still tracked.
+    pub known: bool,
+    /// False for a duplicate fill (already applied): nothing changed.
+    pub new: bool,
+}
+
+/// Working orders of one symbol; terminal orders leave it.
+#[derive(Debug)]
+pub struct Desk {
+    cfg: DeskConfig,
+    id_prefix: String,
+    next_seq: u64,
+    /// Active orders in the order they were placed.
+    orders: Vec<Order>,
+    fill_ids: HashSet<String>,
+    fill_order: VecDeque<String>,
+    /// The last targets reconciled and their tolerance: the same again needs no diff.
+    last_bids: Vec<Target>,
+    last_asks: Vec<Target>,
+    last_tol: f64,
+    changed: bool,
+    /// When the oldest kept order reaches the maximum age.
+    expiry: f64,
+    /// Orders placed, cancels sent, targets vetoed, anomalies seen.
+    pub placed: u64,
+    pub cancels: u64,
+    pub vetoed: u64,
+    pub anomalies: u64,
+    // scratch, reused across calls
+    free_bids: Vec<usize>,
+    free_asks: Vec<usize>,
+    drop: Vec<usize>,
+}
+
+/// A side's targets and orders after pairing.
+struct Pairing {
+    missing: Vec<Target>,
+    oldest: f64,
+}
+
+impl Desk {
+    /// An empty desk whose client ids are `id_prefix` followed by 1, 2, …
+    pub fn new(cfg: DeskConfig, id_prefix: String) -> Result<Self, ArgError> {
+        cfg.validate()?;
+        Ok(Desk {
+            cfg,
+            id_prefix,
+            next_seq: 1,
+            orders: Vec::new(),
+            fill_ids: HashSet::new(),
+            fill_order: VecDeque::new(),
+            last_bids: Vec::new(),
+            last_asks: Vec::new(),
+            last_tol: f64::NAN,
+            changed: true,
+            expiry: f64::INFINITY,
+            placed: 0,
+            cancels: 0,
+            vetoed: 0,
+            anomalies: 0,
+            free_bids: Vec::new(),
+            free_asks: Vec::new(),
+            drop: Vec::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DeskConfig {
+        &self.cfg
+    }
+
+    /// Active orders, in the order they were placed.
+    pub fn orders(&self) -> &[Order] {
+        &self.orders
+    }
+
+    /// The active order with `client_id`.
+    pub fn order(&self, client_id: &str) -> Option<&Order> {
+        self.orders.iter().find(|o| o.client_id == client_id)
+    }
+
+    /// A fresh client order id.
+    pub fn next_client_id(&mut self) -> String {
+        let id = format!("{}{}", self.id_prefix, self.next_seq);
+        self.next_seq += 1;
+        id
+    }
+
+    /// Open size of all orders on `side` that may still fill (pending cancels count).
+    pub fn working(&self, side: Side) -> f64 {
+        self.orders
+            .iter()
+            .filter(|o| o.side == side)
+            .map(Order::remaining)
+            .sum()
+    }
+
+    /// Brings working orders towards the targets (best first or in any order); cancels and
+    /// new orders are appended to `out`, cancels first.
+    ///
+    /// `gate(side, price_ticks, qty, working_same_side, now)` returns the size allowed (0
+    /// vetoes); [`no_gate`] lets every size pass. A target of no size, a size that
+    /// is not finite or a price at or below zero is never sent. If the gate fails, the actions
+    /// decided before it stay in `out` (send them) and the error is returned.
+    pub fn reconcile<E, G>(
+        &mut self,
+        bids: &[Target],
+        asks: &[Target],
+        fair_ticks: f64,
+        now: f64,
+        gate: &mut G,
+        out: &mut Vec<Action>,
+    ) -> Result<(), E>
+    where
+        G: FnMut(Side, i64, f64, f64, f64) -> Result<f64, E>,
+    {
+        let mut tol = self.cfg.tolerance_ticks;
+        if self.cfg.tolerance_bps > 0.0 {
+            tol = tol.max(self.cfg.tolerance_bps * 1e-4 * fair_ticks);
+        }
+        if !self.changed
+            && now < self.expiry
+            && tol == self.last_tol
+            && bids == self.last_bids.as_slice()
+            && asks == self.last_asks.as_slice()
+        {
+            return Ok(());
+        }
+        let max_age = self.cfg.max_order_age_s;
+        let (mut free_bids, mut free_asks, mut drop) = (
+            std::mem::take(&mut self.free_bids),
+            std::mem::take(&mut self.free_asks),
+            std::mem::take(&mut self.drop),
+        );
+        free_bids.clear();
+        free_asks.clear();
+        drop.clear();
+        for (i, o) in self.orders.iter().enumerate() {
+            if o.status == Status::PendingCancel {
+                continue;
+            }
+            if now - o.created >= max_age {
+                drop.push(i);
+            } else if o.side == Side::Buy {
+                free_bids.push(i);
+            } else {
+                free_asks.push(i);
+            }
+        }
+        let bid_pairing = self.pair(Side::Buy, &mut free_bids, bids, tol, &mut drop);
+        let ask_pairing = self.pair(Side::Sell, &mut free_asks, asks, tol, &mut drop);
+        for &i in &drop {
+            self.cancel_at(i, now, out);
+        }
+        let wanted = bid_pairing.missing.len() + ask_pairing.missing.len();
+        let mut placed = 0;
+        let mut result = Ok(());
+        for (side, missing) in [
+            (Side::Buy, &bid_pairing.missing),
+            (Side::Sell, &ask_pairing.missing),
+        ] {
+            match self.place(side, missing, now, gate, out) {
+                Ok(n) => placed += n,
+                Err(err) => {
+                    result = Err(err);
+                    break;
+                }
+            }
+        }
+        self.last_bids.clear();
+        self.last_bids.extend_from_slice(bids);
+        self.last_asks.clear();
+        self.last_asks.extend_from_slice(asks);
+        self.last_tol = tol;
+        // a vetoed target is retried on the next call (the gate may allow it by then)
+        self.changed = placed < wanted || result.is_err();
+        let newest = if placed > 0 { now } else { f64::INFINITY };
+        self.expiry = max_age + bid_pairing.oldest.min(ask_pairing.oldest).min(newest);
+        self.free_bids = free_bids;
+        self.free_asks = free_asks;
+        self.drop = drop;
+        result
+    }
+
+    /// Pairs `targets` with the orders at indices `free` (all of `side`) within `tol` ticks
+    /// whose open size is close enough; unpaired orders go to `drop`.
+    ///
+    /// Both lists are walked best price first and paired in that order: for prices on a line
+    /// with one tolerance, that pairs as many as any pairing can, so no order is replaced while
+    /// some pairing would keep it (a nearest-first search can steal an order a later target
+    /// needed).
+    fn pair(
+        &self,
+        side: Side,
+        free: &mut [usize],
+        targets: &[Target],
+        tol: f64,
+        drop: &mut Vec<usize>,
+    ) -> Pairing {
+        let orders = &self.orders;
+        // +1 per tick away from the touch; sorts are stable, so ties keep placement order
+        let worse = -side.sign();
+        free.sort_by_key(|&i| worse * orders[i].price_ticks);
+        let mut wanted = targets.to_vec();
+        wanted.sort_by_key(|t| worse * t.0);
+        let size_tol = self.cfg.size_tolerance;
+        let mut missing = Vec::new();
+        let mut oldest = f64::INFINITY;
+        let (mut i, mut j) = (0, 0);
+        while i < wanted.len() && j < free.len() {
+            let (price, qty) = wanted[i];
+            let order = &orders[free[j]];
+            let behind = (worse * (order.price_ticks - price)) as f64;
+            if behind < -tol {
+                drop.push(free[j]); // better than this target, so than every later one
+                j += 1;
+            } else if behind > tol {
+                missing.push(wanted[i]); // this order and every later one are too far behind
+                i += 1;
+            } else if (order.remaining() - qty).abs() > size_tol * qty {
+                drop.push(free[j]);
+                j += 1;
+            } else {
+                oldest = oldest.min(order.created);
+                i += 1;
+                j += 1;
+            }
+        }
+        missing.extend_from_slice(&wanted[i..]);
+        drop.extend_from_slice(&free[j..]);
+        Pairing { missing, oldest }
+    }
+
+    /// Sends `targets` of `side` through the gate; the working size it sees includes the
+    /// orders placed before in the same call. Returns how many were placed.
+    fn place<E, G>(
+        &mut self,
+        side: Side,
+        targets: &[Target],
+        now: f64,
+        gate: &mut G,
+        out: &mut Vec<Action>,
+    ) -> Result<usize, E>
+    where
+        G: FnMut(Side, i64, f64, f64, f64) -> Result<f64, E>,
+    {
+        if targets.is_empty() {
+            return Ok(0);
+        }
+        let mut working = self.working(side);
+        let mut placed = 0;
+        for &(price_ticks, target_qty) in targets {
+            let mut qty = target_qty;
+            if price_ticks <= 0 {
+                qty = 0.0;
+            } else if qty > 0.0 {
+                qty = gate(side, price_ticks, qty, working, now)?;
+            }
+            if !(qty > 0.0 && qty.is_finite()) {
+                self.vetoed += 1; // venues refuse such orders
+                continue;
+            }
+            let client_id = self.next_client_id();
+            out.push(Action::Place {
+                client_id: client_id.clone(),
+                side,
+                price_ticks,
+                qty,
+            });
+            self.orders
+                .push(Order::new(client_id, side, price_ticks, qty, now));
+            self.placed += 1;
+            working += qty;
+            placed += 1;
+        }
+        Ok(placed)
+    }
+
+    fn cancel_at(&mut self, index: usize, now: f64, out: &mut Vec<Action>) -> bool {
+        let order = &mut self.orders[index];
+        if !order.request_cancel(now) {
+            return false;
+        }
+        self.cancels += 1;
+        out.push(Action::Cancel {
+            client_id: order.client_id.clone(),
+        });
+        true
+    }
+
+    /// Cancels every working order (appended to `out`); returns how many cancels were sent.
+    pub fn cancel_all(&mut self, now: f64, out: &mut Vec<Action>) -> usize {
+        self.changed = true;
+        (0..self.orders.len())
+            .filter(|&i| self.cancel_at(i, now, out))
+            .count()
+    }
+
+    /// Applies a venue update about `client_id` at `ts`. `seen` gets the order after the
+    /// update (before a terminal order leaves the desk). A repeated fill id changes nothing.
+    pub fn on_update(
+        &mut self,
+        client_id: &str,
+        ts: f64,
+        update: &Update<'_>,
+        seen: impl FnOnce(&Order),
+    ) -> Outcome {
+        if let Update::Filled { fill_id, .. } = update {
+            if !self.remember_fill(fill_id) {
+                if let Some(order) = self.order(client_id) {
+                    seen(order);
+                }
+                return Outcome {
+                    known: self.order(client_id).is_some(),
+                    new: false,
+                };
+            }
+        }
+        let Some(index) = self.orders.iter().position(|o| o.client_id == client_id) else {
+            return Outcome {
+                known: false,
+                new: true,
+            };
+        };
+        self.changed = true;
+        let order = &mut self.orders[index];
+        let before = order.anomalies;
+        order.apply(ts, update);
+        self.anomalies += u64::from(order.anomalies - before);
+        seen(order);
+        if order.status.terminal() {
+            self.orders.remove(index);
+        }
+        Outcome {
+            known: true,
+            new: true,
+        }
+    }
+
+    /// False when `fill_id` was seen among the recent ones; otherwise remembers it.
+    fn remember_fill(&mut self, fill_id: &str) -> bool {
+        if self.fill_ids.contains(fill_id) {
+            return false;
+        }
+        if self.fill_order.len() == self.cfg.recent_fill_ids {
+            if let Some(oldest) = self.fill_order.pop_front() {
+                self.fill_ids.remove(&oldest);
+            }
+        }
+        self.fill_order.push_back(fill_id.to_owned());
+        self.fill_ids.insert(fill_id.to_owned());
+        true
+    }
+
+    /// Adopts open orders known from the journal (after a restart); new client ids continue
+    /// after `last_client_seq` so none is reused. Terminal orders are ignored.
+    pub fn restore(&mut self, orders: impl IntoIterator<Item = Order>, last_client_seq: u64) {
+        self.next_seq = self.next_seq.max(last_client_seq + 1);
+        self.changed = true;
+        for order in orders {
+            if !order.status.terminal() && self.order(&order.client_id).is_none() {
+                self.orders.push(order);
+            }
+        }
+    }
+
+    /// Drops the order with `client_id` without telling the venue (it no longer holds it):
+    /// the order, marked expired at `ts`, or None when unknown.
+    pub fn forget(&mut self, client_id: &str, ts: f64) -> Option<Order> {
+        let index = self.orders.iter().position(|o| o.client_id == client_id)?;
+        self.changed = true;
+        let mut order = self.orders.remove(index);
+        order.status = Status::Expired;
+        order.updated = order.updated.max(ts);
+        Some(order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desk(tolerance_ticks: f64) -> Desk {
+        let cfg = DeskConfig {
+            tolerance_ticks,
+            tolerance_bps: 0.0,
+            size_tolerance: 0.25,
+            max_order_age_s: 30.0,
+            recent_fill_ids: 100,
+        };
+        Desk::new(cfg, "mm-X-".into()).unwrap()
+    }
+
+    fn run(d: &mut Desk, bids: &[Target], asks: &[Target], now: f64) -> Vec<Action> {
+        let mut out = Vec::new();
+        d.reconcile(bids, asks, 100.0, now, &mut no_gate, &mut out)
+            .unwrap();
+        out
+    }
+
+    fn prices(actions: &[Action]) -> Vec<i64> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Place { price_ticks, .. } => Some(*price_ticks),
+                Action::Cancel { .. } => None,
+            })
+            .collect()
+    }
+
+    fn cancels(actions: &[Action]) -> Vec<&str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Cancel { client_id } => Some(client_id.as_str()),
+                Action::Place { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pairing_keeps_every_order_some_pairing_can_keep() {
+        let mut d = desk(1.0);
+        let first = run(
+            &mut d,
+            &[(100, 1.0), (98, 1.0)],
+            &[(103, 1.0), (105, 1.0)],
+            0.0,
+        );
+        assert_eq!(prices(&first), [100, 98, 103, 105]);
+        let kept = run(
+            &mut d,
+            &[(99, 1.0), (98, 1.0)],
+            &[(104, 1.0), (105, 1.0)],
+            0.1,
+        );
+        assert!(kept.is_empty(), "{kept:?}");
+        let moved = run(
+            &mut d,
+            &[(97, 1.0), (96, 1.0)],
+            &[(104, 1.0), (105, 1.0)],
+            0.2,
+        );
+        assert_eq!(
+            (prices(&moved), cancels(&moved)),
+            (vec![96], vec!["mm-X-1"])
+        );
+    }
+
+    #[test]
+    fn same_targets_need_no_diff_until_an_order_ages_out() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, 1.0)], &[], 0.0);
+        assert!(run(&mut d, &[(100, 1.0)], &[], 29.0).is_empty());
+        let aged = run(&mut d, &[(100, 1.0)], &[], 30.0);
+        assert_eq!((prices(&aged), cancels(&aged)), (vec![100], vec!["mm-X-1"]));
+    }
+
+    #[test]
+    fn the_gate_sees_working_size_and_a_failure_keeps_earlier_actions() {
+        let mut d = desk(0.0);
+        let mut seen = Vec::new();
+        let mut gate = |_: Side, _: i64, q: f64, w: f64, _: f64| -> Result<f64, ()> {
+            seen.push(w);
+            if w >= 2.0 {
+                Err(())
+            } else {
+                Ok(q)
+            }
+        };
+        let mut out = Vec::new();
+        let targets = [(100, 1.0), (99, 1.0), (98, 1.0)];
+        let result = d.reconcile(&targets, &[], 100.0, 0.0, &mut gate, &mut out);
+        assert_eq!(result, Err(()));
+        assert_eq!(seen, [0.0, 1.0, 2.0]);
+        assert_eq!(prices(&out), [100, 99]);
+        assert_eq!(d.orders().len(), 2);
+    }
+
+    #[test]
+    fn no_order_of_no_size_or_at_a_price_of_zero() {
+        let mut d = desk(0.0);
+        let out = run(
+            &mut d,
+            &[(0, 1.0), (99, 0.0), (98, f64::NAN)],
+            &[(101, 1.0)],
+            0.0,
+        );
+        assert_eq!(prices(&out), [101]);
+        assert_eq!(d.vetoed, 3);
+    }
+
+    #[test]
+    fn updates_move_orders_and_duplicates_change_nothing() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, 1.0)], &[], 0.0);
+        let fill = Update::Filled {
+            fill_id: "f1",
+            qty: 1.0,
+        };
+        let mut status = None;
+        let outcome = d.on_update("mm-X-1", 0.1, &fill, |o| status = Some(o.status));
+        assert_eq!(
+            outcome,
+            Outcome {
+                known: true,
+                new: true
+            }
+        );
+        assert_eq!(status, Some(Status::Filled));
+        assert!(d.orders().is_empty());
+        let again = d.on_update("mm-X-1", 0.1, &fill, |_| panic!("nothing to see"));
+        assert_eq!(
+            again,
+            Outcome {
+                known: false,
+                new: false
+            }
+        );
+        let ghost = d.on_update("ghost", 0.2, &Update::Cancelled, |_| panic!("unknown"));
+        assert_eq!(
+            ghost,
+            Outcome {
+                known: false,
+                new: true
+            }
+        );
+    }
+
+    #[test]
+    fn restore_continues_client_ids_and_forget_expires() {
+        let mut d = desk(0.0);
+        let old = Order::new("mm-X-7".into(), Side::Sell, 105, 1.0, 0.0);
+        d.restore([old], 7);
+        assert_eq!(d.next_client_id(), "mm-X-8");
+        let gone = d.forget("mm-X-7", 5.0).unwrap();
+        assert_eq!((gone.status, gone.updated), (Status::Expired, 5.0));
+        assert!(d.orders().is_empty() && d.forget("mm-X-7", 6.0).is_none());
+    }
+
+    #[test]
+    fn bad_config_names_the_field() {
+        let mut cfg = desk(0.0).config().clone();
+        cfg.max_order_age_s = 0.0;
+        assert_eq!(
+            Desk::new(cfg, String::new()).unwrap_err().arg,
+            "max_order_age_s"
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! `OrderDesk`: the order desk (`crate::orders::desk`), driven from Python.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PySequence, PyTuple};
+
+use super::paper::PaperSim;
+use crate::orders::desk::{Action, Desk, DeskConfig, Target};
+use crate::orders::{Order, Side, Status, Update};
+use crate::paper::{Event, NewOrder};
+
+/// An order as a tuple: `(client_id, side, price_ticks, qty, filled, created, updated,
+/// status_code, venue_id, anomalies)`.
+type OrderRow = (String, i64, i64, f64, f64, f64, f64, u8, String, u32);
+
+fn row(o: &Order) -> OrderRow {
+    (
+        o.client_id.clone(),
+        o.side.sign(),
+        o.price_ticks,
+        o.qty,
+        o.filled,
+        o.created,
+        o.updated,
+        o.status as u8,
+        o.venue_id.clone(),
+        o.anomalies,
+    )
+}
+
+fn side_of(sign: i64) -> PyResult<Side> {
+    Side::from_sign(sign).ok_or_else(|| {
+        PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {sign}"))
+    })
+}
+
+/// Reads `(price_ticks, qty)` pairs (e.g. `Quote` named tuples) into `dst`.
+fn read_targets(seq: &Bound<'_, PyAny>, dst: &mut Vec<Target>, arg: &str) -> PyResult<()> {
+    dst.clear();
+    if let Ok(tuple) = seq.cast::<PyTuple>() {
+        for item in tuple.iter() {
+            dst.push(read_target(&item, arg)?);
+        }
+        return Ok(());
+    }
+    let seq = seq
+        .cast::<PySequence>()
+        .map_err(|_| PyTypeError::new_err(format!("{arg}: expected a sequence of quotes")))?;
+    for item in seq.try_iter()? {
+        dst.push(read_target(&item?, arg)?);
+    }
+    Ok(())
+}
+
+fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<Target> {
+    let pair = item.cast::<PyTuple>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{arg}: each quote must be a (price_ticks, qty) tuple"
+        ))
+    })?;
+    if pair.len() < 2 {
+        return Err(PyTypeError::new_err(format!(
+            "{arg}: each quote must be a (price_ticks, qty) tuple"
+        )));
+    }
+    Ok((pair.get_item(0)?.extract()?, pair.get_item(1)?.extract()?))
+}
+
+/// The working orders of one symbol kept close to target quotes: requote hysteresis, client
+/// ids, the order state machine and duplicate-fill detection, in Rust. Orders go to a
+/// `PaperSim` directly, or to any object with `send_order(client_id, side, price_ticks, qty,
+/// now)` and `send_cancel(client_id, now)` methods. Orders come back as tuples (see the stub).
+#[pyclass(module = "mmcore._core")]
+pub struct OrderDesk {
+    inner: Desk,
+    symbol: String,
+    bids: Vec<Target>,
+    asks: Vec<Target>,
+    actions: Vec<Action>,
+}
+
+impl OrderDesk {
+    /// Sends `self.actions` (then clears them) to `venue`; a paper order the simulator refuses
+    /// is marked rejected. The first error is returned after every action was tried.
+    fn route(&mut self, venue: &Bound<'_, PyAny>, now: f64) -> PyResult<()> {
+        let mut first_error = None;
+        let actions = std::mem::take(&mut self.actions);
+        if let Ok(sim) = venue.cast::<PaperSim>() {
+            let mut sim = sim.borrow_mut();
+            for action in &actions {
+                let sent = match action {
+                    Action::Place {
+                        client_id,
+                        side,
+                        price_ticks,
+                        qty,
+                    } => {
+                        let order = NewOrder {
+                            client_id: client_id.clone(),
+                            symbol: self.symbol.clone(),
+                            side: *side,
+                            price_ticks: *price_ticks,
+                            qty: *qty,
+                            post_only: true,
+                        };
+                        sim.inner.submit(order, now).inspect_err(|_| {
+                            self.inner
+                                .on_update(client_id, now, &Update::Rejected, |_| {});
+                        })
+                    }
+                    Action::Cancel { client_id } => sim.inner.cancel(client_id, now),
+                };
+                if let Err(err) = sent {
+                    first_error.get_or_insert(PyErr::from(err));
+                }
+            }
+        } else {
+            for action in &actions {
+                let sent = match action {
+                    Action::Place {
+                        client_id,
+                        side,
+                        price_ticks,
+                        qty,
+                    } => venue.call_method1(
+                        "send_order",
+                        (client_id, side.sign(), *price_ticks, *qty, now),
+                    ),
+                    Action::Cancel { client_id } => {
+                        venue.call_method1("send_cancel", (client_id, now))
+                    }
+                };
+                if let Err(err) = sent {
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        self.actions = actions;
+        self.actions.clear();
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Applies one update; `records` (when given) gets `(kind, ts, order_row)` for a known
+    /// order. Returns whether the update was new.
+    fn apply_update(
+        &mut self,
+        py: Python<'_>,
+        client_id: &str,
+        ts: f64,
+        update: &Update<'_>,
+        records: Option<&Bound<'_, PyList>>,
+    ) -> PyResult<bool> {
+        let mut snapshot = None;
+        let outcome = self.inner.on_update(client_id, ts, update, |o| {
+            if records.is_some() {
+                snapshot = Some(row(o));
+            }
+        });
+        if let (Some(records), Some(snapshot), true) = (records, snapshot, outcome.new) {
+            records.append((update.kind(), ts, snapshot).into_pyobject(py)?)?;
+        }
+        Ok(outcome.new)
+    }
+}
+
+#[pymethods]
+impl OrderDesk {
+    /// A desk for `symbol` with no orders; client ids are `id_prefix` followed by 1, 2, …
+    #[new]
+    #[pyo3(signature = (symbol, id_prefix, *, tolerance_ticks=0.0, tolerance_bps=0.0,
+                        size_tolerance=0.25, max_order_age_s=30.0, recent_fill_ids=10_000))]
+    fn new(
+        symbol: String,
+        id_prefix: String,
+        tolerance_ticks: f64,
+        tolerance_bps: f64,
+        size_tolerance: f64,
+        max_order_age_s: f64,
+        recent_fill_ids: usize,
+    ) -> PyResult<Self> {
+        let cfg = DeskConfig {
+            tolerance_ticks,
+            tolerance_bps,
+            size_tolerance,
+            max_order_age_s,
+            recent_fill_ids,
+        };
+        Ok(OrderDesk {
+            inner: Desk::new(cfg, id_prefix)?,
+            symbol,
+            bids: Vec::new(),
+            asks: Vec::new(),
+            actions: Vec::new(),
+        })
+    }
+
+    /// Brings working orders towards `bids` and `asks` (`(price_ticks, qty)` pairs) and sends
+    /// the cancels, then the new orders, to `venue`; returns the new orders' client ids.
+    ///
+    /// `gate(side, price_ticks, qty, working_same_side, now)` (or None) returns the size the
+    /// risk limits allow, 0 to veto. If the gate raises, what was decided before is still sent
+    /// and the error propagates.
+    #[pyo3(signature = (bids, asks, fair_ticks, now, gate, venue))]
+    #[allow(clippy::too_many_arguments)]
+    fn reconcile<'py>(
+        &mut self,
+        py: Python<'py>,
+        bids: &Bound<'py, PyAny>,
+        asks: &Bound<'py, PyAny>,
+        fair_ticks: f64,
+        now: f64,
+        gate: Option<&Bound<'py, PyAny>>,
+        venue: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        read_targets(bids, &mut self.bids, "bids")?;
+        read_targets(asks, &mut self.asks, "asks")?;
+        let decided = match gate {
+            Some(gate) => {
+                let mut call = |side: Side, price: i64, qty: f64, working: f64, now: f64| {
+                    gate.call1((side.sign(), price, qty, working, now))?
+                        .extract::<f64>()
+                };
+                self.inner.reconcile(
+                    &self.bids,
+                    &self.asks,
+                    fair_ticks,
+                    now,
+                    &mut call,
+                    &mut self.actions,
+                )
+            }
+            None => self
+                .inner
+                .reconcile(
+                    &self.bids,
+                    &self.asks,
+                    fair_ticks,
+                    now,
+                    &mut crate::orders::desk::no_gate,
+                    &mut self.actions,
+                )
+                .map_err(|never| match never {}),
+        };
+        let placed = PyList::empty(py);
+        for action in &self.actions {
+            if let Action::Place { client_id, .. } = action {
+                placed.append(client_id)?;
+            }
+        }
+        let routed = self.route(venue, now);
+        decided?;
+        routed?;
+        Ok(placed)
+    }
+
+    /// Cancels every working order at `venue`; returns how many cancels were sent.
+    fn cancel_all(&mut self, venue: &Bound<'_, PyAny>, now: f64) -> PyResult<usize> {
+        let sent = self.inner.cancel_all(now, &mut self.actions);
+        self.route(venue, now)?;
+        Ok(sent)
+    }
+
+    /// Takes the responses `sim` has for us by `now` and applies them: returns the new fills
+    /// as `(client_id, ts, fill_id, side, price_ticks, qty, fee, maker)` tuples (a fill for an
+    /// order no longer tracked included) and, with `record`, a list of `(kind, ts, order_row)`
+    /// for every new event on a tracked order (else None).
+    fn take<'py>(
+        &mut self,
+        py: Python<'py>,
+        sim: &Bound<'py, PaperSim>,
+        now: f64,
+        record: bool,
+    ) -> PyResult<(Bound<'py, PyList>, Option<Bound<'py, PyList>>)> {
+        let fills = PyList::empty(py);
+        let records = record.then(|| PyList::empty(py));
+        let mut sim = sim.borrow_mut();
+        if !sim.inner.has_due(now) {
+            return Ok((fills, records));
+        }
+        while let Some(event) = sim.inner.pop_ready(now) {
+            let update = match &event {
+                Event::Acked { venue_id, .. } => Update::Acked { venue_id },
+                Event::Rejected { .. } => Update::Rejected,
+                Event::Filled { fill_id, qty, .. } => Update::Filled { fill_id, qty: *qty },
+                Event::Cancelled { .. } => Update::Cancelled,
+                Event::CancelRejected { .. } => Update::CancelRejected,
+            };
+            let new =
+                self.apply_update(py, event.client_id(), event.ts(), &update, records.as_ref())?;
+            if let (
+                true,
+                Event::Filled {
+                    client_id,
+                    ts,
+                    fill_id,
+                    side,
+                    price_ticks,
+                    qty,
+                    fee,
+                    maker,
+                },
+            ) = (new, &event)
+            {
+                let fill = (
+                    client_id,
+                    *ts,
+                    fill_id,
+                    side.sign(),
+                    *price_ticks,
+                    *qty,
+                    *fee,
+                    *maker,
+                );
+                fills.append(fill.into_pyobject(py)?)?;
+            }
+        }
+        Ok((fills, records))
+    }
+
+    /// Applies one venue event: `kind` 0 acked (`text` = venue id), 1 rejected, 2 filled
+    /// (`text` = fill id, `qty`), 3 cancelled, 4 cancel rejected, 5 expired. Returns
+    /// `(order_row after the event, or None for an order not tracked, event is new)`.
+    #[pyo3(signature = (kind, client_id, ts, text="", qty=0.0))]
+    fn apply(
+        &mut self,
+        kind: u8,
+        client_id: &str,
+        ts: f64,
+        text: &str,
+        qty: f64,
+    ) -> PyResult<(Option<OrderRow>, bool)> {
+        let update = match kind {
+            0 => Update::Acked { venue_id: text },
+            1 => Update::Rejected,
+            2 => Update::Filled { fill_id: text, qty },
+            3 => Update::Cancelled,
+            4 => Update::CancelRejected,
+            5 => Update::Expired,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "kind: must be 0..=5, got {other}"
+                )))
+            }
+        };
+        let mut snapshot = None;
+        let outcome = self
+            .inner
+            .on_update(client_id, ts, &update, |o| snapshot = Some(row(o)));
+        Ok((snapshot, outcome.new))
+    }
+
+    /// Active orders as tuples, in the order they were placed.
+    fn orders(&self) -> Vec<OrderRow> {
+        self.inner.orders().iter().map(row).collect()
+    }
+
+    /// The active order with `client_id` as a tuple, or None.
+    fn order(&self, client_id: &str) -> Option<OrderRow> {
+        self.inner.order(client_id).map(row)
+    }
+
+    /// Open size of the orders on `side` (+1 buy, -1 sell), pending cancels included.
+    fn working(&self, side: i64) -> PyResult<f64> {
+        Ok(self.inner.working(side_of(side)?))
+    }
+
+    /// A fresh client order id.
+    fn next_client_id(&mut self) -> String {
+        self.inner.next_client_id()
+    }
+
+    /// Adopts open orders (tuples as `orders()` returns them) known from a journal; new client
+    /// ids continue after `last_client_seq`.
+    fn restore(&mut self, orders: Vec<OrderRow>, last_client_seq: u64) -> PyResult<()> {
+        let mut adopted = Vec::with_capacity(orders.len());
+        for (cid, side, price, qty, filled, created, updated, code, venue_id, anomalies) in orders {
+            let status = Status::from_code(code).ok_or_else(|| {
+                PyValueError::new_err(format!("status: unknown code {code} for {cid}"))
+            })?;
+            adopted.push(Order {
+                client_id: cid,
+                side: side_of(side)?,
+                price_ticks: price,
+                qty,
+                filled,
+                created,
+                updated,
+                status,
+                venue_id,
+                anomalies,
+            });
+        }
+        self.inner.restore(adopted, last_client_seq);
+        Ok(())
+    }
+
+    /// Drops the order `client_id` that the venue no longer holds: its tuple, marked expired
+    /// at `ts`, or None.
+    fn forget(&mut self, client_id: &str, ts: f64) -> Option<OrderRow> {
+        self.inner.forget(client_id, ts).as_ref().map(row)
+    }
+
+    /// Orders placed.
+    #[getter]
+    fn placed(&self) -> u64 {
+        self.inner.placed
+    }
+
+    /// Cancels sent.
+    #[getter]
+    fn cancels(&self) -> u64 {
+        self.inner.cancels
+    }
+
+    /// Targets not sent (vetoed by the gate, of no size or at a price at or below zero).
+    #[getter]
+    fn vetoed(&self) -> u64 {
+        self.inner.vetoed
+    }
+
+    /// Out-of-order or impossible venue events absorbed.
+    #[getter]
+    fn anomalies(&self) -> u64 {
+        self.inner.anomalies
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "OrderDesk({:?}, orders={}, placed={}, cancels={})",
+            self.symbol,
+            self.inner.orders().len(),
+            self.inner.placed,
+            self.inner.cancels
+        )
+    }
+}
