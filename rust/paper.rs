@@ -27,6 +27,7 @@
 //! and cancels and undelivered responses are bounded by what the caller sends between polls.
 
 use crate::arg_error::{finite, non_negative, positive, ArgError};
+use crate::pymath::{py_max, py_min};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -255,26 +256,6 @@ struct Resting {
     traded: f64,
     /// Fully filled during the current trade (removed after it).
     done: bool,
-}
-
-/// Python's `min(a, b)`: `a` unless `b` is smaller.
-#[inline]
-fn py_min(a: f64, b: f64) -> f64 {
-    if b < a {
-        b
-    } else {
-        a
-    }
-}
-
-/// Python's `max(a, b)`: `a` unless `b` is larger.
-#[inline]
-fn py_max(a: f64, b: f64) -> f64 {
-    if b > a {
-        b
-    } else {
-        a
-    }
 }
 
 /// Whether a level at `level_price` on the side opposite `side` is marketable for an order of

@@ -283,7 +283,7 @@ class OrderDesk:
         asks: Sequence[tuple[int, float]],
         fair_ticks: float,
         now: float,
-        gate: Callable[[int, int, float, float, float], float] | None,
+        gate: PreTradeGate | Callable[[int, int, float, float, float], float] | None,
         venue: object,
     ) -> list[str]:
         """Diff the targets against working orders, send cancels then new orders to ``venue``;
@@ -321,6 +321,29 @@ class OrderDesk:
     def vetoed(self) -> int: ...
     @property
     def anomalies(self) -> int: ...
+
+class PreTradeGate:
+    """The pre-trade gate of one symbol (``RiskManager.gate``): trading state, position and
+    notional limits counting working orders, lot rounding and an order-rate token bucket.
+    ``OrderDesk`` consults it in Rust. Bad configuration raises ``ValueError`` naming the
+    field."""
+
+    def __init__(
+        self,
+        *,
+        max_notional: float,
+        tick_size: float,
+        lot_size: float,
+        max_orders_per_s: float,
+        order_burst: float,
+    ) -> None:
+        """Active, flat, with a position limit of 0 until :meth:`set`."""
+    def set(self, state: int, position: float, limit: float) -> None:
+        """State (0 active, 1 reducing, 2 halted), signed position and position limit."""
+    def allow(self, side: int, price_ticks: int, qty: float, working: float, now: float) -> float:
+        """The size a new order of ``side`` (+1 buy, -1 sell) may have (0 refuses it)."""
+    @property
+    def rate_limited(self) -> int: ...
 
 #: ``QuoteCore.decide``: ``(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)``.
 QuoteTuple = tuple[int, int, int, float, float, float, float, float, int]

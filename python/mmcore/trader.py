@@ -115,7 +115,7 @@ class Trader:
         # one paper venue per symbol; its name keeps fill ids unique in the shared journal
         venue = PaperVenue(s.paper, s.quote.tick_size, name=f"paper-{s.symbol}")
         risk = RiskManager(s.risk, s.quote.tick_size)
-        orders = OrderManager(s.symbol, venue, s.execution, risk.allow)
+        orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
         return Engine(
             placeholder,
             Quoter(s.quote),

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PySequence, PyTuple};
 
 use super::paper::PaperSim;
+use super::risk_gate::PreTradeGate;
 use crate::orders::desk::{Action, Desk, DeskConfig, Target};
 use crate::orders::{Order, Side, Status, Update};
 use crate::paper::{Event, NewOrder};
@@ -197,8 +198,9 @@ impl OrderDesk {
     /// Brings working orders towards `bids` and `asks` (`(price_ticks, qty)` pairs) and sends
     /// the cancels, then the new orders, to `venue`; returns the new orders' client ids.
     ///
-    /// `gate(side, price_ticks, qty, working_same_side, now)` (or None) returns the size the
-    /// risk limits allow, 0 to veto. If the gate raises, what was decided before is still sent
+    /// `gate` is a `PreTradeGate` (consulted in Rust), a callable
+    /// `gate(side, price_ticks, qty, working_same_side, now)` returning the size the risk
+    /// limits allow (0 to veto), or None. If the gate raises, what was decided before is still sent
     /// and the error propagates.
     #[pyo3(signature = (bids, asks, fair_ticks, now, gate, venue))]
     #[allow(clippy::too_many_arguments)]
@@ -215,6 +217,20 @@ impl OrderDesk {
         read_targets(bids, &mut self.bids, "bids")?;
         read_targets(asks, &mut self.asks, "asks")?;
         let decided = match gate {
+            Some(gate) if gate.is_instance_of::<PreTradeGate>() => {
+                let mut gate = gate.cast::<PreTradeGate>()?.borrow_mut();
+                let mut call = |side: Side, price: i64, qty: f64, working: f64, now: f64| {
+                    Ok::<f64, PyErr>(gate.inner.allow(side, price, qty, working, now))
+                };
+                self.inner.reconcile(
+                    &self.bids,
+                    &self.asks,
+                    fair_ticks,
+                    now,
+                    &mut call,
+                    &mut self.actions,
+                )
+            }
             Some(gate) => {
                 let mut call = |side: Side, price: i64, qty: f64, working: f64, now: f64| {
                     gate.call1((side.sign(), price, qty, working, now))?

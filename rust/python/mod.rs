@@ -6,6 +6,7 @@ mod features;
 mod order_book;
 mod paper;
 mod quoter;
+mod risk_gate;
 mod router;
 mod status;
 
@@ -32,6 +33,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<router::BookRouter>()?;
     m.add_class::<paper::PaperSim>()?;
     m.add_class::<desk::OrderDesk>()?;
+    m.add_class::<risk_gate::PreTradeGate>()?;
     m.add_class::<quoter::QuoteCore>()?;
     m.add_function(wrap_pyfunction!(quoter::glft, m)?)?;
     m.add_function(wrap_pyfunction!(quoter::avellaneda_stoikov, m)?)?;

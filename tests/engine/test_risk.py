@@ -137,3 +137,24 @@ def test_an_order_at_a_price_of_zero_or_below_is_vetoed():
     assert risk.allow(Side.BUY, 0, 0.01, 0.0, 0.0) == 0.0
     assert risk.allow(Side.BUY, -3, 0.01, 0.0, 0.0) == 0.0
     assert risk.allow(Side.BUY, 1, 0.01, 0.0, 0.0) == 0.01
+
+
+def test_the_order_manager_consults_the_gate_the_risk_manager_keeps_current():
+    """The desk asks ``RiskManager.gate`` in Rust: it must see each evaluation's state,
+    position and limit, and count the working orders it has just placed."""
+    from mmcore.execution import ExecutionConfig, OrderManager
+    from mmcore.strategy import Quote
+
+    from .test_orders import RecordingVenue
+
+    r = manager(max_position=2.0, max_notional=1e9, reduce_at=0.9)
+    venue = RecordingVenue()
+    m = OrderManager("X", venue, ExecutionConfig(), r.gate)
+    bids = [Quote(10_000, 1.0), Quote(9_999, 1.0), Quote(9_998, 1.0)]
+    r.evaluate(F, 0.0, 0.0, 0.5, 0.0)
+    m.reconcile(bids, [], 10_000, 0.0)
+    assert [q.qty for q in venue.sent] == [1.0, 0.5] and m.vetoed == 1  # 0.5 + 1.0 + 0.5 = 2
+    r.evaluate(features(100.0, 100.01, synced=0.0), 1.0, 0.0, 0.5, 0.0)  # halted
+    m.reconcile([], [Quote(10_005, 1.0)], 10_000, 1.0)
+    assert len(venue.sent) == 2 and m.vetoed == 2
+    assert r.allow(Side.SELL, 10_005, 1.0, 0.0, 1.0) == 0.0  # the same gate, from Python

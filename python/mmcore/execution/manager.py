@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from mmcore._core import OrderDesk
+from mmcore._core import OrderDesk, PreTradeGate
 from mmcore.config import bounded
 from mmcore.execution.orders import (
     CancelRejected,
@@ -52,8 +52,10 @@ _EVENT_CODES: dict[type, tuple[int, str | None]] = {
 
 #: A target quote: ``(price_ticks, qty)`` (``mmcore.strategy.Quote`` is one).
 Target = tuple[int, float]
+#: The pre-trade check of each new order: ``RiskManager.gate`` (a
+#: :class:`~mmcore._core.PreTradeGate`, consulted without calling Python) or any callable
 #: ``(side +1/-1, price_ticks, qty, working_same_side, now) → allowed qty`` (0 vetoes).
-RiskGate = Callable[[int, int, float, float, float], float]
+RiskGate = PreTradeGate | Callable[[int, int, float, float, float], float]
 #: ``(order snapshot, event kind, ts)``: told of every order event (for the journal).
 OrderListener = Callable[[Order, str, float], None]
 

@@ -2,6 +2,5 @@
 
 from mmcore.risk.config import RiskConfig
 from mmcore.risk.manager import RiskManager, TradingState
-from mmcore.risk.ratelimit import TokenBucket
 
-__all__ = ["RiskConfig", "RiskManager", "TokenBucket", "TradingState"]
+__all__ = ["RiskConfig", "RiskManager", "TradingState"]

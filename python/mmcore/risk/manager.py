@@ -1,14 +1,17 @@
-"""Trading state (ACTIVE / REDUCING / HALTED) and the pre-trade gate every order passes."""
+"""Trading state (ACTIVE / REDUCING / HALTED) and the pre-trade gate every order passes.
+
+The state and limits are decided here on every book update; the gate's arithmetic (limits that
+count working orders, lot rounding, the order-rate bucket) runs in Rust
+(:class:`mmcore._core.PreTradeGate`), so the order desk consults it without calling Python.
+"""
 
 from __future__ import annotations
 
 import enum
-import math
 
-from mmcore._core import Features
+from mmcore._core import Features, PreTradeGate
 from mmcore.execution.orders import Side
 from mmcore.risk.config import RiskConfig
-from mmcore.risk.ratelimit import TokenBucket
 from mmcore.strategy.overlay import NEUTRAL, Overlay
 
 __all__ = ["RiskManager", "TradingState"]
@@ -20,6 +23,12 @@ class TradingState(enum.Enum):
     ACTIVE = "active"
     REDUCING = "reducing"
     HALTED = "halted"
+
+    code: int  # PreTradeGate's state code (set below)
+
+
+for _code, _state in enumerate(TradingState):
+    _state.code = _code
 
 
 # Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
@@ -44,8 +53,15 @@ class RiskManager:
         self.peak: float | None = None
         self.killed_at: float | None = None
         self.drawdown = 0.0  # how far equity is below its peak at the last evaluation
-        self.bucket = TokenBucket(cfg.max_orders_per_s, cfg.order_burst)
-        self.rate_limited = 0
+        #: The pre-trade gate (pass it to the order manager: ``OrderManager(..., risk.gate)``).
+        self.gate = PreTradeGate(
+            max_notional=cfg.max_notional,
+            tick_size=tick_size,
+            lot_size=cfg.lot_size,
+            max_orders_per_s=cfg.max_orders_per_s,
+            order_burst=cfg.order_burst,
+        )
+        self.gate.set(_ACTIVE.code, 0.0, self.limit)
         self._disturbed = False
         self._calm_since: float | None = None
 
@@ -86,6 +102,7 @@ class RiskManager:
         else:
             self.state = _ACTIVE
         self.reasons = reasons
+        self.gate.set(self.state.code, position, self.limit)
         return self.state
 
     def _halt_reasons(self, now: float, equity: float, transient: list[str]) -> tuple[str, ...]:
@@ -124,28 +141,17 @@ class RiskManager:
         """The size of a new order that the limits allow (0 vetoes it).
 
         ``working`` is the open size of orders already on ``side``; position plus working plus
-        the new order must stay within the position and notional limits.
+        the new order must stay within the position and notional limits. REDUCING lets only
+        orders that shrink the position through, HALTED none; no order at a price of zero or
+        below; sizes are rounded down to whole lots and each order that passes takes a token of
+        the order rate (``max_orders_per_s``, ``order_burst``).
         """
-        state = self.state
-        if state is _HALTED or price_ticks <= 0:  # no order at a price of zero or below
-            return 0.0
-        pos = self.position
-        s = int(side)
-        if state is _REDUCING:
-            if s * pos >= 0:
-                return 0.0
-            qty = min(qty, abs(pos) - working)
-        room = self.limit - s * pos - working
-        notional_room = self.cfg.max_notional / (price_ticks * self.tick_size) - s * pos - working
-        qty = min(qty, room, notional_room)
-        lot = self.cfg.lot_size
-        qty = math.floor(qty / lot + 1e-9) * lot
-        if qty <= 0:
-            return 0.0
-        if not self.bucket.try_take(now):
-            self.rate_limited += 1
-            return 0.0
-        return qty
+        return self.gate.allow(int(side), price_ticks, qty, working, now)
+
+    @property
+    def rate_limited(self) -> int:
+        """Orders refused because the order rate was exhausted."""
+        return self.gate.rate_limited
 
 
 def _transient_causes(

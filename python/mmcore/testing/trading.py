@@ -92,7 +92,7 @@ def make_engine(
     assert book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
     venue = PaperVenue(PaperConfig(**(paper or {})), TICK)
     risk_mgr = RiskManager(risk_config(**(risk or {})), TICK)
-    orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.allow)
+    orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
     return Engine(
         book,
         Quoter(quote_config(**(quote or {}))),
