@@ -1,10 +1,14 @@
-//! Criterion benches: decode + apply per event and the features record, on the deterministic
-//! synthetic Binance stream (1000 levels per side, about 6 changes per event).
+//! Criterion benches on the deterministic synthetic Binance stream (1000 levels per side, about
+//! 6 changes per event): decode + apply per event, the features record, and the execution path
+//! (paper venue + order desk) per book event.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
+use _core::book::Side as BookSide;
+use _core::orders::desk::{no_gate, Desk, DeskConfig};
+use _core::paper::{PaperConfig, PaperSim};
 use _core::symbol_book::{Config, SymbolBook, Venue};
 use _core::synthetic::binance_stream;
 
@@ -53,9 +57,78 @@ fn benches(c: &mut Criterion) {
     });
 }
 
+/// One book event of a quoting engine's execution path, all in Rust: the paper venue sees the
+/// book (10 levels), the desk takes the venue's responses, then reconciles two levels per side
+/// at the touch (so orders move with the market) and sends the changes; a market trade at the
+/// bid every third event makes fills.
+fn execution_step(
+    i: usize,
+    book: &SymbolBook,
+    sim: &mut PaperSim,
+    desk: &mut Desk,
+    actions: &mut Vec<_core::orders::desk::Action>,
+) {
+    const TICK: f64 = 0.01;
+    let now = i as f64 * 0.001;
+    let view = book.book();
+    sim.on_book(
+        view.float_levels(BookSide::Bid, 10),
+        view.float_levels(BookSide::Ask, 10),
+        now,
+    )
+    .unwrap();
+    desk.take_from_paper(sim, now, |_, _, _| {});
+    let best = |side| view.float_levels(side, 1).next().unwrap().0 / TICK;
+    let (bid, ask) = (
+        best(BookSide::Bid).round() as i64,
+        best(BookSide::Ask).round() as i64,
+    );
+    if i % 3 == 2 {
+        sim.on_trade(bid, 0.5, false, now).unwrap();
+    }
+    actions.clear();
+    let bids = [(bid, 0.01), (bid - 1, 0.01)];
+    let asks = [(ask, 0.01), (ask + 1, 0.01)];
+    let fair = (bid + ask) as f64 / 2.0;
+    desk.reconcile(&bids, &asks, fair, now, &mut no_gate, actions)
+        .unwrap();
+    desk.send_to_paper(sim, "BTCUSDT", actions, now).unwrap();
+}
+
+fn execution(c: &mut Criterion) {
+    let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
+    let mut group = c.benchmark_group("execution");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    let cfg = DeskConfig {
+        tolerance_ticks: 0.0,
+        tolerance_bps: 0.0,
+        size_tolerance: 0.25,
+        max_order_age_s: 30.0,
+        recent_fill_ids: 10_000,
+    };
+    group.bench_function("book_paper_desk_per_stream", |b| {
+        b.iter_batched_ref(
+            || {
+                let sim = PaperSim::new(PaperConfig::default()).unwrap();
+                let desk = Desk::new(cfg.clone(), "mm-BTCUSDT-".into()).unwrap();
+                (synced(&snapshot), sim, desk, Vec::new())
+            },
+            |(book, sim, desk, actions)| {
+                for (i, event) in events.iter().enumerate() {
+                    black_box(book.apply(event.as_bytes()).unwrap());
+                    execution_step(i, book, sim, desk, actions);
+                }
+                black_box(desk.placed)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = core;
     config = Criterion::default().sample_size(20);
-    targets = benches
+    targets = benches, execution
 }
 criterion_main!(core);

@@ -1,6 +1,6 @@
 //! The L2 ladder: integer prices and sizes, best level last so touch updates move little memory.
 
-use crate::fixed::POW10;
+use crate::fixed::{scaled_to_f64, POW10};
 
 /// One price level, 16 bytes. `key` orders the side (bids: `price`, asks: `-price`) so both
 /// sides keep ascending keys with the best level at the end of the vector, where most updates
@@ -193,6 +193,20 @@ pub struct Book {
 }
 
 impl Book {
+    /// The best `n` levels of one side as `(price, size)` floats, best first: the one
+    /// conversion behind `OrderBook.bids()`/`asks()` and the paper venue's book view, so both
+    /// see identical values.
+    pub fn float_levels(&self, side: Side, n: usize) -> impl Iterator<Item = (f64, f64)> + '_ {
+        let price_unit = POW10[usize::from(self.price_scale)] as f64;
+        let qty_scale = self.qty_scale;
+        self.side(side).iter_best_first().take(n).map(move |level| {
+            (
+                side.price(level.key) as f64 / price_unit,
+                scaled_to_f64(level.qty(), qty_scale),
+            )
+        })
+    }
+
     #[inline]
     pub fn side(&self, side: Side) -> &Ladder {
         match side {

@@ -192,6 +192,34 @@ impl Event {
         }
     }
 
+    /// A fill's `(client_id, ts, fill_id, side sign, price_ticks, qty, fee, maker)`; None for
+    /// the other responses.
+    #[allow(clippy::type_complexity)]
+    pub fn fill_fields(&self) -> Option<(&str, f64, &str, i64, i64, f64, f64, bool)> {
+        match self {
+            Event::Filled {
+                client_id,
+                ts,
+                fill_id,
+                side,
+                price_ticks,
+                qty,
+                fee,
+                maker,
+            } => Some((
+                client_id,
+                *ts,
+                fill_id,
+                side.sign(),
+                *price_ticks,
+                *qty,
+                *fee,
+                *maker,
+            )),
+            _ => None,
+        }
+    }
+
     /// The order the response is about.
     pub fn client_id(&self) -> &str {
         match self {

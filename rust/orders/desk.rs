@@ -364,22 +364,24 @@ impl Desk {
             .count()
     }
 
-    /// Applies a venue update about `client_id` at `ts`. `seen` gets the order after the
-    /// update (before a terminal order leaves the desk). A repeated fill id changes nothing.
+    /// Applies a venue update about `client_id` at `ts`. `seen(order, new)` gets the tracked
+    /// order after the update (before a terminal order leaves the desk); `new` is false for a
+    /// repeated fill id, which changes nothing.
     pub fn on_update(
         &mut self,
         client_id: &str,
         ts: f64,
         update: &Update<'_>,
-        seen: impl FnOnce(&Order),
+        seen: impl FnOnce(&Order, bool),
     ) -> Outcome {
         if let Update::Filled { fill_id, .. } = update {
             if !self.remember_fill(fill_id) {
-                if let Some(order) = self.order(client_id) {
-                    seen(order);
+                let order = self.order(client_id);
+                if let Some(order) = order {
+                    seen(order, false);
                 }
                 return Outcome {
-                    known: self.order(client_id).is_some(),
+                    known: order.is_some(),
                     new: false,
                 };
             }
@@ -395,7 +397,7 @@ impl Desk {
         let before = order.anomalies;
         order.apply(ts, update);
         self.anomalies += u64::from(order.anomalies - before);
-        seen(order);
+        seen(order, true);
         if order.status.terminal() {
             self.orders.remove(index);
         }
@@ -567,7 +569,7 @@ mod tests {
             qty: 1.0,
         };
         let mut status = None;
-        let outcome = d.on_update("mm-X-1", 0.1, &fill, |o| status = Some(o.status));
+        let outcome = d.on_update("mm-X-1", 0.1, &fill, |o, _| status = Some(o.status));
         assert_eq!(
             outcome,
             Outcome {
@@ -577,7 +579,7 @@ mod tests {
         );
         assert_eq!(status, Some(Status::Filled));
         assert!(d.orders().is_empty());
-        let again = d.on_update("mm-X-1", 0.1, &fill, |_| panic!("nothing to see"));
+        let again = d.on_update("mm-X-1", 0.1, &fill, |_, _| panic!("nothing to see"));
         assert_eq!(
             again,
             Outcome {
@@ -585,7 +587,7 @@ mod tests {
                 new: false
             }
         );
-        let ghost = d.on_update("ghost", 0.2, &Update::Cancelled, |_| panic!("unknown"));
+        let ghost = d.on_update("ghost", 0.2, &Update::Cancelled, |_, _| panic!("unknown"));
         assert_eq!(
             ghost,
             Outcome {

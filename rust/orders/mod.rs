@@ -7,6 +7,7 @@
 //! as anomalies.
 
 pub mod desk;
+pub mod paper_link;
 
 pub use crate::paper::Side;
 

@@ -8,7 +8,6 @@ use super::paper::PaperSim;
 use super::risk_gate::PreTradeGate;
 use crate::orders::desk::{Action, Desk, DeskConfig, Target};
 use crate::orders::{Order, Side, Status, Update};
-use crate::paper::{Event, NewOrder};
 
 /// An order as a tuple: `(client_id, side, price_ticks, qty, filled, created, updated,
 /// status_code, venue_id, anomalies)`.
@@ -84,38 +83,14 @@ impl OrderDesk {
     /// Sends `self.actions` (then clears them) to `venue`; a paper order the simulator refuses
     /// is marked rejected. The first error is returned after every action was tried.
     fn route(&mut self, venue: &Bound<'_, PyAny>, now: f64) -> PyResult<()> {
-        let mut first_error = None;
         let actions = std::mem::take(&mut self.actions);
-        if let Ok(sim) = venue.cast::<PaperSim>() {
+        let sent = if let Ok(sim) = venue.cast::<PaperSim>() {
             let mut sim = sim.borrow_mut();
-            for action in &actions {
-                let sent = match action {
-                    Action::Place {
-                        client_id,
-                        side,
-                        price_ticks,
-                        qty,
-                    } => {
-                        let order = NewOrder {
-                            client_id: client_id.clone(),
-                            symbol: self.symbol.clone(),
-                            side: *side,
-                            price_ticks: *price_ticks,
-                            qty: *qty,
-                            post_only: true,
-                        };
-                        sim.inner.submit(order, now).inspect_err(|_| {
-                            self.inner
-                                .on_update(client_id, now, &Update::Rejected, |_| {});
-                        })
-                    }
-                    Action::Cancel { client_id } => sim.inner.cancel(client_id, now),
-                };
-                if let Err(err) = sent {
-                    first_error.get_or_insert(PyErr::from(err));
-                }
-            }
+            self.inner
+                .send_to_paper(&mut sim.inner, &self.symbol, &actions, now)
+                .map_err(PyErr::from)
         } else {
+            let mut first_error = None;
             for action in &actions {
                 let sent = match action {
                     Action::Place {
@@ -135,32 +110,11 @@ impl OrderDesk {
                     first_error.get_or_insert(err);
                 }
             }
-        }
+            first_error.map_or(Ok(()), Err)
+        };
         self.actions = actions;
         self.actions.clear();
-        first_error.map_or(Ok(()), Err)
-    }
-
-    /// Applies one update; `records` (when given) gets `(kind, ts, order_row)` for a known
-    /// order. Returns whether the update was new.
-    fn apply_update(
-        &mut self,
-        py: Python<'_>,
-        client_id: &str,
-        ts: f64,
-        update: &Update<'_>,
-        records: Option<&Bound<'_, PyList>>,
-    ) -> PyResult<bool> {
-        let mut snapshot = None;
-        let outcome = self.inner.on_update(client_id, ts, update, |o| {
-            if records.is_some() {
-                snapshot = Some(row(o));
-            }
-        });
-        if let (Some(records), Some(snapshot), true) = (records, snapshot, outcome.new) {
-            records.append((update.kind(), ts, snapshot).into_pyobject(py)?)?;
-        }
-        Ok(outcome.new)
+        sent
     }
 }
 
@@ -289,48 +243,28 @@ impl OrderDesk {
     ) -> PyResult<(Bound<'py, PyList>, Option<Bound<'py, PyList>>)> {
         let fills = PyList::empty(py);
         let records = record.then(|| PyList::empty(py));
+        let mut failed = None;
         let mut sim = sim.borrow_mut();
-        if !sim.inner.has_due(now) {
-            return Ok((fills, records));
-        }
-        while let Some(event) = sim.inner.pop_ready(now) {
-            let update = match &event {
-                Event::Acked { venue_id, .. } => Update::Acked { venue_id },
-                Event::Rejected { .. } => Update::Rejected,
-                Event::Filled { fill_id, qty, .. } => Update::Filled { fill_id, qty: *qty },
-                Event::Cancelled { .. } => Update::Cancelled,
-                Event::CancelRejected { .. } => Update::CancelRejected,
-            };
-            let new =
-                self.apply_update(py, event.client_id(), event.ts(), &update, records.as_ref())?;
-            if let (
-                true,
-                Event::Filled {
-                    client_id,
-                    ts,
-                    fill_id,
-                    side,
-                    price_ticks,
-                    qty,
-                    fee,
-                    maker,
-                },
-            ) = (new, &event)
-            {
-                let fill = (
-                    client_id,
-                    *ts,
-                    fill_id,
-                    side.sign(),
-                    *price_ticks,
-                    *qty,
-                    *fee,
-                    *maker,
-                );
-                fills.append(fill.into_pyobject(py)?)?;
-            }
-        }
-        Ok((fills, records))
+        self.inner
+            .take_from_paper(&mut sim.inner, now, |event, new, order| {
+                if !new || failed.is_some() {
+                    return;
+                }
+                let appended = event
+                    .fill_fields()
+                    .map_or(Ok(()), |fill| fills.append(fill))
+                    .and_then(|()| match (&records, order) {
+                        (Some(records), Some(order)) => {
+                            let kind = Update::from(event).kind();
+                            records.append((kind, event.ts(), row(order)))
+                        }
+                        _ => Ok(()),
+                    });
+                if let Err(err) = appended {
+                    failed = Some(err);
+                }
+            });
+        failed.map_or(Ok((fills, records)), Err)
     }
 
     /// Applies one venue event: `kind` 0 acked (`text` = venue id), 1 rejected, 2 filled
@@ -361,7 +295,7 @@ impl OrderDesk {
         let mut snapshot = None;
         let outcome = self
             .inner
-            .on_update(client_id, ts, &update, |o| snapshot = Some(row(o)));
+            .on_update(client_id, ts, &update, |o, _| snapshot = Some(row(o)));
         Ok((snapshot, outcome.new))
     }
 

@@ -9,9 +9,9 @@ use pyo3::types::{PyDict, PyString};
 use super::errors::payload_bytes;
 use super::features::Features;
 use super::status::{status_object, ApplyStatus, BookState};
-use crate::book::{Book, Ladder, Side};
+use crate::book::{Ladder, Side};
 use crate::features::{FeatureRow, N_FEATURES};
-use crate::fixed::{scaled_to_f64, Decimal, POW10};
+use crate::fixed::{scaled_to_f64, Decimal};
 use crate::symbol_book::{Config, Status, SymbolBook, Venue};
 
 /// `(statuses, features)` of a batch replay.
@@ -93,23 +93,6 @@ pub fn config_from(
     })
 }
 
-/// The best `n` levels of one side as `(price, size)` floats, best first: the one conversion
-/// behind `bids()`/`asks()` and `PaperSim.on_book_from`, so both see identical values.
-pub(crate) fn float_levels(
-    book: &Book,
-    side: Side,
-    n: usize,
-) -> impl Iterator<Item = (f64, f64)> + '_ {
-    let price_unit = POW10[usize::from(book.price_scale)] as f64;
-    let qty_scale = book.qty_scale;
-    book.side(side).iter_best_first().take(n).map(move |level| {
-        (
-            side.price(level.key) as f64 / price_unit,
-            scaled_to_f64(level.qty(), qty_scale),
-        )
-    })
-}
-
 fn levels<'py>(
     py: Python<'py>,
     inner: &SymbolBook,
@@ -119,7 +102,7 @@ fn levels<'py>(
     let book = inner.book();
     let ladder: &Ladder = book.side(side);
     let mut values = Vec::with_capacity(n.min(ladder.len()) * 2);
-    for (price, size) in float_levels(book, side, n) {
+    for (price, size) in book.float_levels(side, n) {
         values.push(price);
         values.push(size);
     }

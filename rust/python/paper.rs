@@ -5,7 +5,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PySet};
 
-use super::order_book::{float_levels, OrderBook};
+use super::order_book::OrderBook;
 use crate::book::Side as BookSide;
 use crate::paper::{self, Event, NewOrder, PaperConfig};
 
@@ -144,6 +144,10 @@ impl PaperSim {
             return Ok(out);
         }
         while let Some(event) = self.inner.pop_ready(now) {
+            if let Some((cid, ts, fill_id, side, price, qty, fee, maker)) = event.fill_fields() {
+                out.append((2u8, cid, ts, fill_id, side, price, qty, fee, maker))?;
+                continue;
+            }
             let item = match event {
                 Event::Acked {
                     client_id,
@@ -155,28 +159,7 @@ impl PaperSim {
                     ts,
                     reason,
                 } => (1u8, client_id, ts, reason).into_pyobject(py)?.into_any(),
-                Event::Filled {
-                    client_id,
-                    ts,
-                    fill_id,
-                    side,
-                    price_ticks,
-                    qty,
-                    fee,
-                    maker,
-                } => (
-                    2u8,
-                    client_id,
-                    ts,
-                    fill_id,
-                    side.sign(),
-                    price_ticks,
-                    qty,
-                    fee,
-                    maker,
-                )
-                    .into_pyobject(py)?
-                    .into_any(),
+                Event::Filled { .. } => continue, // appended above
                 Event::Cancelled { client_id, ts } => {
                     (3u8, client_id, ts).into_pyobject(py)?.into_any()
                 }
@@ -228,8 +211,8 @@ impl PaperSim {
             .map_err(|_| PyValueError::new_err(format!("levels: must be >= 0, got {levels}")))?;
         let book = book.inner.book();
         Ok(self.inner.on_book(
-            float_levels(book, BookSide::Bid, levels),
-            float_levels(book, BookSide::Ask, levels),
+            book.float_levels(BookSide::Bid, levels),
+            book.float_levels(BookSide::Ask, levels),
             now,
         )?)
     }

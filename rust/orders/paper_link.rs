@@ -1,0 +1,131 @@
+//! A desk trading on the paper venue without leaving Rust: its orders and cancels go to the
+//! simulator, the simulator's responses come back as updates.
+
+use super::desk::{Action, Desk};
+use super::{Order, Update};
+use crate::arg_error::ArgError;
+use crate::paper::{Event, NewOrder, PaperSim};
+
+impl<'a> From<&'a Event> for Update<'a> {
+    fn from(event: &'a Event) -> Self {
+        match event {
+            Event::Acked { venue_id, .. } => Update::Acked { venue_id },
+            Event::Rejected { .. } => Update::Rejected,
+            Event::Filled { fill_id, qty, .. } => Update::Filled { fill_id, qty: *qty },
+            Event::Cancelled { .. } => Update::Cancelled,
+            Event::CancelRejected { .. } => Update::CancelRejected,
+        }
+    }
+}
+
+impl Desk {
+    /// Sends `actions` (post-only orders for `symbol`, cancels) to `sim` at `now`. An order the
+    /// simulator refuses is marked rejected; every action is tried and the first refusal is
+    /// returned.
+    pub fn send_to_paper(
+        &mut self,
+        sim: &mut PaperSim,
+        symbol: &str,
+        actions: &[Action],
+        now: f64,
+    ) -> Result<(), ArgError> {
+        let mut first_error = None;
+        for action in actions {
+            let sent = match action {
+                Action::Place {
+                    client_id,
+                    side,
+                    price_ticks,
+                    qty,
+                } => {
+                    let order = NewOrder {
+                        client_id: client_id.clone(),
+                        symbol: symbol.to_owned(),
+                        side: *side,
+                        price_ticks: *price_ticks,
+                        qty: *qty,
+                        post_only: true,
+                    };
+                    sim.submit(order, now).inspect_err(|_| {
+                        self.on_update(client_id, now, &Update::Rejected, |_, _| {});
+                    })
+                }
+                Action::Cancel { client_id } => sim.cancel(client_id, now),
+            };
+            if let Err(err) = sent {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Applies every response of `sim` due by `now`, in order. `seen(event, new, order)` gets
+    /// each: `new` false for a repeated fill, `order` the tracked order after it (None for an
+    /// order the desk does not track, whose fills still count).
+    pub fn take_from_paper(
+        &mut self,
+        sim: &mut PaperSim,
+        now: f64,
+        mut seen: impl FnMut(&Event, bool, Option<&Order>),
+    ) {
+        if !sim.has_due(now) {
+            return;
+        }
+        while let Some(event) = sim.pop_ready(now) {
+            let mut reported = false;
+            let update = Update::from(&event);
+            let outcome = self.on_update(event.client_id(), event.ts(), &update, |order, new| {
+                reported = true;
+                seen(&event, new, Some(order));
+            });
+            if !reported {
+                seen(&event, outcome.new, None);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::desk::{no_gate, DeskConfig};
+    use crate::orders::Status;
+    use crate::paper::PaperConfig;
+
+    #[test]
+    fn orders_rest_fill_and_leave_the_desk() {
+        let cfg = DeskConfig {
+            tolerance_ticks: 0.0,
+            tolerance_bps: 0.0,
+            size_tolerance: 0.25,
+            max_order_age_s: 30.0,
+            recent_fill_ids: 100,
+        };
+        let mut desk = Desk::new(cfg, "mm-X-".into()).unwrap();
+        let mut sim = PaperSim::new(PaperConfig::default()).unwrap();
+        sim.on_book([(1.00, 5.0)], [(1.02, 5.0)], 0.0).unwrap();
+        let mut actions = Vec::new();
+        desk.reconcile(
+            &[(100, 1.0)],
+            &[(101, 1.0), (99, 1.0)],
+            101.0,
+            0.0,
+            &mut no_gate,
+            &mut actions,
+        )
+        .unwrap();
+        desk.send_to_paper(&mut sim, "X", &actions, 0.0).unwrap();
+        sim.on_trade(100, 10.0, false, 0.1).unwrap(); // sells through our bid's queue
+        let mut seen = Vec::new();
+        desk.take_from_paper(&mut sim, 1.0, |event, new, order| {
+            seen.push((event.client_id().to_owned(), new, order.map(|o| o.status)));
+        });
+        let bid = ("mm-X-1".to_owned(), true);
+        assert_eq!(seen[0], (bid.0.clone(), bid.1, Some(Status::Acked)));
+        // asks go out best first: the post-only one at 99 crosses the market's bid, rejected
+        assert!(seen.contains(&("mm-X-2".to_owned(), true, Some(Status::Rejected))));
+        assert!(seen.contains(&(bid.0.clone(), bid.1, Some(Status::Filled))));
+        let left: Vec<&str> = desk.orders().iter().map(|o| o.client_id.as_str()).collect();
+        assert_eq!(left, ["mm-X-3"]);
+    }
+}
