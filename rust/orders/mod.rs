@@ -8,6 +8,8 @@
 
 pub mod desk;
 pub mod paper_link;
+#[cfg(test)]
+mod properties;
 
 pub use crate::paper::Side;
 
