@@ -285,13 +285,14 @@ class OrderDesk:
         now: float,
         gate: PreTradeGate | Callable[[int, int, float, float, float], float] | None,
         venue: object,
-    ) -> list[str]:
+    ) -> tuple[list[str], list[str]]:
         """Diff the targets against working orders, send cancels then new orders to ``venue``;
-        the new orders' client ids. ``gate(side, price_ticks, qty, working, now)`` returns the
-        size allowed (0 vetoes); if it raises, what was decided before is sent first. No
-        order of no size, of a size that is not finite or at a price <= 0 is sent."""
-    def cancel_all(self, venue: object, now: float) -> int:
-        """Cancel every working order; the number of cancels sent."""
+        the client ids of the new orders and of the orders cancelled. ``gate(side,
+        price_ticks, qty, working, now)`` returns the size allowed (0 vetoes); if it raises,
+        what was decided before is sent first. No order of no size, of a size that is not
+        finite or at a price <= 0 is sent."""
+    def cancel_all(self, venue: object, now: float) -> list[str]:
+        """Cancel every working order; the client ids of the cancels sent."""
     def take(
         self, sim: PaperSim, now: float, record: bool
     ) -> tuple[list[FillTuple], list[tuple[str, float, OrderRow]] | None]:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from mmcore._core import ApplyStatus, OrderBook
 from mmcore.advisors.service import AdvisorService
 from mmcore.execution.manager import OrderManager
-from mmcore.execution.orders import Order, OrderFilled, OrderStatus, Side
+from mmcore.execution.orders import Order, OrderFilled, Side
 from mmcore.execution.paper import PaperVenue, Trade
 from mmcore.execution.venue import Venue
 from mmcore.journal import Journal, JournalState
@@ -160,15 +160,13 @@ class Engine:
                 if gone is not None:
                     lost.append(gone)
                     self._record(gone, "lost_on_restart", now)
-        self.orders.cancel_all(now)
+        self.orders.cancel_all(now, "restart")
         return lost
 
     def shutdown(self, now: float) -> int:
         """Stop quoting, cancel every working order and flush the journal; returns cancels sent."""
         self.stopped = True
-        sent = self.orders.cancel_all(now)
-        for order in self.orders.orders.values():
-            self._record(order, "cancel_sent", now)
+        sent = self.orders.cancel_all(now, "shutdown")
         self.take_venue_events(now)
         if self.journal is not None:
             self.journal.flush()
@@ -194,7 +192,7 @@ class Engine:
         state = risk.evaluate(f, now, age, position, portfolio.equity, overlay)
         if state is _HALTED:
             if before is not _HALTED:
-                self._cancel_all(now, "halt:" + ",".join(risk.reasons))
+                self.orders.cancel_all(now, "halt:" + ",".join(risk.reasons))
             self.last_decision = None
             return None
         if risk.spread_mult != 1.0:
@@ -204,21 +202,9 @@ class Engine:
         bids, asks = decision.bids, decision.asks
         if state is _REDUCING:  # only the side that shrinks the position
             bids, asks = (() if position > 0 else bids), (() if position < 0 else asks)
-        placed = self.orders.reconcile(bids, asks, decision.fair_ticks, now)
-        if placed and self.journal is not None:
-            for client_id in placed:
-                order = self.orders.order(client_id)
-                if order is not None:  # None: refused at once by a simulated venue
-                    self._record(order, "submitted", now)
+        self.orders.reconcile(bids, asks, decision.fair_ticks, now)
         self.last_decision = decision
         return decision
-
-    def _cancel_all(self, now: float, why: str) -> None:
-        before = self.orders.orders
-        self.orders.cancel_all(now)
-        for cid, order in self.orders.orders.items():
-            if before[cid].status is not OrderStatus.PENDING_CANCEL:
-                self._record(order, "cancel_sent", now, why)
 
     def _fill(self, fill: OrderFilled) -> None:
         self.fills += 1

@@ -80,6 +80,18 @@ pub struct OrderDesk {
 }
 
 impl OrderDesk {
+    /// The client ids of the orders and of the cancels in `self.actions`.
+    fn sent_ids<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+        let (placed, cancelled) = (PyList::empty(py), PyList::empty(py));
+        for action in &self.actions {
+            match action {
+                Action::Place { client_id, .. } => placed.append(client_id)?,
+                Action::Cancel { client_id } => cancelled.append(client_id)?,
+            }
+        }
+        Ok((placed, cancelled))
+    }
+
     /// Sends `self.actions` (then clears them) to `venue`; a paper order the simulator refuses
     /// is marked rejected. The first error is returned after every action was tried.
     fn route(&mut self, venue: &Bound<'_, PyAny>, now: f64) -> PyResult<()> {
@@ -150,7 +162,8 @@ impl OrderDesk {
     }
 
     /// Brings working orders towards `bids` and `asks` (`(price_ticks, qty)` pairs) and sends
-    /// the cancels, then the new orders, to `venue`; returns the new orders' client ids.
+    /// the cancels, then the new orders, to `venue`; returns the client ids of the new orders
+    /// and of the orders cancelled.
     ///
     /// `gate` is a `PreTradeGate` (consulted in Rust), a callable
     /// `gate(side, price_ticks, qty, working_same_side, now)` returning the size the risk
@@ -167,7 +180,7 @@ impl OrderDesk {
         now: f64,
         gate: Option<&Bound<'py, PyAny>>,
         venue: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyList>> {
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         read_targets(bids, &mut self.bids, "bids")?;
         read_targets(asks, &mut self.asks, "asks")?;
         let decided = match gate {
@@ -211,23 +224,24 @@ impl OrderDesk {
                 )
                 .map_err(|never| match never {}),
         };
-        let placed = PyList::empty(py);
-        for action in &self.actions {
-            if let Action::Place { client_id, .. } = action {
-                placed.append(client_id)?;
-            }
-        }
+        let (placed, cancelled) = self.sent_ids(py)?;
         let routed = self.route(venue, now);
         decided?;
         routed?;
-        Ok(placed)
+        Ok((placed, cancelled))
     }
 
-    /// Cancels every working order at `venue`; returns how many cancels were sent.
-    fn cancel_all(&mut self, venue: &Bound<'_, PyAny>, now: f64) -> PyResult<usize> {
-        let sent = self.inner.cancel_all(now, &mut self.actions);
+    /// Cancels every working order at `venue`; returns their client ids.
+    fn cancel_all<'py>(
+        &mut self,
+        py: Python<'py>,
+        venue: &Bound<'py, PyAny>,
+        now: f64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.inner.cancel_all(now, &mut self.actions);
+        let (_, cancelled) = self.sent_ids(py)?;
         self.route(venue, now)?;
-        Ok(sent)
+        Ok(cancelled)
     }
 
     /// Takes the responses `sim` has for us by `now` and applies them: returns the new fills

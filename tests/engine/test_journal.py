@@ -103,3 +103,26 @@ def test_a_full_queue_makes_the_writer_wait_but_loses_nothing(journal_path):
     j.close()
     with sqlite3.connect(journal_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM order_events").fetchone()[0] == 200
+
+
+def test_every_order_event_is_journalled_including_requote_cancels(journal_path):
+    """Requotes cancel orders as well as place them: each cancel request is an order event
+    (with the order row in ``pending_cancel``), as are submissions and every venue response."""
+    snapshot, items = session(1500, seed=3)
+    engine = make_engine(snapshot, risk={"max_drawdown": 1e12}, journal=Journal(journal_path))
+    engine.replay(items)
+    working = sum(o.status is not OrderStatus.PENDING_CANCEL for o in engine.orders.orders.values())
+    engine.shutdown(items[-1][0])
+    engine.journal.close()
+    m = engine.orders
+    assert m.cancels > 50 and working > 0  # requotes happened, and orders were left to cancel
+    with sqlite3.connect(journal_path) as conn:
+        kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM order_events GROUP BY kind"))
+        (orders,) = conn.execute("SELECT COUNT(*) FROM orders").fetchone()
+        (at_shutdown,) = conn.execute(
+            "SELECT COUNT(*) FROM order_events WHERE kind = 'cancel_sent' AND detail = 'shutdown'"
+        ).fetchone()
+    assert at_shutdown == working
+    assert kinds["submitted"] == m.placed == orders
+    assert kinds["cancel_sent"] == m.cancels
+    assert kinds["OrderAcked"] + kinds.get("OrderRejected", 0) == m.placed

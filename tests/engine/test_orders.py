@@ -223,14 +223,17 @@ def test_events_from_a_python_venue_reach_fills_and_the_listener():
     venue = ScriptedVenue()
     m = OrderManager("X", venue, ExecutionConfig())
     seen = []
-    m.listener = lambda order, kind, ts: seen.append((order.status, kind, ts))
+    m.listener = lambda order, kind, ts, detail: seen.append((order.status, kind, ts))
     m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
     cid = venue.sent[0].client_id
+    assert seen == [(S.PENDING_NEW, "submitted", 0.0)]
     first = OrderFilled(cid, 0.2, "f1", Side.BUY, 100, 0.4, 0.0, True)
     ghost = OrderFilled("gone", 0.3, "f2", Side.SELL, 101, 1.0, 0.0, True)
     venue.responses = [OrderAcked(cid, 0.1, "v1"), first, first, ghost]
     assert m.take_events(0.5) == [first, ghost]  # the duplicate is dropped, the ghost kept
-    assert seen == [(S.ACKED, "OrderAcked", 0.1), (S.PARTIALLY_FILLED, "OrderFilled", 0.2)]
+    assert seen[1:] == [(S.ACKED, "OrderAcked", 0.1), (S.PARTIALLY_FILLED, "OrderFilled", 0.2)]
+    m.cancel_all(0.6, "why")
+    assert seen[-1] == (S.PENDING_CANCEL, "cancel_sent", 0.6)
 
 
 def test_a_failing_gate_still_sends_what_was_decided_before():

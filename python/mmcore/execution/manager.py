@@ -56,8 +56,9 @@ Target = tuple[int, float]
 #: :class:`~mmcore._core.PreTradeGate`, consulted without calling Python) or any callable
 #: ``(side +1/-1, price_ticks, qty, working_same_side, now) → allowed qty`` (0 vetoes).
 RiskGate = PreTradeGate | Callable[[int, int, float, float, float], float]
-#: ``(order snapshot, event kind, ts)``: told of every order event (for the journal).
-OrderListener = Callable[[Order, str, float], None]
+#: ``(order snapshot, event kind, ts, detail)``: told of every order event (for the journal):
+#: ``submitted``, ``cancel_sent`` and each venue event by its class name.
+OrderListener = Callable[[Order, str, float, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +184,28 @@ class OrderManager:
     ) -> list[str]:
         """Bring working orders towards the targets (best first); returns the client ids of
         the orders newly placed."""
-        return self._desk.reconcile(bids, asks, fair_ticks, now, self.gate, self._route)
+        placed, cancelled = self._desk.reconcile(
+            bids, asks, fair_ticks, now, self.gate, self._route
+        )
+        if self.listener is not None and (placed or cancelled):
+            self._tell("cancel_sent", cancelled, now)
+            self._tell("submitted", placed, now)
+        return placed
 
-    def cancel_all(self, now: float) -> int:
-        """Cancel every working order; returns how many cancels were sent."""
-        return self._desk.cancel_all(self._route, now)
+    def cancel_all(self, now: float, reason: str = "") -> int:
+        """Cancel every working order (``reason`` goes to the listener); returns how many
+        cancels were sent."""
+        cancelled = self._desk.cancel_all(self._route, now)
+        if self.listener is not None:
+            self._tell("cancel_sent", cancelled, now, reason)
+        return len(cancelled)
+
+    def _tell(self, kind: str, client_ids: list[str], now: float, detail: str = "") -> None:
+        listener = self.listener
+        for client_id in client_ids:
+            order = self.order(client_id)
+            if order is not None and listener is not None:  # None: refused on the spot
+                listener(order, kind, now, detail)
 
     # -- events in ------------------------------------------------------------------------
     def take_events(self, now: float) -> list[OrderFilled]:
@@ -203,12 +221,12 @@ class OrderManager:
                 if isinstance(event, OrderFilled):
                     fills.append(event)
                 if order is not None and listener is not None:
-                    listener(order, type(event).__name__, event.ts)
+                    listener(order, type(event).__name__, event.ts, "")
             return fills
         raw, records = self._desk.take(self._sim, now, listener is not None)
         if records:
             for kind, ts, row in records:
-                listener(_order(self.symbol, row), kind, ts)  # type: ignore[misc]
+                listener(_order(self.symbol, row), kind, ts, "")  # type: ignore[misc]
         if not raw:
             return raw
         return [
