@@ -83,9 +83,10 @@ class Quoter:
         self._decide = self._core.decide
         self._inv_tick = 1.0 / cfg.tick_size
         # A ladder is a function of (best price, size, side), and the price wanders over a few
-        # ticks, so recent ladders are reused (the same tuple also makes the order manager's
-        # "same targets" check an identity comparison). Bounded: cleared when full.
-        self._ladders: dict[tuple[int, float, int], tuple[Quote, ...]] = {}
+        # ticks, so recent ladders are reused: one cache per side, keyed by the best price (an
+        # int hashes far faster than a tuple), holding the size it was built for. Bounded:
+        # cleared when full.
+        self._ladders: dict[int, dict[int, tuple[float, tuple[Quote, ...]]]] = {-1: {}, 1: {}}
 
     def on_trade(self, price: float) -> None:
         """Feed a market trade price to the intensity calibration."""
@@ -123,14 +124,15 @@ class Quoter:
 
     def _ladder(self, best: int, qty: float, direction: int) -> tuple[Quote, ...]:
         """``levels`` quotes from ``best`` away from fair (``direction`` -1 bids, +1 asks)."""
-        key = (best, qty, direction)
-        ladder = self._ladders.get(key)
-        if ladder is None:
-            if len(self._ladders) >= _LADDER_CACHE:
-                self._ladders.clear()
-            step = direction * self.cfg.level_spacing_ticks
-            prices = [best + i * step for i in range(self.cfg.levels)]
-            # no price at or below zero: deep bids of a low-priced asset stop at one tick
-            ladder = tuple([Quote(price, qty) for price in prices if price > 0])
-            self._ladders[key] = ladder
+        cache = self._ladders[direction]
+        hit = cache.get(best)
+        if hit is not None and hit[0] == qty:
+            return hit[1]
+        if len(cache) >= _LADDER_CACHE:
+            cache.clear()
+        step = direction * self.cfg.level_spacing_ticks
+        prices = [best + i * step for i in range(self.cfg.levels)]
+        # no price at or below zero: deep bids of a low-priced asset stop at one tick
+        ladder = tuple([Quote(price, qty) for price in prices if price > 0])
+        cache[best] = (qty, ladder)
         return ladder
