@@ -62,6 +62,7 @@ import numpy as np
 import orjson
 
 from mmcore.execution import ExecutionConfig, PaperConfig, Trade
+from mmcore.strategy.models import glft
 from mmcore.testing.trading import TICK, make_engine, quote_config, risk_config, session
 
 try:
@@ -133,13 +134,6 @@ class Run(NamedTuple):
     def per_book(self) -> float:
         """Orders placed per book event."""
         return self.placed / self.book_events
-
-
-def glft(gamma: float, sigma: float, a: float, k: float) -> tuple[float, float]:
-    """GLFT half-spread and skew in ticks (Δ = 1), the closed form of mmcore's ``glft``."""
-    c1 = math.log1p(gamma / k) / gamma
-    c2 = math.sqrt(gamma / (2.0 * a * k) * (1.0 + gamma / k) ** (k / gamma + 1.0))
-    return c1 + 0.5 * sigma * c2, sigma * c2
 
 
 def strategy() -> Strategy:
