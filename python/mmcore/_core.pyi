@@ -275,8 +275,10 @@ class OrderDesk:
         size_tolerance: float = 0.25,
         max_order_age_s: float = 30.0,
         recent_fill_ids: int = 10_000,
+        max_open_orders: int = 200,
     ) -> None:
-        """Client ids are ``id_prefix`` followed by 1, 2, …"""
+        """Client ids are ``id_prefix`` followed by 1, 2, …; at most ``max_open_orders`` are
+        tracked (pending cancels included), beyond it new targets are vetoed."""
     def reconcile(
         self,
         bids: Sequence[tuple[int, float]],

@@ -26,6 +26,9 @@ pub struct DeskConfig {
     pub max_order_age_s: f64,
     /// How many recent fill ids are remembered to drop duplicates.
     pub recent_fill_ids: usize,
+    /// Orders tracked at most (pending cancels included): beyond it new targets are vetoed,
+    /// so a venue that stops answering cannot make requotes pile orders up without end.
+    pub max_open_orders: usize,
 }
 
 impl DeskConfig {
@@ -39,6 +42,9 @@ impl DeskConfig {
         positive(&[("max_order_age_s", self.max_order_age_s)])?;
         if self.recent_fill_ids == 0 {
             return Err(ArgError::new("recent_fill_ids", "must be >= 1, got 0"));
+        }
+        if self.max_open_orders == 0 {
+            return Err(ArgError::new("max_open_orders", "must be >= 1, got 0"));
         }
         Ok(())
     }
@@ -168,7 +174,8 @@ impl Desk {
     ///
     /// `gate(side, price_ticks, qty, working_same_side, now)` returns the size allowed (0
     /// vetoes); [`no_gate`] lets every size pass. A target of no size, a size that
-    /// is not finite or a price at or below zero is never sent. If the gate fails, the actions
+    /// is not finite or a price at or below zero is never sent, nor one beyond
+    /// `max_open_orders` tracked. If the gate fails, the actions
     /// decided before it stay in `out` (send them) and the error is returned.
     pub fn reconcile<E, G>(
         &mut self,
@@ -324,8 +331,8 @@ impl Desk {
             } else if qty > 0.0 {
                 qty = gate(side, price_ticks, qty, working, now)?;
             }
-            if !(qty > 0.0 && qty.is_finite()) {
-                self.vetoed += 1; // venues refuse such orders
+            if !(qty > 0.0 && qty.is_finite()) || self.orders.len() >= self.cfg.max_open_orders {
+                self.vetoed += 1; // venues refuse such orders; the table is full
                 continue;
             }
             let client_id = self.next_client_id();
@@ -457,6 +464,7 @@ mod tests {
             size_tolerance: 0.25,
             max_order_age_s: 30.0,
             recent_fill_ids: 100,
+            max_open_orders: 50,
         };
         Desk::new(cfg, "mm-X-".into()).unwrap()
     }

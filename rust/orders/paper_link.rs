@@ -100,6 +100,7 @@ mod tests {
             size_tolerance: 0.25,
             max_order_age_s: 30.0,
             recent_fill_ids: 100,
+            max_open_orders: 200,
         };
         let mut desk = Desk::new(cfg, "mm-X-".into()).unwrap();
         let mut sim = PaperSim::new(PaperConfig::default()).unwrap();

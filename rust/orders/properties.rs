@@ -37,13 +37,14 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> impl Strategy<Value = (DeskConfig, PaperConfig)> {
-    (0u8..3, 0u8..4, 0u8..3).prop_map(|(tol, age, latency)| {
+    (0u8..3, 0u8..4, 0u8..3, 0u8..3).prop_map(|(tol, age, latency, cap)| {
         let desk = DeskConfig {
             tolerance_ticks: f64::from(tol),
             tolerance_bps: 0.0,
             size_tolerance: 0.25,
             max_order_age_s: [0.004, 0.02, 1.0, 30.0][usize::from(age)],
             recent_fill_ids: 100,
+            max_open_orders: [2, 5, 200][usize::from(cap)],
         };
         let ms = f64::from(latency) * 0.002;
         let paper = PaperConfig {
@@ -113,7 +114,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Whatever the market and the targets do: client ids are never reused, the venue never
-    /// refuses what the desk sends, tracked orders are live and never overfilled, and once
+    /// refuses what the desk sends, tracked orders are live, never overfilled and never more
+    /// than `max_open_orders`, and once
     /// everything is cancelled and every response has arrived, neither the desk nor the venue
     /// holds an order (nothing is lost or orphaned on either side).
     #[test]

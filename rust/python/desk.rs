@@ -135,7 +135,9 @@ impl OrderDesk {
     /// A desk for `symbol` with no orders; client ids are `id_prefix` followed by 1, 2, …
     #[new]
     #[pyo3(signature = (symbol, id_prefix, *, tolerance_ticks=0.0, tolerance_bps=0.0,
-                        size_tolerance=0.25, max_order_age_s=30.0, recent_fill_ids=10_000))]
+                        size_tolerance=0.25, max_order_age_s=30.0, recent_fill_ids=10_000,
+                        max_open_orders=200))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         symbol: String,
         id_prefix: String,
@@ -144,6 +146,7 @@ impl OrderDesk {
         size_tolerance: f64,
         max_order_age_s: f64,
         recent_fill_ids: usize,
+        max_open_orders: usize,
     ) -> PyResult<Self> {
         let cfg = DeskConfig {
             tolerance_ticks,
@@ -151,6 +154,7 @@ impl OrderDesk {
             size_tolerance,
             max_order_age_s,
             recent_fill_ids,
+            max_open_orders,
         };
         Ok(OrderDesk {
             inner: Desk::new(cfg, id_prefix)?,

@@ -273,3 +273,13 @@ def test_restore_adopts_open_orders_and_forget_expires_them():
     gone = m.forget("mm-X-7", 3.0)
     assert gone == kept._replace(status=S.EXPIRED, updated=3.0)
     assert m.orders == {} and m.forget("mm-X-7", 4.0) is None and venue.cancelled == []
+
+
+def test_tracked_orders_are_bounded_when_the_venue_goes_quiet():
+    """A venue that stops answering leaves every cancel pending: requotes must not pile up
+    orders without end. At ``max_open_orders`` tracked, new targets are refused (vetoed)."""
+    m, venue = manager(max_open_orders=6)
+    for i in range(20):  # the market moves every time; nothing is ever acked or cancelled
+        m.reconcile([Quote(100 + 2 * i, 1.0)], [Quote(200 + 2 * i, 1.0)], 150, i * 0.1)
+    assert len(m.orders) == 6 and len(venue.sent) == 6
+    assert m.vetoed == 40 - 6

@@ -63,7 +63,9 @@ OrderListener = Callable[[Order, str, float, str], None]
 
 @dataclass(frozen=True, slots=True)
 class ExecutionConfig:
-    """Requote hysteresis and client ids."""
+    """Requote hysteresis, client ids and the orders tracked at most (pending cancels included;
+    beyond ``max_open_orders`` new targets are vetoed, so a venue that stops answering cannot
+    make requotes pile orders up)."""
 
     tolerance_ticks: int = bounded(0, ge=0)
     tolerance_bps: float = bounded(0.0, ge=0)
@@ -71,6 +73,7 @@ class ExecutionConfig:
     max_order_age_s: float = bounded(30.0, gt=0)
     client_id_prefix: str = "mm"
     recent_fill_ids: int = bounded(10_000, ge=100)
+    max_open_orders: int = bounded(200, ge=1, le=10_000)
 
 
 class _VenueRouter:
@@ -135,6 +138,7 @@ class OrderManager:
             size_tolerance=cfg.size_tolerance,
             max_order_age_s=cfg.max_order_age_s,
             recent_fill_ids=cfg.recent_fill_ids,
+            max_open_orders=cfg.max_open_orders,
         )
         self._sim = venue.sim if isinstance(venue, PaperVenue) else None
         self._route = self._sim if self._sim is not None else _VenueRouter(venue, symbol)
