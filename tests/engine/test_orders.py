@@ -254,6 +254,12 @@ def test_a_failing_gate_still_sends_what_was_decided_before():
     assert [r.price_ticks for r in venue.sent] == [100, 99]
 
 
+def test_something_that_is_not_a_venue_event_is_refused_by_name():
+    m, _ = manager()
+    with pytest.raises(TypeError, match="not a venue event: 'ack'"):
+        m.on_event("ack")  # type: ignore[arg-type]
+
+
 def test_targets_that_are_not_quotes_are_refused_with_the_argument_named():
     m, venue = manager()
     with pytest.raises(TypeError, match="bids"):

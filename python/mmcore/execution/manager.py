@@ -242,7 +242,10 @@ class OrderManager:
         """Apply one venue event: ``(the order after it, or None if not tracked; event is
         new)``. A duplicate fill (same ``fill_id``) is not new and changes nothing. An order
         that reaches a terminal state leaves :attr:`orders`."""
-        code, text_field = _EVENT_CODES[type(event)]
+        known = _EVENT_CODES.get(type(event))
+        if known is None:
+            raise TypeError(f"not a venue event: {event!r}")
+        code, text_field = known
         text = getattr(event, text_field) if text_field else ""
         qty = event.qty if code == 2 else 0.0  # type: ignore[union-attr]
         row, new = self._desk.apply(code, event.client_id, event.ts, text, qty)
