@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension `mmcore._core` (exchange payloads → synced L2 books)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 import numpy as np
@@ -281,18 +281,19 @@ class OrderDesk:
         tracked (pending cancels included), beyond it new targets are vetoed."""
     def reconcile(
         self,
-        bids: Sequence[tuple[int, float]],
-        asks: Sequence[tuple[int, float]],
+        bids: Iterable[tuple[int, float]],
+        asks: Iterable[tuple[int, float]],
         fair_ticks: float,
         now: float,
         gate: PreTradeGate | Callable[[int, int, float, float, float], float] | None,
         venue: object,
     ) -> tuple[list[str], list[str]]:
-        """Diff the targets against working orders, send cancels then new orders to ``venue``;
-        the client ids of the new orders and of the orders cancelled. ``gate(side,
-        price_ticks, qty, working, now)`` returns the size allowed (0 vetoes); if it raises,
-        what was decided before is sent first. No order of no size, of a size that is not
-        finite or at a price <= 0 is sent."""
+        """Diff the targets (any iterables of ``(price_ticks, qty)``) against working orders,
+        send cancels then new orders to ``venue``; the client ids of the new orders and of the
+        orders cancelled. ``gate(side, price_ticks, qty, working, now)`` returns the size
+        allowed (0 vetoes); if it raises, what was decided before is sent first. No order of no
+        size, of a size that is not finite or at a price <= 0 is sent, nor one beyond
+        ``max_open_orders`` tracked."""
     def cancel_all(self, venue: object, now: float) -> list[str]:
         """Cancel every working order; the client ids of the cancels sent."""
     def take(

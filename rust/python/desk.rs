@@ -2,7 +2,7 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PySequence, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 
 use super::paper::PaperSim;
 use super::risk_gate::PreTradeGate;
@@ -34,19 +34,19 @@ fn side_of(sign: i64) -> PyResult<Side> {
     })
 }
 
-/// Reads `(price_ticks, qty)` pairs (e.g. `Quote` named tuples) into `dst`.
-fn read_targets(seq: &Bound<'_, PyAny>, dst: &mut Vec<Target>, arg: &str) -> PyResult<()> {
+/// Reads `(price_ticks, qty)` pairs (e.g. `Quote` named tuples) from any iterable into `dst`.
+fn read_targets(targets: &Bound<'_, PyAny>, dst: &mut Vec<Target>, arg: &str) -> PyResult<()> {
     dst.clear();
-    if let Ok(tuple) = seq.cast::<PyTuple>() {
+    if let Ok(tuple) = targets.cast::<PyTuple>() {
         for item in tuple.iter() {
             dst.push(read_target(&item, arg)?);
         }
         return Ok(());
     }
-    let seq = seq
-        .cast::<PySequence>()
-        .map_err(|_| PyTypeError::new_err(format!("{arg}: expected a sequence of quotes")))?;
-    for item in seq.try_iter()? {
+    let items = targets
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(format!("{arg}: expected an iterable of quotes")))?;
+    for item in items {
         dst.push(read_target(&item?, arg)?);
     }
     Ok(())

@@ -267,6 +267,8 @@ def test_targets_that_are_not_quotes_are_refused_with_the_argument_named():
     with pytest.raises(TypeError, match="asks"):
         m.reconcile([], 5, 100, 0.0)
     assert venue.sent == [] and m.orders == {}
+    m.reconcile((q for q in [Quote(100, 1.0)]), iter([]), 100, 0.0)  # any iterable will do
+    assert [r.price_ticks for r in venue.sent] == [100]
 
 
 def test_restore_adopts_open_orders_and_forget_expires_them():
