@@ -53,16 +53,15 @@ fn read_targets(targets: &Bound<'_, PyAny>, dst: &mut Vec<Target>, arg: &str) ->
 }
 
 fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<Target> {
-    let pair = item.cast::<PyTuple>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{arg}: each quote must be a (price_ticks, qty) tuple"
-        ))
-    })?;
-    if pair.len() < 2 {
-        return Err(PyTypeError::new_err(format!(
-            "{arg}: each quote must be a (price_ticks, qty) tuple"
-        )));
-    }
+    let pair = item
+        .cast::<PyTuple>()
+        .ok()
+        .filter(|pair| pair.len() >= 2)
+        .ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "{arg}: each quote must be a (price_ticks, qty) tuple"
+            ))
+        })?;
     Ok((pair.get_item(0)?.extract()?, pair.get_item(1)?.extract()?))
 }
 
