@@ -71,7 +71,8 @@ class Engine:
         self.advisors = advisors
         self.depth = depth
         self.sim_levels = sim_levels
-        self._sim = venue if isinstance(venue, PaperVenue) else None
+        # a simulated venue's Rust core, called directly on every event (no wrapper frame)
+        self._sim = venue.sim if isinstance(venue, PaperVenue) else None
         self._tick = quoter.cfg.tick_size
         self._position = portfolio.position(self.symbol)  # restored in place, never replaced
         self._last_book: float | None = None
@@ -118,7 +119,7 @@ class Engine:
         """A market trade: calibration input and, for a simulated venue, possible fills."""
         self.quoter.on_trade(trade.price_ticks * self._tick)
         if self._sim is not None:
-            self._sim.on_trade(trade, now)
+            self._sim.on_trade(trade.price_ticks, trade.qty, trade.buyer_aggressor, now)
         self.take_venue_events(now)
 
     def on_timer(self, now: float) -> QuoteDecision | None:
