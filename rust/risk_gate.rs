@@ -8,6 +8,7 @@
 use crate::arg_error::{positive, ArgError};
 use crate::orders::Side;
 use crate::pymath::py_min;
+use crate::quote::to_lots;
 
 /// What the risk manager allows: both sides, only orders that shrink the position, nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +105,7 @@ impl PreTradeGate {
         let notional_room =
             self.cfg.max_notional / (price_ticks as f64 * self.cfg.tick_size) - s * pos - working;
         qty = py_min(py_min(qty, room), notional_room);
-        let lot = self.cfg.lot_size;
-        qty = (qty / lot + 1e-9).floor() * lot;
+        qty = to_lots(qty, self.cfg.lot_size);
         if qty.is_nan() || qty <= 0.0 {
             return 0.0;
         }

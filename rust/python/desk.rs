@@ -186,47 +186,27 @@ impl OrderDesk {
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         read_targets(bids, &mut self.bids, "bids")?;
         read_targets(asks, &mut self.asks, "asks")?;
-        let decided = match gate {
-            Some(gate) if gate.is_instance_of::<PreTradeGate>() => {
-                let mut gate = gate.cast::<PreTradeGate>()?.borrow_mut();
-                let mut call = |side: Side, price: i64, qty: f64, working: f64, now: f64| {
-                    Ok::<f64, PyErr>(gate.inner.allow(side, price, qty, working, now))
-                };
-                self.inner.reconcile(
-                    &self.bids,
-                    &self.asks,
-                    fair_ticks,
-                    now,
-                    &mut call,
-                    &mut self.actions,
-                )
-            }
-            Some(gate) => {
-                let mut call = |side: Side, price: i64, qty: f64, working: f64, now: f64| {
-                    gate.call1((side.sign(), price, qty, working, now))?
-                        .extract::<f64>()
-                };
-                self.inner.reconcile(
-                    &self.bids,
-                    &self.asks,
-                    fair_ticks,
-                    now,
-                    &mut call,
-                    &mut self.actions,
-                )
-            }
-            None => self
-                .inner
-                .reconcile(
-                    &self.bids,
-                    &self.asks,
-                    fair_ticks,
-                    now,
-                    &mut crate::orders::desk::no_gate,
-                    &mut self.actions,
-                )
-                .map_err(|never| match never {}),
+        let mut rust_gate = match gate {
+            Some(gate) => gate.cast::<PreTradeGate>().ok().map(|g| g.borrow_mut()),
+            None => None,
         };
+        let mut call =
+            |side: Side, price: i64, qty: f64, working: f64, now: f64| match (&mut rust_gate, gate)
+            {
+                (Some(rust), _) => Ok(rust.inner.allow(side, price, qty, working, now)),
+                (None, Some(gate)) => gate
+                    .call1((side.sign(), price, qty, working, now))?
+                    .extract::<f64>(),
+                (None, None) => Ok(qty),
+            };
+        let decided = self.inner.reconcile(
+            &self.bids,
+            &self.asks,
+            fair_ticks,
+            now,
+            &mut call,
+            &mut self.actions,
+        );
         let (placed, cancelled) = self.sent_ids(py)?;
         let routed = self.route(venue, now);
         decided?;

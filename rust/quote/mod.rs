@@ -453,8 +453,9 @@ fn to_ticks(price_ticks: f64, arg: &'static str) -> Result<i64, ArgError> {
     }
 }
 
-/// Rounds down to whole lots (a tiny epsilon absorbs float noise like 2.9999999).
-fn to_lots(qty: f64, lot: f64) -> f64 {
+/// Rounds down to whole lots (a tiny epsilon absorbs float noise like 2.9999999); the quote
+/// model's sizes and the pre-trade gate's allowance use it alike.
+pub fn to_lots(qty: f64, lot: f64) -> f64 {
     (qty / lot + 1e-9).floor() * lot
 }
 
