@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from mmcore._core import OrderDesk, PreTradeGate
 from mmcore.config import bounded
 from mmcore.execution.orders import (
+    SIDE_BY_SIGN,
     CancelRejected,
     Order,
     OrderAcked,
@@ -31,12 +32,11 @@ from mmcore.execution.orders import (
     Side,
     VenueEvent,
 )
-from mmcore.execution.paper import PaperVenue
+from mmcore.execution.paper import PaperVenue, fill_from_tuple
 from mmcore.execution.venue import OrderRequest, Venue
 
 __all__ = ["ExecutionConfig", "OrderListener", "OrderManager", "RiskGate", "Target"]
 
-_SIDES = {1: Side.BUY, -1: Side.SELL}
 _STATUSES = tuple(OrderStatus)  # indexed by the Rust core's status codes
 _STATUS_CODES = {status: code for code, status in enumerate(_STATUSES)}
 # OrderDesk.apply's event codes, and the attribute that carries its text (venue or fill id)
@@ -86,7 +86,7 @@ class _VenueRouter:
         self.symbol = symbol
 
     def send_order(self, client_id: str, side: int, price_ticks: int, qty: float, now: float):
-        request = OrderRequest(client_id, self.symbol, _SIDES[side], price_ticks, qty)
+        request = OrderRequest(client_id, self.symbol, SIDE_BY_SIGN[side], price_ticks, qty)
         self.venue.submit(request, now)
 
     def send_cancel(self, client_id: str, now: float) -> None:
@@ -98,7 +98,7 @@ def _order(symbol: str, row: tuple) -> Order:
     return Order(
         cid,
         symbol,
-        _SIDES[side],
+        SIDE_BY_SIGN[side],
         price,
         qty,
         created,
@@ -231,12 +231,7 @@ class OrderManager:
         if records:
             for kind, ts, row in records:
                 listener(_order(self.symbol, row), kind, ts, "")  # type: ignore[misc]
-        if not raw:
-            return raw
-        return [
-            OrderFilled(cid, ts, fill_id, _SIDES[side], price, qty, fee, maker)
-            for cid, ts, fill_id, side, price, qty, fee, maker in raw
-        ]
+        return [fill_from_tuple(fill) for fill in raw] if raw else raw
 
     def on_event(self, event: VenueEvent) -> tuple[Order | None, bool]:
         """Apply one venue event: ``(the order after it, or None if not tracked; event is

@@ -42,12 +42,12 @@ import numpy.typing as npt
 from mmcore._core import OrderBook, PaperSim
 from mmcore.config import bounded
 from mmcore.execution.orders import (
+    SIDE_BY_SIGN,
     CancelRejected,
     OrderAcked,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
-    Side,
     VenueEvent,
 )
 from mmcore.execution.venue import OrderRequest
@@ -81,14 +81,19 @@ class Trade:
 
 # ``PaperSim.poll`` tuples: (kind, client_id, ts, ...); kind 2 is a fill with an int side.
 _PLAIN = (OrderAcked, OrderRejected, None, OrderCancelled, CancelRejected)
-_SIDES = {1: Side.BUY, -1: Side.SELL}
+
+
+def fill_from_tuple(fill: tuple) -> OrderFilled:
+    """An ``OrderFilled`` from the Rust core's ``(client_id, ts, fill_id, side sign,
+    price_ticks, qty, fee, maker)`` tuple (``PaperSim.poll``, ``OrderDesk.take``)."""
+    cid, ts, fill_id, side, price_ticks, qty, fee, maker = fill
+    return OrderFilled(cid, ts, fill_id, SIDE_BY_SIGN[side], price_ticks, qty, fee, maker)
 
 
 def _event(raw: tuple) -> VenueEvent:
     kind = raw[0]
     if kind == 2:
-        _, cid, ts, fill_id, side, price_ticks, qty, fee, maker = raw
-        return OrderFilled(cid, ts, fill_id, _SIDES[side], price_ticks, qty, fee, maker)
+        return fill_from_tuple(raw[1:])
     return _PLAIN[kind](*raw[1:])
 
 
