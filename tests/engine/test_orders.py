@@ -291,3 +291,32 @@ def test_tracked_orders_are_bounded_when_the_venue_goes_quiet():
         m.reconcile([Quote(100 + 2 * i, 1.0)], [Quote(200 + 2 * i, 1.0)], 150, i * 0.1)
     assert len(m.orders) == 6 and len(venue.sent) == 6
     assert m.vetoed == 40 - 6
+
+
+def test_the_rust_cores_refuse_bad_arguments_by_name():
+    """OrderDesk and PreTradeGate are public in ``mmcore._core``: bad input is a ValueError
+    naming the argument, never a panic."""
+    from mmcore._core import OrderDesk, PreTradeGate
+
+    desk = OrderDesk("X", "mm-X-")
+    with pytest.raises(ValueError, match="kind"):
+        desk.apply(9, "c1", 0.0)
+    with pytest.raises(ValueError, match="status"):
+        desk.restore([("c1", 1, 100, 1.0, 0.0, 0.0, 0.0, 42, "", 0)], 0)
+    with pytest.raises(ValueError, match="side"):
+        desk.working(0)
+    with pytest.raises(ValueError, match="max_order_age_s"):
+        OrderDesk("X", "mm-X-", max_order_age_s=0.0)
+    with pytest.raises(ValueError, match="max_open_orders"):
+        OrderDesk("X", "mm-X-", max_open_orders=0)
+    gate = PreTradeGate(
+        max_notional=1e6, tick_size=0.01, lot_size=0.001, max_orders_per_s=1.0, order_burst=1
+    )
+    with pytest.raises(ValueError, match="state"):
+        gate.set(3, 0.0, 1.0)
+    with pytest.raises(ValueError, match="side"):
+        gate.allow(0, 100, 1.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="lot_size"):
+        PreTradeGate(
+            max_notional=1e6, tick_size=0.01, lot_size=-1.0, max_orders_per_s=1.0, order_burst=1
+        )
