@@ -100,5 +100,8 @@ def test_classification(status: int, headers: dict, body: object, kind: ErrorKin
 def test_retry_after_parsing():
     assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert parse_retry_after({"retry-after": "2"}) == 2.0
-    assert parse_retry_after({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}) is None
+    date = {"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}  # an HTTP-date, 1792567680 Unix
+    assert parse_retry_after(date, wall_now=1792567677.5) == 2.5
+    assert parse_retry_after(date, wall_now=1792567690.0) == 0.0  # already past: no wait
+    assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after({"retry-after": "-1"}) is None

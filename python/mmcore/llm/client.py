@@ -2,7 +2,8 @@
 
 Every logical call (:meth:`RelayClient.complete`) walks its role's model chain under a single
 wall-clock deadline and a single attempt budget shared by retries and fallbacks. Terminal errors
-latch the role off until :meth:`RelayClient.reset_latch`.
+latch the role off until :meth:`RelayClient.reset_latch`. A Retry-After on a 429, a 503 or a
+402 in-flight-budget answer holds *every* call to that model (see :mod:`mmcore.llm.cooldown`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mmcore.llm.breaker import CircuitBreaker
 from mmcore.llm.budget import Budget, PriceBook, Reservation
 from mmcore.llm.clock import Clock, MonotonicClock
 from mmcore.llm.config import LLMConfig
+from mmcore.llm.cooldown import Cooldowns
 from mmcore.llm.errors import (
     AdvisorLatched,
     BudgetExhausted,
@@ -40,6 +42,9 @@ __all__ = ["Completion", "RelayClient"]
 
 log = logging.getLogger("mmcore.llm")
 _MAX_ERROR_BODY = 64 * 1024
+# Statuses whose Retry-After holds the whole model (a 402 gets here only as an in-flight-budget
+# answer; credit exhaustion is terminal).
+_COOLDOWN_STATUS = frozenset({402, 429, 503})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,7 @@ class RelayClient:
         self._limiters: dict[str, ModelLimiter] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._latches: dict[str, str] = {}
+        self._cooldowns = Cooldowns(self.clock)
         self._http: httpx.AsyncClient | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -205,6 +211,22 @@ class RelayClient:
             self._limiters[model] = lim
         return lim
 
+    def cooldowns(self, now: float | None = None) -> dict[str, float]:
+        """Seconds left per model the relay told us to leave alone, at ``now`` on this
+        client's clock (default: the clock's current time); models not cooling are absent."""
+        return self._cooldowns.active(self._base_url, self.clock.now() if now is None else now)
+
+    @property
+    def _base_url(self) -> str:
+        return self.config.base_url or ""
+
+    def _hold(self, model: str, seconds: float) -> None:
+        """Keep every call away from ``model`` for ``seconds`` (never shortening a hold)."""
+        now = self.clock.now()
+        until = self._cooldowns.hold(self._base_url, model, seconds)
+        self.ledger.record_cooldown(model, time.time() + (until - now))
+        log.warning("llm model cooling down model=%s for %.3gs", model, until - now)
+
     # -- the logical call --------------------------------------------------------------------
 
     async def complete(
@@ -246,6 +268,18 @@ class RelayClient:
                 remaining = deadline - self.clock.now()
                 if remaining <= 0:
                     break
+                cooling = self._cooldowns.wait_s(self._base_url, model)
+                if cooling > 0:
+                    if cooling >= remaining:
+                        last = RelayError(
+                            ErrorKind.SKIP_MODEL,
+                            "cooling_down",
+                            f"{model} cooling down for {cooling:.3g}s",
+                        )
+                        self.ledger.record_error("cooling_down")
+                        break
+                    await self.clock.sleep(cooling)
+                    continue  # re-check: another answer may have extended the hold
                 br = self.breaker(model)
                 if not br.allow():
                     last = RelayError(ErrorKind.SKIP_MODEL, "breaker_open", f"{model} breaker open")
@@ -291,9 +325,11 @@ class RelayClient:
                     log.warning(
                         "llm attempt failed model=%s error=%s: %s", model, err.error_class, err
                     )
+                    hint = err.retry_after_s
+                    if hint is not None and err.status in _COOLDOWN_STATUS:
+                        self._hold(model, min(hint, retry.retry_after_cap_s))
                     if err.kind is ErrorKind.SKIP_MODEL:
                         break
-                    hint = err.retry_after_s
                     if hint is not None and hint > retry.retry_after_cap_s:
                         break  # the server wants a long pause: try the next model now
                     tries += 1

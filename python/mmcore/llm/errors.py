@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import enum
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,8 +74,12 @@ _TERMINAL_STATUS = {400, 401, 402, 403, 422}
 _TERMINAL_CODES = {"insufficient_quota", "invalid_api_key"}
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait: ``retry-after-ms`` wins over ``Retry-After``."""
+def parse_retry_after(headers: Mapping[str, str], wall_now: float | None = None) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms`` wins over ``Retry-After``.
+
+    ``Retry-After`` is seconds or an HTTP-date (RFC 9110), the latter measured from
+    ``wall_now`` (Unix time, default now); a date already past means no wait (0).
+    """
     ms = headers.get("retry-after-ms")
     if ms is not None:
         try:
@@ -82,14 +89,23 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         except ValueError:
             pass
     sec = headers.get("retry-after")
-    if sec is not None:
-        try:
-            value = float(sec)
-            if value >= 0:
-                return value
-        except ValueError:
-            return None  # an HTTP-date; relays send seconds, so ignore rather than guess
-    return None
+    if sec is None:
+        return None
+    try:
+        value = float(sec)
+    except ValueError:
+        return _seconds_until_http_date(sec, time.time() if wall_now is None else wall_now)
+    return value if value >= 0 else None
+
+
+def _seconds_until_http_date(text: str, wall_now: float) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # HTTP-dates are GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - wall_now)
 
 
 def _error_fields(body: Any) -> tuple[str, str]:

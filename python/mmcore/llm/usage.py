@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-__all__ = ["CallRecord", "ModelUsage", "UsageLedger", "format_usage_summary"]
+__all__ = ["CallRecord", "Cooldown", "ModelUsage", "UsageLedger", "format_usage_summary"]
 
 log = logging.getLogger("mmcore.llm")
 
@@ -45,13 +47,28 @@ class ModelUsage:
 
 
 @dataclass(slots=True)
+class Cooldown:
+    """How often the relay put one model on hold, and until when (Unix time, the latest)."""
+
+    holds: int = 0
+    until_unix: float = 0.0
+
+
+@dataclass(slots=True)
 class UsageLedger:
     """Bounded aggregates of all calls (no per-call list grows without limit)."""
 
     models: dict[str, ModelUsage] = field(default_factory=dict)
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    cooldowns: dict[str, Cooldown] = field(default_factory=dict)
     last: CallRecord | None = None
+
+    def record_cooldown(self, model: str, until_unix: float) -> None:
+        """The relay told us to leave ``model`` alone until ``until_unix`` (wall-clock time)."""
+        held = self.cooldowns.setdefault(model, Cooldown())
+        held.holds += 1
+        held.until_unix = max(held.until_unix, until_unix)
 
     def record_error(self, error_class: str) -> None:
         """Count one failed attempt by class (``http_429``, ``timeout_first_byte``...)."""
@@ -102,11 +119,17 @@ class UsageLedger:
             },
             "outcomes": dict(self.outcomes),
             "errors": dict(self.errors),
+            "cooldowns": {
+                m: {"holds": c.holds, "until_unix": c.until_unix}
+                for m, c in sorted(self.cooldowns.items())
+            },
         }
 
 
-def format_usage_summary(ledger: UsageLedger) -> str:
-    """Human-readable usage summary, printed at shutdown."""
+def format_usage_summary(ledger: UsageLedger, now_unix: float | None = None) -> str:
+    """Human-readable usage summary, printed at shutdown; models the relay put on hold are
+    listed with the end of their latest hold (UTC), marked while it is still running at
+    ``now_unix`` (default now)."""
     lines = ["LLM usage:"]
     if not ledger.models and not ledger.outcomes:
         lines.append("  no calls")
@@ -124,4 +147,12 @@ def format_usage_summary(ledger: UsageLedger) -> str:
         )
     if ledger.errors:
         lines.append("  errors: " + ", ".join(f"{k}={v}" for k, v in sorted(ledger.errors.items())))
+    now_unix = time.time() if now_unix is None else now_unix
+    for model, held in sorted(ledger.cooldowns.items()):
+        until = datetime.datetime.fromtimestamp(held.until_unix, datetime.UTC)
+        state = "cooling down" if held.until_unix > now_unix else "cooled down"
+        lines.append(
+            f"  {model}: {state} until {until:%H:%M:%S}.{until.microsecond // 1000:03d} UTC "
+            f"({held.holds} hold(s) asked by the relay)"
+        )
     return "\n".join(lines)
