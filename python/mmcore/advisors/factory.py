@@ -22,6 +22,11 @@ class AdvisorRuntime:
     service: AdvisorService
     client: RelayClient | None
 
+    def cooldowns(self, now: float) -> dict[str, float]:
+        """Seconds left per model the relay told us to leave alone, at monotonic ``now``
+        (the client's clock); empty offline or when no model is cooling down."""
+        return {} if self.client is None else self.client.cooldowns(now)
+
     async def aclose(self) -> str:
         """Stop the workers, close the pool, and return the usage summary to print."""
         await self.service.stop()

@@ -17,6 +17,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,12 +87,16 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """A request the server received (headers lower-cased, body parsed when JSON)."""
+    """A request the server received (headers lower-cased, body parsed when JSON).
+
+    ``at`` is the server's ``clock()`` when the request had been read in full.
+    """
 
     method: str
     path: str
     headers: Mapping[str, str]
     body: Any
+    at: float = 0.0
 
 
 # -- reply builders -----------------------------------------------------------------------
@@ -301,7 +306,8 @@ class FakeRelay:
     """The server. Use as a context manager, or call :meth:`start` / :meth:`stop`.
 
     ``default`` answers when the script is empty: a :class:`Step` or a callable taking the
-    :class:`RecordedRequest`. ``requests`` lists every request received (thread-safe append).
+    :class:`RecordedRequest`. ``requests`` lists every request received (thread-safe append),
+    stamped with ``clock()`` (``time.monotonic`` unless a test shares its client's clock).
     With ``gate`` set to N, chat requests are held until N of them are waiting together (or
     ``gate_timeout_s`` passes): proof that N calls were really in flight at once.
     """
@@ -314,6 +320,7 @@ class FakeRelay:
     port: int = 0
     gate: int | None = None
     gate_timeout_s: float = 10.0
+    clock: Callable[[], float] = time.monotonic
     _script: collections.deque[Step] = field(default_factory=collections.deque)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -421,7 +428,7 @@ class FakeRelay:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw
-        request = RecordedRequest(method, path, headers, body)
+        request = RecordedRequest(method, path, headers, body, self.clock())
         self.requests.append(request)
         if method == "GET" and path.rstrip("/").endswith("/models"):
             step = json_step({"data": list(self.models)})

@@ -125,6 +125,12 @@ class Dashboard:
             f"{mode}: calls {stats['calls']}  cost ${cost:.4f}  "
             f"crashed {stats['crashed']}  skipped {stats['skipped_unchanged']}"
         )
+        cooling = rt.cooldowns(now)
+        if cooling:
+            lines.append(
+                "cooling down (relay Retry-After): "
+                + "  ".join(f"{model} {left:.1f}s left" for model, left in cooling.items())
+            )
         for symbol in t.engines:
             latest = rt.service.latest(symbol, now)
             for kind, advice in (("signal", latest.signal), ("risk", latest.risk)):
