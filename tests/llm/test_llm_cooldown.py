@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -17,11 +18,17 @@ import pytest
 
 from mmcore.advisors import build_advisor_service
 from mmcore.advisors.factory import AdvisorRuntime
+from mmcore.demo import DEMO_LISTINGS, demo_setups, feeds_for
 from mmcore.llm.client import RelayClient
+from mmcore.llm.clock import SkippingClock
 from mmcore.llm.cooldown import Cooldowns
 from mmcore.llm.errors import RelayError
 from mmcore.llm.usage import format_usage_summary
+from mmcore.sim import SimMarket
 from mmcore.testing import fake_relay as fr
+from mmcore.trader import Trader
+from mmcore.ui.dashboard import Dashboard
+from mmcore.ui.recorder import Recorder
 
 from .conftest import llm_config
 
@@ -274,3 +281,20 @@ def test_a_hold_is_never_shortened_and_is_per_base_url():
     assert holds.wait_s("http://a", PRIMARY) == 2.0 and holds.wait_s("http://b", PRIMARY) == 0
     with pytest.raises(ValueError, match="seconds"):
         holds.hold("http://a", PRIMARY, float("nan"))
+
+
+async def test_dashboard_shows_the_cooling_model(relay: fr.FakeRelay):
+    relay.default = Relay429Once(fr.error(429, headers=[("retry-after", "2")]))
+    config = llm_config(relay.base_url, models=MODELS, timeouts={"deadline_s": 1.0})
+    runtime = await build_advisor_service(config, clock=SkippingClock())  # monotonic time
+    try:
+        async with SimMarket(list(DEMO_LISTINGS), seed=3, speed=10) as market:
+            trader = Trader(feeds_for(market), demo_setups(), advisors=runtime.service)
+            dashboard = Dashboard(trader, Recorder(trader), runtime)
+            assert "cooling down" not in dashboard.render_text()
+            assert runtime.client is not None
+            await runtime.client.complete("signal", MESSAGES)  # 429: the fallback serves
+            frame = dashboard.render_text()
+    finally:
+        await runtime.aclose()
+    assert re.search(rf"cooling down \(relay Retry-After\): {PRIMARY} [12]\.\ds left", frame)
