@@ -60,7 +60,7 @@ def test_token_bucket_debt_and_refund():
 
 async def test_open_breaker_routes_to_fallback(relay: fr.FakeRelay, make_client: MakeClient):
     relay.default = lambda req: (
-        fr.error(500) if req.body["model"] == "deepseek/v3-2" else fr.completion("{}")
+        fr.error(500) if req.body["model"] == "deepseek/v3-2" else fr.echo_model(req)
     )
     client = await make_client(
         retry={"max_attempts": 2, "retries_per_model": 0},
@@ -68,7 +68,10 @@ async def test_open_breaker_routes_to_fallback(relay: fr.FakeRelay, make_client:
     )
     for _ in range(2):
         done = await client.complete("signal", MESSAGES)
-        assert done.served_model == "deepseek/v3-2" or done.requested_model == "deepseek/v3-2"
+        # The primary failed and the fallback served, in two attempts of one call.
+        assert (done.served_model, done.attempts) == ("google/gemini-2.5-flash", 2)
+    assert client.ledger.models["google/gemini-2.5-flash"].calls == 2
+    assert "deepseek/v3-2" not in client.ledger.models
     assert client.breaker("deepseek/v3-2").state == "open"
     before = len(relay.chat_requests)
     await client.complete("signal", MESSAGES)
@@ -90,7 +93,7 @@ async def test_rate_wait_beyond_deadline_skips_the_model(
     client = await make_client(limits={"rpm": 1}, timeouts={"deadline_s": 5})
     await client.complete("signal", MESSAGES)
     done = await client.complete("signal", MESSAGES)
-    assert done.requested_model == "deepseek/v3-2"
+    assert (done.served_model, done.attempts) == ("google/gemini-2.5-flash", 1)
     assert relay.chat_requests[-1].body["model"] == "google/gemini-2.5-flash"
     assert skipped(client) == []
 

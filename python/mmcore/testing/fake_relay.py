@@ -29,6 +29,7 @@ __all__ = [
     "Step",
     "completion",
     "completion_body",
+    "echo_model",
     "error",
     "hang",
     "headers_then_silence",
@@ -231,6 +232,12 @@ def stream_completion(content: str, **kwargs: Any) -> Step:
     return sse(stream_chunks(content, **chunk_args), **sse_args)
 
 
+def echo_model(request: RecordedRequest) -> Step:
+    """A ``{"action": "hold"}`` completion naming the requested model as the one that served."""
+    body = request.body if isinstance(request.body, Mapping) else {}
+    return completion('{"action": "hold"}', model=str(body.get("model", "deepseek/v3-2")))
+
+
 def hang() -> Step:
     """Accept the request and never answer."""
     return Step(respond=False)
@@ -306,16 +313,16 @@ class FakeRelay:
     """The server. Use as a context manager, or call :meth:`start` / :meth:`stop`.
 
     ``default`` answers when the script is empty: a :class:`Step` or a callable taking the
-    :class:`RecordedRequest`. ``requests`` lists every request received (thread-safe append),
-    stamped with ``clock()`` (``time.monotonic`` unless a test shares its client's clock).
+    :class:`RecordedRequest` (by default :func:`echo_model`: a completion served by the model
+    asked for, as a relay reports it). ``requests`` lists every request received (thread-safe
+    append), stamped with ``clock()`` (``time.monotonic`` unless a test shares its client's
+    clock).
     With ``gate`` set to N, chat requests are held until N of them are waiting together (or
     ``gate_timeout_s`` passes): proof that N calls were really in flight at once.
     """
 
     models: tuple[Mapping[str, Any], ...] = DEFAULT_MODELS
-    default: Step | Callable[[RecordedRequest], Step] = field(
-        default_factory=lambda: completion('{"action": "hold"}')
-    )
+    default: Step | Callable[[RecordedRequest], Step] = field(default_factory=lambda: echo_model)
     requests: list[RecordedRequest] = field(default_factory=list)
     port: int = 0
     gate: int | None = None
