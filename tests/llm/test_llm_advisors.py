@@ -1,4 +1,5 @@
-"""Advice decay, the rules advisor, the advisor service, and quoting while the relay hangs."""
+"""Advice decay, the rules advisor, the advisor service, and an engine quoting while the relay
+hangs."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from mmcore.advisors import (
 )
 from mmcore.advisors.schema import fields_for
 from mmcore.advisors.validate import validate_advice
+from mmcore.execution import Trade
 from mmcore.llm.clock import SkippingClock
 from mmcore.testing import fake_relay as fr
+from mmcore.testing.trading import SYMBOL, make_engine, session
 
 from .conftest import MakeClient, llm_config
 
@@ -204,29 +207,46 @@ async def test_spent_budget_turns_advice_neutral(relay: fr.FakeRelay, make_clien
 
 
 async def test_quotes_keep_flowing_while_the_relay_hangs(relay: fr.FakeRelay):
+    """A real engine decides and places quotes on every book event while both advisor calls
+    hang at the relay, and with the safe default (neutral) advice: exactly the quotes of a
+    twin engine that has no advisors at all."""
     relay.default = fr.hang()
-    runtime = await build_advisor_service(llm_config(relay.base_url))
+    config = llm_config(relay.base_url, timeouts={"deadline_s": 60, "first_byte_s": 60})
+    runtime = await build_advisor_service(config)
     service = runtime.service
-    ticks = 20_000
-    quoted = 0
+    snapshot, items = session(600)
+    advised, plain = make_engine(snapshot), make_engine(snapshot)
+    advised.advisors = service
+    book_events = 0
     try:
-        service.submit("BTCUSDT", CALM)
+        service.submit(SYMBOL, CALM)
         await until(lambda: len(relay.chat_requests) == 2)  # both advisors are now stuck
-        for i in range(ticks):
-            # A quote-loop iteration: fresh features in, current advice out, quote decided.
-            service.submit("BTCUSDT", {**CALM, "mid": 100.0 + (i % 7) * 0.01})
-            advice = service.latest("BTCUSDT", float(i))
-            half_spread = 5.0 if advice.signal is None else advice.signal.values["spread_bps"] / 2
-            quoted += half_spread > 0
-            if i % 100 == 0:
-                await asyncio.sleep(0)  # the loop yields as a real feed loop would
-        # Every tick was quoted while both advisor calls were still hanging.
-        assert quoted == ticks
+        for now, item in items:
+            if isinstance(item, Trade):
+                advised.on_trade(item, now)
+                plain.on_trade(item, now)
+                continue
+            advised.book.apply(item)
+            plain.book.apply(item)
+            decision = advised.on_book(now)
+            book_events += 1
+            assert decision is not None and decision.status == "quoting"
+            assert decision.bids and decision.asks
+            assert advised.orders.orders  # the quotes were placed at the (paper) venue
+            twin = plain.on_book(now)
+            assert twin is not None
+            assert (decision.bids, decision.asks) == (twin.bids, twin.asks)
+            f = advised.book.features(advised.depth)
+            service.submit(SYMBOL, {**CALM, "mid": f.mid, "microprice": f.microprice})
+            await asyncio.sleep(0)  # the loop runs the advisor workers between book events
+        # The two calls are still outstanding: none answered, none piled up behind them.
         assert service.stats["calls"] == 2
         assert sum(v for k, v in service.stats.items() if k.startswith("outcome_")) == 0
-        assert len(relay.chat_requests) == 2  # one call in flight per advisor, no pile-up
+        assert len(relay.chat_requests) == 2
+        assert service.latest(SYMBOL, items[-1][0]) == (None, None)
     finally:
         summary = await runtime.aclose()
+    assert book_events == 600 and advised.fills == plain.fills > 0
     assert summary.startswith("LLM usage:")
 
 
