@@ -204,6 +204,38 @@ async def test_calls_wait_out_a_short_hold_when_their_deadline_allows(relay: fr.
 
 
 @pytest.mark.parametrize(
+    ("chain", "served", "slept"),
+    [([PRIMARY, FALLBACK["risk"]], FALLBACK["risk"], []), ([PRIMARY], PRIMARY, [2.0])],
+    ids=["fallback-left", "last-model"],
+)
+async def test_a_wait_that_leaves_no_room_for_the_attempt_goes_to_the_fallback(
+    relay: fr.FakeRelay, chain: list[str], served: str, slept: list[float]
+):
+    """A 2 s hold with 3.5 s of deadline left would leave the attempt 1.5 s, under its 2 s
+    first-byte limit: the fallback is asked now. With no model left, the call waits."""
+    clock = FrozenClock()
+    relay.clock = clock.now
+    relay.default = Relay429Once(fr.error(429, headers=[("retry-after", "2")]))
+    config = llm_config(
+        relay.base_url,
+        models={"signal": [PRIMARY], "risk": chain},
+        retry={"retries_per_model": 0},
+        timeouts={"deadline_s": 3.5, "first_byte_s": 2.0},
+    )
+    client = RelayClient(config, clock=clock)
+    await client.start()
+    try:
+        with pytest.raises(RelayError):
+            await client.complete("signal", MESSAGES)  # the 429, no retry allowed
+        done = await client.complete("risk", MESSAGES)
+    finally:
+        await client.aclose()
+    assert done.served_model == served and done.attempts == 1
+    assert clock.sleeps == slept
+    assert [r.body["model"] for r in relay.chat_requests] == [PRIMARY, served]
+
+
+@pytest.mark.parametrize(
     "first",
     [
         fr.error(

@@ -262,7 +262,10 @@ class RelayClient:
         def finish(outcome: str, error: str) -> None:
             self._record_failure(role, chain[0], outcome, attempts, started, error)
 
-        for model in chain:
+        for index, model in enumerate(chain):
+            # Waiting out a cooldown is worth it when the attempt after it still has its
+            # first-byte limit before the deadline, or when no model is left to try.
+            room = 0.0 if index == len(chain) - 1 else self.config.timeouts.first_byte_s
             tries = 0
             while attempts < retry.max_attempts:
                 remaining = deadline - self.clock.now()
@@ -270,7 +273,7 @@ class RelayClient:
                     break
                 cooling = self._cooldowns.wait_s(self._base_url, model)
                 if cooling > 0:
-                    if cooling >= remaining:
+                    if cooling + room >= remaining:
                         last = RelayError(
                             ErrorKind.SKIP_MODEL,
                             "cooling_down",
