@@ -120,15 +120,18 @@ def sources(runtime: AdvisorRuntime, now: float) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("header", "value", "window", "deadline"),
-    [("retry-after", "2", 2.0, 1.0), ("retry-after-ms", "250", 0.25, 0.2)],
+    ("header", "value", "window"),
+    [("retry-after", "2", 2.0), ("retry-after-ms", "250", 0.25)],
     ids=["retry-after-2s", "retry-after-ms-250"],
 )
 async def test_retry_after_holds_the_model_for_every_advisor_and_symbol(
-    relay: fr.FakeRelay, header: str, value: str, window: float, deadline: float
+    relay: fr.FakeRelay, header: str, value: str, window: float
 ):
     """Two advisors (signal, risk) on two symbols share PRIMARY; a 429 keeps all of them off
-    it for the whole window (the fallbacks serve), and the first call after it succeeds."""
+    it for the whole window (the fallbacks serve), and the first call after it succeeds.
+
+    Waiting out the hold would leave an attempt less than its 2.9 s first-byte limit before
+    the 3 s deadline, so every call inside the window goes to its fallback at once."""
     clock = FrozenClock()
     relay.clock = clock.now
     answer = Relay429Once(fr.error(429, headers=[(header, value)]))
@@ -136,7 +139,8 @@ async def test_retry_after_holds_the_model_for_every_advisor_and_symbol(
     config = llm_config(
         relay.base_url,
         models=MODELS,
-        timeouts={"deadline_s": deadline, "first_byte_s": deadline},
+        retry={"retries_per_model": 0},
+        timeouts={"deadline_s": 3.0, "first_byte_s": 2.9},
         advisor={"min_interval_s": 0, "change_threshold": 0},
     )
     runtime = await build_advisor_service(config, clock=clock)
@@ -258,7 +262,10 @@ async def test_in_flight_budget_402_and_503_hold_the_model(relay: fr.FakeRelay, 
     relay.clock = clock.now
     relay.default = Relay429Once(first)
     config = llm_config(
-        relay.base_url, models=MODELS, timeouts={"deadline_s": 0.5, "first_byte_s": 0.5}
+        relay.base_url,
+        models=MODELS,
+        retry={"retries_per_model": 0},
+        timeouts={"deadline_s": 3.0, "first_byte_s": 2.9},
     )
     client = RelayClient(config, clock=clock)
     await client.start()
