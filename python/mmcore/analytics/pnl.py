@@ -31,8 +31,8 @@ __all__ = [
     "FillAtMid",
     "Markout",
     "MidPath",
-    "PnlPath",
     "PnlParts",
+    "PnlPath",
     "decompose",
     "decompose_path",
     "markouts",
@@ -191,6 +191,7 @@ class Markout(NamedTuple):
     horizon_s: float
     pnl: float  # Σ s q (m(min(t + h, end)) - m_fill), quote currency
     mean_bps: float  # mean of s (m(...) - m_fill) / m_fill in bps (NaN without fills)
+    fills: int
     capped: int  # fills whose horizon passed the end of the path
 
 
@@ -210,6 +211,7 @@ def markouts(
                 float(h),
                 float(np.sum(f.sq * move)),
                 float(bps.mean()) if bps.size else float("nan"),
+                int(bps.size),
                 int(np.sum(f.t + h > mids.end)),
             )
         )
