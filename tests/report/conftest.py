@@ -1,14 +1,23 @@
-"""One short real run of the default command, shared by the report tests."""
+"""One short real run of the default command, shared by the report tests, and a trader on
+a feed that never connects (for runs without quotes and for engine replays)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from mmcore.advisors.factory import AdvisorRuntime, build_advisor_service
 from mmcore.demo import run_demo
+from mmcore.feeds import Feed, FeedConfig
+from mmcore.journal import Journal
+from mmcore.llm.config import load_llm_config
 from mmcore.runner import RunOptions, RunResult
+from mmcore.trader import SymbolSetup, Trader
+from mmcore.ui.recorder import Recorder
+from mmcore.ui.report import RunSummary, write_report
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +27,38 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     result = asyncio.run(run_demo(RunOptions(out, duration_s=4.0, headless=True), speed=10))
     assert result.summary.fills > 0, "the run made no fill: nothing to decompose"
     return result
+
+
+@dataclass
+class OfflineRun:
+    """A trader on a feed that never connects, with its recorder, journal and advisors."""
+
+    trader: Trader
+    recorder: Recorder
+    journal: Journal
+    runtime: AdvisorRuntime
+
+    async def report(self, out: Path, reason: str) -> tuple[RunSummary, Path]:
+        """Shut down as the runner does and write the report into ``out``."""
+        self.trader.shutdown()
+        usage = await self.runtime.aclose()
+        self.journal.close()
+        return write_report(
+            out, self.trader, self.recorder, self.runtime, reason=reason, usage=usage
+        )
+
+
+async def offline_run(out: Path, setup: SymbolSetup) -> OfflineRun:
+    """An :class:`OfflineRun` trading ``setup`` with its journal in ``out``."""
+    never_connected = Feed(
+        FeedConfig(
+            venue=setup.venue,
+            symbols=(setup.symbol,),
+            ws_url="ws://127.0.0.1:9/",
+            rest_url="http://127.0.0.1:9/",
+        )
+    )
+    journal = Journal(out / "journal.sqlite")
+    runtime = await build_advisor_service(load_llm_config(None, {}))
+    trader = Trader([never_connected], [setup], journal=journal, advisors=runtime.service)
+    return OfflineRun(trader, Recorder(trader), journal, runtime)

@@ -9,39 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from mmcore.advisors.factory import build_advisor_service
 from mmcore.demo import demo_setups, print_result
-from mmcore.feeds import Feed, FeedConfig
-from mmcore.journal import Journal
-from mmcore.llm.config import load_llm_config
 from mmcore.runner import RunResult
-from mmcore.trader import Trader
-from mmcore.ui.recorder import Recorder
-from mmcore.ui.report import write_report
+
+from .conftest import offline_run
 
 
 async def test_a_run_without_quotes_reports_n_a(tmp_path: Path, capsys: pytest.CaptureFixture):
-    setup = demo_setups()[0]
-    never_connected = Feed(
-        FeedConfig(
-            venue=setup.venue,
-            symbols=(setup.symbol,),
-            ws_url="ws://127.0.0.1:9/",
-            rest_url="http://127.0.0.1:9/",
-        )
-    )
-    journal = Journal(tmp_path / "journal.sqlite")
-    runtime = await build_advisor_service(load_llm_config(None, {}))
-    trader = Trader([never_connected], [setup], journal=journal, advisors=runtime.service)
-    recorder = Recorder(trader)
-    recorder.sample(time.monotonic())
-    trader.shutdown()
-    usage = await runtime.aclose()
-    journal.close()
-
-    summary, report = write_report(
-        tmp_path, trader, recorder, runtime, reason="interrupted", usage=usage
-    )
+    run = await offline_run(tmp_path, demo_setups()[0])
+    run.recorder.sample(time.monotonic())
+    summary, report = await run.report(tmp_path, "interrupted")
     assert summary.quotes == 0 and summary.fills == 0
     assert math.isnan(summary.tick_to_quote_p99_us)
     shown = dict(summary.rows())
