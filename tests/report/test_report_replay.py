@@ -14,7 +14,7 @@ from mmcore.execution import Trade
 from mmcore.testing.trading import SYMBOL, TICK, quote_config, risk_config, session
 from mmcore.trader import SymbolSetup
 
-from .conftest import offline_run
+from .conftest import assert_decomposition_matches_samples, offline_run
 
 
 async def test_a_replayed_run_decomposes_to_its_summary_pnl(tmp_path: Path):
@@ -48,3 +48,4 @@ async def test_a_replayed_run_decomposes_to_its_summary_pnl(tmp_path: Path):
         int(f["sign"]) * (float(f["mid"]) - float(f["price"])) * float(f["qty"]) for f in fills
     )
     assert summary.pnl_spread == pytest.approx(spread, rel=0, abs=1e-9 * summary.volume)
+    assert_decomposition_matches_samples(tmp_path)

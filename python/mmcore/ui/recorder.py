@@ -93,12 +93,12 @@ class Recorder:
             engine.on_fill = self._fill_listener(symbol)
 
     def _fill_listener(self, symbol: str) -> Callable[[OrderFilled, float, float, float], None]:
-        started = self.trader.started_at
+        trader = self.trader
 
         def on_fill(fill: OrderFilled, price: float, signed_qty: float, mid: float) -> None:
             self.fills.append(
                 FillRow(
-                    fill.ts - started,
+                    fill.ts - trader.started_at,
                     symbol,
                     1 if signed_qty > 0 else -1,
                     price,
