@@ -1,6 +1,6 @@
 """The report of an engine replay (deterministic, no market process): its PnL decomposition adds
 up to the summary's PnL even when the feed's own mid is unknown (the position's marks are what
-PnL is measured against)."""
+PnL is measured against) and when fills came after the last sample."""
 
 from __future__ import annotations
 
@@ -25,18 +25,23 @@ async def test_a_replayed_run_decomposes_to_its_summary_pnl(tmp_path: Path):
     snapshot, items = session(3000, seed=5)
     engine.book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
     assert engine.book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
-    next_sample = 0.0
+    next_sample, stop_sampling = 0.0, items[-1][0] - 3.0
     for now, item in items:
         if isinstance(item, Trade):
             engine.on_trade(item, now)
         elif engine.book.apply(item) == ApplyStatus.APPLIED:
             engine.on_book(now)
-        if now >= next_sample:
+        if next_sample <= now < stop_sampling:
             run.recorder.sample(now)
             next_sample = now + 0.1
-    # the book moves on after the last quote: PnL stays marked to the last quote's mid
-    run.recorder.sample(items[-1][0])
+    # the mid moves after the last fill and the last sample (as a last book change would):
+    # the report marks to the position's last mark, as the summary's PnL does
+    position = run.trader.portfolio.position(SYMBOL)
+    assert position.qty != 0
+    run.trader.portfolio.mark(SYMBOL, position.mark + 25 * TICK)
+    last_sample = run.recorder.rows[-1].t
     summary, _ = await run.report(tmp_path, "duration")
+    assert any(f.t > last_sample for f in run.recorder.fills)
 
     assert summary.fills > 20
     parts = summary.pnl_spread + summary.pnl_adverse + summary.pnl_inventory - summary.fees
