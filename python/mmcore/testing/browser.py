@@ -143,6 +143,7 @@ async def _drive(
     probe: str,
     width: int,
     height: int,
+    ready_s: float,
     deadline: float,
 ) -> PageResult:
     result = PageResult()
@@ -158,12 +159,16 @@ async def _drive(
     await s.call("Emulation.setDeviceMetricsOverride", metrics)
     await s.call("Page.navigate", {"url": url})
     await s.wait_event("Page.loadEventFired")
+    give_up = min(deadline, time.monotonic() + ready_s)
     while True:  # the page's own rendering may finish after the load event
         done = await s.call("Runtime.evaluate", {"expression": ready, "returnByValue": True})
         if done.get("result", {}).get("value") is True:
             break
-        if time.monotonic() > deadline:
-            raise BrowserError(f"the page never became ready ({ready})")
+        if time.monotonic() > give_up:
+            raise BrowserError(
+                f"the page was not ready {ready_s:g}s after it loaded ({ready}); "
+                f"errors: {result.errors}; requests: {result.requests[:10]}"
+            )
         await asyncio.sleep(0.1)
     out = await s.call(
         "Runtime.evaluate", {"expression": probe, "returnByValue": True, "awaitPromise": True}
@@ -197,13 +202,15 @@ async def load_page(
     probe: str = "null",
     width: int = 1400,
     height: int = 900,
+    ready_s: float = 20.0,
     timeout_s: float = 60.0,
 ) -> PageResult:
     """Open ``url`` in headless Chromium, wait until the JavaScript expression ``ready`` is
     true, evaluate ``probe`` (its JSON value is returned) and screenshot the whole page.
 
     Raises :class:`BrowserError` when there is no browser (the message says how to install
-    one), when it fails to start, or when ``timeout_s`` passes.
+    one), when it fails to start, when ``ready`` is still false ``ready_s`` after the load
+    event (the message lists the errors seen) or when ``timeout_s`` passes.
     """
     binary = find_chromium()
     deadline = time.monotonic() + timeout_s
@@ -230,7 +237,7 @@ async def load_page(
         async with asyncio.timeout(timeout_s):
             ws_url = await _devtools_url(profile, proc, deadline)
             async with connect(ws_url, max_size=None, open_timeout=10) as ws:
-                return await _drive(ws, url, ready, probe, width, height, deadline)
+                return await _drive(ws, url, ready, probe, width, height, ready_s, deadline)
     except TimeoutError as exc:
         raise BrowserError(f"the browser did not finish within {timeout_s:g}s") from exc
     finally:
