@@ -62,8 +62,20 @@ def _figure(title: str, height: int, x_range: Range1d, y_label: str) -> figure:
     fig.yaxis.axis_label = y_label
     fig.yaxis.formatter = NumeralTickFormatter(format=_VALUE)
     fig.title.text_font_size = "13px"
-    fig.add_layout(Legend(orientation="horizontal", click_policy="hide", spacing=14), "above")
-    fig.legend.label_text_font_size = "11px"
+    legend = Legend(
+        orientation="horizontal",
+        click_policy="hide",
+        spacing=14,
+        padding=2,
+        margin=2,
+        border_line_alpha=0,
+        background_fill_alpha=0,
+        label_height=12,
+        glyph_height=12,
+        label_text_font_size="11px",
+        location="top_left",
+    )
+    fig.add_layout(legend, "above")
     return fig
 
 
