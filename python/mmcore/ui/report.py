@@ -36,7 +36,7 @@ DECOMPOSITION_HORIZON_S = 1.0  # the markout horizon of the adverse-selection pa
 MARKOUT_HORIZONS_S = (1.0, 10.0, 60.0)  # shown in the markout table
 
 
-def fmt(value: object) -> str:
+def _fmt(value: object) -> str:
     """A table cell: ``n/a`` for NaN, thousands separators and 6 significant digits."""
     if isinstance(value, float):
         return "n/a" if math.isnan(value) else f"{value:,.6g}"
@@ -75,7 +75,7 @@ class RunSummary:
 
     def rows(self) -> list[tuple[str, str]]:
         """(name, formatted value) pairs for tables (NaN is ``n/a``)."""
-        return [(f.name, fmt(getattr(self, f.name))) for f in fields(self)]
+        return [(f.name, _fmt(getattr(self, f.name))) for f in fields(self)]
 
     def stop_line(self, reason: str) -> str:
         """The closing line of a run."""
@@ -224,7 +224,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[object]], total: bool = 
     for i, row in enumerate(rows):
         cls = " class='total'" if total and i == len(rows) - 1 else ""
         cells = (
-            f"<td class='v'>{escape(fmt(v))}</td>"
+            f"<td class='v'>{escape(_fmt(v))}</td>"
             if isinstance(v, float | int)
             else f"<td>{escape(str(v))}</td>"
             for v in row
