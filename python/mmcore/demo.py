@@ -141,10 +141,6 @@ def run(args: argparse.Namespace) -> int:
 def print_result(result: RunResult) -> None:
     """The closing lines: the summary and where the report is."""
     s = result.summary
-    print(
-        f"\nmmcore: stopped ({result.reason}) after {s.duration_s:.1f}s: {s.fills} fills, "
-        f"PnL {s.pnl:+.2f}, fees {s.fees:.2f}, max drawdown {s.max_drawdown:.2f}, "
-        f"tick-to-quote p99 {s.tick_to_quote_p99_us:.0f}us"
-    )
+    print("\n" + s.stop_line(result.reason))
     print(f"report: {result.report}")
     print(f"data:   {result.out_dir}/ (samples.csv, fills.csv, summary.csv, journal.sqlite)")

@@ -9,7 +9,7 @@ when nothing arrives, so a stale book halts). :meth:`Engine.replay` drives it fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from time import perf_counter_ns
 from typing import NamedTuple
 
@@ -81,6 +81,9 @@ class Engine:
         #: the end point of tick-to-quote.
         self.decided_ns = 0
         self.fills = 0
+        #: called after each fill reaches the portfolio with (fill, price, signed quantity,
+        #: the mid the position was marked to when it happened): the run report's input
+        self.on_fill: Callable[[OrderFilled, float, float, float], None] | None = None
         self.stopped = False  # after shutdown: events are still processed, nothing is quoted
 
     # -- inputs --------------------------------------------------------------------------
@@ -212,6 +215,8 @@ class Engine:
         price = fill.price_ticks * self._tick
         signed = fill.qty if fill.side is _BUY else -fill.qty
         self.portfolio.apply_fill(self.symbol, signed, price, fill.fee)
+        if self.on_fill is not None:
+            self.on_fill(fill, price, signed, self._position.mark)
         if self.journal is not None:
             pos = self.portfolio.position(self.symbol).snapshot()
             self.journal.record_fill(self.symbol, fill, price, pos, fill.ts)

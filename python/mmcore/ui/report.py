@@ -1,46 +1,46 @@
-"""The run report: one self-contained HTML file with inline SVG plots, plus the raw data as CSV.
+"""The run report: one self-contained HTML file with interactive plots, plus the data as CSV.
 
-Fills and orders are read back from the run's journal (so the report shows what was
-persisted); the time series come from the :class:`~mmcore.ui.recorder.Recorder`. Markouts are
-the mid ``h`` seconds after a fill against the fill price, in bps, positive when the fill
-made money (buys: mid rose; sells: mid fell).
+The plots are Bokeh's (:mod:`mmcore.ui.plots`); BokehJS is inlined once in the file, so it
+opens offline. The time series and the fills come from the :class:`~mmcore.ui.recorder.Recorder`
+(every fill the portfolio took, with the mid at that moment); the journal is read for what was
+persisted (``journal_fills``, orders). The PnL decomposition (:mod:`mmcore.analytics.pnl`)
+marks to each symbol's position mark, so its parts add up to the summary's PnL for a run that
+started flat.
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
 import math
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+import numpy as np
+from bokeh.embed import file_html
+from bokeh.resources import INLINE
+from jinja2 import Template
+
 from mmcore.advisors.factory import AdvisorRuntime
+from mmcore.analytics.pnl import Markout, MidPath, PnlParts, PnlPath, decompose_path, markouts
 from mmcore.trader import Trader
-from mmcore.ui.recorder import Recorder, Sample
-from mmcore.ui.svg import Markers, Series, line_chart
+from mmcore.ui.plots import shared_time_range, symbol_panels
+from mmcore.ui.recorder import FillRow, Recorder, Sample
 
-__all__ = ["MARKOUT_HORIZONS_S", "Fill", "RunSummary", "write_report"]
+__all__ = ["DECOMPOSITION_HORIZON_S", "MARKOUT_HORIZONS_S", "RunSummary", "write_report"]
 
-MARKOUT_HORIZONS_S = (1.0, 5.0)
+DECOMPOSITION_HORIZON_S = 1.0  # the markout horizon of the adverse-selection part
+MARKOUT_HORIZONS_S = (1.0, 10.0, 60.0)  # shown in the markout table
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One fill from the journal, with its time since start and its markouts (bps)."""
-
-    t: float
-    symbol: str
-    side: str
-    price: float
-    qty: float
-    fee: float
-    maker: bool
-    markout_1s_bps: float
-    markout_5s_bps: float
+def _fmt(value: object) -> str:
+    """A table cell: ``n/a`` for NaN, thousands separators and 6 significant digits."""
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:,.6g}"
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,68 +49,79 @@ class RunSummary:
 
     duration_s: float
     stop_reason: str
-    pnl: float
+    pnl: float  # = pnl_spread + pnl_adverse + pnl_inventory - fees
     realized: float
     unrealized: float
     fees: float
+    pnl_spread: float  # spread captured against the mid at each fill
+    pnl_adverse: float  # adverse selection: the 1 s markouts against the mid at each fill
+    pnl_inventory: float  # the mid's later moves on the inventory held
     volume: float
     fills: int  # fills the engines processed
     journal_fills: int  # fills persisted in the journal (equal after a clean shutdown)
     orders: int
     fill_ratio: float  # orders with any fill / orders sent
     max_drawdown: float
-    markout_1s_bps: float
-    markout_5s_bps: float
+    markout_1s_bps: float  # mean 1 s markout against the mid at the fill, bps
     max_abs_inventory_pct: float  # of each symbol's max_position, worst symbol
     messages: int
     book_events: int
     quotes: int
-    tick_to_quote_p50_us: float
+    tick_to_quote_p50_us: float  # NaN (shown n/a) when no quote was made
     tick_to_quote_p99_us: float
     llm_mode: str
     llm_calls: int
     llm_cost_usd: float
 
     def rows(self) -> list[tuple[str, str]]:
-        """(name, formatted value) pairs for tables."""
-        out = []
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out.append((f.name, f"{v:,.6g}" if isinstance(v, float) else str(v)))
-        return out
+        """(name, formatted value) pairs for tables (NaN is ``n/a``)."""
+        return [(f.name, _fmt(getattr(self, f.name))) for f in fields(self)]
+
+    def stop_line(self, reason: str) -> str:
+        """The closing line of a run."""
+        p99 = self.tick_to_quote_p99_us
+        latency = "n/a" if math.isnan(p99) else f"{p99:.0f}us"
+        return (
+            f"mmcore: stopped ({reason}) after {self.duration_s:.1f}s: {self.fills} fills, "
+            f"PnL {self.pnl:+.2f}, fees {self.fees:.2f}, max drawdown {self.max_drawdown:.2f}, "
+            f"tick-to-quote p99 {latency}"
+        )
 
 
-def _read_fills(journal: Path, started: float, mids: dict[str, tuple[list, list]]) -> list[Fill]:
-    with sqlite3.connect(journal) as conn:
-        rows = conn.execute(
-            "SELECT ts, symbol, side, price, qty, fee, maker FROM fills ORDER BY ts"
-        ).fetchall()
-    fills = []
-    for ts, symbol, side, price, qty, fee, maker in rows:
-        t = ts - started
-        sign = 1 if side > 0 else -1
-        marks = []
-        for h in MARKOUT_HORIZONS_S:
-            times, values = mids.get(symbol, ([], []))
-            i = bisect.bisect_left(times, t + h)
-            mid = values[i] if i < len(values) else math.nan
-            marks.append(sign * (mid - price) / price * 1e4)
-        buy = "buy" if sign > 0 else "sell"
-        fills.append(Fill(round(t, 4), symbol, buy, price, qty, fee, bool(maker), *marks))
-    return fills
+@dataclass(frozen=True)
+class SymbolPnl:
+    """One symbol's decomposition path, its final parts and markouts."""
+
+    symbol: str
+    path: PnlPath
+    parts: PnlParts
+    markouts: list[Markout]
+    portfolio_pnl: float  # the position's net PnL, which ``parts.total`` must equal
 
 
-def _order_counts(journal: Path) -> tuple[int, int]:
+def _symbol_pnl(trader: Trader, symbol: str, rows: list[Sample], fills: list[FillRow]) -> SymbolPnl:
+    """The decomposition at each sample and at the end, marked to the position's last mark."""
+    pos = trader.portfolio.position(symbol)
+    end = max([s.t for s in rows] + [f.t for f in fills], default=0.0)
+    points = [(s.t, s.mark) for s in rows] + [(f.t, f.mid) for f in fills] + [(end, pos.mark)]
+    times = [s.t for s in rows] + [end]
+    if not any(m == m for _, m in points):  # never marked, so never quoted nor filled
+        zeros = np.zeros(len(times))
+        path = PnlPath(np.array(times), zeros, zeros, zeros, zeros)
+        return SymbolPnl(symbol, path, path.last(), [], pos.net)
+    mids = MidPath(points)
+    path = decompose_path(fills, mids, DECOMPOSITION_HORIZON_S, times)
+    return SymbolPnl(symbol, path, path.last(), markouts(fills, mids, MARKOUT_HORIZONS_S), pos.net)
+
+
+def _order_counts(journal: Path) -> tuple[int, int, int]:
+    """(orders sent, orders with any fill, fills persisted)."""
     with sqlite3.connect(journal) as conn:
         sent, filled = conn.execute(
             "SELECT count(*), coalesce(sum(filled > 0), 0) FROM orders"
         ).fetchone()
-    return int(sent), int(filled)
-
-
-def _mean(values: Sequence[float]) -> float:
-    finite = [v for v in values if v == v]
-    return sum(finite) / len(finite) if finite else math.nan
+        persisted = conn.execute("SELECT count(*) FROM fills").fetchone()[0]
+    return int(sent), int(filled), int(persisted)
 
 
 def _max_drawdown(equity: Sequence[float]) -> float:
@@ -134,12 +145,13 @@ def summarize(
     trader: Trader,
     recorder: Recorder,
     runtime: AdvisorRuntime,
-    fills: list[Fill],
-    orders: tuple[int, int],
+    pnl: Sequence[SymbolPnl],
+    orders: tuple[int, int, int],
     reason: str,
 ) -> RunSummary:
-    """The headline figures from the trader's final state, the samples and the fills."""
+    """The headline figures from the trader's final state, the samples, fills and PnL parts."""
     rows = list(recorder.rows)
+    fills = recorder.fills
     by_t: dict[float, float] = {}
     for s in rows:
         by_t[s.t] = by_t.get(s.t, 0.0) + s.pnl
@@ -151,6 +163,8 @@ def summarize(
     worst_inv = max(
         (abs(s.position) / trader.setups[s.symbol].quote.max_position for s in rows), default=0.0
     )
+    one_s = [m for p in pnl for m in p.markouts if m.horizon_s == 1.0 and m.fills]
+    marked = sum(m.fills for m in one_s)
     pf = trader.portfolio
     return RunSummary(
         duration_s=round(rows[-1].t if rows else 0.0, 2),
@@ -159,14 +173,16 @@ def summarize(
         realized=pf.realized,
         unrealized=pf.unrealized,
         fees=pf.fees,
+        pnl_spread=sum(p.parts.spread for p in pnl),
+        pnl_adverse=sum(p.parts.adverse for p in pnl),
+        pnl_inventory=sum(p.parts.inventory for p in pnl),
         volume=sum(f.price * f.qty for f in fills),
         fills=sum(e.fills for e in trader.engines.values()),
-        journal_fills=len(fills),
+        journal_fills=orders[2],
         orders=orders[0],
         fill_ratio=orders[1] / orders[0] if orders[0] else math.nan,
         max_drawdown=_max_drawdown(equity),
-        markout_1s_bps=_mean([f.markout_1s_bps for f in fills]),
-        markout_5s_bps=_mean([f.markout_5s_bps for f in fills]),
+        markout_1s_bps=sum(m.mean_bps * m.fills for m in one_s) / marked if marked else math.nan,
         max_abs_inventory_pct=round(worst_inv * 100, 2),
         messages=sum(f.metrics.msgs for f in trader.feeds.values()),
         book_events=trader.stats.book_events,
@@ -179,61 +195,77 @@ def summarize(
     )
 
 
-def _symbol_section(symbol: str, rows: list[Sample], fills: list[Fill]) -> str:
-    t = [s.t for s in rows]
-    mine = [f for f in fills if f.symbol == symbol]
-    buys = [f for f in mine if f.side == "buy"]
-    sells = [f for f in mine if f.side == "sell"]
-
-    def col(name: str) -> list[float]:
-        return [getattr(s, name) for s in rows]
-
-    charts = [
-        line_chart(
-            f"{symbol}: mid, our quotes and fills",
-            [
-                Series("mid", t, col("mid"), "#444"),
-                Series("our bid", t, col("our_bid"), "#2a9d55", step=True),
-                Series("our ask", t, col("our_ask"), "#d1495b", step=True),
-            ],
-            [
-                Markers("we bought", [f.t for f in buys], [f.price for f in buys], "#1b7a3d"),
-                Markers(
-                    "we sold", [f.t for f in sells], [f.price for f in sells], "#a11d33", up=False
-                ),
-            ],
-            "price",
-        ),
-        line_chart(
-            f"{symbol}: inventory", [Series("position", t, col("position"), "#3366cc", True)]
-        ),
-        line_chart(f"{symbol}: PnL (net of fees)", [Series("pnl", t, col("pnl"), "#7b3fa0")]),
-        line_chart(
-            f"{symbol}: market spread", [Series("spread bps", t, col("spread_bps"), "#c77c02")]
-        ),
-        line_chart(
-            f"{symbol}: advice over time",
-            [
-                Series("signal spread bps", t, col("advice_spread_bps"), "#c77c02", True),
-                Series("signal size x", t, col("advice_size_factor"), "#2a9d55", True),
-                Series("risk score", t, col("advice_risk_score"), "#d1495b", True),
-                Series("toxic prob", t, col("advice_toxic_prob"), "#7b3fa0", True),
-            ],
-        ),
-    ]
-    return f"<h2>{escape(symbol)}</h2>" + "".join(f'<div class="plot">{c}</div>' for c in charts)
-
-
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}
-td.v{text-align:right;font-family:monospace}.chart{width:100%;height:auto;margin:6px 0}
-.chart .frame{fill:none;stroke:#999}.chart .grid{stroke:#eee}
-.chart .line{fill:none;stroke-width:1.4}
-.chart text{font-size:11px;fill:#333}.chart .ylab{text-anchor:end}.chart .xlab{text-anchor:middle}
-.chart .title{font-size:13px;font-weight:600}.chart .empty{text-anchor:middle;fill:#999}
-pre{background:#f6f6f6;padding:8px}
+body{font-family:system-ui,sans-serif;margin:20px 28px;color:#222}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 6px}
+h3{font-size:14px;margin:14px 0 4px}.tables{display:flex;flex-wrap:wrap;gap:18px 36px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #d5d5d5;padding:3px 9px}
+th{background:#f4f4f4;text-align:left;font-weight:600}td.v{text-align:right;
+font-variant-numeric:tabular-nums}tr.total td{font-weight:600;border-top:2px solid #999}
+p.note{color:#555;font-size:13px;max-width:1000px}pre{background:#f6f6f6;padding:8px;font-size:12px}
 """
+
+_PAGE = Template(
+    """{% extends base %}
+{% block preamble %}<style>{{ css }}</style>{% endblock %}
+{% block contents %}
+{{ header }}
+{% for section in sections %}
+<h2>{{ section.title }}</h2>
+{{ embed(roots[section.symbol]) }}
+{% endfor %}
+{% endblock %}"""
+)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[object]], total: bool = False) -> str:
+    """An HTML table; numbers right-aligned; with ``total`` the last row is emphasised."""
+    out = ["<table><tr>", *(f"<th>{escape(h)}</th>" for h in head), "</tr>"]
+    for i, row in enumerate(rows):
+        cls = " class='total'" if total and i == len(rows) - 1 else ""
+        cells = (
+            f"<td class='v'>{escape(_fmt(v))}</td>"
+            if isinstance(v, float | int)
+            else f"<td>{escape(str(v))}</td>"
+            for v in row
+        )
+        out += [f"<tr{cls}>", *cells, "</tr>"]
+    return "".join([*out, "</table>"])
+
+
+def _decomposition_table(pnl: Sequence[SymbolPnl]) -> str:
+    head = (
+        "symbol",
+        "spread captured",
+        f"adverse selection ({DECOMPOSITION_HORIZON_S:g} s)",
+        "inventory",
+        "fees",
+        "total",
+        "portfolio PnL",
+    )
+    rows: list[list[object]] = [[p.symbol, *p.parts, p.parts.total, p.portfolio_pnl] for p in pnl]
+    sums = [sum(float(r[i]) for r in rows) for i in range(1, len(head))]  # type: ignore[arg-type]
+    return _table(head, [*rows, ["all symbols", *sums]], total=True)
+
+
+def _markout_table(pnl: Sequence[SymbolPnl]) -> str:
+    head = ("symbol", "horizon", "markout PnL", "mean markout (bps)", "fills", "capped at end")
+    rows = [
+        [p.symbol, f"{m.horizon_s:g} s", m.pnl, m.mean_bps, m.fills, m.capped]
+        for p in pnl
+        for m in p.markouts
+    ]
+    return _table(head, rows)
+
+
+_DEFINITIONS = (
+    "Spread captured: per fill, side x (mid at fill - price) x qty. Adverse selection: per fill, "
+    "side x (mid {h:g} s later - mid at fill) x qty, the later mid capped at the end of the run. "
+    "Inventory: per fill, side x (last mark - mid {h:g} s after the fill) x qty, the mid's later "
+    "moves on what was held. Fees: paid (negative) or rebated (positive). The four add up to the "
+    "portfolio's net PnL (realized + unrealized - fees, marked to the last mid). Mids between "
+    "samples are the latest sample's or fill's."
+)
 
 
 def write_report(
@@ -247,36 +279,58 @@ def write_report(
 ) -> tuple[RunSummary, Path]:
     """Write ``report.html``, ``samples.csv``, ``fills.csv`` and ``summary.csv`` into ``out``."""
     rows = list(recorder.rows)
-    mids: dict[str, tuple[list, list]] = {}
-    for s in rows:
-        times, values = mids.setdefault(s.symbol, ([], []))
-        times.append(s.t)
-        values.append(s.mid)
-    journal = out / "journal.sqlite"
-    fills = _read_fills(journal, trader.started_at, mids)
-    summary = summarize(trader, recorder, runtime, fills, _order_counts(journal), reason)
+    fills = list(recorder.fills)
+    by_symbol = {sym: [s for s in rows if s.symbol == sym] for sym in trader.engines}
+    fills_of = {sym: [f for f in fills if f.symbol == sym] for sym in trader.engines}
+    pnl = [_symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym]) for sym in trader.engines]
+    summary = summarize(
+        trader, recorder, runtime, pnl, _order_counts(out / "journal.sqlite"), reason
+    )
     _write_csv(out / "samples.csv", [s.as_row() for s in rows])
-    _write_csv(out / "fills.csv", [asdict(f) for f in fills])
+    _write_csv(out / "fills.csv", [f.as_row() for f in fills])
     _write_csv(out / "summary.csv", [dict(summary.rows())])
-    table = "".join(
-        f"<tr><th>{escape(k)}</th><td class='v'>{escape(v)}</td></tr>" for k, v in summary.rows()
-    )
-    sections = "".join(
-        _symbol_section(sym, [s for s in rows if s.symbol == sym], fills) for sym in trader.engines
-    )
+
+    x_range = shared_time_range(rows, fills)
+    panels = [
+        symbol_panels(
+            p.symbol,
+            by_symbol[p.symbol],
+            fills_of[p.symbol],
+            p.path,
+            x_range,
+            DECOMPOSITION_HORIZON_S,
+        )
+        for p in pnl
+    ]
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    note = (
-        f"<p>{recorder.dropped} oldest samples were dropped (ring full).</p>"
+    dropped = (
+        f"<p class='note'>{recorder.dropped} oldest samples were dropped (ring full).</p>"
         if recorder.dropped
         else ""
     )
-    html = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>mmcore run report</title>"
-        f"<style>{_CSS}</style></head><body><h1>mmcore run report</h1>"
-        f"<p>{escape(created)} &middot; symbols {escape(', '.join(trader.engines))} &middot; "
-        f"data: samples.csv, fills.csv, summary.csv, journal.sqlite</p>{note}"
-        f"<h2>Summary</h2><table>{table}</table><pre>{escape(usage)}</pre>{sections}"
-        "</body></html>"
+    header = (
+        "<h1>mmcore run report</h1>"
+        f"<p class='note'>{escape(created)} &middot; symbols {escape(', '.join(trader.engines))}"
+        " &middot; data: samples.csv, fills.csv, summary.csv, journal.sqlite &middot; "
+        "drag to zoom into a box; pan and wheel zoom are in each toolbar (right), reset "
+        "undoes; all panels share the time axis; hover for values; click a legend entry to "
+        "hide its line</p>"
+        f"{dropped}<div class='tables'><div><h3>Summary</h3>"
+        f"{_table(('figure', 'value'), summary.rows())}</div><div>"
+        f"<h3>PnL decomposition (quote currency)</h3>{_decomposition_table(pnl)}"
+        f"<p class='note'>{escape(_DEFINITIONS.format(h=DECOMPOSITION_HORIZON_S))}</p>"
+        f"<h3>Markouts</h3>{_markout_table(pnl)}</div></div><pre>{escape(usage)}</pre>"
+    )
+    html = file_html(
+        panels,
+        INLINE,
+        "mmcore run report",
+        template=_PAGE,
+        template_variables={
+            "css": _CSS,
+            "header": header,
+            "sections": [{"symbol": p.symbol, "title": escape(p.symbol)} for p in pnl],
+        },
     )
     report = out / "report.html"
     report.write_text(html, encoding="utf-8")
