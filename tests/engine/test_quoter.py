@@ -18,7 +18,7 @@ from .conftest import TICK, features, quote_config, synced_book
 def test_quotes_from_the_real_book_are_integer_ticks_around_fair():
     book = synced_book()
     f = book.features(5)
-    d = Quoter(quote_config()).decide(f, 0.0, 1.0)
+    d = Quoter(quote_config(), maker_fee_bps=0.0).decide(f, 0.0, 1.0)
     assert d.status == "quoting" and len(d.bids) == 2 and len(d.asks) == 2
     assert all(isinstance(q.price_ticks, int) for q in d.bids + d.asks)
     assert d.bids[0].price_ticks <= math.floor(d.fair_ticks - d.half_spread_ticks)
@@ -29,7 +29,7 @@ def test_quotes_from_the_real_book_are_integer_ticks_around_fair():
 
 @pytest.mark.parametrize("model", ["glft", "as"])
 def test_inventory_skews_both_prices_and_sizes_against_the_position(model):
-    q = Quoter(quote_config(model=model, levels=1, gamma=0.5))
+    q = Quoter(quote_config(model=model, levels=1, gamma=0.5), maker_fee_bps=0.0)
     f = features(100.00, 100.10)
     flat = q.decide(f, 0.0, 1.0)
     long = q.decide(f, 0.05, 1.0)
@@ -43,7 +43,7 @@ def test_inventory_skews_both_prices_and_sizes_against_the_position(model):
 
 
 def test_no_bids_at_the_long_limit_and_no_asks_at_the_short_limit():
-    q = Quoter(quote_config())
+    q = Quoter(quote_config(), maker_fee_bps=0.0)
     f = features(100.00, 100.10)
     assert q.decide(f, 0.1, 1.0).bids == ()
     assert q.decide(f, -0.1, 1.0).asks == ()
@@ -51,7 +51,7 @@ def test_no_bids_at_the_long_limit_and_no_asks_at_the_short_limit():
 
 def test_quotes_never_cross_the_touch_whatever_the_skew():
     rng = random.Random(3)
-    q = Quoter(quote_config(skew_adj=50.0, imbalance_alpha_ticks=20.0))
+    q = Quoter(quote_config(skew_adj=50.0, imbalance_alpha_ticks=20.0), maker_fee_bps=0.0)
     for _ in range(500):
         bid = round(rng.uniform(99, 101), 2)
         ask = round(bid + TICK * rng.randint(1, 5), 2)
@@ -64,14 +64,14 @@ def test_quotes_never_cross_the_touch_whatever_the_skew():
 
 
 def test_prices_round_away_from_fair_to_whole_ticks():
-    q = Quoter(quote_config(levels=1, skew_adj=0.0))
+    q = Quoter(quote_config(levels=1, skew_adj=0.0), maker_fee_bps=0.0)
     d = q.decide(features(100.00, 100.10), 0.0, 1.0)
     assert d.bids[0].price_ticks == math.floor(d.fair_ticks - d.half_spread_ticks)
     assert d.asks[0].price_ticks == math.ceil(d.fair_ticks + d.half_spread_ticks)
 
 
 def test_minimum_spread_covers_round_trip_maker_fees():
-    q = Quoter(quote_config(levels=1, maker_fee_bps=2.0, fee_margin_bps=1.0))
+    q = Quoter(quote_config(levels=1, fee_margin_bps=1.0), maker_fee_bps=2.0)
     d = q.decide(features(100.00, 100.01), 0.0, 1.0)
     spread_bps = (d.asks[0].price_ticks - d.bids[0].price_ticks) / d.fair_ticks * 1e4
     assert spread_bps >= 2 * 2.0 + 1.0
@@ -107,7 +107,7 @@ def _feed(q: Quoter, seconds: float, rng: random.Random) -> list[str]:
 
 
 def test_warm_up_is_visible_and_wait_policy_holds_quotes_until_calibrated():
-    q = Quoter(_warmup_config("wait"))
+    q = Quoter(_warmup_config("wait"), maker_fee_bps=0.0)
     rng = random.Random(1)
     assert not q.calibration.ready and q.calibration.progress == 0.0
     statuses = _feed(q, 2.0, rng)
@@ -119,7 +119,7 @@ def test_warm_up_is_visible_and_wait_policy_holds_quotes_until_calibrated():
 
 
 def test_fallback_policy_quotes_on_priors_while_warming_up():
-    q = Quoter(_warmup_config("fallback"))
+    q = Quoter(_warmup_config("fallback"), maker_fee_bps=0.0)
     d = q.decide(features(100.0, 100.1), 0.0, 0.0)
     assert d.status == "quoting" and d.params.source == "prior"
 
@@ -152,7 +152,7 @@ def test_overlay_is_bounded_and_decays_to_neutral_by_ttl():
 
 
 def test_circuit_breaker_advice_halts_quoting_and_size_multiplier_applies():
-    q = Quoter(quote_config(levels=1))
+    q = Quoter(quote_config(levels=1), maker_fee_bps=0.0)
     f = features(100.0, 100.1)
     halt = _advice("risk", {**RISK_VALUES, "circuit_breaker": True})
     o = overlay_from(LatestAdvice(None, halt), 1.0, 10.0, q.cfg.overlay)
@@ -167,7 +167,7 @@ def test_reused_ladders_never_hide_a_change():
     """The quoter reuses its ladders while rounded prices and sizes stay put: every decision
     must still equal the one a fresh quoter makes from the same inputs."""
     cfg = quote_config(levels=3, level_spacing_ticks=2, max_position=0.05)
-    cached = Quoter(cfg)
+    cached = Quoter(cfg, maker_fee_bps=0.0)
     rng = random.Random(3)
     changed = 0
     previous = None
@@ -179,7 +179,7 @@ def test_reused_ladders_never_hide_a_change():
         overlay = NEUTRAL._replace(size_mult=rng.choice((1.0, 1.0, 0.5)))
         now = i * 0.01  # well inside the warm-up: both quoters run on the priors
         got = cached.decide(f, position, now, overlay)
-        assert got == Quoter(cfg).decide(f, position, now, overlay)
+        assert got == Quoter(cfg, maker_fee_bps=0.0).decide(f, position, now, overlay)
         changed += previous is not None and (got.bids, got.asks) != previous
         previous = got.bids, got.asks
     assert changed > 100  # the inputs did move the quotes
@@ -246,7 +246,7 @@ def test_a_features_record_and_an_object_with_its_attributes_decide_the_same():
         interval_s=0.1, window_s=60, refresh_s=1, min_intervals=50, min_trade_intervals=20
     )
     cfg = quote_config(levels=2, imbalance_alpha_ticks=3.0, calibration=cal)
-    direct, by_name = Quoter(cfg), Quoter(cfg)
+    direct, by_name = Quoter(cfg, maker_fee_bps=0.0), Quoter(cfg, maker_fee_bps=0.0)
     names = ("best_bid", "best_ask", "mid", "microprice", "imbalance")
     rng = random.Random(4)
     for i, payload in enumerate(payloads):
@@ -278,7 +278,7 @@ def test_bad_config_numbers_and_unpriceable_inputs_raise_value_error():
         glft(0.0, 1.0, 1.0, 0.5)
     with pytest.raises(ValueError, match="horizon_s"):
         avellaneda_stoikov(0.1, 1.0, 0.5, -1.0)
-    q = Quoter(quote_config())
+    q = Quoter(quote_config(), maker_fee_bps=0.0)
     f = features(100.0, 100.1)
     with pytest.raises(ValueError, match="position"):
         q.decide(f, math.nan, 1.0)
@@ -290,7 +290,7 @@ def test_bad_config_numbers_and_unpriceable_inputs_raise_value_error():
 
 
 def test_params_are_rebuilt_only_when_the_calibration_refits():
-    q = Quoter(_warmup_config("fallback"))
+    q = Quoter(_warmup_config("fallback"), maker_fee_bps=0.0)
     rng = random.Random(2)
     prior = q.calibration.params
     assert prior.source == "prior" and q.decide(features(100.0, 100.1), 0.0, 0.0).params is prior
@@ -306,7 +306,7 @@ def test_params_are_rebuilt_only_when_the_calibration_refits():
 
 
 def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
-    cal = Quoter(_warmup_config("wait")).calibration
+    cal = Quoter(_warmup_config("wait"), maker_fee_bps=0.0).calibration
     prior = cal.prior
     assert not cal.ready and cal.params is prior and cal.progress == 0.0
     rng = random.Random(5)
@@ -321,7 +321,7 @@ def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
 
 def test_deep_bids_of_a_low_priced_asset_stop_above_zero():
     """A three-tick asset put bid levels at 0 and -1 ticks below the one at 1."""
-    q = Quoter(quote_config(levels=3))
+    q = Quoter(quote_config(levels=3), maker_fee_bps=0.0)
     d = q.decide(features(0.03, 0.04), 0.0, 1.0)
     assert [b.price_ticks for b in d.bids] == [1]
     assert [a.price_ticks for a in d.asks] == [6, 7, 8]

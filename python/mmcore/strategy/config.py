@@ -42,6 +42,11 @@ class OverlayConfig:
 class QuoteConfig:
     """Parameters of the quote model. Distances are in ticks, sizes in base units.
 
+    The maker fee is not here: it is the venue's (the paper venue's ``maker_fee_bps``, handed
+    to :class:`~mmcore.strategy.quoter.Quoter`), so the spread floor never disagrees with what
+    the venue charges. ``fee_margin_bps`` is added to the round-trip fee for the expected
+    adverse selection of a fill.
+
     ``gamma`` is the risk aversion of the chosen ``model`` (``glft`` or ``as``); the priors
     (``prior_*``) are used while the calibration warms up when ``warmup`` is ``fallback``;
     with ``wait`` nothing is quoted until it is ready.
@@ -61,7 +66,6 @@ class QuoteConfig:
     size_eta: float = bounded(1.0, ge=0)
     imbalance_alpha_ticks: float = 0.0
     min_spread_bps: float = bounded(0.0, ge=0)
-    maker_fee_bps: float = bounded(0.0, ge=-10, le=100)
     fee_margin_bps: float = bounded(0.5, ge=0)
     warmup: str = bounded("fallback", choices=("fallback", "wait"))
     prior_sigma_ticks: float = bounded(1.0, gt=0)

@@ -55,8 +55,11 @@ class QuoteDecision(NamedTuple):
 class Quoter:
     """Stateful quote model for one symbol (the calibration lives here)."""
 
-    def __init__(self, cfg: QuoteConfig) -> None:
+    def __init__(self, cfg: QuoteConfig, *, maker_fee_bps: float) -> None:
+        """``maker_fee_bps``: the venue's maker fee (its fee schedule is the one source of it);
+        the total spread never falls below twice it plus ``cfg.fee_margin_bps``."""
         self.cfg = cfg
+        self.maker_fee_bps = maker_fee_bps
         prior = ModelParams(cfg.prior_sigma_ticks, cfg.prior_a, cfg.prior_k, "prior")
         self._core = QuoteCore(
             cfg.tick_size,
@@ -71,7 +74,7 @@ class Quoter:
             size_eta=cfg.size_eta,
             imbalance_alpha_ticks=cfg.imbalance_alpha_ticks,
             min_spread_bps=cfg.min_spread_bps,
-            maker_fee_bps=cfg.maker_fee_bps,
+            maker_fee_bps=maker_fee_bps,
             fee_margin_bps=cfg.fee_margin_bps,
             warmup=cfg.warmup,
             prior_sigma_ticks=cfg.prior_sigma_ticks,

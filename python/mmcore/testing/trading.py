@@ -90,12 +90,13 @@ def make_engine(
     """A paper-trading engine on a book synced from ``snapshot``; dicts override configs."""
     book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
     assert book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
-    venue = PaperVenue(PaperConfig(**(paper or {})), TICK)
+    paper_cfg = PaperConfig(**(paper or {}))
+    venue = PaperVenue(paper_cfg, TICK)
     risk_mgr = RiskManager(risk_config(**(risk or {})), TICK)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
     return Engine(
         book,
-        Quoter(quote_config(**(quote or {}))),
+        Quoter(quote_config(**(quote or {})), maker_fee_bps=paper_cfg.maker_fee_bps),
         risk_mgr,
         orders,
         venue,
