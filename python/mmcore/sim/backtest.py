@@ -112,6 +112,7 @@ class SymbolResult:
     fees: float
     inventory_pnl: float
     fills: int
+    orders: int
     max_inventory_frac: float
     within_half_frac: float
     kill_switch_trips: int
@@ -269,6 +270,7 @@ async def _run(
             fees=pos.fees,
             inventory_pnl=net - captured + pos.fees,
             fills=len(portfolio.records.get(sym, [])),
+            orders=engines[sym].orders.placed,
             max_inventory_frac=max(inv, default=0.0),
             within_half_frac=sum(x <= 0.5 for x in inv) / max(1, len(inv)),
             kill_switch_trips=trips[sym],

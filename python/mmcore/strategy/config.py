@@ -36,6 +36,8 @@ class OverlayConfig:
     min_size_mult: float = bounded(0.3, ge=0)
     max_size_mult: float = bounded(1.5, gt=0)
     min_limit_mult: float = bounded(0.0, ge=0, le=1)
+    #: fair-value shift (bps) for a full-confidence lean (the signal advisor's ``action``)
+    lean_bps: float = bounded(1.0, ge=0, le=100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,11 @@ class QuoteConfig:
     to :class:`~mmcore.strategy.quoter.Quoter`), so the spread floor never disagrees with what
     the venue charges. ``fee_margin_bps`` is added to the round-trip fee for the expected
     adverse selection of a fill.
+
+    Fair value is ``mid + microprice_weight · (microprice - mid)`` (plus the depth-imbalance
+    alpha), moved by the order-flow signal: ``flow_alpha_bps`` times the book's order-flow
+    imbalance (Cont-Kukanov-Stoikov OFI) over its absolute value, both decayed with half-life
+    ``flow_halflife_s``, so the shift is bounded by ``flow_alpha_bps`` (0: off).
 
     ``gamma`` is the risk aversion of the chosen ``model`` (``glft`` or ``as``); the priors
     (``prior_*``) are used while the calibration warms up when ``warmup`` is ``fallback``;
@@ -65,6 +72,9 @@ class QuoteConfig:
     level_spacing_ticks: int = bounded(1, ge=1)
     size_eta: float = bounded(1.0, ge=0)
     imbalance_alpha_ticks: float = 0.0
+    microprice_weight: float = bounded(1.0, ge=0, le=1)
+    flow_alpha_bps: float = bounded(0.0, ge=0, le=100)
+    flow_halflife_s: float = bounded(2.0, gt=0)
     min_spread_bps: float = bounded(0.0, ge=0)
     fee_margin_bps: float = bounded(0.5, ge=0)
     warmup: str = bounded("fallback", choices=("fallback", "wait"))
