@@ -87,10 +87,13 @@ def make_engine(
     paper: dict | None = None,
     execution: dict | None = None,
 ) -> Engine:
-    """A paper-trading engine on a book synced from ``snapshot``; dicts override configs."""
+    """A paper-trading engine on a book synced from ``snapshot``; dicts override configs.
+
+    The paper venue is fee-free unless ``paper`` sets ``maker_fee_bps``: the quote model's fee
+    floor is the venue's maker fee, and these sessions trade within a few ticks of the touch."""
     book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
     assert book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
-    paper_cfg = PaperConfig(**(paper or {}))
+    paper_cfg = PaperConfig(**{"maker_fee_bps": 0.0, **(paper or {})})
     venue = PaperVenue(paper_cfg, TICK)
     risk_mgr = RiskManager(risk_config(**(risk or {})), TICK)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
