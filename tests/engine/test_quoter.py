@@ -327,3 +327,70 @@ def test_deep_bids_of_a_low_priced_asset_stop_above_zero():
     assert [a.price_ticks for a in d.asks] == [6, 7, 8]
     low = q.decide(features(0.02, 0.03), 0.0, 2.0)  # the best bid itself would be 0
     assert low.bids == () and len(low.asks) == 3
+
+
+def test_rules_do_not_widen_or_shrink_both_sides_as_inventory_grows():
+    """Inventory used to shrink quantity_factor and widen spread_adjustment_bps for both sides
+    (so the reducing side too): now it only leans, with confidence growing with it."""
+    from mmcore.advisors.rules import risk_rules, signal_rules
+
+    calm = dict(mid=100.0, spread_bps=5.0, volatility_bps=2.0, vpin=0.1, imbalance=0.0)
+    flat, long = {**calm, "inventory": 0.0}, {**calm, "inventory": 0.9}
+    assert signal_rules(long)["quantity_factor"] == signal_rules(flat)["quantity_factor"]
+    assert risk_rules(long)["spread_adjustment_bps"] == risk_rules(flat)["spread_adjustment_bps"]
+    advice = signal_rules(long)
+    assert advice["action"] == "ask" and advice["confidence"] == pytest.approx(0.9)
+    assert risk_rules(long)["max_position"] < risk_rules(flat)["max_position"]
+
+
+def test_a_lean_makes_the_reducing_side_tighter_and_the_other_wider():
+    from mmcore.advisors.rules import signal_rules
+
+    q = Quoter(quote_config(levels=1, overlay=OverlayConfig(lean_bps=5.0)), maker_fee_bps=0.0)
+    f = features(100.0, 101.0)
+    values = signal_rules(dict(mid=100.5, spread_bps=99.5, inventory=0.9))
+    o = overlay_from(LatestAdvice(_advice("signal", values), None), 1.0, 10.0, q.cfg.overlay)
+    assert o.lean == pytest.approx(-0.9)
+    neutral = q.decide(f, 0.05, 1.0, o._replace(lean=0.0))
+    leaned = q.decide(f, 0.05, 1.0, o)
+    shift = 100.5 * 5.0 * 0.9 * 1e-4 / TICK  # ticks
+    assert leaned.fair_ticks == pytest.approx(neutral.fair_ticks - shift)
+    assert leaned.asks[0].price_ticks < neutral.asks[0].price_ticks  # reducing side tighter
+    assert leaned.bids[0].price_ticks < neutral.bids[0].price_ticks  # growing side wider
+    assert leaned.asks[0].qty > leaned.bids[0].qty  # and larger (size_eta)
+
+
+def test_order_flow_signal_moves_fair_value_within_its_bound():
+    q = Quoter(quote_config(levels=1, flow_alpha_bps=2.0, microprice_weight=0.0), maker_fee_bps=0)
+    off = Quoter(quote_config(levels=1, microprice_weight=0.0), maker_fee_bps=0.0)
+    mid_ticks = 100.5 / TICK
+    fairs = []
+    for i in range(20):  # buying pressure: the running OFI only rises
+        f = features(100.0, 101.0, ofi_total=5.0 * i)
+        fairs.append(q.decide(f, 0.0, 0.1 * i).fair_ticks)
+        assert off.decide(f, 0.0, 0.1 * i).fair_ticks == pytest.approx(mid_ticks)
+    assert q.flow_signal == pytest.approx(1.0)
+    assert fairs[-1] == pytest.approx(mid_ticks * (1 + 2.0e-4))  # the bound, never beyond
+    assert all(mid_ticks <= x <= mid_ticks * (1 + 2.0e-4) + 1e-9 for x in fairs)
+    for i in range(20, 60):  # then selling pressure
+        f = features(100.0, 101.0, ofi_total=100.0 - 5.0 * (i - 20))
+        fair = q.decide(f, 0.0, 0.1 * i).fair_ticks
+    assert q.flow_signal < -0.5 and fair < mid_ticks
+
+
+def test_the_quote_floor_is_the_paper_venues_maker_fee():
+    from mmcore.execution import PaperConfig
+    from mmcore.portfolio import Portfolio
+    from mmcore.risk import RiskConfig
+    from mmcore.strategy import QuoteConfig
+    from mmcore.trader import SymbolSetup, build_engine
+
+    cfg = quote_config(levels=1, fee_margin_bps=1.0)
+    risk = RiskConfig(max_position=0.1, max_notional=1e6, max_drawdown=1e6, lot_size=0.0001)
+    setup = SymbolSetup("BTCUSDT", "binance-spot", cfg, risk, PaperConfig(maker_fee_bps=3.0))
+    engine = build_engine(setup, Portfolio())
+    assert engine.quoter.maker_fee_bps == 3.0
+    d = engine.quoter.decide(features(100.00, 100.01), 0.0, 1.0)
+    assert (d.asks[0].price_ticks - d.bids[0].price_ticks) / d.fair_ticks * 1e4 >= 2 * 3.0 + 1.0
+    with pytest.raises(TypeError, match="maker_fee_bps"):
+        QuoteConfig(tick_size=0.01, lot_size=0.001, base_size=0.1, max_position=1, maker_fee_bps=1)
