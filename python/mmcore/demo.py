@@ -20,6 +20,7 @@ from mmcore.llm.config import load_llm_config
 from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
 from mmcore.sim import SimListing, SimMarket, SimMarketProcess, SymbolSpec
+from mmcore.sim.flow import write_episodes
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
 
@@ -126,7 +127,10 @@ async def run_demo(
     async with SimMarketProcess(list(DEMO_LISTINGS), seed=seed, speed=speed) as market:
         feeds = feeds_for(market)
         extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
-        return await run_trading(feeds, demo_setups(), llm, options, extra_status=extra)
+        result = await run_trading(feeds, demo_setups(), llm, options, extra_status=extra)
+    # the informed episodes the sim stated, next to the fills they should explain
+    write_episodes(result.out_dir / "sim_episodes.csv", market.episodes)
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,4 +162,7 @@ def print_result(result: RunResult) -> None:
         f"tick-to-quote p99 {s.tick_to_quote_p99_us:.0f}us"
     )
     print(f"report: {result.report}")
-    print(f"data:   {result.out_dir}/ (samples.csv, fills.csv, summary.csv, journal.sqlite)")
+    print(
+        f"data:   {result.out_dir}/ (samples.csv, fills.csv, summary.csv, journal.sqlite, "
+        "sim_episodes.csv)"
+    )

@@ -65,9 +65,7 @@ def test_bad_specs_are_refused_with_the_reason():
 
 
 def _client_books() -> dict[str, OrderBook]:
-    return {
-        s.symbol: OrderBook(s.symbol, "binance-spot", tick_size=s.tick_size) for s in SPECS
-    }
+    return {s.symbol: OrderBook(s.symbol, "binance-spot", tick_size=s.tick_size) for s in SPECS}
 
 
 def test_a_long_run_never_shows_a_crossed_book():

@@ -293,6 +293,4 @@ def run_backtest(
     seconds (the live trader's timer and advice periods by default) and return the figures."""
     if duration_s <= 0 or timer_s <= 0:
         raise ValueError(f"duration_s and timer_s must be > 0, got {duration_s}, {timer_s}")
-    return asyncio.run(
-        _run(listings, setups, seed, duration_s, timer_s, advise_every_s, markout_s)
-    )
+    return asyncio.run(_run(listings, setups, seed, duration_s, timer_s, advise_every_s, markout_s))

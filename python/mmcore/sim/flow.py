@@ -29,14 +29,24 @@ Distances are in bps of the price, so a 1-USD and a 0.1-USD tick see the same ma
 
 from __future__ import annotations
 
+import csv
 import math
 import random
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from mmcore.sim.wire.flow import BookChange, TickBook, TradePrint
 
-__all__ = ["Episode", "FlowEvent", "OrderFlow", "SimBook", "SymbolSpec", "TimedEvent"]
+__all__ = [
+    "Episode",
+    "FlowEvent",
+    "OrderFlow",
+    "SimBook",
+    "SymbolSpec",
+    "TimedEvent",
+    "write_episodes",
+]
 
 FlowEvent = tuple[str, BookChange | TradePrint]
 TimedEvent = tuple[float, str, BookChange | TradePrint]
@@ -102,6 +112,17 @@ class Episode:
     start: float
     end: float
     direction: int
+
+
+def write_episodes(path: Path, episodes: list[Episode]) -> Path:
+    """Write ``episodes`` as CSV (``symbol,start_s,end_s,direction``; simulated seconds since
+    the market started) to ``path``; returns it."""
+    with path.open("w", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(("symbol", "start_s", "end_s", "direction"))
+        for e in episodes:
+            w.writerow((e.symbol, f"{e.start:.3f}", f"{e.end:.3f}", e.direction))
+    return path
 
 
 class SimBook(TickBook):
@@ -283,9 +304,7 @@ class OrderFlow:
     @property
     def episodes(self) -> list[Episode]:
         """Every informed episode started so far, in start order across symbols."""
-        return sorted(
-            (e for f in self._flows.values() for e in f.episodes), key=lambda e: e.start
-        )
+        return sorted((e for f in self._flows.values() for e in f.episodes), key=lambda e: e.start)
 
     @property
     def books(self) -> dict[str, SimBook]:
