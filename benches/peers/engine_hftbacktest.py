@@ -139,7 +139,7 @@ class Run(NamedTuple):
 def strategy() -> Strategy:
     """The hftbacktest strategy's parameters, read from mmcore's configs (priors for GLFT)."""
     q, r, x = quote_config(), risk_config(**RISK), ExecutionConfig(**EXECUTION)
-    half, skew = glft(q.gamma, q.prior_sigma_ticks, q.prior_a, q.prior_k)
+    half, skew = glft(q.gamma, q.prior_sigma_bps, q.prior_a, q.prior_k)
     return Strategy(
         half * q.spread_adj,
         skew * q.skew_adj,

@@ -12,7 +12,15 @@ from mmcore.advisors.service import LatestAdvice
 from mmcore.strategy import NEUTRAL, CalibrationConfig, OverlayConfig, Quoter, overlay_from
 from mmcore.strategy.models import avellaneda_stoikov, glft
 
-from .conftest import TICK, features, quote_config, synced_book
+from .conftest import TICK, features, synced_book
+from .conftest import quote_config as session_quote_config
+
+
+def quote_config(**overrides: object):
+    """The test config with the QuoteConfig defaults for gamma and the priors: most tests here
+    price a book at 100 with a 0.01 tick, where a tick is a bps."""
+    base = dict(gamma=0.05, prior_sigma_bps=1.0, prior_k=0.5)
+    return session_quote_config(**{**base, **overrides})
 
 
 def test_quotes_from_the_real_book_are_integer_ticks_around_fair():
@@ -301,8 +309,8 @@ def test_params_are_rebuilt_only_when_the_calibration_refits():
     f = features(100.0, 100.1)
     d = q.decide(f, 0.0, 12.0)
     assert d.params == q.calibration.params
-    half, _ = glft(q.cfg.gamma, *q.calibration.params[:3])
-    assert q.model_spread_bps(100.05) == pytest.approx(2 * half * TICK / 100.05 * 1e4, rel=1e-12)
+    half_bps, _ = glft(q.cfg.gamma, *q.calibration.params[:3])  # the model runs in bps
+    assert q.model_spread_bps(100.05) == pytest.approx(2 * half_bps, rel=1e-12)
 
 
 def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
@@ -321,11 +329,13 @@ def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
 
 def test_deep_bids_of_a_low_priced_asset_stop_above_zero():
     """A three-tick asset put bid levels at 0 and -1 ticks below the one at 1."""
-    q = Quoter(quote_config(levels=3), maker_fee_bps=0.0)
+    s = 0.035 * 1e-4 / TICK  # ticks per bps: the model of 0.05/tick, 1 tick/√s, 0.5/tick
+    cfg = quote_config(levels=3, gamma=0.05 * s, prior_sigma_bps=1.0 / s, prior_k=0.5 * s)
+    q = Quoter(cfg, maker_fee_bps=0.0)
     d = q.decide(features(0.03, 0.04), 0.0, 1.0)
     assert [b.price_ticks for b in d.bids] == [1]
     assert [a.price_ticks for a in d.asks] == [6, 7, 8]
-    low = q.decide(features(0.02, 0.03), 0.0, 2.0)  # the best bid itself would be 0
+    low = q.decide(features(0.01, 0.02), 0.0, 2.0)  # the best bid itself would be 0
     assert low.bids == () and len(low.asks) == 3
 
 

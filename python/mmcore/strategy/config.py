@@ -42,7 +42,11 @@ class OverlayConfig:
 
 @dataclass(frozen=True, slots=True)
 class QuoteConfig:
-    """Parameters of the quote model. Distances are in ticks, sizes in base units.
+    """Parameters of the quote model. Sizes are in base units; risk aversion and priors are in
+    bps of price, so one config means the same quotes whatever the tick: ``gamma`` per bps,
+    ``prior_sigma_bps`` per √s, ``prior_a`` per second, ``prior_k`` per bps of distance.
+    The online fits (in ticks) are converted at the fair value and blended with the priors,
+    weight ``n / (n + calibration.min_intervals)`` on a fit of ``n`` samples.
 
     The maker fee is not here: it is the venue's (the paper venue's ``maker_fee_bps``, handed
     to :class:`~mmcore.strategy.quoter.Quoter`), so the spread floor never disagrees with what
@@ -78,7 +82,7 @@ class QuoteConfig:
     min_spread_bps: float = bounded(0.0, ge=0)
     fee_margin_bps: float = bounded(0.5, ge=0)
     warmup: str = bounded("fallback", choices=("fallback", "wait"))
-    prior_sigma_ticks: float = bounded(1.0, gt=0)
+    prior_sigma_bps: float = bounded(1.0, gt=0)
     prior_a: float = bounded(1.0, gt=0)
     prior_k: float = bounded(0.5, gt=0)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)

@@ -100,7 +100,7 @@ class Quoter:
         the total spread never falls below twice it plus ``cfg.fee_margin_bps``."""
         self.cfg = cfg
         self.maker_fee_bps = maker_fee_bps
-        prior = ModelParams(cfg.prior_sigma_ticks, cfg.prior_a, cfg.prior_k, "prior")
+        prior = ModelParams(cfg.prior_sigma_bps, cfg.prior_a, cfg.prior_k, "prior")
         self._core = QuoteCore(
             cfg.tick_size,
             cfg.lot_size,
@@ -117,7 +117,7 @@ class Quoter:
             maker_fee_bps=maker_fee_bps,
             fee_margin_bps=cfg.fee_margin_bps,
             warmup=cfg.warmup,
-            prior_sigma_ticks=cfg.prior_sigma_ticks,
+            prior_sigma_bps=cfg.prior_sigma_bps,
             prior_a=cfg.prior_a,
             prior_k=cfg.prior_k,
             **calibration_kwargs(cfg.calibration),

@@ -18,16 +18,25 @@ from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskConfig, RiskManager
 from mmcore.strategy import QuoteConfig, Quoter
 
-__all__ = ["SYMBOL", "TICK", "make_engine", "quote_config", "risk_config", "session"]
+__all__ = ["PRICE", "SYMBOL", "TICK", "make_engine", "quote_config", "risk_config", "session"]
 
 TICK = 0.01
 SYMBOL = "BTCUSDT"
+#: the synthetic session's price level (the Rust generator's mid)
+PRICE = 65_000.0
+_TICKS_PER_BPS = PRICE * 1e-4 / TICK
 
 
 def quote_config(**overrides: object) -> QuoteConfig:
-    """Test defaults (BTC-like tick, small sizes, two levels, no fee margin) plus overrides."""
+    """Test defaults (BTC-like tick, small sizes, two levels, no fee margin) plus overrides.
+
+    Risk aversion and priors are those of a model of 0.05 per tick, sigma 1 tick/√s and k 0.5
+    per tick at the synthetic session's price (the quote model takes them in bps)."""
     base = dict(
         tick_size=TICK,
+        gamma=0.05 * _TICKS_PER_BPS,
+        prior_sigma_bps=1.0 / _TICKS_PER_BPS,
+        prior_k=0.5 * _TICKS_PER_BPS,
         lot_size=0.0001,
         base_size=0.01,
         max_position=0.1,
