@@ -294,3 +294,36 @@ def run_backtest(
     if duration_s <= 0 or timer_s <= 0:
         raise ValueError(f"duration_s and timer_s must be > 0, got {duration_s}, {timer_s}")
     return asyncio.run(_run(listings, setups, seed, duration_s, timer_s, advise_every_s, markout_s))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mmcore.sim.backtest --seeds 1 10``: the demo's figures per seed, as a table."""
+    import argparse
+    import statistics
+
+    from mmcore.demo import DEMO_LISTINGS, demo_setups
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--seeds", type=int, nargs=2, default=(1, 10), metavar=("FIRST", "LAST"))
+    parser.add_argument("--duration", type=float, default=60.0, help="simulated seconds")
+    args = parser.parse_args(argv)
+    print("seed  net_pnl  spread adverse(informed) fees inventory  fills  orders max|inv| half")
+    nets = []
+    for seed in range(args.seeds[0], args.seeds[1] + 1):
+        r = run_backtest(DEMO_LISTINGS, demo_setups(), seed=seed, duration_s=args.duration)
+        nets.append(r.net_pnl)
+        s = list(r.symbols.values())
+        total = {k: sum(getattr(x, k) for x in s) for k in vars(s[0]) if k != "symbol"}
+        print(
+            f"{seed:4} {r.net_pnl:+8.2f} {total['spread_captured']:+7.2f} "
+            f"{total['adverse_selection']:+7.2f}({total['adverse_selection_informed']:+6.2f}) "
+            f"{total['fees']:6.2f} {total['inventory_pnl']:+8.2f} {total['fills']:6} "
+            f"{total['orders']:7}  {max(x.max_inventory_frac for x in s):.2f}  "
+            f"{min(x.within_half_frac for x in s):.2f}  kill={r.kill_switch_trips}"
+        )
+    print(f"median {statistics.median(nets):+.2f} min {min(nets):+.2f} max {max(nets):+.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
