@@ -63,7 +63,7 @@ import orjson
 
 from mmcore.execution import ExecutionConfig, PaperConfig, Trade
 from mmcore.strategy.models import glft
-from mmcore.testing.trading import TICK, make_engine, quote_config, risk_config, session
+from mmcore.testing.trading import PRICE, TICK, make_engine, quote_config, risk_config, session
 
 try:
     import hftbacktest
@@ -139,10 +139,11 @@ class Run(NamedTuple):
 def strategy() -> Strategy:
     """The hftbacktest strategy's parameters, read from mmcore's configs (priors for GLFT)."""
     q, r, x = quote_config(), risk_config(**RISK), ExecutionConfig(**EXECUTION)
-    half, skew = glft(q.gamma, q.prior_sigma_ticks, q.prior_a, q.prior_k)
+    half, skew = glft(q.gamma, q.prior_sigma_bps, q.prior_a, q.prior_k)  # in bps of price
+    ticks_per_bps = PRICE * 1e-4 / TICK  # mmcore converts at each decision's fair value
     return Strategy(
-        half * q.spread_adj,
-        skew * q.skew_adj,
+        half * ticks_per_bps * q.spread_adj,
+        skew * ticks_per_bps * q.skew_adj,
         q.base_size,
         q.lot_size,
         min(q.max_position, r.max_position),

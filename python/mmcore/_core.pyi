@@ -377,7 +377,7 @@ class QuoteCore:
         maker_fee_bps: float = 0.0,
         fee_margin_bps: float = 0.5,
         warmup: str = "fallback",
-        prior_sigma_ticks: float = 1.0,
+        prior_sigma_bps: float = 1.0,
         prior_a: float = 1.0,
         prior_k: float = 0.5,
         interval_s: float = 0.1,
@@ -422,7 +422,8 @@ class QuoteCore:
         """Warm-up progress in [0, 1]."""
     @property
     def params(self) -> tuple[float, float, float, bool]:
-        """``(sigma, a, k, calibrated)``: the latest fit, or the prior."""
+        """``(sigma, a, k, calibrated)`` in bps of price (sigma bps/√s, k 1/bps): the priors
+        blended with the latest fit, or the priors alone."""
     @property
     def fits(self) -> int:
         """Successful calibration fits so far."""

@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +39,7 @@ from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskConfig, RiskManager
 from mmcore.strategy import QuoteConfig, Quoter
 
-__all__ = ["SymbolSetup", "Trader", "TraderStats"]
+__all__ = ["SymbolSetup", "Trader", "TraderStats", "advice_features", "build_engine"]
 
 log = logging.getLogger("mmcore.trader")
 
@@ -54,6 +54,49 @@ class SymbolSetup:
     risk: RiskConfig
     paper: PaperConfig = field(default_factory=PaperConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+
+def build_engine(
+    s: SymbolSetup,
+    portfolio: Portfolio,
+    *,
+    journal: Journal | None = None,
+    advisors: AdvisorService | None = None,
+) -> Engine:
+    """The paper-trading engine of one symbol (its book is a placeholder until the feed's
+    book replaces it). The quote model's fee floor is the paper venue's maker fee."""
+    placeholder = OrderBook(s.symbol, s.venue)
+    # one paper venue per symbol; its name keeps fill ids unique in the shared journal
+    venue = PaperVenue(s.paper, s.quote.tick_size, name=f"paper-{s.symbol}")
+    risk = RiskManager(s.risk, s.quote.tick_size)
+    orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
+    return Engine(
+        placeholder,
+        Quoter(s.quote, maker_fee_bps=s.paper.maker_fee_bps),
+        risk,
+        orders,
+        venue,
+        portfolio,
+        journal=journal,
+        advisors=advisors,
+    )
+
+
+def advice_features(engine: Engine, max_position: float) -> dict[str, float]:
+    """The finite features the advisors see for ``engine``'s symbol (NaN: not yet known)."""
+    f = engine.book.features(engine.depth)
+    position = engine.portfolio.position(engine.symbol)
+    features = {
+        "mid": f.mid,
+        "spread_bps": f.spread_bps,
+        "microprice": f.microprice,
+        "imbalance": f.imbalance,
+        "volatility_bps": f.volatility_bps,
+        "vpin": f.vpin,
+        "inventory": position.qty / max_position,
+        "pnl": position.net,
+    }
+    return {k: v for k, v in features.items() if math.isfinite(v)}
 
 
 class TraderStats:
@@ -103,29 +146,15 @@ class Trader:
         self.on_sample = on_sample
         self.stats = TraderStats()
         self.started_at = time.monotonic()
-        self.engines = {s.symbol: self._engine(s) for s in setups}
+        self.engines = {
+            s.symbol: build_engine(s, self.portfolio, journal=journal, advisors=advisors)
+            for s in setups
+        }
         self._ticks = {s.symbol: s.quote.tick_size for s in setups}
         self._stop = asyncio.Event()
         for venue, feed in self.feeds.items():
             feed.on_trade = self._trade_handler(venue)
             feed.on_book = self._book_handler(feed)
-
-    def _engine(self, s: SymbolSetup) -> Engine:
-        placeholder = OrderBook(s.symbol, s.venue)  # replaced by the feed's book once synced
-        # one paper venue per symbol; its name keeps fill ids unique in the shared journal
-        venue = PaperVenue(s.paper, s.quote.tick_size, name=f"paper-{s.symbol}")
-        risk = RiskManager(s.risk, s.quote.tick_size)
-        orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
-        return Engine(
-            placeholder,
-            Quoter(s.quote),
-            risk,
-            orders,
-            venue,
-            self.portfolio,
-            journal=self.journal,
-            advisors=self.advisors,
-        )
 
     # ---- read side -------------------------------------------------------------------------
     def feed_of(self, symbol: str) -> Feed:
@@ -267,18 +296,6 @@ class Trader:
         feed = self.feed_of(symbol)
         if not feed.safe_to_quote(symbol):
             return
-        f = engine.book.features(engine.depth)
-        position = self.portfolio.position(symbol)
-        features: Mapping[str, float] = {
-            "mid": f.mid,
-            "spread_bps": f.spread_bps,
-            "microprice": f.microprice,
-            "imbalance": f.imbalance,
-            "volatility_bps": f.volatility_bps,
-            "vpin": f.vpin,
-            "inventory": position.qty / self.setups[symbol].quote.max_position,
-            "pnl": position.net,
-        }
-        finite = {k: v for k, v in features.items() if math.isfinite(v)}  # NaN: not yet known
+        finite = advice_features(engine, self.setups[symbol].quote.max_position)
         assert self.advisors is not None
         self.advisors.submit(symbol, finite)

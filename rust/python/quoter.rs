@@ -78,7 +78,7 @@ impl QuoteCore {
                         gamma=0.05, as_horizon_s=1.0, spread_adj=1.0, skew_adj=1.0,
                         size_eta=1.0, imbalance_alpha_ticks=0.0, min_spread_bps=0.0,
                         maker_fee_bps=0.0, fee_margin_bps=0.5, warmup="fallback",
-                        prior_sigma_ticks=1.0, prior_a=1.0, prior_k=0.5, interval_s=0.1,
+                        prior_sigma_bps=1.0, prior_a=1.0, prior_k=0.5, interval_s=0.1,
                         window_s=600.0, refresh_s=5.0, min_intervals=300,
                         min_trade_intervals=20, max_depth_ticks=70))]
     #[allow(clippy::too_many_arguments)]
@@ -98,7 +98,7 @@ impl QuoteCore {
         maker_fee_bps: f64,
         fee_margin_bps: f64,
         warmup: &str,
-        prior_sigma_ticks: f64,
+        prior_sigma_bps: f64,
         prior_a: f64,
         prior_k: f64,
         interval_s: f64,
@@ -151,7 +151,7 @@ impl QuoteCore {
             fee_margin_bps,
             warmup,
             prior: ModelParams {
-                sigma: prior_sigma_ticks,
+                sigma: prior_sigma_bps,
                 a: prior_a,
                 k: prior_k,
             },
@@ -236,12 +236,12 @@ impl QuoteCore {
         self.inner.calibration().progress()
     }
 
-    /// `(sigma, a, k, calibrated)`: the latest fit, or the prior (`calibrated` False).
+    /// `(sigma, a, k, calibrated)` the model uses, in bps of price (sigma bps/√s, k 1/bps):
+    /// the priors blended with the latest fit, or the priors alone (`calibrated` False).
     #[getter]
-    fn params(&self) -> (f64, f64, f64, bool) {
-        let c = self.inner.calibration();
-        let p = c.params();
-        (p.sigma, p.a, p.k, c.ready())
+    fn params(&mut self) -> (f64, f64, f64, bool) {
+        let (p, calibrated) = self.inner.params();
+        (p.sigma, p.a, p.k, calibrated)
     }
 
     /// Successful calibration fits so far.
@@ -256,9 +256,9 @@ impl QuoteCore {
         self.inner.calibration().samples()
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&mut self) -> String {
+        let (p, _) = self.inner.params();
         let c = self.inner.calibration();
-        let p = c.params();
         format!(
             "QuoteCore({:?}, sigma={}, a={}, k={}, fits={}, progress={})",
             self.inner.config().model,

@@ -1,4 +1,5 @@
-//! Online calibration of volatility σ and trade intensity λ(δ) = A·e^(-kδ), all in ticks.
+//! Online calibration of volatility σ and trade intensity λ(δ) = A·e^(-kδ), all in ticks (the
+//! quote model converts the fits to bps of price and blends them with its priors).
 //!
 //! Every `interval_s` of (feed or simulated) time one sample is closed: the mid change in ticks
 //! and the deepest distance (in ticks from the interval's opening mid) at which a market trade
@@ -105,7 +106,8 @@ impl CalibrationConfig {
     }
 }
 
-/// σ (ticks/√s), A (1/s) and k (1/tick).
+/// σ per √s, A (1/s) and k per unit of distance: in ticks for the calibration's fits, in bps
+/// of price for the quote model's priors and blended parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ModelParams {
     pub sigma: f64,
@@ -114,11 +116,11 @@ pub struct ModelParams {
 }
 
 /// Rolling σ, A, k estimator: feed it mids ([`on_mid`](Self::on_mid)) and trades
-/// ([`on_trade`](Self::on_trade)), read [`params`](Self::params).
+/// ([`on_trade`](Self::on_trade)), read [`fitted`](Self::fitted) (the quote model blends it
+/// with its priors).
 #[derive(Clone, Debug)]
 pub struct Calibration {
     cfg: CalibrationConfig,
-    prior: ModelParams,
     window: usize,
     /// Mid change (ticks) per closed interval, oldest first.
     dmid: VecDeque<f64>,
@@ -137,14 +139,13 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    /// An estimator with no samples; [`params`](Self::params) is `prior` until the first fit.
-    pub fn new(cfg: CalibrationConfig, prior: ModelParams) -> Result<Self, ArgError> {
+    /// An estimator with no samples (no fit until enough of them).
+    pub fn new(cfg: CalibrationConfig) -> Result<Self, ArgError> {
         cfg.validate()?;
         let window = cfg.window_len();
         let reserve = window.min(1 << 16);
         Ok(Calibration {
             cfg,
-            prior,
             window,
             dmid: VecDeque::with_capacity(reserve),
             depth: VecDeque::with_capacity(reserve),
@@ -162,11 +163,6 @@ impl Calibration {
 
     pub fn config(&self) -> &CalibrationConfig {
         &self.cfg
-    }
-
-    /// The parameters used until the first fit.
-    pub fn prior(&self) -> ModelParams {
-        self.prior
     }
 
     /// True once a fit from enough samples exists (the warm-up is over).
@@ -198,9 +194,9 @@ impl Calibration {
         progress
     }
 
-    /// The latest fit, or the prior while warming up.
-    pub fn params(&self) -> ModelParams {
-        self.fitted.unwrap_or(self.prior)
+    /// The latest fit (None while warming up).
+    pub fn fitted(&self) -> Option<ModelParams> {
+        self.fitted
     }
 
     /// Records the mid (in ticks) at time `now` (seconds): closes the intervals that have ended
@@ -297,7 +293,7 @@ impl Calibration {
                 self.fitted = Some(ModelParams { sigma, a, k });
                 self.fits += 1;
             }
-            _ => {} // keep the previous fit (or the prior) rather than a degenerate one
+            _ => {} // keep the previous fit (or none) rather than a degenerate one
         }
     }
 }
@@ -391,12 +387,6 @@ pub fn pairwise_sum(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const PRIOR: ModelParams = ModelParams {
-        sigma: 1.0,
-        a: 1.0,
-        k: 0.5,
-    };
 
     fn approx(a: f64, b: f64, rel: f64) -> bool {
         (a - b).abs() <= rel * b.abs()
@@ -493,7 +483,7 @@ mod tests {
             min_trade_intervals: 2,
             max_depth_ticks: 70,
         };
-        Calibration::new(cfg, PRIOR).unwrap()
+        Calibration::new(cfg).unwrap()
     }
 
     #[test]
@@ -527,7 +517,7 @@ mod tests {
         assert_eq!(c.trade_intervals, 0);
         assert_eq!(c.progress(), 0.0);
         assert!(!c.ready());
-        assert_eq!(c.params(), PRIOR);
+        assert_eq!(c.fitted(), None);
     }
 
     #[test]
@@ -546,7 +536,7 @@ mod tests {
         }
         assert_eq!(c.fits(), 1);
         assert!(c.samples() >= 4 && c.progress() == 1.0);
-        let p = c.params();
+        let p = c.fitted().unwrap();
         assert!(p.sigma > 0.0 && p.a > 0.0 && p.k > 0.0);
         // the next refit waits for refresh_s
         let fits = c.fits();
@@ -559,7 +549,7 @@ mod tests {
         let bad = |edit: fn(&mut CalibrationConfig)| {
             let mut cfg = CalibrationConfig::default();
             edit(&mut cfg);
-            Calibration::new(cfg, PRIOR).unwrap_err().arg
+            Calibration::new(cfg).unwrap_err().arg
         };
         assert_eq!(bad(|c| c.interval_s = 0.0), "interval_s");
         assert_eq!(bad(|c| c.window_s = f64::NAN), "window_s");

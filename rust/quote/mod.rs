@@ -2,8 +2,12 @@
 //! their sizes.
 //!
 //! Fair value is the microprice (the mid when it is undefined) plus an optional depth-imbalance
-//! alpha. Half-spread and skew come from GLFT or Avellaneda–Stoikov ([`models`]) with the
-//! online-calibrated σ, A, k ([`calibration`]), recomputed only when a refit changes them.
+//! alpha. Half-spread and skew come from GLFT or Avellaneda–Stoikov ([`models`]) evaluated in
+//! bps of price, so the same γ and priors mean the same quotes for a 1-USD and a 0.1-USD tick:
+//! σ, A, k are the priors blended with the online fits ([`calibration`], in ticks, converted at
+//! the fair value of the fit) by the fit's sample count `n`, weight `n / (n + min_intervals)` on
+//! the fit (no jump at the end of the warm-up); the model is recomputed only when a refit
+//! changes them, and turned into ticks at each decision's fair value.
 //! Prices are rounded away from fair to the tick and clamped so that no quote crosses the touch
 //! (post-only); the spread never falls below what covers the round-trip maker fee. Sizes, in
 //! whole lots, shrink on the side that would grow inventory; a side is dropped at the position
@@ -41,8 +45,8 @@ pub enum Warmup {
     Wait,
 }
 
-/// The quote model's parameters (the numeric part of the Python `QuoteConfig`). Distances are
-/// in ticks, sizes in base units, fees in bps.
+/// The quote model's parameters (the numeric part of the Python `QuoteConfig`). Risk aversion
+/// and priors are in bps of price, sizes in base units, fees in bps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuoteConfig {
     pub tick_size: f64,
@@ -50,7 +54,7 @@ pub struct QuoteConfig {
     pub base_size: f64,
     pub max_position: f64,
     pub model: Model,
-    /// Risk aversion.
+    /// Risk aversion (the model's ξ), per bps of price.
     pub gamma: f64,
     /// Avellaneda–Stoikov's T - t.
     pub as_horizon_s: f64,
@@ -67,7 +71,7 @@ pub struct QuoteConfig {
     /// Added to the round-trip maker fee for the minimum spread.
     pub fee_margin_bps: f64,
     pub warmup: Warmup,
-    /// The model parameters used until the calibration's first fit.
+    /// The prior σ (bps/√s), A (1/s) and k (1/bps), blended with the calibration's fits.
     pub prior: ModelParams,
     pub calibration: CalibrationConfig,
 }
@@ -113,7 +117,7 @@ impl QuoteConfig {
             ("gamma", self.gamma),
             ("as_horizon_s", self.as_horizon_s),
             ("spread_adj", self.spread_adj),
-            ("prior_sigma_ticks", self.prior.sigma),
+            ("prior_sigma_bps", self.prior.sigma),
             ("prior_a", self.prior.a),
             ("prior_k", self.prior.k),
         ])?;
@@ -246,9 +250,14 @@ pub struct Quoter {
     inv_tick: f64,
     /// `0.5e-4 · max(min_spread_bps, 2·maker_fee_bps + fee_margin_bps)`: per tick of fair.
     min_half_per_fair: f64,
-    /// `(half, skew)` of the model for the calibration's `fits`-th parameters.
+    /// The blended σ, A, k (bps units) for the calibration's `model_fits`-th fit, and whether
+    /// any fit is in them.
+    params: (ModelParams, bool),
+    /// `(half, skew)` of the model in bps for `params`.
     model: (f64, f64),
     model_fits: u64,
+    /// Ticks per bps at the last decision's fair value (NaN before the first).
+    scale: f64,
     /// Sizes for the `(position, size_mult)` bits last asked for.
     sized_for: (u64, u64),
     sizes: (f64, f64),
@@ -257,7 +266,7 @@ pub struct Quoter {
 impl Quoter {
     pub fn new(cfg: QuoteConfig) -> Result<Self, ArgError> {
         cfg.validate()?;
-        let calibration = Calibration::new(cfg.calibration.clone(), cfg.prior)?;
+        let calibration = Calibration::new(cfg.calibration.clone())?;
         let fee_floor = 2.0 * cfg.maker_fee_bps + cfg.fee_margin_bps;
         // Python's max(): the first argument unless the second is greater
         let min_spread_bps = if fee_floor > cfg.min_spread_bps {
@@ -269,10 +278,12 @@ impl Quoter {
         let mut quoter = Quoter {
             inv_tick: 1.0 / cfg.tick_size,
             min_half_per_fair: 0.5e-4 * min_spread_bps,
+            params: (cfg.prior, false),
             cfg,
             calibration,
             model,
             model_fits: 0,
+            scale: f64::NAN,
             sized_for: (0, 0),
             sizes: (0.0, 0.0),
         };
@@ -291,6 +302,7 @@ impl Quoter {
 
     /// Feeds the calibration a mid in ticks at `now` (`decide` does it for every book).
     pub fn on_mid(&mut self, mid_ticks: f64, now: f64) {
+        self.scale = 1e-4 * mid_ticks;
         self.calibration.on_mid(mid_ticks, now);
     }
 
@@ -299,22 +311,47 @@ impl Quoter {
         self.calibration.on_trade(price_ticks);
     }
 
-    /// The model's `(half_spread, skew)` in ticks for the current parameters, before the
-    /// multipliers and the fee floor.
+    /// The σ, A, k the model uses (bps units: the priors blended with the latest fit) and
+    /// whether a fit is in them.
+    pub fn params(&mut self) -> (ModelParams, bool) {
+        self.model(); // blends a fit made since the last decision
+        self.params
+    }
+
+    /// The model's `(half_spread, skew)` in bps of price for the current parameters, before
+    /// the multipliers and the fee floor.
     pub fn model(&mut self) -> (f64, f64) {
         let fits = self.calibration.fits();
         if fits != self.model_fits {
             // parameters change only on a refit
-            self.model = spread_and_skew(&self.cfg, self.calibration.params());
+            if let Some(fit) = self.calibration.fitted() {
+                self.params = (self.blend(fit), true);
+                self.model = spread_and_skew(&self.cfg, self.params.0);
+            }
             self.model_fits = fits;
         }
         self.model
     }
 
-    /// The model's own total spread in ticks, `2 · half · spread_adj` (the overlay's baseline).
+    /// The prior blended with a fit in ticks (converted at the last fair value): weight
+    /// `n / (n + min_intervals)` on the fit of `n` samples.
+    fn blend(&self, fit: ModelParams) -> ModelParams {
+        let n = self.calibration.samples() as f64;
+        let w = n / (n + self.cfg.calibration.min_intervals as f64);
+        let prior = self.cfg.prior;
+        let s = self.scale; // ticks per bps: the fit exists, so a decision has set it
+        ModelParams {
+            sigma: (1.0 - w) * prior.sigma + w * fit.sigma / s,
+            a: (1.0 - w) * prior.a + w * fit.a,
+            k: (1.0 - w) * prior.k + w * fit.k * s,
+        }
+    }
+
+    /// The model's own total spread in ticks at the last decision's fair value,
+    /// `2 · half · spread_adj` (the overlay's baseline; NaN before the first decision).
     pub fn model_spread_ticks(&mut self) -> f64 {
         let (half, _) = self.model();
-        2.0 * half * self.cfg.spread_adj
+        2.0 * half * self.cfg.spread_adj * self.scale
     }
 
     /// Target best bid and ask for one book: feeds the calibration the mid, then prices and
@@ -324,6 +361,8 @@ impl Quoter {
             return Ok(Decision::empty(Status::NoBook));
         }
         let inv = self.inv_tick;
+        // ticks per bps at this mid: what a fit made on this mid is converted with
+        self.scale = 1e-4 * x.mid * inv;
         self.calibration.on_mid(x.mid * inv, x.now);
         if x.halt {
             return Ok(Decision::empty(Status::Halted));
@@ -338,9 +377,10 @@ impl Quoter {
             fair += cfg.imbalance_alpha_ticks * x.imbalance;
         }
         let (half, skew) = self.model();
+        let scale = 1e-4 * fair; // ticks per bps at this fair value
         let cfg = &self.cfg;
-        let mut half = half * (cfg.spread_adj * x.spread_mult);
-        let skew = skew * cfg.skew_adj;
+        let mut half = half * scale * (cfg.spread_adj * x.spread_mult);
+        let skew = skew * scale * cfg.skew_adj;
         let min_half = self.min_half_per_fair * fair;
         if half < min_half {
             half = min_half;
@@ -618,7 +658,8 @@ mod tests {
                 max_depth_ticks: 70,
             };
         });
-        let prior_spread = q.model_spread_ticks();
+        let prior_model = q.model();
+        assert!(q.model_spread_ticks().is_nan()); // no fair value seen yet
         let mut mid = 100.0;
         let mut t = 0.0;
         let mut last = Status::WarmingUp;
@@ -634,9 +675,65 @@ mod tests {
         }
         assert_eq!(last, Status::Quoting);
         assert!(q.calibration().ready() && q.calibration().fits() > 0);
-        let p = q.calibration().params();
+        let (p, calibrated) = q.params();
+        assert!(calibrated);
         assert_eq!(q.model(), glft(0.05, p.sigma, p.a, p.k));
-        assert_ne!(q.model_spread_ticks(), prior_spread);
+        assert_ne!(q.model(), prior_model);
+    }
+
+    #[test]
+    fn fits_are_blended_with_the_priors_by_sample_count() {
+        let mut q = quoter(|c| {
+            c.calibration = CalibrationConfig {
+                interval_s: 0.1,
+                window_s: 60.0,
+                refresh_s: 1.0,
+                min_intervals: 50,
+                min_trade_intervals: 20,
+                max_depth_ticks: 70,
+            };
+        });
+        let mut mid = 100.0;
+        let mut t = 0.0;
+        let mut i = 0usize;
+        while q.calibration().fits() == 0 {
+            mid += [TICK, 0.0, -TICK, 0.0, TICK][i % 5];
+            q.on_trade((mid + TICK * [-3.0, -1.0, 1.0, 2.0, 5.0][i % 5]) / TICK);
+            q.decide(&Inputs::new(mid - TICK, mid + TICK, 0.0, t))
+                .unwrap();
+            t += 0.05;
+            i += 1;
+        }
+        let fit = q.calibration().fitted().unwrap(); // ticks
+        let n = q.calibration().samples() as f64;
+        let w = n / (n + 50.0);
+        let s = 1e-4 * mid / TICK; // ticks per bps
+        let prior = QuoteConfig::default().prior;
+        let (p, _) = q.params();
+        assert!(w > 0.4 && w < 0.6); // the first fit counts about as much as the prior
+        assert!((p.sigma - ((1.0 - w) * prior.sigma + w * fit.sigma / s)).abs() < 1e-12);
+        assert!((p.k - ((1.0 - w) * prior.k + w * fit.k * s)).abs() < 1e-12);
+        assert!((p.a - ((1.0 - w) * prior.a + w * fit.a)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_same_config_quotes_the_same_prices_for_any_tick_size() {
+        // gamma and priors in bps: a 1-USD and a 0.1-USD tick at 60,000 give the same spread
+        let half_price = |tick: f64| {
+            let mut q = quoter(|c| {
+                c.tick_size = tick;
+                c.fee_margin_bps = 0.0;
+            });
+            let d = q
+                .decide(&Inputs::new(60_000.0 - tick, 60_000.0 + tick, 0.0, 1.0))
+                .unwrap();
+            (d.half * tick, d.skew * tick)
+        };
+        let (h1, s1) = half_price(1.0);
+        let (h2, s2) = half_price(0.1);
+        assert!((h1 - h2).abs() < 1e-9 * h1 && (s1 - s2).abs() < 1e-9 * s1);
+        let (half_bps, _) = glft(0.05, 1.0, 1.0, 0.5);
+        assert!((h1 - half_bps * 6.0).abs() < 1e-9); // 1 bps of 60,000 is 6 USD
     }
 
     #[test]

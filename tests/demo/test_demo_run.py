@@ -70,6 +70,10 @@ def test_default_command_trades_the_simulated_market(tmp_path: Path):
     for title in PANELS:  # drawn in a browser by tests/report
         assert title in html
     assert "max_drawdown" in html and "markout_1s_bps" in html
+    with (out / "sim_episodes.csv").open() as fh:  # the sim's informed episodes, stated
+        episodes = list(csv.DictReader(fh))
+    assert all(float(e["end_s"]) > float(e["start_s"]) for e in episodes)
+    assert {e["symbol"] for e in episodes} <= set(LIMITS)
 
 
 async def test_a_hanging_or_garbage_relay_does_not_stop_quoting(tmp_path: Path):

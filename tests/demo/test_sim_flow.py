@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mmcore import ApplyStatus, OrderBook
@@ -60,3 +62,63 @@ def test_bad_specs_are_refused_with_the_reason():
         SymbolSpec("BTCUSDT", 1.0, market_share=0.6, cancel_share=0.5)
     with pytest.raises(ValueError, match="unique"):
         OrderFlow([SPECS[0], SPECS[0]])
+
+
+def _client_books() -> dict[str, OrderBook]:
+    return {s.symbol: OrderBook(s.symbol, "binance-spot", tick_size=s.tick_size) for s in SPECS}
+
+
+def test_a_long_run_never_shows_a_crossed_book():
+    """Every book change applied to a client book, for 10 simulated minutes of both symbols
+    (volatile regimes, jumps and informed episodes included): best bid < best ask after
+    each one, and no trade prints through the book's own touch."""
+    flow = OrderFlow(SPECS, 5)
+    clients = _client_books()
+    ids = dict.fromkeys(clients, 1)
+    for sym, client in clients.items():
+        book = flow.books[sym]
+        body = {"lastUpdateId": 1, "bids": book.levels("bids"), "asks": book.levels("asks")}
+        assert client.apply_snapshot(json.dumps(body)) == ApplyStatus.APPLIED
+    changes = 0
+    for _ in range(6000):
+        for _t, sym, item in flow.advance_timed(0.1):
+            if not isinstance(item, BookChange):
+                continue
+            ids[sym] += 1
+            payload = {"e": "depthUpdate", "E": 1, "s": sym, "U": ids[sym], "u": ids[sym]}
+            payload |= {"b": item.bids, "a": item.asks}
+            assert clients[sym].apply(json.dumps(payload)) == ApplyStatus.APPLIED
+            (bid, _), (ask, _) = clients[sym].best_bid(), clients[sym].best_ask()
+            assert bid < ask, (sym, _t, bid, ask)
+            changes += 1
+    assert changes > 50_000
+    assert len(flow.episodes) > 10
+
+
+def test_flow_is_mostly_uninformed_and_episodes_are_stated():
+    """Outside the recorded episodes takers buy and sell with equal odds; inside one most
+    taker volume goes the episode's way; informed volume is a minority of all volume."""
+    flow = OrderFlow(SPECS[:1], 3)
+    prints: list[tuple[float, TradePrint]] = []
+    for _ in range(3000):
+        prints += [(t, x) for t, _s, x in flow.advance_timed(0.1) if isinstance(x, TradePrint)]
+    episodes = flow.episodes
+    assert episodes and all(e.end > e.start and e.direction in (-1, 1) for e in episodes)
+
+    def episode_at(t: float):
+        return next((e for e in episodes if e.start <= t < e.end), None)
+
+    with_flow = against = buys = sells = 0.0
+    for t, p in prints:
+        size = float(p.size)
+        episode = episode_at(t)
+        if episode is None:
+            buys += size * p.taker_buy
+            sells += size * (not p.taker_buy)
+        elif (episode.direction > 0) == p.taker_buy:
+            with_flow += size
+        else:
+            against += size
+    assert 0.45 < buys / (buys + sells) < 0.55
+    assert with_flow / (with_flow + against) > 0.7
+    assert (with_flow + against) / (with_flow + against + buys + sells) < 0.5

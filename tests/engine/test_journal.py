@@ -111,8 +111,10 @@ def test_every_order_event_is_journalled_including_requote_cancels(journal_path)
     snapshot, items = session(1500, seed=3)
     engine = make_engine(snapshot, risk={"max_drawdown": 1e12}, journal=Journal(journal_path))
     engine.replay(items)
+    end = items[-1][0] + 1.0  # orders sent on the last events are acked by then
+    engine.take_venue_events(end)
     working = sum(o.status is not OrderStatus.PENDING_CANCEL for o in engine.orders.orders.values())
-    engine.shutdown(items[-1][0])
+    engine.shutdown(end)
     engine.journal.close()
     m = engine.orders
     assert m.cancels > 50 and working > 0  # requotes happened, and orders were left to cancel

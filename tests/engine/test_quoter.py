@@ -12,13 +12,21 @@ from mmcore.advisors.service import LatestAdvice
 from mmcore.strategy import NEUTRAL, CalibrationConfig, OverlayConfig, Quoter, overlay_from
 from mmcore.strategy.models import avellaneda_stoikov, glft
 
-from .conftest import TICK, features, quote_config, synced_book
+from .conftest import TICK, features, synced_book
+from .conftest import quote_config as session_quote_config
+
+
+def quote_config(**overrides: object):
+    """The test config with the QuoteConfig defaults for gamma and the priors: most tests here
+    price a book at 100 with a 0.01 tick, where a tick is a bps."""
+    base = dict(gamma=0.05, prior_sigma_bps=1.0, prior_k=0.5)
+    return session_quote_config(**{**base, **overrides})
 
 
 def test_quotes_from_the_real_book_are_integer_ticks_around_fair():
     book = synced_book()
     f = book.features(5)
-    d = Quoter(quote_config()).decide(f, 0.0, 1.0)
+    d = Quoter(quote_config(), maker_fee_bps=0.0).decide(f, 0.0, 1.0)
     assert d.status == "quoting" and len(d.bids) == 2 and len(d.asks) == 2
     assert all(isinstance(q.price_ticks, int) for q in d.bids + d.asks)
     assert d.bids[0].price_ticks <= math.floor(d.fair_ticks - d.half_spread_ticks)
@@ -29,7 +37,7 @@ def test_quotes_from_the_real_book_are_integer_ticks_around_fair():
 
 @pytest.mark.parametrize("model", ["glft", "as"])
 def test_inventory_skews_both_prices_and_sizes_against_the_position(model):
-    q = Quoter(quote_config(model=model, levels=1, gamma=0.5))
+    q = Quoter(quote_config(model=model, levels=1, gamma=0.5), maker_fee_bps=0.0)
     f = features(100.00, 100.10)
     flat = q.decide(f, 0.0, 1.0)
     long = q.decide(f, 0.05, 1.0)
@@ -43,7 +51,7 @@ def test_inventory_skews_both_prices_and_sizes_against_the_position(model):
 
 
 def test_no_bids_at_the_long_limit_and_no_asks_at_the_short_limit():
-    q = Quoter(quote_config())
+    q = Quoter(quote_config(), maker_fee_bps=0.0)
     f = features(100.00, 100.10)
     assert q.decide(f, 0.1, 1.0).bids == ()
     assert q.decide(f, -0.1, 1.0).asks == ()
@@ -51,7 +59,7 @@ def test_no_bids_at_the_long_limit_and_no_asks_at_the_short_limit():
 
 def test_quotes_never_cross_the_touch_whatever_the_skew():
     rng = random.Random(3)
-    q = Quoter(quote_config(skew_adj=50.0, imbalance_alpha_ticks=20.0))
+    q = Quoter(quote_config(skew_adj=50.0, imbalance_alpha_ticks=20.0), maker_fee_bps=0.0)
     for _ in range(500):
         bid = round(rng.uniform(99, 101), 2)
         ask = round(bid + TICK * rng.randint(1, 5), 2)
@@ -64,14 +72,14 @@ def test_quotes_never_cross_the_touch_whatever_the_skew():
 
 
 def test_prices_round_away_from_fair_to_whole_ticks():
-    q = Quoter(quote_config(levels=1, skew_adj=0.0))
+    q = Quoter(quote_config(levels=1, skew_adj=0.0), maker_fee_bps=0.0)
     d = q.decide(features(100.00, 100.10), 0.0, 1.0)
     assert d.bids[0].price_ticks == math.floor(d.fair_ticks - d.half_spread_ticks)
     assert d.asks[0].price_ticks == math.ceil(d.fair_ticks + d.half_spread_ticks)
 
 
 def test_minimum_spread_covers_round_trip_maker_fees():
-    q = Quoter(quote_config(levels=1, maker_fee_bps=2.0, fee_margin_bps=1.0))
+    q = Quoter(quote_config(levels=1, fee_margin_bps=1.0), maker_fee_bps=2.0)
     d = q.decide(features(100.00, 100.01), 0.0, 1.0)
     spread_bps = (d.asks[0].price_ticks - d.bids[0].price_ticks) / d.fair_ticks * 1e4
     assert spread_bps >= 2 * 2.0 + 1.0
@@ -107,7 +115,7 @@ def _feed(q: Quoter, seconds: float, rng: random.Random) -> list[str]:
 
 
 def test_warm_up_is_visible_and_wait_policy_holds_quotes_until_calibrated():
-    q = Quoter(_warmup_config("wait"))
+    q = Quoter(_warmup_config("wait"), maker_fee_bps=0.0)
     rng = random.Random(1)
     assert not q.calibration.ready and q.calibration.progress == 0.0
     statuses = _feed(q, 2.0, rng)
@@ -119,7 +127,7 @@ def test_warm_up_is_visible_and_wait_policy_holds_quotes_until_calibrated():
 
 
 def test_fallback_policy_quotes_on_priors_while_warming_up():
-    q = Quoter(_warmup_config("fallback"))
+    q = Quoter(_warmup_config("fallback"), maker_fee_bps=0.0)
     d = q.decide(features(100.0, 100.1), 0.0, 0.0)
     assert d.status == "quoting" and d.params.source == "prior"
 
@@ -152,7 +160,7 @@ def test_overlay_is_bounded_and_decays_to_neutral_by_ttl():
 
 
 def test_circuit_breaker_advice_halts_quoting_and_size_multiplier_applies():
-    q = Quoter(quote_config(levels=1))
+    q = Quoter(quote_config(levels=1), maker_fee_bps=0.0)
     f = features(100.0, 100.1)
     halt = _advice("risk", {**RISK_VALUES, "circuit_breaker": True})
     o = overlay_from(LatestAdvice(None, halt), 1.0, 10.0, q.cfg.overlay)
@@ -167,7 +175,7 @@ def test_reused_ladders_never_hide_a_change():
     """The quoter reuses its ladders while rounded prices and sizes stay put: every decision
     must still equal the one a fresh quoter makes from the same inputs."""
     cfg = quote_config(levels=3, level_spacing_ticks=2, max_position=0.05)
-    cached = Quoter(cfg)
+    cached = Quoter(cfg, maker_fee_bps=0.0)
     rng = random.Random(3)
     changed = 0
     previous = None
@@ -179,7 +187,7 @@ def test_reused_ladders_never_hide_a_change():
         overlay = NEUTRAL._replace(size_mult=rng.choice((1.0, 1.0, 0.5)))
         now = i * 0.01  # well inside the warm-up: both quoters run on the priors
         got = cached.decide(f, position, now, overlay)
-        assert got == Quoter(cfg).decide(f, position, now, overlay)
+        assert got == Quoter(cfg, maker_fee_bps=0.0).decide(f, position, now, overlay)
         changed += previous is not None and (got.bids, got.asks) != previous
         previous = got.bids, got.asks
     assert changed > 100  # the inputs did move the quotes
@@ -246,7 +254,7 @@ def test_a_features_record_and_an_object_with_its_attributes_decide_the_same():
         interval_s=0.1, window_s=60, refresh_s=1, min_intervals=50, min_trade_intervals=20
     )
     cfg = quote_config(levels=2, imbalance_alpha_ticks=3.0, calibration=cal)
-    direct, by_name = Quoter(cfg), Quoter(cfg)
+    direct, by_name = Quoter(cfg, maker_fee_bps=0.0), Quoter(cfg, maker_fee_bps=0.0)
     names = ("best_bid", "best_ask", "mid", "microprice", "imbalance")
     rng = random.Random(4)
     for i, payload in enumerate(payloads):
@@ -278,7 +286,7 @@ def test_bad_config_numbers_and_unpriceable_inputs_raise_value_error():
         glft(0.0, 1.0, 1.0, 0.5)
     with pytest.raises(ValueError, match="horizon_s"):
         avellaneda_stoikov(0.1, 1.0, 0.5, -1.0)
-    q = Quoter(quote_config())
+    q = Quoter(quote_config(), maker_fee_bps=0.0)
     f = features(100.0, 100.1)
     with pytest.raises(ValueError, match="position"):
         q.decide(f, math.nan, 1.0)
@@ -290,7 +298,7 @@ def test_bad_config_numbers_and_unpriceable_inputs_raise_value_error():
 
 
 def test_params_are_rebuilt_only_when_the_calibration_refits():
-    q = Quoter(_warmup_config("fallback"))
+    q = Quoter(_warmup_config("fallback"), maker_fee_bps=0.0)
     rng = random.Random(2)
     prior = q.calibration.params
     assert prior.source == "prior" and q.decide(features(100.0, 100.1), 0.0, 0.0).params is prior
@@ -301,12 +309,12 @@ def test_params_are_rebuilt_only_when_the_calibration_refits():
     f = features(100.0, 100.1)
     d = q.decide(f, 0.0, 12.0)
     assert d.params == q.calibration.params
-    half, _ = glft(q.cfg.gamma, *q.calibration.params[:3])
-    assert q.model_spread_bps(100.05) == pytest.approx(2 * half * TICK / 100.05 * 1e4, rel=1e-12)
+    half_bps, _ = glft(q.cfg.gamma, *q.calibration.params[:3])  # the model runs in bps
+    assert q.model_spread_bps(100.05) == pytest.approx(2 * half_bps, rel=1e-12)
 
 
 def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
-    cal = Quoter(_warmup_config("wait")).calibration
+    cal = Quoter(_warmup_config("wait"), maker_fee_bps=0.0).calibration
     prior = cal.prior
     assert not cal.ready and cal.params is prior and cal.progress == 0.0
     rng = random.Random(5)
@@ -321,9 +329,78 @@ def test_calibration_warms_up_and_fits_from_mids_and_trades_alone():
 
 def test_deep_bids_of_a_low_priced_asset_stop_above_zero():
     """A three-tick asset put bid levels at 0 and -1 ticks below the one at 1."""
-    q = Quoter(quote_config(levels=3))
+    s = 0.035 * 1e-4 / TICK  # ticks per bps: the model of 0.05/tick, 1 tick/√s, 0.5/tick
+    cfg = quote_config(levels=3, gamma=0.05 * s, prior_sigma_bps=1.0 / s, prior_k=0.5 * s)
+    q = Quoter(cfg, maker_fee_bps=0.0)
     d = q.decide(features(0.03, 0.04), 0.0, 1.0)
     assert [b.price_ticks for b in d.bids] == [1]
     assert [a.price_ticks for a in d.asks] == [6, 7, 8]
-    low = q.decide(features(0.02, 0.03), 0.0, 2.0)  # the best bid itself would be 0
+    low = q.decide(features(0.01, 0.02), 0.0, 2.0)  # the best bid itself would be 0
     assert low.bids == () and len(low.asks) == 3
+
+
+def test_rules_do_not_widen_or_shrink_both_sides_as_inventory_grows():
+    """Inventory used to shrink quantity_factor and widen spread_adjustment_bps for both sides
+    (so the reducing side too): now it only leans, with confidence growing with it."""
+    from mmcore.advisors.rules import risk_rules, signal_rules
+
+    calm = dict(mid=100.0, spread_bps=5.0, volatility_bps=2.0, vpin=0.1, imbalance=0.0)
+    flat, long = {**calm, "inventory": 0.0}, {**calm, "inventory": 0.9}
+    assert signal_rules(long)["quantity_factor"] == signal_rules(flat)["quantity_factor"]
+    assert risk_rules(long)["spread_adjustment_bps"] == risk_rules(flat)["spread_adjustment_bps"]
+    advice = signal_rules(long)
+    assert advice["action"] == "ask" and advice["confidence"] == pytest.approx(0.9)
+    assert risk_rules(long)["max_position"] < risk_rules(flat)["max_position"]
+
+
+def test_a_lean_makes_the_reducing_side_tighter_and_the_other_wider():
+    from mmcore.advisors.rules import signal_rules
+
+    q = Quoter(quote_config(levels=1, overlay=OverlayConfig(lean_bps=5.0)), maker_fee_bps=0.0)
+    f = features(100.0, 101.0)
+    values = signal_rules(dict(mid=100.5, spread_bps=99.5, inventory=0.9))
+    o = overlay_from(LatestAdvice(_advice("signal", values), None), 1.0, 10.0, q.cfg.overlay)
+    assert o.lean == pytest.approx(-0.9)
+    neutral = q.decide(f, 0.05, 1.0, o._replace(lean=0.0))
+    leaned = q.decide(f, 0.05, 1.0, o)
+    shift = 100.5 * 5.0 * 0.9 * 1e-4 / TICK  # ticks
+    assert leaned.fair_ticks == pytest.approx(neutral.fair_ticks - shift)
+    assert leaned.asks[0].price_ticks < neutral.asks[0].price_ticks  # reducing side tighter
+    assert leaned.bids[0].price_ticks < neutral.bids[0].price_ticks  # growing side wider
+    assert leaned.asks[0].qty > leaned.bids[0].qty  # and larger (size_eta)
+
+
+def test_order_flow_signal_moves_fair_value_within_its_bound():
+    q = Quoter(quote_config(levels=1, flow_alpha_bps=2.0, microprice_weight=0.0), maker_fee_bps=0)
+    off = Quoter(quote_config(levels=1, microprice_weight=0.0), maker_fee_bps=0.0)
+    mid_ticks = 100.5 / TICK
+    fairs = []
+    for i in range(20):  # buying pressure: the running OFI only rises
+        f = features(100.0, 101.0, ofi_total=5.0 * i)
+        fairs.append(q.decide(f, 0.0, 0.1 * i).fair_ticks)
+        assert off.decide(f, 0.0, 0.1 * i).fair_ticks == pytest.approx(mid_ticks)
+    assert q.flow_signal == pytest.approx(1.0)
+    assert fairs[-1] == pytest.approx(mid_ticks * (1 + 2.0e-4))  # the bound, never beyond
+    assert all(mid_ticks <= x <= mid_ticks * (1 + 2.0e-4) + 1e-9 for x in fairs)
+    for i in range(20, 60):  # then selling pressure
+        f = features(100.0, 101.0, ofi_total=100.0 - 5.0 * (i - 20))
+        fair = q.decide(f, 0.0, 0.1 * i).fair_ticks
+    assert q.flow_signal < -0.5 and fair < mid_ticks
+
+
+def test_the_quote_floor_is_the_paper_venues_maker_fee():
+    from mmcore.execution import PaperConfig
+    from mmcore.portfolio import Portfolio
+    from mmcore.risk import RiskConfig
+    from mmcore.strategy import QuoteConfig
+    from mmcore.trader import SymbolSetup, build_engine
+
+    cfg = quote_config(levels=1, fee_margin_bps=1.0)
+    risk = RiskConfig(max_position=0.1, max_notional=1e6, max_drawdown=1e6, lot_size=0.0001)
+    setup = SymbolSetup("BTCUSDT", "binance-spot", cfg, risk, PaperConfig(maker_fee_bps=3.0))
+    engine = build_engine(setup, Portfolio())
+    assert engine.quoter.maker_fee_bps == 3.0
+    d = engine.quoter.decide(features(100.00, 100.01), 0.0, 1.0)
+    assert (d.asks[0].price_ticks - d.bids[0].price_ticks) / d.fair_ticks * 1e4 >= 2 * 3.0 + 1.0
+    with pytest.raises(TypeError, match="maker_fee_bps"):
+        QuoteConfig(tick_size=0.01, lot_size=0.001, base_size=0.1, max_position=1, maker_fee_bps=1)

@@ -21,14 +21,16 @@ RULES_TEXT = {
         " + 100 * max(0, vpin - 0.3)), 20, 200). "
         "action = ask if inventory > 0.7; bid if inventory < -0.7; otherwise bid if "
         "imbalance > 0.3 and microprice >= mid, ask if imbalance < -0.3 and microprice <= mid, "
-        "else hold. quantity_factor = clamp(1 - 1.5 * max(0, vpin - 0.3) - 0.5 * |inventory|,"
-        " 0.3, 2.5). confidence = min(1, |imbalance|) for bid/ask, 0.5 for hold."
+        "else hold. quantity_factor = clamp(1 - 1.5 * max(0, vpin - 0.3), 0.3, 2.5) "
+        "(inventory does not shrink both sides: the lean and the model's skew handle it). "
+        "confidence = max(|inventory|, min(1, |imbalance|)) for bid/ask, 0.5 for hold."
     ),
     "risk": (
-        "toxic_flow_probability = clamp((vpin - 0.2) / 0.6, 0, 1). risk_score = clamp(0.4 * "
-        "toxic_flow_probability + 0.3 * min(1, volatility_bps / 100) + 0.3 * min(1, "
-        "|inventory|), 0, 1). max_position = clamp(1 - risk_score, 0, 1). "
-        "spread_adjustment_bps = clamp(80 * risk_score - 20, -50, 100). circuit_breaker = "
+        "toxic_flow_probability = clamp((vpin - 0.2) / 0.6, 0, 1). market_risk = clamp(0.4 * "
+        "toxic_flow_probability + 0.3 * min(1, volatility_bps / 100), 0, 1). risk_score = "
+        "clamp(market_risk + 0.3 * min(1, |inventory|), 0, 1). max_position = clamp(1 - "
+        "risk_score, 0, 1). spread_adjustment_bps = clamp(80 * market_risk - 20, -50, 100) "
+        "(market risk only: inventory is not a reason to widen both sides). circuit_breaker = "
         "toxic_flow_probability > 0.9 or volatility_bps > 300."
     ),
 }
@@ -55,8 +57,8 @@ def signal_rules(f: Mapping[str, float]) -> dict[str, Any]:
         action = "bid"
     else:
         action = "hold"
-    qty = _clamp(1 - 1.5 * max(0.0, vpin - 0.3) - 0.5 * abs(inv), 0.3, 2.5)
-    confidence = 0.5 if action == "hold" else min(1.0, abs(imb))
+    qty = _clamp(1 - 1.5 * max(0.0, vpin - 0.3), 0.3, 2.5)
+    confidence = 0.5 if action == "hold" else max(min(1.0, abs(inv)), min(1.0, abs(imb)))
     return {
         "action": action,
         "spread_bps": spread,
@@ -69,13 +71,12 @@ def risk_rules(f: Mapping[str, float]) -> dict[str, Any]:
     """Risk advice values from a feature snapshot."""
     vol = f.get("volatility_bps", 0.0)
     toxic = _clamp((f.get("vpin", 0.0) - 0.2) / 0.6, 0, 1)
-    risk = _clamp(
-        0.4 * toxic + 0.3 * min(1.0, vol / 100) + 0.3 * min(1.0, abs(f.get("inventory", 0.0))), 0, 1
-    )
+    market = _clamp(0.4 * toxic + 0.3 * min(1.0, vol / 100), 0, 1)
+    risk = _clamp(market + 0.3 * min(1.0, abs(f.get("inventory", 0.0))), 0, 1)
     return {
         "risk_score": risk,
         "max_position": _clamp(1 - risk, 0, 1),
-        "spread_adjustment_bps": _clamp(80 * risk - 20, -50, 100),
+        "spread_adjustment_bps": _clamp(80 * market - 20, -50, 100),
         "toxic_flow_probability": toxic,
         "circuit_breaker": toxic > 0.9 or vol > 300,
     }

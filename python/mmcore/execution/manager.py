@@ -67,7 +67,7 @@ class ExecutionConfig:
     beyond ``max_open_orders`` new targets are vetoed, so a venue that stops answering cannot
     make requotes pile orders up)."""
 
-    tolerance_ticks: int = bounded(0, ge=0)
+    tolerance_ticks: int = bounded(1, ge=0)
     tolerance_bps: float = bounded(0.0, ge=0)
     size_tolerance: float = bounded(0.25, ge=0, le=1)
     max_order_age_s: float = bounded(30.0, gt=0)

@@ -8,6 +8,7 @@ import contextlib
 import multiprocessing as mp
 from multiprocessing.connection import Connection
 
+from mmcore.sim.flow import Episode
 from mmcore.sim.venue import SimListing, SimMarket
 
 _START_TIMEOUT_S = 30.0
@@ -28,13 +29,15 @@ def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection
             # recv() returns on "stop" and raises EOFError when the parent is gone.
             with contextlib.suppress(EOFError):
                 await loop.run_in_executor(None, conn.recv)
+                conn.send(market.flow.episodes)  # the informed episodes, for the run folder
 
     asyncio.run(main())
 
 
 class SimMarketProcess:
     """``async with SimMarketProcess(listings) as market``: the same ``venues``, ``symbols``,
-    ``ws_url`` and ``rest_url`` as :class:`SimMarket`, served from a child process."""
+    ``ws_url`` and ``rest_url`` as :class:`SimMarket`, served from a child process. After the
+    ``async with`` block, :attr:`episodes` holds the sim's informed episodes."""
 
     def __init__(self, listings: list[SimListing], *, seed: int = 1, speed: float = 1.0) -> None:
         if speed < 0:
@@ -43,6 +46,8 @@ class SimMarketProcess:
         self._urls: dict[str, tuple[str, str, tuple[str, ...]]] = {}
         self._conn: Connection | None = None
         self._process: mp.process.BaseProcess | None = None
+        #: the informed-flow episodes of the run (filled in when the market stops)
+        self.episodes: list[Episode] = []
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -81,8 +86,11 @@ class SimMarketProcess:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._conn is not None:
-            with contextlib.suppress(BrokenPipeError, OSError):
+            with contextlib.suppress(BrokenPipeError, OSError, EOFError):
                 self._conn.send("stop")
+                loop = asyncio.get_running_loop()
+                if await loop.run_in_executor(None, self._conn.poll, 5.0):
+                    self.episodes = self._conn.recv()
             self._conn.close()
             self._conn = None
         if self._process is not None:

@@ -6,7 +6,8 @@ printed. sigma is the standard deviation of the mid changes scaled to ticks per 
 the number of intervals whose trade depth exceeded δ, per second; ``ln λ = ln A - k·δ`` is fit
 by least squares (hftbacktest's GLFT notebook; :func:`mmcore._core.fit_intensity`). Fits
 refresh every ``refresh_s`` on a rolling window; until enough data exists the estimator reports
-itself as warming up.
+itself as warming up. The quote model converts each fit to bps of price and blends it with its
+priors (:class:`ModelParams` are in bps).
 
 The estimator runs in Rust, inside :class:`mmcore._core.QuoteCore` (``rust/quote/``), next to
 the quote model that reads it; :class:`Calibration` is its Python face.
@@ -23,7 +24,8 @@ __all__ = ["Calibration", "ModelParams", "calibration_kwargs"]
 
 
 class ModelParams(NamedTuple):
-    """sigma (ticks/√s), A (1/s) and k (1/tick); ``source`` is ``calibrated`` or ``prior``."""
+    """sigma (bps/√s), A (1/s) and k (1/bps) the quote model uses; ``source`` is
+    ``calibrated`` (the priors blended with a fit) or ``prior``."""
 
     sigma: float
     a: float
@@ -66,7 +68,7 @@ class Calibration:
 
     @property
     def params(self) -> ModelParams:
-        """The latest fit, or the prior while warming up."""
+        """The priors blended with the latest fit, or the priors while warming up."""
         return self.params_after(self._core.fits)
 
     def params_after(self, fits: int) -> ModelParams:

@@ -36,11 +36,27 @@ class OverlayConfig:
     min_size_mult: float = bounded(0.3, ge=0)
     max_size_mult: float = bounded(1.5, gt=0)
     min_limit_mult: float = bounded(0.0, ge=0, le=1)
+    #: fair-value shift (bps) for a full-confidence lean (the signal advisor's ``action``)
+    lean_bps: float = bounded(1.0, ge=0, le=100)
 
 
 @dataclass(frozen=True, slots=True)
 class QuoteConfig:
-    """Parameters of the quote model. Distances are in ticks, sizes in base units.
+    """Parameters of the quote model. Sizes are in base units; risk aversion and priors are in
+    bps of price, so one config means the same quotes whatever the tick: ``gamma`` per bps,
+    ``prior_sigma_bps`` per √s, ``prior_a`` per second, ``prior_k`` per bps of distance.
+    The online fits (in ticks) are converted at the fair value and blended with the priors,
+    weight ``n / (n + calibration.min_intervals)`` on a fit of ``n`` samples.
+
+    The maker fee is not here: it is the venue's (the paper venue's ``maker_fee_bps``, handed
+    to :class:`~mmcore.strategy.quoter.Quoter`), so the spread floor never disagrees with what
+    the venue charges. ``fee_margin_bps`` is added to the round-trip fee for the expected
+    adverse selection of a fill.
+
+    Fair value is ``mid + microprice_weight · (microprice - mid)`` (plus the depth-imbalance
+    alpha), moved by the order-flow signal: ``flow_alpha_bps`` times the book's order-flow
+    imbalance (Cont-Kukanov-Stoikov OFI) over its absolute value, both decayed with half-life
+    ``flow_halflife_s``, so the shift is bounded by ``flow_alpha_bps`` (0: off).
 
     ``gamma`` is the risk aversion of the chosen ``model`` (``glft`` or ``as``); the priors
     (``prior_*``) are used while the calibration warms up when ``warmup`` is ``fallback``;
@@ -60,11 +76,13 @@ class QuoteConfig:
     level_spacing_ticks: int = bounded(1, ge=1)
     size_eta: float = bounded(1.0, ge=0)
     imbalance_alpha_ticks: float = 0.0
+    microprice_weight: float = bounded(1.0, ge=0, le=1)
+    flow_alpha_bps: float = bounded(0.0, ge=0, le=100)
+    flow_halflife_s: float = bounded(2.0, gt=0)
     min_spread_bps: float = bounded(0.0, ge=0)
-    maker_fee_bps: float = bounded(0.0, ge=-10, le=100)
     fee_margin_bps: float = bounded(0.5, ge=0)
     warmup: str = bounded("fallback", choices=("fallback", "wait"))
-    prior_sigma_ticks: float = bounded(1.0, gt=0)
+    prior_sigma_bps: float = bounded(1.0, gt=0)
     prior_a: float = bounded(1.0, gt=0)
     prior_k: float = bounded(0.5, gt=0)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)

@@ -15,7 +15,10 @@ __all__ = ["NEUTRAL", "Overlay", "overlay_from"]
 
 
 class Overlay(NamedTuple):
-    """Multipliers on spread, size and the position limit, plus halt and toxicity signals."""
+    """Multipliers on spread, size and the position limit, plus halt and toxicity signals, and
+    the signal advisor's ``lean`` in [-1, 1] (+ towards buying, - towards selling, scaled by
+    its confidence): the quoter moves fair value by ``lean · OverlayConfig.lean_bps``, so the
+    side leaned to is tighter and the other wider (asymmetric, unlike the multipliers)."""
 
     spread_mult: float
     size_mult: float
@@ -23,9 +26,11 @@ class Overlay(NamedTuple):
     toxic_probability: float
     halt: bool
     source: str
+    lean: float = 0.0
 
 
 NEUTRAL = Overlay(1.0, 1.0, 1.0, 0.0, False, "none")
+_LEAN = {"bid": 1.0, "ask": -1.0, "hold": 0.0}
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:
@@ -50,9 +55,11 @@ def overlay_from(
     limit_mult = 1.0
     toxic = 0.0
     halt = False
+    lean = 0.0
     if signal is not None:
         target_bps = signal.value("spread_bps", now, baseline=base)
         size_mult = signal.value("quantity_factor", now)
+        lean = _LEAN[signal.value("action", now)] * signal.value("confidence", now)
     if risk is not None:
         target_bps += risk.value("spread_adjustment_bps", now)
         limit_mult = risk.value("max_position", now)
@@ -65,4 +72,5 @@ def overlay_from(
         _clamp(toxic, 0.0, 1.0),
         halt,
         "advice",
+        _clamp(lean, -1.0, 1.0),
     )

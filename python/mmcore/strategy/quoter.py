@@ -52,12 +52,55 @@ class QuoteDecision(NamedTuple):
     status: str
 
 
+class _BookView(NamedTuple):
+    """The book inputs :meth:`QuoteCore.decide` reads, with ``microprice`` standing for the
+    fair value this side chose (microprice blend and signal shifts; the core adds the
+    imbalance alpha): the real mid still feeds the calibration."""
+
+    best_bid: float
+    best_ask: float
+    mid: float
+    microprice: float
+    imbalance: float
+
+
+class _FlowSignal:
+    """Order-flow imbalance in [-1, 1]: the book's OFI increments over their absolute size,
+    both decayed with a half-life in seconds."""
+
+    __slots__ = ("_den", "_halflife", "_last_total", "_num", "_t")
+
+    def __init__(self, halflife_s: float) -> None:
+        self._halflife = halflife_s
+        self._last_total: float | None = None
+        self._t: float | None = None
+        self._num = self._den = 0.0
+
+    def update(self, ofi_total: float, now: float) -> float:
+        """Take the book's running OFI at ``now``; return the signal."""
+        if ofi_total == ofi_total:  # NaN: no book yet
+            last = self._last_total
+            step = 0.0 if last is None else ofi_total - last
+            self._last_total = ofi_total
+            if self._t is not None and now > self._t:
+                decay = 0.5 ** ((now - self._t) / self._halflife)
+                self._num *= decay
+                self._den *= decay
+            self._t = now
+            self._num += step
+            self._den += abs(step)
+        return self._num / self._den if self._den > 0 else 0.0
+
+
 class Quoter:
     """Stateful quote model for one symbol (the calibration lives here)."""
 
-    def __init__(self, cfg: QuoteConfig) -> None:
+    def __init__(self, cfg: QuoteConfig, *, maker_fee_bps: float) -> None:
+        """``maker_fee_bps``: the venue's maker fee (its fee schedule is the one source of it);
+        the total spread never falls below twice it plus ``cfg.fee_margin_bps``."""
         self.cfg = cfg
-        prior = ModelParams(cfg.prior_sigma_ticks, cfg.prior_a, cfg.prior_k, "prior")
+        self.maker_fee_bps = maker_fee_bps
+        prior = ModelParams(cfg.prior_sigma_bps, cfg.prior_a, cfg.prior_k, "prior")
         self._core = QuoteCore(
             cfg.tick_size,
             cfg.lot_size,
@@ -71,10 +114,10 @@ class Quoter:
             size_eta=cfg.size_eta,
             imbalance_alpha_ticks=cfg.imbalance_alpha_ticks,
             min_spread_bps=cfg.min_spread_bps,
-            maker_fee_bps=cfg.maker_fee_bps,
+            maker_fee_bps=maker_fee_bps,
             fee_margin_bps=cfg.fee_margin_bps,
             warmup=cfg.warmup,
-            prior_sigma_ticks=cfg.prior_sigma_ticks,
+            prior_sigma_bps=cfg.prior_sigma_bps,
             prior_a=cfg.prior_a,
             prior_k=cfg.prior_k,
             **calibration_kwargs(cfg.calibration),
@@ -82,6 +125,9 @@ class Quoter:
         self.calibration = Calibration(self._core, prior)
         self._decide = self._core.decide
         self._inv_tick = 1.0 / cfg.tick_size
+        self._flow = _FlowSignal(cfg.flow_halflife_s) if cfg.flow_alpha_bps > 0 else None
+        #: the last order-flow signal in [-1, 1] (0 while the signal is off)
+        self.flow_signal = 0.0
         # A ladder is a function of (best price, size, side), and the price wanders over a few
         # ticks, so recent ladders are reused: one cache per side, keyed by the best price (an
         # int hashes far faster than a tuple), holding the size it was built for. Bounded:
@@ -102,6 +148,7 @@ class Quoter:
         """Target quotes for features ``f``, signed ``position`` (base units) at ``now`` (s).
 
         ``ValueError`` for inputs that cannot be priced (a NaN position or size multiplier)."""
+        f = self._fair_view(f, now, overlay.lean)
         if overlay is NEUTRAL:
             decided = self._decide(f, position, now)
         else:
@@ -121,6 +168,21 @@ class Quoter:
         bids = self._ladder(bid, bid_qty, -1) if bid_qty else ()
         asks = self._ladder(ask, ask_qty, 1) if ask_qty else ()
         return _new(QuoteDecision, (bids, asks, fair, half, skew, params, "quoting"))
+
+    def _fair_view(self, f: Features, now: float, lean: float) -> Features | _BookView:
+        """``f`` itself, or a view whose microprice is the fair value moved by the microprice
+        weight, the order-flow signal and the advice's lean."""
+        cfg = self.cfg
+        shift_bps = lean * cfg.overlay.lean_bps
+        if self._flow is not None:
+            self.flow_signal = self._flow.update(f.ofi_total, now)
+            shift_bps += cfg.flow_alpha_bps * self.flow_signal
+        weight = cfg.microprice_weight
+        if shift_bps == 0.0 and weight == 1.0:
+            return f
+        mid, micro = f.mid, f.microprice
+        fair = mid if micro != micro else mid + weight * (micro - mid)
+        return _BookView(f.best_bid, f.best_ask, mid, fair * (1 + shift_bps * 1e-4), f.imbalance)
 
     def _ladder(self, best: int, qty: float, direction: int) -> tuple[Quote, ...]:
         """``levels`` quotes from ``best`` away from fair (``direction`` -1 bids, +1 asks)."""

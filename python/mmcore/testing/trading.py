@@ -18,16 +18,25 @@ from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskConfig, RiskManager
 from mmcore.strategy import QuoteConfig, Quoter
 
-__all__ = ["SYMBOL", "TICK", "make_engine", "quote_config", "risk_config", "session"]
+__all__ = ["PRICE", "SYMBOL", "TICK", "make_engine", "quote_config", "risk_config", "session"]
 
 TICK = 0.01
 SYMBOL = "BTCUSDT"
+#: the synthetic session's price level (the Rust generator's mid)
+PRICE = 65_000.0
+_TICKS_PER_BPS = PRICE * 1e-4 / TICK
 
 
 def quote_config(**overrides: object) -> QuoteConfig:
-    """Test defaults (BTC-like tick, small sizes, two levels, no fee margin) plus overrides."""
+    """Test defaults (BTC-like tick, small sizes, two levels, no fee margin) plus overrides.
+
+    Risk aversion and priors are those of a model of 0.05 per tick, sigma 1 tick/√s and k 0.5
+    per tick at the synthetic session's price (the quote model takes them in bps)."""
     base = dict(
         tick_size=TICK,
+        gamma=0.05 * _TICKS_PER_BPS,
+        prior_sigma_bps=1.0 / _TICKS_PER_BPS,
+        prior_k=0.5 * _TICKS_PER_BPS,
         lot_size=0.0001,
         base_size=0.01,
         max_position=0.1,
@@ -87,15 +96,19 @@ def make_engine(
     paper: dict | None = None,
     execution: dict | None = None,
 ) -> Engine:
-    """A paper-trading engine on a book synced from ``snapshot``; dicts override configs."""
+    """A paper-trading engine on a book synced from ``snapshot``; dicts override configs.
+
+    The paper venue is fee-free unless ``paper`` sets ``maker_fee_bps``: the quote model's fee
+    floor is the venue's maker fee, and these sessions trade within a few ticks of the touch."""
     book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
     assert book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
-    venue = PaperVenue(PaperConfig(**(paper or {})), TICK)
+    paper_cfg = PaperConfig(**{"maker_fee_bps": 0.0, **(paper or {})})
+    venue = PaperVenue(paper_cfg, TICK)
     risk_mgr = RiskManager(risk_config(**(risk or {})), TICK)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
     return Engine(
         book,
-        Quoter(quote_config(**(quote or {}))),
+        Quoter(quote_config(**(quote or {})), maker_fee_bps=paper_cfg.maker_fee_bps),
         risk_mgr,
         orders,
         venue,
