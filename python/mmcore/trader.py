@@ -103,6 +103,8 @@ class Trader:
         self.on_sample = on_sample
         self.stats = TraderStats()
         self.started_at = time.monotonic()
+        # engine time is time.monotonic(); venues stamp book events in Unix time
+        self._wall_offset_s = time.time() - time.monotonic()
         self.engines = {s.symbol: self._engine(s) for s in setups}
         self._ticks = {s.symbol: s.quote.tick_size for s in setups}
         self._stop = asyncio.Event()
@@ -116,7 +118,7 @@ class Trader:
         venue = PaperVenue(s.paper, s.quote.tick_size, name=f"paper-{s.symbol}")
         risk = RiskManager(s.risk, s.quote.tick_size)
         orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
-        return Engine(
+        engine = Engine(
             placeholder,
             Quoter(s.quote),
             risk,
@@ -125,7 +127,10 @@ class Trader:
             self.portfolio,
             journal=self.journal,
             advisors=self.advisors,
+            wall_clock_offset_s=self._wall_offset_s,
         )
+        engine.request_resync = self.feeds[s.venue].resync  # a crossed book is resynced
+        return engine
 
     # ---- read side -------------------------------------------------------------------------
     def feed_of(self, symbol: str) -> Feed:
@@ -188,10 +193,13 @@ class Trader:
         """Quote ``symbol`` on its new book; False when it is not ours or not safe to quote.
         ``waited_ns``: time since the frame was received, for tick-to-quote."""
         engine = self.engines.get(symbol)
-        if engine is None or not feed.safe_to_quote(symbol):
+        if engine is None:
+            return False
+        now = time.monotonic()
+        if not feed.safe_to_quote(symbol):
+            engine.feed_unsafe(now)  # cancels and stops quoting until the feed is safe
             return False
         engine.book = feed.book(symbol)  # type: ignore[assignment]
-        now = time.monotonic()
         # The paper venue's own book processing is the simulated exchange's work, and venue
         # events (acks, fills) are their own input stream: tick-to-quote (frame received ->
         # quotes decided) leaves both out; the events are still applied before the decision.
@@ -251,7 +259,11 @@ class Trader:
             await asyncio.sleep(self.timer_s)
             now = time.monotonic()
             for symbol, engine in self.engines.items():
-                book = self.feed_of(symbol).book(symbol)
+                feed = self.feed_of(symbol)
+                if not feed.safe_to_quote(symbol):  # no requote on the last book
+                    engine.feed_unsafe(now)
+                    continue
+                book = feed.book(symbol)
                 if book is not None:
                     engine.book = book
                 engine.on_timer(now)

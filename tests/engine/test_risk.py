@@ -47,19 +47,34 @@ def test_cooldown_resume_rule():
 @pytest.mark.parametrize(
     ("f", "age", "reason"),
     [
-        (features(100.0, 100.01), 6.0, "book_stale"),
-        (features(100.0, 100.01, synced=0.0), 0.0, "book_unsynced"),
-        (features(100.0, 100.01, crossed=1.0), 0.0, "book_crossed"),
+        (features(100.0, 100.01), 0.6, "book_stale"),
         (features(100.0, 100.01, vpin=0.9), 0.0, "toxic_flow"),
     ],
 )
-def test_halts_on_bad_book_or_toxic_flow_and_resumes_after_calm(f, age, reason):
+def test_halts_on_a_stale_book_or_toxic_flow_and_resumes_after_calm(f, age, reason):
     r = manager(resume_delay_s=2.0)
     assert r.evaluate(f, 0.0, age, 0.0, 0.0) is TradingState.HALTED
     assert reason in r.reasons
     assert r.evaluate(F, 1.0, 0.0, 0.0, 0.0) is TradingState.HALTED  # calm for 0 s
     assert r.reasons == ("resume_delay",)
+    assert r.evaluate(F, 2.9, 0.0, 0.0, 0.0) is TradingState.HALTED  # calm for 1.9 s
     assert r.evaluate(F, 3.5, 0.0, 0.0, 0.0) is TradingState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("f", "safe", "reason"),
+    [
+        (features(100.0, 100.01, synced=0.0), True, "book_unsynced"),
+        (features(100.0, 100.01, crossed=1.0), True, "book_crossed"),
+        (features(100.0, 100.01), False, "feed_unsafe"),
+    ],
+)
+def test_an_unsound_book_halts_only_while_it_lasts(f, safe, reason):
+    """A resync brings a fresh snapshot: no cool-down after it (a crossed book was one)."""
+    r = manager(resume_delay_s=2.0)
+    assert r.evaluate(f, 0.0, 0.0, 0.0, 0.0, feed_safe=safe) is TradingState.HALTED
+    assert r.reasons == (reason,)
+    assert r.evaluate(F, 0.1, 0.0, 0.0, 0.0) is TradingState.ACTIVE
 
 
 def test_moderate_toxicity_widens_instead_of_pulling():
