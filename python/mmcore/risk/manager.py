@@ -116,7 +116,9 @@ class RiskManager:
         self.spread_mult = cfg.toxic_widen_mult if toxicity >= cfg.toxic_widen else 1.0
         self.limit = cfg.max_position * overlay.limit_mult
         halts = _book_causes(f, feed_safe)
-        calm = _calm_causes(book_age_s, feed_lag_s, cfg, toxicity, overlay)
+        # a book being rebuilt has no age: staleness counts only for a sound book
+        fresh = (book_age_s, feed_lag_s) if not halts else (0.0, 0.0)
+        calm = _calm_causes(*fresh, cfg, toxicity, overlay)
         halts += self._calm_reasons(now, calm)
         trips = self._trip_reasons(now, pnl)
         flat = abs(position) < 0.5 * cfg.lot_size
