@@ -219,12 +219,8 @@ class Engine:
         state = risk.evaluate(
             f, now, age, position, pos.net, overlay, feed_lag_s=self._lag, feed_safe=self._feed_safe
         )
-        if (
-            f.crossed == 1.0
-            and self.request_resync is not None
-            and self.request_resync(self.symbol)
-        ):
-            self.resyncs_requested += 1
+        if f.crossed == 1.0:
+            self._resync_crossed()
         if state is _HALTED:
             if before is not _HALTED:
                 self.orders.cancel_all(now, "halt:" + ",".join(risk.reasons))
@@ -245,6 +241,11 @@ class Engine:
         self.orders.reconcile(bids, asks, decision.fair_ticks, now)
         self.last_decision = decision
         return decision
+
+    def _resync_crossed(self) -> None:
+        """A venue's crossed book is not a market state: have the feed rebuild it."""
+        if self.request_resync is not None and self.request_resync(self.symbol):
+            self.resyncs_requested += 1
 
     def _book_age(self, now: float, event_time_ms: float) -> float:
         """How old the book's newest data is: on the exchange's clock when the wall clock and
