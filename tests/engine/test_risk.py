@@ -173,3 +173,36 @@ def test_the_order_manager_consults_the_gate_the_risk_manager_keeps_current():
     m.reconcile([], [Quote(10_005, 1.0)], 10_000, 1.0)
     assert len(venue.sent) == 2 and m.vetoed == 2
     assert r.allow(Side.SELL, 10_005, 1.0, 0.0, 1.0) == 0.0  # the same gate, from Python
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("kill_action", "panic"),
+        ("max_session_loss", 0.0),
+        ("flatten_max_bps", -1.0),
+        ("flatten_max_qty", -1.0),
+        ("stale_book_s", 0.0),
+        ("max_feed_lag_s", -0.1),
+    ],
+)
+def test_risk_control_config_errors_name_the_field(key, value):
+    data = dict(max_position=1, max_notional=1, max_drawdown=1, **{key: value})
+    with pytest.raises(ConfigError, match=rf"risk\.{key}"):
+        build(RiskConfig, data, "risk", {})
+
+
+def test_the_example_config_documents_every_risk_key_with_its_default():
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "mm.toml").read_text()
+    block = text[text.index("[symbols.risk]") : text.index("[symbols.paper]")]
+    documented = dict(re.findall(r"^#? ?(\w+) = (\S+)", block, re.M))
+    for f in dataclasses.fields(RiskConfig):
+        if f.name in ("max_position", "lot_size"):  # taken from [symbols.quote]
+            continue
+        assert f.name in documented, f.name
+        if f.default is not dataclasses.MISSING and f.default is not None:
+            assert documented[f.name].strip('"') == str(f.default), f.name
