@@ -94,6 +94,7 @@ class Engine:
         #: book is sound again.
         self.request_resync: Callable[[str], bool] | None = None
         self.resyncs_requested = 0
+        self._crossed_resync_at: float | None = None
         self._feed_safe = True
         self._lag = 0.0  # exchange-to-local lag of the last book update (s)
 
@@ -220,7 +221,7 @@ class Engine:
             f, now, age, position, pos.net, overlay, feed_lag_s=self._lag, feed_safe=self._feed_safe
         )
         if f.crossed == 1.0:
-            self._resync_crossed()
+            self._resync_crossed(now)
         if state is _HALTED:
             if before is not _HALTED:
                 self.orders.cancel_all(now, "halt:" + ",".join(risk.reasons))
@@ -242,9 +243,15 @@ class Engine:
         self.last_decision = decision
         return decision
 
-    def _resync_crossed(self) -> None:
-        """A venue's crossed book is not a market state: have the feed rebuild it."""
+    def _resync_crossed(self, now: float) -> None:
+        """A venue's crossed book is not a market state: have the feed rebuild it (at most
+        once per ``crossed_resync_s``, so a venue whose snapshots are crossed too is not
+        asked for one on every update)."""
+        last = self._crossed_resync_at
+        if last is not None and now - last < self.risk.cfg.crossed_resync_s:
+            return
         if self.request_resync is not None and self.request_resync(self.symbol):
+            self._crossed_resync_at = now
             self.resyncs_requested += 1
 
     def _book_age(self, now: float, event_time_ms: float) -> float:

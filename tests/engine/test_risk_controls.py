@@ -319,6 +319,20 @@ def test_toxic_vpin_widens_then_pulls_the_quotes():
 
 
 # ---- a crossed book from a venue is resynced ---------------------------------------------------
+def test_a_crossed_book_asks_for_a_resync_at_most_once_per_interval():
+    """A venue whose snapshots are crossed too must not be asked for one on every update."""
+    market = FallingMarket()
+    engine = make_engine(market.snapshot(), risk=dict(crossed_resync_s=1.0))
+    asked: list[float] = []
+    engine.request_resync = lambda symbol: asked.append(engine.book.features().crossed) or True
+    crossed = {"e": "depthUpdate", "E": 1, "s": SYMBOL, "U": 101, "u": 101}
+    engine.book.apply(json.dumps(crossed | {"b": [["100.03", "1"]], "a": []}))
+    for k in range(30):  # 1.5 s of updates on the crossed book
+        engine.on_book(0.05 * k)
+        assert engine.risk.state is TradingState.HALTED and "book_crossed" in engine.risk.reasons
+    assert asked == [1.0, 1.0] and engine.resyncs_requested == 2
+
+
 async def test_a_crossed_book_from_the_venue_is_resynced_not_a_cool_down():
     from tests.feeds.conftest import CASES, SYNC_TIMEOUT, eventually, feed_config
 

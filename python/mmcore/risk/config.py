@@ -37,8 +37,9 @@ class RiskConfig:
     ``stale_book_s``, measured on the exchange's clock (event time) when the engine knows it,
     else since it was received; the feed lags when the exchange-to-local lag of the last
     update exceeds ``max_feed_lag_s`` (a backlog that arrives now but is old). A crossed or
-    unsynced book, and a feed that is not safe to quote, halt only while they last (a resync
-    brings a fresh book); a stale book, a lagging feed, toxicity, advice and a non-finite
+    unsynced book, and a feed that is not safe to quote, halt only while they last (a crossed
+    book is resynced, at most once per ``crossed_resync_s``; a resync brings a fresh book); a
+    stale book, a lagging feed, toxicity, advice and a non-finite
     position or PnL lift once their cause is gone, after ``resume_delay_s`` of calm.
     """
 
@@ -60,6 +61,7 @@ class RiskConfig:
     kill_switch_resume: str = bounded("manual", choices=("manual", "cooldown"))
     kill_switch_cooldown_s: float = bounded(300.0, ge=0)
     resume_delay_s: float = bounded(1.0, ge=0)
+    crossed_resync_s: float = bounded(1.0, ge=0)
     lot_size: float = bounded(1e-8, gt=0)
 
     @property
