@@ -206,3 +206,21 @@ def test_the_example_config_documents_every_risk_key_with_its_default():
         assert f.name in documented, f.name
         if f.default is not dataclasses.MISSING and f.default is not None:
             assert documented[f.name].strip('"') == str(f.default), f.name
+
+
+def test_a_fresh_manager_is_active_with_nothing_counted():
+    r = manager()
+    assert (r.state, r.reasons, r.position, r.spread_mult) == (TradingState.ACTIVE, (), 0.0, 1.0)
+    assert (r.drawdown, r.session_loss, r.session_stopped, r.flattening) == (0.0, 0.0, False, False)
+    assert r.peak is None and r.killed_at is None and r.session_start is None
+    assert r.flatten_targets(F) == ([], [])
+    assert r.allow(Side.BUY, 10_000, 0.01, 0.0, 0.0) == 0.01  # the gate starts ACTIVE
+
+
+def test_states_keep_their_names_and_gate_codes():
+    """The names are shown and journaled; the codes are PreTradeGate's."""
+    assert [(s.value, s.code) for s in TradingState] == [
+        ("active", 0),
+        ("reducing", 1),
+        ("halted", 2),
+    ]
