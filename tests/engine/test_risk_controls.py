@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from mmcore import ApplyStatus, OrderBook
+from mmcore import ApplyStatus, BookState, OrderBook
 from mmcore.engine import Engine
 from mmcore.execution import OrderStatus, Side, Trade
 from mmcore.risk import TradingState
@@ -384,3 +384,46 @@ async def test_a_crossed_book_from_the_venue_is_resynced_not_a_cool_down():
             trader.stop()
             await asyncio.wait_for(run, 5)
             trader.shutdown()
+
+
+async def test_the_trader_cancels_and_stops_requoting_while_the_feed_is_unsafe_from_the_venue():
+    """The venue goes away: the feed has no book, the engine still holds the last (synced)
+    one. Neither the frame path nor the timer may keep quoting on it (the engine's own age
+    limits are set far out here, so only the feed's word can stop it)."""
+    from tests.feeds.conftest import CASES, SYNC_TIMEOUT, eventually, feed_config
+
+    from mmcore.feeds import Feed
+    from mmcore.testing.trading import quote_config, risk_config
+    from mmcore.trader import SymbolSetup, Trader
+
+    case = CASES["binance-spot"]
+    async with case.fake() as fake:
+        feed_ = Feed(feed_config(case, fake))
+        loose = risk_config(stale_book_s=30.0, max_feed_lag_s=30.0)
+        setups = [SymbolSetup(s, case.venue, quote_config(), loose) for s in case.symbols]
+        trader = Trader([feed_], setups, timer_s=0.02)
+        engine = trader.engines[case.symbols[0]]
+        seen_unsafe: list[tuple[int, int]] = []  # (orders placed, working) while unsafe
+        outage = asyncio.Event()
+
+        def watch(_now: float) -> None:
+            if outage.is_set() and not feed_.safe_to_quote(engine.symbol):
+                seen_unsafe.append((engine.orders.placed, len(working(engine))))
+
+        trader.on_sample = watch
+        run = asyncio.create_task(trader.run())
+        try:
+            assert await feed_.wait_synced(SYNC_TIMEOUT)
+            await eventually(lambda: len(working(engine)) > 0, "quotes")
+            outage.set()
+            await fake.stop()  # connections closed, reconnects refused
+            await eventually(lambda: len(seen_unsafe) >= 5, "an unsafe feed")
+            assert feed_.book(engine.symbol) is None and engine.book.state == BookState.SYNCED
+            assert engine.risk.reasons == ("feed_unsafe",)
+        finally:
+            trader.stop()
+            await asyncio.wait_for(run, 5)
+            trader.shutdown()
+        placed = [p for p, _ in seen_unsafe]
+        assert all(w == 0 for _, w in seen_unsafe)  # cancelled at once ...
+        assert placed == [placed[0]] * len(placed)  # ... and nothing new while unsafe
