@@ -224,3 +224,63 @@ def test_states_keep_their_names_and_gate_codes():
         ("reducing", 1),
         ("halted", 2),
     ]
+
+
+def test_limits_hold_at_their_exact_boundaries():
+    r = manager(max_position=1.0, reduce_at=0.5, toxic_widen=0.25, toxic_pull=0.5)
+    assert r.evaluate(F, 0.0, 0.0, 0.5, 0.0) is TradingState.REDUCING  # |position| = 0.5 x 1.0
+    assert r.evaluate(features(100.0, 100.01, vpin=0.25), 1.0, 0.0, 0.0, 0.0) is TradingState.ACTIVE
+    assert r.spread_mult == 2.0  # toxicity = toxic_widen
+    assert r.evaluate(features(100.0, 100.01, vpin=0.5), 2.0, 0.0, 0.0, 0.0) is TradingState.HALTED
+    assert r.reasons == ("toxic_flow",)  # toxicity = toxic_pull
+    r = manager(stale_book_s=0.5, max_feed_lag_s=0.25)
+    assert r.evaluate(F, 0.0, 0.5, 0.0, 0.0, feed_lag_s=0.25) is TradingState.ACTIVE
+    assert r.evaluate(F, 0.0, 0.5001, 0.0, 0.0, feed_lag_s=0.2501) is TradingState.HALTED
+    assert r.reasons == ("book_stale", "feed_lag")
+
+
+def test_a_non_finite_book_flag_or_age_halts():
+    """Fail closed: a sync flag or a book age that is not a number is not 'fine'."""
+    r = manager()
+    assert r.evaluate(features(100.0, 100.01, synced=float("nan")), 0.0, 0.0, 0.0, 0.0) is (
+        TradingState.HALTED
+    )
+    assert r.reasons == ("book_unsynced",)
+    r = manager()
+    assert r.evaluate(F, 0.0, float("nan"), 0.0, 0.0) is TradingState.HALTED
+    assert r.reasons == ("book_stale",)
+
+
+def tripped(position: float, **cfg) -> RiskManager:
+    """A manager whose kill switch has tripped with ``position`` held."""
+    r = manager(max_drawdown=1.0, kill_action="flatten", **cfg)
+    r.evaluate(F, 0.0, 0.0, position, 0.0)
+    assert r.evaluate(F, 1.0, 0.0, position, -1.0) is TradingState.REDUCING
+    assert r.flattening and r.reasons == ("drawdown",)
+    return r
+
+
+def test_flatten_targets_cross_the_touch_by_at_most_the_cap():
+    # long 0.3: sell at most 10 bps under the bid (100.00 -> 99.90), in whole ticks
+    assert tripped(0.3, flatten_max_bps=10.0).flatten_targets(F) == ([], [(9990, 0.3)])
+    # short 0.3, at most 0.1 per order: buy at most 10 bps over the ask (100.01 -> 100.11)
+    r = tripped(-0.3, flatten_max_bps=10.0, flatten_max_qty=0.1)
+    assert r.flatten_targets(F) == ([(10011, 0.1)], [])
+    assert r.flatten_targets(features(100.0, 100.0499)) == ([(10014, 0.1)], [])  # 10014.99: floor
+    assert tripped(0.3, flatten_max_bps=0.0).flatten_targets(F) == ([], [(10000, 0.3)])
+
+
+@pytest.mark.parametrize("touch", [0.0, -1.0, float("nan")])
+def test_flatten_needs_a_touch_to_price_against(touch):
+    assert tripped(0.3).flatten_targets(features(touch, 100.01)) == ([], [])
+    assert tripped(-0.3).flatten_targets(features(100.0, touch)) == ([], [])
+
+
+def test_a_trip_while_flat_halts_and_a_transient_halt_stops_the_flatten():
+    r = tripped(0.3)
+    assert r.evaluate(F, 2.0, 0.0, 0.0, -1.0) is TradingState.HALTED  # flat: nothing to do
+    assert not r.flattening and r.flatten_targets(F) == ([], [])
+    r = tripped(0.3)
+    unsynced = features(100.0, 100.01, synced=0.0)
+    assert r.evaluate(unsynced, 2.0, 0.0, 0.3, -1.0) is TradingState.HALTED
+    assert not r.flattening and r.reasons == ("drawdown", "book_unsynced")
