@@ -214,7 +214,8 @@ def test_a_fresh_manager_is_active_with_nothing_counted():
     assert (r.drawdown, r.session_loss, r.session_stopped, r.flattening) == (0.0, 0.0, False, False)
     assert r.peak is None and r.killed_at is None and r.session_start is None
     assert r.flatten_targets(F) == ([], [])
-    assert r.allow(Side.BUY, 10_000, 0.01, 0.0, 0.0) == 0.01  # the gate starts ACTIVE
+    assert r.allow(Side.BUY, 10_000, 0.01, 0.0, 0.0) == 0.01  # the gate starts ACTIVE, flat
+    assert r.allow(Side.SELL, 10_000, 0.01, 0.0, 0.0) == 0.01
 
 
 def test_states_keep_their_names_and_gate_codes():
@@ -284,3 +285,38 @@ def test_a_trip_while_flat_halts_and_a_transient_halt_stops_the_flatten():
     unsynced = features(100.0, 100.01, synced=0.0)
     assert r.evaluate(unsynced, 2.0, 0.0, 0.3, -1.0) is TradingState.HALTED
     assert not r.flattening and r.reasons == ("drawdown", "book_unsynced")
+
+
+def test_the_advisors_toxicity_counts_when_above_vpin():
+    r = manager(toxic_pull=0.7)
+    overlay = NEUTRAL._replace(toxic_probability=0.9)
+    assert r.evaluate(features(100.0, 100.01, vpin=0.1), 0.0, 0.0, 0.0, 0.0, overlay) is (
+        TradingState.HALTED
+    )
+    assert r.reasons == ("toxic_flow",)
+
+
+def test_the_session_stop_trips_at_exactly_its_limit():
+    r = manager(max_drawdown=5.0, max_session_loss=1.0)
+    r.evaluate(F, 0.0, 0.0, 0.0, 0.0)
+    assert r.evaluate(F, 1.0, 0.0, 0.0, -1.0) is TradingState.HALTED
+    assert r.reasons == ("session_loss",) and r.session_stopped
+
+
+def test_one_lot_is_a_position_to_flatten():
+    r = tripped(1e-4)  # one lot (lot_size 0.0001)
+    assert r.state is TradingState.REDUCING and r.flatten_targets(F) == ([], [(9990, 1e-4)])
+
+
+def test_a_non_finite_position_stops_a_flatten():
+    r = tripped(0.3)
+    assert r.evaluate(F, 2.0, 0.0, float("nan"), -1.0) is TradingState.HALTED
+    assert not r.flattening and r.flatten_targets(F) == ([], [])
+
+
+def test_flatten_prices_a_market_under_one_unit():
+    """DOGE-like prices: a touch of 0.5 is a touch."""
+    r = tripped(0.3, flatten_max_bps=0.0)
+    assert r.flatten_targets(features(0.5, 0.51)) == ([], [(50, 0.3)])
+    r = tripped(-0.3, flatten_max_bps=0.0)
+    assert r.flatten_targets(features(0.5, 0.51)) == ([(51, 0.3)], [])
