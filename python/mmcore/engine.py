@@ -2,9 +2,10 @@
 
 Feed- and venue-agnostic: the caller applies payloads to the :class:`OrderBook` and calls
 :meth:`Engine.on_book` (and :meth:`Engine.on_trade` for market trades, :meth:`Engine.on_timer`
-when nothing arrives, so a stale book halts). :meth:`Engine.replay` drives it from a list of
-``(time_s, payload | Trade)``, for tests, backtests and benchmarks. Venues that simulate fills
-(the paper venue) also receive the book view and trades.
+when nothing arrives, so a stale book halts, and :meth:`Engine.feed_unsafe` while its feed
+cannot be trusted). :meth:`Engine.replay` drives it from a list of ``(time_s, payload |
+Trade)``, for tests, backtests and benchmarks. Venues that simulate fills (the paper venue)
+also receive the book view and trades.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Engine:
         advisors: AdvisorService | None = None,
         depth: int = 5,
         sim_levels: int = 10,
+        wall_clock_offset_s: float | None = None,
     ) -> None:
         self.book = book
         self.symbol = book.symbol
@@ -85,6 +87,19 @@ class Engine:
         #: the mid the position was marked to when it happened): the run report's input
         self.on_fill: Callable[[OrderFilled, float, float, float], None] | None = None
         self.stopped = False  # after shutdown: events are still processed, nothing is quoted
+        # -- risk inputs: book age on the exchange's clock, feed safety, resync on a crossed book
+        #: ``now + wall_clock_offset_s`` is Unix time, the clock venues stamp events with: the
+        #: book's age and the feed lag are then measured from its event time. None (replays
+        #: on simulated time): the age is the time since the last book update.
+        self.wall_clock_offset_s = wall_clock_offset_s
+        #: Called with the symbol while the book is crossed: rebuild it from a snapshot, True
+        #: when a resync starts (the trader sets ``Feed.resync``); quoting is halted until the
+        #: book is sound again.
+        self.request_resync: Callable[[str], bool] | None = None
+        self.resyncs_requested = 0
+        self._crossed_resync_at: float | None = None
+        self._feed_safe = True
+        self._lag = 0.0  # exchange-to-local lag of the last book update (s)
 
     # -- inputs --------------------------------------------------------------------------
     def on_book(self, now: float) -> QuoteDecision | None:
@@ -114,9 +129,18 @@ class Engine:
 
     def quote(self, now: float) -> QuoteDecision | None:
         """Our reaction to a book change: features, risk, decide and send quotes (take the
-        venue events first, as :meth:`on_book` does)."""
+        venue events first, as :meth:`on_book` does). The book comes from a safe feed."""
         self._last_book = now
-        return self._step(now)
+        self._feed_safe = True
+        return self._step(now, received=True)
+
+    def feed_unsafe(self, now: float) -> None:
+        """The feed says the book cannot be trusted (resyncing, stale, disconnected): halt,
+        cancelling every working order, and quote nothing (the timer included) until
+        :meth:`quote` gets a book from a safe feed again."""
+        self.take_venue_events(now)
+        self._feed_safe = False
+        self._step(now)
 
     def on_trade(self, trade: Trade, now: float) -> None:
         """A market trade: calibration input and, for a simulated venue, possible fills."""
@@ -177,13 +201,14 @@ class Engine:
         return sent
 
     # -- internals -----------------------------------------------------------------------
-    def _step(self, now: float) -> QuoteDecision | None:
+    def _step(self, now: float, received: bool = False) -> QuoteDecision | None:
         if self.stopped:
             return None
         f = self.book.features(self.depth)
         portfolio = self.portfolio
         portfolio.mark(self.symbol, f.mid)
-        position = self._position.qty
+        pos = self._position
+        position = pos.qty
         overlay = NEUTRAL
         if self.advisors is not None:
             latest = self.advisors.latest(self.symbol, now)
@@ -192,11 +217,22 @@ class Engine:
                 overlay = overlay_from(latest, now, model_bps, self.quoter.cfg.overlay)
         risk = self.risk
         before = risk.state
-        age = now - self._last_book if self._last_book is not None else float("inf")
-        state = risk.evaluate(f, now, age, position, portfolio.equity, overlay)
+        age = self._book_age(now, f.event_time_ms)
+        if received:
+            self._lag = age
+        state = risk.evaluate(
+            f, now, age, position, pos.net, overlay, feed_lag_s=self._lag, feed_safe=self._feed_safe
+        )
+        if f.crossed == 1.0:
+            self._resync_crossed(now)
         if state is _HALTED:
             if before is not _HALTED:
                 self.orders.cancel_all(now, "halt:" + ",".join(risk.reasons))
+            self.last_decision = None
+            return None
+        if risk.flattening:  # a kill-switch trip: a capped marketable order, no quotes
+            bids, asks = risk.flatten_targets(f)
+            self.orders.reconcile(bids, asks, f.mid / self._tick, now, post_only=False)
             self.last_decision = None
             return None
         if risk.spread_mult != 1.0:
@@ -209,6 +245,29 @@ class Engine:
         self.orders.reconcile(bids, asks, decision.fair_ticks, now)
         self.last_decision = decision
         return decision
+
+    def _resync_crossed(self, now: float) -> None:
+        """A venue's crossed book is not a market state: have the feed rebuild it (at most
+        once per ``crossed_resync_s``, so a venue whose snapshots are crossed too is not
+        asked for one on every update)."""
+        last = self._crossed_resync_at
+        if last is not None and now - last < self.risk.cfg.crossed_resync_s:
+            return
+        if self.request_resync is not None and self.request_resync(self.symbol):
+            self._crossed_resync_at = now
+            self.resyncs_requested += 1
+
+    def _book_age(self, now: float, event_time_ms: float) -> float:
+        """How old the book's newest data is: on the exchange's clock when the wall clock and
+        the event time are known (a backlog arriving now is old), and never less than the
+        time since the last book update."""
+        if self._last_book is None:
+            return float("inf")
+        age = now - self._last_book
+        offset = self.wall_clock_offset_s
+        if offset is not None and event_time_ms == event_time_ms:  # NaN: no event time
+            age = max(age, now + offset - event_time_ms * 1e-3)
+        return age
 
     def _fill(self, fill: OrderFilled) -> None:
         self.fills += 1

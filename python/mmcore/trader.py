@@ -62,9 +62,12 @@ def build_engine(
     *,
     journal: Journal | None = None,
     advisors: AdvisorService | None = None,
+    wall_clock_offset_s: float | None = None,
 ) -> Engine:
     """The paper-trading engine of one symbol (its book is a placeholder until the feed's
-    book replaces it). The quote model's fee floor is the paper venue's maker fee."""
+    book replaces it). The quote model's fee floor is the paper venue's maker fee.
+    ``wall_clock_offset_s``: engine time plus it is Unix time, for the exchange-time stale guard
+    (None: the engine's clock is the venue's, as in a simulated-time run)."""
     placeholder = OrderBook(s.symbol, s.venue)
     # one paper venue per symbol; its name keeps fill ids unique in the shared journal
     venue = PaperVenue(s.paper, s.quote.tick_size, name=f"paper-{s.symbol}")
@@ -79,6 +82,7 @@ def build_engine(
         portfolio,
         journal=journal,
         advisors=advisors,
+        wall_clock_offset_s=wall_clock_offset_s,
     )
 
 
@@ -146,10 +150,19 @@ class Trader:
         self.on_sample = on_sample
         self.stats = TraderStats()
         self.started_at = time.monotonic()
-        self.engines = {
-            s.symbol: build_engine(s, self.portfolio, journal=journal, advisors=advisors)
-            for s in setups
-        }
+        # engine time is time.monotonic(); venues stamp book events in Unix time
+        wall_offset_s = time.time() - time.monotonic()
+        self.engines = {}
+        for s in setups:
+            engine = build_engine(
+                s,
+                self.portfolio,
+                journal=journal,
+                advisors=advisors,
+                wall_clock_offset_s=wall_offset_s,
+            )
+            engine.request_resync = self.feeds[s.venue].resync  # a crossed book is resynced
+            self.engines[s.symbol] = engine
         self._ticks = {s.symbol: s.quote.tick_size for s in setups}
         self._stop = asyncio.Event()
         for venue, feed in self.feeds.items():
@@ -217,10 +230,13 @@ class Trader:
         """Quote ``symbol`` on its new book; False when it is not ours or not safe to quote.
         ``waited_ns``: time since the frame was received, for tick-to-quote."""
         engine = self.engines.get(symbol)
-        if engine is None or not feed.safe_to_quote(symbol):
+        if engine is None:
+            return False
+        now = time.monotonic()
+        if not feed.safe_to_quote(symbol):
+            engine.feed_unsafe(now)  # cancels and stops quoting until the feed is safe
             return False
         engine.book = feed.book(symbol)  # type: ignore[assignment]
-        now = time.monotonic()
         # The paper venue's own book processing is the simulated exchange's work, and venue
         # events (acks, fills) are their own input stream: tick-to-quote (frame received ->
         # quotes decided) leaves both out; the events are still applied before the decision.
@@ -280,7 +296,11 @@ class Trader:
             await asyncio.sleep(self.timer_s)
             now = time.monotonic()
             for symbol, engine in self.engines.items():
-                book = self.feed_of(symbol).book(symbol)
+                feed = self.feed_of(symbol)
+                if not feed.safe_to_quote(symbol):  # no requote on the last book
+                    engine.feed_unsafe(now)
+                    continue
+                book = feed.book(symbol)
                 if book is not None:
                     engine.book = book
                 engine.on_timer(now)

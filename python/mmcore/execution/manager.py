@@ -79,14 +79,16 @@ class ExecutionConfig:
 class _VenueRouter:
     """Sends the desk's orders and cancels to a venue with the Python interface."""
 
-    __slots__ = ("symbol", "venue")
+    __slots__ = ("post_only", "symbol", "venue")
 
-    def __init__(self, venue: Venue, symbol: str) -> None:
+    def __init__(self, venue: Venue, symbol: str, post_only: bool = True) -> None:
         self.venue = venue
         self.symbol = symbol
+        self.post_only = post_only
 
     def send_order(self, client_id: str, side: int, price_ticks: int, qty: float, now: float):
-        request = OrderRequest(client_id, self.symbol, SIDE_BY_SIGN[side], price_ticks, qty)
+        side_ = SIDE_BY_SIGN[side]
+        request = OrderRequest(client_id, self.symbol, side_, price_ticks, qty, self.post_only)
         self.venue.submit(request, now)
 
     def send_cancel(self, client_id: str, now: float) -> None:
@@ -142,6 +144,7 @@ class OrderManager:
         )
         self._sim = venue.sim if isinstance(venue, PaperVenue) else None
         self._route = self._sim if self._sim is not None else _VenueRouter(venue, symbol)
+        self._taker_route = _VenueRouter(venue, symbol, post_only=False)
 
     # -- counters and views ---------------------------------------------------------------
     @property
@@ -184,13 +187,19 @@ class OrderManager:
 
     # -- orders out -----------------------------------------------------------------------
     def reconcile(
-        self, bids: Iterable[Target], asks: Iterable[Target], fair_ticks: float, now: float
+        self,
+        bids: Iterable[Target],
+        asks: Iterable[Target],
+        fair_ticks: float,
+        now: float,
+        *,
+        post_only: bool = True,
     ) -> list[str]:
         """Bring working orders towards the targets (best first); returns the client ids of
-        the orders newly placed."""
-        placed, cancelled = self._desk.reconcile(
-            bids, asks, fair_ticks, now, self.gate, self._route
-        )
+        the orders newly placed. ``post_only=False`` sends them as plain limit orders that
+        may take liquidity (the risk manager's capped flatten order)."""
+        route = self._route if post_only else self._taker_route
+        placed, cancelled = self._desk.reconcile(bids, asks, fair_ticks, now, self.gate, route)
         if self.listener is not None and (placed or cancelled):
             self._tell("cancel_sent", cancelled, now)
             self._tell("submitted", placed, now)

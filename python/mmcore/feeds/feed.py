@@ -178,6 +178,18 @@ class Feed:
             await asyncio.sleep(0.005)
         return True
 
+    def resync(self, symbol: str) -> bool:
+        """Rebuild ``symbol``'s book from a fresh snapshot (e.g. the venue sent a crossed
+        book): the book is cleared, so it is not safe to quote until the snapshot is applied.
+        True when a resync started; False while disconnected or already resyncing."""
+        self._check_symbol(symbol)
+        conn = self._active
+        if conn is None or conn.closed.is_set() or symbol in conn.session.resyncing:
+            return False
+        conn.session.router.book(symbol).reset()
+        self._start_resync(conn, symbol, None)
+        return True
+
     def _check_symbol(self, symbol: str) -> None:
         if symbol not in self.config.symbols:
             raise KeyError(f"{symbol!r} is not one of this feed's symbols {self.config.symbols}")

@@ -8,6 +8,7 @@ count working orders, lot rounding, the order-rate bucket) runs in Rust
 from __future__ import annotations
 
 import enum
+import math
 
 from mmcore._core import Features, PreTradeGate
 from mmcore.execution.orders import Side
@@ -34,12 +35,19 @@ for _code, _state in enumerate(TradingState):
 # Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
 _ACTIVE, _REDUCING, _HALTED = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
 
+#: A flatten target: ``(price_ticks, qty)``, as the order manager takes them.
+Target = tuple[int, float]
+
 
 class RiskManager:
-    """Decides the trading state from features, equity and position; vetoes or trims orders.
+    """Decides the trading state from features, this symbol's PnL and position; vetoes or
+    trims orders.
 
     Call :meth:`evaluate` on every book update (it is cheap), then route orders through
-    :meth:`allow`. The engine cancels all orders whenever the state becomes HALTED.
+    :meth:`allow`. The engine cancels all orders whenever the state becomes HALTED. After a
+    kill-switch or session-loss trip the state is REDUCING while a position is held (HALTED
+    once flat); with ``kill_action = "flatten"``, :attr:`flattening` is True and
+    :meth:`flatten_targets` gives the capped marketable order to send.
     """
 
     def __init__(self, cfg: RiskConfig, tick_size: float) -> None:
@@ -52,7 +60,13 @@ class RiskManager:
         self.spread_mult = 1.0
         self.peak: float | None = None
         self.killed_at: float | None = None
-        self.drawdown = 0.0  # how far equity is below its peak at the last evaluation
+        self.drawdown = 0.0  # how far PnL is below its peak at the last evaluation
+        #: PnL when the session started (the first evaluation, or :meth:`reset_session`).
+        self.session_start: float | None = None
+        self.session_loss = 0.0  # how far PnL is below the session start
+        self.session_stopped = False  # latched: only reset_session() lifts it
+        #: True while a trip is being acted on by flattening (see :meth:`flatten_targets`).
+        self.flattening = False
         #: The pre-trade gate (pass it to the order manager: ``OrderManager(..., risk.gate)``).
         self.gate = PreTradeGate(
             max_notional=cfg.max_notional,
@@ -71,71 +85,146 @@ class RiskManager:
         now: float,
         book_age_s: float,
         position: float,
-        equity: float,
+        pnl: float,
         overlay: Overlay = NEUTRAL,
+        *,
+        feed_lag_s: float = 0.0,
+        feed_safe: bool = True,
     ) -> TradingState:
-        """Update and return the trading state (``reasons`` says why it is not ACTIVE)."""
+        """Update and return the trading state (``reasons`` says why it is not ACTIVE).
+
+        ``book_age_s``: how old the book's newest data is (on the exchange's clock when
+        known); ``pnl``: this symbol's PnL; ``feed_lag_s``: the exchange-to-local lag of the
+        last book update; ``feed_safe``: False while the feed says the book is not safe to
+        quote (resyncing, stale, disconnected). A non-finite position or PnL halts.
+        """
         cfg = self.cfg
+        if not (math.isfinite(position) and math.isfinite(pnl)):
+            # the books are broken: refuse everything, keep the last finite values
+            self._disturb()
+            self.flattening = False
+            broken = ("position_not_finite",) if not math.isfinite(position) else ()
+            if not math.isfinite(pnl):
+                broken += ("pnl_not_finite",)
+            return self._set(_HALTED, broken, self.position)
         self.position = position
-        peak = self.peak
-        if peak is None or equity > peak:
-            self.peak = peak = equity
-        self.drawdown = peak - equity
-        if self.killed_at is None and self.drawdown >= cfg.max_drawdown:
-            self.killed_at = now
+        self._track_pnl(now, pnl)
         vpin = f.vpin
         toxicity = overlay.toxic_probability
         if vpin > toxicity:  # False for a NaN VPIN (too little volume yet)
             toxicity = vpin
         self.spread_mult = cfg.toxic_widen_mult if toxicity >= cfg.toxic_widen else 1.0
         self.limit = cfg.max_position * overlay.limit_mult
-        transient = _transient_causes(f, book_age_s, cfg, toxicity, overlay)
-        if transient or self._disturbed or self.killed_at is not None:
-            reasons = self._halt_reasons(now, equity, transient)
-        else:  # the common case: nothing to explain
-            reasons = ()
-        if reasons:
-            self.state = _HALTED
-        elif abs(position) >= cfg.reduce_at * self.limit:
-            reasons = ("position_limit",)
-            self.state = _REDUCING
-        else:
-            self.state = _ACTIVE
-        self.reasons = reasons
-        self.gate.set(self.state.code, position, self.limit)
-        return self.state
+        halts = _book_causes(f, feed_safe)
+        # a book being rebuilt has no age: staleness counts only for a sound book
+        fresh = (book_age_s, feed_lag_s) if not halts else (0.0, 0.0)
+        calm = _calm_causes(*fresh, cfg, toxicity, overlay)
+        halts += self._calm_reasons(now, calm)
+        trips = self._trip_reasons(now, pnl)
+        flat = abs(position) < 0.5 * cfg.lot_size
+        self.flattening = bool(trips) and not halts and not flat and cfg.kill_action == "flatten"
+        if halts or (trips and flat):
+            return self._set(_HALTED, tuple(trips + halts), position)
+        if trips:
+            return self._set(_REDUCING, tuple(trips), position)
+        if abs(position) >= cfg.reduce_at * self.limit:
+            return self._set(_REDUCING, ("position_limit",), position)
+        return self._set(_ACTIVE, (), position)
 
-    def _halt_reasons(self, now: float, equity: float, transient: list[str]) -> tuple[str, ...]:
-        """Why quoting must stop now (empty: it may go on), given the ``transient`` causes
-        seen in this update; runs the kill-switch and resume-delay clocks."""
+    def _set(self, state: TradingState, reasons: tuple[str, ...], position: float) -> TradingState:
+        self.state = state
+        self.reasons = reasons
+        self.gate.set(state.code, position, self.limit)
+        return state
+
+    def _track_pnl(self, now: float, pnl: float) -> None:
+        """Peak, drawdown and session loss of this symbol's PnL; trips the kill switch and
+        the session stop."""
         cfg = self.cfg
-        reasons: list[str] = []
+        peak = self.peak
+        if peak is None or pnl > peak:
+            self.peak = peak = pnl
+        self.drawdown = peak - pnl
+        if self.killed_at is None and self.drawdown >= cfg.max_drawdown:
+            self.killed_at = now
+        if self.session_start is None:
+            self.session_start = pnl
+        self.session_loss = self.session_start - pnl
+        if self.session_loss >= cfg.session_loss_limit:
+            self.session_stopped = True
+
+    def _trip_reasons(self, now: float, pnl: float) -> list[str]:
+        """The trips in force (runs the cool-down resume of the kill switch)."""
+        cfg = self.cfg
+        reasons = []
         if self.killed_at is not None:
             if (
                 cfg.kill_switch_resume == "cooldown"
                 and now - self.killed_at >= cfg.kill_switch_cooldown_s
             ):
                 self.resume()
-                self.peak = equity
+                self.peak = pnl
             else:
                 reasons.append("drawdown")
-        if transient:
-            reasons += transient
-            self._disturbed = True
-            self._calm_since = None
-        elif self._disturbed:  # causes gone: wait for resume_delay_s of calm
-            if self._calm_since is None:
-                self._calm_since = now
-            if now - self._calm_since < cfg.resume_delay_s:
-                reasons.append("resume_delay")
-            else:
-                self._disturbed = False
-        return tuple(reasons)
+        if self.session_stopped:
+            reasons.append("session_loss")
+        return reasons
+
+    def _disturb(self) -> None:
+        self._disturbed = True
+        self._calm_since = None
+
+    def _calm_reasons(self, now: float, calm: list[str]) -> list[str]:
+        """The ``calm`` causes seen now, or ``resume_delay`` until they have been gone for
+        ``resume_delay_s``."""
+        if calm:
+            self._disturb()
+            return calm
+        if not self._disturbed:
+            return []
+        if self._calm_since is None:
+            self._calm_since = now
+        if now - self._calm_since < self.cfg.resume_delay_s:
+            return ["resume_delay"]
+        self._disturbed = False
+        return []
 
     def resume(self) -> None:
-        """Manual resume after the kill switch: the peak restarts from the next equity seen."""
+        """Manual resume after the kill switch: the peak restarts from the next PnL seen.
+        Does not lift the session stop (see :meth:`reset_session`)."""
         self.killed_at = None
         self.peak = None
+
+    def reset_session(self) -> None:
+        """Start a new session (an operator's decision, e.g. a new trading day): lifts the
+        session stop; the session's loss is counted from the next PnL seen."""
+        self.session_stopped = False
+        self.session_start = None
+
+    def flatten_targets(self, f: Features) -> tuple[list[Target], list[Target]]:
+        """``(bids, asks)``: the capped marketable order that shrinks the position (empty
+        when not :attr:`flattening` or the touch it must cross is unknown).
+
+        Its size is the position, or at most ``flatten_max_qty``; its price is at most
+        ``flatten_max_bps`` through the opposite touch (a sell no lower than the best bid
+        less the cap, a buy no higher than the best ask plus it), in whole ticks.
+        """
+        if not self.flattening:
+            return [], []
+        cfg = self.cfg
+        qty = abs(self.position)
+        if cfg.flatten_max_qty > 0:
+            qty = min(qty, cfg.flatten_max_qty)
+        cap = cfg.flatten_max_bps * 1e-4
+        if self.position > 0:
+            touch = f.best_bid
+            if not touch > 0:  # NaN or empty side: nothing to price against
+                return [], []
+            return [], [(math.ceil(round(touch * (1 - cap) / self.tick_size, 6)), qty)]
+        touch = f.best_ask
+        if not touch > 0:
+            return [], []
+        return [(math.floor(round(touch * (1 + cap) / self.tick_size, 6)), qty)], []
 
     def allow(self, side: Side, price_ticks: int, qty: float, working: float, now: float) -> float:
         """The size of a new order that the limits allow (0 vetoes it).
@@ -154,16 +243,27 @@ class RiskManager:
         return self.gate.rate_limited
 
 
-def _transient_causes(
-    f: Features, book_age_s: float, cfg: RiskConfig, toxicity: float, overlay: Overlay
-) -> list[str]:
+def _book_causes(f: Features, feed_safe: bool) -> list[str]:
+    """Causes that halt only while they last: a fresh synced book cures them."""
     causes = []
+    if not feed_safe:
+        causes.append("feed_unsafe")
     if f.synced != 1.0:
         causes.append("book_unsynced")
     if f.crossed == 1.0:
         causes.append("book_crossed")
-    if book_age_s > cfg.stale_book_s:
+    return causes
+
+
+def _calm_causes(
+    book_age_s: float, feed_lag_s: float, cfg: RiskConfig, toxicity: float, overlay: Overlay
+) -> list[str]:
+    """Causes after which quoting resumes only after ``resume_delay_s`` of calm."""
+    causes = []
+    if not book_age_s <= cfg.stale_book_s:  # a NaN age is stale too
         causes.append("book_stale")
+    if feed_lag_s > cfg.max_feed_lag_s:
+        causes.append("feed_lag")
     if toxicity >= cfg.toxic_pull:
         causes.append("toxic_flow")
     if overlay.halt:
