@@ -83,7 +83,11 @@ async def run_trading(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, request_stop, why)
             installed.append(sig)
-    view = asyncio.create_task(dashboard.show(options, stream))
+    view = asyncio.create_task(
+        dashboard.show(
+            refresh_per_s=options.refresh_per_s, headless=options.headless, stream=stream
+        )
+    )
     timer = (
         loop.call_later(options.duration_s, request_stop, "duration")
         if options.duration_s is not None
