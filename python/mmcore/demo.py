@@ -9,7 +9,6 @@ loopback, connects the ordinary feeds to them, and trades both symbols with the 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from mmcore.llm.config import load_llm_config
 from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
 from mmcore.sim import SimListing, SimMarket, SimMarketProcess, SymbolSpec
+from mmcore.stopping import STOP
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
 
@@ -112,10 +112,13 @@ async def run_demo(
     """Run the demo on a freshly started simulated market (in a child process: the exchange's
     work does not share the trading loop's core)."""
     llm = load_llm_config(None, os.environ if env is None else env)
+    print("mmcore: starting the simulated market", flush=True)
     async with SimMarketProcess(list(DEMO_LISTINGS), seed=seed, speed=speed) as market:
         feeds = feeds_for(market)
-        extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
-        return await run_trading(feeds, demo_setups(), llm, options, extra_status=extra)
+        # a second stop signal: the market need not wind down politely
+        with STOP.on_force(market.kill):
+            extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
+            return await run_trading(feeds, demo_setups(), llm, options, extra_status=extra)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         title="mmcore on the simulated market (Ctrl-C to stop)",
     )
     try:
-        result = asyncio.run(run_demo(options, speed=args.speed, seed=args.seed))
+        result = STOP.run(lambda: run_demo(options, speed=args.speed, seed=args.seed))
     except ConfigError as exc:
         print(f"mmcore: configuration error: {exc}")
         return 2

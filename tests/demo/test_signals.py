@@ -1,0 +1,231 @@
+"""SIGINT and SIGTERM stop ``python -m mmcore`` cleanly at any moment, from start-up to shutdown.
+
+Each test runs the real program as a subprocess, waits for a condition (a line of its output,
+or the handlers being installed) with a deadline, sends the signal, and checks the outcome:
+exit code 0, the "stopped (interrupted)" line, the report, a consistent journal (integrity
+check ok, every order in a terminal state) and no simulated-market process left behind.
+Every wait is bounded: a hung child fails the test and is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mmcore.execution import OrderStatus
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+
+START_S = 60.0  # start-up on a loaded 2-core box takes a few seconds; this bounds a hang
+STOP_S = 30.0  # from the stop signal to the exit, on the same box
+TERMINAL = {s.value for s in OrderStatus if s.terminal}
+
+
+class Run:
+    """``python -m mmcore`` in a subprocess, its output read line by line by a thread."""
+
+    def __init__(self, out: Path, *, ignore_sigint: bool = False) -> None:
+        self.out = out
+        cmd = [sys.executable, "-m", "mmcore", "--duration", "30", "--speed", "10"]
+        cmd += ["--headless", "--out", str(out)]
+        preexec: Callable[[], object] | None = None
+        if ignore_sigint:  # as a shell starts a background job (`&`)
+
+            def preexec() -> object:
+                return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ),  # PYTHONPATH inherited
+            preexec_fn=preexec,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.children: set[int] = set()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
+        """The first output line matching ``predicate``; fails after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.note_children()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                pytest.fail(f"no {what} within {timeout:.0f}s; output:\n{self.output()}")
+            try:
+                line = self._queue.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
+            if line is None:
+                pytest.fail(f"exited before {what}; output:\n{self.output()}")
+            self.lines.append(line)
+            if predicate(line):
+                return line
+
+    def wait_until_handled(self, timeout: float) -> None:
+        """Until the process catches SIGINT and SIGTERM (its handlers are installed)."""
+        want = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+        deadline = time.monotonic() + timeout
+        status = Path(f"/proc/{self.proc.pid}/status")
+        while time.monotonic() < deadline:
+            caught = re.search(r"^SigCgt:\s*([0-9a-f]+)", status.read_text(), re.M)
+            if caught and int(caught.group(1), 16) & want == want:
+                return
+            time.sleep(0.001)  # polling /proc: there is no event to wait on
+        self.kill()
+        pytest.fail(f"stop handlers not installed within {timeout:.0f}s")
+
+    def note_children(self) -> None:
+        """Remember the program's child processes (the simulated market)."""
+        with_children = Path(f"/proc/{self.proc.pid}/task")
+        try:
+            for task in with_children.iterdir():
+                text = (task / "children").read_text()
+                self.children.update(int(p) for p in text.split())
+        except OSError:
+            pass
+
+    def signal(self, sig: int) -> None:
+        self.note_children()
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout: float = STOP_S) -> int:
+        """Wait for the exit (reading the rest of the output); fails after ``timeout``."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"still running {timeout:.0f}s after the signal:\n{self.output()}")
+        self._reader.join(timeout=10)
+        while not self._queue.empty():
+            line = self._queue.get()
+            if line is not None:
+                self.lines.append(line)
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.note_children()
+        for pid in self.children:
+            _kill(pid)
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def assert_clean_stop(run: Run, *, want_orders: bool = False) -> None:
+    """Exit 0, the stop line, the report, a consistent journal, no process left behind."""
+    code = run.finish()
+    out = run.output()
+    try:
+        assert code == 0, out
+        assert "Traceback" not in out, out
+        assert "mmcore: stopped (interrupted)" in out, out
+        assert (run.out / "report.html").stat().st_size > 0
+        journal = run.out / "journal.sqlite"
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            statuses = dict(conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status"))
+        assert set(statuses) <= TERMINAL, statuses
+        if want_orders:
+            assert statuses, "no order was journalled"
+        deadline = time.monotonic() + 10.0
+        while any(_alive(p) for p in run.children) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the market process is reaped just after the parent exits
+        assert not [p for p in run.children if _alive(p)], "child process left behind"
+    finally:
+        for pid in run.children:
+            _kill(pid)
+
+
+def _trading(line: str) -> bool:
+    return line.startswith("mmcore: trading ")
+
+
+def _filled(line: str) -> bool:
+    """A headless status line with a position: there were fills."""
+    m = re.search(r" inventory=(\S+) ", line)
+    return m is not None and float(m.group(1)) != 0.0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_as_soon_as_the_process_can_catch_it(tmp_path: Path, sig: int) -> None:
+    run = Run(tmp_path / "run")
+    run.wait_until_handled(START_S)
+    run.signal(sig)
+    assert_clean_stop(run)
+
+
+def test_sigint_while_the_market_starts(tmp_path: Path) -> None:
+    run = Run(tmp_path / "run")
+    run.wait_for(lambda line: "starting the simulated market" in line, START_S, "start line")
+    run.signal(signal.SIGINT)
+    assert_clean_stop(run)
+
+
+def test_sigterm_before_the_books_sync(tmp_path: Path) -> None:
+    run = Run(tmp_path / "run")
+    run.wait_for(_trading, START_S, "trading line")
+    run.signal(signal.SIGTERM)
+    assert_clean_stop(run)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_run_cancels_every_order(tmp_path: Path, sig: int) -> None:
+    run = Run(tmp_path / "run")
+    run.wait_for(_filled, START_S, "a fill")
+    run.signal(sig)
+    assert_clean_stop(run, want_orders=True)
+
+
+def test_second_sigint_during_shutdown_exits_fast_and_consistent(tmp_path: Path) -> None:
+    run = Run(tmp_path / "run")
+    run.wait_for(_filled, START_S, "a fill")
+    run.signal(signal.SIGINT)
+    run.wait_for(lambda line: line.startswith("mmcore: stopping"), STOP_S, "stopping line")
+    run.signal(signal.SIGINT)
+    assert_clean_stop(run, want_orders=True)
+
+
+def test_sigint_stops_a_run_started_with_sigint_ignored(tmp_path: Path) -> None:
+    run = Run(tmp_path / "run", ignore_sigint=True)
+    run.wait_for(_filled, START_S, "a fill")
+    run.signal(signal.SIGINT)
+    assert_clean_stop(run, want_orders=True)
