@@ -20,20 +20,19 @@ loop, never from inside whatever code the signal interrupted.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import signal
-import socket
 from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # the others are imported when used: installing comes first, and fast
+    import asyncio
+    import socket
 
 __all__ = ["STOP", "StopSignals"]
 
 T = TypeVar("T")
-
-log = logging.getLogger("mmcore.stop")
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -69,11 +68,11 @@ class StopSignals:
         """Act on one stop signal: the first requests a stop, the second forces it."""
         if self.signal is None:
             self.signal = signal.Signals(signum)
-            log.warning("stop_signal signal=%s", self.signal.name)
+            _warn("stop_signal signal=%s", self.signal.name)
             callbacks = self._on_stop
         elif not self.forced:
             self.forced = True
-            log.warning("stop_forced signal=%s", signal.Signals(signum).name)
+            _warn("stop_forced signal=%s", signal.Signals(signum).name)
             callbacks = self._on_force
         else:
             return
@@ -107,6 +106,8 @@ class StopSignals:
 
     def run(self, main: Callable[[], Awaitable[T]]) -> T:
         """``asyncio.run(main())`` with the handlers installed and attached to its loop."""
+        import asyncio
+
         self.install()
 
         async def attached_main() -> T:
@@ -118,6 +119,8 @@ class StopSignals:
     @contextlib.contextmanager
     def attached(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         """Within the block, signals wake ``loop`` and are acted on from it."""
+        import socket
+
         rsock, wsock = socket.socketpair()
         rsock.setblocking(False)
         wsock.setblocking(False)
@@ -132,6 +135,12 @@ class StopSignals:
             loop.remove_reader(rsock.fileno())
             rsock.close()
             wsock.close()
+
+
+def _warn(msg: str, *args: object) -> None:
+    import logging
+
+    logging.getLogger("mmcore.stop").warning(msg, *args)
 
 
 def _drain(sock: socket.socket) -> None:
