@@ -92,13 +92,10 @@ class Run:
     def wait_until_handled(self, timeout: float) -> str:
         """Until the process catches SIGINT and SIGTERM (its handlers are installed); returns
         its memory map read just after (which libraries were loaded by then)."""
-        want = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
         deadline = time.monotonic() + timeout
-        proc = Path(f"/proc/{self.proc.pid}")
         while time.monotonic() < deadline:
-            caught = re.search(r"^SigCgt:\s*([0-9a-f]+)", (proc / "status").read_text(), re.M)
-            if caught and int(caught.group(1), 16) & want == want:
-                return (proc / "maps").read_text()
+            if _catches(self.proc.pid, signal.SIGINT, signal.SIGTERM):
+                return Path(f"/proc/{self.proc.pid}/maps").read_text()
             time.sleep(0.001)  # polling /proc: there is no event to wait on
         self.kill()
         pytest.fail(f"stop handlers not installed within {timeout:.0f}s")
@@ -112,6 +109,17 @@ class Run:
                 self.children.update(int(p) for p in text.split())
         except OSError:
             pass
+
+    def wait_for_child(self, timeout: float) -> None:
+        """Until the program's child process (the simulated market) has started the Python
+        interpreter (it is then still starting up: importing, for about a second)."""
+        deadline = time.monotonic() + timeout
+        while not any(b"spawn_main" in _cmdline(pid) for pid in self.children):
+            if time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(f"no child interpreter within {timeout:.0f}s")
+            time.sleep(0.001)  # polling /proc: there is no event to wait on
+            self.note_children()
 
     def signal(self, sig: int, *, group: bool = False) -> None:
         """Send ``sig`` to the program, or with ``group`` to its whole process group (what a
@@ -142,6 +150,24 @@ class Run:
             _kill(pid)
         self.proc.kill()
         self.proc.wait(timeout=10)
+
+
+def _catches(pid: int, *signals: int) -> bool:
+    """True when process ``pid`` has a handler for every one of ``signals``."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.M)
+    want = sum(1 << (s - 1) for s in signals)
+    return caught is not None and int(caught.group(1), 16) & want == want
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _kill(pid: int) -> None:
@@ -202,9 +228,11 @@ def test_signal_during_the_imports(tmp_path: Path, sig: int) -> None:
     assert_clean_stop(run)
 
 
-def test_sigint_while_the_market_starts(tmp_path: Path) -> None:
+def test_ctrl_c_while_the_market_process_starts(tmp_path: Path) -> None:
+    """Ctrl-C reaches the market's process too while it is still importing: no traceback."""
     run = Run(tmp_path / "run")
     run.wait_for(lambda line: "starting the simulated market" in line, START_S, "start line")
+    run.wait_for_child(START_S)
     run.signal(signal.SIGINT, group=True)
     assert_clean_stop(run)
 

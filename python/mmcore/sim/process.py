@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import signal
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
 from mmcore.sim.venue import SimListing, SimMarket
@@ -21,7 +22,7 @@ _START_TIMEOUT_S = 30.0
 
 def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection) -> None:
     """Child process: run the market, report its URLs, stop when the parent says so or dies."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the market stops
 
     async def main() -> None:
         async with SimMarket(listings, seed=seed, speed=speed) as market:
@@ -75,9 +76,11 @@ class SimMarketProcess:
         self._process = ctx.Process(
             target=_serve, args=(*self._args, child), name="mmcore-sim", daemon=True
         )
-        # SIGINT stays blocked in the child from its first instruction (the mask is inherited
-        # through spawn's fork+exec): a Ctrl-C while it imports must not kill it with a traceback.
-        # In the parent it is only deferred: delivered when unblocked just below.
+        # The child starts with SIGINT blocked (the signal mask survives spawn's fork+exec), so
+        # a Ctrl-C while it imports cannot kill it with a traceback; it then ignores SIGINT.
+        # Only this thread blocks it, so this process still receives one meanwhile. (The
+        # resource tracker is started first: starting it inside start() unblocks SIGINT.)
+        resource_tracker.ensure_running()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self._process.start()
