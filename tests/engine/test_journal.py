@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import os
+import selectors
 import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from mmcore.portfolio import Portfolio
 from .conftest import SYMBOL, make_engine, session
 
 CHILD = Path(__file__).parent / "journal_child.py"
+CHILD_TIMEOUT_S = 60.0  # per line: start-up and one 500-item chunk on a loaded machine
 
 
 def _signed_fill_sum(path: Path) -> float:
@@ -27,19 +30,34 @@ def _signed_fill_sum(path: Path) -> float:
     return total
 
 
+def _lines(child: subprocess.Popen[bytes], timeout: float) -> Iterator[str]:
+    """The child's stdout lines, each within ``timeout`` seconds (else the test fails: a hung
+    child must not hang the suite); stops at end of file."""
+    assert child.stdout is not None
+    fd, pending = child.stdout.fileno(), b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while True:
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                yield line.decode()
+            assert sel.select(timeout), f"no output from the child within {timeout:.0f}s"
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return
+            pending += chunk
+
+
 def test_kill_9_mid_run_then_restart_keeps_committed_fills_and_positions(journal_path):
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(journal_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    cmd = [sys.executable, str(CHILD), str(journal_path)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     try:
         committed = 0
-        for line in child.stdout:
+        for line in _lines(child, CHILD_TIMEOUT_S):
             committed = int(line)
             if committed >= 30:
                 break
-        assert committed >= 30, "the child produced too few fills"
+        assert committed >= 30, f"the child exited with {child.wait()} after {committed} fills"
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
