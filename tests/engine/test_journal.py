@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-import selectors
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.child_lines import lines_within
 
 from mmcore.execution import Order, OrderFilled, OrderStatus, Side
 from mmcore.journal import Journal, load_state
@@ -30,30 +29,13 @@ def _signed_fill_sum(path: Path) -> float:
     return total
 
 
-def _lines(child: subprocess.Popen[bytes], timeout: float) -> Iterator[str]:
-    """The child's stdout lines, each within ``timeout`` seconds (else the test fails: a hung
-    child must not hang the suite); stops at end of file."""
-    assert child.stdout is not None
-    fd, pending = child.stdout.fileno(), b""
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while True:
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                yield line.decode()
-            assert sel.select(timeout), f"no output from the child within {timeout:.0f}s"
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                return
-            pending += chunk
-
-
 def test_kill_9_mid_run_then_restart_keeps_committed_fills_and_positions(journal_path):
     cmd = [sys.executable, str(CHILD), str(journal_path)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     try:
         committed = 0
-        for line in _lines(child, CHILD_TIMEOUT_S):
+        assert child.stdout is not None
+        for line in lines_within(child.stdout, CHILD_TIMEOUT_S):
             committed = int(line)
             if committed >= 30:
                 break
