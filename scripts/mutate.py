@@ -7,10 +7,10 @@ Python (mutmut 2.x, installed with pip when missing)::
         --functions Feed._backoff_delay,Feed._open_with_backoff,Feed._housekeeping \\
         --tests tests/feeds/test_feed_reconnect.py
 
-mutates only the lines of the named functions (and of ``--lines 360-366`` ranges) (``Class.method`` or ``function``; the whole
-module when ``--functions`` is omitted: slow on a 2-core machine, a full feed module is
-hundreds of mutants x the test time), runs ``--tests`` with pytest against each mutant
-(``PYTHONPATH=python``), and lists the mutants that survived (the tests still passed) as
+mutates only the lines of the named functions (``Class.method`` or ``function``) and of
+``--lines 360-366`` ranges (with neither, the whole module: slow on a 2-core machine, a full
+feed module is hundreds of mutants x the test time), runs ``--tests`` with pytest against
+each mutant (``PYTHONPATH=python``), and lists the mutants that survived (the tests still passed) as
 diffs. Restricting works through mutmut's ``--use-patch-file``: a patch that marks the
 functions' lines as added, so only they are mutated.
 
