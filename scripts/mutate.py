@@ -20,9 +20,8 @@ Rust (cargo-mutants, installed with ``cargo install cargo-mutants`` when missing
 
 runs ``cargo mutants --file <file>`` and prints the surviving ("missed") mutants.
 
-mutmut edits the file in place while it runs and restores it at the end; do not edit the
-module meanwhile, and check ``git status`` if a run is interrupted. Its cache
-(``.mutmut-cache``) is removed after the listing.
+mutmut edits the file it mutates, so it runs in a scratch copy of the checkout (removed
+afterwards, with mutmut's cache): the working tree stays usable meanwhile.
 """
 
 from __future__ import annotations
@@ -77,12 +76,25 @@ def ensure(module: str, requirement: str) -> None:
         subprocess.run([sys.executable, "-m", "pip", "install", requirement], check=True)
 
 
+def scratch_copy(dest: Path) -> Path:
+    """A copy of the checkout (without ``target/`` and ``.git``) for mutmut to edit, so the
+    working tree stays usable (and intact if the run is interrupted)."""
+    ignore = shutil.ignore_patterns("target", ".git", ".mutmut-cache", "__pycache__", "runs")
+    shutil.copytree(ROOT, dest, ignore=ignore)
+    return dest
+
+
 def run_python(args: argparse.Namespace) -> int:
     ensure("mutmut", "mutmut>=2.5,<3")
     ensure("whatthepatch", "whatthepatch")
+    with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
+        return _run_python(args, scratch_copy(Path(tmp) / "repo"))
+
+
+def _run_python(args: argparse.Namespace, root: Path) -> int:
     module = args.module
-    source = (ROOT / module).read_text()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    source = (root / module).read_text()
+    env = dict(os.environ, PYTHONPATH=str(root / "python"))
     runner = f"{shlex.quote(sys.executable)} -m pytest -x -q -p no:cacheprovider " + " ".join(
         shlex.quote(t) for t in args.tests
     )
@@ -98,62 +110,60 @@ def run_python(args: argparse.Namespace) -> int:
             patch.write_text(patch_for(module, source, spans))
             cmd += ["--use-patch-file", str(patch)]
         print("mutate:", shlex.join(cmd), flush=True)
-        subprocess.run(cmd, cwd=ROOT, env=env, check=False)  # exit code: survivors found
+        subprocess.run(cmd, cwd=root, env=env, check=False)  # exit code: survivors found
     results = subprocess.run(
-        ["mutmut", "results"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        ["mutmut", "results"], cwd=root, env=env, capture_output=True, text=True, check=False
     ).stdout
     print(results)
     ids = subprocess.run(
         ["mutmut", "result-ids", "survived"],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     ).stdout.split()
     for mutant in ids:
-        print(f"--- surviving mutant {mutant}\n{_show(mutant, env)}")
+        print(f"--- surviving mutant {mutant}\n{_show(root, mutant, env)}")
     if args.attribute:
-        attribute(module, runner, env)
-    if not args.keep_cache:
-        (ROOT / ".mutmut-cache").unlink(missing_ok=True)
+        attribute(root, module, runner, env)
     print(f"mutate: {len(ids)} surviving mutant(s)")
     return 1 if ids else 0
 
 
-def _show(mutant: str, env: dict[str, str]) -> str:
+def _show(root: Path, mutant: str, env: dict[str, str]) -> str:
     return subprocess.run(
-        ["mutmut", "show", mutant], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        ["mutmut", "show", mutant], cwd=root, env=env, capture_output=True, text=True, check=False
     ).stdout
 
 
-def attribute(module: str, runner: str, env: dict[str, str]) -> None:
+def attribute(root: Path, module: str, runner: str, env: dict[str, str]) -> None:
     """For every killed mutant: its changed line and the tests that fail on it (the tests are
     run again, without ``-x``, on the mutant applied to disk; the file is restored after)."""
     killed = []
     for status in ("killed", "suspicious", "timeout"):
         killed += subprocess.run(
             ["mutmut", "result-ids", status],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             capture_output=True,
             text=True,
             check=False,
         ).stdout.split()
-    original = (ROOT / module).read_text()
+    original = (root / module).read_text()
     command = runner.replace(" -x ", " -rf ")
     try:
         for mutant in sorted(killed, key=int):
             change = [
                 line
-                for line in _show(mutant, env).splitlines()
+                for line in _show(root, mutant, env).splitlines()
                 if line[:1] in "+-" and line[:3] not in ("+++", "---")
             ]
-            subprocess.run(["mutmut", "apply", mutant], cwd=ROOT, env=env, check=True)
+            subprocess.run(["mutmut", "apply", mutant], cwd=root, env=env, check=True)
             try:
                 out = subprocess.run(
                     shlex.split(command),
-                    cwd=ROOT,
+                    cwd=root,
                     env=env,
                     capture_output=True,
                     text=True,
@@ -161,11 +171,11 @@ def attribute(module: str, runner: str, env: dict[str, str]) -> None:
                 ).stdout
             except subprocess.TimeoutExpired:
                 out = ""
-            (ROOT / module).write_text(original)
+            (root / module).write_text(original)
             failed = [line.split()[1] for line in out.splitlines() if line.startswith("FAILED")]
             print(f"mutant {mutant}: {' | '.join(change)}\n    caught by: {failed or 'TIMEOUT'}")
     finally:
-        (ROOT / module).write_text(original)
+        (root / module).write_text(original)
 
 
 def run_rust(args: argparse.Namespace) -> int:
@@ -191,7 +201,6 @@ def main() -> int:
         "--lines", nargs="+", help="line ranges to mutate too, e.g. 360-366 (with --functions)"
     )
     parser.add_argument("--rust", action="store_true", help="cargo-mutants on a Rust file")
-    parser.add_argument("--keep-cache", action="store_true", help="keep .mutmut-cache")
     parser.add_argument(
         "--attribute",
         action="store_true",
