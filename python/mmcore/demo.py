@@ -19,7 +19,7 @@ from mmcore.llm.config import load_llm_config
 from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
 from mmcore.sim import SimListing, SimMarket, SimMarketProcess, SymbolSpec
-from mmcore.stopping import STOP
+from mmcore.stopping import STOP, StopSignals
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
 
@@ -107,18 +107,26 @@ def feeds_for(market: SimMarket | SimMarketProcess) -> list[Feed]:
 
 
 async def run_demo(
-    options: RunOptions, *, speed: float = 1.0, seed: int = 1, env: dict | None = None
+    options: RunOptions,
+    *,
+    speed: float = 1.0,
+    seed: int = 1,
+    env: dict | None = None,
+    stop: StopSignals = STOP,
 ) -> RunResult:
     """Run the demo on a freshly started simulated market (in a child process: the exchange's
-    work does not share the trading loop's core)."""
+    work does not share the trading loop's core); ``stop`` ends it early (see
+    :func:`~mmcore.runner.run_trading`)."""
     llm = load_llm_config(None, os.environ if env is None else env)
     print("mmcore: starting the simulated market", flush=True)
     async with SimMarketProcess(list(DEMO_LISTINGS), seed=seed, speed=speed) as market:
         feeds = feeds_for(market)
         # a second stop signal: the market need not wind down politely
-        with STOP.on_force(market.kill):
+        with stop.on_force(market.kill):
             extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
-            return await run_trading(feeds, demo_setups(), llm, options, extra_status=extra)
+            return await run_trading(
+                feeds, demo_setups(), llm, options, extra_status=extra, stop=stop
+            )
 
 
 def run(args: argparse.Namespace) -> int:
