@@ -120,10 +120,12 @@ async def test_a_hanging_or_garbage_relay_does_not_stop_quoting(tmp_path: Path):
         journal = options.out_dir / "journal.sqlite"
 
         async def stop_once_quoting_went_on_after_every_failure() -> None:
-            await until(lambda: len(relay.chat_requests) > len(steps))  # all were served
-            orders, fills = _counts(journal)
-            await until(lambda: (c := _counts(journal))[0] > orders + 50 and c[1] > fills)
-            stop.receive(signal.SIGINT)
+            try:
+                await until(lambda: len(relay.chat_requests) > len(steps))  # all were served
+                orders, fills = _counts(journal)
+                await until(lambda: (c := _counts(journal))[0] > orders + 50 and c[1] > fills)
+            finally:  # also when a condition timed out: the run must end either way
+                stop.receive(signal.SIGINT)
 
         watcher = asyncio.create_task(stop_once_quoting_went_on_after_every_failure())
         result = await run_demo(options, speed=10, env=env, stop=stop)
