@@ -4,6 +4,7 @@ called once, also when they come after the signal; real signals reach a running 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -22,10 +23,13 @@ def handlers() -> Iterator[None]:
         signal.signal(sig, handler)
 
 
-def test_first_signal_requests_second_forces_third_is_ignored() -> None:
+def test_first_signal_requests_second_forces_third_is_ignored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     stop, calls = StopSignals(), []
+    caplog.set_level(logging.WARNING, logger="mmcore.stop")
     with stop.on_stop(lambda: calls.append("stop")), stop.on_force(lambda: calls.append("force")):
-        assert not stop.requested and not stop.forced
+        assert stop.signal is None and stop.forced is False and not stop.requested
         stop.receive(signal.SIGTERM)
         assert stop.requested and stop.signal is signal.SIGTERM and not stop.forced
         assert calls == ["stop"]
@@ -34,6 +38,11 @@ def test_first_signal_requests_second_forces_third_is_ignored() -> None:
         assert calls == ["stop", "force"]
         stop.receive(signal.SIGINT)
         assert calls == ["stop", "force"]
+    logged = [(r.name, r.getMessage()) for r in caplog.records]
+    assert logged == [
+        ("mmcore.stop", "stop_signal signal=SIGTERM"),
+        ("mmcore.stop", "stop_forced signal=SIGINT"),
+    ]
 
 
 def test_a_late_subscriber_is_called_at_once_and_a_gone_one_never() -> None:
@@ -65,16 +74,28 @@ def test_install_handles_a_real_signal_without_a_loop(handlers: None) -> None:
 def test_run_wakes_the_loop_on_a_real_signal_and_detaches_after(handlers: None) -> None:
     stop = StopSignals()
 
+    called_in: list[asyncio.Task[object] | None] = []
+
     async def main() -> str:
         stopped = asyncio.Event()
-        with stop.on_stop(stopped.set):
+
+        def on_stop() -> None:
+            called_in.append(asyncio.current_task())
+            stopped.set()
+
+        with stop.on_stop(on_stop):
             loop = asyncio.get_running_loop()
             loop.call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
             await asyncio.wait_for(stopped.wait(), 10)
+            # a signal that interrupts this very task: its subscribers still run from the loop
+            os.kill(os.getpid(), signal.SIGINT)
+            assert not stop.forced, "acted on inside the interrupted code"
+            await asyncio.sleep(0)
+            assert stop.forced
         return "done"
 
     assert stop.run(main) == "done"
+    assert called_in == [None], "subscribers are called from the loop, not inside a task"
     assert stop.signal is signal.SIGTERM
     assert signal.set_wakeup_fd(-1) == -1, "the wake-up fd is released with the loop"
-    os.kill(os.getpid(), signal.SIGINT)  # after the loop: still handled, no KeyboardInterrupt
-    assert stop.forced
+    os.kill(os.getpid(), signal.SIGINT)  # after the loop: still ours, no KeyboardInterrupt
