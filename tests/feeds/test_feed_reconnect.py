@@ -109,6 +109,31 @@ async def test_a_synced_connection_resets_the_backoff() -> None:
             assert feed.metrics.reconnects == 3
 
 
+async def test_a_connection_that_never_synced_does_not_reset_the_backoff() -> None:
+    """The REST snapshot is held back, so the Binance book never syncs: killing that
+    connection is followed by a backoff wait, not an immediate reconnect."""
+    case = CASES["binance-spot"]
+    fake = case.fake()
+    fake.delay_rest(30.0, count=4)
+    async with fake:
+        config = feed_config(case, fake, backoff_base_s=1.0, backoff_max_s=1.0)
+        async with running_feed(config) as feed:
+            await eventually(lambda: fake.rest_started >= 1, "the snapshot request")
+            assert not feed.safe_to_quote(case.symbols[0])
+            conn = fake.connections[0]
+            # a negative claim needs time to pass: six housekeeping ticks (0.05 s each) of the
+            # unsynced connection, none of which may reset the backoff
+            await asyncio.sleep(0.3)
+            killed_at = asyncio.get_running_loop().time()
+            assert fake.kill_connections() == 1
+            await eventually(
+                lambda: bool(fake.connections) and fake.connections[0] is not conn,
+                "the new connection",
+            )
+            waited = asyncio.get_running_loop().time() - killed_at
+            assert waited >= 0.45, f"reconnected after {waited:.2f}s: the backoff was reset"
+
+
 def test_feed_config_refuses_a_cap_below_the_base() -> None:
     with pytest.raises(ValueError, match=r"feeds\.backoff_max_s"):
         FeedConfig(venue="okx", symbols=("X",), backoff_base_s=2, backoff_max_s=1)
