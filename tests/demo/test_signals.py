@@ -193,6 +193,8 @@ def assert_clean_stop(run: Run, *, want_orders: bool = False) -> None:
         assert "mmcore: stopped (interrupted)" in out, out
         assert (run.out / "report.html").stat().st_size > 0
         journal = run.out / "journal.sqlite"
+        # closed, not just committed: the last connection's close checkpoints and removes the WAL
+        assert not journal.with_name("journal.sqlite-wal").exists(), "journal left open"
         with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             statuses = dict(conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status"))
