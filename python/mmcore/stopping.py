@@ -21,12 +21,13 @@ loop, never from inside whatever code the signal interrupted.
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
-if TYPE_CHECKING:  # the others are imported when used: installing comes first, and fast
+if TYPE_CHECKING:  # imported when used (never by the handler): installing comes first, fast
     import asyncio
     import socket
 
@@ -138,8 +139,8 @@ class StopSignals:
 
 
 def _warn(msg: str, *args: object) -> None:
-    import logging
-
+    # logging is imported with this module, never here: an import inside a signal handler that
+    # interrupted another import breaks on the import lock (seen: KeyError in _ModuleLock.acquire)
     logging.getLogger("mmcore.stop").warning(msg, *args)
 
 
