@@ -8,7 +8,6 @@ is documented option by option in the example ``mm.toml`` at the repository root
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -132,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     """Run from the config file; 2 for bad arguments or configuration."""
     from mmcore.demo import default_out, print_result
     from mmcore.runner import run_trading
+    from mmcore.stopping import STOP
 
     if not args.paper:
         print("mmcore run: live order entry is not built yet; pass --paper")
@@ -150,6 +150,6 @@ def run(args: argparse.Namespace) -> int:
         title="mmcore paper trading on live public data (Ctrl-C to stop)",
     )
     feeds = [Feed(f) for f in cfg.feeds]
-    result = asyncio.run(run_trading(feeds, cfg.setups, cfg.llm, options))
+    result = STOP.run(lambda: run_trading(feeds, cfg.setups, cfg.llm, options))
     print_result(result)
     return 0

@@ -9,7 +9,6 @@ loopback, connects the ordinary feeds to them, and trades both symbols with the 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
 from mmcore.sim import SimListing, SimMarket, SimMarketProcess, SymbolSpec
 from mmcore.sim.flow import write_episodes
+from mmcore.stopping import STOP, StopSignals
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
 
@@ -119,15 +119,26 @@ def feeds_for(market: SimMarket | SimMarketProcess) -> list[Feed]:
 
 
 async def run_demo(
-    options: RunOptions, *, speed: float = 1.0, seed: int = 1, env: dict | None = None
+    options: RunOptions,
+    *,
+    speed: float = 1.0,
+    seed: int = 1,
+    env: dict | None = None,
+    stop: StopSignals = STOP,
 ) -> RunResult:
     """Run the demo on a freshly started simulated market (in a child process: the exchange's
-    work does not share the trading loop's core)."""
+    work does not share the trading loop's core); ``stop`` ends it early (see
+    :func:`~mmcore.runner.run_trading`)."""
     llm = load_llm_config(None, os.environ if env is None else env)
+    print("mmcore: starting the simulated market", flush=True)
     async with SimMarketProcess(list(DEMO_LISTINGS), seed=seed, speed=speed) as market:
         feeds = feeds_for(market)
-        extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
-        result = await run_trading(feeds, demo_setups(), llm, options, extra_status=extra)
+        # a second stop signal: the market need not wind down politely
+        with stop.on_force(market.kill):
+            extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
+            result = await run_trading(
+                feeds, demo_setups(), llm, options, extra_status=extra, stop=stop
+            )
     # the informed episodes the sim stated, next to the fills they should explain
     write_episodes(result.out_dir / "sim_episodes.csv", market.episodes)
     return result
@@ -145,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         title="mmcore on the simulated market (Ctrl-C to stop)",
     )
     try:
-        result = asyncio.run(run_demo(options, speed=args.speed, seed=args.seed))
+        result = STOP.run(lambda: run_demo(options, speed=args.speed, seed=args.seed))
     except ConfigError as exc:
         print(f"mmcore: configuration error: {exc}")
         return 2

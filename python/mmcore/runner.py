@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
+import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from mmcore.advisors.factory import build_advisor_service
 from mmcore.feeds import Feed
 from mmcore.journal import Journal
 from mmcore.llm.config import LLMConfig
+from mmcore.stopping import STOP, StopSignals
 from mmcore.trader import SymbolSetup, Trader
 from mmcore.ui.dashboard import Dashboard
 from mmcore.ui.recorder import Recorder
@@ -60,52 +62,87 @@ async def run_trading(
     *,
     stream: TextIO | None = None,
     extra_status: dict[str, object] | None = None,
+    stop: StopSignals = STOP,
 ) -> RunResult:
-    """Trade until the duration ends or a stop signal arrives, then shut down and report."""
+    """Trade until the duration ends or a stop signal arrives, then shut down and report.
+
+    A stop signal that came before this call stops the run as soon as it starts (the report is
+    still written); a second one (``stop.forced``) cuts the shutdown's waits for the advisors
+    short. The orders are cancelled and the journal is flushed and closed either way.
+    """
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
     journal = Journal(out / "journal.sqlite")
-    runtime = await build_advisor_service(llm)
+    try:
+        runtime = await build_advisor_service(llm)
+    except BaseException:
+        journal.close()
+        raise
     trader = Trader(feeds, setups, journal=journal, advisors=runtime.service)
     recorder = Recorder(trader)
     dashboard = Dashboard(trader, recorder, runtime, title=options.title, extra=extra_status)
     trader.on_sample = recorder.sample
-    reason = "duration"
     stop_reason: list[str] = []
+    forced = asyncio.Event()
 
     def request_stop(why: str) -> None:
         stop_reason.append(why)
         trader.stop()
 
+    print(
+        f"mmcore: trading {', '.join(trader.engines)}; run folder {out}/",
+        file=stream or sys.stdout,
+        flush=True,
+    )
     loop = asyncio.get_running_loop()
-    installed = []
-    for sig, why in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, request_stop, why)
-            installed.append(sig)
-    view = asyncio.create_task(dashboard.show(options, stream))
+    view = asyncio.create_task(
+        dashboard.show(
+            refresh_per_s=options.refresh_per_s, headless=options.headless, stream=stream
+        )
+    )
     timer = (
         loop.call_later(options.duration_s, request_stop, "duration")
         if options.duration_s is not None
         else None
     )
-    try:
-        await trader.run()
-    except Exception as exc:  # the report is still written: nothing is lost
-        log.exception("trader_failed")
-        stop_reason.append(f"error: {exc}")
-    finally:
-        if timer is not None:
-            timer.cancel()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        view.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await view
-        trader.shutdown()
-        recorder.sample(time.monotonic())
-        usage = await runtime.aclose()
-        journal.close()
-    reason = stop_reason[0] if stop_reason else reason
+    usage = ""
+    with stop.on_stop(lambda: request_stop("interrupted")), stop.on_force(forced.set):
+        try:
+            await trader.run()
+        except Exception as exc:  # the report is still written: nothing is lost
+            log.exception("trader_failed")
+            stop_reason.append(f"error: {exc}")
+        finally:
+            if timer is not None:
+                timer.cancel()
+            view.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await view
+            reason = stop_reason[0] if stop_reason else "duration"
+            print(
+                f"\nmmcore: stopping ({reason}): cancelling orders, flushing the journal, "
+                "writing the report",
+                file=stream or sys.stdout,
+                flush=True,
+            )
+            try:
+                trader.shutdown()
+                recorder.sample(time.monotonic())
+                usage = await _unless(forced, runtime.aclose()) or "LLM usage: not collected"
+            finally:
+                journal.close()
     summary, report = write_report(out, trader, recorder, runtime, reason=reason, usage=usage)
     return RunResult(out, report, summary, reason)
+
+
+async def _unless(forced: asyncio.Event, work: Coroutine[Any, Any, str]) -> str | None:
+    """``await work``, unless ``forced`` is set first (then ``work`` is cancelled: None)."""
+    task = asyncio.ensure_future(work)
+    force = asyncio.ensure_future(forced.wait())
+    await asyncio.wait([task, force], return_when=asyncio.FIRST_COMPLETED)
+    force.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    log.warning("shutdown_forced skipped=advisors_close")
+    return None

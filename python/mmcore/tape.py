@@ -30,6 +30,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmcore import DecodeError
+from mmcore.feeds.health import BookUpdates, FeedMetrics
+from mmcore.feeds.protocols import make_protocol
+from mmcore.feeds.session import BookSession
+
 __all__ = [
     "RecordKind",
     "TapeError",
@@ -288,8 +293,8 @@ def tape_header(path: str | Path) -> dict[str, object]:
 class TapeReplay:
     """The outcome of :func:`replay_tape`: the last epoch's session and the counters."""
 
-    session: object  # mmcore.feeds.session.BookSession
-    metrics: object  # mmcore.feeds.health.FeedMetrics
+    session: BookSession
+    metrics: FeedMetrics
     frames: int = 0
     snapshots: int = 0
     epochs: list[int] = field(default_factory=list)
@@ -297,11 +302,6 @@ class TapeReplay:
 
 def replay_tape(path: str | Path, *, max_buffer: int = 1024) -> TapeReplay:
     """Replay a tape through the live decode path; return the final books and counters."""
-    from mmcore import DecodeError
-    from mmcore.feeds.feed import make_protocol
-    from mmcore.feeds.health import BookUpdates, FeedMetrics
-    from mmcore.feeds.session import BookSession
-
     header = tape_header(path)
     venue, symbols = str(header["venue"]), tuple(header["symbols"])  # type: ignore[arg-type]
     protocol = make_protocol(venue, symbols)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from mmcore.advisors.factory import build_advisor_service
 from mmcore.demo import DEMO_LISTINGS, demo_setups, feeds_for
@@ -23,7 +24,17 @@ async def test_dashboard_renders_a_running_trader_to_text():
         dashboard = Dashboard(trader, recorder, runtime, title="test run")
         before = dashboard.render_text()
         task = asyncio.create_task(trader.run())
-        await asyncio.sleep(2.0)
+        # until both symbols are sampled synced and the advisors have spoken for each
+        deadline = asyncio.get_running_loop().time() + 30.0
+        while not (
+            all(
+                sym in recorder.latest and recorder.latest[sym].feed_state == "synced"
+                for sym in trader.engines
+            )
+            and all(runtime.service.latest(sym, time.monotonic()).signal for sym in trader.engines)
+        ):
+            assert asyncio.get_running_loop().time() < deadline, "no synced, advised frame"
+            await asyncio.sleep(0.02)  # polls the condition
         frame = dashboard.render_text(width=160)
         shown = recorder.latest["BTCUSDT"].best_bid
         btc_bid = trader.feed_of("BTCUSDT").book("BTCUSDT").best_bid()[0]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.child_lines import lines_within
 
 from mmcore.execution import Order, OrderFilled, OrderStatus, Side
 from mmcore.journal import Journal, load_state
@@ -19,6 +20,7 @@ from mmcore.portfolio import Portfolio
 from .conftest import SYMBOL, make_engine, session
 
 CHILD = Path(__file__).parent / "journal_child.py"
+CHILD_TIMEOUT_S = 60.0  # per line: start-up and one 500-item chunk on a loaded machine
 
 
 def _signed_fill_sum(path: Path) -> float:
@@ -28,18 +30,16 @@ def _signed_fill_sum(path: Path) -> float:
 
 
 def test_kill_9_mid_run_then_restart_keeps_committed_fills_and_positions(journal_path):
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(journal_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    cmd = [sys.executable, str(CHILD), str(journal_path)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     try:
         committed = 0
-        for line in child.stdout:
+        assert child.stdout is not None
+        for line in lines_within(child.stdout, CHILD_TIMEOUT_S):
             committed = int(line)
             if committed >= 30:
                 break
-        assert committed >= 30, "the child produced too few fills"
+        assert committed >= 30, f"the child exited with {child.wait()} after {committed} fills"
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.child_lines import lines_within
 
 from mmcore.cli_record import add_parser, run
 from mmcore.tape import replay_tape
 from mmcore.testing.fake_exchange import BinanceWire
+
+TIMEOUT_S = 60.0  # per status line and for the exit, on a loaded machine
 
 
 @pytest.fixture
@@ -46,15 +54,24 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def test_record_writes_a_tape_that_replays_to_synced_books(
     fake_in_thread: BinanceWire, tmp_path: Path
 ) -> None:
+    """``mmcore record`` in a child process, stopped with SIGINT once it reports both books
+    synced (waiting on its status lines, not on a fixed duration)."""
     fake = fake_in_thread
-    args = _parse(
-        [
-            *("record", "--venue", "binance-spot", "--symbols", "BTCUSDT,ETHUSDT"),
-            *("--out", str(tmp_path), "--duration", "0.6", "--stats-every", "0.2"),
-            *("--ws-url", fake.ws_url, "--rest-url", fake.rest_url),
-        ]
-    )
-    assert run(args) == 0
+    cmd = [sys.executable, "-m", "mmcore", "record", "--venue", "binance-spot"]
+    cmd += ["--symbols", "BTCUSDT,ETHUSDT", "--out", str(tmp_path), "--stats-every", "0.1"]
+    cmd += ["--duration", "120", "--ws-url", fake.ws_url, "--rest-url", fake.rest_url]
+    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        assert child.stderr is not None
+        lines = lines_within(child.stderr, TIMEOUT_S)
+        seen = list(itertools.takewhile(lambda line: "synced 2/2" not in line, lines))
+        child.send_signal(signal.SIGINT)
+        rest = list(lines)
+        assert child.wait(TIMEOUT_S) == 0, [*seen, *rest]
+    finally:
+        child.kill()
+        child.wait()
+    assert any("wrote" in line for line in rest), rest
     replay = replay_tape(tmp_path)
     assert replay.frames > 0
     assert replay.snapshots >= 2

@@ -20,7 +20,7 @@ from mmcore.testing.fake_exchange import OkxWire
 
 async def test_heartbeats_keep_a_quiet_connection_alive(in_band_case: VenueCase) -> None:
     async with in_band_case.fake() as fake:
-        config = feed_config(in_band_case, fake, heartbeat_interval_s=0.05, stale_timeout_s=0.3)
+        config = feed_config(in_band_case, fake, heartbeat_interval_s=0.05, stale_timeout_s=0.5)
         async with running_feed(config) as feed:
             assert await feed.wait_synced(SYNC_TIMEOUT)
             fake.pause()  # no market data at all: only heartbeat replies arrive
@@ -30,7 +30,8 @@ async def test_heartbeats_keep_a_quiet_connection_alive(in_band_case: VenueCase)
             def pings() -> int:
                 return sum(frame == ping for frame in conn.received)
 
-            await eventually(lambda: pings() >= 10, "ten heartbeats")
+            # 20 heartbeats: a second of silence from the market, twice the stale timeout
+            await eventually(lambda: pings() >= 20, "twenty heartbeats")
             assert feed.metrics.stale_disconnects == 0
             assert feed.epoch == 1
             fake.resume()

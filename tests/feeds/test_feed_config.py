@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mmcore.config import ConfigError
-from mmcore.feeds import Feed, FeedConfig, load_feed_config, make_protocol
+from mmcore.feeds import load_feed_config, make_protocol
 
 
 def test_defaults_are_production_and_testnet_is_a_preset() -> None:
@@ -85,15 +85,3 @@ def test_okx_subscribe_frames() -> None:
     assert okx.is_control(b"pong")
     with pytest.raises(ValueError, match="unknown feed venue"):
         make_protocol("kraken", ("X",))
-
-
-def test_backoff_is_immediate_first_then_exponential_with_jitter_and_capped() -> None:
-    feed = Feed(FeedConfig(venue="okx", symbols=("BTC-USDT",), backoff_base_s=1, backoff_max_s=8))
-    delays = []
-    for attempt in range(7):
-        feed._attempt = attempt
-        delays.append(feed._backoff_delay())
-    assert delays[0] == 0
-    caps = [1, 2, 4, 8, 8, 8]
-    for delay, cap in zip(delays[1:], caps, strict=True):
-        assert cap / 2 <= delay <= cap

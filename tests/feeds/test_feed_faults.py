@@ -58,12 +58,14 @@ async def test_killed_connection_reconnects_and_resubscribes(case: VenueCase) ->
 
 
 async def test_stalled_connection_trips_the_watchdog(case: VenueCase) -> None:
-    async with case.fake() as fake, running_feed(feed_config(case, fake)) as feed:
-        assert await feed.wait_synced(SYNC_TIMEOUT)
-        fake.stall_connections()
-        await eventually(lambda: feed.metrics.stale_disconnects == 1, "the watchdog")
-        await assert_matches_true_book(feed, fake, case.symbols)
-        assert feed.metrics.reconnects == 1
+    async with case.fake() as fake:
+        config = feed_config(case, fake, stale_timeout_s=0.4)
+        async with running_feed(config) as feed:
+            assert await feed.wait_synced(SYNC_TIMEOUT)
+            fake.stall_connections()
+            await eventually(lambda: feed.metrics.stale_disconnects == 1, "the watchdog")
+            await assert_matches_true_book(feed, fake, case.symbols)
+            assert feed.metrics.reconnects == 1
 
 
 async def test_malformed_frames_are_counted_and_harmless(case: VenueCase) -> None:

@@ -92,8 +92,12 @@ def test_key_file_outside_repo_is_read(tmp_path: Path):
     assert cfg.api_key is not None and cfg.api_key.reveal() == KEY
 
 
-def test_key_file_inside_repo_is_refused():
-    inside = Path(__file__).resolve()
+def test_key_file_inside_repo_is_refused(tmp_path: Path):
+    # a work tree of its own: the test must not depend on being run from a git checkout
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    inside = tmp_path / "repo" / "conf" / "relay.key"
+    inside.parent.mkdir()
+    inside.write_text(KEY + "\n")
     with pytest.raises(ConfigError, match=r"llm\.api_key_file: secret file must be outside"):
         load_llm_config({"api_key_file": str(inside)}, env={})
 

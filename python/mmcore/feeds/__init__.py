@@ -5,8 +5,9 @@ keeps connections alive and decides when a symbol needs a resync.
 """
 
 from mmcore.feeds.config import ENDPOINTS, FEED_VENUES, FeedConfig, load_feed_config
-from mmcore.feeds.feed import Feed, make_protocol
+from mmcore.feeds.feed import Feed
 from mmcore.feeds.health import BookUpdates, FeedMetrics, FeedState, SymbolHealth
+from mmcore.feeds.protocols import make_protocol
 
 __all__ = [
     "ENDPOINTS",

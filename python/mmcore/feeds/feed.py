@@ -23,41 +23,20 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from mmcore import ApplyStatus, DecodeError, OrderBook
-from mmcore.feeds.binance import BinanceProtocol
-from mmcore.feeds.bybit import BybitProtocol
 from mmcore.feeds.config import FeedConfig
 from mmcore.feeds.health import BookUpdates, FeedMetrics, FeedState, SymbolHealth
-from mmcore.feeds.okx import OkxProtocol
+from mmcore.feeds.protocols import make_protocol
 from mmcore.feeds.rest import RestSnapshots, SnapshotError
 from mmcore.feeds.session import BookSession
-from mmcore.feeds.venue import VenueProtocol
 
 if TYPE_CHECKING:
     from mmcore.tape import TapeWriter
 
-__all__ = ["Feed", "make_protocol"]
+__all__ = ["Feed"]
 
 log = logging.getLogger(__name__)
 
-_PROTOCOLS: dict[str, type[VenueProtocol]] = {
-    "binance-spot": BinanceProtocol,
-    "binance-usdm": BinanceProtocol,
-    "bybit-spot": BybitProtocol,
-    "bybit-linear": BybitProtocol,
-    "okx": OkxProtocol,
-}
 _SNAPSHOT_RETRY_S = 0.05  # a too-old snapshot: let a few more diffs buffer, then fetch again
-
-
-def make_protocol(
-    venue: str, symbols: tuple[str, ...], book_depth: int = 50, snapshot_limit: int = 1000
-) -> VenueProtocol:
-    """The wire rules for ``venue``."""
-    try:
-        cls = _PROTOCOLS[venue]
-    except KeyError:
-        raise ValueError(f"unknown feed venue {venue!r}; known: {', '.join(_PROTOCOLS)}") from None
-    return cls(venue, symbols, book_depth, snapshot_limit)
 
 
 class _Connection:

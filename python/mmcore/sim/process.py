@@ -1,11 +1,18 @@
 """The simulated market in a child process, so the order flow and the wire servers do not share
-a core with the trading loop (the real venues do not either)."""
+a core with the trading loop (the real venues do not either).
+
+The child's lifetime is the parent's to decide: it ignores SIGINT (a terminal's Ctrl-C reaches
+the whole process group; the parent then stops the run and, last, the market), and it exits
+when the parent says "stop" or when the pipe to the parent breaks (the parent died), so it is
+never orphaned."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import multiprocessing as mp
+import signal
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
 from mmcore.sim.flow import Episode
@@ -16,6 +23,7 @@ _START_TIMEOUT_S = 30.0
 
 def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection) -> None:
     """Child process: run the market, report its URLs, stop when the parent says so or dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the market stops
 
     async def main() -> None:
         async with SimMarket(listings, seed=seed, speed=speed) as market:
@@ -73,7 +81,16 @@ class SimMarketProcess:
         self._process = ctx.Process(
             target=_serve, args=(*self._args, child), name="mmcore-sim", daemon=True
         )
-        self._process.start()
+        # The child starts with SIGINT blocked (the signal mask survives spawn's fork+exec), so
+        # a Ctrl-C while it imports cannot kill it with a traceback; it then ignores SIGINT.
+        # Only this thread blocks it, so this process still receives one meanwhile. (The
+        # resource tracker is started first: starting it inside start() unblocks SIGINT.)
+        resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         self._conn = parent
         loop = asyncio.get_running_loop()
@@ -83,6 +100,11 @@ class SimMarketProcess:
             raise RuntimeError(f"simulated market did not start within {_START_TIMEOUT_S:.0f} s")
         self._urls = parent.recv()
         return self
+
+    def kill(self) -> None:
+        """End the child now (SIGKILL), without its polite shutdown."""
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
 
     async def __aexit__(self, *exc: object) -> None:
         if self._conn is not None:
@@ -97,5 +119,6 @@ class SimMarketProcess:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, self._process.join, 5.0)
             if self._process.is_alive():
-                self._process.terminate()
+                self._process.kill()
+                await loop.run_in_executor(None, self._process.join, 5.0)
             self._process = None

@@ -13,7 +13,7 @@ import io
 import math
 import sys
 import time
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -24,9 +24,6 @@ from rich.text import Text
 from mmcore.advisors.factory import AdvisorRuntime
 from mmcore.trader import Trader
 from mmcore.ui.recorder import Recorder
-
-if TYPE_CHECKING:
-    from mmcore.runner import RunOptions
 
 __all__ = ["Dashboard"]
 
@@ -163,11 +160,14 @@ class Dashboard:
         )
 
     # ---- showing ---------------------------------------------------------------------------
-    async def show(self, options: RunOptions, stream: TextIO | None = None) -> None:
-        """Refresh the terminal (or log, headless) until cancelled."""
-        period = 1.0 / max(options.refresh_per_s, 0.1)
+    async def show(
+        self, *, refresh_per_s: float = 4.0, headless: bool = False, stream: TextIO | None = None
+    ) -> None:
+        """Refresh the terminal ``refresh_per_s`` times a second (or, ``headless``, log one line
+        per symbol every second at most) until cancelled."""
+        period = 1.0 / max(refresh_per_s, 0.1)
         out = stream or sys.stdout
-        if options.headless:
+        if headless:
             while True:
                 await asyncio.sleep(max(period, 1.0))
                 self.log_lines(out)
