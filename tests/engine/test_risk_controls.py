@@ -297,7 +297,13 @@ def _trade(i: int, buy: bool, price: float) -> bytes:
 
 def test_toxic_vpin_widens_then_pulls_the_quotes():
     market = FallingMarket()
-    engine = make_engine(market.snapshot(), risk=dict(toxic_widen=0.4, toxic_pull=0.7))
+    # the per-tick test model at this market's price of 100 (1 bp = 1 tick): a half-spread of
+    # about 2 ticks, so a wider spread shows in the quoted prices
+    engine = make_engine(
+        market.snapshot(),
+        risk=dict(toxic_widen=0.4, toxic_pull=0.7),
+        quote=dict(gamma=0.05, prior_sigma_bps=1.0, prior_k=0.5),
+    )
     book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK, vpin_bucket_volume=4.0, vpin_buckets=5)
     assert book.apply_snapshot(market.snapshot()) == ApplyStatus.APPLIED
     engine.book = book

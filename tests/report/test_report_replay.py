@@ -26,6 +26,7 @@ async def test_a_replayed_run_decomposes_to_its_summary_pnl(tmp_path: Path):
     run = await offline_run(tmp_path, setup)
     run.trader.started_at = 0.0  # replay time is the run's clock
     engine = run.trader.engines[SYMBOL]
+    engine.wall_clock_offset_s = None  # the session's event times are on the replay's clock
     snapshot, items = session(3000, seed=5)
     engine.book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
     assert engine.book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
