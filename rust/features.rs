@@ -72,6 +72,18 @@ impl Tracker {
         self.prev_mid = f64::NAN;
     }
 
+    /// Follows the book to finer scales (prices × `price_factor`, sizes × `qty_factor`), so the
+    /// next update compares like with like: a scale change is not a price move. Saturates
+    /// rather than wraps (the book has already checked its own levels fit).
+    pub fn rescale(&mut self, price_factor: i64, qty_factor: u64) {
+        let scale = |touch: Option<(i64, u64)>| {
+            touch.map(|(p, q)| (p.saturating_mul(price_factor), q.saturating_mul(qty_factor)))
+        };
+        self.prev_bid = scale(self.prev_bid);
+        self.prev_ask = scale(self.prev_ask);
+        self.prev_mid *= price_factor as f64;
+    }
+
     /// Updates OFI (Cont, Kukanov & Stoikov 2014) and volatility after a book change.
     #[inline]
     pub fn on_update(&mut self, book: &Book) {
@@ -99,7 +111,7 @@ impl Tracker {
         self.prev_bid = bid;
         self.prev_ask = ask;
         if let (Some((b, _)), Some((a, _))) = (bid, ask) {
-            let mid = (b + a) as f64 * 0.5;
+            let mid = (b as f64 + a as f64) * 0.5;
             if self.prev_mid > 0.0 && mid > 0.0 {
                 let r = (mid / self.prev_mid).ln();
                 self.variance = if self.variance.is_nan() {

@@ -15,9 +15,17 @@ VENUES: Final[tuple[str, ...]]
 
 Payload = bytes | str
 
+#: Every `DecodeError.kind`, e.g. "not_a_number", "missing_field", "off_grid".
+DECODE_ERROR_KINDS: Final[tuple[str, ...]]
+
 class DecodeError(ValueError):
     """A malformed, truncated or unrepresentable payload; the message names the field.
     The book is left exactly as it was."""
+
+    #: What was wrong, one of `DECODE_ERROR_KINDS`: "bad_json", "bad_type", "missing_field",
+    #: "not_a_number", "too_large", "bad_value", "off_grid", "scale_overflow",
+    #: "duplicate_price", "not_a_snapshot", "venue_error".
+    kind: str
 
 class ApplyStatus:
     """Outcome of one payload. Compares equal to its int value."""

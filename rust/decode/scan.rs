@@ -79,13 +79,43 @@ impl<'a> Cursor<'a> {
         Some(if negative { -value } else { value })
     }
 
+    /// A JSON number exactly as RFC 8259 writes it (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
+    /// so this scanner accepts no number the general decoder refuses (`1-2`, `01`, `1.`).
     fn plain_number(&mut self) -> Option<()> {
         self.skip_ws();
-        let len = self.bytes[self.at..]
-            .iter()
-            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'.' | b'e' | b'E' | b'+'))
-            .unwrap_or(self.bytes.len() - self.at);
-        (len > 0).then(|| self.at += len)
+        let bytes = &self.bytes[self.at..];
+        let digits_from = |at: usize| {
+            bytes[at.min(bytes.len())..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        };
+        let mut at = usize::from(bytes.first() == Some(&b'-'));
+        match bytes.get(at) {
+            Some(b'0') => at += 1,
+            Some(b'1'..=b'9') => at += digits_from(at),
+            _ => return None,
+        }
+        if bytes.get(at) == Some(&b'.') {
+            let n = digits_from(at + 1);
+            if n == 0 {
+                return None;
+            }
+            at += 1 + n;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let n = digits_from(at);
+            if n == 0 {
+                return None;
+            }
+            at += n;
+        }
+        self.at += at;
+        Some(())
     }
 
     /// Only whitespace remains.

@@ -45,7 +45,7 @@ fn errors_clear_the_scratch() {
         Format::Binance,
         r#"{"e":"depthUpdate","s":"X","U":1,"u":1,"b":[["1","1"]],"a":[["x","1"]]}"#,
     );
-    assert!(kind.unwrap_err().0.contains("a[0].price"));
+    assert!(kind.unwrap_err().message.contains("a[0].price"));
     assert!(scratch.bids.is_empty());
 }
 
@@ -61,7 +61,7 @@ fn okx_text_pong_and_events_are_other() {
         Ok(Kind::Other)
     );
     let err = run(Format::Okx, r#"{"arg":{"channel":"books","instId":"A"},"action":"update","data":[{"bids":[],"asks":[]},{"bids":[],"asks":[]}]}"#).0;
-    assert!(err.unwrap_err().0.contains("2 books"));
+    assert!(err.unwrap_err().message.contains("2 books"));
 }
 
 #[test]
