@@ -177,6 +177,9 @@ class BookRouter:
     def unrouted(self) -> int: ...
     @property
     def malformed(self) -> int: ...
+    def counters(self) -> dict[str, int]:
+        """`routed`, `unrouted`, `unknown_symbol`, `malformed`, and `refused_<kind>` for every
+        kind of `DECODE_ERROR_KINDS` (grid/scale errors, missing `pu`, duplicate prices, ...)."""
 
 def synthetic_binance_stream(
     events: int = 200_000, levels: int = 1000, changes: int = 6, seed: int = 1

@@ -1,53 +1,46 @@
 //! `BookRouter`: many symbols of one venue behind one call per message, routed in Rust.
 
 use numpy::{IntoPyArray, PyArray1, PyArray2};
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString};
 
 use super::errors::payload_bytes;
 use super::order_book::{config_from, matrix, replay_rows, venue_from, OrderBook};
 use super::status::{status_object, ApplyStatus};
-use crate::decode::{self, DecodeError, Kind, Scratch};
-use crate::router::SymbolIndex;
-use crate::symbol_book::{Status, SymbolBook, Venue};
+use crate::router::Routing;
+use crate::symbol_book::{Status, SymbolBook};
 
 /// Routes payloads of a multi-symbol connection (Binance combined streams, Bybit and OKX
-/// multi-topic subscriptions) to one `OrderBook` per symbol.
+/// multi-topic subscriptions) to one `OrderBook` per symbol; decoding, lookup and the refusal
+/// counters are the Rust core's `Routing`.
 #[pyclass(module = "mmcore._core")]
 pub struct BookRouter {
-    venue: Venue,
-    index: SymbolIndex,
+    routing: Routing,
     books: Vec<Py<OrderBook>>,
     names: Vec<Py<PyString>>,
-    scratch: Scratch,
-    unrouted: u64,
-    malformed: u64,
+}
+
+/// A Python error, never a panic, when a book is in use elsewhere (a re-entrant or concurrent
+/// call).
+fn busy(symbol: &str) -> PyErr {
+    PyRuntimeError::new_err(format!(
+        "the OrderBook of {symbol:?} is in use by another call; payload not applied"
+    ))
 }
 
 impl BookRouter {
     /// Decodes once and applies to the symbol's book: `(book index, status)`.
-    fn route(
-        &mut self,
-        py: Python<'_>,
-        payload: &[u8],
-    ) -> Result<(Option<usize>, Status), DecodeError> {
-        let decoded = match decode::decode(self.venue.format(), payload, &mut self.scratch) {
-            Ok(decoded) => decoded,
-            Err(err) => {
-                self.malformed += 1;
-                return Err(err);
-            }
-        };
-        let found = (decoded.kind != Kind::Other)
-            .then(|| self.index.find(decoded.symbol))
-            .flatten();
-        let Some(i) = found else {
-            self.unrouted += 1;
+    fn route(&mut self, py: Python<'_>, payload: &[u8]) -> PyResult<(Option<usize>, Status)> {
+        let Some(target) = self.routing.target(payload)? else {
             return Ok((None, Status::Ignored));
         };
-        let mut book = self.books[i].bind(py).borrow_mut();
-        let status = book.inner.apply_decoded(&decoded, &self.scratch, false)?;
+        let i = target.index;
+        let mut book = self.books[i]
+            .bind(py)
+            .try_borrow_mut()
+            .map_err(|_| busy(&self.routing.index().symbols()[i]))?;
+        let status = self.routing.apply(&mut book.inner, &target)?;
         Ok((Some(i), status))
     }
 }
@@ -79,32 +72,19 @@ impl BookRouter {
             vpin_bucket_volume,
             vpin_buckets,
         )?;
-        if symbols.is_empty() {
-            return Err(PyValueError::new_err("symbols: need at least one"));
-        }
-        let mut router = BookRouter {
-            venue,
-            index: SymbolIndex::default(),
-            books: Vec::new(),
-            names: Vec::new(),
-            scratch: Scratch::default(),
-            unrouted: 0,
-            malformed: 0,
-        };
+        let routing = Routing::new(venue, &symbols)?;
+        let mut books = Vec::with_capacity(symbols.len());
+        let mut names = Vec::with_capacity(symbols.len());
         for symbol in &symbols {
-            if symbol.is_empty() {
-                return Err(PyValueError::new_err("symbols: empty symbol"));
-            }
-            if router.index.add(symbol).is_none() {
-                return Err(PyValueError::new_err(format!(
-                    "symbols: {symbol:?} given twice"
-                )));
-            }
             let inner = SymbolBook::new(symbol, venue, config.clone())?;
-            router.books.push(Py::new(py, OrderBook { inner })?);
-            router.names.push(PyString::new(py, symbol).unbind());
+            books.push(Py::new(py, OrderBook { inner })?);
+            names.push(PyString::new(py, symbol).unbind());
         }
-        Ok(router)
+        Ok(BookRouter {
+            routing,
+            books,
+            names,
+        })
     }
 
     /// Applies one payload to its symbol's book: `(symbol, status)`; symbol is None when the
@@ -124,19 +104,23 @@ impl BookRouter {
 
     /// Applies a REST depth snapshot body to `symbol`'s book.
     fn apply_snapshot(
-        &self,
+        &mut self,
         py: Python<'_>,
         symbol: &str,
         payload: &Bound<'_, PyAny>,
     ) -> PyResult<Py<ApplyStatus>> {
-        let mut book = self.book(py, symbol)?.into_bound(py).borrow_mut();
-        let status = book.inner.apply_snapshot(payload_bytes(payload)?)?;
+        let book = self.book(py, symbol)?.into_bound(py);
+        let mut book = book.try_borrow_mut().map_err(|_| busy(symbol))?;
+        let status = self
+            .routing
+            .apply_snapshot(&mut book.inner, payload_bytes(payload)?)?;
         status_object(py, status)
     }
 
     /// The `OrderBook` of `symbol` (the same object on every call).
     fn book(&self, py: Python<'_>, symbol: &str) -> PyResult<Py<OrderBook>> {
-        self.index
+        self.routing
+            .index()
             .find(symbol)
             .map(|i| self.books[i].clone_ref(py))
             .ok_or_else(|| PyKeyError::new_err(format!("symbol {symbol:?} is not routed here")))
@@ -166,9 +150,10 @@ impl BookRouter {
                     Some(
                         self.books[i]
                             .bind(py)
-                            .borrow()
-                            .inner
-                            .features(depth, band_bps),
+                            .try_borrow()
+                            .map_or([f64::NAN; crate::features::N_FEATURES], |book| {
+                                book.inner.features(depth, band_bps)
+                            }),
                     ),
                 )
             }
@@ -191,23 +176,34 @@ impl BookRouter {
     /// Routed symbols, in order (the `symbol_index` of `replay`).
     #[getter]
     fn symbols(&self) -> Vec<String> {
-        self.index.symbols().to_vec()
+        self.routing.index().symbols().to_vec()
     }
 
     #[getter]
     fn venue(&self) -> &'static str {
-        self.venue.name()
+        self.routing.venue().name()
     }
 
     /// Payloads that reached no book (acks, pongs, unknown symbols or channels).
     #[getter]
     fn unrouted(&self) -> u64 {
-        self.unrouted
+        self.routing.counters().unrouted
     }
 
     /// Payloads that failed to decode before routing.
     #[getter]
     fn malformed(&self) -> u64 {
-        self.malformed
+        self.routing.counters().malformed
+    }
+
+    /// Every counter by name: `routed`, `unrouted`, `unknown_symbol`, `malformed`, and one
+    /// `refused_<kind>` per `DECODE_ERROR_KINDS` entry (grid and scale errors, missing `pu`,
+    /// duplicate prices, malformed payloads...).
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in self.routing.counters().items() {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
     }
 }
