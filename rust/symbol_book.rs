@@ -92,8 +92,11 @@ pub struct Config {
     pub lot_size: Option<Decimal>,
     /// Half-life, in book updates, of the EWMA volatility.
     pub vol_halflife: f64,
-    /// Volume per VPIN bucket (`None`: VPIN is NaN).
+    /// Volume per VPIN bucket (`None`: derived from the first `vpin_calibration_trades`
+    /// trades, or VPIN is NaN when that is 0).
     pub vpin_bucket_volume: Option<f64>,
+    /// Trades whose total volume sets the bucket volume when none is given (0: off).
+    pub vpin_calibration_trades: u64,
     /// VPIN averages over this many buckets.
     pub vpin_buckets: usize,
 }
@@ -106,6 +109,7 @@ impl Default for Config {
             lot_size: None,
             vol_halflife: 100.0,
             vpin_bucket_volume: None,
+            vpin_calibration_trades: 0,
             vpin_buckets: 50,
         }
     }
@@ -227,7 +231,11 @@ impl SymbolBook {
             book,
             buffer: VecDeque::new(),
             tracker: Tracker::new(config.vol_halflife),
-            flow: Flow::new(config.vpin_bucket_volume, config.vpin_buckets),
+            flow: Flow::new(
+                config.vpin_bucket_volume,
+                config.vpin_calibration_trades,
+                config.vpin_buckets,
+            ),
             counters: Counters::default(),
             event_time_ms: None,
             ticker: None,

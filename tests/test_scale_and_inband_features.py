@@ -115,7 +115,9 @@ def test_binance_partial_depth_carries_ofi_but_a_resync_resets_it():
     # A REST snapshot is a resync: the next update does not continue the old touch.
     book.apply_snapshot(binance_snapshot([["100", "9"]], [["101", "1"]], lid=12))
     assert book.features().ofi == 0.0
-    assert book.apply(binance_diff(13, bids=[["100", "10"]], symbol="BTCUSDT")) == ApplyStatus.APPLIED
+    assert (
+        book.apply(binance_diff(13, bids=[["100", "10"]], symbol="BTCUSDT")) == ApplyStatus.APPLIED
+    )
     assert book.features().ofi == pytest.approx(1.0)
 
 

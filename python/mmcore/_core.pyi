@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension `mmcore._core` (exchange payloads → synced L2 books)."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -98,7 +98,10 @@ class OrderBook:
         vol_halflife: float = 100.0,
         vpin_bucket_volume: float | None = None,
         vpin_buckets: int = 50,
-    ) -> None: ...
+        vpin_calibration_trades: int = 0,
+    ) -> None:
+        """Without `vpin_bucket_volume`, the first `vpin_calibration_trades` trades set it
+        (their total volume is one bucket); with neither, VPIN is NaN."""
     def apply(self, payload: Payload) -> ApplyStatus:
         """Apply one websocket payload; raises DecodeError (book unchanged) when malformed."""
     def apply_snapshot(self, payload: Payload) -> ApplyStatus:
@@ -160,9 +163,12 @@ class BookRouter:
         lot_size: str | float | int | None = None,
         max_buffer: int = 1024,
         vol_halflife: float = 100.0,
-        vpin_bucket_volume: float | None = None,
+        vpin_bucket_volume: float | Mapping[str, float] | None = None,
         vpin_buckets: int = 50,
-    ) -> None: ...
+        vpin_calibration_trades: int = 0,
+    ) -> None:
+        """`vpin_bucket_volume`: one volume for every symbol or one per symbol (a symbol left
+        out derives its own from its first `vpin_calibration_trades` trades)."""
     def apply(self, payload: Payload) -> tuple[str | None, ApplyStatus]: ...
     def apply_snapshot(self, symbol: str, payload: Payload) -> ApplyStatus: ...
     def book(self, symbol: str) -> OrderBook: ...

@@ -1,7 +1,9 @@
 //! `BookRouter`: many symbols of one venue behind one call per message, routed in Rust.
 
 use numpy::{IntoPyArray, PyArray1, PyArray2};
-use pyo3::exceptions::{PyKeyError, PyRuntimeError};
+use std::collections::HashMap;
+
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -19,6 +21,40 @@ pub struct BookRouter {
     routing: Routing,
     books: Vec<Py<OrderBook>>,
     names: Vec<Py<PyString>>,
+}
+
+/// `vpin_bucket_volume` of a router: one volume for every symbol, or one per symbol.
+enum BucketVolumes {
+    All(Option<f64>),
+    PerSymbol(HashMap<String, f64>),
+}
+
+impl BucketVolumes {
+    fn from_py(value: Option<&Bound<'_, PyAny>>, symbols: &[String]) -> PyResult<Self> {
+        let Some(value) = value.filter(|v| !v.is_none()) else {
+            return Ok(BucketVolumes::All(None));
+        };
+        if let Ok(volume) = value.extract::<f64>() {
+            return Ok(BucketVolumes::All(Some(volume)));
+        }
+        let map: HashMap<String, f64> = value.extract().map_err(|_| {
+            PyTypeError::new_err("vpin_bucket_volume: a number or a {symbol: number} mapping")
+        })?;
+        if let Some(unknown) = map.keys().find(|k| !symbols.contains(k)) {
+            return Err(PyValueError::new_err(format!(
+                "vpin_bucket_volume: {unknown:?} is not one of the symbols"
+            )));
+        }
+        Ok(BucketVolumes::PerSymbol(map))
+    }
+
+    /// The symbol's volume; a symbol left out of a mapping derives its own (`None`).
+    fn get(&self, symbol: &str) -> Option<f64> {
+        match self {
+            BucketVolumes::All(volume) => *volume,
+            BucketVolumes::PerSymbol(map) => map.get(symbol).copied(),
+        }
+    }
 }
 
 /// A Python error, never a panic, when a book is in use elsewhere (a re-entrant or concurrent
@@ -50,7 +86,8 @@ impl BookRouter {
     /// One book per symbol of `symbols` on `venue`; keyword options as for `OrderBook`.
     #[new]
     #[pyo3(signature = (venue, symbols, *, tick_size=None, lot_size=None, max_buffer=1024,
-                        vol_halflife=100.0, vpin_bucket_volume=None, vpin_buckets=50))]
+                        vol_halflife=100.0, vpin_bucket_volume=None, vpin_buckets=50,
+                        vpin_calibration_trades=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -60,23 +97,26 @@ impl BookRouter {
         lot_size: Option<&Bound<'_, PyAny>>,
         max_buffer: usize,
         vol_halflife: f64,
-        vpin_bucket_volume: Option<f64>,
+        vpin_bucket_volume: Option<&Bound<'_, PyAny>>,
         vpin_buckets: usize,
+        vpin_calibration_trades: u64,
     ) -> PyResult<Self> {
         let venue = venue_from(venue)?;
-        let config = config_from(
-            tick_size,
-            lot_size,
-            max_buffer,
-            vol_halflife,
-            vpin_bucket_volume,
-            vpin_buckets,
-        )?;
         let routing = Routing::new(venue, &symbols)?;
+        let bucket_volumes = BucketVolumes::from_py(vpin_bucket_volume, &symbols)?;
         let mut books = Vec::with_capacity(symbols.len());
         let mut names = Vec::with_capacity(symbols.len());
         for symbol in &symbols {
-            let inner = SymbolBook::new(symbol, venue, config.clone())?;
+            let config = config_from(
+                tick_size,
+                lot_size,
+                max_buffer,
+                vol_halflife,
+                bucket_volumes.get(symbol),
+                vpin_calibration_trades,
+                vpin_buckets,
+            )?;
+            let inner = SymbolBook::new(symbol, venue, config)?;
             books.push(Py::new(py, OrderBook { inner })?);
             names.push(PyString::new(py, symbol).unbind());
         }
