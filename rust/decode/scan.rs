@@ -45,19 +45,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// The contents of a plain ASCII string without escapes (keys, symbols and numbers are);
-    /// anything else is left to the general decoder, which validates UTF-8.
+    /// anything else is left to the general decoder, which validates UTF-8. On `None` nothing
+    /// is consumed, so a caller may try another shape at the same place.
     #[inline]
     pub fn string(&mut self) -> Option<&'a [u8]> {
+        let before = self.at;
         if !self.eat(b'"') {
             return None;
         }
         let start = self.at;
-        let len = self.bytes[start..]
+        let end = self.bytes[start..]
             .iter()
-            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))?;
-        if self.bytes[start + len] != b'"' {
+            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))
+            .filter(|&len| self.bytes[start + len] == b'"');
+        let Some(len) = end else {
+            self.at = before;
             return None;
-        }
+        };
         self.at = start + len + 1;
         Some(&self.bytes[start..start + len])
     }
@@ -71,7 +75,9 @@ impl<'a> Cursor<'a> {
         let (value, used) = Decimal::parse_prefix(&self.bytes[start..]).ok()?;
         let leading_zero = used > 1 && self.bytes[start] == b'0';
         let exponent = matches!(self.bytes.get(start + used), Some(b'e' | b'E'));
-        if value.decimals != 0 || used > 18 || leading_zero || exponent {
+        // serde_json reads `-0` as a float, which no integer field accepts.
+        let negative_zero = negative && value.mantissa == 0;
+        if value.decimals != 0 || used > 18 || leading_zero || exponent || negative_zero {
             return None;
         }
         self.at = start + used;

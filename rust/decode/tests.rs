@@ -242,6 +242,20 @@ mod fast_path_differential {
         }
     }
 
+    /// Found by the property below: an unterminated string as an extra element was half
+    /// consumed, and the number after its quote accepted.
+    #[test]
+    fn an_unterminated_extra_string_is_refused_by_both() {
+        let payload =
+            br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[],"a":[["3","1","88,9]]}"#;
+        assert!(fast::binance_depth(payload, &mut Scratch::default()).is_none());
+        assert!(binance::decode(payload, &mut Scratch::default()).is_err());
+        // And `-0` as an id, which serde_json reads as a float.
+        let payload = br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":-0,"b":[],"a":[]}"#;
+        assert!(fast::binance_depth(payload, &mut Scratch::default()).is_none());
+        assert!(binance::decode(payload, &mut Scratch::default()).is_err());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(10_000))]
 
