@@ -16,8 +16,10 @@ from mmcore.feeds.health import BookUpdates, FeedMetrics
 __all__ = ["DEFAULT_VPIN_CALIBRATION_TRADES", "RESYNC_STATUSES", "BookSession"]
 
 #: Without a configured bucket volume, a symbol's first this many trades set it (their total
-#: volume is one bucket), so VPIN is defined on every feed (see ``[feeds]`` in mm.toml).
-DEFAULT_VPIN_CALIBRATION_TRADES = 50
+#: volume is one bucket), so VPIN is defined on every feed (see ``[feeds]`` in mm.toml). Buckets
+#: of a few hundred trades keep one sweep from filling several one-sided buckets by itself (at
+#: 50 trades a bucket the demo's toxicity crossed the pull level in about a third of its runs).
+DEFAULT_VPIN_CALIBRATION_TRADES = 200
 
 RESYNC_STATUSES = frozenset(
     {
