@@ -1,7 +1,7 @@
 //! Book and flow features as one fixed-width `f64` record (NaN where undefined), so a single
 //! row serves the Python record and the replay matrix alike.
 
-use crate::book::{Book, Ladder, Level, Side};
+use crate::book::{Book, Ladder, Side};
 use crate::fixed::scaled_to_f64;
 use crate::flow::Flow;
 
@@ -72,6 +72,18 @@ impl Tracker {
         self.prev_mid = f64::NAN;
     }
 
+    /// Follows the book to finer scales (prices × `price_factor`, sizes × `qty_factor`), so the
+    /// next update compares like with like: a scale change is not a price move. Saturates
+    /// rather than wraps (the book has already checked its own levels fit).
+    pub fn rescale(&mut self, price_factor: i64, qty_factor: u64) {
+        let scale = |touch: Option<(i64, u64)>| {
+            touch.map(|(p, q)| (p.saturating_mul(price_factor), q.saturating_mul(qty_factor)))
+        };
+        self.prev_bid = scale(self.prev_bid);
+        self.prev_ask = scale(self.prev_ask);
+        self.prev_mid *= price_factor as f64;
+    }
+
     /// Updates OFI (Cont, Kukanov & Stoikov 2014) and volatility after a book change.
     #[inline]
     pub fn on_update(&mut self, book: &Book) {
@@ -99,7 +111,7 @@ impl Tracker {
         self.prev_bid = bid;
         self.prev_ask = ask;
         if let (Some((b, _)), Some((a, _))) = (bid, ask) {
-            let mid = (b + a) as f64 * 0.5;
+            let mid = (b as f64 + a as f64) * 0.5;
             if self.prev_mid > 0.0 && mid > 0.0 {
                 let r = (mid / self.prev_mid).ln();
                 self.variance = if self.variance.is_nan() {
@@ -113,19 +125,24 @@ impl Tracker {
     }
 }
 
-fn side_depth(ladder: &Ladder, depth: usize) -> u64 {
-    ladder.iter_best_first().take(depth).map(Level::qty).sum()
+/// Sizes summed in `u128`: a thousand levels of the largest size overflow a `u64`.
+fn side_depth(ladder: &Ladder, depth: usize) -> u128 {
+    ladder
+        .iter_best_first()
+        .take(depth)
+        .map(|l| u128::from(l.qty()))
+        .sum()
 }
 
 /// Size on `side` priced within `limit` (a price at book scale) of the touch side of the band.
-fn band_depth(ladder: &Ladder, side: Side, limit: f64) -> u64 {
+fn band_depth(ladder: &Ladder, side: Side, limit: f64) -> u128 {
     ladder
         .iter_best_first()
         .take_while(|l| match side {
             Side::Bid => side.price(l.key) as f64 >= limit,
             Side::Ask => side.price(l.key) as f64 <= limit,
         })
-        .map(Level::qty)
+        .map(|l| u128::from(l.qty()))
         .sum()
 }
 
@@ -143,6 +160,7 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
     let nan = f64::NAN;
     let px = |p: i64| p as f64 / crate::fixed::POW10[usize::from(book.price_scale)] as f64;
     let qty = |q: u64| scaled_to_f64(q, book.qty_scale);
+    let total = |q: u128| q as f64 / crate::fixed::POW10[usize::from(book.qty_scale)] as f64;
     let mut row = [nan; N_FEATURES];
     let bid = book.best_bid();
     let ask = book.best_ask();
@@ -156,13 +174,14 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
     }
     let bid_depth = side_depth(&book.bids, depth);
     let ask_depth = side_depth(&book.asks, depth);
-    row[9] = qty(bid_depth);
-    row[10] = qty(ask_depth);
+    row[9] = total(bid_depth);
+    row[10] = total(ask_depth);
     if bid_depth + ask_depth > 0 {
         row[8] = (bid_depth as f64 - ask_depth as f64) / (bid_depth as f64 + ask_depth as f64);
     }
     if let (Some((bp, bq)), Some((ap, aq))) = (bid, ask) {
-        let mid_scaled = (bp + ap) as f64 * 0.5;
+        // In floats: two prices near i64::MAX (scale 18) overflow an integer sum.
+        let mid_scaled = (bp as f64 + ap as f64) * 0.5;
         let mid = px(bp) * 0.5 + px(ap) * 0.5;
         row[4] = mid;
         row[5] = px(ap - bp);
@@ -171,8 +190,8 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
         row[7] = (px(bp) * aq + px(ap) * bq) / (aq + bq);
         if let Some(band_bps) = band_bps {
             let band = band_bps * 1e-4;
-            row[11] = qty(band_depth(&book.bids, Side::Bid, mid_scaled * (1.0 - band)));
-            row[12] = qty(band_depth(&book.asks, Side::Ask, mid_scaled * (1.0 + band)));
+            row[11] = total(band_depth(&book.bids, Side::Bid, mid_scaled * (1.0 - band)));
+            row[12] = total(band_depth(&book.asks, Side::Ask, mid_scaled * (1.0 + band)));
         }
     }
     let t = ctx.tracker;
@@ -187,4 +206,53 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
     row[21] = f64::from(u8::from(ctx.synced));
     row[22] = ctx.event_time_ms.map_or(nan, |t| t as f64);
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::features::FEATURE_NAMES;
+    use crate::symbol_book::{Config, SymbolBook, Venue};
+
+    fn column(row: &[f64], name: &str) -> f64 {
+        row[FEATURE_NAMES.iter().position(|n| *n == name).unwrap()]
+    }
+
+    /// Scale 18 prices near `i64::MAX` and 1,100 levels of the largest size: integer sums would
+    /// wrap (or panic in debug); the record stays finite and right.
+    #[test]
+    fn high_scales_and_huge_sizes_do_not_overflow() {
+        let size = "18000000000000000"; // 1.8e16 lots, just under Level::MAX_QTY
+        let level = |price: String| format!("[\"{price}\",\"{size}\"]");
+        let bids: Vec<String> = (0..1100)
+            .map(|i| level(format!("9.{:018}", 100_000_000_000_000_000u64 - i)))
+            .collect();
+        let asks: Vec<String> = (1..1101)
+            .map(|i| level(format!("9.{:018}", 100_000_000_000_000_000u64 + i)))
+            .collect();
+        let body = format!(
+            "{{\"lastUpdateId\":1,\"bids\":[{}],\"asks\":[{}]}}",
+            bids.join(","),
+            asks.join(",")
+        );
+        let mut book = SymbolBook::new("X", Venue::BinanceSpot, Config::default()).unwrap();
+        book.apply_snapshot(body.as_bytes()).unwrap();
+        assert_eq!(book.book().price_scale, 18);
+        let row = book.features(1100, Some(1.0));
+        let depth = column(&row, "bid_depth");
+        assert!((depth / (1100.0 * 1.8e16) - 1.0).abs() < 1e-12, "{depth}");
+        assert_eq!(column(&row, "imbalance"), 0.0);
+        let mid = column(&row, "mid");
+        assert!((mid - 9.1).abs() < 1e-9, "{mid}");
+        assert!(column(&row, "spread_bps") > 0.0);
+        assert!(column(&row, "bid_band_depth") > 1e19);
+        // A diff at the same scales: OFI and volatility stay finite.
+        let diff = format!(
+            "{{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"X\",\"U\":2,\"u\":2,\"b\":[[\"9.{:018}\",\"1\"]],\"a\":[]}}",
+            100_000_000_000_000_000u64
+        );
+        book.apply(diff.as_bytes()).unwrap();
+        let row = book.features(5, None);
+        assert!(column(&row, "ofi").is_finite());
+        assert!(column(&row, "volatility_bps").is_finite());
+    }
 }

@@ -17,6 +17,7 @@ pub mod risk_gate;
 pub mod router;
 pub mod symbol_book;
 pub mod sync;
+#[cfg(feature = "synthetic")]
 pub mod synthetic;
 
 #[cfg(test)]

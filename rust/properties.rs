@@ -139,3 +139,5 @@ proptest! {
         prop_assert_eq!(book.book(), &before);
     }
 }
+
+mod sync_model;

@@ -6,9 +6,9 @@
 use std::collections::VecDeque;
 
 use crate::book::{Book, Level, Side};
-use crate::decode::{self, DecodeError, Decoded, Format, Kind, RawLevel, Scratch};
+use crate::decode::{self, DecodeError, Decoded, ErrorKind, Format, Kind, RawLevel, Scratch};
 use crate::features::{self, FeatureRow, Tracker};
-use crate::fixed::Decimal;
+use crate::fixed::{Decimal, POW10};
 use crate::flow::Flow;
 use crate::sync::{Ids, Rule, Sequencer, Verdict};
 
@@ -92,8 +92,11 @@ pub struct Config {
     pub lot_size: Option<Decimal>,
     /// Half-life, in book updates, of the EWMA volatility.
     pub vol_halflife: f64,
-    /// Volume per VPIN bucket (`None`: VPIN is NaN).
+    /// Volume per VPIN bucket (`None`: derived from the first `vpin_calibration_trades`
+    /// trades, or VPIN is NaN when that is 0).
     pub vpin_bucket_volume: Option<f64>,
+    /// Trades whose total volume sets the bucket volume when none is given (0: off).
+    pub vpin_calibration_trades: u64,
     /// VPIN averages over this many buckets.
     pub vpin_buckets: usize,
 }
@@ -106,6 +109,7 @@ impl Default for Config {
             lot_size: None,
             vol_halflife: 100.0,
             vpin_bucket_volume: None,
+            vpin_calibration_trades: 0,
             vpin_buckets: 50,
         }
     }
@@ -192,7 +196,7 @@ pub struct SymbolBook {
 }
 
 fn decimals_error(what: &str, detail: &str) -> DecodeError {
-    DecodeError(format!("field {what}: {detail}"))
+    DecodeError::new(ErrorKind::BadValue, format!("field {what}: {detail}"))
 }
 
 impl SymbolBook {
@@ -227,7 +231,11 @@ impl SymbolBook {
             book,
             buffer: VecDeque::new(),
             tracker: Tracker::new(config.vol_halflife),
-            flow: Flow::new(config.vpin_bucket_volume, config.vpin_buckets),
+            flow: Flow::new(
+                config.vpin_bucket_volume,
+                config.vpin_calibration_trades,
+                config.vpin_buckets,
+            ),
             counters: Counters::default(),
             event_time_ms: None,
             ticker: None,
@@ -295,7 +303,10 @@ impl SymbolBook {
         let result =
             decode::decode(self.venue.format(), payload, &mut scratch).and_then(|decoded| {
                 if decoded.kind != Kind::Snapshot {
-                    return Err(DecodeError("payload is not a depth snapshot".into()));
+                    return Err(DecodeError::new(
+                        ErrorKind::NotASnapshot,
+                        "payload is not a depth snapshot",
+                    ));
                 }
                 self.apply_decoded(&decoded, &scratch, true)
             });
@@ -380,10 +391,13 @@ impl SymbolBook {
             return Ok(None);
         };
         if self.seq.rule == Rule::BinanceFutures && decoded.prev_id.is_none() {
-            return Err(DecodeError(format!(
-                "depthUpdate: missing field pu ({} diffs carry it)",
-                self.venue.name()
-            )));
+            return Err(DecodeError::new(
+                ErrorKind::MissingField,
+                format!(
+                    "depthUpdate: missing field pu ({} diffs carry it)",
+                    self.venue.name()
+                ),
+            ));
         }
         Ok(Some(Ids {
             first,
@@ -512,12 +526,22 @@ impl SymbolBook {
             self.convert(bids, asks, &mut levels)?;
             prepared.push(levels);
         }
+        if let Some(snapshot) = prepared.first() {
+            unique_prices(&snapshot.bids, "bids")?;
+            unique_prices(&snapshot.asks, "asks")?;
+        }
+        // An in-band snapshot of a synced book (Bybit orderbook.1, OKX books5/bbo-tbt, Binance
+        // partial depth) continues the same market: OFI and volatility carry on through it.
+        // Only a resync (a REST body, or the first snapshot after losing sync) starts afresh.
+        let resync = rest || !self.seq.is_synced();
         // Commit: nothing below can fail.
         let mut prepared = prepared.into_iter();
         let snapshot = prepared.next().unwrap_or_default();
         self.book.bids.replace(snapshot.bids.into_iter());
         self.book.asks.replace(snapshot.asks.into_iter());
-        self.tracker.reset_touch();
+        if resync {
+            self.tracker.reset_touch();
+        }
         self.seq.sync_at(id);
         self.counters.snapshots += 1;
         let mut event_time = decoded.event_time_ms;
@@ -584,15 +608,25 @@ impl SymbolBook {
         self.convert(bids, asks, out)
     }
 
+    /// Raises the book's scales and follows with the features tracker, so a finer scale is
+    /// not mistaken for a price move (a ×10ⁿ jump in mid) or an OFI burst.
     fn raise_scales(&mut self, price_scale: u8, qty_scale: u8) -> Result<(), DecodeError> {
-        if self.book.raise_scales(price_scale, qty_scale) {
-            Ok(())
-        } else {
-            Err(DecodeError(format!(
-                "values need {price_scale} price / {qty_scale} size decimals and the book no \
-                 longer fits at that precision (pass tick_size/lot_size)"
-            )))
+        let (old_price, old_qty) = (self.book.price_scale, self.book.qty_scale);
+        if !self.book.raise_scales(price_scale, qty_scale) {
+            return Err(DecodeError::new(
+                ErrorKind::ScaleOverflow,
+                format!(
+                    "values need {price_scale} price / {qty_scale} size decimals and the book no \
+                     longer fits at that precision (pass tick_size/lot_size)"
+                ),
+            ));
         }
+        let factor = |new: u8, old: u8| POW10[usize::from(new - old)];
+        self.tracker.rescale(
+            factor(self.book.price_scale, old_price) as i64,
+            factor(self.book.qty_scale, old_qty),
+        );
+        Ok(())
     }
 
     /// Scales the levels need: the book's own, raised (when no fixed grid is set) to the most
@@ -647,7 +681,8 @@ impl SymbolBook {
                 Err(err) => error = Some(err),
             }
         }
-        Err(error.unwrap_or_else(|| DecodeError("values do not fit".into())))
+        Err(error
+            .unwrap_or_else(|| DecodeError::new(ErrorKind::ScaleOverflow, "values do not fit")))
     }
 
     fn convert(
@@ -677,14 +712,10 @@ impl SymbolBook {
             for (i, raw) in levels.iter().enumerate() {
                 let price = to_units(raw.price, price_scale, self.tick_units)
                     .filter(|p| *p <= i64::MAX as u64)
-                    .ok_or_else(|| {
-                        self.grid_error(name, i, "price", raw.price, self.config.tick_size)
-                    })?;
+                    .ok_or_else(|| self.grid_error(name, i, "price", raw.price, price_scale))?;
                 let qty = to_units(raw.qty, qty_scale, self.lot_units)
                     .filter(|q| *q <= Level::MAX_QTY)
-                    .ok_or_else(|| {
-                        self.grid_error(name, i, "size", raw.qty, self.config.lot_size)
-                    })?;
+                    .ok_or_else(|| self.grid_error(name, i, "size", raw.qty, qty_scale))?;
                 target.push(Level::new(
                     side.key(price as i64),
                     qty,
@@ -702,10 +733,20 @@ impl SymbolBook {
         i: usize,
         part: &str,
         value: Decimal,
-        grid: Option<Decimal>,
+        scale: u8,
     ) -> DecodeError {
+        let grid = if part == "price" {
+            self.config.tick_size
+        } else {
+            self.config.lot_size
+        };
         let mut text = String::new();
         Decimal::write_at(value.mantissa, value.decimals, value.decimals, &mut text);
+        // Off the grid when the value would fit at the scale but is no multiple of the grid.
+        let kind = match grid {
+            Some(_) if value.at_scale(scale).is_some() => ErrorKind::OffGrid,
+            _ => ErrorKind::ScaleOverflow,
+        };
         let why = match grid {
             Some(grid) => {
                 let mut g = String::new();
@@ -719,7 +760,7 @@ impl SymbolBook {
             }
             None => format!("{text} does not fit"),
         };
-        DecodeError(format!("field {side}[{i}].{part}: {why}"))
+        DecodeError::new(kind, format!("field {side}[{i}].{part}: {why}"))
     }
 
     /// The features record over the top `depth` levels.
@@ -731,6 +772,31 @@ impl SymbolBook {
             event_time_ms: self.event_time_ms,
         };
         features::compute(&self.book, &ctx, depth, band_bps)
+    }
+}
+
+/// Refuses a snapshot side that names a price twice (which row would win is arbitrary).
+/// Venues send sides sorted, so the check is one pass; only unsorted input is sorted.
+fn unique_prices(levels: &[Level], side: &str) -> Result<(), DecodeError> {
+    let ascending = levels.windows(2).all(|w| w[0].key < w[1].key);
+    let descending = levels.windows(2).all(|w| w[0].key > w[1].key);
+    if ascending || descending {
+        return Ok(());
+    }
+    let mut order: Vec<usize> = (0..levels.len()).collect();
+    order.sort_by_key(|&i| (levels[i].key, i));
+    match order
+        .windows(2)
+        .find(|w| levels[w[0]].key == levels[w[1]].key)
+    {
+        Some(pair) => Err(DecodeError::new(
+            ErrorKind::DuplicatePrice,
+            format!(
+                "field {side}[{}].price: the same price as {side}[{}]",
+                pair[1], pair[0]
+            ),
+        )),
+        None => Ok(()),
     }
 }
 

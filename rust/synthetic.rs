@@ -1,6 +1,11 @@
 //! A deterministic synthetic Binance spot diff-depth stream for benchmarks and tests: the one
 //! stream behind the criterion benches, the Python benchmarks and the peer comparison.
 //!
+//! Behind the `synthetic` cargo feature: the criterion benches and Rust tests get it through
+//! the crate's dev-dependency on itself, and the `python` feature enables it because
+//! `mmcore.testing.synthetic` (Python benches and tests) calls it. A plain library build
+//! (`cargo build`) leaves it out.
+//!
 //! It imitates a liquid spot book (BTCUSDT-like, tick 0.01): most level changes land near the
 //! touch (geometric in distance), levels are deleted and later re-inserted, a few changes hit
 //! deep levels, and the mid wanders as touch levels empty out and new ones appear inside the

@@ -10,6 +10,7 @@ The order-book module stands on its own::
 """
 
 from mmcore._core import (
+    DECODE_ERROR_KINDS,
     FEATURE_NAMES,
     VENUES,
     ApplyStatus,
@@ -22,6 +23,7 @@ from mmcore._core import (
 )
 
 __all__ = [
+    "DECODE_ERROR_KINDS",
     "FEATURE_NAMES",
     "VENUES",
     "ApplyStatus",

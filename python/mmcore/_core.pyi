@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension `mmcore._core` (exchange payloads → synced L2 books)."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -15,9 +15,17 @@ VENUES: Final[tuple[str, ...]]
 
 Payload = bytes | str
 
+#: Every `DecodeError.kind`, e.g. "not_a_number", "missing_field", "off_grid".
+DECODE_ERROR_KINDS: Final[tuple[str, ...]]
+
 class DecodeError(ValueError):
     """A malformed, truncated or unrepresentable payload; the message names the field.
     The book is left exactly as it was."""
+
+    #: What was wrong, one of `DECODE_ERROR_KINDS`: "bad_json", "bad_type", "missing_field",
+    #: "not_a_number", "too_large", "bad_value", "off_grid", "scale_overflow",
+    #: "duplicate_price", "not_a_snapshot", "venue_error".
+    kind: str
 
 class ApplyStatus:
     """Outcome of one payload. Compares equal to its int value."""
@@ -90,7 +98,10 @@ class OrderBook:
         vol_halflife: float = 100.0,
         vpin_bucket_volume: float | None = None,
         vpin_buckets: int = 50,
-    ) -> None: ...
+        vpin_calibration_trades: int = 0,
+    ) -> None:
+        """Without `vpin_bucket_volume`, the first `vpin_calibration_trades` trades set it
+        (their total volume is one bucket); with neither, VPIN is NaN."""
     def apply(self, payload: Payload) -> ApplyStatus:
         """Apply one websocket payload; raises DecodeError (book unchanged) when malformed."""
     def apply_snapshot(self, payload: Payload) -> ApplyStatus:
@@ -152,9 +163,12 @@ class BookRouter:
         lot_size: str | float | int | None = None,
         max_buffer: int = 1024,
         vol_halflife: float = 100.0,
-        vpin_bucket_volume: float | None = None,
+        vpin_bucket_volume: float | Mapping[str, float] | None = None,
         vpin_buckets: int = 50,
-    ) -> None: ...
+        vpin_calibration_trades: int = 0,
+    ) -> None:
+        """`vpin_bucket_volume`: one volume for every symbol or one per symbol (a symbol left
+        out derives its own from its first `vpin_calibration_trades` trades)."""
     def apply(self, payload: Payload) -> tuple[str | None, ApplyStatus]: ...
     def apply_snapshot(self, symbol: str, payload: Payload) -> ApplyStatus: ...
     def book(self, symbol: str) -> OrderBook: ...
@@ -169,6 +183,9 @@ class BookRouter:
     def unrouted(self) -> int: ...
     @property
     def malformed(self) -> int: ...
+    def counters(self) -> dict[str, int]:
+        """`routed`, `unrouted`, `unknown_symbol`, `malformed`, and `refused_<kind>` for every
+        kind of `DECODE_ERROR_KINDS` (grid/scale errors, missing `pu`, duplicate prices, ...)."""
 
 def synthetic_binance_stream(
     events: int = 200_000, levels: int = 1000, changes: int = 6, seed: int = 1

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::levels::{IntSeed, LevelsSeed};
 use super::scan::Cursor;
-use super::{parse_decimal, DecodeError, Decoded, Kind, RawLevel, RawTrade, Scratch};
+use super::{parse_decimal, DecodeError, Decoded, ErrorKind, Kind, RawLevel, RawTrade, Scratch};
 use crate::fixed::Decimal;
 
 /// Fields seen anywhere in the payload (the envelope's `data` shares the same record).
@@ -49,8 +49,21 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
     classify(fields, scratch)
 }
 
+/// Whether a combined-stream name is a partial-depth stream (`btcusdt@depth20@100ms`): a
+/// top-N snapshot even when, on futures, its body looks like a `depthUpdate` with `pu`.
+pub fn partial_depth_stream(stream: &[u8]) -> bool {
+    stream
+        .split(|&b| b == b'@')
+        .nth(1)
+        .and_then(|part| part.strip_prefix(b"depth"))
+        .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
+}
+
 fn missing(event: &str, field: &str) -> DecodeError {
-    DecodeError(format!("{event}: missing field {field}"))
+    DecodeError::new(
+        ErrorKind::MissingField,
+        format!("{event}: missing field {field}"),
+    )
 }
 
 fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, DecodeError> {
@@ -69,10 +82,18 @@ fn classify<'a>(f: Fields<'a>, scratch: &mut Scratch) -> Result<Decoded<'a>, Dec
             if symbol.is_empty() {
                 return Err(missing("depthUpdate", "s"));
             }
-            decoded.kind = Kind::Diff;
-            decoded.first_id = Some(f.first_id.ok_or_else(|| missing("depthUpdate", "U"))?);
-            decoded.last_id = Some(f.last_id.ok_or_else(|| missing("depthUpdate", "u"))?);
-            decoded.prev_id = f.prev_id;
+            let last = f.last_id.ok_or_else(|| missing("depthUpdate", "u"))?;
+            if partial_depth_stream(f.stream.as_bytes()) {
+                // Futures partial depth: the whole top N at update id `u`.
+                decoded.kind = Kind::Snapshot;
+                decoded.first_id = Some(last);
+                decoded.last_id = Some(last);
+            } else {
+                decoded.kind = Kind::Diff;
+                decoded.first_id = Some(f.first_id.ok_or_else(|| missing("depthUpdate", "U"))?);
+                decoded.last_id = Some(last);
+                decoded.prev_id = f.prev_id;
+            }
         }
         Some(event @ ("trade" | "aggTrade")) => {
             let field =

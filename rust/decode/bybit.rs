@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::levels::{IntSeed, LevelsSeed};
-use super::{parse_decimal, DecodeError, Decoded, Kind, RawTrade, Scratch};
+use super::{parse_decimal, DecodeError, Decoded, ErrorKind, Kind, RawTrade, Scratch};
 
 #[derive(Default)]
 struct Fields<'a> {
@@ -44,11 +44,19 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
                 _ if f.update_id == Some(1) => Kind::Snapshot,
                 "snapshot" => Kind::Snapshot,
                 "delta" => Kind::Diff,
-                other => return Err(DecodeError(format!("{}: unknown type {other:?}", f.topic))),
+                other => {
+                    return Err(DecodeError::new(
+                        ErrorKind::BadValue,
+                        format!("{}: unknown type {other:?}", f.topic),
+                    ))
+                }
             };
-            let id = f
-                .update_id
-                .ok_or_else(|| DecodeError(format!("{}: missing field data.u", f.topic)))?;
+            let id = f.update_id.ok_or_else(|| {
+                DecodeError::new(
+                    ErrorKind::MissingField,
+                    format!("{}: missing field data.u", f.topic),
+                )
+            })?;
             decoded.first_id = Some(id);
             decoded.last_id = Some(id);
         }

@@ -56,8 +56,11 @@ fn members<'a>(
         match key {
             b"e" => f.event = Some(cursor.string()?),
             b"s" => f.symbol = Some(cursor.string()?),
+            // Partial-depth streams are snapshots: the general decoder classifies them.
             b"stream" if !nested => {
-                cursor.string()?;
+                if super::binance::partial_depth_stream(cursor.string()?) {
+                    return None;
+                }
             }
             b"data" if !nested => members(cursor, f, scratch, true)?,
             b"E" => f.event_time = Some(cursor.integer()?),

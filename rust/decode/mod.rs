@@ -23,12 +23,15 @@ macro_rules! forward_seed {
 
 mod binance;
 mod bybit;
+mod error;
 mod fast;
 mod levels;
 mod okx;
 mod scan;
 
 use crate::fixed::Decimal;
+
+pub use error::{DecodeError, ErrorKind};
 
 /// Wire format family; each venue variant of a family shares one decoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,24 +123,6 @@ pub struct Decoded<'a> {
     pub prev_id: Option<i64>,
     /// OKX CRC32 checksum (0 means not provided).
     pub checksum: Option<i32>,
-}
-
-/// Malformed or unsupported input; the message names the field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-impl From<serde_json::Error> for DecodeError {
-    fn from(err: serde_json::Error) -> Self {
-        DecodeError(err.to_string())
-    }
 }
 
 /// Decodes one websocket payload or REST body of `format` into `scratch`.

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::levels::{IntSeed, LevelsSeed};
-use super::{parse_decimal, DecodeError, Decoded, Kind, RawTrade, Scratch};
+use super::{parse_decimal, DecodeError, Decoded, ErrorKind, Kind, RawTrade, Scratch};
 
 #[derive(Default)]
 struct Fields<'a> {
@@ -35,10 +35,10 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
     de.end()?;
     let f = fields;
     if f.books > 1 {
-        return Err(DecodeError(format!(
-            "field data: {} books in one message (expected 1)",
-            f.books
-        )));
+        return Err(DecodeError::new(
+            ErrorKind::BadValue,
+            format!("field data: {} books in one message (expected 1)", f.books),
+        ));
     }
     let mut decoded = Decoded {
         symbol: f.inst_id,
@@ -52,29 +52,35 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
     }
     if let Some(code) = f.code {
         if code != "0" {
-            return Err(DecodeError(format!(
-                "OKX error response: code {code:?}, msg {:?}",
-                f.msg
-            )));
+            return Err(DecodeError::new(
+                ErrorKind::VenueError,
+                format!("OKX error response: code {code:?}, msg {:?}", f.msg),
+            ));
         }
         if f.books != 1 {
-            return Err(DecodeError(
-                "OKX REST body: field data holds no book".into(),
+            return Err(DecodeError::new(
+                ErrorKind::MissingField,
+                "OKX REST body: field data holds no book",
             ));
         }
         decoded.kind = Kind::Snapshot;
     } else if book_channel {
         if f.books != 1 {
-            return Err(DecodeError(format!(
-                "{}: field data holds no book",
-                f.channel
-            )));
+            return Err(DecodeError::new(
+                ErrorKind::MissingField,
+                format!("{}: field data holds no book", f.channel),
+            ));
         }
         decoded.kind = match f.action {
             "update" => Kind::Diff,
             // books5 and bbo-tbt push whole snapshots without an action.
             "snapshot" | "" => Kind::Snapshot,
-            other => return Err(DecodeError(format!("field action: unknown {other:?}"))),
+            other => {
+                return Err(DecodeError::new(
+                    ErrorKind::BadValue,
+                    format!("field action: unknown {other:?}"),
+                ))
+            }
         };
     } else if f.channel.starts_with("trades") {
         decoded.kind = Kind::Trade;
@@ -85,7 +91,10 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
         decoded.prev_id = f.prev_seq_id;
         if let Some(checksum) = f.checksum {
             let checksum = i32::try_from(checksum).map_err(|_| {
-                DecodeError(format!("field checksum: not a 32-bit integer: {checksum}"))
+                DecodeError::new(
+                    ErrorKind::TooLarge,
+                    format!("field checksum: not a 32-bit integer: {checksum}"),
+                )
             })?;
             decoded.checksum = Some(checksum);
         }

@@ -45,19 +45,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// The contents of a plain ASCII string without escapes (keys, symbols and numbers are);
-    /// anything else is left to the general decoder, which validates UTF-8.
+    /// anything else is left to the general decoder, which validates UTF-8. On `None` nothing
+    /// is consumed, so a caller may try another shape at the same place.
     #[inline]
     pub fn string(&mut self) -> Option<&'a [u8]> {
+        let before = self.at;
         if !self.eat(b'"') {
             return None;
         }
         let start = self.at;
-        let len = self.bytes[start..]
+        let end = self.bytes[start..]
             .iter()
-            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))?;
-        if self.bytes[start + len] != b'"' {
+            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))
+            .filter(|&len| self.bytes[start + len] == b'"');
+        let Some(len) = end else {
+            self.at = before;
             return None;
-        }
+        };
         self.at = start + len + 1;
         Some(&self.bytes[start..start + len])
     }
@@ -71,7 +75,9 @@ impl<'a> Cursor<'a> {
         let (value, used) = Decimal::parse_prefix(&self.bytes[start..]).ok()?;
         let leading_zero = used > 1 && self.bytes[start] == b'0';
         let exponent = matches!(self.bytes.get(start + used), Some(b'e' | b'E'));
-        if value.decimals != 0 || used > 18 || leading_zero || exponent {
+        // serde_json reads `-0` as a float, which no integer field accepts.
+        let negative_zero = negative && value.mantissa == 0;
+        if value.decimals != 0 || used > 18 || leading_zero || exponent || negative_zero {
             return None;
         }
         self.at = start + used;
@@ -79,13 +85,43 @@ impl<'a> Cursor<'a> {
         Some(if negative { -value } else { value })
     }
 
+    /// A JSON number exactly as RFC 8259 writes it (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
+    /// so this scanner accepts no number the general decoder refuses (`1-2`, `01`, `1.`).
     fn plain_number(&mut self) -> Option<()> {
         self.skip_ws();
-        let len = self.bytes[self.at..]
-            .iter()
-            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'.' | b'e' | b'E' | b'+'))
-            .unwrap_or(self.bytes.len() - self.at);
-        (len > 0).then(|| self.at += len)
+        let bytes = &self.bytes[self.at..];
+        let digits_from = |at: usize| {
+            bytes[at.min(bytes.len())..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        };
+        let mut at = usize::from(bytes.first() == Some(&b'-'));
+        match bytes.get(at) {
+            Some(b'0') => at += 1,
+            Some(b'1'..=b'9') => at += digits_from(at),
+            _ => return None,
+        }
+        if bytes.get(at) == Some(&b'.') {
+            let n = digits_from(at + 1);
+            if n == 0 {
+                return None;
+            }
+            at += 1 + n;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let n = digits_from(at);
+            if n == 0 {
+                return None;
+            }
+            at += n;
+        }
+        self.at += at;
+        Some(())
     }
 
     /// Only whitespace remains.

@@ -45,7 +45,7 @@ fn errors_clear_the_scratch() {
         Format::Binance,
         r#"{"e":"depthUpdate","s":"X","U":1,"u":1,"b":[["1","1"]],"a":[["x","1"]]}"#,
     );
-    assert!(kind.unwrap_err().0.contains("a[0].price"));
+    assert!(kind.unwrap_err().message.contains("a[0].price"));
     assert!(scratch.bids.is_empty());
 }
 
@@ -61,7 +61,7 @@ fn okx_text_pong_and_events_are_other() {
         Ok(Kind::Other)
     );
     let err = run(Format::Okx, r#"{"arg":{"channel":"books","instId":"A"},"action":"update","data":[{"bids":[],"asks":[]},{"bids":[],"asks":[]}]}"#).0;
-    assert!(err.unwrap_err().0.contains("2 books"));
+    assert!(err.unwrap_err().message.contains("2 books"));
 }
 
 #[test]
@@ -146,6 +146,126 @@ mod fast_path {
             if let Some((decoded, _, _)) = fast {
                 prop_assert_eq!(Ok(decoded), general);
             }
+        }
+    }
+}
+
+/// The fast path and the general decoder agree: whatever the fast path accepts, the general
+/// decoder accepts with the same message and levels (the fast path may only defer).
+mod fast_path_differential {
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALID: [&str; 5] = [
+        r#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["1","2",3,45,6.5,0],["2","1",7e2,-1]],"a":[["3","1",88,9]]}"#,
+        r#"{"e":"depthUpdate","E":1700000000000,"s":"BTCUSDT","U":157,"u":160,"b":[["0.0024","10"],["0.0023","0"]],"a":[["0.0026","100"]]}"#,
+        r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"T":2,"s":"BTCUSDT","U":5,"u":7,"pu":4,"b":[["1.5","2"]],"a":[]}}"#,
+        r#"{"stream":"ethusdt@depth","data":{"e":"depthUpdate","E":1,"s":"ETHUSDT","U":5,"u":7,"b":[["1.5","2",3]],"a":[["2","1","x"]]}}"#,
+        r#" { "e" : "depthUpdate" , "E" : 1 , "s" : "X" , "U" : -1 , "u" : 0 , "b" : [ [ "1" , "2" ] ] , "a" : [ ] } "#,
+    ];
+
+    const BYTES: &[u8] = b"-+.eE0123456789,:[]{}\" xa\\";
+
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Replace(usize, u8),
+        Insert(usize, u8),
+        Delete(usize),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let byte = prop::sample::select(BYTES);
+        prop_oneof![
+            (any::<usize>(), byte.clone()).prop_map(|(i, b)| Edit::Replace(i, b)),
+            (any::<usize>(), byte).prop_map(|(i, b)| Edit::Insert(i, b)),
+            any::<usize>().prop_map(Edit::Delete),
+        ]
+    }
+
+    fn mutate(text: &str, edits: &[Edit]) -> Vec<u8> {
+        let mut bytes = text.as_bytes().to_vec();
+        for e in edits {
+            let n = bytes.len().max(1);
+            match *e {
+                Edit::Replace(i, b) if !bytes.is_empty() => bytes[i % n] = b,
+                Edit::Insert(i, b) => bytes.insert(i % (n + 1), b),
+                Edit::Delete(i) if !bytes.is_empty() => {
+                    bytes.remove(i % n);
+                }
+                _ => {}
+            }
+        }
+        bytes
+    }
+
+    fn agree(payload: &[u8]) -> Result<(), TestCaseError> {
+        let mut fast_scratch = Scratch::default();
+        let Some(fast) = fast::binance_depth(payload, &mut fast_scratch) else {
+            return Ok(());
+        };
+        let mut scratch = Scratch::default();
+        let general = binance::decode(payload, &mut scratch);
+        prop_assert_eq!(
+            general.as_ref().ok(),
+            Some(&fast),
+            "fast path accepted what the general decoder made {:?}: {}",
+            general,
+            String::from_utf8_lossy(payload)
+        );
+        prop_assert_eq!(&scratch.bids, &fast_scratch.bids);
+        prop_assert_eq!(&scratch.asks, &fast_scratch.asks);
+        Ok(())
+    }
+
+    #[test]
+    fn the_invalid_trailing_number_is_refused_by_both() {
+        let payload =
+            br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["1","2",1-2]],"a":[]}"#;
+        assert!(fast::binance_depth(payload, &mut Scratch::default()).is_none());
+        assert!(binance::decode(payload, &mut Scratch::default()).is_err());
+        for ok in [&b"1"[..], b"-0", b"1.5e-3", b"0.25", b"12E+2"] {
+            let text = format!(
+                r#"{{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["1","2",{}]],"a":[]}}"#,
+                String::from_utf8_lossy(ok)
+            );
+            assert!(fast::binance_depth(text.as_bytes(), &mut Scratch::default()).is_some());
+        }
+        for bad in [&b"01"[..], b"1.", b"-", b"1e", b"+1", b".5", b"1-2", b"1e+"] {
+            let text = format!(
+                r#"{{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[["1","2",{}]],"a":[]}}"#,
+                String::from_utf8_lossy(bad)
+            );
+            assert!(
+                fast::binance_depth(text.as_bytes(), &mut Scratch::default()).is_none(),
+                "{text}"
+            );
+        }
+    }
+
+    /// Found by the property below: an unterminated string as an extra element was half
+    /// consumed, and the number after its quote accepted.
+    #[test]
+    fn an_unterminated_extra_string_is_refused_by_both() {
+        let payload =
+            br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":2,"b":[],"a":[["3","1","88,9]]}"#;
+        assert!(fast::binance_depth(payload, &mut Scratch::default()).is_none());
+        assert!(binance::decode(payload, &mut Scratch::default()).is_err());
+        // And `-0` as an id, which serde_json reads as a float.
+        let payload = br#"{"e":"depthUpdate","E":1,"s":"X","U":1,"u":-0,"b":[],"a":[]}"#;
+        assert!(fast::binance_depth(payload, &mut Scratch::default()).is_none());
+        assert!(binance::decode(payload, &mut Scratch::default()).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn fast_path_accepts_nothing_the_general_decoder_refuses(
+            which in 0usize..VALID.len(),
+            edits in prop::collection::vec(edit(), 1..4),
+        ) {
+            agree(VALID[which].as_bytes())?;
+            agree(&mutate(VALID[which], &edits))?;
         }
     }
 }

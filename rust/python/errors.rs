@@ -9,8 +9,9 @@ create_exception!(
     _core,
     DecodeError,
     PyValueError,
-    "A payload that is malformed, truncated or does not fit; the message names the field. \
-     The book is left exactly as it was."
+    "A payload that is malformed, truncated or does not fit; the message names the field and \
+     `kind` says what was wrong (one of `DECODE_ERROR_KINDS`, e.g. `not_a_number`, \
+     `missing_field`, `off_grid`, `duplicate_price`). The book is left exactly as it was."
 );
 
 impl From<crate::arg_error::ArgError> for PyErr {
@@ -21,7 +22,13 @@ impl From<crate::arg_error::ArgError> for PyErr {
 
 impl From<crate::decode::DecodeError> for PyErr {
     fn from(err: crate::decode::DecodeError) -> PyErr {
-        DecodeError::new_err(err.0)
+        Python::attach(|py| {
+            let raised = DecodeError::new_err(err.message);
+            match raised.value(py).setattr("kind", err.kind.name()) {
+                Ok(()) => raised,
+                Err(failed) => failed,
+            }
+        })
     }
 }
 

@@ -14,6 +14,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
+use crate::decode::ErrorKind;
 use crate::features::FEATURE_NAMES;
 use crate::symbol_book::Venue;
 
@@ -21,6 +22,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DecodeError", py.get_type::<errors::DecodeError>())?;
+    m.add(
+        "DECODE_ERROR_KINDS",
+        PyTuple::new(py, ErrorKind::ALL.map(ErrorKind::name))?,
+    )?;
     m.add("FEATURE_NAMES", PyTuple::new(py, FEATURE_NAMES)?)?;
     m.add(
         "VENUES",

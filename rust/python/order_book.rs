@@ -65,6 +65,7 @@ pub fn config_from(
     max_buffer: usize,
     vol_halflife: f64,
     vpin_bucket_volume: Option<f64>,
+    vpin_calibration_trades: u64,
     vpin_buckets: usize,
 ) -> PyResult<Config> {
     if max_buffer == 0 {
@@ -89,6 +90,7 @@ pub fn config_from(
         lot_size: grid_size(lot_size, "lot_size")?,
         vol_halflife,
         vpin_bucket_volume,
+        vpin_calibration_trades,
         vpin_buckets,
     })
 }
@@ -145,7 +147,8 @@ impl OrderBook {
     /// them, prices and sizes off that grid are refused with `DecodeError`.
     #[new]
     #[pyo3(signature = (symbol, venue, *, tick_size=None, lot_size=None, max_buffer=1024,
-                        vol_halflife=100.0, vpin_bucket_volume=None, vpin_buckets=50))]
+                        vol_halflife=100.0, vpin_bucket_volume=None, vpin_buckets=50,
+                        vpin_calibration_trades=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         symbol: &str,
@@ -156,6 +159,7 @@ impl OrderBook {
         vol_halflife: f64,
         vpin_bucket_volume: Option<f64>,
         vpin_buckets: usize,
+        vpin_calibration_trades: u64,
     ) -> PyResult<Self> {
         if symbol.is_empty() {
             return Err(PyValueError::new_err("symbol: must not be empty"));
@@ -166,6 +170,7 @@ impl OrderBook {
             max_buffer,
             vol_halflife,
             vpin_bucket_volume,
+            vpin_calibration_trades,
             vpin_buckets,
         )?;
         let inner = SymbolBook::new(symbol, venue_from(venue)?, config)?;

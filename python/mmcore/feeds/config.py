@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from mmcore.config import ConfigError, bounded, build
+from mmcore.feeds.session import DEFAULT_VPIN_CALIBRATION_TRADES
 
 __all__ = ["ENDPOINTS", "FEED_VENUES", "FeedConfig", "load_feed_config"]
 
@@ -76,6 +78,10 @@ class FeedConfig:
     recv_queue_frames: int = bounded(64, ge=1)  # websockets' bounded receive queue
     max_buffer: int = bounded(1024, ge=1)  # diffs buffered per symbol while unsynced
     latency_sample_every: int = bounded(16, ge=1)
+    # VPIN volume per bucket by symbol; a symbol left out derives its bucket from the volume of
+    # its first ``vpin_calibration_trades`` trades.
+    vpin_bucket_volume: Mapping[str, float] = bounded(default_factory=lambda: MappingProxyType({}))
+    vpin_calibration_trades: int = bounded(DEFAULT_VPIN_CALIBRATION_TRADES, ge=1)
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -95,6 +101,11 @@ class FeedConfig:
                 )
         if self.venue.startswith("bybit") and self.book_depth not in (1, 50, 200, 1000):
             raise ConfigError("feeds.book_depth", "Bybit depth must be 1, 50, 200 or 1000")
+        for sym, volume in self.vpin_bucket_volume.items():
+            if sym not in self.symbols:
+                raise ConfigError(f'feeds.vpin_bucket_volume."{sym}"', "not one of feeds.symbols")
+            if not volume > 0:
+                raise ConfigError(f'feeds.vpin_bucket_volume."{sym}"', f"must be > 0, got {volume}")
         if self.backoff_max_s < self.backoff_base_s:
             raise ConfigError("feeds.backoff_max_s", "must be >= feeds.backoff_base_s")
 

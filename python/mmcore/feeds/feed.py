@@ -262,6 +262,8 @@ class Feed:
             updates=self.updates,
             max_buffer=cfg.max_buffer,
             latency_sample_every=cfg.latency_sample_every,
+            vpin_bucket_volume=cfg.vpin_bucket_volume,
+            vpin_calibration_trades=cfg.vpin_calibration_trades,
             on_trade=self.on_trade,
             on_book=self.on_book,
         )

@@ -8,12 +8,18 @@ counters and, for a status that breaks sync, the resync callback.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from mmcore import ApplyStatus, BookRouter, BookState
 from mmcore.feeds.health import BookUpdates, FeedMetrics
 
-__all__ = ["RESYNC_STATUSES", "BookSession"]
+__all__ = ["DEFAULT_VPIN_CALIBRATION_TRADES", "RESYNC_STATUSES", "BookSession"]
+
+#: Without a configured bucket volume, a symbol's first this many trades set it (their total
+#: volume is one bucket), so VPIN is defined on every feed (see ``[feeds]`` in mm.toml). Buckets
+#: of a few hundred trades keep one sweep from filling several one-sided buckets by itself (at
+#: 50 trades a bucket the demo's toxicity crossed the pull level in about a third of its runs).
+DEFAULT_VPIN_CALIBRATION_TRADES = 200
 
 RESYNC_STATUSES = frozenset(
     {
@@ -49,6 +55,8 @@ class BookSession:
         updates: BookUpdates,
         max_buffer: int = 1024,
         latency_sample_every: int = 16,
+        vpin_bucket_volume: Mapping[str, float] | None = None,
+        vpin_calibration_trades: int = DEFAULT_VPIN_CALIBRATION_TRADES,
         on_resync: Callable[[str, ApplyStatus], None] | None = None,
         on_buffered: Callable[[str], None] | None = None,
         on_trade: Callable[[str, bytes | str, int], None] | None = None,
@@ -56,7 +64,13 @@ class BookSession:
     ) -> None:
         self.epoch = epoch
         self.symbols = tuple(symbols)
-        self.router = BookRouter(venue, list(self.symbols), max_buffer=max_buffer)
+        self.router = BookRouter(
+            venue,
+            list(self.symbols),
+            max_buffer=max_buffer,
+            vpin_bucket_volume=dict(vpin_bucket_volume or {}),
+            vpin_calibration_trades=vpin_calibration_trades,
+        )
         self.last_ns: dict[str, int] = {}
         self.resyncing: set[str] = set()
         self._metrics = metrics
