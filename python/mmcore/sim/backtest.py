@@ -18,7 +18,6 @@ episodes, fees, inventory against its limit, and kill-switch trips.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import heapq
 import json
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from mmcore._core import ApplyStatus, OrderBook
 from mmcore.advisors.rules import RulesAdvisor
 from mmcore.advisors.service import AdvisorService
+from mmcore.analytics.pnl import MidPath, decompose
 from mmcore.engine import Engine
 from mmcore.execution import Trade
 from mmcore.llm.config import AdvisorTuning
@@ -72,11 +72,12 @@ class SimClock:
 
 @dataclass(frozen=True, slots=True)
 class FillRecord:
-    """One of our fills: signed size (+ buy), price, fee, the mid just before it, and whether
-    it happened inside an informed episode of the sim."""
+    """One of our fills as :mod:`mmcore.analytics.pnl` reads it (side sign, size, price, fee,
+    the mid just before it), and whether it happened inside an informed episode of the sim."""
 
     t: float
-    signed_qty: float
+    sign: int
+    qty: float
     price: float
     fee: float
     mid: float
@@ -95,7 +96,8 @@ class _RecordingPortfolio(Portfolio):
     def apply_fill(self, symbol: str, signed_qty: float, price: float, fee: float) -> float:
         mid = self.position(symbol).mark
         informed = "informed" in self._flow.regime(symbol)
-        rec = FillRecord(self._clock.t, signed_qty, price, fee, mid, informed)
+        sign = 1 if signed_qty >= 0 else -1
+        rec = FillRecord(self._clock.t, sign, abs(signed_qty), price, fee, mid, informed)
         self.records.setdefault(symbol, []).append(rec)
         return super().apply_fill(symbol, signed_qty, price, fee)
 
@@ -175,12 +177,6 @@ class _BookFeed:
         return self.book.apply(json.dumps(payload, separators=(",", ":"))) == _APPLIED
 
 
-def _markout(times: list[float], mids: list[float], t: float) -> float:
-    """The sampled mid at the first sample at or after ``t`` (the last one past the end)."""
-    i = bisect.bisect_left(times, t)
-    return mids[min(i, len(mids) - 1)]
-
-
 async def _run(
     listings: Sequence[SimListing],
     setups: Sequence[SymbolSetup],
@@ -251,25 +247,26 @@ async def _run(
     results = {}
     for sym in engines:
         pos = portfolio.position(sym)
+        records = portfolio.records.get(sym, [])
+        # the one PnL decomposition (mmcore.analytics.pnl), marked to the sampled mids, the
+        # fills' mids and the position's last mark
         times, mids = samples[sym]
-        captured = adverse = adverse_informed = 0.0
-        for r in portfolio.records.get(sym, []):
-            captured += (r.mid - r.price) * r.signed_qty
-            move = (_markout(times, mids, r.t + markout_s) - r.mid) * r.signed_qty
-            adverse -= move
-            if r.informed:
-                adverse_informed -= move
+        marks = [*zip(times, mids, strict=True), *((r.t, r.mid) for r in records)]
+        path = MidPath([*marks, (now, pos.mark)])
+        parts = decompose(records, path, markout_s)
+        informed = decompose([r for r in records if r.informed], path, markout_s)
+        captured = parts.spread
         net = pos.net
         inv = inventory[sym]
         results[sym] = SymbolResult(
             symbol=sym,
             net_pnl=net,
             spread_captured=captured,
-            adverse_selection=adverse,
-            adverse_selection_informed=adverse_informed,
+            adverse_selection=-parts.adverse,
+            adverse_selection_informed=-informed.adverse,
             fees=pos.fees,
             inventory_pnl=net - captured + pos.fees,
-            fills=len(portfolio.records.get(sym, [])),
+            fills=len(records),
             orders=engines[sym].orders.placed,
             max_inventory_frac=max(inv, default=0.0),
             within_half_frac=sum(x <= 0.5 for x in inv) / max(1, len(inv)),
