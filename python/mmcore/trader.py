@@ -113,7 +113,9 @@ class Trader:
     def _engine(self, s: SymbolSetup) -> Engine:
         placeholder = OrderBook(s.symbol, s.venue)  # replaced by the feed's book once synced
         # one paper venue per symbol; its name keeps fill ids unique in the shared journal
-        venue = PaperVenue(s.paper, s.quote.tick_size, name=f"paper-{s.symbol}")
+        venue = PaperVenue(
+            s.paper, s.quote.tick_size, name=f"paper-{s.symbol}", lot_size=s.risk.lot_size
+        )
         risk = RiskManager(s.risk, s.quote.tick_size)
         orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
         return Engine(

@@ -9,15 +9,18 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use super::{Order, Side, Status, Update};
+use super::{Order, Qty, Side, Status, Update};
 use crate::arg_error::{non_negative, positive, ArgError};
+use crate::model::LotSize;
 
-/// A target quote: price in ticks, size in base units.
-pub type Target = (i64, f64);
+/// A target quote: price in ticks, size in lots.
+pub type Target = (i64, Qty);
 
 /// Requote hysteresis and the memory for duplicate fills.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeskConfig {
+    /// The instrument's lot: every size of the desk is a whole number of them.
+    pub lot_size: f64,
     pub tolerance_ticks: f64,
     /// Tolerance in bps of the fair value (0 for none).
     pub tolerance_bps: f64,
@@ -34,6 +37,7 @@ pub struct DeskConfig {
 impl DeskConfig {
     /// Checks every value: tolerances finite and >= 0, the age finite and > 0.
     pub fn validate(&self) -> Result<(), ArgError> {
+        LotSize::new(self.lot_size)?;
         non_negative(&[
             ("tolerance_ticks", self.tolerance_ticks),
             ("tolerance_bps", self.tolerance_bps),
@@ -58,14 +62,14 @@ pub enum Action {
         client_id: String,
         side: Side,
         price_ticks: i64,
-        qty: f64,
+        qty: Qty,
     },
     /// A cancel of a working order.
     Cancel { client_id: String },
 }
 
 /// The gate of a desk without risk checks: every size passes.
-pub fn no_gate(_: Side, _: i64, qty: f64, _: f64, _: f64) -> Result<f64, std::convert::Infallible> {
+pub fn no_gate(_: Side, _: i64, qty: Qty, _: Qty, _: f64) -> Result<Qty, ArgError> {
     Ok(qty)
 }
 
@@ -82,6 +86,9 @@ pub struct Outcome {
 #[derive(Debug)]
 pub struct Desk {
     cfg: DeskConfig,
+    lot: LotSize,
+    /// The side that went first in the last placement while flat (sides alternate then).
+    last_lead: Side,
     id_prefix: String,
     next_seq: u64,
     /// Active orders in the order they were placed.
@@ -100,6 +107,8 @@ pub struct Desk {
     pub cancels: u64,
     pub vetoed: u64,
     pub anomalies: u64,
+    /// Inputs refused (NaN, ±inf, negative): nothing changed for them.
+    pub refused: u64,
     // scratch, reused across calls
     free_bids: Vec<usize>,
     free_asks: Vec<usize>,
@@ -117,6 +126,8 @@ impl Desk {
     pub fn new(cfg: DeskConfig, id_prefix: String) -> Result<Self, ArgError> {
         cfg.validate()?;
         Ok(Desk {
+            lot: LotSize::new(cfg.lot_size)?,
+            last_lead: Side::Sell,
             cfg,
             id_prefix,
             next_seq: 1,
@@ -132,6 +143,7 @@ impl Desk {
             cancels: 0,
             vetoed: 0,
             anomalies: 0,
+            refused: 0,
             free_bids: Vec::new(),
             free_asks: Vec::new(),
             drop: Vec::new(),
@@ -141,6 +153,33 @@ impl Desk {
     /// The configuration.
     pub fn config(&self) -> &DeskConfig {
         &self.cfg
+    }
+
+    /// The instrument's lot (sizes at the edges convert through it).
+    pub fn lot(&self) -> &LotSize {
+        &self.lot
+    }
+
+    /// Counts an input refused at an edge and passes the error on.
+    pub fn refuse(&mut self, err: ArgError) -> ArgError {
+        self.refused += 1;
+        err
+    }
+
+    /// The side to place first: the one that reduces a position of `position_lots` (signed),
+    /// or, when flat, the other side than last time. When the order-rate bucket runs dry the
+    /// first placements get the tokens, so a fixed order would starve one side.
+    pub fn lead_side(&mut self, position_lots: i64) -> Side {
+        let lead = match position_lots.signum() {
+            1 => Side::Sell,
+            -1 => Side::Buy,
+            _ => match self.last_lead {
+                Side::Buy => Side::Sell,
+                Side::Sell => Side::Buy,
+            },
+        };
+        self.last_lead = lead;
+        lead
     }
 
     /// Active orders, in the order they were placed.
@@ -161,7 +200,7 @@ impl Desk {
     }
 
     /// Open size of all orders on `side` that may still fill (pending cancels count).
-    pub fn working(&self, side: Side) -> f64 {
+    pub fn working(&self, side: Side) -> Qty {
         self.orders
             .iter()
             .filter(|o| o.side == side)
@@ -173,22 +212,32 @@ impl Desk {
     /// new orders are appended to `out`, cancels first.
     ///
     /// `gate(side, price_ticks, qty, working_same_side, now)` returns the size allowed (0
-    /// vetoes); [`no_gate`] lets every size pass. A target of no size, a size that
-    /// is not finite or a price at or below zero is never sent, nor one beyond
-    /// `max_open_orders` tracked. If the gate fails, the actions
-    /// decided before it stay in `out` (send them) and the error is returned.
+    /// vetoes); [`no_gate`] lets every size pass. New orders go out one per side in turn,
+    /// `lead` first (see [`Desk::lead_side`]). A target of no size or at a price at or below
+    /// zero is never sent, nor one beyond `max_open_orders` tracked. A `fair_ticks` or `now`
+    /// that is not finite (or a fair value <= 0) is refused before anything changes. If the
+    /// gate fails, the actions decided before it stay in `out` (send them) and the error is
+    /// returned.
+    #[allow(clippy::too_many_arguments)]
     pub fn reconcile<E, G>(
         &mut self,
         bids: &[Target],
         asks: &[Target],
         fair_ticks: f64,
         now: f64,
+        lead: Side,
         gate: &mut G,
         out: &mut Vec<Action>,
     ) -> Result<(), E>
     where
-        G: FnMut(Side, i64, f64, f64, f64) -> Result<f64, E>,
+        E: From<ArgError>,
+        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
     {
+        if let Err(err) = positive(&[("fair_ticks", fair_ticks)])
+            .and_then(|()| crate::arg_error::finite(&[("now", now)]))
+        {
+            return Err(self.refuse(err).into());
+        }
         let mut tol = self.cfg.tolerance_ticks;
         if self.cfg.tolerance_bps > 0.0 {
             tol = tol.max(self.cfg.tolerance_bps * 1e-4 * fair_ticks);
@@ -228,20 +277,12 @@ impl Desk {
             self.cancel_at(i, now, out);
         }
         let wanted = bid_pairing.missing.len() + ask_pairing.missing.len();
-        let mut placed = 0;
-        let mut result = Ok(());
-        for (side, missing) in [
-            (Side::Buy, &bid_pairing.missing),
-            (Side::Sell, &ask_pairing.missing),
-        ] {
-            match self.place(side, missing, now, gate, out) {
-                Ok(n) => placed += n,
-                Err(err) => {
-                    result = Err(err);
-                    break;
-                }
-            }
-        }
+        let (first, second) = match lead {
+            Side::Buy => (&bid_pairing.missing, &ask_pairing.missing),
+            Side::Sell => (&ask_pairing.missing, &bid_pairing.missing),
+        };
+        let result = self.place(lead, first, second, now, gate, out);
+        let placed = *result.as_ref().unwrap_or(&0);
         self.last_bids.clear();
         self.last_bids.extend_from_slice(bids);
         self.last_asks.clear();
@@ -254,7 +295,7 @@ impl Desk {
         self.free_bids = free_bids;
         self.free_asks = free_asks;
         self.drop = drop;
-        result
+        result.map(|_| ())
     }
 
     /// Pairs `targets` with the orders at indices `free` (all of `side`) within `tol` ticks
@@ -292,7 +333,9 @@ impl Desk {
             } else if behind > tol {
                 missing.push(wanted[i]); // this order and every later one are too far behind
                 i += 1;
-            } else if (order.remaining() - qty).abs() > size_tol * qty {
+            } else if (order.remaining().lots() - qty.lots()).abs() as f64
+                > size_tol * qty.lots() as f64
+            {
                 drop.push(free[j]);
                 j += 1;
             } else {
@@ -306,47 +349,57 @@ impl Desk {
         Pairing { missing, oldest }
     }
 
-    /// Sends `targets` of `side` through the gate; the working size it sees includes the
-    /// orders placed before in the same call. Returns how many were placed.
+    /// Sends the missing targets through the gate, one of each side in turn (`first`, of
+    /// `lead`, then `second`); the working size the gate sees includes the orders placed
+    /// before in the same call. Returns how many were placed, or the gate's first error (the
+    /// orders decided before it are in `out`).
     fn place<E, G>(
         &mut self,
-        side: Side,
-        targets: &[Target],
+        lead: Side,
+        first: &[Target],
+        second: &[Target],
         now: f64,
         gate: &mut G,
         out: &mut Vec<Action>,
     ) -> Result<usize, E>
     where
-        G: FnMut(Side, i64, f64, f64, f64) -> Result<f64, E>,
+        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
     {
-        if targets.is_empty() {
+        if first.is_empty() && second.is_empty() {
             return Ok(0);
         }
-        let mut working = self.working(side);
+        let other = match lead {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        };
+        let mut working = [self.working(lead), self.working(other)];
         let mut placed = 0;
-        for &(price_ticks, target_qty) in targets {
-            let mut qty = target_qty;
-            if price_ticks <= 0 {
-                qty = 0.0;
-            } else if qty > 0.0 {
-                qty = gate(side, price_ticks, qty, working, now)?;
+        for i in 0..first.len().max(second.len()) {
+            for (k, side, targets) in [(0, lead, first), (1, other, second)] {
+                let Some(&(price_ticks, target_qty)) = targets.get(i) else {
+                    continue;
+                };
+                let mut qty = Qty::ZERO;
+                if price_ticks > 0 && target_qty.is_positive() {
+                    qty = gate(side, price_ticks, target_qty, working[k], now)?;
+                }
+                if !qty.is_positive() || self.orders.len() >= self.cfg.max_open_orders {
+                    self.vetoed += 1; // venues refuse such orders; the table is full
+                    continue;
+                }
+                let client_id = self.next_client_id();
+                out.push(Action::Place {
+                    client_id: client_id.clone(),
+                    side,
+                    price_ticks,
+                    qty,
+                });
+                self.orders
+                    .push(Order::new(client_id, side, price_ticks, qty, now));
+                self.placed += 1;
+                working[k] += qty;
+                placed += 1;
             }
-            if !(qty > 0.0 && qty.is_finite()) || self.orders.len() >= self.cfg.max_open_orders {
-                self.vetoed += 1; // venues refuse such orders; the table is full
-                continue;
-            }
-            let client_id = self.next_client_id();
-            out.push(Action::Place {
-                client_id: client_id.clone(),
-                side,
-                price_ticks,
-                qty,
-            });
-            self.orders
-                .push(Order::new(client_id, side, price_ticks, qty, now));
-            self.placed += 1;
-            working += qty;
-            placed += 1;
         }
         Ok(placed)
     }
@@ -459,6 +512,7 @@ mod tests {
 
     fn desk(tolerance_ticks: f64) -> Desk {
         let cfg = DeskConfig {
+            lot_size: 0.1,
             tolerance_ticks,
             tolerance_bps: 0.0,
             size_tolerance: 0.25,
@@ -471,7 +525,8 @@ mod tests {
 
     fn run(d: &mut Desk, bids: &[Target], asks: &[Target], now: f64) -> Vec<Action> {
         let mut out = Vec::new();
-        d.reconcile(bids, asks, 100.0, now, &mut no_gate, &mut out)
+        let lead = d.lead_side(0);
+        d.reconcile(bids, asks, 100.0, now, lead, &mut no_gate, &mut out)
             .unwrap();
         out
     }
@@ -501,22 +556,22 @@ mod tests {
         let mut d = desk(1.0);
         let first = run(
             &mut d,
-            &[(100, 1.0), (98, 1.0)],
-            &[(103, 1.0), (105, 1.0)],
+            &[(100, Qty(10)), (98, Qty(10))],
+            &[(103, Qty(10)), (105, Qty(10))],
             0.0,
         );
-        assert_eq!(prices(&first), [100, 98, 103, 105]);
+        assert_eq!(prices(&first), [100, 103, 98, 105]); // one per side in turn
         let kept = run(
             &mut d,
-            &[(99, 1.0), (98, 1.0)],
-            &[(104, 1.0), (105, 1.0)],
+            &[(99, Qty(10)), (98, Qty(10))],
+            &[(104, Qty(10)), (105, Qty(10))],
             0.1,
         );
         assert!(kept.is_empty(), "{kept:?}");
         let moved = run(
             &mut d,
-            &[(97, 1.0), (96, 1.0)],
-            &[(104, 1.0), (105, 1.0)],
+            &[(97, Qty(10)), (96, Qty(10))],
+            &[(104, Qty(10)), (105, Qty(10))],
             0.2,
         );
         assert_eq!(
@@ -528,9 +583,9 @@ mod tests {
     #[test]
     fn same_targets_need_no_diff_until_an_order_ages_out() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, 1.0)], &[], 0.0);
-        assert!(run(&mut d, &[(100, 1.0)], &[], 29.0).is_empty());
-        let aged = run(&mut d, &[(100, 1.0)], &[], 30.0);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(100, Qty(10))], &[], 29.0).is_empty());
+        let aged = run(&mut d, &[(100, Qty(10))], &[], 30.0);
         assert_eq!((prices(&aged), cancels(&aged)), (vec![100], vec!["mm-X-1"]));
     }
 
@@ -538,19 +593,19 @@ mod tests {
     fn the_gate_sees_working_size_and_a_failure_keeps_earlier_actions() {
         let mut d = desk(0.0);
         let mut seen = Vec::new();
-        let mut gate = |_: Side, _: i64, q: f64, w: f64, _: f64| -> Result<f64, ()> {
-            seen.push(w);
-            if w >= 2.0 {
-                Err(())
+        let mut gate = |_: Side, _: i64, q: Qty, w: Qty, _: f64| -> Result<Qty, ArgError> {
+            seen.push(w.lots());
+            if w >= Qty(20) {
+                Err(ArgError::new("gate", "full"))
             } else {
                 Ok(q)
             }
         };
         let mut out = Vec::new();
-        let targets = [(100, 1.0), (99, 1.0), (98, 1.0)];
-        let result = d.reconcile(&targets, &[], 100.0, 0.0, &mut gate, &mut out);
-        assert_eq!(result, Err(()));
-        assert_eq!(seen, [0.0, 1.0, 2.0]);
+        let targets = [(100, Qty(10)), (99, Qty(10)), (98, Qty(10))];
+        let result = d.reconcile(&targets, &[], 100.0, 0.0, Side::Buy, &mut gate, &mut out);
+        assert_eq!(result.unwrap_err().arg, "gate");
+        assert_eq!(seen, [0, 10, 20]);
         assert_eq!(prices(&out), [100, 99]);
         assert_eq!(d.orders().len(), 2);
     }
@@ -560,8 +615,8 @@ mod tests {
         let mut d = desk(0.0);
         let out = run(
             &mut d,
-            &[(0, 1.0), (99, 0.0), (98, f64::NAN)],
-            &[(101, 1.0)],
+            &[(0, Qty(10)), (99, Qty(0)), (-98, Qty(10))],
+            &[(101, Qty(10))],
             0.0,
         );
         assert_eq!(prices(&out), [101]);
@@ -571,10 +626,10 @@ mod tests {
     #[test]
     fn updates_move_orders_and_duplicates_change_nothing() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, 1.0)], &[], 0.0);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
         let fill = Update::Filled {
             fill_id: "f1",
-            qty: 1.0,
+            qty: Qty(10),
         };
         let mut status = None;
         let outcome = d.on_update("mm-X-1", 0.1, &fill, |o, _| status = Some(o.status));
@@ -608,7 +663,7 @@ mod tests {
     #[test]
     fn restore_continues_client_ids_and_forget_expires() {
         let mut d = desk(0.0);
-        let old = Order::new("mm-X-7".into(), Side::Sell, 105, 1.0, 0.0);
+        let old = Order::new("mm-X-7".into(), Side::Sell, 105, Qty(10), 0.0);
         d.restore([old], 7);
         assert_eq!(d.next_client_id(), "mm-X-8");
         let gone = d.forget("mm-X-7", 5.0).unwrap();

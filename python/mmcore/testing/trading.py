@@ -90,8 +90,9 @@ def make_engine(
     """A paper-trading engine on a book synced from ``snapshot``; dicts override configs."""
     book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
     assert book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
-    venue = PaperVenue(PaperConfig(**(paper or {})), TICK)
-    risk_mgr = RiskManager(risk_config(**(risk or {})), TICK)
+    risk_cfg = risk_config(**(risk or {}))
+    venue = PaperVenue(PaperConfig(**(paper or {})), TICK, lot_size=risk_cfg.lot_size)
+    risk_mgr = RiskManager(risk_cfg, TICK)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
     return Engine(
         book,
