@@ -722,7 +722,7 @@ impl PaperSim {
             }
             let r = &mut resting[i];
             if r.order.price_ticks == price_ticks {
-                r.traded += available;
+                r.traded = r.traded.saturating_add(available);
                 let eaten = r.ahead.min(available);
                 if r.ahead != UNKNOWN_AHEAD {
                     r.ahead -= eaten;
