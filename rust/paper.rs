@@ -152,23 +152,22 @@ pub struct NewOrder {
 /// A response of the venue; `ts` is when it reaches us.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// The venue accepted the order.
-    Acked {
-        client_id: String,
-        ts: f64,
-        venue_id: String,
-    },
+    /// The venue accepted the order (its venue id is `{name}-{client_id}`, formatted at the
+    /// edge by [`PaperSim::venue_id`]).
+    Acked { client_id: String, ts: f64 },
     /// The venue refused the order.
     Rejected {
         client_id: String,
         ts: f64,
         reason: &'static str,
     },
-    /// An execution; `maker` is false for the marketable part of an arriving order.
+    /// An execution; `maker` is false for the marketable part of an arriving order; `fill_id`
+    /// is the venue's fill sequence number (1, 2, …; `{name}-f{n}` at the edge, see
+    /// [`PaperSim::fill_id`]).
     Filled {
         client_id: String,
         ts: f64,
-        fill_id: String,
+        fill_id: u64,
         side: Side,
         price_ticks: i64,
         qty: Qty,
@@ -200,7 +199,7 @@ impl Event {
     /// A fill's `(client_id, ts, fill_id, side sign, price_ticks, qty, fee, maker)`; None for
     /// the other responses.
     #[allow(clippy::type_complexity)]
-    pub fn fill_fields(&self) -> Option<(&str, f64, &str, i64, i64, Qty, f64, bool)> {
+    pub fn fill_fields(&self) -> Option<(&str, f64, u64, i64, i64, Qty, f64, bool)> {
         match self {
             Event::Filled {
                 client_id,
@@ -214,7 +213,7 @@ impl Event {
             } => Some((
                 client_id,
                 *ts,
-                fill_id,
+                *fill_id,
                 side.sign(),
                 *price_ticks,
                 *qty,
@@ -481,6 +480,16 @@ impl PaperSim {
     /// The lot every size of the venue is counted in.
     pub fn lot(&self) -> &LotSize {
         &self.lot
+    }
+
+    /// The venue id of the order `client_id`, as a venue's wire would carry it.
+    pub fn venue_id(&self, client_id: &str) -> String {
+        venue_id(&self.cfg.name, client_id)
+    }
+
+    /// The fill id of fill number `fill_seq`, as a venue's wire would carry it.
+    pub fn fill_id(&self, fill_seq: u64) -> String {
+        fill_id(&self.cfg.name, fill_seq)
     }
 
     /// The instrument simulated (None before the first order).
@@ -802,7 +811,6 @@ impl PaperSim {
             return self.reject(order, ts, POST_ONLY_REJECT);
         }
         let event = Event::Acked {
-            venue_id: format!("{}-{}", self.cfg.name, order.client_id),
             client_id: order.client_id.clone(),
             ts: self.at(ts),
         };
@@ -893,7 +901,7 @@ impl PaperSim {
         let event = Event::Filled {
             client_id: order.client_id.clone(),
             ts: self.at(ts),
-            fill_id: format!("{}-f{}", self.cfg.name, self.fill_seq),
+            fill_id: self.fill_seq,
             side: order.side,
             price_ticks,
             qty,
@@ -917,6 +925,18 @@ impl PaperSim {
             item: event,
         });
     }
+}
+
+/// The venue id of our order `client_id` at the venue `name`: `{name}-{client_id}` (the edge's
+/// format; inside the core an order is known by its client id).
+pub fn venue_id(name: &str, client_id: &str) -> String {
+    format!("{name}-{client_id}")
+}
+
+/// The fill id of fill number `fill_seq` of the venue `name`: `{name}-f{n}` (the edge's
+/// format; inside the core a fill id is its number).
+pub fn fill_id(name: &str, fill_seq: u64) -> String {
+    format!("{name}-f{fill_seq}")
 }
 
 /// The probabilistic model: credits part of a size decrease not explained by trades as cancels
@@ -1016,10 +1036,10 @@ mod tests {
         assert!(v.poll(0.009).is_empty());
         assert!(v.poll(0.014).is_empty()); // at the venue since 0.01, the ack is on its way
         let events = v.poll(0.015);
-        assert!(
-            matches!(&events[..], [Event::Acked { client_id, ts, venue_id }]
-            if client_id == "b1" && close(*ts, 0.015) && venue_id == "paper-b1")
-        );
+        assert!(matches!(&events[..], [Event::Acked { client_id, ts }]
+            if client_id == "b1" && close(*ts, 0.015)));
+        assert_eq!(v.venue_id("b1"), "paper-b1");
+        assert_eq!(v.fill_id(3), "paper-f3");
         // a cancel sent before a later order lands first when its latency is shorter
         let mut v = venue_with(|c| c.cancel_latency_s = 0.001);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
@@ -1110,12 +1130,7 @@ mod tests {
                     maker: false,
                     fill_id,
                     ..
-                } => Some((
-                    *price_ticks,
-                    qty.lots() as f64 / 100.0,
-                    *fee,
-                    fill_id.clone(),
-                )),
+                } => Some((*price_ticks, qty.lots() as f64 / 100.0, *fee, *fill_id)),
                 _ => None,
             })
             .collect();
@@ -1123,10 +1138,7 @@ mod tests {
         assert_eq!((taker[0].0, taker[0].1), (10_001, 4.0));
         assert_eq!(taker[0].2, 10_001.0 * TICK * 4.0 * 5.0 * 1e-4);
         assert_eq!((taker[1].0, taker[1].1), (10_002, 1.0));
-        assert_eq!(
-            (taker[0].3.as_str(), taker[1].3.as_str()),
-            ("paper-f1", "paper-f2")
-        );
+        assert_eq!((taker[0].3, taker[1].3), (1, 2));
         assert_eq!(v.open_orders("X").count(), 0);
         // the liquidity taken stays taken until the next book: nothing to fill, t2 rests
         v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.2)

@@ -93,8 +93,8 @@ pub struct Desk {
     next_seq: u64,
     /// Active orders in the order they were placed.
     orders: Vec<Order>,
-    fill_ids: HashSet<String>,
-    fill_order: VecDeque<String>,
+    fill_ids: HashSet<u64>,
+    fill_order: VecDeque<u64>,
     /// The last targets reconciled and their tolerance: the same again needs no diff.
     last_bids: Vec<Target>,
     last_asks: Vec<Target>,
@@ -434,7 +434,7 @@ impl Desk {
         update: &Update<'_>,
         seen: impl FnOnce(&Order, bool),
     ) -> Outcome {
-        if let Update::Filled { fill_id, .. } = update {
+        if let Update::Filled { fill_id, .. } = *update {
             if !self.remember_fill(fill_id) {
                 let order = self.order(client_id);
                 if let Some(order) = order {
@@ -468,8 +468,8 @@ impl Desk {
     }
 
     /// False when `fill_id` was seen among the recent ones; otherwise remembers it.
-    fn remember_fill(&mut self, fill_id: &str) -> bool {
-        if self.fill_ids.contains(fill_id) {
+    fn remember_fill(&mut self, fill_id: u64) -> bool {
+        if self.fill_ids.contains(&fill_id) {
             return false;
         }
         if self.fill_order.len() == self.cfg.recent_fill_ids {
@@ -477,8 +477,8 @@ impl Desk {
                 self.fill_ids.remove(&oldest);
             }
         }
-        self.fill_order.push_back(fill_id.to_owned());
-        self.fill_ids.insert(fill_id.to_owned());
+        self.fill_order.push_back(fill_id);
+        self.fill_ids.insert(fill_id);
         true
     }
 
@@ -628,7 +628,7 @@ mod tests {
         let mut d = desk(0.0);
         run(&mut d, &[(100, Qty(10))], &[], 0.0);
         let fill = Update::Filled {
-            fill_id: "f1",
+            fill_id: 1,
             qty: Qty(10),
         };
         let mut status = None;

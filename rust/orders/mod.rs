@@ -20,8 +20,9 @@ pub enum Update<'a> {
     Acked { venue_id: &'a str },
     /// The venue refused the order.
     Rejected,
-    /// An execution of `qty` lots; `fill_id` is unique per venue (replays are idempotent).
-    Filled { fill_id: &'a str, qty: Qty },
+    /// An execution of `qty` lots; `fill_id` is unique per venue (replays are idempotent): an
+    /// integer key (the paper venue's fill number, or a venue's fill id mapped at the edge).
+    Filled { fill_id: u64, qty: Qty },
     /// The order is off the book (requested or unsolicited).
     Cancelled,
     /// A cancel failed (usually: the order had already filled).
@@ -186,7 +187,7 @@ mod tests {
     /// A fill of `tenths` of the 10-lot order.
     fn fill(tenths: i64) -> Update<'static> {
         Update::Filled {
-            fill_id: "f",
+            fill_id: 1,
             qty: Qty(tenths),
         }
     }

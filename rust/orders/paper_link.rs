@@ -9,9 +9,12 @@ use crate::paper::{Event, NewOrder, PaperSim};
 impl<'a> From<&'a Event> for Update<'a> {
     fn from(event: &'a Event) -> Self {
         match event {
-            Event::Acked { venue_id, .. } => Update::Acked { venue_id },
+            Event::Acked { .. } => Update::Acked { venue_id: "" },
             Event::Rejected { .. } => Update::Rejected,
-            Event::Filled { fill_id, qty, .. } => Update::Filled { fill_id, qty: *qty },
+            Event::Filled { fill_id, qty, .. } => Update::Filled {
+                fill_id: *fill_id,
+                qty: *qty,
+            },
             Event::Cancelled { .. } => Update::Cancelled,
             Event::CancelRejected { .. } => Update::CancelRejected,
         }

@@ -15,7 +15,15 @@ use crate::orders::{Order, Side, Status, Update};
 /// status_code, venue_id, anomalies)`; sizes in base units (whole lots inside).
 type OrderRow = (String, i64, i64, f64, f64, f64, f64, u8, String, u32);
 
-fn row(lot: &LotSize, o: &Order) -> OrderRow {
+/// The row of `o`; an order acked by the paper venue `paper` (which passes no venue id inside
+/// the core) gets the id that venue's wire would carry.
+fn row(lot: &LotSize, paper: Option<&str>, o: &Order) -> OrderRow {
+    let venue_id = match paper {
+        Some(name) if o.venue_id.is_empty() && o.acked => {
+            crate::paper::venue_id(name, &o.client_id)
+        }
+        _ => o.venue_id.clone(),
+    };
     (
         o.client_id.clone(),
         o.side.sign(),
@@ -25,7 +33,7 @@ fn row(lot: &LotSize, o: &Order) -> OrderRow {
         o.created,
         o.updated,
         o.status as u8,
-        o.venue_id.clone(),
+        venue_id,
         o.anomalies,
     )
 }
@@ -78,6 +86,17 @@ fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<(i64, f64)> {
     Ok((pair.get_item(0)?.extract()?, pair.get_item(1)?.extract()?))
 }
 
+/// The integer key a venue's fill id is remembered by inside the desk: its 64-bit SipHash
+/// (fixed keys, so deterministic). Two different ids among the `recent_fill_ids` remembered
+/// collide with probability about n²/2^65 (1e-11 for 10,000), which would drop a real fill as
+/// a duplicate; the paper venue's fills need no key, their ids are integers inside the core.
+fn fill_key(fill_id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    fill_id.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// The working orders of one symbol kept close to target quotes: requote hysteresis, client
 /// ids, the order state machine and duplicate-fill detection, in Rust. Orders go to a
 /// `PaperSim` directly, or to any object with `send_order(client_id, side, price_ticks, qty,
@@ -86,6 +105,8 @@ fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<(i64, f64)> {
 pub struct OrderDesk {
     inner: Desk,
     symbol: String,
+    /// The name of the paper venue taken from (its venue ids are formatted here, at the edge).
+    paper: Option<String>,
     bids: Vec<Target>,
     asks: Vec<Target>,
     actions: Vec<Action>,
@@ -180,6 +201,7 @@ impl OrderDesk {
         Ok(OrderDesk {
             inner: Desk::new(cfg, id_prefix)?,
             symbol,
+            paper: None,
             bids: Vec::new(),
             asks: Vec::new(),
             actions: Vec::new(),
@@ -295,6 +317,7 @@ impl OrderDesk {
         let mut failed = None;
         let mut sim = sim.borrow_mut();
         let lot = *self.inner.lot();
+        let name = &*self.paper.insert(sim.inner.config().name.clone());
         self.inner
             .take_from_paper(&mut sim.inner, now, |event, new, order| {
                 if !new || failed.is_some() {
@@ -302,11 +325,11 @@ impl OrderDesk {
                 }
                 let appended = event
                     .fill_fields()
-                    .map_or(Ok(()), |fill| fills.append(fill_tuple(&lot, fill)))
+                    .map_or(Ok(()), |fill| fills.append(fill_tuple(name, &lot, fill)))
                     .and_then(|()| match (&records, order) {
                         (Some(records), Some(order)) => {
                             let kind = Update::from(event).kind();
-                            records.append((kind, event.ts(), row(&lot, order)))
+                            records.append((kind, event.ts(), row(&lot, Some(name), order)))
                         }
                         _ => Ok(()),
                     });
@@ -346,7 +369,7 @@ impl OrderDesk {
             0 => Update::Acked { venue_id: text },
             1 => Update::Rejected,
             2 => Update::Filled {
-                fill_id: text,
+                fill_id: fill_key(text),
                 qty: lots,
             },
             3 => Update::Cancelled,
@@ -360,23 +383,29 @@ impl OrderDesk {
         };
         let mut snapshot = None;
         let lot = *self.inner.lot();
-        let outcome = self
-            .inner
-            .on_update(client_id, ts, &update, |o, _| snapshot = Some(row(&lot, o)));
+        let paper = self.paper.as_deref();
+        let outcome = self.inner.on_update(client_id, ts, &update, |o, _| {
+            snapshot = Some(row(&lot, paper, o))
+        });
         Ok((snapshot, outcome.new))
     }
 
     /// Active orders as tuples, in the order they were placed.
     fn orders(&self) -> Vec<OrderRow> {
         let lot = self.inner.lot();
-        self.inner.orders().iter().map(|o| row(lot, o)).collect()
+        let paper = self.paper.as_deref();
+        self.inner
+            .orders()
+            .iter()
+            .map(|o| row(lot, paper, o))
+            .collect()
     }
 
     /// The active order with `client_id` as a tuple, or None.
     fn order(&self, client_id: &str) -> Option<OrderRow> {
         self.inner
             .order(client_id)
-            .map(|o| row(self.inner.lot(), o))
+            .map(|o| row(self.inner.lot(), self.paper.as_deref(), o))
     }
 
     /// Open size of the orders on `side` (+1 buy, -1 sell), pending cancels included.
@@ -420,10 +449,8 @@ impl OrderDesk {
     /// at `ts`, or None.
     fn forget(&mut self, client_id: &str, ts: f64) -> Option<OrderRow> {
         let lot = *self.inner.lot();
-        self.inner
-            .forget(client_id, ts)
-            .as_ref()
-            .map(|o| row(&lot, o))
+        let order = self.inner.forget(client_id, ts)?;
+        Some(row(&lot, self.paper.as_deref(), &order))
     }
 
     /// Orders placed.

@@ -12,22 +12,16 @@ use crate::paper::{self, Event, NewOrder, PaperConfig};
 
 /// A fill's tuple for Python: `(client_id, ts, fill_id, side sign, price_ticks, qty, fee,
 /// maker)` with the size in base units.
-pub(super) type FillTuple<'a> = (&'a str, f64, &'a str, i64, i64, f64, f64, bool);
+pub(super) type FillTuple<'a> = (&'a str, f64, String, i64, i64, f64, f64, bool);
 
-/// [`Event::fill_fields`] with the size in base units.
+/// [`Event::fill_fields`] with the fill id formatted and the size in base units: the venue
+/// edge.
 pub(super) fn fill_tuple<'a>(
+    venue: &str,
     lot: &LotSize,
-    (cid, ts, fill_id, side, price, qty, fee, maker): (
-        &'a str,
-        f64,
-        &'a str,
-        i64,
-        i64,
-        Qty,
-        f64,
-        bool,
-    ),
+    (cid, ts, fill_id, side, price, qty, fee, maker): (&'a str, f64, u64, i64, i64, Qty, f64, bool),
 ) -> FillTuple<'a> {
+    let fill_id = paper::fill_id(venue, fill_id);
     (cid, ts, fill_id, side, price, lot.units(qty), fee, maker)
 }
 
@@ -179,16 +173,15 @@ impl PaperSim {
         while let Some(event) = self.inner.pop_ready(now) {
             if let Some(fill) = event.fill_fields() {
                 let (cid, ts, fill_id, side, price, qty, fee, maker) =
-                    fill_tuple(self.inner.lot(), fill);
+                    fill_tuple(&self.inner.config().name, self.inner.lot(), fill);
                 out.append((2u8, cid, ts, fill_id, side, price, qty, fee, maker))?;
                 continue;
             }
             let item = match event {
-                Event::Acked {
-                    client_id,
-                    ts,
-                    venue_id,
-                } => (0u8, client_id, ts, venue_id).into_pyobject(py)?.into_any(),
+                Event::Acked { client_id, ts } => {
+                    let venue_id = self.inner.venue_id(&client_id);
+                    (0u8, client_id, ts, venue_id).into_pyobject(py)?.into_any()
+                }
                 Event::Rejected {
                     client_id,
                     ts,

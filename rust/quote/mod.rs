@@ -708,7 +708,8 @@ mod tests {
         let huge = Inputs::new(1e300, f64::INFINITY, 0.0, 1.0);
         assert!(q.decide(&huge).is_err());
         let fine = Inputs::new(100.0, 100.1, 0.0, 1.0);
-        let fails_closed: [(fn(&mut Inputs), &str); 9] = [
+        type Edit = fn(&mut Inputs);
+        let fails_closed: [(Edit, &str); 9] = [
             (|x| x.best_bid = -1.0, "best_bid"),
             (|x| x.best_ask = f64::NEG_INFINITY, "best_ask"),
             (|x| x.mid = f64::INFINITY, "mid"),
