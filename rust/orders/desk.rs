@@ -214,8 +214,9 @@ impl Desk {
     /// `gate(side, price_ticks, qty, working_same_side, now)` returns the size allowed (0
     /// vetoes); [`no_gate`] lets every size pass. New orders go out one per side in turn,
     /// `lead` first (see [`Desk::lead_side`]). A target of no size or at a price at or below
-    /// zero is never sent, nor one beyond `max_open_orders` tracked. A `fair_ticks` or `now`
-    /// that is not finite (or a fair value <= 0) is refused before anything changes. If the
+    /// zero is never sent, nor one beyond `max_open_orders` tracked. A `now` that is not
+    /// finite, or a `fair_ticks` that is not finite and > 0, is refused before anything
+    /// changes (a NaN fair value is allowed only without targets: everything is cancelled). If the
     /// gate fails, the actions decided before it stay in `out` (send them) and the error is
     /// returned.
     #[allow(clippy::too_many_arguments)]
@@ -233,9 +234,14 @@ impl Desk {
         E: From<ArgError>,
         G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
     {
-        if let Err(err) = positive(&[("fair_ticks", fair_ticks)])
-            .and_then(|()| crate::arg_error::finite(&[("now", now)]))
-        {
+        // NaN is "no fair value", which only a call without targets (cancel them all) may have
+        let no_fair = fair_ticks.is_nan() && bids.is_empty() && asks.is_empty();
+        let checked = if no_fair {
+            Ok(())
+        } else {
+            positive(&[("fair_ticks", fair_ticks)])
+        };
+        if let Err(err) = checked.and_then(|()| crate::arg_error::finite(&[("now", now)])) {
             return Err(self.refuse(err).into());
         }
         let mut tol = self.cfg.tolerance_ticks;
@@ -669,6 +675,39 @@ mod tests {
         let gone = d.forget("mm-X-7", 5.0).unwrap();
         assert_eq!((gone.status, gone.updated), (Status::Expired, 5.0));
         assert!(d.orders().is_empty() && d.forget("mm-X-7", 6.0).is_none());
+    }
+
+    #[test]
+    fn bad_fair_values_and_times_are_refused_before_anything_changes() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        for (fair, now, arg) in [
+            (f64::NAN, 1.0, "fair_ticks"),
+            (f64::INFINITY, 1.0, "fair_ticks"),
+            (-1.0, 1.0, "fair_ticks"),
+            (100.0, f64::NAN, "now"),
+            (100.0, f64::NEG_INFINITY, "now"),
+        ] {
+            let mut out = Vec::new();
+            let err = d
+                .reconcile(
+                    &[(99, Qty(10))],
+                    &[],
+                    fair,
+                    now,
+                    Side::Buy,
+                    &mut no_gate,
+                    &mut out,
+                )
+                .unwrap_err();
+            assert_eq!((err.arg, out.len(), d.orders().len()), (arg, 0, 1));
+        }
+        assert_eq!(d.refused, 5);
+        // no fair value and no targets: everything is cancelled
+        let mut out = Vec::new();
+        d.reconcile(&[], &[], f64::NAN, 2.0, Side::Buy, &mut no_gate, &mut out)
+            .unwrap();
+        assert_eq!(cancels(&out), ["mm-X-1"]);
     }
 
     #[test]

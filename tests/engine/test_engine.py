@@ -132,3 +132,15 @@ def test_rate_limited_asks_are_not_starved():
     bids, asks = placed.count(1), placed.count(-1)
     assert bids > 20 and asks > 20
     assert 0.75 < asks / bids < 1.33, (bids, asks)
+
+
+def test_paper_ids_are_formatted_at_the_edge():
+    """Inside the core acks carry no venue id; the orders the engine sees still carry the ids
+    the paper venue's wire would."""
+    snapshot, items = session(600)
+    engine = make_engine(snapshot)
+    seen = []
+    engine.orders.listener = lambda order, kind, now, detail: seen.append(order)
+    engine.replay(items)
+    acked = [o for o in seen if o.status is OrderStatus.ACKED]
+    assert acked and all(o.venue_id == f"paper-{o.client_id}" for o in acked)
