@@ -285,6 +285,37 @@ mod tests {
     }
 
     #[test]
+    fn the_bucket_refills_from_the_last_take_at_any_clock() {
+        let mut g = gate(1e9, 2.0, 3.0);
+        g.set(TradingState::Active, 0.0, 1.0).unwrap();
+        for _ in 0..3 {
+            assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.0), Qty(10));
+        }
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.0), Qty(0));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(10)); // 0.5 s: one
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(0));
+    }
+
+    #[test]
+    fn a_notional_limit_beyond_i64_lots_is_no_limit() {
+        let mut g = gate(1e300, 100.0, 100.0);
+        g.set(TradingState::Active, 0.0, 1e9).unwrap();
+        assert_eq!(allow(&mut g, Side::Buy, 1_000_000, 0), 1_000_000);
+    }
+
+    #[test]
+    fn state_codes_round_trip() {
+        for state in [
+            TradingState::Active,
+            TradingState::Reducing,
+            TradingState::Halted,
+        ] {
+            assert_eq!(TradingState::from_code(state as u8), Some(state));
+        }
+        assert_eq!(TradingState::from_code(3), None);
+    }
+
+    #[test]
     fn bad_config_names_the_field() {
         let err = PreTradeGate::new(GateConfig {
             max_notional: 1.0,

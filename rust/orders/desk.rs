@@ -678,6 +678,50 @@ mod tests {
     }
 
     #[test]
+    fn the_reducing_side_leads_and_sides_alternate_while_flat() {
+        let mut d = desk(0.0);
+        assert_eq!(d.lead_side(5), Side::Sell);
+        assert_eq!(d.lead_side(5), Side::Sell);
+        assert_eq!(d.lead_side(-5), Side::Buy);
+        assert_eq!(d.lead_side(0), Side::Sell);
+        assert_eq!(d.lead_side(0), Side::Buy);
+        assert_eq!(d.lead_side(0), Side::Sell);
+    }
+
+    #[test]
+    fn one_token_per_call_goes_to_each_side_in_turn() {
+        let mut d = desk(0.0);
+        let mut sides = Vec::new();
+        for i in 0..6 {
+            let mut tokens = 1;
+            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+                tokens -= 1;
+                Ok(if tokens >= 0 { q } else { Qty::ZERO })
+            };
+            let mut out = Vec::new();
+            let lead = d.lead_side(0);
+            let (bid, ask) = (100 - i, 200 + i); // the market moves: every order is replaced
+            d.reconcile(
+                &[(bid, Qty(10))],
+                &[(ask, Qty(10))],
+                150.0,
+                f64::from(i as i32),
+                lead,
+                &mut gate,
+                &mut out,
+            )
+            .unwrap();
+            sides.extend(out.iter().filter_map(|a| match a {
+                Action::Place { side, .. } => Some(*side),
+                Action::Cancel { .. } => None,
+            }));
+        }
+        let buys = sides.iter().filter(|s| **s == Side::Buy).count();
+        assert_eq!((buys, sides.len()), (3, 6));
+        assert_eq!(d.vetoed, 6);
+    }
+
+    #[test]
     fn bad_fair_values_and_times_are_refused_before_anything_changes() {
         let mut d = desk(0.0);
         run(&mut d, &[(100, Qty(10))], &[], 0.0);
