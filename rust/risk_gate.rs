@@ -294,6 +294,13 @@ mod tests {
         assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.0), Qty(0));
         assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(10)); // 0.5 s: one
         assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(0));
+        // time going back neither adds nor takes tokens
+        let mut g = gate(1e9, 2.0, 3.0);
+        g.set(TradingState::Active, 0.0, 1.0).unwrap();
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 5.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(0));
     }
 
     #[test]
