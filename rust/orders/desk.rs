@@ -677,11 +677,114 @@ mod tests {
         assert!(d.orders().is_empty() && d.forget("mm-X-7", 6.0).is_none());
     }
 
+    fn desk_with(edit: impl FnOnce(&mut DeskConfig)) -> Desk {
+        let mut cfg = desk(0.0).config().clone();
+        edit(&mut cfg);
+        Desk::new(cfg, "mm-X-".into()).unwrap()
+    }
+
+    #[test]
+    fn the_tolerance_in_bps_of_fair_widens_the_tolerance_in_ticks() {
+        // 10 bps of a fair value of 10,000 ticks is 10 ticks
+        let mut d = desk_with(|c| c.tolerance_bps = 10.0);
+        let mut place = |d: &mut Desk, bid: i64, fair: f64, now: f64| {
+            let mut out = Vec::new();
+            d.reconcile(
+                &[(bid, Qty(10))],
+                &[],
+                fair,
+                now,
+                Side::Buy,
+                &mut no_gate,
+                &mut out,
+            )
+            .unwrap();
+            out
+        };
+        place(&mut d, 9_990, 10_000.0, 0.0);
+        assert!(place(&mut d, 9_981, 10_000.0, 0.1).is_empty()); // 9 ticks: kept
+        assert_eq!(cancels(&place(&mut d, 9_979, 10_000.0, 0.2)), ["mm-X-1"]); // 11: replaced
+                                                                               // at a fair value of 1,000 ticks, 10 bps is one tick
+        let mut d = desk_with(|c| c.tolerance_bps = 10.0);
+        place(&mut d, 990, 1_000.0, 0.0);
+        assert!(place(&mut d, 989, 1_000.0, 0.1).is_empty());
+        assert_eq!(cancels(&place(&mut d, 987, 1_000.0, 0.2)), ["mm-X-1"]);
+    }
+
+    #[test]
+    fn the_no_diff_shortcut_never_hides_a_change() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 10.0);
+        // only the asks change: requoted
+        let moved = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.1);
+        assert_eq!(
+            (prices(&moved), cancels(&moved)),
+            (vec![112], vec!["mm-X-2"])
+        );
+        // the bid fills: the same targets place it again
+        let fill = Update::Filled {
+            fill_id: 7,
+            qty: Qty(10),
+        };
+        d.on_update("mm-X-1", 10.2, &fill, |_, _| {});
+        assert_eq!(
+            prices(&run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.3)),
+            [100]
+        );
+        // orders created at 10.0 and 10.1 age out at 40.0 and 40.1, long past too
+        assert!(run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 39.9).is_empty());
+        let aged = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 55.0);
+        assert_eq!(cancels(&aged).len(), 2);
+    }
+
+    #[test]
+    fn a_vetoed_target_is_retried_with_the_same_targets() {
+        let mut d = desk(0.0);
+        let mut allow = false;
+        for now in [0.0, 0.1] {
+            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+                Ok(if allow { q } else { Qty::ZERO })
+            };
+            let mut out = Vec::new();
+            d.reconcile(
+                &[(100, Qty(10))],
+                &[],
+                100.0,
+                now,
+                Side::Buy,
+                &mut gate,
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(prices(&out).len(), usize::from(allow));
+            allow = true;
+        }
+    }
+
+    #[test]
+    fn targets_in_any_order_pair_with_the_same_orders() {
+        let mut d = desk(0.0);
+        run(
+            &mut d,
+            &[(100, Qty(10)), (98, Qty(10))],
+            &[(103, Qty(10)), (105, Qty(10))],
+            0.0,
+        );
+        let again = run(
+            &mut d,
+            &[(98, Qty(10)), (100, Qty(10))],
+            &[(105, Qty(10)), (103, Qty(10))],
+            0.1,
+        );
+        assert!(again.is_empty(), "{again:?}");
+    }
+
     #[test]
     fn the_reducing_side_leads_and_sides_alternate_while_flat() {
         let mut d = desk(0.0);
         assert_eq!(d.lead_side(5), Side::Sell);
         assert_eq!(d.lead_side(5), Side::Sell);
+        assert_eq!(d.lead_side(-5), Side::Buy);
         assert_eq!(d.lead_side(-5), Side::Buy);
         assert_eq!(d.lead_side(0), Side::Sell);
         assert_eq!(d.lead_side(0), Side::Buy);
