@@ -687,7 +687,7 @@ mod tests {
     fn the_tolerance_in_bps_of_fair_widens_the_tolerance_in_ticks() {
         // 10 bps of a fair value of 10,000 ticks is 10 ticks
         let mut d = desk_with(|c| c.tolerance_bps = 10.0);
-        let mut place = |d: &mut Desk, bid: i64, fair: f64, now: f64| {
+        let place = |d: &mut Desk, bid: i64, fair: f64, now: f64| {
             let mut out = Vec::new();
             d.reconcile(
                 &[(bid, Qty(10))],
