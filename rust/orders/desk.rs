@@ -738,6 +738,26 @@ mod tests {
     }
 
     #[test]
+    fn an_order_within_the_size_tolerance_is_kept() {
+        let mut d = desk(0.0); // size tolerance 0.25
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(100, Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
+        let resized = run(&mut d, &[(100, Qty(14))], &[], 0.2); // not of 14
+        assert_eq!(
+            (prices(&resized), cancels(&resized)),
+            (vec![100], vec!["mm-X-1"])
+        );
+    }
+
+    #[test]
+    fn an_order_at_the_price_tolerance_is_kept() {
+        let mut d = desk(1.0);
+        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
+        assert!(run(&mut d, &[(101, Qty(10))], &[(109, Qty(10))], 0.1).is_empty());
+        assert!(run(&mut d, &[(99, Qty(10))], &[(111, Qty(10))], 0.2).is_empty());
+    }
+
+    #[test]
     fn a_vetoed_target_is_retried_with_the_same_targets() {
         let mut d = desk(0.0);
         let mut allow = false;
