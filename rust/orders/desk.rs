@@ -741,6 +741,7 @@ mod tests {
     fn an_order_within_the_size_tolerance_is_kept() {
         let mut d = desk(0.0); // size tolerance 0.25
         run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(100, Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
         assert!(run(&mut d, &[(100, Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
         let resized = run(&mut d, &[(100, Qty(14))], &[], 0.2); // not of 14
         assert_eq!(
@@ -755,6 +756,37 @@ mod tests {
         run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
         assert!(run(&mut d, &[(101, Qty(10))], &[(109, Qty(10))], 0.1).is_empty());
         assert!(run(&mut d, &[(99, Qty(10))], &[(111, Qty(10))], 0.2).is_empty());
+    }
+
+    #[test]
+    fn counters_fill_memory_and_restore() {
+        let mut d = desk_with(|c| c.recent_fill_ids = 2);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        let fill = |id| Update::Filled {
+            fill_id: id,
+            qty: Qty(1),
+        };
+        for id in [1, 2, 3] {
+            assert!(d.on_update("mm-X-1", 0.1, &fill(id), |_, _| {}).new);
+        }
+        assert!(!d.on_update("mm-X-1", 0.1, &fill(3), |_, _| {}).new); // remembered
+        assert!(d.on_update("mm-X-1", 0.1, &fill(1), |_, _| {}).new); // forgotten: only 2 kept
+        assert_eq!(d.order("mm-X-1").unwrap().filled, Qty(4));
+        d.on_update("mm-X-1", 0.2, &Update::CancelRejected, |_, _| {}); // not pending cancel
+        d.on_update("mm-X-1", 0.2, &Update::CancelRejected, |_, _| {});
+        assert_eq!(d.anomalies, 2);
+        assert_eq!(run(&mut d, &[], &[], 0.3).len(), 1);
+        assert_eq!((d.cancels, d.placed), (1, 1));
+        let mut done = Order::new("mm-X-8".into(), Side::Buy, 100, Qty(10), 0.0);
+        done.status = Status::Filled;
+        let open = Order::new("mm-X-1".into(), Side::Buy, 90, Qty(10), 0.0);
+        d.restore([done, open], 8);
+        let ids: Vec<_> = d
+            .orders()
+            .iter()
+            .map(|o| (o.client_id.as_str(), o.price_ticks))
+            .collect();
+        assert_eq!(ids, [("mm-X-1", 100)]); // neither the filled order nor a second mm-X-1
     }
 
     #[test]
