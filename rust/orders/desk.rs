@@ -759,6 +759,25 @@ mod tests {
     }
 
     #[test]
+    fn orders_placed_in_any_order_pair_best_first() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
+        run(
+            &mut d,
+            &[(101, Qty(10)), (100, Qty(10))],
+            &[(110, Qty(10))],
+            0.1,
+        ); // 101 after 100
+        let again = run(
+            &mut d,
+            &[(101, Qty(10)), (100, Qty(10))],
+            &[(111, Qty(10))],
+            0.2,
+        );
+        assert_eq!(cancels(&again), ["mm-X-2"]); // only the ask moved
+    }
+
+    #[test]
     fn counters_fill_memory_and_restore() {
         let mut d = desk_with(|c| c.recent_fill_ids = 2);
         run(&mut d, &[(100, Qty(10))], &[], 0.0);
