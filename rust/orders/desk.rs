@@ -703,7 +703,9 @@ mod tests {
         };
         place(&mut d, 9_990, 10_000.0, 0.0);
         assert!(place(&mut d, 9_981, 10_000.0, 0.1).is_empty()); // 9 ticks: kept
-        assert_eq!(cancels(&place(&mut d, 9_979, 10_000.0, 0.2)), ["mm-X-1"]); // 11: replaced
+                                                                 // the same target once the fair value is 1,000 ticks (tolerance 1 tick): replaced
+        assert_eq!(cancels(&place(&mut d, 9_981, 1_000.0, 0.15)), ["mm-X-1"]);
+        assert_eq!(cancels(&place(&mut d, 9_970, 10_000.0, 0.2)), ["mm-X-2"]); // 11: replaced
                                                                                // at a fair value of 1,000 ticks, 10 bps is one tick
         let mut d = desk_with(|c| c.tolerance_bps = 10.0);
         place(&mut d, 990, 1_000.0, 0.0);
@@ -732,8 +734,10 @@ mod tests {
             [100]
         );
         // orders created at 10.0 and 10.1 age out at 40.0 and 40.1, long past too
-        assert!(run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 39.9).is_empty());
-        let aged = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 55.0);
+        let ask_moved = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 20.0);
+        assert_eq!(cancels(&ask_moved), ["mm-X-3"]); // the bid of 10.3 is 9.7 s old: kept
+        assert!(run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 39.9).is_empty());
+        let aged = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 55.0);
         assert_eq!(cancels(&aged).len(), 2);
     }
 
