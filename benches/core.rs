@@ -7,6 +7,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use _core::book::Side as BookSide;
+use _core::model::Qty;
 use _core::orders::desk::{no_gate, Desk, DeskConfig};
 use _core::paper::{PaperConfig, PaperSim};
 use _core::symbol_book::{Config, SymbolBook, Venue};
@@ -84,13 +85,15 @@ fn execution_step(
         best(BookSide::Ask).round() as i64,
     );
     if i % 3 == 2 {
-        sim.on_trade(bid, 0.5, false, now).unwrap();
+        sim.on_trade(bid, Qty(50_000_000), false, now).unwrap(); // 0.5 in lots of 1e-8
     }
     actions.clear();
-    let bids = [(bid, 0.01), (bid - 1, 0.01)];
-    let asks = [(ask, 0.01), (ask + 1, 0.01)];
+    const SIZE: Qty = Qty(1_000_000); // 0.01
+    let bids = [(bid, SIZE), (bid - 1, SIZE)];
+    let asks = [(ask, SIZE), (ask + 1, SIZE)];
     let fair = (bid + ask) as f64 / 2.0;
-    desk.reconcile(&bids, &asks, fair, now, &mut no_gate, actions)
+    let lead = desk.lead_side(0);
+    desk.reconcile(&bids, &asks, fair, now, lead, &mut no_gate, actions)
         .unwrap();
     desk.send_to_paper(sim, "BTCUSDT", actions, now).unwrap();
 }
@@ -100,6 +103,7 @@ fn execution(c: &mut Criterion) {
     let mut group = c.benchmark_group("execution");
     group.throughput(Throughput::Elements(EVENTS as u64));
     let cfg = DeskConfig {
+        lot_size: 1e-8,
         tolerance_ticks: 0.0,
         tolerance_bps: 0.0,
         size_tolerance: 0.25,

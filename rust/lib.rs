@@ -3,15 +3,17 @@
 //! The pure-Rust core (decode, book, sync, features, flow, paper, quote, orders) has no pyo3 in it; the
 //! `python` feature adds the bindings in `python/` and registers the `mmcore._core` module.
 
+#![forbid(unsafe_code)]
+
 pub mod arg_error;
 pub mod book;
 pub mod decode;
 pub mod features;
 pub mod fixed;
 pub mod flow;
+pub mod model;
 pub mod orders;
 pub mod paper;
-pub mod pymath;
 pub mod quote;
 pub mod risk_gate;
 pub mod router;

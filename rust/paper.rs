@@ -16,18 +16,30 @@
 //! us with probability `ahead^n / (ahead^n + behind^n)`.
 //!
 //! Latency is simulated time: orders and cancels reach the venue after their latency, every
-//! response reaches us after the response latency. Everything is deterministic, and every
-//! float operation is done in the same order as the original Python model
-//! (`mmcore.execution.paper` before the Rust port), so both produce bit-identical event
-//! streams, except where this model refuses what that one accepted: taker fills of size 0 (or
-//! of float dust a taker left on a level), zero-size orders, duplicate client ids and open
-//! orders beyond the limit.
+//! response reaches us after the response latency; each latency may get a seeded random extra
+//! (`latency_jitter_s`), so the run stays deterministic. The market data we see lags the venue
+//! by `feed_latency_s` (the exchange-to-local delay, as in hftbacktest): a book or trade we
+//! pass at local time `now` happened at venue time `now - feed_latency_s`, and an order sent
+//! at `t` meets the market as it was at venue time `t + entry latency`, which we see only
+//! later. The venue processes what arrived only up to the venue time its market data reaches,
+//! so a response can reach us later than its latency alone says (never earlier).
+//!
+//! Sizes are whole lots ([`Qty`], `lot_size` base units each). A visible size that is not a
+//! whole number of lots counts, rounded down, as liquidity a marketable order can take, and,
+//! rounded up, as the queue ahead of an order joining its level: neither flatters us. A trade
+//! size rounds down.
+//!
+//! One instrument per simulation: the symbol of the first order; an order for another symbol is
+//! refused at [`PaperSim::submit`], so a trade of one instrument never fills another's order.
+//! An order priced beyond the visible depth joins a queue of unknown size: it fills only from
+//! trades through its price until a book view shows its level.
 //!
 //! Bounded state: resting orders are at most `max_open_orders` per symbol; in-flight orders
 //! and cancels and undelivered responses are bounded by what the caller sends between polls.
 
 use crate::arg_error::{finite, non_negative, positive, ArgError};
-use crate::pymath::{py_max, py_min};
+pub use crate::model::Side;
+use crate::model::{LotSize, Qty, Rounding};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -42,34 +54,11 @@ pub const TOO_MANY_OPEN_ORDERS: &str = "too many open orders";
 pub const SELF_TRADE_PREVENTED: &str = "self-trade prevented";
 /// Reason of a cancel for an order the venue does not hold.
 pub const UNKNOWN_ORDER: &str = "unknown order (filled or not open)";
-/// Remaining sizes at or below this count as fully filled.
-const FILLED_EPSILON: f64 = 1e-12;
-
-/// Order side: +1 buy, -1 sell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Buy,
-    Sell,
-}
-
-impl Side {
-    /// `+1` → buy, `-1` → sell, anything else → None.
-    pub fn from_sign(sign: i64) -> Option<Side> {
-        match sign {
-            1 => Some(Side::Buy),
-            -1 => Some(Side::Sell),
-            _ => None,
-        }
-    }
-
-    /// `+1` for buy, `-1` for sell.
-    pub fn sign(self) -> i64 {
-        match self {
-            Side::Buy => 1,
-            Side::Sell => -1,
-        }
-    }
-}
+/// Reason of an order for another instrument than the one the venue simulates.
+pub const OTHER_SYMBOL: &str = "the venue simulates one instrument";
+/// The queue ahead of an order priced beyond the visible depth: unknown, so nothing ahead of
+/// it ever trades away before a book view shows its level.
+const UNKNOWN_AHEAD: i64 = i64::MAX;
 
 /// Latencies (seconds), queue model, fees (bps of notional; negative = rebate), the tick size
 /// shared by every symbol of the venue and the venue's name (prefix of venue and fill ids).
@@ -85,6 +74,14 @@ pub struct PaperConfig {
     pub maker_fee_bps: f64,
     pub taker_fee_bps: f64,
     pub tick_size: f64,
+    /// The lot (base units) shared by every size of the venue.
+    pub lot_size: f64,
+    /// How far our market data lags the venue (exchange-to-local delay), seconds.
+    pub feed_latency_s: f64,
+    /// Each entry, cancel and response latency gets a random extra in `[0, latency_jitter_s)`,
+    /// drawn from a generator seeded with `seed`.
+    pub latency_jitter_s: f64,
+    pub seed: u64,
     pub name: String,
     /// Resting orders per symbol; an order arriving when its symbol has this many is rejected
     /// (Binance's per-symbol open-order limit is 200).
@@ -92,7 +89,8 @@ pub struct PaperConfig {
 }
 
 impl Default for PaperConfig {
-    /// The Python `PaperConfig` defaults, with a 0.01 tick and the name `paper`.
+    /// The Python `PaperConfig` defaults, with a 0.01 tick, a 1e-8 lot, no feed latency or
+    /// jitter and the name `paper`.
     fn default() -> Self {
         PaperConfig {
             entry_latency_s: 0.005,
@@ -103,6 +101,10 @@ impl Default for PaperConfig {
             maker_fee_bps: 1.0,
             taker_fee_bps: 5.0,
             tick_size: 0.01,
+            lot_size: 1e-8,
+            feed_latency_s: 0.0,
+            latency_jitter_s: 0.0,
+            seed: 0,
             name: "paper".to_owned(),
             max_open_orders: 200,
         }
@@ -120,7 +122,10 @@ impl PaperConfig {
             ("entry_latency_s", self.entry_latency_s),
             ("cancel_latency_s", self.cancel_latency_s),
             ("response_latency_s", self.response_latency_s),
+            ("feed_latency_s", self.feed_latency_s),
+            ("latency_jitter_s", self.latency_jitter_s),
         ])?;
+        LotSize::new(self.lot_size)?;
         positive(&[
             ("queue_power", self.queue_power),
             ("tick_size", self.tick_size),
@@ -140,33 +145,32 @@ pub struct NewOrder {
     pub symbol: String,
     pub side: Side,
     pub price_ticks: i64,
-    pub qty: f64,
+    pub qty: Qty,
     pub post_only: bool,
 }
 
 /// A response of the venue; `ts` is when it reaches us.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// The venue accepted the order.
-    Acked {
-        client_id: String,
-        ts: f64,
-        venue_id: String,
-    },
+    /// The venue accepted the order (its venue id is `{name}-{client_id}`, formatted at the
+    /// edge by [`PaperSim::venue_id`]).
+    Acked { client_id: String, ts: f64 },
     /// The venue refused the order.
     Rejected {
         client_id: String,
         ts: f64,
         reason: &'static str,
     },
-    /// An execution; `maker` is false for the marketable part of an arriving order.
+    /// An execution; `maker` is false for the marketable part of an arriving order; `fill_id`
+    /// is the venue's fill sequence number (1, 2, …; `{name}-f{n}` at the edge, see
+    /// [`PaperSim::fill_id`]).
     Filled {
         client_id: String,
         ts: f64,
-        fill_id: String,
+        fill_id: u64,
         side: Side,
         price_ticks: i64,
-        qty: f64,
+        qty: Qty,
         fee: f64,
         maker: bool,
     },
@@ -195,7 +199,7 @@ impl Event {
     /// A fill's `(client_id, ts, fill_id, side sign, price_ticks, qty, fee, maker)`; None for
     /// the other responses.
     #[allow(clippy::type_complexity)]
-    pub fn fill_fields(&self) -> Option<(&str, f64, &str, i64, i64, f64, f64, bool)> {
+    pub fn fill_fields(&self) -> Option<(&str, f64, u64, i64, i64, Qty, f64, bool)> {
         match self {
             Event::Filled {
                 client_id,
@@ -209,7 +213,7 @@ impl Event {
             } => Some((
                 client_id,
                 *ts,
-                fill_id,
+                *fill_id,
                 side.sign(),
                 *price_ticks,
                 *qty,
@@ -271,19 +275,28 @@ enum Action {
     Cancel(String),
 }
 
-/// An order resting at the venue.
+/// An order resting at the venue; sizes in lots.
 #[derive(Clone, Debug)]
 struct Resting {
     order: NewOrder,
-    remaining: f64,
-    /// Visible size at our price at the last book view.
-    level: f64,
-    /// Size queued ahead of us.
-    ahead: f64,
-    /// Volume traded at our price since that view.
-    traded: f64,
+    remaining: Qty,
+    /// Visible size at our price at the last book view (the queue's lots).
+    level: i64,
+    /// Lots queued ahead of us ([`UNKNOWN_AHEAD`] beyond the visible depth).
+    ahead: i64,
+    /// Lots traded at our price since that view.
+    traded: i64,
     /// Fully filled during the current trade (removed after it).
     done: bool,
+}
+
+/// One visible level: its price, the lots a marketable order can take (size rounded down) and
+/// the lots of its queue (size rounded up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Level {
+    price: i64,
+    take: Qty,
+    queue: i64,
 }
 
 /// Whether a level at `level_price` on the side opposite `side` is marketable for an order of
@@ -296,27 +309,28 @@ fn crosses(side: Side, level_price: i64, price: i64) -> bool {
     }
 }
 
-/// Visible size at `price` on one side of the view (`bids` for a buy): None beyond the deepest
-/// visible level (or with no view), 0.0 for an absent level inside the visible range.
+/// Queue lots at `price` on one side of the view (`bids` for a buy): None beyond the deepest
+/// visible level (or with no view), 0 for an absent level inside the visible range.
 #[inline]
-fn visible(view: &[(i64, f64)], bid_side: bool, price: i64) -> Option<f64> {
-    let &(deepest, _) = view.last()?;
+fn visible(view: &[Level], bid_side: bool, price: i64) -> Option<i64> {
+    let deepest = view.last()?.price;
     if (bid_side && price < deepest) || (!bid_side && price > deepest) {
         return None;
     }
     Some(
         view.iter()
-            .find(|(p, _)| *p == price)
-            .map_or(0.0, |(_, q)| *q),
+            .find(|l| l.price == price)
+            .map_or(0, |l| l.queue),
     )
 }
 
-/// Fills `levels` (a side's `(price, size)` floats) into `dst` as `(price_ticks, size)`, best
-/// first, one entry per tick (a later duplicate overwrites the size, as a dict would).
+/// Fills `levels` (a side's `(price, size)` floats) into `dst`, best first, one entry per tick
+/// (a later duplicate overwrites the size, as a dict would).
 fn stage(
-    dst: &mut Vec<(i64, f64)>,
+    dst: &mut Vec<Level>,
     levels: impl IntoIterator<Item = (f64, f64)>,
     inv_tick: f64,
+    lot: &LotSize,
     bid_side: bool,
     arg: &'static str,
 ) -> Result<(), ArgError> {
@@ -329,12 +343,8 @@ fn stage(
                 format!("prices must be finite and >= 0, got {price}"),
             ));
         }
-        if !(size.is_finite() && size >= 0.0) {
-            return Err(ArgError::new(
-                arg,
-                format!("sizes must be finite and >= 0, got {size}"),
-            ));
-        }
+        let take = lot.lots(arg, size, Rounding::Down)?;
+        let queue = lot.lots(arg, size, Rounding::Up)?.lots();
         let ticks = price * inv_tick + 0.5;
         if ticks >= 9.2e18 {
             return Err(ArgError::new(
@@ -342,25 +352,33 @@ fn stage(
                 format!("price {price} is too large for the tick size"),
             ));
         }
-        let ticks = ticks as i64; // truncation, as Python's int()
-        if let Some(&(last, _)) = dst.last() {
-            ordered &= if bid_side { ticks < last } else { ticks > last };
+        let ticks = ticks as i64; // truncation of a non-negative value: rounds to nearest
+        if let Some(last) = dst.last() {
+            ordered &= if bid_side {
+                ticks < last.price
+            } else {
+                ticks > last.price
+            };
         }
-        dst.push((ticks, size));
+        dst.push(Level {
+            price: ticks,
+            take,
+            queue,
+        });
     }
     if !ordered {
         // Unsorted or repeated prices (never from an `OrderBook`): dict semantics, then sort.
-        let mut unique: Vec<(i64, f64)> = Vec::with_capacity(dst.len());
-        for &(ticks, size) in dst.iter() {
-            match unique.iter_mut().find(|(p, _)| *p == ticks) {
-                Some(entry) => entry.1 = size,
-                None => unique.push((ticks, size)),
+        let mut unique: Vec<Level> = Vec::with_capacity(dst.len());
+        for &level in dst.iter() {
+            match unique.iter_mut().find(|l| l.price == level.price) {
+                Some(entry) => *entry = level,
+                None => unique.push(level),
             }
         }
         if bid_side {
-            unique.sort_by_key(|l| std::cmp::Reverse(l.0));
+            unique.sort_by_key(|l| std::cmp::Reverse(l.price));
         } else {
-            unique.sort_by_key(|l| l.0);
+            unique.sort_by_key(|l| l.price);
         }
         *dst = unique;
     }
@@ -368,28 +386,47 @@ fn stage(
 }
 
 fn check_time(now: f64) -> Result<(), ArgError> {
-    if now.is_nan() {
-        return Err(ArgError::new("now", "must not be NaN"));
-    }
-    Ok(())
+    finite(&[("now", now)])
 }
 
 /// Subtracts a fill from a resting order; true when it is now fully filled.
 #[inline]
-fn settle(r: &mut Resting, qty: f64) -> bool {
+fn settle(r: &mut Resting, qty: Qty) -> bool {
     r.remaining -= qty;
-    if r.remaining <= FILLED_EPSILON {
-        r.remaining = 0.0;
-        return true;
-    }
-    false
+    !r.remaining.is_positive()
 }
 
-/// A simulated venue for one or more symbols sharing one tick size.
+/// A deterministic generator (splitmix64) for the latency jitter.
+#[derive(Debug)]
+struct Jitter {
+    state: u64,
+    scale: f64,
+}
+
+impl Jitter {
+    /// A random extra latency in `[0, scale)` (0 without jitter, drawing nothing).
+    fn next(&mut self) -> f64 {
+        if self.scale == 0.0 {
+            return 0.0;
+        }
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64 * self.scale
+    }
+}
+
+/// A simulated venue for one instrument.
 #[derive(Debug)]
 pub struct PaperSim {
     cfg: PaperConfig,
     inv_tick: f64,
+    lot: LotSize,
+    /// The instrument: the symbol of the first order.
+    symbol: Option<String>,
+    jitter: Jitter,
     /// One counter orders both heaps' ties, as in the Python model.
     seq: u64,
     fill_seq: u64,
@@ -397,12 +434,11 @@ pub struct PaperSim {
     outbox: BinaryHeap<Timed<Event>>,
     /// Insertion order decides ties between orders at one price.
     resting: Vec<Resting>,
-    /// The visible book, `(price_ticks, size)` best first; taker fills decrement it until the
-    /// next book.
-    bids: Vec<(i64, f64)>,
-    asks: Vec<(i64, f64)>,
-    staged_bids: Vec<(i64, f64)>,
-    staged_asks: Vec<(i64, f64)>,
+    /// The visible book, best first; taker fills decrement it until the next book.
+    bids: Vec<Level>,
+    asks: Vec<Level>,
+    staged_bids: Vec<Level>,
+    staged_asks: Vec<Level>,
     hit: Vec<usize>,
     fills: u64,
     rejects: u64,
@@ -414,6 +450,12 @@ impl PaperSim {
         cfg.validate()?;
         Ok(PaperSim {
             inv_tick: 1.0 / cfg.tick_size,
+            lot: LotSize::new(cfg.lot_size)?,
+            symbol: None,
+            jitter: Jitter {
+                state: cfg.seed,
+                scale: cfg.latency_jitter_s,
+            },
             cfg,
             seq: 0,
             fill_seq: 0,
@@ -435,6 +477,26 @@ impl PaperSim {
         &self.cfg
     }
 
+    /// The lot every size of the venue is counted in.
+    pub fn lot(&self) -> &LotSize {
+        &self.lot
+    }
+
+    /// The venue id of the order `client_id`, as a venue's wire would carry it.
+    pub fn venue_id(&self, client_id: &str) -> String {
+        venue_id(&self.cfg.name, client_id)
+    }
+
+    /// The fill id of fill number `fill_seq`, as a venue's wire would carry it.
+    pub fn fill_id(&self, fill_seq: u64) -> String {
+        fill_id(&self.cfg.name, fill_seq)
+    }
+
+    /// The instrument simulated (None before the first order).
+    pub fn symbol(&self) -> Option<&str> {
+        self.symbol.as_deref()
+    }
+
     /// Fills executed (maker and taker).
     pub fn fills(&self) -> u64 {
         self.fills
@@ -445,17 +507,33 @@ impl PaperSim {
         self.rejects
     }
 
+    /// Lots still open of the order `client_id` resting at the venue (None when it does not
+    /// rest there: in flight, filled, cancelled or unknown).
+    pub fn resting_qty(&self, client_id: &str) -> Option<Qty> {
+        self.resting
+            .iter()
+            .find(|r| r.order.client_id == client_id)
+            .map(|r| r.remaining)
+    }
+
     fn next_seq(&mut self) -> u64 {
         let seq = self.seq;
         self.seq += 1;
         seq
     }
 
+    /// The venue time the market data passed at local time `now` describes.
+    #[inline]
+    fn venue_time(&self, now: f64) -> f64 {
+        now - self.cfg.feed_latency_s
+    }
+
     // -- order entry ---------------------------------------------------------------------
 
     /// Sends a new order; it reaches the venue after the entry latency. Refuses a negative
-    /// price, a size that is not finite and > 0, and a NaN time. Nothing bounds the orders in
-    /// flight but the caller: the venue holds at most `max_open_orders` resting per symbol.
+    /// price, a size of no lots, another instrument than the venue's and a time that is not
+    /// finite. Nothing bounds the orders in flight but the caller: the venue holds at most
+    /// `max_open_orders` resting.
     pub fn submit(&mut self, order: NewOrder, now: f64) -> Result<(), ArgError> {
         check_time(now)?;
         if order.price_ticks < 0 {
@@ -464,13 +542,23 @@ impl PaperSim {
                 format!("must be >= 0, got {}", order.price_ticks),
             ));
         }
-        if !(order.qty.is_finite() && order.qty > 0.0) {
+        if !order.qty.is_positive() {
             return Err(ArgError::new(
                 "qty",
-                format!("must be finite and > 0, got {}", order.qty),
+                format!("must be > 0, got {}", order.qty),
             ));
         }
-        let at = now + self.cfg.entry_latency_s;
+        match &self.symbol {
+            Some(symbol) if *symbol != order.symbol => {
+                return Err(ArgError::new(
+                    "symbol",
+                    format!("{OTHER_SYMBOL} ({symbol}), got {}", order.symbol),
+                ))
+            }
+            Some(_) => {}
+            None => self.symbol = Some(order.symbol.clone()),
+        }
+        let at = now + self.cfg.entry_latency_s + self.jitter.next();
         let seq = self.next_seq();
         self.actions.push(Timed {
             at,
@@ -483,7 +571,7 @@ impl PaperSim {
     /// Sends a cancel; it lands after the cancel latency (the order may fill until then).
     pub fn cancel(&mut self, client_id: &str, now: f64) -> Result<(), ArgError> {
         check_time(now)?;
-        let at = now + self.cfg.cancel_latency_s;
+        let at = now + self.cfg.cancel_latency_s + self.jitter.next();
         let seq = self.next_seq();
         self.actions.push(Timed {
             at,
@@ -496,14 +584,15 @@ impl PaperSim {
     /// True when [`PaperSim::poll`] at `now` would process an action or return an event.
     #[inline]
     pub fn has_due(&self, now: f64) -> bool {
-        self.actions.peek().is_some_and(|a| a.at <= now)
+        let venue_now = self.venue_time(now);
+        self.actions.peek().is_some_and(|a| a.at <= venue_now)
             || self.outbox.peek().is_some_and(|e| e.at <= now)
     }
 
-    /// Processes what has reached the venue by `now`, then pops the next response that has
-    /// reached us by `now`, if any (call until None).
+    /// Processes what has reached the venue by the venue time our view at `now` describes,
+    /// then pops the next response that has reached us by `now`, if any (call until None).
     pub fn pop_ready(&mut self, now: f64) -> Option<Event> {
-        self.advance(now);
+        self.advance(self.venue_time(now));
         if self.outbox.peek().is_some_and(|e| e.at <= now) {
             return self.outbox.pop().map(|e| e.item);
         }
@@ -536,19 +625,35 @@ impl PaperSim {
 
     // -- market data ---------------------------------------------------------------------
 
-    /// The visible book at `now`: `(price, size)` floats per side, best first (the rows of
-    /// `OrderBook.bids(n)` / `asks(n)`). Actions due by `now` are processed first, against the
-    /// previous view; then the view is replaced and every resting order's queue updated.
-    /// Invalid levels are refused before anything changes.
+    /// The visible book we see at `now` (the venue's at `now - feed_latency_s`): `(price,
+    /// size)` floats per side, best first (the rows of `OrderBook.bids(n)` / `asks(n)`).
+    /// Actions due by then are processed first, against the previous view; then the view is
+    /// replaced and every resting order's queue updated. Invalid levels are refused before
+    /// anything changes.
     pub fn on_book<B, A>(&mut self, bids: B, asks: A, now: f64) -> Result<(), ArgError>
     where
         B: IntoIterator<Item = (f64, f64)>,
         A: IntoIterator<Item = (f64, f64)>,
     {
         check_time(now)?;
-        stage(&mut self.staged_bids, bids, self.inv_tick, true, "bids")?;
-        stage(&mut self.staged_asks, asks, self.inv_tick, false, "asks")?;
-        self.advance(now);
+        let lot = self.lot;
+        stage(
+            &mut self.staged_bids,
+            bids,
+            self.inv_tick,
+            &lot,
+            true,
+            "bids",
+        )?;
+        stage(
+            &mut self.staged_asks,
+            asks,
+            self.inv_tick,
+            &lot,
+            false,
+            "asks",
+        )?;
+        self.advance(self.venue_time(now));
         std::mem::swap(&mut self.bids, &mut self.staged_bids);
         std::mem::swap(&mut self.asks, &mut self.staged_asks);
         let probabilistic = self.cfg.probabilistic;
@@ -561,24 +666,23 @@ impl PaperSim {
             let Some(level) = visible(view, r.order.side == Side::Buy, r.order.price_ticks) else {
                 continue; // beyond the visible depth: nothing known
             };
-            if probabilistic {
+            if probabilistic && r.ahead != UNKNOWN_AHEAD {
                 credit_cancels(r, level, power);
             }
-            if r.ahead > level {
-                r.ahead = level;
-            }
+            r.ahead = r.ahead.min(level);
             r.level = level;
-            r.traded = 0.0;
+            r.traded = 0;
         }
         Ok(())
     }
 
-    /// A market trade at `now`: fills resting orders it reaches, best price first (ties in
-    /// arrival order). Refuses a negative price, a negative or non-finite size, a NaN time.
+    /// A market trade of `qty` lots that we see at `now` (the venue's at `now -
+    /// feed_latency_s`): fills resting orders it reaches, best price first (ties in arrival
+    /// order). Refuses a negative price or size and a time that is not finite.
     pub fn on_trade(
         &mut self,
         price_ticks: i64,
-        qty: f64,
+        qty: Qty,
         buyer_aggressor: bool,
         now: f64,
     ) -> Result<(), ArgError> {
@@ -589,12 +693,10 @@ impl PaperSim {
                 format!("must be >= 0, got {price_ticks}"),
             ));
         }
-        if !(qty.is_finite() && qty >= 0.0) {
-            return Err(ArgError::new(
-                "qty",
-                format!("must be finite and >= 0, got {qty}"),
-            ));
+        if qty < Qty::ZERO {
+            return Err(ArgError::new("qty", format!("must be >= 0, got {qty}")));
         }
+        let now = self.venue_time(now);
         self.advance(now);
         let side = if buyer_aggressor {
             Side::Sell
@@ -622,22 +724,23 @@ impl PaperSim {
         }
         let mut resting = std::mem::take(&mut self.resting);
         let mut any_done = false;
-        let mut available = qty;
+        let mut available = qty.lots();
         for &i in &hit {
-            if available <= 0.0 {
+            if available <= 0 {
                 break;
             }
             let r = &mut resting[i];
             if r.order.price_ticks == price_ticks {
-                r.traded += available;
-                let eaten = py_min(r.ahead, available);
-                r.ahead -= eaten;
+                r.traded = r.traded.saturating_add(available);
+                let eaten = r.ahead.min(available);
+                if r.ahead != UNKNOWN_AHEAD {
+                    r.ahead -= eaten;
+                }
                 available -= eaten;
             }
-            let fill = py_min(r.remaining, available);
-            // Float dust left over from the queue ahead (1e-17 of a lot) is not a fill.
-            if fill > FILLED_EPSILON {
-                available -= fill;
+            let fill = Qty(r.remaining.lots().min(available));
+            if fill.is_positive() {
+                available -= fill.lots();
                 if settle(r, fill) {
                     r.done = true;
                     any_done = true;
@@ -656,9 +759,9 @@ impl PaperSim {
 
     // -- simulation ----------------------------------------------------------------------
 
-    /// Processes orders and cancels that have reached the venue by `now`.
-    pub fn advance(&mut self, now: f64) {
-        while self.actions.peek().is_some_and(|a| a.at <= now) {
+    /// Processes orders and cancels that have reached the venue by venue time `venue_now`.
+    pub fn advance(&mut self, venue_now: f64) {
+        while self.actions.peek().is_some_and(|a| a.at <= venue_now) {
             let Some(Timed { at, item, .. }) = self.actions.pop() else {
                 break;
             };
@@ -673,21 +776,17 @@ impl PaperSim {
         let side = order.side;
         let price = order.price_ticks;
         let mut duplicate = false;
-        let mut open = 0usize;
         // Our resting orders are in the real book too: one on the other side at or through
         // this price is crossed (the view holds only the market's visible sizes).
         let mut crosses_own = false;
         for r in &self.resting {
             duplicate |= r.order.client_id == order.client_id;
-            if r.order.symbol == order.symbol {
-                open += 1;
-                crosses_own |= r.order.side != side && crosses(side, r.order.price_ticks, price);
-            }
+            crosses_own |= r.order.side != side && crosses(side, r.order.price_ticks, price);
         }
         if duplicate {
             return self.reject(order, ts, DUPLICATE_CLIENT_ID);
         }
-        if open >= self.cfg.max_open_orders {
+        if self.resting.len() >= self.cfg.max_open_orders {
             return self.reject(order, ts, TOO_MANY_OPEN_ORDERS);
         }
         if crosses_own {
@@ -703,16 +802,15 @@ impl PaperSim {
             Side::Sell => &self.bids,
         };
         // The view is best first, so the marketable levels are a prefix, best price first;
-        // a level with no size left (eaten by an earlier taker) is no liquidity.
+        // a level with no lots left (eaten by an earlier taker) is no liquidity.
         let crossing = book
             .iter()
-            .take_while(|(p, _)| crosses(side, *p, price))
+            .take_while(|l| crosses(side, l.price, price))
             .count();
-        if order.post_only && book[..crossing].iter().any(|(_, q)| *q > 0.0) {
+        if order.post_only && book[..crossing].iter().any(|l| l.take.is_positive()) {
             return self.reject(order, ts, POST_ONLY_REJECT);
         }
         let event = Event::Acked {
-            venue_id: format!("{}-{}", self.cfg.name, order.client_id),
             client_id: order.client_id.clone(),
             ts: self.at(ts),
         };
@@ -721,16 +819,13 @@ impl PaperSim {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         };
-        // Python's `visible(...) or 0.0`: None and ±0.0 become 0.0.
-        let level = visible(own, side == Side::Buy, price)
-            .filter(|v| *v != 0.0)
-            .unwrap_or(0.0);
+        let level = visible(own, side == Side::Buy, price);
         let mut r = Resting {
             remaining: order.qty,
             order,
-            level,
-            ahead: level,
-            traded: 0.0,
+            level: level.unwrap_or(0),
+            ahead: level.unwrap_or(UNKNOWN_AHEAD),
+            traded: 0,
             done: false,
         };
         for k in 0..crossing {
@@ -739,16 +834,14 @@ impl PaperSim {
                 Side::Buy => &mut self.asks,
                 Side::Sell => &mut self.bids,
             };
-            let (level_price, size) = book[k];
-            if size <= 0.0 {
+            let Level { price, take, .. } = book[k];
+            if !take.is_positive() {
                 continue;
             }
-            let qty = py_min(r.remaining, size);
-            let left = size - qty;
-            // Float dust left by a fill is no liquidity either (as a remaining size is not).
-            book[k].1 = if left <= FILLED_EPSILON { 0.0 } else { left };
+            let qty = r.remaining.min(take);
+            book[k].take -= qty;
             let filled = settle(&mut r, qty);
-            self.emit_fill(&r.order, level_price, qty, ts, false);
+            self.emit_fill(&r.order, price, qty, ts, false);
             if filled {
                 return;
             }
@@ -796,19 +889,19 @@ impl PaperSim {
         }
     }
 
-    fn emit_fill(&mut self, order: &NewOrder, price_ticks: i64, qty: f64, ts: f64, maker: bool) {
+    fn emit_fill(&mut self, order: &NewOrder, price_ticks: i64, qty: Qty, ts: f64, maker: bool) {
         let bps = if maker {
             self.cfg.maker_fee_bps
         } else {
             self.cfg.taker_fee_bps
         };
-        let fee = price_ticks as f64 * self.cfg.tick_size * qty * bps * 1e-4;
+        let fee = price_ticks as f64 * self.cfg.tick_size * self.lot.units(qty) * bps * 1e-4;
         self.fills += 1;
         self.fill_seq += 1;
         let event = Event::Filled {
             client_id: order.client_id.clone(),
             ts: self.at(ts),
-            fill_id: format!("{}-f{}", self.cfg.name, self.fill_seq),
+            fill_id: self.fill_seq,
             side: order.side,
             price_ticks,
             qty,
@@ -820,8 +913,8 @@ impl PaperSim {
 
     /// When a response produced at venue time `ts` reaches us.
     #[inline]
-    fn at(&self, ts: f64) -> f64 {
-        ts + self.cfg.response_latency_s
+    fn at(&mut self, ts: f64) -> f64 {
+        ts + self.cfg.response_latency_s + self.jitter.next()
     }
 
     fn respond(&mut self, event: Event) {
@@ -834,19 +927,33 @@ impl PaperSim {
     }
 }
 
+/// The venue id of our order `client_id` at the venue `name`: `{name}-{client_id}` (the edge's
+/// format; inside the core an order is known by its client id).
+pub fn venue_id(name: &str, client_id: &str) -> String {
+    format!("{name}-{client_id}")
+}
+
+/// The fill id of fill number `fill_seq` of the venue `name`: `{name}-f{n}` (the edge's
+/// format; inside the core a fill id is its number).
+pub fn fill_id(name: &str, fill_seq: u64) -> String {
+    format!("{name}-f{fill_seq}")
+}
+
 /// The probabilistic model: credits part of a size decrease not explained by trades as cancels
-/// ahead of us, in proportion `ahead^n / (ahead^n + behind^n)`.
-fn credit_cancels(r: &mut Resting, level: f64, power: f64) {
+/// ahead of us, in proportion `ahead^n / (ahead^n + behind^n)` (rounded down: the queue ahead
+/// never shrinks by more than the model says).
+fn credit_cancels(r: &mut Resting, level: i64, power: f64) {
     let cancelled = (r.level - r.traded) - level;
-    if cancelled <= 0.0 {
+    if cancelled <= 0 {
         return;
     }
     let ahead = r.ahead;
-    let behind = py_max(0.0, r.level - r.traded - ahead);
-    let wa = ahead.powf(power);
-    let wb = behind.powf(power);
+    let behind = (r.level - r.traded - ahead).max(0);
+    let wa = (ahead as f64).powf(power);
+    let wb = (behind as f64).powf(power);
     if wa + wb > 0.0 {
-        r.ahead = py_max(0.0, ahead - cancelled * wa / (wa + wb));
+        let credit = (cancelled as f64 * wa / (wa + wb)).floor() as i64;
+        r.ahead = (ahead - credit).max(0);
     }
 }
 
@@ -864,6 +971,7 @@ mod tests {
             cancel_latency_s: 0.01,
             response_latency_s: 0.005,
             tick_size: TICK,
+            lot_size: 0.01,
             ..PaperConfig::default()
         };
         edit(&mut cfg);
@@ -876,13 +984,21 @@ mod tests {
         venue_with(|_| {})
     }
 
+    /// `x` base units in lots of 0.01.
+    fn q(x: f64) -> Qty {
+        LotSize::new(0.01)
+            .unwrap()
+            .lots("qty", x, Rounding::Nearest)
+            .unwrap()
+    }
+
     fn order(cid: &str, side: Side, price_ticks: i64, qty: f64, post_only: bool) -> NewOrder {
         NewOrder {
             client_id: cid.to_owned(),
             symbol: "X".to_owned(),
             side,
             price_ticks,
-            qty,
+            qty: q(qty),
             post_only,
         }
     }
@@ -902,7 +1018,7 @@ mod tests {
                     qty,
                     maker,
                     ..
-                } => Some((client_id.clone(), *qty, *maker)),
+                } => Some((client_id.clone(), qty.lots() as f64 / 100.0, *maker)),
                 _ => None,
             })
             .collect()
@@ -920,10 +1036,10 @@ mod tests {
         assert!(v.poll(0.009).is_empty());
         assert!(v.poll(0.014).is_empty()); // at the venue since 0.01, the ack is on its way
         let events = v.poll(0.015);
-        assert!(
-            matches!(&events[..], [Event::Acked { client_id, ts, venue_id }]
-            if client_id == "b1" && close(*ts, 0.015) && venue_id == "paper-b1")
-        );
+        assert!(matches!(&events[..], [Event::Acked { client_id, ts }]
+            if client_id == "b1" && close(*ts, 0.015)));
+        assert_eq!(v.venue_id("b1"), "paper-b1");
+        assert_eq!(v.fill_id(3), "paper-f3");
         // a cancel sent before a later order lands first when its latency is shorter
         let mut v = venue_with(|c| c.cancel_latency_s = 0.001);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
@@ -961,13 +1077,13 @@ mod tests {
         v.on_book([(100.00, 5.0)], [(100.00 + TICK, 1.0)], 0.03)
             .unwrap();
         assert!(fills(&v.poll(0.1)).is_empty()); // touch alone never fills
-        v.on_trade(10_000, 4.0, false, 0.2).unwrap();
+        v.on_trade(10_000, q(4.0), false, 0.2).unwrap();
         assert!(fills(&v.poll(0.3)).is_empty());
-        v.on_trade(10_000, 1.5, false, 0.4).unwrap(); // 1 ahead + 0.5 for us
+        v.on_trade(10_000, q(1.5), false, 0.4).unwrap(); // 1 ahead + 0.5 for us
         let got = fills(&v.poll(0.5));
         assert_eq!(got.len(), 1);
         assert!(close(got[0].1, 0.5) && got[0].2);
-        v.on_trade(10_000, 2.0, false, 0.6).unwrap();
+        v.on_trade(10_000, q(2.0), false, 0.6).unwrap();
         let got = fills(&v.poll(0.7));
         assert!(got.len() == 1 && close(got[0].1, 0.5));
         assert_eq!(v.open_orders("X").count(), 0);
@@ -981,13 +1097,13 @@ mod tests {
         bid(&mut v, "b1", 9_999, 1.0, 0.0);
         bid(&mut v, "b3", 9_998, 1.0, 0.001);
         v.poll(0.02);
-        v.on_trade(9_997, 2.5, false, 0.1).unwrap();
+        v.on_trade(9_997, q(2.5), false, 0.1).unwrap();
         let got = fills(&v.poll(0.2));
         let ids: Vec<_> = got.iter().map(|f| f.0.as_str()).collect();
         assert_eq!(ids, ["b1", "b2", "b3"]);
         assert!(close(got[2].1, 0.5));
         // buy aggressors never fill bids
-        v.on_trade(9_000, 100.0, true, 0.3).unwrap();
+        v.on_trade(9_000, q(100.0), true, 0.3).unwrap();
         assert!(fills(&v.poll(0.4)).is_empty());
     }
 
@@ -1014,7 +1130,7 @@ mod tests {
                     maker: false,
                     fill_id,
                     ..
-                } => Some((*price_ticks, *qty, *fee, fill_id.clone())),
+                } => Some((*price_ticks, qty.lots() as f64 / 100.0, *fee, *fill_id)),
                 _ => None,
             })
             .collect();
@@ -1022,10 +1138,7 @@ mod tests {
         assert_eq!((taker[0].0, taker[0].1), (10_001, 4.0));
         assert_eq!(taker[0].2, 10_001.0 * TICK * 4.0 * 5.0 * 1e-4);
         assert_eq!((taker[1].0, taker[1].1), (10_002, 1.0));
-        assert_eq!(
-            (taker[0].3.as_str(), taker[1].3.as_str()),
-            ("paper-f1", "paper-f2")
-        );
+        assert_eq!((taker[0].3, taker[1].3), (1, 2));
         assert_eq!(v.open_orders("X").count(), 0);
         // the liquidity taken stays taken until the next book: nothing to fill, t2 rests
         v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.2)
@@ -1044,7 +1157,7 @@ mod tests {
                     qty,
                     maker,
                     ..
-                } => Some((*price_ticks, *qty, *maker)),
+                } => Some((*price_ticks, qty.lots() as f64 / 100.0, *maker)),
                 _ => None,
             })
             .collect()
@@ -1090,30 +1203,37 @@ mod tests {
     }
 
     #[test]
-    fn float_dust_left_by_a_taker_fill_is_no_liquidity() {
+    fn visible_sizes_round_down_as_liquidity_and_up_as_queue() {
         let mut v = venue();
-        v.on_book(BIDS, [(100.01, 0.3)], 0.0).unwrap();
-        let almost = 0.3 - 1e-16; // a hair below 0.3
-        assert!(almost < 0.3 && 0.3 - almost < FILLED_EPSILON);
-        v.submit(order("t1", Side::Buy, 10_001, almost, false), 0.0)
+        // 0.305 is 30.5 lots: a taker can take 30, an order joining the bid has 31 ahead
+        v.on_book([(100.00, 0.305)], [(100.01, 0.305)], 0.0)
             .unwrap();
-        assert_eq!(fill_prices(&v.poll(0.1)), [(10_001, almost, false)]);
-        v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.1)
+        v.submit(order("t1", Side::Buy, 10_001, 1.0, false), 0.0)
             .unwrap();
-        let events = v.poll(0.2);
-        assert!(matches!(&events[..], [Event::Acked { .. }])); // no dust fill of ~1e-16
+        assert_eq!(fill_prices(&v.poll(0.1)), [(10_001, 0.3, false)]);
+        v.cancel("t1", 0.1).unwrap(); // the rest of t1 rests at 100.01: out of the way
+        bid(&mut v, "b1", 10_000, 1.0, 0.1);
+        v.poll(0.2);
+        v.on_trade(10_000, q(0.31), false, 0.2).unwrap();
+        assert!(fills(&v.poll(0.3)).is_empty());
+        v.on_trade(10_000, q(0.01), false, 0.3).unwrap();
+        assert_eq!(fills(&v.poll(0.4)), [("b1".to_owned(), 0.01, true)]);
     }
 
     #[test]
-    fn zero_negative_and_nan_sizes_are_refused_at_submit() {
+    fn sizes_of_no_lots_and_bad_times_are_refused() {
         let mut v = venue();
-        for qty in [0.0, -0.0, -1.0, f64::NAN, f64::INFINITY] {
+        for qty in [0, -1] {
             for post_only in [true, false] {
-                let err = v
-                    .submit(order("z", Side::Sell, 10_001, qty, post_only), 0.0)
-                    .unwrap_err();
-                assert_eq!(err.arg, "qty");
+                let mut o = order("z", Side::Sell, 10_001, 1.0, post_only);
+                o.qty = Qty(qty);
+                assert_eq!(v.submit(o, 0.0).unwrap_err().arg, "qty");
             }
+        }
+        for now in [f64::NAN, f64::INFINITY] {
+            let o = order("z", Side::Sell, 10_001, 1.0, true);
+            assert_eq!(v.submit(o, now).unwrap_err().arg, "now");
+            assert_eq!(v.on_trade(1, Qty(1), true, now).unwrap_err().arg, "now");
         }
         assert_eq!(v.open_orders("X").count(), 0);
         assert!(v.poll(1.0).is_empty());
@@ -1139,10 +1259,9 @@ mod tests {
         let events = v.poll(0.1);
         assert!(matches!(events[0], Event::Acked { .. }));
         assert_eq!(rejected(&events), [("b1".to_owned(), DUPLICATE_CLIENT_ID)]);
-        // the same id for another symbol, or a marketable order, is a duplicate as well
-        let mut other = order("b1", Side::Sell, 10_000, 1.0, false);
-        other.symbol = "Y".to_owned();
-        v.submit(other, 0.1).unwrap();
+        // a marketable order with the id is a duplicate as well
+        v.submit(order("b1", Side::Sell, 10_000, 1.0, false), 0.1)
+            .unwrap();
         assert_eq!(
             rejected(&v.poll(0.2)),
             [("b1".to_owned(), DUPLICATE_CLIENT_ID)]
@@ -1150,7 +1269,7 @@ mod tests {
         assert_eq!(v.rejects(), 2);
         assert_eq!(v.fills(), 0); // the marketable duplicate took nothing
                                   // the resting b1 keeps its price, size and queue place: 3.0 ahead at 99.99, then 1.0
-        v.on_trade(9_999, 4.5, false, 0.3).unwrap();
+        v.on_trade(9_999, q(4.5), false, 0.3).unwrap();
         assert_eq!(fill_prices(&v.poll(0.4)), [(9_999, 1.0, true)]);
         // once b1 is done its id may be used again (as on Binance)
         bid(&mut v, "b1", 9_990, 1.0, 0.4);
@@ -1165,19 +1284,6 @@ mod tests {
     }
 
     #[test]
-    fn float_dust_left_by_the_queue_ahead_is_no_maker_fill() {
-        let mut v = venue();
-        v.on_book([(100.00, 0.3)], ASKS, 0.0).unwrap();
-        bid(&mut v, "b1", 10_000, 1.0, 0.0); // joins behind 0.3
-        v.poll(0.1);
-        // 0.1 + 0.2 is 0.30000000000000004: the queue ahead eats all but 5.6e-17
-        v.on_trade(10_000, 0.1 + 0.2, false, 0.2).unwrap();
-        assert!(fills(&v.poll(0.3)).is_empty());
-        v.on_trade(10_000, 0.25, false, 0.4).unwrap(); // a real trade still fills us
-        assert_eq!(fills(&v.poll(0.5)), [("b1".to_owned(), 0.25, true)]);
-    }
-
-    #[test]
     fn an_order_crossing_our_own_resting_order_is_rejected() {
         let mut v = venue();
         v.on_book([(99.95, 5.0)], [(100.05, 5.0)], 0.0).unwrap(); // a wide market
@@ -1188,9 +1294,6 @@ mod tests {
         v.submit(order("t1", Side::Buy, 10_003, 1.0, false), 0.1)
             .unwrap(); // marketable into our own ask: self-trade prevented
         bid(&mut v, "b2", 10_001, 1.0, 0.1); // below our ask: fine
-        let mut y = order("y1", Side::Buy, 10_002, 1.0, true);
-        y.symbol = "Y".to_owned(); // another symbol's book
-        v.submit(y, 0.1).unwrap();
         let events = v.poll(0.2);
         assert_eq!(
             rejected(&events),
@@ -1203,11 +1306,21 @@ mod tests {
         let mut open: Vec<_> = v.open_orders("X").collect();
         open.sort_unstable();
         assert_eq!(open, ["a1", "b2"]);
-        assert_eq!(v.open_orders("Y").collect::<Vec<_>>(), ["y1"]);
     }
 
     #[test]
-    fn open_orders_are_bounded_per_symbol() {
+    fn one_instrument_per_venue_so_another_symbols_print_never_fills_ours() {
+        let mut v = venue();
+        bid(&mut v, "b1", 9_999, 1.0, 0.0);
+        let mut y = order("y1", Side::Buy, 9_999, 1.0, true);
+        y.symbol = "Y".to_owned();
+        assert_eq!(v.submit(y, 0.0).unwrap_err().arg, "symbol");
+        assert_eq!(v.symbol(), Some("X"));
+        assert_eq!(v.open_orders("Y").count(), 0);
+    }
+
+    #[test]
+    fn open_orders_are_bounded() {
         let mut v = venue_with(|c| c.max_open_orders = 2);
         bid(&mut v, "b1", 9_990, 1.0, 0.0);
         bid(&mut v, "b2", 9_991, 1.0, 0.0);
@@ -1215,9 +1328,6 @@ mod tests {
         // even a marketable order that would fill at once is refused at the limit
         v.submit(order("t1", Side::Sell, 10_000, 1.0, false), 0.0)
             .unwrap();
-        let mut y = order("y1", Side::Buy, 9_990, 1.0, true);
-        y.symbol = "Y".to_owned(); // another symbol has its own limit
-        v.submit(y, 0.0).unwrap();
         let events = v.poll(0.1);
         assert_eq!(
             rejected(&events),
@@ -1226,7 +1336,6 @@ mod tests {
                 ("t1".to_owned(), TOO_MANY_OPEN_ORDERS)
             ]
         );
-        assert_eq!(v.open_orders("Y").collect::<Vec<_>>(), ["y1"]);
         assert_eq!(v.rejects(), 2);
         assert_eq!(v.fills(), 0);
         // a cancel frees a place
@@ -1249,7 +1358,7 @@ mod tests {
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
         v.cancel("b1", 0.03).unwrap(); // lands at 0.08
-        v.on_trade(9_990, 1.0, false, 0.05).unwrap();
+        v.on_trade(9_990, q(1.0), false, 0.05).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events[events.len() - 2], Event::Filled { .. }));
         assert!(matches!(
@@ -1261,7 +1370,7 @@ mod tests {
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
         v.cancel("b1", 0.03).unwrap();
-        v.on_trade(9_990, 1.0, false, 0.09).unwrap();
+        v.on_trade(9_990, q(1.0), false, 0.09).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events.last(), Some(Event::Cancelled { .. })));
         assert!(fills(&events).is_empty());
@@ -1273,15 +1382,15 @@ mod tests {
         v.poll(0.02);
         v.on_book([(100.00, 7.0)], ASKS, 0.03).unwrap(); // 2.0 joins behind us
         v.on_book([(100.00, 3.0)], ASKS, 0.04).unwrap(); // 4.0 cancelled
-        v.on_trade(10_000, 3.0, false, 0.05).unwrap();
+        v.on_trade(10_000, q(3.0), false, 0.05).unwrap();
         fills(&v.poll(0.1)).iter().map(|f| f.1).sum()
     }
 
     #[test]
     fn probabilistic_model_credits_cancels_ahead() {
         assert_eq!(queue_after_cancels(false), 0.0); // ahead capped at 3, all traded
-                                                     // ahead 5, behind 2, 4 cancelled: 4 * 25 / 29 credited ahead
-        let ahead = 5.0 - 4.0 * 25.0 / 29.0;
+                                                     // ahead 5, behind 2, 4 cancelled: 4 * 25 / 29 credited ahead, rounded down to lots
+        let ahead = 5.0 - (400.0 * 25.0 / 29.0_f64).floor() / 100.0;
         assert!(close(queue_after_cancels(true), 3.0 - ahead));
     }
 
@@ -1290,9 +1399,9 @@ mod tests {
         let mut v = venue_with(|c| c.probabilistic = true);
         bid(&mut v, "b1", 10_000, 1.0, 0.0);
         v.poll(0.02);
-        v.on_trade(10_000, 2.0, false, 0.03).unwrap(); // ahead 5 → 3
+        v.on_trade(10_000, q(2.0), false, 0.03).unwrap(); // ahead 5 → 3
         v.on_book([(100.00, 3.0)], ASKS, 0.04).unwrap();
-        v.on_trade(10_000, 3.0, false, 0.05).unwrap();
+        v.on_trade(10_000, q(3.0), false, 0.05).unwrap();
         assert!(fills(&v.poll(0.1)).is_empty());
     }
 
@@ -1304,45 +1413,70 @@ mod tests {
                                              // order arrives first: acked against asks at 100.01, 5.0 ahead (capped, never raised)
         v.on_book([(100.00, 9.0)], [(100.00, 1.0)], 0.01).unwrap();
         assert!(matches!(&v.poll(0.02)[..], [Event::Acked { .. }]));
-        v.on_trade(10_000, 5.5, false, 0.02).unwrap();
+        v.on_trade(10_000, q(5.5), false, 0.02).unwrap();
         let got = fills(&v.poll(0.1));
         assert!(got.len() == 1 && close(got[0].1, 0.5));
-        // beyond the visible depth on arrival: nothing known, nothing ahead
+        // beyond the visible depth on arrival: the queue ahead is unknown, a trade at our
+        // price fills nothing until a view shows the level; a trade through it does
         let mut v = venue();
         bid(&mut v, "b1", 9_990, 1.0, 0.0);
         v.on_book([(100.00, 1.0)], ASKS, 0.01).unwrap();
-        v.on_trade(9_990, 0.5, false, 0.02).unwrap();
-        let got = fills(&v.poll(0.1));
-        assert!(got.len() == 1 && close(got[0].1, 0.5));
+        v.on_trade(9_990, q(0.5), false, 0.02).unwrap();
+        assert!(fills(&v.poll(0.1)).is_empty());
+        v.on_book([(100.00, 1.0), (99.90, 0.2)], ASKS, 0.1).unwrap();
+        v.on_trade(9_990, q(0.5), false, 0.11).unwrap();
+        assert_eq!(fills(&v.poll(0.2)), [("b1".to_owned(), 0.3, true)]);
+        v.on_trade(9_989, q(0.5), false, 0.2).unwrap();
+        assert_eq!(fills(&v.poll(0.3)), [("b1".to_owned(), 0.5, true)]);
+    }
+
+    fn levels(rows: &[(i64, i64)]) -> Vec<Level> {
+        rows.iter()
+            .map(|&(price, lots)| Level {
+                price,
+                take: Qty(lots),
+                queue: lots,
+            })
+            .collect()
     }
 
     #[test]
     fn visible_levels() {
-        let view = [(100, 1.0), (98, 2.0)];
+        let view = levels(&[(100, 1), (98, 2)]);
         assert_eq!(visible(&view, true, 97), None);
-        assert_eq!(visible(&view, true, 99), Some(0.0));
-        assert_eq!(visible(&view, true, 98), Some(2.0));
-        assert_eq!(visible(&view, true, 101), Some(0.0));
+        assert_eq!(visible(&view, true, 99), Some(0));
+        assert_eq!(visible(&view, true, 98), Some(2));
+        assert_eq!(visible(&view, true, 101), Some(0));
         assert_eq!(visible(&[], true, 100), None);
-        let asks = [(100, 1.0), (102, 2.0)];
+        let asks = levels(&[(100, 1), (102, 2)]);
         assert_eq!(visible(&asks, false, 103), None);
-        assert_eq!(visible(&asks, false, 99), Some(0.0));
+        assert_eq!(visible(&asks, false, 99), Some(0));
     }
 
     #[test]
     fn unsorted_and_repeated_levels_behave_like_a_dict() {
         let mut dst = Vec::new();
+        let lot = LotSize::new(1.0).unwrap();
         stage(
             &mut dst,
             [(99.0, 1.0), (100.0, 2.0), (99.0, 3.0)],
             1.0,
+            &lot,
             true,
             "bids",
         )
         .unwrap();
-        assert_eq!(dst, [(100, 2.0), (99, 3.0)]);
-        stage(&mut dst, [(1.004, 1.0), (1.0, 2.0)], 100.0, false, "asks").unwrap();
-        assert_eq!(dst, [(100, 2.0)]);
+        assert_eq!(dst, levels(&[(100, 2), (99, 3)]));
+        stage(
+            &mut dst,
+            [(1.004, 1.0), (1.0, 2.0)],
+            100.0,
+            &lot,
+            false,
+            "asks",
+        )
+        .unwrap();
+        assert_eq!(dst, levels(&[(100, 2)]));
     }
 
     #[test]
@@ -1353,10 +1487,8 @@ mod tests {
         assert_eq!(v.on_book(BIDS, [(-1.0, 1.0)], 0.1).unwrap_err().arg, "asks");
         assert_eq!(v.on_book(BIDS, ASKS, f64::NAN).unwrap_err().arg, "now");
         assert_eq!(
-            v.submit(order("x", Side::Buy, 1, -1.0, true), 0.0)
-                .unwrap_err()
-                .arg,
-            "qty"
+            v.on_book(BIDS, [(100.0, -0.01)], 0.1).unwrap_err().arg,
+            "asks"
         );
         assert_eq!(
             v.submit(order("x", Side::Buy, -1, 1.0, true), 0.0)
@@ -1364,17 +1496,37 @@ mod tests {
                 .arg,
             "price_ticks"
         );
-        assert_eq!(
-            v.on_trade(1, f64::INFINITY, true, 0.0).unwrap_err().arg,
-            "qty"
-        );
+        assert_eq!(v.on_trade(1, Qty(-1), true, 0.0).unwrap_err().arg, "qty");
         assert_eq!(v.open_orders("X").count(), 0);
         let bad = PaperConfig {
             tick_size: 0.0,
             ..PaperConfig::default()
         };
         assert_eq!(PaperSim::new(bad).unwrap_err().arg, "tick_size");
-        assert_eq!(Side::from_sign(0), None);
-        assert_eq!(Side::from_sign(-1).map(Side::sign), Some(-1));
+        for (edit, arg) in [
+            (
+                PaperConfig {
+                    lot_size: 0.0,
+                    ..PaperConfig::default()
+                },
+                "lot_size",
+            ),
+            (
+                PaperConfig {
+                    feed_latency_s: -1.0,
+                    ..PaperConfig::default()
+                },
+                "feed_latency_s",
+            ),
+            (
+                PaperConfig {
+                    latency_jitter_s: f64::NAN,
+                    ..PaperConfig::default()
+                },
+                "latency_jitter_s",
+            ),
+        ] {
+            assert_eq!(PaperSim::new(edit).unwrap_err().arg, arg);
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 
+use crate::model::Qty;
 use crate::paper::{Event, NewOrder, PaperConfig, PaperSim, Side};
 
 const TICK: f64 = 0.01;
@@ -38,20 +39,20 @@ fn op() -> impl Strategy<Value = Op> {
 struct Sent {
     side: Side,
     price_ticks: i64,
-    qty: f64,
+    qty: Qty,
 }
 
 /// What we know from the responses so far.
 #[derive(Default)]
 struct Seen {
-    filled: HashMap<String, f64>,
+    filled: HashMap<String, Qty>,
     resting: HashMap<String, (Side, i64)>,
     last_ts: f64,
 }
 
 /// Checks `events` against what was sent and updates `seen`; returns the maker quantity filled.
-fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<f64, TestCaseError> {
-    let mut maker_qty = 0.0;
+fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<Qty, TestCaseError> {
+    let mut maker_qty = Qty::ZERO;
     for event in events {
         prop_assert!(event.ts() >= seen.last_ts, "responses out of order");
         seen.last_ts = event.ts();
@@ -72,12 +73,12 @@ fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<f
                 fee,
                 ..
             } => {
-                prop_assert!(*qty > 1e-12, "fill of size {}", qty);
+                prop_assert!(qty.is_positive(), "fill of size {}", qty);
                 prop_assert_eq!(*side, info.side);
                 let total = seen.filled.entry(id.clone()).or_default();
-                *total += qty;
-                prop_assert!(*total <= info.qty + 1e-9, "{} overfilled", id);
-                if *total >= info.qty - 1e-12 {
+                *total += *qty;
+                prop_assert!(*total <= info.qty, "{} overfilled", id);
+                if *total == info.qty {
                     seen.resting.remove(&id);
                 }
                 // a maker fills at its own price, a taker at or better than its limit
@@ -91,10 +92,11 @@ fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<f
                     maker
                 );
                 let bps = if *maker { 1.0 } else { 5.0 };
-                let expected = *price_ticks as f64 * TICK * qty * bps * 1e-4;
+                let expected =
+                    *price_ticks as f64 * TICK * (qty.lots() as f64 / 100.0) * bps * 1e-4;
                 prop_assert!((fee - expected).abs() <= 1e-12 * expected.abs().max(1.0));
                 if *maker {
-                    maker_qty += qty;
+                    maker_qty += *qty;
                 }
             }
             Event::Cancelled { .. } | Event::Rejected { .. } => {
@@ -118,12 +120,16 @@ proptest! {
     fn fills_never_exceed_orders_or_trades_and_our_orders_never_cross(
         ops in prop::collection::vec(op(), 1..120),
         probabilistic in any::<bool>(),
+        feed_ms in 0u8..3,
     ) {
-        // Responses reach us at once, so a trade's fills are what a poll right after it holds.
+        // Responses reach us at once, so a trade's fills are what a poll right after it holds
+        // (the feed latency only moves the venue's clock back).
         let cfg = PaperConfig {
             probabilistic,
             tick_size: TICK,
+            lot_size: 0.01,
             response_latency_s: 0.0,
+            feed_latency_s: f64::from(feed_ms) * 0.001,
             ..PaperConfig::default()
         };
         let mut venue = PaperSim::new(cfg).unwrap();
@@ -140,7 +146,7 @@ proptest! {
                         symbol: "X".to_owned(),
                         side,
                         price_ticks: MID + from_mid,
-                        qty: f64::from(qty) / 100.0,
+                        qty: Qty(i64::from(qty)),
                         post_only,
                     };
                     let info = Sent { side, price_ticks: order.price_ticks, qty: order.qty };
@@ -158,10 +164,10 @@ proptest! {
                 }
                 Op::Trade(buyer, from_mid, qty) => {
                     check(&venue.poll(now), &sent, &mut seen)?; // arrivals before the trade
-                    let qty = f64::from(qty) / 100.0;
+                    let qty = Qty(i64::from(qty));
                     venue.on_trade(MID + from_mid, qty, buyer, now).unwrap();
                     let maker = check(&venue.poll(now), &sent, &mut seen)?;
-                    prop_assert!(maker <= qty + 1e-9, "one trade filled {} of {}", maker, qty);
+                    prop_assert!(maker <= qty, "one trade filled {} of {}", maker, qty);
                 }
                 Op::Wait(ms) => now += f64::from(ms) / 1000.0,
             }

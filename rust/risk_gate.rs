@@ -3,12 +3,14 @@
 //!
 //! The risk manager (Python, `mmcore.risk`) decides the state and the limits on each book
 //! update and sets them here; the order desk asks the gate about each order it is about to
-//! send, without a round trip through Python.
+//! send, without a round trip through Python. Sizes are whole lots ([`Qty`]).
+//!
+//! The gate fails closed: a position or limit that is not finite (or a negative limit) is
+//! refused by [`PreTradeGate::set`], which then halts the gate until a valid `set`; an order
+//! passes only when the room left under every limit is a positive number of lots.
 
 use crate::arg_error::{positive, ArgError};
-use crate::orders::Side;
-use crate::pymath::py_min;
-use crate::quote::to_lots;
+use crate::model::{LotSize, Qty, Rounding, Side};
 
 /// What the risk manager allows: both sides, only orders that shrink the position, nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,13 +46,17 @@ pub struct GateConfig {
 #[derive(Clone, Debug)]
 pub struct PreTradeGate {
     cfg: GateConfig,
+    lot: LotSize,
     state: TradingState,
-    position: f64,
-    limit: f64,
+    /// Signed position and position limit, in lots.
+    position: i64,
+    limit: i64,
     tokens: f64,
     last: Option<f64>,
     /// Orders refused because the order rate was exhausted.
     pub rate_limited: u64,
+    /// Inputs refused (not finite, negative): `set` halts on them, `allow` refuses the order.
+    pub refused: u64,
 }
 
 impl PreTradeGate {
@@ -65,55 +71,96 @@ impl PreTradeGate {
             ("order_burst", cfg.order_burst),
         ])?;
         Ok(PreTradeGate {
+            lot: LotSize::new(cfg.lot_size)?,
             tokens: cfg.order_burst,
             cfg,
             state: TradingState::Active,
-            position: 0.0,
-            limit: 0.0,
+            position: 0,
+            limit: 0,
             last: None,
             rate_limited: 0,
+            refused: 0,
         })
     }
 
-    /// The trading state, signed position and position limit the risk manager decided.
-    pub fn set(&mut self, state: TradingState, position: f64, limit: f64) {
-        self.state = state;
-        self.position = position;
-        self.limit = limit;
+    /// The instrument's lot.
+    pub fn lot(&self) -> &LotSize {
+        &self.lot
     }
 
-    /// The size of a new order that the limits allow (0 refuses it).
+    /// The trading state decided last.
+    pub fn state(&self) -> TradingState {
+        self.state
+    }
+
+    /// The signed position in lots.
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// The trading state, signed position and position limit (base units) the risk manager
+    /// decided. A position that is not finite, or a limit that is not finite and >= 0, is
+    /// refused naming it: the gate is then halted (nothing passes) until a valid `set`.
+    pub fn set(&mut self, state: TradingState, position: f64, limit: f64) -> Result<(), ArgError> {
+        let checked = self
+            .signed_lots("position", position)
+            .and_then(|position| Ok((position, self.lot.lots("limit", limit, Rounding::Down)?)));
+        match checked {
+            Ok((position, limit)) => {
+                self.state = state;
+                self.position = position;
+                self.limit = limit.lots();
+                Ok(())
+            }
+            Err(err) => {
+                self.state = TradingState::Halted;
+                self.refused += 1;
+                Err(err)
+            }
+        }
+    }
+
+    fn signed_lots(&self, arg: &'static str, units: f64) -> Result<i64, ArgError> {
+        let lots = self.lot.lots(arg, units.abs(), Rounding::Nearest)?.lots();
+        Ok(if units < 0.0 { -lots } else { lots })
+    }
+
+    /// The size of a new order that the limits allow (zero refuses it).
     ///
     /// `working` is the open size of the orders already on `side`: position plus working plus
     /// the new order must stay within the position and notional limits. Halted: nothing;
     /// reducing: only orders that shrink the position, up to it. No order at a price of zero
-    /// or below. Sizes are rounded down to whole lots; each order that passes takes a token.
-    pub fn allow(&mut self, side: Side, price_ticks: i64, qty: f64, working: f64, now: f64) -> f64 {
-        if self.state == TradingState::Halted || price_ticks <= 0 {
-            return 0.0;
+    /// or below. Each order that passes takes a token; one refused takes none.
+    pub fn allow(&mut self, side: Side, price_ticks: i64, qty: Qty, working: Qty, now: f64) -> Qty {
+        if self.state == TradingState::Halted || price_ticks <= 0 || now.is_nan() {
+            return Qty::ZERO;
         }
         let pos = self.position;
-        let s = side.sign() as f64;
-        let mut qty = qty;
+        let s = side.sign();
+        let mut room = qty.lots().min(self.limit - s * pos - working.lots());
         if self.state == TradingState::Reducing {
-            if s * pos >= 0.0 {
-                return 0.0;
+            if s * pos >= 0 {
+                return Qty::ZERO;
             }
-            qty = py_min(qty, pos.abs() - working);
+            room = room.min(pos.abs() - working.lots());
         }
-        let room = self.limit - s * pos - working;
-        let notional_room =
-            self.cfg.max_notional / (price_ticks as f64 * self.cfg.tick_size) - s * pos - working;
-        qty = py_min(py_min(qty, room), notional_room);
-        qty = to_lots(qty, self.cfg.lot_size);
-        if qty.is_nan() || qty <= 0.0 {
-            return 0.0;
+        let notional_lots =
+            self.cfg.max_notional / (price_ticks as f64 * self.cfg.tick_size * self.lot.size());
+        // floor, in lots; beyond i64 it is no limit at all (the position limit still is)
+        let notional_lots = if notional_lots < 9.0e18 {
+            notional_lots.floor() as i64
+        } else {
+            i64::MAX / 4
+        };
+        room = room.min(notional_lots - s * pos - working.lots());
+        if room <= 0 {
+            return Qty::ZERO;
         }
         if !self.try_take(now) {
             self.rate_limited += 1;
-            return 0.0;
+            return Qty::ZERO;
         }
-        qty
+        Qty(room)
     }
 
     /// Takes one token at `now` if there is one (tokens come back at `max_orders_per_s`, up to
@@ -122,7 +169,7 @@ impl PreTradeGate {
         match self.last {
             Some(last) if now > last => {
                 let refill = self.tokens + (now - last) * self.cfg.max_orders_per_s;
-                self.tokens = py_min(self.cfg.order_burst, refill);
+                self.tokens = refill.min(self.cfg.order_burst);
                 self.last = Some(now);
             }
             None => self.last = Some(now),
@@ -151,42 +198,128 @@ mod tests {
         .unwrap()
     }
 
+    const L: i64 = 1000; // lots per unit
+
+    fn allow(g: &mut PreTradeGate, side: Side, qty: i64, working: i64) -> i64 {
+        g.allow(side, 10_000, Qty(qty), Qty(working), 0.0).lots()
+    }
+
     #[test]
     fn limits_count_position_and_working_orders() {
         let mut g = gate(1e9, 100.0, 100.0);
-        g.set(TradingState::Active, 0.3, 1.0);
-        assert!((g.allow(Side::Buy, 10_000, 1.0, 0.5, 0.0) - 0.2).abs() < 1e-9);
-        assert_eq!(g.allow(Side::Buy, 10_000, 1.0, 0.7, 0.0), 0.0);
-        assert!((g.allow(Side::Sell, 10_000, 1.0, 0.5, 0.0) - 0.8).abs() < 1e-9);
+        g.set(TradingState::Active, 0.3, 1.0).unwrap();
+        assert_eq!(allow(&mut g, Side::Buy, L, L / 2), 200);
+        assert_eq!(allow(&mut g, Side::Buy, L, 700), 0);
+        assert_eq!(allow(&mut g, Side::Buy, L, 699), 1);
+        assert_eq!(allow(&mut g, Side::Sell, L, L / 2), 800);
         let mut g = gate(1000.0, 100.0, 100.0); // 10 units at 100.00
-        g.set(TradingState::Active, 2.0, 100.0);
-        assert!((g.allow(Side::Buy, 10_000, 10.0, 5.0, 0.0) - 3.0).abs() < 1e-9);
+        g.set(TradingState::Active, 2.0, 100.0).unwrap();
+        assert_eq!(allow(&mut g, Side::Buy, 10 * L, 5 * L), 3 * L);
+        assert_eq!(allow(&mut g, Side::Sell, 30 * L, 0), 12 * L);
     }
 
     #[test]
     fn states_and_prices() {
         let mut g = gate(1e9, 100.0, 100.0);
-        g.set(TradingState::Reducing, 0.85, 1.0);
-        assert_eq!(g.allow(Side::Buy, 10_000, 0.1, 0.0, 0.0), 0.0);
-        assert!((g.allow(Side::Sell, 10_000, 2.0, 0.0, 0.0) - 0.85).abs() < 1e-9);
-        g.set(TradingState::Halted, 0.0, 1.0);
-        assert_eq!(g.allow(Side::Sell, 10_000, 0.1, 0.0, 0.0), 0.0);
-        g.set(TradingState::Active, 0.0, 1.0);
-        assert_eq!(g.allow(Side::Buy, 0, 0.1, 0.0, 0.0), 0.0);
-        assert_eq!(g.allow(Side::Buy, 10_000, f64::NAN, 0.0, 0.0), 0.0);
+        g.set(TradingState::Reducing, 0.85, 1.0).unwrap();
+        assert_eq!(allow(&mut g, Side::Buy, 100, 0), 0);
+        assert_eq!(allow(&mut g, Side::Sell, 2 * L, 0), 850);
+        assert_eq!(allow(&mut g, Side::Sell, 2 * L, 850), 0);
+        g.set(TradingState::Reducing, -0.5, 1.0).unwrap();
+        assert_eq!(allow(&mut g, Side::Sell, 100, 0), 0);
+        assert_eq!(allow(&mut g, Side::Buy, 2 * L, 100), 400);
+        g.set(TradingState::Reducing, 0.0, 1.0).unwrap();
+        assert_eq!(allow(&mut g, Side::Buy, 100, 0), 0);
+        assert_eq!(allow(&mut g, Side::Sell, 100, 0), 0);
+        g.set(TradingState::Halted, 0.0, 1.0).unwrap();
+        assert_eq!(allow(&mut g, Side::Sell, 100, 0), 0);
+        g.set(TradingState::Active, 0.0, 1.0).unwrap();
+        assert_eq!(g.allow(Side::Buy, 0, Qty(100), Qty(0), 0.0), Qty(0));
+        assert_eq!(
+            g.allow(Side::Buy, 10_000, Qty(100), Qty(0), f64::NAN),
+            Qty(0)
+        );
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(0), Qty(0), 0.0), Qty(0));
+        assert_eq!(g.rate_limited, 0);
+    }
+
+    #[test]
+    fn a_bad_position_or_limit_halts_until_a_valid_set() {
+        for (position, limit, arg) in [
+            (f64::NAN, 1.0, "position"),
+            (f64::INFINITY, 1.0, "position"),
+            (f64::NEG_INFINITY, 1.0, "position"),
+            (0.0, f64::NAN, "limit"),
+            (0.0, f64::INFINITY, "limit"),
+            (0.0, -1.0, "limit"),
+        ] {
+            for state in [TradingState::Active, TradingState::Reducing] {
+                let mut g = gate(1e9, 100.0, 100.0);
+                g.set(TradingState::Active, 0.5, 1.0).unwrap();
+                assert_eq!(g.set(state, position, limit).unwrap_err().arg, arg);
+                assert_eq!(g.state(), TradingState::Halted);
+                assert_eq!(g.position(), 500); // the last valid position is kept
+                assert_eq!(allow(&mut g, Side::Buy, 100, 0), 0);
+                assert_eq!(allow(&mut g, Side::Sell, 100, 0), 0);
+                assert_eq!(g.refused, 1);
+            }
+        }
     }
 
     #[test]
     fn the_order_rate_is_a_token_bucket() {
         let mut g = gate(1e9, 2.0, 3.0);
-        g.set(TradingState::Active, 0.0, 1.0);
+        g.set(TradingState::Active, 0.0, 1.0).unwrap();
         let got: Vec<bool> = (0..5)
-            .map(|_| g.allow(Side::Buy, 10_000, 0.01, 0.0, 0.0) > 0.0)
+            .map(|_| allow(&mut g, Side::Buy, 10, 0) > 0)
             .collect();
         assert_eq!(got, [true, true, true, false, false]);
         assert_eq!(g.rate_limited, 2);
-        assert!(g.allow(Side::Buy, 10_000, 0.01, 0.0, -1.0) == 0.0); // time going back: none
-        assert!(g.allow(Side::Buy, 10_000, 0.01, 0.0, 0.5) > 0.0); // one token after 0.5 s
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), -1.0), Qty(0)); // time going back
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 0.5), Qty(10)); // one token after 0.5 s
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 0.5), Qty(0));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(10)); // capped at the burst
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(0));
+    }
+
+    #[test]
+    fn the_bucket_refills_from_the_last_take_at_any_clock() {
+        let mut g = gate(1e9, 2.0, 3.0);
+        g.set(TradingState::Active, 0.0, 1.0).unwrap();
+        for _ in 0..3 {
+            assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.0), Qty(10));
+        }
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.0), Qty(0));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(10)); // 0.5 s: one
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(0));
+        // time going back neither adds nor takes tokens
+        let mut g = gate(1e9, 2.0, 3.0);
+        g.set(TradingState::Active, 0.0, 1.0).unwrap();
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 5.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(10));
+        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(0));
+    }
+
+    #[test]
+    fn a_notional_limit_beyond_i64_lots_is_no_limit() {
+        let mut g = gate(1e300, 100.0, 100.0);
+        g.set(TradingState::Active, 0.0, 1e9).unwrap();
+        assert_eq!(allow(&mut g, Side::Buy, 1_000_000, 0), 1_000_000);
+    }
+
+    #[test]
+    fn state_codes_round_trip() {
+        for state in [
+            TradingState::Active,
+            TradingState::Reducing,
+            TradingState::Halted,
+        ] {
+            assert_eq!(TradingState::from_code(state as u8), Some(state));
+        }
+        assert_eq!(TradingState::from_code(3), None);
     }
 
     #[test]

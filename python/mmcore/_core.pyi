@@ -203,21 +203,29 @@ PaperEventTuple = (
 )
 
 class PaperSim:
-    """The paper venue's simulation for symbols sharing one tick size (``PaperVenue`` wraps it):
-    latency-delayed order entry and cancels, post-only rejects, taker fills against the visible
-    book, queue-position maker fills (conservative or probabilistic power model) and fees.
-    Rejects on arrival a client id already resting (``"duplicate client order id"``) and an
-    order beyond ``max_open_orders`` resting for its symbol (``"too many open orders"``); fills
-    take only levels with size > 0, so none is of size 0. Deterministic. Bad arguments raise
+    """The paper venue's simulation of one instrument, the symbol of its first order
+    (``PaperVenue`` wraps it): latency-delayed order entry and cancels, a feed that lags the
+    venue by ``feed_latency_s``, optional seeded latency jitter, post-only rejects, taker fills
+    against the visible book, queue-position maker fills (conservative or probabilistic power
+    model) and fees. Sizes are whole lots of ``lot_size`` inside: a visible size rounds down as
+    liquidity to take and up as the queue ahead; trade sizes round down. An order beyond the
+    visible depth has an unknown queue ahead: only trades through its price fill it until a
+    view shows its level. Rejects on arrival a client id already resting (``"duplicate client
+    order id"``) and an order beyond ``max_open_orders`` resting (``"too many open orders"``);
+    an order for another symbol is refused at ``submit``. Deterministic. Bad arguments raise
     ``ValueError`` naming the argument; nothing changes."""
 
     def __init__(
         self,
         tick_size: float,
         *,
+        lot_size: float = 1e-8,
         entry_latency_s: float = 0.005,
         cancel_latency_s: float = 0.005,
         response_latency_s: float = 0.005,
+        feed_latency_s: float = 0.0,
+        latency_jitter_s: float = 0.0,
+        seed: int = 0,
         queue_model: str = "conservative",
         queue_power: float = 2.0,
         maker_fee_bps: float = 1.0,
@@ -227,8 +235,9 @@ class PaperSim:
     ) -> None:
         """``queue_model``: ``"conservative"`` or ``"probabilistic"``; fees in bps of notional
         (negative: rebate); ``name`` prefixes venue ids (``name-client_id``) and fill ids;
-        ``max_open_orders`` (>= 1) bounds the resting orders per symbol (orders in flight are
-        bounded only by what the caller sends)."""
+        ``max_open_orders`` (>= 1) bounds the resting orders (orders in flight are bounded only
+        by what the caller sends); each latency gets a random extra in
+        ``[0, latency_jitter_s)`` drawn from a generator seeded with ``seed``."""
     def submit(
         self,
         client_id: str,
@@ -239,8 +248,9 @@ class PaperSim:
         post_only: bool,
         now: float,
     ) -> None:
-        """Send a limit order (``side`` +1 buy, -1 sell, ``qty`` finite and > 0); it reaches the
-        venue after the entry latency."""
+        """Send a limit order (``side`` +1 buy, -1 sell, ``qty`` finite and at least half a lot,
+        rounded to the nearest lot); it reaches the venue after the entry latency. An order for
+        another symbol than the venue's raises ``ValueError`` naming ``symbol``."""
     def cancel(self, client_id: str, now: float) -> None:
         """Send a cancel; it lands after the cancel latency (the order may fill until then)."""
     def advance(self, now: float) -> None:
@@ -248,7 +258,8 @@ class PaperSim:
     def poll(self, now: float) -> list[PaperEventTuple]:
         """Responses that have reached us by ``now``, in order (``PaperEventTuple``)."""
     def on_trade(self, price_ticks: int, qty: float, buyer_aggressor: bool, now: float) -> None:
-        """A market trade: fills the resting orders it reaches, best price first."""
+        """A market trade seen at ``now`` (the venue's at ``now - feed_latency_s``; size rounded
+        down to lots): fills the resting orders it reaches, best price first."""
     def on_book(
         self, bids: npt.NDArray[np.float64], asks: npt.NDArray[np.float64], now: float
     ) -> None:
@@ -266,6 +277,11 @@ class PaperSim:
     def name(self) -> str: ...
     @property
     def tick_size(self) -> float: ...
+    @property
+    def lot_size(self) -> float: ...
+    @property
+    def symbol(self) -> str | None:
+        """The instrument simulated (None before the first order)."""
 
 #: ``OrderDesk`` order tuples: ``(client_id, side, price_ticks, qty, filled, created, updated,
 #: status_code, venue_id, anomalies)``; ``status_code`` indexes ``OrderStatus`` in definition
@@ -279,7 +295,10 @@ class OrderDesk:
     requote hysteresis (ticks or bps, size, maximum age), best-price-first pairing of targets
     and orders, client ids, the order state machine and duplicate-fill detection. Orders go to a
     ``PaperSim`` directly, or to any object with ``send_order(client_id, side, price_ticks, qty,
-    now)`` and ``send_cancel(client_id, now)``. Bad configuration raises ``ValueError`` naming
+    now)`` and ``send_cancel(client_id, now)``. Sizes are whole lots of ``lot_size`` inside (an
+    order is filled when its filled lots equal its lots); sizes cross as floats. Fails closed:
+    NaN, ±inf and negative sizes and times raise ``ValueError`` naming the argument before
+    anything changes (counted in ``refused``). Bad configuration raises ``ValueError`` naming
     the field."""
 
     def __init__(
@@ -287,6 +306,7 @@ class OrderDesk:
         symbol: str,
         id_prefix: str,
         *,
+        lot_size: float = 1e-8,
         tolerance_ticks: float = 0.0,
         tolerance_bps: float = 0.0,
         size_tolerance: float = 0.25,
@@ -307,10 +327,13 @@ class OrderDesk:
     ) -> tuple[list[str], list[str]]:
         """Diff the targets (any iterables of ``(price_ticks, qty)``) against working orders,
         send cancels then new orders to ``venue``; the client ids of the new orders and of the
-        orders cancelled. ``gate(side, price_ticks, qty, working, now)`` returns the size
-        allowed (0 vetoes); if it raises, what was decided before is sent first. No order of no
-        size, of a size that is not finite or at a price <= 0 is sent, nor one beyond
-        ``max_open_orders`` tracked."""
+        orders cancelled. Target sizes round down to lots. New orders go out one per side in
+        turn, the side that reduces the ``PreTradeGate``'s position first (alternating while
+        flat), so a dry order-rate bucket starves neither side. ``gate(side, price_ticks, qty,
+        working, now)`` returns the size allowed (0 vetoes; NaN, ±inf or negative raise); if
+        it raises, what was decided before is sent first. A ``PreTradeGate`` counting other
+        lots than the desk is refused. No order of no size or at a price <= 0 is sent, nor one
+        beyond ``max_open_orders`` tracked."""
     def cancel_all(self, venue: object, now: float) -> list[str]:
         """Cancel every working order; the client ids of the cancels sent."""
     def take(
@@ -323,7 +346,9 @@ class OrderDesk:
         self, kind: int, client_id: str, ts: float, text: str = "", qty: float = 0.0
     ) -> tuple[OrderRow | None, bool]:
         """Apply one event (0 acked, ``text`` = venue id; 1 rejected; 2 filled, ``text`` = fill
-        id; 3 cancelled; 4 cancel rejected; 5 expired): ``(order after it or None, new)``."""
+        id, ``qty`` rounded to the nearest lot; 3 cancelled; 4 cancel rejected; 5 expired):
+        ``(order after it or None, new)``. A NaN, ±inf or negative ``qty`` or a ``ts`` that is
+        not finite raises ``ValueError`` before anything changes."""
     def orders(self) -> list[OrderRow]:
         """Active orders, in the order they were placed."""
     def order(self, client_id: str) -> OrderRow | None: ...
@@ -342,6 +367,11 @@ class OrderDesk:
     def vetoed(self) -> int: ...
     @property
     def anomalies(self) -> int: ...
+    @property
+    def refused(self) -> int:
+        """Inputs refused (bad sizes, times, a gate or venue counting other lots)."""
+    @property
+    def lot_size(self) -> float: ...
 
 class PreTradeGate:
     """The pre-trade gate of one symbol (``RiskManager.gate``): trading state, position and
@@ -360,11 +390,27 @@ class PreTradeGate:
     ) -> None:
         """Active, flat, with a position limit of 0 until :meth:`set`."""
     def set(self, state: int, position: float, limit: float) -> None:
-        """State (0 active, 1 reducing, 2 halted), signed position and position limit."""
+        """State (0 active, 1 reducing, 2 halted), signed position and position limit. A
+        position that is not finite, or a limit that is not finite and >= 0, raises
+        ``ValueError`` naming it and halts the gate (``state`` 2, nothing passes) until a valid
+        ``set``: the risk manager halts the symbol on it."""
     def allow(self, side: int, price_ticks: int, qty: float, working: float, now: float) -> float:
-        """The size a new order of ``side`` (+1 buy, -1 sell) may have (0 refuses it)."""
+        """The size a new order of ``side`` (+1 buy, -1 sell) may have (0 refuses it), in whole
+        lots: allowed only when the room left under every limit is a positive number of lots.
+        NaN, ±inf or negative sizes raise ``ValueError`` (no token taken)."""
     @property
     def rate_limited(self) -> int: ...
+    @property
+    def refused(self) -> int:
+        """Bad ``set`` or ``allow`` arguments refused."""
+    @property
+    def lot_size(self) -> float: ...
+    @property
+    def position(self) -> float:
+        """The signed position last set (base units, whole lots)."""
+    @property
+    def state(self) -> int:
+        """The state code last set (2 after a refused ``set``)."""
 
 #: ``QuoteCore.decide``: ``(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)``.
 QuoteTuple = tuple[int, int, int, float, float, float, float, float, int]
@@ -423,8 +469,10 @@ class QuoteCore:
         3 warming_up; prices in ticks, sizes in base units (0: no order on that side);
         ``fits`` counts calibration fits (``params`` changes only with it). A ``Features``
         record is read directly, any other object by attribute (``best_bid``, ``best_ask``,
-        ``mid``, ``microprice``, ``imbalance``). ``ValueError`` when the inputs cannot be
-        priced (NaN position or size multiplier, infinite prices)."""
+        ``mid``, ``microprice``, ``imbalance``). Fails closed: ``ValueError`` naming the input,
+        before anything changes (counted in ``refused``), for ±inf or negative prices (NaN
+        marks an absent field), a ``now`` or (unless halted) a position that is not finite, and
+        multipliers that are not finite and >= 0."""
     def on_trade(self, price_ticks: float) -> None:
         """A market trade's price in ticks (intensity calibration input)."""
     def on_mid(self, mid_ticks: float, now: float) -> None:
@@ -444,6 +492,9 @@ class QuoteCore:
     @property
     def fits(self) -> int:
         """Successful calibration fits so far."""
+    @property
+    def refused(self) -> int:
+        """Decisions refused for bad inputs (nothing changed for them)."""
     @property
     def samples(self) -> int:
         """Closed calibration intervals in the rolling window."""

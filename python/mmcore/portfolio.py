@@ -2,6 +2,10 @@
 
 Realized PnL is gross of fees; fees are tracked separately (negative fees are rebates), and
 ``net`` = realized + unrealized - fees.
+
+Fails closed: a fill whose size or fee is not finite, or whose price is not finite and > 0, and
+a mark that is ±inf or negative, raise ``ValueError`` naming the argument before anything
+changes (counted in :attr:`Portfolio.refused`). A NaN mark is no mark (the last one stays).
 """
 
 from __future__ import annotations
@@ -10,6 +14,16 @@ import math
 from typing import NamedTuple
 
 __all__ = ["Portfolio", "Position", "PositionSnapshot"]
+
+
+def _check_fill(signed_qty: float, price: float, fee: float) -> None:
+    """Refuse a fill the books cannot hold (before anything changes)."""
+    if not math.isfinite(signed_qty):
+        raise ValueError(f"signed_qty: must be finite, got {signed_qty}")
+    if not (math.isfinite(price) and price > 0):
+        raise ValueError(f"price: must be finite and > 0, got {price}")
+    if not math.isfinite(fee):
+        raise ValueError(f"fee: must be finite, got {fee}")
 
 
 class PositionSnapshot(NamedTuple):
@@ -46,7 +60,9 @@ class Position:
 
     def apply_fill(self, signed_qty: float, price: float, fee: float) -> float:
         """Apply a fill (+ buys, - sells); returns the PnL it realized. A fill of no size (a
-        venue's odd report) moves only its fee."""
+        venue's odd report) moves only its fee. A size or fee that is not finite, or a price
+        that is not finite and > 0, raises ``ValueError`` naming it; nothing changes then."""
+        _check_fill(signed_qty, price, fee)
         self.fees += fee
         if not signed_qty:
             return 0.0
@@ -91,8 +107,12 @@ class Portfolio:
     """All positions; equity = starting cash + Σ net PnL."""
 
     def __init__(self, cash: float = 0.0) -> None:
+        if not math.isfinite(cash):
+            raise ValueError(f"cash: must be finite, got {cash}")
         self.cash = cash
         self.positions: dict[str, Position] = {}
+        #: Fills and marks refused for bad values (nothing changed for them).
+        self.refused = 0
 
     def position(self, symbol: str) -> Position:
         """The position of ``symbol`` (created flat on first use)."""
@@ -102,13 +122,23 @@ class Portfolio:
         return pos
 
     def apply_fill(self, symbol: str, signed_qty: float, price: float, fee: float) -> float:
-        """Apply a fill to ``symbol``; returns the realized PnL."""
-        return self.position(symbol).apply_fill(signed_qty, price, fee)
+        """Apply a fill to ``symbol``; returns the realized PnL. Bad values raise
+        ``ValueError`` (see :meth:`Position.apply_fill`), counted in :attr:`refused`."""
+        try:
+            return self.position(symbol).apply_fill(signed_qty, price, fee)
+        except ValueError:
+            self.refused += 1
+            raise
 
     def mark(self, symbol: str, mid: float) -> None:
-        """Mark ``symbol`` to ``mid`` (NaN mids are ignored: the last mark stays)."""
-        if mid == mid:
-            self.position(symbol).mark = mid
+        """Mark ``symbol`` to ``mid`` (NaN mids are ignored: the last mark stays; ±inf or a
+        negative mid raises ``ValueError``, counted in :attr:`refused`)."""
+        if mid != mid:
+            return
+        if math.isinf(mid) or mid < 0:
+            self.refused += 1
+            raise ValueError(f"mid: must be finite and >= 0 (or NaN), got {mid}")
+        self.position(symbol).mark = mid
 
     def restore(self, snapshots: list[PositionSnapshot]) -> None:
         """Load positions saved in the journal (in place: holders of a :class:`Position`

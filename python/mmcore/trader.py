@@ -70,7 +70,9 @@ def build_engine(
     (None: the engine's clock is the venue's, as in a simulated-time run)."""
     placeholder = OrderBook(s.symbol, s.venue)
     # one paper venue per symbol; its name keeps fill ids unique in the shared journal
-    venue = PaperVenue(s.paper, s.quote.tick_size, name=f"paper-{s.symbol}")
+    venue = PaperVenue(
+        s.paper, s.quote.tick_size, name=f"paper-{s.symbol}", lot_size=s.risk.lot_size
+    )
     risk = RiskManager(s.risk, s.quote.tick_size)
     orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
     return Engine(

@@ -9,15 +9,18 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use super::{Order, Side, Status, Update};
+use super::{Order, Qty, Side, Status, Update};
 use crate::arg_error::{non_negative, positive, ArgError};
+use crate::model::LotSize;
 
-/// A target quote: price in ticks, size in base units.
-pub type Target = (i64, f64);
+/// A target quote: price in ticks, size in lots.
+pub type Target = (i64, Qty);
 
 /// Requote hysteresis and the memory for duplicate fills.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeskConfig {
+    /// The instrument's lot: every size of the desk is a whole number of them.
+    pub lot_size: f64,
     pub tolerance_ticks: f64,
     /// Tolerance in bps of the fair value (0 for none).
     pub tolerance_bps: f64,
@@ -34,6 +37,7 @@ pub struct DeskConfig {
 impl DeskConfig {
     /// Checks every value: tolerances finite and >= 0, the age finite and > 0.
     pub fn validate(&self) -> Result<(), ArgError> {
+        LotSize::new(self.lot_size)?;
         non_negative(&[
             ("tolerance_ticks", self.tolerance_ticks),
             ("tolerance_bps", self.tolerance_bps),
@@ -58,14 +62,14 @@ pub enum Action {
         client_id: String,
         side: Side,
         price_ticks: i64,
-        qty: f64,
+        qty: Qty,
     },
     /// A cancel of a working order.
     Cancel { client_id: String },
 }
 
 /// The gate of a desk without risk checks: every size passes.
-pub fn no_gate(_: Side, _: i64, qty: f64, _: f64, _: f64) -> Result<f64, std::convert::Infallible> {
+pub fn no_gate(_: Side, _: i64, qty: Qty, _: Qty, _: f64) -> Result<Qty, ArgError> {
     Ok(qty)
 }
 
@@ -82,12 +86,15 @@ pub struct Outcome {
 #[derive(Debug)]
 pub struct Desk {
     cfg: DeskConfig,
+    lot: LotSize,
+    /// The side that went first in the last placement while flat (sides alternate then).
+    last_lead: Side,
     id_prefix: String,
     next_seq: u64,
     /// Active orders in the order they were placed.
     orders: Vec<Order>,
-    fill_ids: HashSet<String>,
-    fill_order: VecDeque<String>,
+    fill_ids: HashSet<u64>,
+    fill_order: VecDeque<u64>,
     /// The last targets reconciled and their tolerance: the same again needs no diff.
     last_bids: Vec<Target>,
     last_asks: Vec<Target>,
@@ -100,6 +107,8 @@ pub struct Desk {
     pub cancels: u64,
     pub vetoed: u64,
     pub anomalies: u64,
+    /// Inputs refused (NaN, ±inf, negative): nothing changed for them.
+    pub refused: u64,
     // scratch, reused across calls
     free_bids: Vec<usize>,
     free_asks: Vec<usize>,
@@ -117,6 +126,8 @@ impl Desk {
     pub fn new(cfg: DeskConfig, id_prefix: String) -> Result<Self, ArgError> {
         cfg.validate()?;
         Ok(Desk {
+            lot: LotSize::new(cfg.lot_size)?,
+            last_lead: Side::Sell,
             cfg,
             id_prefix,
             next_seq: 1,
@@ -132,6 +143,7 @@ impl Desk {
             cancels: 0,
             vetoed: 0,
             anomalies: 0,
+            refused: 0,
             free_bids: Vec::new(),
             free_asks: Vec::new(),
             drop: Vec::new(),
@@ -141,6 +153,33 @@ impl Desk {
     /// The configuration.
     pub fn config(&self) -> &DeskConfig {
         &self.cfg
+    }
+
+    /// The instrument's lot (sizes at the edges convert through it).
+    pub fn lot(&self) -> &LotSize {
+        &self.lot
+    }
+
+    /// Counts an input refused at an edge and passes the error on.
+    pub fn refuse(&mut self, err: ArgError) -> ArgError {
+        self.refused += 1;
+        err
+    }
+
+    /// The side to place first: the one that reduces a position of `position_lots` (signed),
+    /// or, when flat, the other side than last time. When the order-rate bucket runs dry the
+    /// first placements get the tokens, so a fixed order would starve one side.
+    pub fn lead_side(&mut self, position_lots: i64) -> Side {
+        let lead = match position_lots.signum() {
+            1 => Side::Sell,
+            -1 => Side::Buy,
+            _ => match self.last_lead {
+                Side::Buy => Side::Sell,
+                Side::Sell => Side::Buy,
+            },
+        };
+        self.last_lead = lead;
+        lead
     }
 
     /// Active orders, in the order they were placed.
@@ -161,7 +200,7 @@ impl Desk {
     }
 
     /// Open size of all orders on `side` that may still fill (pending cancels count).
-    pub fn working(&self, side: Side) -> f64 {
+    pub fn working(&self, side: Side) -> Qty {
         self.orders
             .iter()
             .filter(|o| o.side == side)
@@ -173,22 +212,38 @@ impl Desk {
     /// new orders are appended to `out`, cancels first.
     ///
     /// `gate(side, price_ticks, qty, working_same_side, now)` returns the size allowed (0
-    /// vetoes); [`no_gate`] lets every size pass. A target of no size, a size that
-    /// is not finite or a price at or below zero is never sent, nor one beyond
-    /// `max_open_orders` tracked. If the gate fails, the actions
-    /// decided before it stay in `out` (send them) and the error is returned.
+    /// vetoes); [`no_gate`] lets every size pass. New orders go out one per side in turn,
+    /// `lead` first (see [`Desk::lead_side`]). A target of no size or at a price at or below
+    /// zero is never sent, nor one beyond `max_open_orders` tracked. A `now` that is not
+    /// finite, or a `fair_ticks` that is not finite and > 0, is refused before anything
+    /// changes (a NaN fair value is allowed only without targets: everything is cancelled). If the
+    /// gate fails, the actions decided before it stay in `out` (send them) and the error is
+    /// returned.
+    #[allow(clippy::too_many_arguments)]
     pub fn reconcile<E, G>(
         &mut self,
         bids: &[Target],
         asks: &[Target],
         fair_ticks: f64,
         now: f64,
+        lead: Side,
         gate: &mut G,
         out: &mut Vec<Action>,
     ) -> Result<(), E>
     where
-        G: FnMut(Side, i64, f64, f64, f64) -> Result<f64, E>,
+        E: From<ArgError>,
+        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
     {
+        // NaN is "no fair value", which only a call without targets (cancel them all) may have
+        let no_fair = fair_ticks.is_nan() && bids.is_empty() && asks.is_empty();
+        let checked = if no_fair {
+            Ok(())
+        } else {
+            positive(&[("fair_ticks", fair_ticks)])
+        };
+        if let Err(err) = checked.and_then(|()| crate::arg_error::finite(&[("now", now)])) {
+            return Err(self.refuse(err).into());
+        }
         let mut tol = self.cfg.tolerance_ticks;
         if self.cfg.tolerance_bps > 0.0 {
             tol = tol.max(self.cfg.tolerance_bps * 1e-4 * fair_ticks);
@@ -228,20 +283,12 @@ impl Desk {
             self.cancel_at(i, now, out);
         }
         let wanted = bid_pairing.missing.len() + ask_pairing.missing.len();
-        let mut placed = 0;
-        let mut result = Ok(());
-        for (side, missing) in [
-            (Side::Buy, &bid_pairing.missing),
-            (Side::Sell, &ask_pairing.missing),
-        ] {
-            match self.place(side, missing, now, gate, out) {
-                Ok(n) => placed += n,
-                Err(err) => {
-                    result = Err(err);
-                    break;
-                }
-            }
-        }
+        let (first, second) = match lead {
+            Side::Buy => (&bid_pairing.missing, &ask_pairing.missing),
+            Side::Sell => (&ask_pairing.missing, &bid_pairing.missing),
+        };
+        let result = self.place(lead, first, second, now, gate, out);
+        let placed = *result.as_ref().unwrap_or(&0);
         self.last_bids.clear();
         self.last_bids.extend_from_slice(bids);
         self.last_asks.clear();
@@ -254,7 +301,7 @@ impl Desk {
         self.free_bids = free_bids;
         self.free_asks = free_asks;
         self.drop = drop;
-        result
+        result.map(|_| ())
     }
 
     /// Pairs `targets` with the orders at indices `free` (all of `side`) within `tol` ticks
@@ -292,7 +339,9 @@ impl Desk {
             } else if behind > tol {
                 missing.push(wanted[i]); // this order and every later one are too far behind
                 i += 1;
-            } else if (order.remaining() - qty).abs() > size_tol * qty {
+            } else if (order.remaining().lots() - qty.lots()).abs() as f64
+                > size_tol * qty.lots() as f64
+            {
                 drop.push(free[j]);
                 j += 1;
             } else {
@@ -306,47 +355,57 @@ impl Desk {
         Pairing { missing, oldest }
     }
 
-    /// Sends `targets` of `side` through the gate; the working size it sees includes the
-    /// orders placed before in the same call. Returns how many were placed.
+    /// Sends the missing targets through the gate, one of each side in turn (`first`, of
+    /// `lead`, then `second`); the working size the gate sees includes the orders placed
+    /// before in the same call. Returns how many were placed, or the gate's first error (the
+    /// orders decided before it are in `out`).
     fn place<E, G>(
         &mut self,
-        side: Side,
-        targets: &[Target],
+        lead: Side,
+        first: &[Target],
+        second: &[Target],
         now: f64,
         gate: &mut G,
         out: &mut Vec<Action>,
     ) -> Result<usize, E>
     where
-        G: FnMut(Side, i64, f64, f64, f64) -> Result<f64, E>,
+        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
     {
-        if targets.is_empty() {
+        if first.is_empty() && second.is_empty() {
             return Ok(0);
         }
-        let mut working = self.working(side);
+        let other = match lead {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        };
+        let mut working = [self.working(lead), self.working(other)];
         let mut placed = 0;
-        for &(price_ticks, target_qty) in targets {
-            let mut qty = target_qty;
-            if price_ticks <= 0 {
-                qty = 0.0;
-            } else if qty > 0.0 {
-                qty = gate(side, price_ticks, qty, working, now)?;
+        for i in 0..first.len().max(second.len()) {
+            for (k, side, targets) in [(0, lead, first), (1, other, second)] {
+                let Some(&(price_ticks, target_qty)) = targets.get(i) else {
+                    continue;
+                };
+                let mut qty = Qty::ZERO;
+                if price_ticks > 0 && target_qty.is_positive() {
+                    qty = gate(side, price_ticks, target_qty, working[k], now)?;
+                }
+                if !qty.is_positive() || self.orders.len() >= self.cfg.max_open_orders {
+                    self.vetoed += 1; // venues refuse such orders; the table is full
+                    continue;
+                }
+                let client_id = self.next_client_id();
+                out.push(Action::Place {
+                    client_id: client_id.clone(),
+                    side,
+                    price_ticks,
+                    qty,
+                });
+                self.orders
+                    .push(Order::new(client_id, side, price_ticks, qty, now));
+                self.placed += 1;
+                working[k] += qty;
+                placed += 1;
             }
-            if !(qty > 0.0 && qty.is_finite()) || self.orders.len() >= self.cfg.max_open_orders {
-                self.vetoed += 1; // venues refuse such orders; the table is full
-                continue;
-            }
-            let client_id = self.next_client_id();
-            out.push(Action::Place {
-                client_id: client_id.clone(),
-                side,
-                price_ticks,
-                qty,
-            });
-            self.orders
-                .push(Order::new(client_id, side, price_ticks, qty, now));
-            self.placed += 1;
-            working += qty;
-            placed += 1;
         }
         Ok(placed)
     }
@@ -381,7 +440,7 @@ impl Desk {
         update: &Update<'_>,
         seen: impl FnOnce(&Order, bool),
     ) -> Outcome {
-        if let Update::Filled { fill_id, .. } = update {
+        if let Update::Filled { fill_id, .. } = *update {
             if !self.remember_fill(fill_id) {
                 let order = self.order(client_id);
                 if let Some(order) = order {
@@ -415,8 +474,8 @@ impl Desk {
     }
 
     /// False when `fill_id` was seen among the recent ones; otherwise remembers it.
-    fn remember_fill(&mut self, fill_id: &str) -> bool {
-        if self.fill_ids.contains(fill_id) {
+    fn remember_fill(&mut self, fill_id: u64) -> bool {
+        if self.fill_ids.contains(&fill_id) {
             return false;
         }
         if self.fill_order.len() == self.cfg.recent_fill_ids {
@@ -424,8 +483,8 @@ impl Desk {
                 self.fill_ids.remove(&oldest);
             }
         }
-        self.fill_order.push_back(fill_id.to_owned());
-        self.fill_ids.insert(fill_id.to_owned());
+        self.fill_order.push_back(fill_id);
+        self.fill_ids.insert(fill_id);
         true
     }
 
@@ -459,6 +518,7 @@ mod tests {
 
     fn desk(tolerance_ticks: f64) -> Desk {
         let cfg = DeskConfig {
+            lot_size: 0.1,
             tolerance_ticks,
             tolerance_bps: 0.0,
             size_tolerance: 0.25,
@@ -471,7 +531,8 @@ mod tests {
 
     fn run(d: &mut Desk, bids: &[Target], asks: &[Target], now: f64) -> Vec<Action> {
         let mut out = Vec::new();
-        d.reconcile(bids, asks, 100.0, now, &mut no_gate, &mut out)
+        let lead = d.lead_side(0);
+        d.reconcile(bids, asks, 100.0, now, lead, &mut no_gate, &mut out)
             .unwrap();
         out
     }
@@ -501,22 +562,22 @@ mod tests {
         let mut d = desk(1.0);
         let first = run(
             &mut d,
-            &[(100, 1.0), (98, 1.0)],
-            &[(103, 1.0), (105, 1.0)],
+            &[(100, Qty(10)), (98, Qty(10))],
+            &[(103, Qty(10)), (105, Qty(10))],
             0.0,
         );
-        assert_eq!(prices(&first), [100, 98, 103, 105]);
+        assert_eq!(prices(&first), [100, 103, 98, 105]); // one per side in turn
         let kept = run(
             &mut d,
-            &[(99, 1.0), (98, 1.0)],
-            &[(104, 1.0), (105, 1.0)],
+            &[(99, Qty(10)), (98, Qty(10))],
+            &[(104, Qty(10)), (105, Qty(10))],
             0.1,
         );
         assert!(kept.is_empty(), "{kept:?}");
         let moved = run(
             &mut d,
-            &[(97, 1.0), (96, 1.0)],
-            &[(104, 1.0), (105, 1.0)],
+            &[(97, Qty(10)), (96, Qty(10))],
+            &[(104, Qty(10)), (105, Qty(10))],
             0.2,
         );
         assert_eq!(
@@ -528,9 +589,9 @@ mod tests {
     #[test]
     fn same_targets_need_no_diff_until_an_order_ages_out() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, 1.0)], &[], 0.0);
-        assert!(run(&mut d, &[(100, 1.0)], &[], 29.0).is_empty());
-        let aged = run(&mut d, &[(100, 1.0)], &[], 30.0);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(100, Qty(10))], &[], 29.0).is_empty());
+        let aged = run(&mut d, &[(100, Qty(10))], &[], 30.0);
         assert_eq!((prices(&aged), cancels(&aged)), (vec![100], vec!["mm-X-1"]));
     }
 
@@ -538,19 +599,19 @@ mod tests {
     fn the_gate_sees_working_size_and_a_failure_keeps_earlier_actions() {
         let mut d = desk(0.0);
         let mut seen = Vec::new();
-        let mut gate = |_: Side, _: i64, q: f64, w: f64, _: f64| -> Result<f64, ()> {
-            seen.push(w);
-            if w >= 2.0 {
-                Err(())
+        let mut gate = |_: Side, _: i64, q: Qty, w: Qty, _: f64| -> Result<Qty, ArgError> {
+            seen.push(w.lots());
+            if w >= Qty(20) {
+                Err(ArgError::new("gate", "full"))
             } else {
                 Ok(q)
             }
         };
         let mut out = Vec::new();
-        let targets = [(100, 1.0), (99, 1.0), (98, 1.0)];
-        let result = d.reconcile(&targets, &[], 100.0, 0.0, &mut gate, &mut out);
-        assert_eq!(result, Err(()));
-        assert_eq!(seen, [0.0, 1.0, 2.0]);
+        let targets = [(100, Qty(10)), (99, Qty(10)), (98, Qty(10))];
+        let result = d.reconcile(&targets, &[], 100.0, 0.0, Side::Buy, &mut gate, &mut out);
+        assert_eq!(result.unwrap_err().arg, "gate");
+        assert_eq!(seen, [0, 10, 20]);
         assert_eq!(prices(&out), [100, 99]);
         assert_eq!(d.orders().len(), 2);
     }
@@ -560,8 +621,8 @@ mod tests {
         let mut d = desk(0.0);
         let out = run(
             &mut d,
-            &[(0, 1.0), (99, 0.0), (98, f64::NAN)],
-            &[(101, 1.0)],
+            &[(0, Qty(10)), (99, Qty(0)), (-98, Qty(10))],
+            &[(101, Qty(10))],
             0.0,
         );
         assert_eq!(prices(&out), [101]);
@@ -571,10 +632,10 @@ mod tests {
     #[test]
     fn updates_move_orders_and_duplicates_change_nothing() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, 1.0)], &[], 0.0);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
         let fill = Update::Filled {
-            fill_id: "f1",
-            qty: 1.0,
+            fill_id: 1,
+            qty: Qty(10),
         };
         let mut status = None;
         let outcome = d.on_update("mm-X-1", 0.1, &fill, |o, _| status = Some(o.status));
@@ -608,12 +669,267 @@ mod tests {
     #[test]
     fn restore_continues_client_ids_and_forget_expires() {
         let mut d = desk(0.0);
-        let old = Order::new("mm-X-7".into(), Side::Sell, 105, 1.0, 0.0);
+        let old = Order::new("mm-X-7".into(), Side::Sell, 105, Qty(10), 0.0);
         d.restore([old], 7);
         assert_eq!(d.next_client_id(), "mm-X-8");
         let gone = d.forget("mm-X-7", 5.0).unwrap();
         assert_eq!((gone.status, gone.updated), (Status::Expired, 5.0));
         assert!(d.orders().is_empty() && d.forget("mm-X-7", 6.0).is_none());
+    }
+
+    fn desk_with(edit: impl FnOnce(&mut DeskConfig)) -> Desk {
+        let mut cfg = desk(0.0).config().clone();
+        edit(&mut cfg);
+        Desk::new(cfg, "mm-X-".into()).unwrap()
+    }
+
+    #[test]
+    fn the_tolerance_in_bps_of_fair_widens_the_tolerance_in_ticks() {
+        // 10 bps of a fair value of 10,000 ticks is 10 ticks
+        let mut d = desk_with(|c| c.tolerance_bps = 10.0);
+        let place = |d: &mut Desk, bid: i64, fair: f64, now: f64| {
+            let mut out = Vec::new();
+            d.reconcile(
+                &[(bid, Qty(10))],
+                &[],
+                fair,
+                now,
+                Side::Buy,
+                &mut no_gate,
+                &mut out,
+            )
+            .unwrap();
+            out
+        };
+        place(&mut d, 9_990, 10_000.0, 0.0);
+        assert!(place(&mut d, 9_981, 10_000.0, 0.1).is_empty()); // 9 ticks: kept
+                                                                 // the same target once the fair value is 1,000 ticks (tolerance 1 tick): replaced
+        assert_eq!(cancels(&place(&mut d, 9_981, 1_000.0, 0.15)), ["mm-X-1"]);
+        assert_eq!(cancels(&place(&mut d, 9_970, 10_000.0, 0.2)), ["mm-X-2"]); // 11: replaced
+                                                                               // at a fair value of 1,000 ticks, 10 bps is one tick
+        let mut d = desk_with(|c| c.tolerance_bps = 10.0);
+        place(&mut d, 990, 1_000.0, 0.0);
+        assert!(place(&mut d, 989, 1_000.0, 0.1).is_empty());
+        assert_eq!(cancels(&place(&mut d, 987, 1_000.0, 0.2)), ["mm-X-1"]);
+    }
+
+    #[test]
+    fn the_no_diff_shortcut_never_hides_a_change() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 10.0);
+        // only the asks change: requoted
+        let moved = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.1);
+        assert_eq!(
+            (prices(&moved), cancels(&moved)),
+            (vec![112], vec!["mm-X-2"])
+        );
+        // the bid fills: the same targets place it again
+        let fill = Update::Filled {
+            fill_id: 7,
+            qty: Qty(10),
+        };
+        d.on_update("mm-X-1", 10.2, &fill, |_, _| {});
+        assert_eq!(
+            prices(&run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.3)),
+            [100]
+        );
+        // orders created at 10.0 and 10.1 age out at 40.0 and 40.1, long past too
+        let ask_moved = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 20.0);
+        assert_eq!(cancels(&ask_moved), ["mm-X-3"]); // the bid of 10.3 is 9.7 s old: kept
+        assert!(run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 39.9).is_empty());
+        let aged = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 55.0);
+        assert_eq!(cancels(&aged).len(), 2);
+    }
+
+    #[test]
+    fn an_order_within_the_size_tolerance_is_kept() {
+        let mut d = desk(0.0); // size tolerance 0.25
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(100, Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
+        assert!(run(&mut d, &[(100, Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
+        let resized = run(&mut d, &[(100, Qty(14))], &[], 0.2); // not of 14
+        assert_eq!(
+            (prices(&resized), cancels(&resized)),
+            (vec![100], vec!["mm-X-1"])
+        );
+    }
+
+    #[test]
+    fn an_order_at_the_price_tolerance_is_kept() {
+        let mut d = desk(1.0);
+        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
+        assert!(run(&mut d, &[(101, Qty(10))], &[(109, Qty(10))], 0.1).is_empty());
+        assert!(run(&mut d, &[(99, Qty(10))], &[(111, Qty(10))], 0.2).is_empty());
+    }
+
+    #[test]
+    fn orders_placed_in_any_order_pair_best_first() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
+        run(
+            &mut d,
+            &[(101, Qty(10)), (100, Qty(10))],
+            &[(110, Qty(10))],
+            0.1,
+        ); // 101 after 100
+        let again = run(
+            &mut d,
+            &[(101, Qty(10)), (100, Qty(10))],
+            &[(111, Qty(10))],
+            0.2,
+        );
+        assert_eq!(cancels(&again), ["mm-X-2"]); // only the ask moved
+    }
+
+    #[test]
+    fn counters_fill_memory_and_restore() {
+        let mut d = desk_with(|c| c.recent_fill_ids = 2);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        let fill = |id| Update::Filled {
+            fill_id: id,
+            qty: Qty(1),
+        };
+        for id in [1, 2, 3] {
+            assert!(d.on_update("mm-X-1", 0.1, &fill(id), |_, _| {}).new);
+        }
+        assert!(!d.on_update("mm-X-1", 0.1, &fill(3), |_, _| {}).new); // remembered
+        assert!(d.on_update("mm-X-1", 0.1, &fill(1), |_, _| {}).new); // forgotten: only 2 kept
+        assert_eq!(d.order("mm-X-1").unwrap().filled, Qty(4));
+        d.on_update("mm-X-1", 0.2, &Update::CancelRejected, |_, _| {}); // not pending cancel
+        d.on_update("mm-X-1", 0.2, &Update::CancelRejected, |_, _| {});
+        assert_eq!(d.anomalies, 2);
+        assert_eq!(run(&mut d, &[], &[], 0.3).len(), 1);
+        assert_eq!((d.cancels, d.placed), (1, 1));
+        let mut done = Order::new("mm-X-8".into(), Side::Buy, 100, Qty(10), 0.0);
+        done.status = Status::Filled;
+        let open = Order::new("mm-X-1".into(), Side::Buy, 90, Qty(10), 0.0);
+        d.restore([done, open], 8);
+        let ids: Vec<_> = d
+            .orders()
+            .iter()
+            .map(|o| (o.client_id.as_str(), o.price_ticks))
+            .collect();
+        assert_eq!(ids, [("mm-X-1", 100)]); // neither the filled order nor a second mm-X-1
+    }
+
+    #[test]
+    fn a_vetoed_target_is_retried_with_the_same_targets() {
+        let mut d = desk(0.0);
+        let mut allow = false;
+        for now in [0.0, 0.1] {
+            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+                Ok(if allow { q } else { Qty::ZERO })
+            };
+            let mut out = Vec::new();
+            d.reconcile(
+                &[(100, Qty(10))],
+                &[],
+                100.0,
+                now,
+                Side::Buy,
+                &mut gate,
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(prices(&out).len(), usize::from(allow));
+            allow = true;
+        }
+    }
+
+    #[test]
+    fn targets_in_any_order_pair_with_the_same_orders() {
+        let mut d = desk(0.0);
+        run(
+            &mut d,
+            &[(100, Qty(10)), (98, Qty(10))],
+            &[(103, Qty(10)), (105, Qty(10))],
+            0.0,
+        );
+        let again = run(
+            &mut d,
+            &[(98, Qty(10)), (100, Qty(10))],
+            &[(105, Qty(10)), (103, Qty(10))],
+            0.1,
+        );
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    #[test]
+    fn the_reducing_side_leads_and_sides_alternate_while_flat() {
+        let mut d = desk(0.0);
+        assert_eq!(d.lead_side(5), Side::Sell);
+        assert_eq!(d.lead_side(5), Side::Sell);
+        assert_eq!(d.lead_side(-5), Side::Buy);
+        assert_eq!(d.lead_side(-5), Side::Buy);
+        assert_eq!(d.lead_side(0), Side::Sell);
+        assert_eq!(d.lead_side(0), Side::Buy);
+        assert_eq!(d.lead_side(0), Side::Sell);
+    }
+
+    #[test]
+    fn one_token_per_call_goes_to_each_side_in_turn() {
+        let mut d = desk(0.0);
+        let mut sides = Vec::new();
+        for i in 0..6 {
+            let mut tokens = 1;
+            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+                tokens -= 1;
+                Ok(if tokens >= 0 { q } else { Qty::ZERO })
+            };
+            let mut out = Vec::new();
+            let lead = d.lead_side(0);
+            let (bid, ask) = (100 - i, 200 + i); // the market moves: every order is replaced
+            d.reconcile(
+                &[(bid, Qty(10))],
+                &[(ask, Qty(10))],
+                150.0,
+                f64::from(i as i32),
+                lead,
+                &mut gate,
+                &mut out,
+            )
+            .unwrap();
+            sides.extend(out.iter().filter_map(|a| match a {
+                Action::Place { side, .. } => Some(*side),
+                Action::Cancel { .. } => None,
+            }));
+        }
+        let buys = sides.iter().filter(|s| **s == Side::Buy).count();
+        assert_eq!((buys, sides.len()), (3, 6));
+        assert_eq!(d.vetoed, 6);
+    }
+
+    #[test]
+    fn bad_fair_values_and_times_are_refused_before_anything_changes() {
+        let mut d = desk(0.0);
+        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        for (fair, now, arg) in [
+            (f64::NAN, 1.0, "fair_ticks"),
+            (f64::INFINITY, 1.0, "fair_ticks"),
+            (-1.0, 1.0, "fair_ticks"),
+            (100.0, f64::NAN, "now"),
+            (100.0, f64::NEG_INFINITY, "now"),
+        ] {
+            let mut out = Vec::new();
+            let err = d
+                .reconcile(
+                    &[(99, Qty(10))],
+                    &[],
+                    fair,
+                    now,
+                    Side::Buy,
+                    &mut no_gate,
+                    &mut out,
+                )
+                .unwrap_err();
+            assert_eq!((err.arg, out.len(), d.orders().len()), (arg, 0, 1));
+        }
+        assert_eq!(d.refused, 5);
+        // no fair value and no targets: everything is cancelled
+        let mut out = Vec::new();
+        d.reconcile(&[], &[], f64::NAN, 2.0, Side::Buy, &mut no_gate, &mut out)
+            .unwrap();
+        assert_eq!(cancels(&out), ["mm-X-1"]);
     }
 
     #[test]

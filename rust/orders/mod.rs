@@ -11,51 +11,7 @@ pub mod paper_link;
 #[cfg(test)]
 mod properties;
 
-pub use crate::paper::Side;
-
-/// Sizes within this of the order's size count as fully filled.
-const FILLED_EPSILON: f64 = 1e-12;
-
-/// Lifecycle of one order. The discriminants are the codes the Python layer maps to its
-/// `OrderStatus` enum (same order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    PendingNew = 0,
-    Acked = 1,
-    PartiallyFilled = 2,
-    Filled = 3,
-    PendingCancel = 4,
-    Cancelled = 5,
-    Rejected = 6,
-    Expired = 7,
-}
-
-impl Status {
-    /// Every status, in code order.
-    pub const ALL: [Status; 8] = [
-        Status::PendingNew,
-        Status::Acked,
-        Status::PartiallyFilled,
-        Status::Filled,
-        Status::PendingCancel,
-        Status::Cancelled,
-        Status::Rejected,
-        Status::Expired,
-    ];
-
-    /// True for states an order never leaves.
-    pub fn terminal(self) -> bool {
-        matches!(
-            self,
-            Status::Filled | Status::Cancelled | Status::Rejected | Status::Expired
-        )
-    }
-
-    /// The status with code `code` (its discriminant).
-    pub fn from_code(code: u8) -> Option<Status> {
-        Status::ALL.get(usize::from(code)).copied()
-    }
-}
+pub use crate::model::{Qty, Side, Status};
 
 /// What a venue said about an order (the order's client id and the time come alongside).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,8 +20,9 @@ pub enum Update<'a> {
     Acked { venue_id: &'a str },
     /// The venue refused the order.
     Rejected,
-    /// An execution of `qty`; `fill_id` is unique per venue (replays are idempotent).
-    Filled { fill_id: &'a str, qty: f64 },
+    /// An execution of `qty` lots; `fill_id` is unique per venue (replays are idempotent): an
+    /// integer key (the paper venue's fill number, or a venue's fill id mapped at the edge).
+    Filled { fill_id: u64, qty: Qty },
     /// The order is off the book (requested or unsolicited).
     Cancelled,
     /// A cancel failed (usually: the order had already filled).
@@ -94,39 +51,44 @@ pub struct Order {
     pub client_id: String,
     pub side: Side,
     pub price_ticks: i64,
-    pub qty: f64,
-    pub filled: f64,
+    /// Size and filled size, in lots: the order is filled when `filled == qty`.
+    pub qty: Qty,
+    pub filled: Qty,
     pub created: f64,
     pub updated: f64,
     pub status: Status,
     pub venue_id: String,
     /// Out-of-order or impossible events absorbed.
     pub anomalies: u32,
+    /// The venue acknowledged the order (an ack or a fill came): a cancel refused before that
+    /// leaves it pending new, not acked.
+    pub acked: bool,
 }
 
 impl Order {
     /// A new order, pending at the venue since `created`.
-    pub fn new(client_id: String, side: Side, price_ticks: i64, qty: f64, created: f64) -> Self {
+    pub fn new(client_id: String, side: Side, price_ticks: i64, qty: Qty, created: f64) -> Self {
         Order {
             client_id,
             side,
             price_ticks,
             qty,
-            filled: 0.0,
+            filled: Qty::ZERO,
             created,
             updated: created,
             status: Status::PendingNew,
             venue_id: String::new(),
             anomalies: 0,
+            acked: false,
         }
     }
 
     /// Quantity still open (0 once terminal).
-    pub fn remaining(&self) -> f64 {
+    pub fn remaining(&self) -> Qty {
         if self.status.terminal() {
-            0.0
+            Qty::ZERO
         } else {
-            (self.qty - self.filled).max(0.0)
+            self.qty.saturating_sub(self.filled)
         }
     }
 
@@ -154,6 +116,7 @@ impl Order {
                 if !venue_id.is_empty() {
                     venue_id.clone_into(&mut self.venue_id);
                 }
+                self.acked = true;
                 if status == Status::PendingNew {
                     self.status = Status::Acked;
                     return true;
@@ -164,10 +127,11 @@ impl Order {
             Update::Expired => self.end(Status::Expired),
             Update::Filled { qty, .. } => {
                 self.filled += qty;
+                self.acked = true;
                 if status.terminal() {
                     return self.anomaly(); // e.g. a fill that raced a cancel: money moved, keep it
                 }
-                if self.filled >= self.qty - FILLED_EPSILON {
+                if self.filled >= self.qty {
                     self.status = Status::Filled;
                 } else if status != Status::PendingCancel {
                     self.status = Status::PartiallyFilled;
@@ -176,7 +140,7 @@ impl Order {
             }
             Update::Rejected => {
                 if matches!(status, Status::PendingNew | Status::PendingCancel)
-                    && self.filled == 0.0
+                    && self.filled == Qty::ZERO
                 {
                     self.status = Status::Rejected;
                     return true;
@@ -187,10 +151,12 @@ impl Order {
                 if status != Status::PendingCancel {
                     return self.anomaly();
                 }
-                self.status = if self.filled != 0.0 {
+                self.status = if self.filled.is_positive() {
                     Status::PartiallyFilled
-                } else {
+                } else if self.acked {
                     Status::Acked
+                } else {
+                    Status::PendingNew // the cancel overtook the order: it may still be refused
                 };
                 true
             }
@@ -218,13 +184,17 @@ mod tests {
 
     const ACK: Update<'static> = Update::Acked { venue_id: "v1" };
 
-    fn fill(qty: f64) -> Update<'static> {
-        Update::Filled { fill_id: "f", qty }
+    /// A fill of `tenths` of the 10-lot order.
+    fn fill(tenths: i64) -> Update<'static> {
+        Update::Filled {
+            fill_id: 1,
+            qty: Qty(tenths),
+        }
     }
 
-    /// Applies `updates` to a fresh 1.0 buy, requesting a cancel before update `cancel_at`.
+    /// Applies `updates` to a fresh 10-lot buy, requesting a cancel before update `cancel_at`.
     fn run(updates: &[Update<'_>], cancel_at: Option<usize>) -> Order {
-        let mut order = Order::new("c1".into(), Side::Buy, 100, 1.0, 0.0);
+        let mut order = Order::new("c1".into(), Side::Buy, 100, Qty(10), 0.0);
         for (i, update) in updates.iter().enumerate() {
             if cancel_at == Some(i) {
                 assert!(order.request_cancel(1.0));
@@ -243,23 +213,30 @@ mod tests {
         let cases: &[(&[Update], Option<usize>, Status)] = &[
             (&[ACK], None, Acked),
             (&[Update::Rejected], None, Rejected),
-            (&[ACK, fill(0.4)], None, PartiallyFilled),
-            (&[ACK, fill(0.4), fill(0.6)], None, Filled),
+            (&[ACK, fill(4)], None, PartiallyFilled),
+            (&[ACK, fill(4), fill(6)], None, Filled),
             (&[ACK], Some(1), PendingCancel),
             (&[ACK, Update::Cancelled], Some(1), Cancelled),
-            (&[ACK, fill(0.4), Update::Cancelled], Some(2), Cancelled),
-            (&[ACK, fill(1.0)], Some(1), Filled), // filled while the cancel was in flight
-            (&[ACK, fill(0.4)], Some(1), PendingCancel), // partial fill keeps the cancel
+            (&[ACK, fill(4), Update::Cancelled], Some(2), Cancelled),
+            (&[ACK, fill(10)], Some(1), Filled), // filled while the cancel was in flight
+            (&[ACK, fill(4)], Some(1), PendingCancel), // partial fill keeps the cancel
             (&[ACK, Update::CancelRejected], Some(1), Acked),
             (
-                &[ACK, fill(0.5), Update::CancelRejected],
+                &[ACK, fill(5), Update::CancelRejected],
                 Some(2),
                 PartiallyFilled,
             ),
             (&[ACK, Update::Expired], None, Expired),
-            (&[ACK, fill(0.5), Update::Expired], None, Expired),
+            (&[ACK, fill(5), Update::Expired], None, Expired),
             (&[ACK, Update::Cancelled], None, Cancelled), // unsolicited cancel
             (&[Update::Rejected], Some(0), Rejected),     // rejected while a cancel was asked
+            (&[Update::CancelRejected], Some(0), PendingNew), // the cancel overtook the order
+            (
+                &[Update::CancelRejected, Update::Rejected],
+                Some(0),
+                Rejected,
+            ),
+            (&[Update::CancelRejected, ACK], Some(0), Acked),
         ];
         for (updates, cancel_at, expected) in cases {
             let order = run(updates, *cancel_at);
@@ -273,11 +250,14 @@ mod tests {
 
     #[test]
     fn out_of_order_updates_are_absorbed() {
-        let order = run(&[fill(0.4), ACK], None);
+        let order = run(&[fill(4), ACK], None);
         assert_eq!(order.status, Status::PartiallyFilled);
         assert_eq!((order.venue_id.as_str(), order.anomalies), ("v1", 0));
-        let order = run(&[fill(1.0), ACK], None);
-        assert_eq!((order.status, order.remaining()), (Status::Filled, 0.0));
+        let order = run(&[fill(10), ACK], None);
+        assert_eq!(
+            (order.status, order.remaining()),
+            (Status::Filled, Qty::ZERO)
+        );
         let mut order = run(&[Update::Cancelled], Some(0));
         assert!(!order.apply(3.0, &ACK));
         assert_eq!((order.status, order.anomalies), (Status::Cancelled, 0));
@@ -285,14 +265,14 @@ mod tests {
 
     #[test]
     fn a_fill_after_the_end_is_kept_and_counted() {
-        let order = run(&[ACK, Update::Cancelled, fill(0.3)], None);
+        let order = run(&[ACK, Update::Cancelled, fill(3)], None);
         assert_eq!(order.status, Status::Cancelled);
-        assert_eq!((order.filled, order.anomalies), (0.3, 1));
+        assert_eq!((order.filled, order.anomalies), (Qty(3), 1));
     }
 
     #[test]
     fn impossible_updates_leave_a_terminal_state_alone() {
-        let mut order = run(&[ACK, fill(1.0), Update::Rejected, Update::Cancelled], None);
+        let mut order = run(&[ACK, fill(10), Update::Rejected, Update::Cancelled], None);
         assert_eq!((order.status, order.anomalies), (Status::Filled, 2));
         assert!(!order.request_cancel(4.0));
         assert!(!order.apply(5.0, &Update::CancelRejected));
@@ -300,13 +280,9 @@ mod tests {
     }
 
     #[test]
-    fn updated_only_moves_forward_and_status_codes_round_trip() {
+    fn updated_only_moves_forward() {
         let mut order = run(&[ACK], None);
-        order.apply(1.5, &fill(0.1));
+        order.apply(1.5, &fill(1));
         assert_eq!(order.updated, 2.0);
-        for status in Status::ALL {
-            assert_eq!(Status::from_code(status as u8), Some(status));
-        }
-        assert_eq!(Status::from_code(8), None);
     }
 }

@@ -9,9 +9,12 @@ use crate::paper::{Event, NewOrder, PaperSim};
 impl<'a> From<&'a Event> for Update<'a> {
     fn from(event: &'a Event) -> Self {
         match event {
-            Event::Acked { venue_id, .. } => Update::Acked { venue_id },
+            Event::Acked { .. } => Update::Acked { venue_id: "" },
             Event::Rejected { .. } => Update::Rejected,
-            Event::Filled { fill_id, qty, .. } => Update::Filled { fill_id, qty: *qty },
+            Event::Filled { fill_id, qty, .. } => Update::Filled {
+                fill_id: *fill_id,
+                qty: *qty,
+            },
             Event::Cancelled { .. } => Update::Cancelled,
             Event::CancelRejected { .. } => Update::CancelRejected,
         }
@@ -21,7 +24,8 @@ impl<'a> From<&'a Event> for Update<'a> {
 impl Desk {
     /// Sends `actions` (post-only orders for `symbol`, cancels) to `sim` at `now`. An order the
     /// simulator refuses is marked rejected; every action is tried and the first refusal is
-    /// returned.
+    /// returned. A simulator counting in another lot than the desk's is refused before anything
+    /// is sent (a size would mean something else there).
     pub fn send_to_paper(
         &mut self,
         sim: &mut PaperSim,
@@ -29,6 +33,17 @@ impl Desk {
         actions: &[Action],
         now: f64,
     ) -> Result<(), ArgError> {
+        if sim.lot() != self.lot() {
+            let err = ArgError::new(
+                "lot_size",
+                format!(
+                    "the desk counts lots of {}, the paper venue of {}",
+                    self.lot().size(),
+                    sim.lot().size()
+                ),
+            );
+            return Err(self.refuse(err));
+        }
         let mut first_error = None;
         for action in actions {
             let sent = match action {
@@ -89,12 +104,13 @@ impl Desk {
 mod tests {
     use super::*;
     use crate::orders::desk::{no_gate, DeskConfig};
-    use crate::orders::Status;
+    use crate::orders::{Qty, Side, Status};
     use crate::paper::PaperConfig;
 
     #[test]
     fn orders_rest_fill_and_leave_the_desk() {
         let cfg = DeskConfig {
+            lot_size: 0.1,
             tolerance_ticks: 0.0,
             tolerance_bps: 0.0,
             size_tolerance: 0.25,
@@ -103,20 +119,25 @@ mod tests {
             max_open_orders: 200,
         };
         let mut desk = Desk::new(cfg, "mm-X-".into()).unwrap();
-        let mut sim = PaperSim::new(PaperConfig::default()).unwrap();
+        let mut sim = PaperSim::new(PaperConfig {
+            lot_size: 0.1,
+            ..PaperConfig::default()
+        })
+        .unwrap();
         sim.on_book([(1.00, 5.0)], [(1.02, 5.0)], 0.0).unwrap();
         let mut actions = Vec::new();
         desk.reconcile(
-            &[(100, 1.0)],
-            &[(101, 1.0), (99, 1.0)],
+            &[(100, Qty(10))],
+            &[(101, Qty(10)), (99, Qty(10))],
             101.0,
             0.0,
+            Side::Buy,
             &mut no_gate,
             &mut actions,
         )
         .unwrap();
         desk.send_to_paper(&mut sim, "X", &actions, 0.0).unwrap();
-        sim.on_trade(100, 10.0, false, 0.1).unwrap(); // sells through our bid's queue
+        sim.on_trade(100, Qty(100), false, 0.1).unwrap(); // sells through our bid's queue
         let mut seen = Vec::new();
         desk.take_from_paper(&mut sim, 1.0, |event, new, order| {
             seen.push((event.client_id().to_owned(), new, order.map(|o| o.status)));
@@ -128,5 +149,11 @@ mod tests {
         assert!(seen.contains(&(bid.0.clone(), bid.1, Some(Status::Filled))));
         let left: Vec<&str> = desk.orders().iter().map(|o| o.client_id.as_str()).collect();
         assert_eq!(left, ["mm-X-3"]);
+        // a venue counting in other lots is refused before anything is sent
+        let mut other = PaperSim::new(PaperConfig::default()).unwrap();
+        let err = desk.send_to_paper(&mut other, "X", &actions, 2.0);
+        assert_eq!(err.unwrap_err().arg, "lot_size");
+        assert_eq!(desk.refused, 1);
+        assert_eq!(other.open_orders("X").count(), 0);
     }
 }

@@ -4,26 +4,36 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
-use super::paper::PaperSim;
+use super::paper::{fill_tuple, PaperSim};
 use super::risk_gate::PreTradeGate;
+use crate::arg_error::ArgError;
+use crate::model::{LotSize, Qty, Rounding};
 use crate::orders::desk::{Action, Desk, DeskConfig, Target};
 use crate::orders::{Order, Side, Status, Update};
 
 /// An order as a tuple: `(client_id, side, price_ticks, qty, filled, created, updated,
-/// status_code, venue_id, anomalies)`.
+/// status_code, venue_id, anomalies)`; sizes in base units (whole lots inside).
 type OrderRow = (String, i64, i64, f64, f64, f64, f64, u8, String, u32);
 
-fn row(o: &Order) -> OrderRow {
+/// The row of `o`; an order acked by the paper venue `paper` (which passes no venue id inside
+/// the core) gets the id that venue's wire would carry.
+fn row(lot: &LotSize, paper: Option<&str>, o: &Order) -> OrderRow {
+    let venue_id = match paper {
+        Some(name) if o.venue_id.is_empty() && o.acked => {
+            crate::paper::venue_id(name, &o.client_id)
+        }
+        _ => o.venue_id.clone(),
+    };
     (
         o.client_id.clone(),
         o.side.sign(),
         o.price_ticks,
-        o.qty,
-        o.filled,
+        lot.units(o.qty),
+        lot.units(o.filled),
         o.created,
         o.updated,
         o.status as u8,
-        o.venue_id.clone(),
+        venue_id,
         o.anomalies,
     )
 }
@@ -34,12 +44,23 @@ fn side_of(sign: i64) -> PyResult<Side> {
     })
 }
 
-/// Reads `(price_ticks, qty)` pairs (e.g. `Quote` named tuples) from any iterable into `dst`.
-fn read_targets(targets: &Bound<'_, PyAny>, dst: &mut Vec<Target>, arg: &str) -> PyResult<()> {
+/// Reads `(price_ticks, qty)` pairs (e.g. `Quote` named tuples) from any iterable into `dst`,
+/// sizes rounded down to whole lots; NaN, ±inf and negative sizes are refused naming `arg`.
+fn read_targets(
+    targets: &Bound<'_, PyAny>,
+    lot: &LotSize,
+    dst: &mut Vec<Target>,
+    arg: &'static str,
+) -> PyResult<()> {
     dst.clear();
+    let mut push = |item: &Bound<'_, PyAny>| -> PyResult<()> {
+        let (price, qty) = read_target(item, arg)?;
+        dst.push((price, lot.lots(arg, qty, Rounding::Down)?));
+        Ok(())
+    };
     if let Ok(tuple) = targets.cast::<PyTuple>() {
         for item in tuple.iter() {
-            dst.push(read_target(&item, arg)?);
+            push(&item)?;
         }
         return Ok(());
     }
@@ -47,12 +68,12 @@ fn read_targets(targets: &Bound<'_, PyAny>, dst: &mut Vec<Target>, arg: &str) ->
         .try_iter()
         .map_err(|_| PyTypeError::new_err(format!("{arg}: expected an iterable of quotes")))?;
     for item in items {
-        dst.push(read_target(&item?, arg)?);
+        push(&item?)?;
     }
     Ok(())
 }
 
-fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<Target> {
+fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<(i64, f64)> {
     let pair = item
         .cast::<PyTuple>()
         .ok()
@@ -65,6 +86,17 @@ fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<Target> {
     Ok((pair.get_item(0)?.extract()?, pair.get_item(1)?.extract()?))
 }
 
+/// The integer key a venue's fill id is remembered by inside the desk: its 64-bit SipHash
+/// (fixed keys, so deterministic). Two different ids among the `recent_fill_ids` remembered
+/// collide with probability about n²/2^65 (1e-11 for 10,000), which would drop a real fill as
+/// a duplicate; the paper venue's fills need no key, their ids are integers inside the core.
+fn fill_key(fill_id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    fill_id.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// The working orders of one symbol kept close to target quotes: requote hysteresis, client
 /// ids, the order state machine and duplicate-fill detection, in Rust. Orders go to a
 /// `PaperSim` directly, or to any object with `send_order(client_id, side, price_ticks, qty,
@@ -73,6 +105,8 @@ fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<Target> {
 pub struct OrderDesk {
     inner: Desk,
     symbol: String,
+    /// The name of the paper venue taken from (its venue ids are formatted here, at the edge).
+    paper: Option<String>,
     bids: Vec<Target>,
     asks: Vec<Target>,
     actions: Vec<Action>,
@@ -111,7 +145,13 @@ impl OrderDesk {
                         qty,
                     } => venue.call_method1(
                         "send_order",
-                        (client_id, side.sign(), *price_ticks, *qty, now),
+                        (
+                            client_id,
+                            side.sign(),
+                            *price_ticks,
+                            self.inner.lot().units(*qty),
+                            now,
+                        ),
                     ),
                     Action::Cancel { client_id } => {
                         venue.call_method1("send_cancel", (client_id, now))
@@ -131,15 +171,17 @@ impl OrderDesk {
 
 #[pymethods]
 impl OrderDesk {
-    /// A desk for `symbol` with no orders; client ids are `id_prefix` followed by 1, 2, …
+    /// A desk for `symbol` with no orders; client ids are `id_prefix` followed by 1, 2, …;
+    /// every size is a whole number of `lot_size` lots inside.
     #[new]
-    #[pyo3(signature = (symbol, id_prefix, *, tolerance_ticks=0.0, tolerance_bps=0.0,
-                        size_tolerance=0.25, max_order_age_s=30.0, recent_fill_ids=10_000,
-                        max_open_orders=200))]
+    #[pyo3(signature = (symbol, id_prefix, *, lot_size=1e-8, tolerance_ticks=0.0,
+                        tolerance_bps=0.0, size_tolerance=0.25, max_order_age_s=30.0,
+                        recent_fill_ids=10_000, max_open_orders=200))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         symbol: String,
         id_prefix: String,
+        lot_size: f64,
         tolerance_ticks: f64,
         tolerance_bps: f64,
         size_tolerance: f64,
@@ -148,6 +190,7 @@ impl OrderDesk {
         max_open_orders: usize,
     ) -> PyResult<Self> {
         let cfg = DeskConfig {
+            lot_size,
             tolerance_ticks,
             tolerance_bps,
             size_tolerance,
@@ -158,20 +201,25 @@ impl OrderDesk {
         Ok(OrderDesk {
             inner: Desk::new(cfg, id_prefix)?,
             symbol,
+            paper: None,
             bids: Vec::new(),
             asks: Vec::new(),
             actions: Vec::new(),
         })
     }
 
-    /// Brings working orders towards `bids` and `asks` (`(price_ticks, qty)` pairs) and sends
-    /// the cancels, then the new orders, to `venue`; returns the client ids of the new orders
-    /// and of the orders cancelled.
+    /// Brings working orders towards `bids` and `asks` (`(price_ticks, qty)` pairs, sizes
+    /// rounded down to whole lots) and sends the cancels, then the new orders, to `venue`;
+    /// returns the client ids of the new orders and of the orders cancelled. New orders go out
+    /// one per side in turn, the side that reduces the gate's position first (alternating
+    /// while flat), so a dry order-rate bucket starves neither side.
     ///
-    /// `gate` is a `PreTradeGate` (consulted in Rust), a callable
+    /// `gate` is a `PreTradeGate` (consulted in Rust; its lot must be the desk's), a callable
     /// `gate(side, price_ticks, qty, working_same_side, now)` returning the size the risk
-    /// limits allow (0 to veto), or None. If the gate raises, what was decided before is still sent
-    /// and the error propagates.
+    /// limits allow (0 to veto), or None. If the gate raises, what was decided before is still
+    /// sent and the error propagates. NaN, ±inf or negative sizes, a fair value that is not
+    /// finite and > 0 and a `now` that is not finite are refused (ValueError naming them,
+    /// counted in `refused`) before anything changes.
     #[pyo3(signature = (bids, asks, fair_ticks, now, gate, venue))]
     #[allow(clippy::too_many_arguments)]
     fn reconcile<'py>(
@@ -184,26 +232,52 @@ impl OrderDesk {
         gate: Option<&Bound<'py, PyAny>>,
         venue: &Bound<'py, PyAny>,
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
-        read_targets(bids, &mut self.bids, "bids")?;
-        read_targets(asks, &mut self.asks, "asks")?;
+        let lot = *self.inner.lot();
+        let read = read_targets(bids, &lot, &mut self.bids, "bids")
+            .and_then(|()| read_targets(asks, &lot, &mut self.asks, "asks"));
+        if let Err(err) = read {
+            self.inner.refused += 1;
+            return Err(err);
+        }
         let mut rust_gate = match gate {
             Some(gate) => gate.cast::<PreTradeGate>().ok().map(|g| g.borrow_mut()),
             None => None,
         };
+        let position = match &rust_gate {
+            Some(rust) if rust.inner.lot() != &lot => {
+                let err = ArgError::new(
+                    "lot_size",
+                    format!(
+                        "the desk counts lots of {}, the gate of {}",
+                        lot.size(),
+                        rust.inner.lot().size()
+                    ),
+                );
+                return Err(self.inner.refuse(err).into());
+            }
+            Some(rust) => rust.inner.position(),
+            None => 0,
+        };
+        let lead = self.inner.lead_side(position);
         let mut call =
-            |side: Side, price: i64, qty: f64, working: f64, now: f64| match (&mut rust_gate, gate)
-            {
-                (Some(rust), _) => Ok(rust.inner.allow(side, price, qty, working, now)),
-                (None, Some(gate)) => gate
-                    .call1((side.sign(), price, qty, working, now))?
-                    .extract::<f64>(),
-                (None, None) => Ok(qty),
+            |side: Side, price: i64, qty: Qty, working: Qty, now: f64| -> PyResult<Qty> {
+                match (&mut rust_gate, gate) {
+                    (Some(rust), _) => Ok(rust.inner.allow(side, price, qty, working, now)),
+                    (None, Some(gate)) => {
+                        let allowed = gate
+                            .call1((side.sign(), price, lot.units(qty), lot.units(working), now))?
+                            .extract::<f64>()?;
+                        Ok(lot.lots("gate", allowed, Rounding::Down)?)
+                    }
+                    (None, None) => Ok(qty),
+                }
             };
         let decided = self.inner.reconcile(
             &self.bids,
             &self.asks,
             fair_ticks,
             now,
+            lead,
             &mut call,
             &mut self.actions,
         );
@@ -242,6 +316,8 @@ impl OrderDesk {
         let records = record.then(|| PyList::empty(py));
         let mut failed = None;
         let mut sim = sim.borrow_mut();
+        let lot = *self.inner.lot();
+        let name = &*self.paper.insert(sim.inner.config().name.clone());
         self.inner
             .take_from_paper(&mut sim.inner, now, |event, new, order| {
                 if !new || failed.is_some() {
@@ -249,11 +325,11 @@ impl OrderDesk {
                 }
                 let appended = event
                     .fill_fields()
-                    .map_or(Ok(()), |fill| fills.append(fill))
+                    .map_or(Ok(()), |fill| fills.append(fill_tuple(name, &lot, fill)))
                     .and_then(|()| match (&records, order) {
                         (Some(records), Some(order)) => {
                             let kind = Update::from(event).kind();
-                            records.append((kind, event.ts(), row(order)))
+                            records.append((kind, event.ts(), row(&lot, Some(name), order)))
                         }
                         _ => Ok(()),
                     });
@@ -265,8 +341,10 @@ impl OrderDesk {
     }
 
     /// Applies one venue event: `kind` 0 acked (`text` = venue id), 1 rejected, 2 filled
-    /// (`text` = fill id, `qty`), 3 cancelled, 4 cancel rejected, 5 expired. Returns
-    /// `(order_row after the event, or None for an order not tracked, event is new)`.
+    /// (`text` = fill id, `qty` rounded to the nearest lot), 3 cancelled, 4 cancel rejected,
+    /// 5 expired. Returns `(order_row after the event, or None for an order not tracked, event
+    /// is new)`. A fill size that is NaN, ±inf or negative, or a `ts` that is not finite, is
+    /// refused (ValueError naming it, counted in `refused`) before anything changes.
     #[pyo3(signature = (kind, client_id, ts, text="", qty=0.0))]
     fn apply(
         &mut self,
@@ -276,10 +354,24 @@ impl OrderDesk {
         text: &str,
         qty: f64,
     ) -> PyResult<(Option<OrderRow>, bool)> {
+        let checked = crate::arg_error::finite(&[("ts", ts)]).and_then(|()| {
+            if kind == 2 {
+                self.inner.lot().lots("qty", qty, Rounding::Nearest)
+            } else {
+                Ok(Qty::ZERO)
+            }
+        });
+        let lots = match checked {
+            Ok(lots) => lots,
+            Err(err) => return Err(self.inner.refuse(err).into()),
+        };
         let update = match kind {
             0 => Update::Acked { venue_id: text },
             1 => Update::Rejected,
-            2 => Update::Filled { fill_id: text, qty },
+            2 => Update::Filled {
+                fill_id: fill_key(text),
+                qty: lots,
+            },
             3 => Update::Cancelled,
             4 => Update::CancelRejected,
             5 => Update::Expired,
@@ -290,25 +382,35 @@ impl OrderDesk {
             }
         };
         let mut snapshot = None;
-        let outcome = self
-            .inner
-            .on_update(client_id, ts, &update, |o, _| snapshot = Some(row(o)));
+        let lot = *self.inner.lot();
+        let paper = self.paper.as_deref();
+        let outcome = self.inner.on_update(client_id, ts, &update, |o, _| {
+            snapshot = Some(row(&lot, paper, o))
+        });
         Ok((snapshot, outcome.new))
     }
 
     /// Active orders as tuples, in the order they were placed.
     fn orders(&self) -> Vec<OrderRow> {
-        self.inner.orders().iter().map(row).collect()
+        let lot = self.inner.lot();
+        let paper = self.paper.as_deref();
+        self.inner
+            .orders()
+            .iter()
+            .map(|o| row(lot, paper, o))
+            .collect()
     }
 
     /// The active order with `client_id` as a tuple, or None.
     fn order(&self, client_id: &str) -> Option<OrderRow> {
-        self.inner.order(client_id).map(row)
+        self.inner
+            .order(client_id)
+            .map(|o| row(self.inner.lot(), self.paper.as_deref(), o))
     }
 
     /// Open size of the orders on `side` (+1 buy, -1 sell), pending cancels included.
     fn working(&self, side: i64) -> PyResult<f64> {
-        Ok(self.inner.working(side_of(side)?))
+        Ok(self.inner.lot().units(self.inner.working(side_of(side)?)))
     }
 
     /// A fresh client order id.
@@ -320,6 +422,7 @@ impl OrderDesk {
     /// ids continue after `last_client_seq`.
     fn restore(&mut self, orders: Vec<OrderRow>, last_client_seq: u64) -> PyResult<()> {
         let mut adopted = Vec::with_capacity(orders.len());
+        let lot = *self.inner.lot();
         for (cid, side, price, qty, filled, created, updated, code, venue_id, anomalies) in orders {
             let status = Status::from_code(code).ok_or_else(|| {
                 PyValueError::new_err(format!("status: unknown code {code} for {cid}"))
@@ -328,13 +431,14 @@ impl OrderDesk {
                 client_id: cid,
                 side: side_of(side)?,
                 price_ticks: price,
-                qty,
-                filled,
+                qty: lot.lots("qty", qty, Rounding::Nearest)?,
+                filled: lot.lots("filled", filled, Rounding::Nearest)?,
                 created,
                 updated,
                 status,
                 venue_id,
                 anomalies,
+                acked: status != Status::PendingNew,
             });
         }
         self.inner.restore(adopted, last_client_seq);
@@ -344,7 +448,9 @@ impl OrderDesk {
     /// Drops the order `client_id` that the venue no longer holds: its tuple, marked expired
     /// at `ts`, or None.
     fn forget(&mut self, client_id: &str, ts: f64) -> Option<OrderRow> {
-        self.inner.forget(client_id, ts).as_ref().map(row)
+        let lot = *self.inner.lot();
+        let order = self.inner.forget(client_id, ts)?;
+        Some(row(&lot, self.paper.as_deref(), &order))
     }
 
     /// Orders placed.
@@ -369,6 +475,18 @@ impl OrderDesk {
     #[getter]
     fn anomalies(&self) -> u64 {
         self.inner.anomalies
+    }
+
+    /// Inputs refused (NaN, ±inf, negative sizes and times, a lot other than the desk's).
+    #[getter]
+    fn refused(&self) -> u64 {
+        self.inner.refused
+    }
+
+    /// The lot every size is counted in (base units).
+    #[getter]
+    fn lot_size(&self) -> f64 {
+        self.inner.lot().size()
     }
 
     fn __repr__(&self) -> String {

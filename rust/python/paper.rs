@@ -7,12 +7,29 @@ use pyo3::types::{PyList, PySet};
 
 use super::order_book::OrderBook;
 use crate::book::Side as BookSide;
+use crate::model::{LotSize, Qty, Rounding};
 use crate::paper::{self, Event, NewOrder, PaperConfig};
 
-/// A simulated venue for symbols sharing one tick size: latency-delayed order entry and
-/// cancels, post-only rejects, taker fills against the visible book, queue-position maker fills
-/// and fees. Rejects duplicate client ids and orders beyond `max_open_orders` resting per
-/// symbol. `poll` returns event tuples (see the stub for their layout).
+/// A fill's tuple for Python: `(client_id, ts, fill_id, side sign, price_ticks, qty, fee,
+/// maker)` with the size in base units.
+pub(super) type FillTuple<'a> = (&'a str, f64, String, i64, i64, f64, f64, bool);
+
+/// [`Event::fill_fields`] with the fill id formatted and the size in base units: the venue
+/// edge.
+pub(super) fn fill_tuple<'a>(
+    venue: &str,
+    lot: &LotSize,
+    (cid, ts, fill_id, side, price, qty, fee, maker): (&'a str, f64, u64, i64, i64, Qty, f64, bool),
+) -> FillTuple<'a> {
+    let fill_id = paper::fill_id(venue, fill_id);
+    (cid, ts, fill_id, side, price, lot.units(qty), fee, maker)
+}
+
+/// A simulated venue for one instrument (the symbol of its first order): latency-delayed
+/// order entry and cancels, a feed that lags the venue, post-only rejects, taker fills against
+/// the visible book, queue-position maker fills and fees, sizes in whole lots. Rejects
+/// duplicate client ids and orders beyond `max_open_orders` resting. `poll` returns event
+/// tuples (see the stub for their layout).
 #[pyclass(module = "mmcore._core")]
 pub struct PaperSim {
     pub(super) inner: paper::PaperSim,
@@ -54,16 +71,21 @@ impl PaperSim {
     /// A venue with no orders and no book view; `queue_model` is `"conservative"` or
     /// `"probabilistic"`; at most `max_open_orders` resting orders per symbol.
     #[new]
-    #[pyo3(signature = (tick_size, *, entry_latency_s=0.005, cancel_latency_s=0.005,
-                        response_latency_s=0.005, queue_model="conservative", queue_power=2.0,
-                        maker_fee_bps=1.0, taker_fee_bps=5.0, name="paper",
+    #[pyo3(signature = (tick_size, *, lot_size=1e-8, entry_latency_s=0.005,
+                        cancel_latency_s=0.005, response_latency_s=0.005, feed_latency_s=0.0,
+                        latency_jitter_s=0.0, seed=0, queue_model="conservative",
+                        queue_power=2.0, maker_fee_bps=1.0, taker_fee_bps=5.0, name="paper",
                         max_open_orders=200))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         tick_size: f64,
+        lot_size: f64,
         entry_latency_s: f64,
         cancel_latency_s: f64,
         response_latency_s: f64,
+        feed_latency_s: f64,
+        latency_jitter_s: f64,
+        seed: u64,
         queue_model: &str,
         queue_power: f64,
         maker_fee_bps: f64,
@@ -94,14 +116,19 @@ impl PaperSim {
             maker_fee_bps,
             taker_fee_bps,
             tick_size,
+            lot_size,
+            feed_latency_s,
+            latency_jitter_s,
+            seed,
             name: name.to_owned(),
             max_open_orders,
         })?;
         Ok(PaperSim { inner })
     }
 
-    /// Sends a new limit order (`side` +1 buy, -1 sell, `qty` > 0); it reaches the venue after
-    /// the entry latency.
+    /// Sends a new limit order (`side` +1 buy, -1 sell, `qty` > 0, rounded to the nearest
+    /// lot); it reaches the venue after the entry latency. The venue simulates one instrument:
+    /// an order for another symbol than its first order's is refused.
     #[allow(clippy::too_many_arguments)]
     fn submit(
         &mut self,
@@ -121,7 +148,7 @@ impl PaperSim {
             symbol,
             side,
             price_ticks,
-            qty,
+            qty: self.inner.lot().lots("qty", qty, Rounding::Nearest)?,
             post_only,
         };
         Ok(self.inner.submit(order, now)?)
@@ -144,16 +171,17 @@ impl PaperSim {
             return Ok(out);
         }
         while let Some(event) = self.inner.pop_ready(now) {
-            if let Some((cid, ts, fill_id, side, price, qty, fee, maker)) = event.fill_fields() {
+            if let Some(fill) = event.fill_fields() {
+                let (cid, ts, fill_id, side, price, qty, fee, maker) =
+                    fill_tuple(&self.inner.config().name, self.inner.lot(), fill);
                 out.append((2u8, cid, ts, fill_id, side, price, qty, fee, maker))?;
                 continue;
             }
             let item = match event {
-                Event::Acked {
-                    client_id,
-                    ts,
-                    venue_id,
-                } => (0u8, client_id, ts, venue_id).into_pyobject(py)?.into_any(),
+                Event::Acked { client_id, ts } => {
+                    let venue_id = self.inner.venue_id(&client_id);
+                    (0u8, client_id, ts, venue_id).into_pyobject(py)?.into_any()
+                }
                 Event::Rejected {
                     client_id,
                     ts,
@@ -174,7 +202,8 @@ impl PaperSim {
         Ok(out)
     }
 
-    /// A market trade at `now`: fills the resting orders it reaches, best price first.
+    /// A market trade at `now` (size rounded down to whole lots): fills the resting orders it
+    /// reaches, best price first.
     fn on_trade(
         &mut self,
         price_ticks: i64,
@@ -182,6 +211,7 @@ impl PaperSim {
         buyer_aggressor: bool,
         now: f64,
     ) -> PyResult<()> {
+        let qty = self.inner.lot().lots("qty", qty, Rounding::Down)?;
         Ok(self
             .inner
             .on_trade(price_ticks, qty, buyer_aggressor, now)?)
@@ -243,6 +273,18 @@ impl PaperSim {
     #[getter]
     fn tick_size(&self) -> f64 {
         self.inner.config().tick_size
+    }
+
+    /// The lot every size is counted in (base units).
+    #[getter]
+    fn lot_size(&self) -> f64 {
+        self.inner.lot().size()
+    }
+
+    /// The instrument simulated (None before the first order).
+    #[getter]
+    fn symbol(&self) -> Option<&str> {
+        self.inner.symbol()
     }
 
     fn __repr__(&self) -> String {

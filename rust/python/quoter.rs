@@ -244,6 +244,12 @@ impl QuoteCore {
         (p.sigma, p.a, p.k, calibrated)
     }
 
+    /// Decisions refused for bad inputs (NaN position, ±inf or negative prices or multipliers).
+    #[getter]
+    fn refused(&self) -> u64 {
+        self.inner.refused
+    }
+
     /// Successful calibration fits so far.
     #[getter]
     fn fits(&self) -> u64 {

@@ -3,7 +3,7 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::orders::Side;
+use crate::model::{Qty, Rounding, Side};
 use crate::risk_gate::{self, GateConfig, TradingState};
 
 /// The pre-trade gate of one symbol (`RiskManager` owns it and sets the state and limits on
@@ -35,16 +35,19 @@ impl PreTradeGate {
         Ok(PreTradeGate { inner })
     }
 
-    /// The trading state (0 active, 1 reducing, 2 halted), signed position and position limit.
+    /// The trading state (0 active, 1 reducing, 2 halted), signed position and position limit
+    /// (base units). A position that is not finite, or a limit that is not finite and >= 0,
+    /// raises ValueError naming it and halts the gate (nothing passes) until a valid `set`.
     fn set(&mut self, state: u8, position: f64, limit: f64) -> PyResult<()> {
         let state = TradingState::from_code(state).ok_or_else(|| {
             PyValueError::new_err(format!("state: must be 0, 1 or 2, got {state}"))
         })?;
-        self.inner.set(state, position, limit);
-        Ok(())
+        Ok(self.inner.set(state, position, limit)?)
     }
 
-    /// The size of a new order of `side` (+1 buy, -1 sell) the limits allow (0 refuses it).
+    /// The size of a new order of `side` (+1 buy, -1 sell) the limits allow (0 refuses it), in
+    /// base units: `qty` rounds down to whole lots, `working` to the nearest. NaN, ±inf and
+    /// negative sizes raise ValueError naming them (counted in `refused`; no token taken).
     fn allow(
         &mut self,
         side: i64,
@@ -56,7 +59,44 @@ impl PreTradeGate {
         let side = Side::from_sign(side).ok_or_else(|| {
             PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {side}"))
         })?;
-        Ok(self.inner.allow(side, price_ticks, qty, working, now))
+        let lot = *self.inner.lot();
+        let sizes = lot.lots("qty", qty, Rounding::Down).and_then(|qty| {
+            let working = lot.lots("working", working, Rounding::Nearest)?;
+            crate::arg_error::finite(&[("now", now)])?;
+            Ok((qty, working))
+        });
+        let (qty, working): (Qty, Qty) = match sizes {
+            Ok(sizes) => sizes,
+            Err(err) => {
+                self.inner.refused += 1;
+                return Err(err.into());
+            }
+        };
+        Ok(lot.units(self.inner.allow(side, price_ticks, qty, working, now)))
+    }
+
+    /// Inputs refused (bad `set` or `allow` arguments).
+    #[getter]
+    fn refused(&self) -> u64 {
+        self.inner.refused
+    }
+
+    /// The lot every size is counted in (base units).
+    #[getter]
+    fn lot_size(&self) -> f64 {
+        self.inner.lot().size()
+    }
+
+    /// The signed position last set, in base units.
+    #[getter]
+    fn position(&self) -> f64 {
+        self.inner.lot().signed_units(self.inner.position())
+    }
+
+    /// The trading state code last set (2, halted, after a refused `set`).
+    #[getter]
+    fn state(&self) -> u8 {
+        self.inner.state() as u8
     }
 
     /// Orders refused because the order rate was exhausted.

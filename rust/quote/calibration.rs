@@ -288,8 +288,7 @@ impl Calibration {
         let seconds = n as f64 * self.cfg.interval_s;
         let fit = fit_intensity(scratch, seconds, self.cfg.max_depth_ticks);
         match fit {
-            // Python's `sigma <= 0` refusal: a NaN sigma passes it
-            Some((a, k)) if sigma.is_nan() || sigma > 0.0 => {
+            Some((a, k)) if sigma > 0.0 => {
                 self.fitted = Some(ModelParams { sigma, a, k });
                 self.fits += 1;
             }

@@ -261,6 +261,8 @@ pub struct Quoter {
     /// Sizes for the `(position, size_mult)` bits last asked for.
     sized_for: (u64, u64),
     sizes: (f64, f64),
+    /// Decisions refused for bad inputs.
+    pub refused: u64,
 }
 
 impl Quoter {
@@ -286,6 +288,7 @@ impl Quoter {
             scale: f64::NAN,
             sized_for: (0, 0),
             sizes: (0.0, 0.0),
+            refused: 0,
         };
         quoter.sizes = quoter.compute_sizes(0.0, 1.0)?;
         quoter.sized_for = (0.0f64.to_bits(), 1.0f64.to_bits());
@@ -355,8 +358,15 @@ impl Quoter {
     }
 
     /// Target best bid and ask for one book: feeds the calibration the mid, then prices and
-    /// sizes the quotes (see the module documentation).
+    /// sizes the quotes (see the module documentation). Inputs that are ±inf or negative (NaN
+    /// marks an absent book field), a time or (unless halted) a position that is not finite,
+    /// and multipliers that are not finite and >= 0 are refused before anything changes
+    /// (counted in [`Quoter::refused`]).
     pub fn decide(&mut self, x: &Inputs) -> Result<Decision, ArgError> {
+        if let Err(err) = check_inputs(x) {
+            self.refused += 1;
+            return Err(err);
+        }
         if x.best_bid.is_nan() || x.best_ask.is_nan() {
             return Ok(Decision::empty(Status::NoBook));
         }
@@ -473,6 +483,36 @@ fn spread_and_skew(cfg: &QuoteConfig, p: ModelParams) -> (f64, f64) {
         Model::Glft => glft(cfg.gamma, p.sigma, p.a, p.k),
         Model::AvellanedaStoikov => avellaneda_stoikov(cfg.gamma, p.sigma, p.k, cfg.as_horizon_s),
     }
+}
+
+/// The fail-closed checks of [`Quoter::decide`].
+fn check_inputs(x: &Inputs) -> Result<(), ArgError> {
+    for (arg, value) in [
+        ("best_bid", x.best_bid),
+        ("best_ask", x.best_ask),
+        ("mid", x.mid),
+        ("microprice", x.microprice),
+    ] {
+        if value.is_infinite() || value < 0.0 {
+            return Err(ArgError::new(
+                arg,
+                format!("must be NaN (absent) or finite and >= 0, got {value}"),
+            ));
+        }
+    }
+    if x.imbalance.is_infinite() {
+        return Err(ArgError::new("imbalance", "must not be infinite"));
+    }
+    finite(&[("now", x.now)])?;
+    if !x.halt {
+        finite(&[("position", x.position)])?;
+        non_negative(&[
+            ("spread_mult", x.spread_mult),
+            ("size_mult", x.size_mult),
+            ("limit_mult", x.limit_mult),
+        ])?;
+    }
+    Ok(())
 }
 
 /// Whole ticks representable as i64 with room for the ±1 of the post-only clamp.
@@ -764,6 +804,28 @@ mod tests {
         assert_eq!(q.decide(&nan_size).unwrap_err().arg, "size_mult");
         let huge = Inputs::new(1e300, f64::INFINITY, 0.0, 1.0);
         assert!(q.decide(&huge).is_err());
+        let fine = Inputs::new(100.0, 100.1, 0.0, 1.0);
+        type Edit = fn(&mut Inputs);
+        let fails_closed: [(Edit, &str); 9] = [
+            (|x| x.best_bid = -1.0, "best_bid"),
+            (|x| x.best_ask = f64::NEG_INFINITY, "best_ask"),
+            (|x| x.mid = f64::INFINITY, "mid"),
+            (|x| x.microprice = -0.5, "microprice"),
+            (|x| x.imbalance = f64::INFINITY, "imbalance"),
+            (|x| x.now = f64::NAN, "now"),
+            (|x| x.spread_mult = -1.0, "spread_mult"),
+            (|x| x.size_mult = f64::INFINITY, "size_mult"),
+            (|x| x.limit_mult = f64::NAN, "limit_mult"),
+        ];
+        let refused = q.refused;
+        for (edit, arg) in fails_closed {
+            let mut x = fine;
+            edit(&mut x);
+            let samples = q.calibration().samples();
+            assert_eq!(q.decide(&x).unwrap_err().arg, arg);
+            assert_eq!(q.calibration().samples(), samples); // nothing fed to the calibration
+        }
+        assert_eq!(q.refused, refused + 9);
         // a halted decision never prices, so it never fails
         let halted = Inputs {
             halt: true,

@@ -176,7 +176,7 @@ def test_risk_gate_trims_and_vetoes():
 
 def test_zero_size_targets_are_never_sent_even_without_a_gate():
     m, venue = manager()
-    m.reconcile([Quote(100, 0.0), Quote(99, 1.0)], [Quote(101, float("nan"))], 100, 0.0)
+    m.reconcile([Quote(100, 0.0), Quote(99, 1.0)], [Quote(101, 0.0)], 100, 0.0)
     assert [r.price_ticks for r in venue.sent] == [99]
     assert m.vetoed == 2
 

@@ -339,7 +339,7 @@ def test_a_duplicate_client_id_is_rejected_and_the_resting_order_untouched():
     v = venue()
     bid(v, price_ticks=9_999, cid="b1")  # 3.0 ahead at 99.99
     bid(v, price_ticks=9_998, qty=2.0, cid="b1")  # arrives after the first
-    v.submit(OrderRequest("b1", "Y", Side.SELL, 10_000, 1.0, False), 0.0)  # any symbol
+    v.submit(OrderRequest("b1", "X", Side.SELL, 10_000, 1.0, False), 0.0)  # even marketable
     ack, *rejects = v.poll(0.1)
     assert isinstance(ack, OrderAcked)
     assert [(type(e), e.reason) for e in rejects] == [
@@ -353,18 +353,17 @@ def test_a_duplicate_client_id_is_rejected_and_the_resting_order_untouched():
     assert [type(e) for e in v.poll(0.4)] == [OrderAcked]
 
 
-def test_resting_orders_are_bounded_per_symbol():
+def test_resting_orders_are_bounded():
     v = venue(max_open_orders=2)
     for i, now in enumerate((0.0, 0.0, 0.001)):
         bid(v, price_ticks=9_990 + i, cid=f"b{i}", now=now)
     v.submit(OrderRequest("t", "X", Side.SELL, 10_000, 1.0, False), 0.001)  # would fill at once
-    v.submit(OrderRequest("y", "Y", Side.BUY, 9_990, 1.0), 0.001)  # another symbol, own limit
     rejected = [e for e in v.poll(0.1) if isinstance(e, OrderRejected)]
     assert [(e.client_id, e.reason) for e in rejected] == [
         ("b2", "too many open orders"),
         ("t", "too many open orders"),
     ]
-    assert v.open_orders("X") == {"b0", "b1"} and v.open_orders("Y") == {"y"} and v.fills == 0
+    assert v.open_orders("X") == {"b0", "b1"} and v.fills == 0
     v.cancel("b0", 0.1)
     bid(v, price_ticks=9_993, cid="b3", now=0.2)  # the cancel freed a place
     v.poll(0.3)
@@ -399,3 +398,65 @@ def test_an_order_crossing_our_own_resting_order_is_rejected_as_on_a_real_book()
     rejected = {e.client_id: e.reason for e in events if isinstance(e, OrderRejected)}
     assert rejected == {"b1": "post-only order would cross", "t1": "self-trade prevented"}
     assert fills(events) == [] and v.open_orders("X") == {"a1", "b2"}
+
+
+def test_one_instrument_per_venue_so_another_symbols_print_never_fills_ours():
+    """An ETH print used to fill a BTC order: the venue now simulates one instrument (its first
+    order's symbol) and refuses orders for another, naming the argument."""
+    v = venue()
+    bid(v, price_ticks=9_990)
+    with pytest.raises(ValueError, match="symbol"):
+        v.submit(OrderRequest("e1", "ETHUSDT", Side.BUY, 9_990, 1.0), 0.0)
+    assert v.open_orders("ETHUSDT") == set() and v.sim.symbol == "X"
+
+
+def test_an_order_beyond_the_visible_depth_never_fills_by_joining_an_empty_queue():
+    """Priced below the deepest visible bid, nothing is known of the queue ahead: a trade at
+    its price fills nothing until a book shows the level; a trade through its price does."""
+    v = venue()
+    bid(v, price_ticks=9_990)  # visible bids go down to 99.98
+    v.poll(0.02)
+    v.on_trade(Trade(9_990, 5.0, buyer_aggressor=False), 0.03)
+    assert fills(v.poll(0.1)) == []
+    v.on_book(side((99.91, 1.0), (99.90, 2.0)), ASKS, 0.1)  # now visible: 2.0 ahead
+    v.on_trade(Trade(9_990, 2.5, buyer_aggressor=False), 0.11)
+    assert [f.qty for f in fills(v.poll(0.2))] == [0.5]
+    v.on_trade(Trade(9_989, 5.0, buyer_aggressor=False), 0.21)  # through our price
+    assert [f.qty for f in fills(v.poll(0.3))] == [0.5]
+
+
+def test_feed_latency_our_view_lags_the_venue():
+    """With a 50 ms feed latency a book we see at 0.07 is the venue's at 0.02, and an order
+    sent at 0.0 (at the venue at 0.01) is processed only once market data reaches 0.01."""
+    v = venue(feed_latency_s=0.05)
+    bid(v, price_ticks=9_999, now=0.0)
+    assert v.poll(0.03) == []  # the venue's clock is at -0.02: the order has not arrived
+    v.on_book(BIDS, ASKS, 0.07)  # venue time 0.02: the order arrived at 0.01
+    (ack,) = v.poll(0.07)
+    assert isinstance(ack, OrderAcked) and ack.ts == pytest.approx(0.015)
+    # a trade we see at 0.08 happened at 0.03, through our price: it fills us then
+    v.on_trade(Trade(9_998, 1.0, buyer_aggressor=False), 0.08)
+    assert [f.ts for f in fills(v.poll(0.1))] == [pytest.approx(0.035)]
+
+
+def test_random_latencies_are_seeded_and_deterministic():
+    def acks(seed: int) -> list[float]:
+        v = venue(latency_jitter_s=0.02, seed=seed)
+        for i in range(5):
+            bid(v, price_ticks=9_990 - i, cid=f"b{i}", now=0.0)
+        return [e.ts for e in v.poll(1.0)]
+
+    assert acks(1) == acks(1) != acks(2)
+    assert all(0.015 <= ts < 0.055 for ts in acks(1))
+
+
+def test_sizes_are_whole_lots_so_two_part_fills_leave_nothing_open():
+    v = PaperVenue(PaperConfig(entry_latency_s=0.0, response_latency_s=0.0), TICK, lot_size=0.001)
+    v.on_book(side((100.0, 0.0)), ASKS, 0.0)
+    v.submit(OrderRequest("b1", "X", Side.BUY, 10_000, 129579.556), 0.0)
+    v.poll(0.0)
+    v.on_trade(Trade(10_000, 34024.903, buyer_aggressor=False), 0.1)
+    v.on_trade(Trade(10_000, 129579.556 - 34024.903, buyer_aggressor=False), 0.2)
+    got = fills(v.poll(0.3))
+    assert [f.qty for f in got] == [34024.903, 95554.653]
+    assert v.open_orders("X") == set()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from mmcore._core import OrderDesk, PreTradeGate
+from mmcore._core import OrderDesk, PaperSim, PreTradeGate
 from mmcore.config import bounded
 from mmcore.execution.orders import (
     SIDE_BY_SIGN,
@@ -112,6 +112,15 @@ def _order(symbol: str, row: tuple) -> Order:
     )
 
 
+def _lot_size(gate: RiskGate | None, sim: PaperSim | None) -> float:
+    """The lot the desk counts in: the Rust gate's, else the paper venue's, else 1e-8. A gate
+    and a paper venue counting in different lots are refused (a size would mean two things)."""
+    lots = {x.lot_size for x in (gate, sim) if isinstance(x, PreTradeGate | PaperSim)}
+    if len(lots) > 1:
+        raise ValueError(f"lot_size: the gate and the paper venue differ ({sorted(lots)})")
+    return lots.pop() if lots else 1e-8
+
+
 class OrderManager:
     """Working orders of one symbol on one venue.
 
@@ -132,9 +141,11 @@ class OrderManager:
         self.cfg = cfg
         self.gate = gate
         self.listener: OrderListener | None = None
+        self._sim = venue.sim if isinstance(venue, PaperVenue) else None
         self._desk = OrderDesk(
             symbol,
             f"{cfg.client_id_prefix}-{symbol}-",
+            lot_size=_lot_size(gate, self._sim),
             tolerance_ticks=float(cfg.tolerance_ticks),
             tolerance_bps=cfg.tolerance_bps,
             size_tolerance=cfg.size_tolerance,
@@ -142,7 +153,6 @@ class OrderManager:
             recent_fill_ids=cfg.recent_fill_ids,
             max_open_orders=cfg.max_open_orders,
         )
-        self._sim = venue.sim if isinstance(venue, PaperVenue) else None
         self._route = self._sim if self._sim is not None else _VenueRouter(venue, symbol)
         self._taker_route = _VenueRouter(venue, symbol, post_only=False)
 

@@ -58,11 +58,18 @@ __all__ = ["PaperConfig", "PaperVenue", "Trade"]
 @dataclass(frozen=True, slots=True)
 class PaperConfig:
     """Latencies (seconds), queue model, fees (bps of notional; negative = rebate) and the
-    resting orders allowed per symbol (Binance's per-symbol open-order limit is 200)."""
+    resting orders allowed (Binance's per-symbol open-order limit is 200).
+
+    ``feed_latency_s`` is how far our market data lags the venue (the exchange-to-local
+    delay); each entry, cancel and response latency gets a random extra in
+    ``[0, latency_jitter_s)`` from a generator seeded with ``seed`` (deterministic)."""
 
     entry_latency_s: float = bounded(0.005, ge=0)
     cancel_latency_s: float = bounded(0.005, ge=0)
     response_latency_s: float = bounded(0.005, ge=0)
+    feed_latency_s: float = bounded(0.0, ge=0)
+    latency_jitter_s: float = bounded(0.0, ge=0)
+    seed: int = bounded(0, ge=0)
     queue_model: str = bounded("conservative", choices=("conservative", "probabilistic"))
     queue_power: float = bounded(2.0, gt=0)
     maker_fee_bps: float = bounded(1.0, ge=-10, le=100)
@@ -98,17 +105,24 @@ def _event(raw: tuple) -> VenueEvent:
 
 
 class PaperVenue:
-    """A simulated venue for one or more symbols sharing one tick size."""
+    """A simulated venue for one instrument (the symbol of its first order); sizes are whole
+    lots of ``lot_size`` inside."""
 
-    def __init__(self, cfg: PaperConfig, tick_size: float, name: str = "paper") -> None:
+    def __init__(
+        self, cfg: PaperConfig, tick_size: float, name: str = "paper", lot_size: float = 1e-8
+    ) -> None:
         self.cfg = cfg
         self.tick_size = tick_size
         self.name = name
         self._sim = PaperSim(
             tick_size,
+            lot_size=lot_size,
             entry_latency_s=cfg.entry_latency_s,
             cancel_latency_s=cfg.cancel_latency_s,
             response_latency_s=cfg.response_latency_s,
+            feed_latency_s=cfg.feed_latency_s,
+            latency_jitter_s=cfg.latency_jitter_s,
+            seed=cfg.seed,
             queue_model=cfg.queue_model,
             queue_power=cfg.queue_power,
             maker_fee_bps=cfg.maker_fee_bps,

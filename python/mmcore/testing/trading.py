@@ -102,9 +102,10 @@ def make_engine(
     floor is the venue's maker fee, and these sessions trade within a few ticks of the touch."""
     book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
     assert book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
+    risk_cfg = risk_config(**(risk or {}))
     paper_cfg = PaperConfig(**{"maker_fee_bps": 0.0, **(paper or {})})
-    venue = PaperVenue(paper_cfg, TICK)
-    risk_mgr = RiskManager(risk_config(**(risk or {})), TICK)
+    venue = PaperVenue(paper_cfg, TICK, lot_size=risk_cfg.lot_size)
+    risk_mgr = RiskManager(risk_cfg, TICK)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
     return Engine(
         book,

@@ -1,0 +1,286 @@
+//! The execution core's shared types: order [`Side`], order [`Status`], sizes in whole lots
+//! ([`Qty`]) and the one conversion between a float size and lots ([`LotSize`]).
+//!
+//! Inside the desk, the gate and the paper venue every size is an integer number of lots, so
+//! "filled" is `filled == qty` exactly and the desk and the venue always agree on what is open.
+//! Floats exist only at the edges (the Python API, a venue's wire, the report), and cross into
+//! lots through [`LotSize::lots`], which refuses NaN, ±inf and negative sizes.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub, SubAssign};
+
+use crate::arg_error::{positive, ArgError};
+
+/// Order side: +1 buy, -1 sell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    /// `+1` → buy, `-1` → sell, anything else → None.
+    pub fn from_sign(sign: i64) -> Option<Side> {
+        match sign {
+            1 => Some(Side::Buy),
+            -1 => Some(Side::Sell),
+            _ => None,
+        }
+    }
+
+    /// `+1` for buy, `-1` for sell.
+    pub fn sign(self) -> i64 {
+        match self {
+            Side::Buy => 1,
+            Side::Sell => -1,
+        }
+    }
+}
+
+/// Lifecycle of one order. The discriminants are the codes the Python layer maps to its
+/// `OrderStatus` enum (same order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    PendingNew = 0,
+    Acked = 1,
+    PartiallyFilled = 2,
+    Filled = 3,
+    PendingCancel = 4,
+    Cancelled = 5,
+    Rejected = 6,
+    Expired = 7,
+}
+
+impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 8] = [
+        Status::PendingNew,
+        Status::Acked,
+        Status::PartiallyFilled,
+        Status::Filled,
+        Status::PendingCancel,
+        Status::Cancelled,
+        Status::Rejected,
+        Status::Expired,
+    ];
+
+    /// True for states an order never leaves.
+    pub fn terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Filled | Status::Cancelled | Status::Rejected | Status::Expired
+        )
+    }
+
+    /// The status with code `code` (its discriminant).
+    pub fn from_code(code: u8) -> Option<Status> {
+        Status::ALL.get(usize::from(code)).copied()
+    }
+}
+
+/// A size in whole lots of the instrument (never negative where it is an order's or a fill's
+/// size; the signed position is a plain `i64` of lots).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Qty(pub i64);
+
+impl Qty {
+    /// No size.
+    pub const ZERO: Qty = Qty(0);
+    /// The largest size a float converts to: 2^53 lots, so every size maps back to a float
+    /// exactly and sums of a few never overflow.
+    pub const MAX: Qty = Qty(1 << 53);
+
+    /// The number of lots.
+    #[inline]
+    pub fn lots(self) -> i64 {
+        self.0
+    }
+
+    /// True for a size above zero.
+    #[inline]
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    /// `self - other`, never below zero.
+    #[inline]
+    pub fn saturating_sub(self, other: Qty) -> Qty {
+        Qty((self.0 - other.0).max(0))
+    }
+}
+
+impl Add for Qty {
+    type Output = Qty;
+    #[inline]
+    fn add(self, rhs: Qty) -> Qty {
+        Qty(self.0 + rhs.0)
+    }
+}
+
+impl Sub for Qty {
+    type Output = Qty;
+    #[inline]
+    fn sub(self, rhs: Qty) -> Qty {
+        Qty(self.0 - rhs.0)
+    }
+}
+
+impl AddAssign for Qty {
+    #[inline]
+    fn add_assign(&mut self, rhs: Qty) {
+        self.0 += rhs.0;
+    }
+}
+
+impl SubAssign for Qty {
+    #[inline]
+    fn sub_assign(&mut self, rhs: Qty) {
+        self.0 -= rhs.0;
+    }
+}
+
+impl std::iter::Sum for Qty {
+    fn sum<I: Iterator<Item = Qty>>(iter: I) -> Qty {
+        Qty(iter.map(|q| q.0).sum())
+    }
+}
+
+impl fmt::Display for Qty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} lots", self.0)
+    }
+}
+
+/// How a float size that is not a whole number of lots becomes lots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rounding {
+    /// To the nearest lot: sizes that are lot multiples on the wire (fills, orders).
+    Nearest,
+    /// Down: never more than asked (targets, liquidity that can be taken).
+    Down,
+    /// Up: never less (the queue ahead of us).
+    Up,
+}
+
+/// The lot of an instrument and the conversion between float sizes and [`Qty`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LotSize {
+    lot: f64,
+    /// `1 / lot` when it is a whole number (lots of 10^-k): sizes convert back to floats by
+    /// one correctly rounded division, so `0.001` lots print as `0.001`, not `0.0010000000000000002`.
+    per_unit: Option<f64>,
+}
+
+impl LotSize {
+    /// Lots of `lot` base units (finite and > 0).
+    pub fn new(lot: f64) -> Result<Self, ArgError> {
+        positive(&[("lot_size", lot)])?;
+        let inverse = (1.0 / lot).round();
+        let per_unit = ((inverse * lot - 1.0).abs() < 1e-12 && inverse >= 1.0).then_some(inverse);
+        Ok(LotSize { lot, per_unit })
+    }
+
+    /// The lot in base units.
+    pub fn size(&self) -> f64 {
+        self.lot
+    }
+
+    /// `units` (a float size) in lots, rounded as `rounding` says; a size within 1e-9 of a lot
+    /// multiple counts as that multiple whatever the rounding. NaN, ±inf, negative sizes and
+    /// sizes beyond [`Qty::MAX`] are refused naming `arg`.
+    pub fn lots(&self, arg: &'static str, units: f64, rounding: Rounding) -> Result<Qty, ArgError> {
+        if !(units.is_finite() && units >= 0.0) {
+            return Err(ArgError::new(
+                arg,
+                format!("must be finite and >= 0, got {units}"),
+            ));
+        }
+        let exact = match self.per_unit {
+            Some(per_unit) => units * per_unit,
+            None => units / self.lot,
+        };
+        let nearest = exact.round();
+        let lots = if (exact - nearest).abs() <= 1e-9 * nearest.max(1.0) {
+            nearest
+        } else {
+            match rounding {
+                Rounding::Nearest => nearest,
+                Rounding::Down => exact.floor(),
+                Rounding::Up => exact.ceil(),
+            }
+        };
+        if lots > Qty::MAX.0 as f64 {
+            return Err(ArgError::new(
+                arg,
+                format!("{units} is more than {} lots of {}", Qty::MAX.0, self.lot),
+            ));
+        }
+        Ok(Qty(lots as i64))
+    }
+
+    /// `qty` in base units (the float the edges report).
+    pub fn units(&self, qty: Qty) -> f64 {
+        match self.per_unit {
+            Some(per_unit) => qty.0 as f64 / per_unit,
+            None => qty.0 as f64 * self.lot,
+        }
+    }
+
+    /// A signed number of lots (a position) in base units.
+    pub fn signed_units(&self, lots: i64) -> f64 {
+        let units = self.units(Qty(lots.abs()));
+        if lots < 0 {
+            -units
+        } else {
+            units
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_sizes_convert_exactly_both_ways() {
+        let lot = LotSize::new(0.001).unwrap();
+        let whole = lot.lots("q", 129_579.556, Rounding::Nearest).unwrap();
+        let part = lot.lots("q", 34_024.903, Rounding::Nearest).unwrap();
+        let rest = lot
+            .lots("q", 129_579.556 - 34_024.903, Rounding::Nearest)
+            .unwrap();
+        assert_eq!(part + rest, whole);
+        assert_eq!(lot.units(whole), 129_579.556);
+        assert_eq!(lot.units(Qty(1)), 0.001);
+        assert_eq!(lot.signed_units(-1500), -1.5);
+        let odd = LotSize::new(0.3).unwrap();
+        assert_eq!(odd.units(Qty(2)), 0.6);
+    }
+
+    #[test]
+    fn rounding_and_refusals() {
+        let lot = LotSize::new(0.01).unwrap();
+        assert_eq!(lot.lots("q", 0.015, Rounding::Down).unwrap(), Qty(1));
+        assert_eq!(lot.lots("q", 0.015, Rounding::Up).unwrap(), Qty(2));
+        assert_eq!(lot.lots("q", 0.014, Rounding::Nearest).unwrap(), Qty(1));
+        assert_eq!(lot.lots("q", 0.07, Rounding::Down).unwrap(), Qty(7)); // 7.000000000000001
+        assert_eq!(lot.lots("q", 0.0, Rounding::Up).unwrap(), Qty(0));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.01, 1e300] {
+            assert_eq!(lot.lots("q", bad, Rounding::Down).unwrap_err().arg, "q");
+        }
+        assert_eq!(LotSize::new(0.0).unwrap_err().arg, "lot_size");
+        assert_eq!(LotSize::new(f64::NAN).unwrap_err().arg, "lot_size");
+    }
+
+    #[test]
+    fn sides_and_statuses() {
+        assert_eq!(Side::from_sign(0), None);
+        assert_eq!(Side::from_sign(-1).map(Side::sign), Some(-1));
+        assert_eq!(Side::from_sign(1), Some(Side::Buy));
+        for status in Status::ALL {
+            assert_eq!(Status::from_code(status as u8), Some(status));
+        }
+        assert_eq!(Status::from_code(8), None);
+        assert_eq!(Qty(3).saturating_sub(Qty(5)), Qty::ZERO);
+    }
+}
