@@ -793,6 +793,7 @@ mod tests {
             assert!(d.on_update("mm-X-1", 0.1, &fill(id), |_, _| {}).new);
         }
         assert!(!d.on_update("mm-X-1", 0.1, &fill(3), |_, _| {}).new); // remembered
+        assert!(!d.on_update("mm-X-1", 0.1, &fill(2), |_, _| {}).new); // the two latest are
         assert!(d.on_update("mm-X-1", 0.1, &fill(1), |_, _| {}).new); // forgotten: only 2 kept
         assert_eq!(d.order("mm-X-1").unwrap().filled, Qty(4));
         d.on_update("mm-X-1", 0.2, &Update::CancelRejected, |_, _| {}); // not pending cancel
