@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mmcore.config import ConfigError
+from mmcore.execution import PaperConfig
 from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import load_llm_config
 from mmcore.risk import RiskConfig
@@ -43,6 +44,10 @@ _SIZES = {"BTCUSDT": (0.01, 0.05), "ETHUSDT": (0.2, 1.0)}
 #   by up to the liquidity providers' 2 bps half-spread, and OFI measures the pulls and
 #   re-posts by which it catches up.
 _MODEL = {"microprice_weight": 0.0, "fee_margin_bps": 2.0, "flow_alpha_bps": 1.0}
+# The paper venue does not see the book as we do: its clock runs 5 ms ahead of our feed (the
+# exchange-to-local lag of a nearby server), and every order, cancel and response takes its
+# 5 ms plus up to 2 ms of seeded jitter, so fills are not priced off a book we could not see.
+_PAPER = PaperConfig(feed_latency_s=0.005, latency_jitter_s=0.002)
 
 
 def demo_setups(listings: tuple[SimListing, ...] = DEMO_LISTINGS) -> list[SymbolSetup]:
@@ -73,6 +78,7 @@ def demo_setups(listings: tuple[SimListing, ...] = DEMO_LISTINGS) -> list[Symbol
                     kill_switch_resume="cooldown",
                     kill_switch_cooldown_s=10.0,
                 ),
+                paper=_PAPER,
             )
         )
     return setups
