@@ -320,9 +320,10 @@ class Portfolio:
         they are; one without them (made by hand) is put on the grid from its floats. A
         snapshot that does not fit its symbol's grid raises ``ValueError`` naming the field;
         nothing is restored then."""
-        loaded = [(self.position(s.symbol), s) for s in snapshots]
-        exact = [_exact_of(s, pos.grid) for pos, s in loaded]  # all checked before any change
-        for (pos, s), e in zip(loaded, exact, strict=True):
+        grids = self.grids
+        exact = [_exact_of(s, grids.get(s.symbol, DEFAULT_GRID)) for s in snapshots]
+        for s, e in zip(snapshots, exact, strict=True):  # all checked before any change
+            pos = self.position(s.symbol)
             pos._load(e)
             pos.mark = s.mark
 
