@@ -85,27 +85,39 @@ def _ratio(value: float, name: str) -> tuple[int, int]:
 class Grid:
     """An instrument's tick and lot; converts floats to whole ticks/lots and back."""
 
-    __slots__ = ("lot_den", "lot_num", "lot_size", "tick_den", "tick_num", "tick_size")
+    __slots__ = (
+        "lot_den",
+        "lot_num",
+        "lot_size",
+        "lots_per_unit",
+        "tick_den",
+        "tick_num",
+        "tick_size",
+        "ticks_per_unit",
+    )
 
     def __init__(self, tick_size: float, lot_size: float) -> None:
         self.tick_num, self.tick_den = _ratio(tick_size, "tick_size")
         self.lot_num, self.lot_den = _ratio(lot_size, "lot_size")
         self.tick_size = tick_size
         self.lot_size = lot_size
+        self.lots_per_unit = self.lot_den / self.lot_num
+        self.ticks_per_unit = self.tick_den / self.tick_num
 
     def lots(self, qty: float, name: str = "signed_qty") -> int:
         """``qty`` in whole lots; ``ValueError`` naming ``name`` when it is off the grid."""
-        return _whole(qty * self.lot_den / self.lot_num, qty, name, f"lot {self.lot_size}")
+        return _whole(qty * self.lots_per_unit, qty, name, "lot", self.lot_size)
 
     def ticks(self, price: float, name: str = "price") -> int:
         """``price`` in whole ticks; ``ValueError`` naming ``name`` when it is off the grid."""
-        return _whole(price * self.tick_den / self.tick_num, price, name, f"tick {self.tick_size}")
+        return _whole(price * self.ticks_per_unit, price, name, "tick", self.tick_size)
 
 
-def _whole(units: float, value: float, name: str, step: str) -> int:
+def _whole(units: float, value: float, name: str, step: str, size: float) -> int:
     n = round(units)
-    if abs(units - n) > GRID_TOLERANCE * max(abs(units), 1.0):
-        raise ValueError(f"{name}: {value} is not a whole number of steps ({step})")
+    off = units - n
+    if off and abs(off) > GRID_TOLERANCE * max(abs(units), 1.0):
+        raise ValueError(f"{name}: {value} is not a whole number of {step}s ({step} {size})")
     return n
 
 
@@ -233,8 +245,13 @@ class Position:
 
     @property
     def net(self) -> float:
-        """Realized + unrealized - fees."""
-        return self.realized + self.unrealized - self.fees
+        """Realized + unrealized - fees (read on every book update: at a mark it is the cash
+        flow plus the open size at the mark, the basis cancelling out)."""
+        mark = self.mark
+        if mark != mark:  # no mark yet: nothing unrealized
+            return self.realized - self.fees
+        num, den = self._money
+        return self.cash * num / den + self.qty * mark - self.fee_units / FEE_SCALE
 
     def snapshot(self) -> PositionSnapshot:
         """An immutable copy."""
