@@ -179,6 +179,8 @@ class Position:
         _check_fill(signed_qty, price, fee)
         n = self.grid.lots(signed_qty)
         p = self.grid.ticks(price)
+        if p < 1:
+            raise ValueError(f"price: {price} is below one tick ({self.grid.tick_size})")
         self.fee_units += round(fee * FEE_SCALE)
         if not n:
             return 0.0

@@ -70,7 +70,12 @@ def test_fees_add_up_exactly_at_the_fee_scale():
 
 @pytest.mark.parametrize(
     ("fill", "field"),
-    [((0.0005, 0.12345), "signed_qty"), ((1.0, 0.123455), "price"), ((1.0, 0.000001), "price")],
+    [
+        ((0.0005, 0.12345), "signed_qty"),
+        ((1.0, 0.123455), "price"),
+        ((1.0, 0.000001), "price"),
+        ((1.0, 1e-15), "price"),  # within float rounding of the grid, but zero ticks
+    ],
 )
 def test_a_fill_off_the_grid_is_refused_and_changes_nothing(fill, field):
     p = doge()
