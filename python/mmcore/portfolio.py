@@ -184,13 +184,16 @@ class Position:
         self.fee_units += round(fee * FEE_SCALE)
         if not n:
             return 0.0
-        before = self.cash * BASIS_SCALE + self.basis
         q = self.lots
-        self.cash -= n * p
         new = q + n
         if q == 0 or (q > 0) == (n > 0):  # opening or adding: the fill's cost joins the basis
+            self.cash -= n * p
             self.basis += n * p * BASIS_SCALE
-        elif new == 0:
+            self.lots = new
+            return 0.0
+        before = self.cash * BASIS_SCALE + self.basis
+        self.cash -= n * p
+        if new == 0:
             self.basis = 0
         elif (new > 0) != (q > 0):  # flipped: the rest opens at this price
             self.basis = new * p * BASIS_SCALE
@@ -253,7 +256,8 @@ class Position:
         if mark != mark:  # no mark yet: nothing unrealized
             return self.realized - self.fees
         num, den = self._money
-        return self.cash * num / den + self.qty * mark - self.fee_units / FEE_SCALE
+        qnum, qden = self._qty_unit
+        return self.cash * num / den + self.lots * qnum / qden * mark - self.fee_units / FEE_SCALE
 
     def snapshot(self) -> PositionSnapshot:
         """An immutable copy."""

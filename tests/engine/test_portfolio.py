@@ -171,3 +171,17 @@ def test_a_snapshot_off_the_grid_restores_nothing():
     with pytest.raises(ValueError, match="qty"):
         fresh.restore([good, bad])
     assert fresh.positions == {}
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_partial_close_keeps_the_average_long_or_short(sign):
+    p = doge()
+    for ticks in (10_000, 10_000, 11_000):  # average 31000/3 ticks: not a whole number
+        p.apply_fill("DOGEUSDT", sign * 1.0, ticks * DOGE_TICK, 0.0)
+    pnl = p.apply_fill("DOGEUSDT", -sign * 1.0, 0.105, 0.0)
+    avg = Fraction(31_000, 3) * Fraction(DOGE_TICK)
+    pos = p.position("DOGEUSDT")
+    assert pnl == pytest.approx(float(sign * (Fraction(0.105) - avg)), rel=1e-12)
+    assert pos.avg_cost == pytest.approx(float(avg), rel=1e-12) and pos.qty == sign * 2.0
+    p.apply_fill("DOGEUSDT", -sign * 2.0, 0.105, 0.0)  # the rest: flat, exact again
+    assert pos.realized == float(sign * Fraction(31_500 - 31_000, 100_000))

@@ -37,6 +37,7 @@ for _code, _state in enumerate(TradingState):
 
 # Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
 _ACTIVE, _REDUCING, _HALTED = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
+_isfinite = math.isfinite
 
 #: A flatten target: ``(price_ticks, qty)``, as the order manager takes them.
 Target = tuple[int, float]
@@ -107,12 +108,11 @@ class RiskManager:
         """
         cfg = self.cfg
         limit = cfg.max_position * overlay.limit_mult
-        broken = _broken_inputs(position, pnl, limit)
-        if broken:
+        if not (_isfinite(position) and _isfinite(pnl) and _isfinite(limit)):
             # the books are broken: refuse everything, keep the last finite values
             self._disturb()
             self.flattening = False
-            return self._set(_HALTED, broken, self.position)
+            return self._set(_HALTED, _broken_inputs(position, pnl, limit), self.position)
         self.position = position
         self.limit = limit
         self._track_pnl(now, pnl)
