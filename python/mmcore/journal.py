@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mmcore.execution.orders import Order, OrderFilled, OrderStatus, Side
-from mmcore.portfolio import PositionSnapshot
+from mmcore.portfolio import ExactPosition, PositionSnapshot
 
 __all__ = ["Journal", "JournalState", "load_state"]
 
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS fills (
     fee REAL NOT NULL, maker INTEGER NOT NULL, ts REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS positions (
     symbol TEXT PRIMARY KEY, qty REAL NOT NULL, avg_cost REAL NOT NULL, realized REAL NOT NULL,
-    fees REAL NOT NULL, mark REAL, ts REAL NOT NULL);
+    fees REAL NOT NULL, mark REAL, ts REAL NOT NULL, exact TEXT);
 CREATE TABLE IF NOT EXISTS pnl_snapshots (
     id INTEGER PRIMARY KEY, ts REAL NOT NULL, realized REAL NOT NULL, unrealized REAL NOT NULL,
     fees REAL NOT NULL, equity REAL NOT NULL);
@@ -58,7 +58,7 @@ _SQL = {
     "updated=excluded.updated, qty=excluded.qty",
     "event": "INSERT INTO order_events (client_id, kind, ts, detail) VALUES (?,?,?,?)",
     "fill": "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?)",
-    "position": "INSERT OR REPLACE INTO positions VALUES (?,?,?,?,?,?,?)",
+    "position": "INSERT OR REPLACE INTO positions VALUES (?,?,?,?,?,?,?,?)",
     "pnl": "INSERT INTO pnl_snapshots (ts, realized, unrealized, fees, equity) VALUES (?,?,?,?,?)",
     "advice": "INSERT INTO advice (ts, symbol, kind, source, ttl_s, payload) VALUES (?,?,?,?,?,?)",
     "llm": "INSERT INTO llm_usage (ts, model, prompt_tokens, completion_tokens, cost_usd) "
@@ -72,6 +72,28 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: commits survive a process crash
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables; a journal from before exact positions gains their column."""
+    conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(positions)")}
+    if "exact" not in columns:
+        conn.execute("ALTER TABLE positions ADD COLUMN exact TEXT")
+
+
+def _exact_text(e: ExactPosition | None) -> str | None:
+    """A position's integers and grid as stored (integers may exceed SQLite's 64 bits)."""
+    if e is None:
+        return None
+    return " ".join(repr(v) for v in e)
+
+
+def _exact_parse(text: str | None) -> ExactPosition | None:
+    if text is None:
+        return None
+    lots, cash, basis, fee_units, tick, lot = text.split()
+    return ExactPosition(int(lots), int(cash), int(basis), int(fee_units), float(tick), float(lot))
 
 
 class JournalState(NamedTuple):
@@ -93,7 +115,7 @@ class Journal:
         self.errors = 0
         self.written = 0
         with _connect(self.path) as conn:
-            conn.executescript(_SCHEMA)
+            _create_schema(conn)
         conn.close()
         self._queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="mmcore-journal", daemon=True)
@@ -125,7 +147,8 @@ class Journal:
     def record_fill(
         self, symbol: str, fill: OrderFilled, price: float, position: PositionSnapshot, ts: float
     ) -> None:
-        """A fill together with the position it produced (committed atomically)."""
+        """A fill together with the position it produced (committed atomically; the
+        position's exact integers with it)."""
         row = (
             fill.fill_id,
             fill.client_id,
@@ -138,7 +161,18 @@ class Journal:
             int(fill.maker),
             fill.ts,
         )
-        self._put("fill+position", (row, (*position, ts)))
+        p = position
+        pos_row = (
+            p.symbol,
+            p.qty,
+            p.avg_cost,
+            p.realized,
+            p.fees,
+            p.mark,
+            ts,
+            _exact_text(p.exact),
+        )
+        self._put("fill+position", (row, pos_row))
 
     def record_pnl(
         self, ts: float, realized: float, unrealized: float, fees: float, equity: float
@@ -222,11 +256,19 @@ def load_state(path: str | Path) -> JournalState:
     """Read positions, open orders and the fill count from a journal (after a restart)."""
     conn = _connect(Path(path))
     try:
-        conn.executescript(_SCHEMA)
+        _create_schema(conn)
         positions = [
-            PositionSnapshot(symbol, qty, avg, realized, fees, math.nan if mark is None else mark)
-            for symbol, qty, avg, realized, fees, mark in conn.execute(
-                "SELECT symbol, qty, avg_cost, realized, fees, mark FROM positions"
+            PositionSnapshot(
+                symbol,
+                qty,
+                avg,
+                realized,
+                fees,
+                math.nan if mark is None else mark,
+                _exact_parse(exact),
+            )
+            for symbol, qty, avg, realized, fees, mark, exact in conn.execute(
+                "SELECT symbol, qty, avg_cost, realized, fees, mark, exact FROM positions"
             )
         ]
         active = tuple(s.value for s in OrderStatus if not s.terminal)

@@ -1,19 +1,128 @@
-"""Positions and PnL per symbol and in total, marked to the mid.
+"""Positions and PnL per symbol and in total, marked to the mid, held in exact integers.
 
-Realized PnL is gross of fees; fees are tracked separately (negative fees are rebates), and
-``net`` = realized + unrealized - fees.
+Each symbol trades on a grid: its instrument's tick (price step) and lot (size step), registered
+with :meth:`Portfolio.instrument` (symbols never registered use :data:`DEFAULT_GRID`). A position
+holds only integers:
 
-Fails closed: a fill whose size or fee is not finite, or whose price is not finite and > 0, and
-a mark that is ±inf or negative, raise ``ValueError`` naming the argument before anything
-changes (counted in :attr:`Portfolio.refused`). A NaN mark is no mark (the last one stays).
+- ``lots``: the signed size in lots;
+- ``cash``: the signed cash flow of every fill, in tick-lot units (a buy of ``n`` lots at ``p``
+  ticks adds ``-n·p``);
+- ``basis``: the signed cost of the open size in tick-lot units times :data:`BASIS_SCALE`
+  (average cost: a partial close keeps the average, rounding the basis half-to-even at that
+  scale; a flat position has none, a flip opens at the fill price);
+- ``fee_units``: fees paid in quote currency times :data:`FEE_SCALE` (negative fees are rebates;
+  each fill's fee is rounded to that scale once, then summed exactly).
+
+Realized PnL is ``cash + basis`` (gross of fees): exact whenever the position is flat, and its
+split with unrealized PnL while a position is open rounds only the basis. The float figures
+(``qty``, ``avg_cost``, ``realized``, ``unrealized``, ``net``, ``fees``) are derived from the
+integers, never accumulated; ``net`` = realized + unrealized - fees.
+
+Fails closed: a fill whose size or fee is not finite, whose price is not finite and > 0, whose
+size is not a whole number of lots or whose price is off the tick grid (beyond float rounding:
+more than 1e-9 relative), and a mark that is ±inf or negative, raise ``ValueError`` naming the
+argument before anything changes (counted in :attr:`Portfolio.refused`). A NaN mark is no mark
+(the last one stays).
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import NamedTuple
 
-__all__ = ["Portfolio", "Position", "PositionSnapshot"]
+__all__ = [
+    "BASIS_SCALE",
+    "DEFAULT_GRID",
+    "FEE_SCALE",
+    "ExactPosition",
+    "Grid",
+    "Portfolio",
+    "Position",
+    "PositionSnapshot",
+]
+
+#: The cost basis is held in tick-lot units times this (its rounding on a partial close).
+BASIS_SCALE = 10**9
+#: Fees are held in quote-currency units times this (1e-12 of the quote currency).
+FEE_SCALE = 10**12
+#: How far (relative) a size or price may sit off its grid and still be taken as on it.
+GRID_TOLERANCE = 1e-9
+
+
+class ExactPosition(NamedTuple):
+    """The integers of a position and the grid they count in (what a restore needs)."""
+
+    lots: int
+    cash: int
+    basis: int
+    fee_units: int
+    tick_size: float
+    lot_size: float
+
+
+class PositionSnapshot(NamedTuple):
+    """A position at one moment (what the journal stores). ``exact`` holds its integers
+    (None in snapshots made by hand: a restore then puts the floats on the grid)."""
+
+    symbol: str
+    qty: float
+    avg_cost: float
+    realized: float
+    fees: float
+    mark: float
+    exact: ExactPosition | None = None
+
+
+def _ratio(value: float, name: str) -> tuple[int, int]:
+    """``value`` as the exact ratio of its shortest decimal form (0.001 -> (1, 1000))."""
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: must be finite and > 0, got {value}")
+    num, den = Decimal(repr(value)).as_integer_ratio()
+    return num, den
+
+
+class Grid:
+    """An instrument's tick and lot; converts floats to whole ticks/lots and back."""
+
+    __slots__ = (
+        "lot_den",
+        "lot_num",
+        "lot_size",
+        "lots_per_unit",
+        "tick_den",
+        "tick_num",
+        "tick_size",
+        "ticks_per_unit",
+    )
+
+    def __init__(self, tick_size: float, lot_size: float) -> None:
+        self.tick_num, self.tick_den = _ratio(tick_size, "tick_size")
+        self.lot_num, self.lot_den = _ratio(lot_size, "lot_size")
+        self.tick_size = tick_size
+        self.lot_size = lot_size
+        self.lots_per_unit = self.lot_den / self.lot_num
+        self.ticks_per_unit = self.tick_den / self.tick_num
+
+    def lots(self, qty: float, name: str = "signed_qty") -> int:
+        """``qty`` in whole lots; ``ValueError`` naming ``name`` when it is off the grid."""
+        return _whole(qty * self.lots_per_unit, qty, name, "lot", self.lot_size)
+
+    def ticks(self, price: float, name: str = "price") -> int:
+        """``price`` in whole ticks; ``ValueError`` naming ``name`` when it is off the grid."""
+        return _whole(price * self.ticks_per_unit, price, name, "tick", self.tick_size)
+
+
+def _whole(units: float, value: float, name: str, step: str, size: float) -> int:
+    n = round(units)
+    off = units - n
+    if off and abs(off) > GRID_TOLERANCE * max(abs(units), 1.0):
+        raise ValueError(f"{name}: {value} is not a whole number of {step}s ({step} {size})")
+    return n
+
+
+#: The grid of symbols never registered with :meth:`Portfolio.instrument` (1e-8 both ways).
+DEFAULT_GRID = Grid(1e-8, 1e-8)
 
 
 def _check_fill(signed_qty: float, price: float, fee: float) -> None:
@@ -26,81 +135,152 @@ def _check_fill(signed_qty: float, price: float, fee: float) -> None:
         raise ValueError(f"fee: must be finite, got {fee}")
 
 
-class PositionSnapshot(NamedTuple):
-    """A position at one moment (what the journal stores)."""
-
-    symbol: str
-    qty: float
-    avg_cost: float
-    realized: float
-    fees: float
-    mark: float
-
-
 class Position:
-    """Signed quantity, average cost, realized PnL and fees of one symbol."""
+    """Signed size, average cost, realized PnL and fees of one symbol, in exact integers
+    (see the module docstring); the float figures are read-only views of them."""
 
-    __slots__ = ("avg_cost", "fees", "mark", "qty", "realized", "symbol")
+    __slots__ = (
+        "_money",
+        "_price",
+        "_qty_unit",
+        "basis",
+        "cash",
+        "fee_units",
+        "grid",
+        "lots",
+        "mark",
+        "symbol",
+    )
 
-    def __init__(
-        self,
-        symbol: str,
-        qty: float = 0.0,
-        avg_cost: float = 0.0,
-        realized: float = 0.0,
-        fees: float = 0.0,
-        mark: float = math.nan,
-    ) -> None:
+    def __init__(self, symbol: str, grid: Grid = DEFAULT_GRID) -> None:
         self.symbol = symbol
-        self.qty = qty
-        self.avg_cost = avg_cost
-        self.realized = realized
-        self.fees = fees
-        self.mark = mark
+        self.lots = 0
+        self.cash = 0
+        self.basis = 0
+        self.fee_units = 0
+        #: the last mid (NaN before any)
+        self.mark = math.nan
+        self.set_grid(grid)
+
+    def set_grid(self, grid: Grid) -> None:
+        """Count in ``grid`` from now on (only while nothing is held: the integers are not
+        converted)."""
+        self.grid = g = grid
+        # the float views: qty = lots·num/den, money = tick-lot units·num/den
+        self._qty_unit = (g.lot_num, g.lot_den)
+        self._price = (g.tick_num, g.tick_den)
+        self._money = (g.tick_num * g.lot_num, g.tick_den * g.lot_den)
 
     def apply_fill(self, signed_qty: float, price: float, fee: float) -> float:
         """Apply a fill (+ buys, - sells); returns the PnL it realized. A fill of no size (a
-        venue's odd report) moves only its fee. A size or fee that is not finite, or a price
-        that is not finite and > 0, raises ``ValueError`` naming it; nothing changes then."""
+        venue's odd report) moves only its fee. A size or fee that is not finite, a price that
+        is not finite and > 0, a size off the lot grid or a price off the tick grid raise
+        ``ValueError`` naming it; nothing changes then."""
         _check_fill(signed_qty, price, fee)
-        self.fees += fee
-        if not signed_qty:
+        n = self.grid.lots(signed_qty)
+        p = self.grid.ticks(price)
+        if p < 1:
+            raise ValueError(f"price: {price} is below one tick ({self.grid.tick_size})")
+        self.fee_units += round(fee * FEE_SCALE)
+        if not n:
             return 0.0
-        q = self.qty
-        if q == 0 or (q > 0) == (signed_qty > 0):  # opening or adding
-            new = q + signed_qty
-            self.avg_cost = (self.avg_cost * abs(q) + price * abs(signed_qty)) / abs(new)
-            self.qty = new
+        q = self.lots
+        new = q + n
+        if q == 0 or (q > 0) == (n > 0):  # opening or adding: the fill's cost joins the basis
+            self.cash -= n * p
+            self.basis += n * p * BASIS_SCALE
+            self.lots = new
             return 0.0
-        closed = min(abs(q), abs(signed_qty))
-        pnl = (price - self.avg_cost) * closed * (1.0 if q > 0 else -1.0)
-        self.realized += pnl
-        new = q + signed_qty
-        if abs(new) < 1e-12:
-            self.qty, self.avg_cost = 0.0, 0.0
+        before = self.cash * BASIS_SCALE + self.basis
+        self.cash -= n * p
+        if new == 0:
+            self.basis = 0
         elif (new > 0) != (q > 0):  # flipped: the rest opens at this price
-            self.qty, self.avg_cost = new, price
-        else:
-            self.qty = new
-        return pnl
+            self.basis = new * p * BASIS_SCALE
+        else:  # reduced: the average stays
+            self.basis = _div_round(self.basis * new, q)
+        self.lots = new
+        num, den = self._money
+        return (self.cash * BASIS_SCALE + self.basis - before) * num / (den * BASIS_SCALE)
+
+    def exact(self) -> ExactPosition:
+        """The integers and their grid."""
+        g = self.grid
+        return ExactPosition(
+            self.lots, self.cash, self.basis, self.fee_units, g.tick_size, g.lot_size
+        )
+
+    def _load(self, e: ExactPosition) -> None:
+        """Take the integers of ``e`` (counted on this position's grid)."""
+        self.lots, self.cash, self.basis, self.fee_units = e.lots, e.cash, e.basis, e.fee_units
+
+    @property
+    def qty(self) -> float:
+        """Signed size."""
+        num, den = self._qty_unit
+        return self.lots * num / den
+
+    @property
+    def avg_cost(self) -> float:
+        """Average cost of the open size (0 when flat)."""
+        if not self.lots:
+            return 0.0
+        num, den = self._price
+        return self.basis * num / (self.lots * den * BASIS_SCALE)
+
+    @property
+    def realized(self) -> float:
+        """Realized PnL, gross of fees."""
+        num, den = self._money
+        return (self.cash * BASIS_SCALE + self.basis) * num / (den * BASIS_SCALE)
+
+    @property
+    def fees(self) -> float:
+        """Fees paid (rebates negative)."""
+        return self.fee_units / FEE_SCALE
 
     @property
     def unrealized(self) -> float:
-        """PnL of the open quantity at the last mark (0 before any mark)."""
-        if self.qty == 0 or self.mark != self.mark:
+        """PnL of the open size at the last mark (0 before any mark)."""
+        mark = self.mark
+        if not self.lots or mark != mark:
             return 0.0
-        return (self.mark - self.avg_cost) * self.qty
+        num, den = self._money
+        return self.qty * mark - self.basis * num / (den * BASIS_SCALE)
 
     @property
     def net(self) -> float:
-        """Realized + unrealized - fees."""
-        return self.realized + self.unrealized - self.fees
+        """Realized + unrealized - fees (read on every book update: at a mark it is the cash
+        flow plus the open size at the mark, the basis cancelling out)."""
+        mark = self.mark
+        if mark != mark:  # no mark yet: nothing unrealized
+            return self.realized - self.fees
+        num, den = self._money
+        qnum, qden = self._qty_unit
+        return self.cash * num / den + self.lots * qnum / qden * mark - self.fee_units / FEE_SCALE
 
     def snapshot(self) -> PositionSnapshot:
         """An immutable copy."""
         return PositionSnapshot(
-            self.symbol, self.qty, self.avg_cost, self.realized, self.fees, self.mark
+            self.symbol,
+            self.qty,
+            self.avg_cost,
+            self.realized,
+            self.fees,
+            self.mark,
+            self.exact(),
         )
+
+
+def _div_round(a: int, b: int) -> int:
+    """``a / b`` rounded half to even, exactly (``b`` != 0)."""
+    if b < 0:
+        a, b = -a, -b
+    q, r = divmod(a, b)
+    twice = 2 * r
+    if twice > b or (twice == b and q % 2):
+        q += 1
+    return q
 
 
 class Portfolio:
@@ -111,14 +291,31 @@ class Portfolio:
             raise ValueError(f"cash: must be finite, got {cash}")
         self.cash = cash
         self.positions: dict[str, Position] = {}
+        self.grids: dict[str, Grid] = {}
         #: Fills and marks refused for bad values (nothing changed for them).
         self.refused = 0
+
+    def instrument(self, symbol: str, tick_size: float, lot_size: float) -> None:
+        """Register the grid ``symbol`` trades on (before its first fill; re-registering the
+        same grid is a no-op). A tick or lot that is not finite and > 0, or a new grid for a
+        position already held, raise ``ValueError`` naming it."""
+        grid = Grid(tick_size, lot_size)
+        pos = self.positions.get(symbol)
+        if pos is not None and (pos.grid.tick_size, pos.grid.lot_size) != (tick_size, lot_size):
+            if pos.lots or pos.cash or pos.fee_units:
+                raise ValueError(
+                    f"tick_size/lot_size: {symbol} already holds a position on tick "
+                    f"{pos.grid.tick_size} lot {pos.grid.lot_size}"
+                )
+            pos.set_grid(grid)  # in place: holders of the Position see the grid
+        self.grids[symbol] = grid
 
     def position(self, symbol: str) -> Position:
         """The position of ``symbol`` (created flat on first use)."""
         pos = self.positions.get(symbol)
         if pos is None:
-            pos = self.positions[symbol] = Position(symbol)
+            grid = self.grids.get(symbol, DEFAULT_GRID)
+            pos = self.positions[symbol] = Position(symbol, grid)
         return pos
 
     def apply_fill(self, symbol: str, signed_qty: float, price: float, fee: float) -> float:
@@ -142,10 +339,16 @@ class Portfolio:
 
     def restore(self, snapshots: list[PositionSnapshot]) -> None:
         """Load positions saved in the journal (in place: holders of a :class:`Position`
-        from :meth:`position` see the restored values)."""
-        for s in snapshots:
+        from :meth:`position` see the restored values). A snapshot's integers are taken as
+        they are; one without them (made by hand) is put on the grid from its floats. A
+        snapshot that does not fit its symbol's grid raises ``ValueError`` naming the field;
+        nothing is restored then."""
+        grids = self.grids
+        exact = [_exact_of(s, grids.get(s.symbol, DEFAULT_GRID)) for s in snapshots]
+        for s, e in zip(snapshots, exact, strict=True):  # all checked before any change
             pos = self.position(s.symbol)
-            pos.qty, pos.avg_cost, pos.realized, pos.fees, pos.mark = s[1:]
+            pos._load(e)
+            pos.mark = s.mark
 
     @property
     def realized(self) -> float:
@@ -169,3 +372,26 @@ class Portfolio:
         for p in self.positions.values():  # a loop, not sum(): read on every book update
             total += p.net
         return total
+
+
+def _exact_of(s: PositionSnapshot, g: Grid) -> ExactPosition:
+    """The integers of snapshot ``s`` on grid ``g`` (``ValueError`` naming the field when it
+    does not fit)."""
+    if s.exact is not None:
+        e = s.exact
+        if (e.tick_size, e.lot_size) != (g.tick_size, g.lot_size):
+            raise ValueError(
+                f"exact: saved on tick {e.tick_size} lot {e.lot_size}, {s.symbol} trades on "
+                f"tick {g.tick_size} lot {g.lot_size}"
+            )
+        return e
+    for name in ("qty", "avg_cost", "realized", "fees"):
+        value = getattr(s, name)
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: must be finite, got {value}")
+    lots = g.lots(s.qty, "qty")
+    basis = round(s.avg_cost * g.tick_den / g.tick_num * BASIS_SCALE) * lots
+    money_num, money_den = g.tick_num * g.lot_num, g.tick_den * g.lot_den
+    realized_scaled = round(s.realized * money_den / money_num * BASIS_SCALE)
+    cash = _div_round(realized_scaled - basis, BASIS_SCALE)
+    return ExactPosition(lots, cash, basis, round(s.fees * FEE_SCALE), g.tick_size, g.lot_size)

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from mmcore import ApplyStatus, BookState, OrderBook
+from mmcore.advisors.service import LatestAdvice
 from mmcore.engine import Engine
 from mmcore.execution import OrderStatus, Side, Trade
 from mmcore.risk import TradingState
@@ -175,9 +176,10 @@ def test_reduce_only_kill_quotes_only_the_reducing_side():
 def trip_step(other_pnl_per_step: float) -> int | None:
     """The step at which the kill switch trips while another symbol's PnL moves."""
     engine, market = losing_engine(kill_switch_resume="manual")
-    other = engine.portfolio.position("ETHUSDT")
-    for i in range(200):
-        other.realized += other_pnl_per_step
+    pf = engine.portfolio
+    for i in range(200):  # a round trip of ETH realizes other_pnl_per_step
+        pf.apply_fill("ETHUSDT", 1.0, 100.0, 0.0)
+        pf.apply_fill("ETHUSDT", -1.0, 100.0 + other_pnl_per_step, 0.0)
         if losing_run(engine, market, 1)[-1] == ("drawdown",):
             return i
     return None
@@ -193,7 +195,8 @@ def test_limits_compare_with_this_symbols_pnl_not_the_portfolio():
 
 def test_another_symbols_loss_does_not_stop_this_one():
     engine, market = losing_engine()
-    engine.portfolio.position("ETHUSDT").realized = -1000.0  # far beyond every limit
+    engine.portfolio.apply_fill("ETHUSDT", 1.0, 2000.0, 0.0)
+    engine.portfolio.apply_fill("ETHUSDT", -1.0, 1000.0, 0.0)  # -1000: far beyond every limit
     assert engine.on_book(market.now) is not None
     assert engine.risk.state is TradingState.ACTIVE
 
@@ -262,20 +265,93 @@ def test_an_unsafe_feed_cancels_and_the_timer_does_not_requote():
 
 
 # ---- a non-finite position or PnL ------------------------------------------------------------
+def assert_halted_and_cancelled(engine: Engine, market: FallingMarket, reason: str) -> None:
+    assert engine.risk.state is TradingState.HALTED and reason in engine.risk.reasons
+    assert working(engine) == []
+    for side in (Side.BUY, Side.SELL):  # the gate refuses everything
+        assert engine.risk.allow(side, market.mid, 0.01, 0.0, market.now) == 0.0
+
+
 @pytest.mark.parametrize(
-    ("field", "reason"), [("qty", "position_not_finite"), ("realized", "pnl_not_finite")]
+    ("field", "reason"), [("lots", "position_not_finite"), ("cash", "pnl_not_finite")]
 )
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
 def test_a_non_finite_position_or_pnl_halts_the_symbol(field, reason, bad):
+    """The portfolio's integers cannot become non-finite by trading; corrupt them directly."""
     engine, market = losing_engine()
     feed(engine, market, 3, lag=0.0)
     assert working(engine)
     setattr(engine.portfolio.position(SYMBOL), field, bad)
     assert engine.on_book(market.now) is None
-    assert engine.risk.state is TradingState.HALTED and reason in engine.risk.reasons
-    assert working(engine) == []
-    for side in (Side.BUY, Side.SELL):  # the gate refuses everything
-        assert engine.risk.allow(side, market.mid, 0.01, 0.0, market.now) == 0.0
+    assert_halted_and_cancelled(engine, market, reason)
+
+
+class _RiskAdvice:
+    """Risk advice whose position-limit multiplier is ``limit_mult`` (all else neutral)."""
+
+    def __init__(self, limit_mult: float) -> None:
+        self.limit_mult = limit_mult
+
+    def value(self, name: str, now: float, baseline: object = None) -> object:
+        return self.limit_mult if name == "max_position" else 0.0
+
+
+class _Advisors:
+    """An advisor service that always holds ``risk`` advice."""
+
+    def __init__(self, risk: _RiskAdvice) -> None:
+        self.risk = risk
+
+    def latest(self, symbol: str, now: float) -> LatestAdvice:
+        return LatestAdvice(None, self.risk)
+
+
+def test_a_non_finite_limit_halts_the_symbol_in_the_risk_manager():
+    """Advice whose limit multiplier is NaN (the overlay's clamp lets NaN through) makes the
+    position limit NaN: the risk manager halts the symbol (before, the gate refused the limit
+    and its ValueError escaped into the engine loop)."""
+    engine, market = losing_engine()
+    advice = _RiskAdvice(1.0)
+    engine.advisors = _Advisors(advice)
+    feed(engine, market, 3, lag=0.0)
+    assert engine.risk.state is TradingState.ACTIVE and working(engine)
+    advice.limit_mult = float("nan")
+    feed(engine, market, 1, lag=0.0)
+    assert_halted_and_cancelled(engine, market, "limit_not_finite")
+    advice.limit_mult = 1.0  # sound again: quoting resumes
+    feed(engine, market, 1, lag=0.0)
+    assert engine.risk.state is TradingState.ACTIVE and working(engine)
+
+
+class _RefusingGate:
+    """The real gate, except that ``set`` raises while ``refuse`` is set (as the Rust gate
+    does for inputs it cannot take, after halting itself)."""
+
+    def __init__(self, gate: object) -> None:
+        self.gate = gate
+        self.refuse = False
+
+    def set(self, state: int, position: float, limit: float) -> None:
+        if self.refuse:
+            self.gate.set(state, position, -1.0)  # refused: the real gate halts itself
+        self.gate.set(state, position, limit)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.gate, name)
+
+
+def test_a_gate_that_refuses_its_inputs_halts_the_symbol_not_the_engine():
+    engine, market = losing_engine()
+    gate = engine.risk.gate = _RefusingGate(engine.risk.gate)
+    feed(engine, market, 3, lag=0.0)
+    assert engine.risk.state is TradingState.ACTIVE and working(engine)
+    gate.refuse = True
+    feed(engine, market, 1, lag=0.0)  # no exception escapes the engine
+    assert_halted_and_cancelled(engine, market, "gate_refused")
+    assert "limit" in engine.risk.gate_error
+    gate.refuse = False
+    feed(engine, market, 1, lag=0.0)
+    assert engine.risk.state is TradingState.ACTIVE and working(engine)
 
 
 # ---- toxic flow (VPIN) -----------------------------------------------------------------------

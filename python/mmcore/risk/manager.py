@@ -8,6 +8,7 @@ count working orders, lot rounding, the order-rate bucket) runs in Rust
 from __future__ import annotations
 
 import enum
+import logging
 import math
 
 from mmcore._core import Features, PreTradeGate
@@ -16,6 +17,8 @@ from mmcore.risk.config import RiskConfig
 from mmcore.strategy.overlay import NEUTRAL, Overlay
 
 __all__ = ["RiskManager", "TradingState"]
+
+log = logging.getLogger("mmcore.risk")
 
 
 class TradingState(enum.Enum):
@@ -34,6 +37,7 @@ for _code, _state in enumerate(TradingState):
 
 # Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
 _ACTIVE, _REDUCING, _HALTED = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
+_isfinite = math.isfinite
 
 #: A flatten target: ``(price_ticks, qty)``, as the order manager takes them.
 Target = tuple[int, float]
@@ -67,6 +71,8 @@ class RiskManager:
         self.session_stopped = False  # latched: only reset_session() lifts it
         #: True while a trip is being acted on by flattening (see :meth:`flatten_targets`).
         self.flattening = False
+        #: The last error the gate raised on a state update (``gate_refused``), "" if none.
+        self.gate_error = ""
         #: The pre-trade gate (pass it to the order manager: ``OrderManager(..., risk.gate)``).
         self.gate = PreTradeGate(
             max_notional=cfg.max_notional,
@@ -96,25 +102,25 @@ class RiskManager:
         ``book_age_s``: how old the book's newest data is (on the exchange's clock when
         known); ``pnl``: this symbol's PnL; ``feed_lag_s``: the exchange-to-local lag of the
         last book update; ``feed_safe``: False while the feed says the book is not safe to
-        quote (resyncing, stale, disconnected). A non-finite position or PnL halts.
+        quote (resyncing, stale, disconnected). A non-finite position, PnL or position limit
+        halts (``position_not_finite``, ``pnl_not_finite``, ``limit_not_finite``), and so does a
+        gate that refuses its inputs (``gate_refused``, see :meth:`_set`).
         """
         cfg = self.cfg
-        if not (math.isfinite(position) and math.isfinite(pnl)):
+        limit = cfg.max_position * overlay.limit_mult
+        if not (_isfinite(position) and _isfinite(pnl) and _isfinite(limit)):
             # the books are broken: refuse everything, keep the last finite values
             self._disturb()
             self.flattening = False
-            broken = ("position_not_finite",) if not math.isfinite(position) else ()
-            if not math.isfinite(pnl):
-                broken += ("pnl_not_finite",)
-            return self._set(_HALTED, broken, self.position)
+            return self._set(_HALTED, _broken_inputs(position, pnl, limit), self.position)
         self.position = position
+        self.limit = limit
         self._track_pnl(now, pnl)
         vpin = f.vpin
         toxicity = overlay.toxic_probability
         if vpin > toxicity:  # False for a NaN VPIN (too little volume yet)
             toxicity = vpin
         self.spread_mult = cfg.toxic_widen_mult if toxicity >= cfg.toxic_widen else 1.0
-        self.limit = cfg.max_position * overlay.limit_mult
         halts = _book_causes(f, feed_safe)
         # a book being rebuilt has no age: staleness counts only for a sound book
         fresh = (book_age_s, feed_lag_s) if not halts else (0.0, 0.0)
@@ -132,9 +138,25 @@ class RiskManager:
         return self._set(_ACTIVE, (), position)
 
     def _set(self, state: TradingState, reasons: tuple[str, ...], position: float) -> TradingState:
+        """Hand the state, position and limit to the gate. A gate that refuses them (it halts
+        itself until a valid set) halts the symbol with ``gate_refused`` instead of raising
+        into the engine loop; its error is kept in :attr:`gate_error`."""
+        try:
+            self.gate.set(state.code, position, self.limit)
+        except Exception as exc:  # fail closed on whatever the gate raises
+            log.error(
+                "pre-trade gate refused state=%s position=%r limit=%r: %s",
+                state.value,
+                position,
+                self.limit,
+                exc,
+            )
+            self.gate_error = f"{type(exc).__name__}: {exc}"
+            self._disturb()
+            self.flattening = False
+            state, reasons = _HALTED, (*reasons, "gate_refused")
         self.state = state
         self.reasons = reasons
-        self.gate.set(state.code, position, self.limit)
         return state
 
     def _track_pnl(self, now: float, pnl: float) -> None:
@@ -241,6 +263,18 @@ class RiskManager:
     def rate_limited(self) -> int:
         """Orders refused because the order rate was exhausted."""
         return self.gate.rate_limited
+
+
+def _broken_inputs(position: float, pnl: float, limit: float) -> tuple[str, ...]:
+    """Reasons the books or limits cannot be trusted (non-finite values)."""
+    broken: tuple[str, ...] = ()
+    if not math.isfinite(position):
+        broken += ("position_not_finite",)
+    if not math.isfinite(pnl):
+        broken += ("pnl_not_finite",)
+    if not math.isfinite(limit):
+        broken += ("limit_not_finite",)
+    return broken
 
 
 def _book_causes(f: Features, feed_safe: bool) -> list[str]:

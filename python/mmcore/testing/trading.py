@@ -107,12 +107,14 @@ def make_engine(
     venue = PaperVenue(paper_cfg, TICK, lot_size=risk_cfg.lot_size)
     risk_mgr = RiskManager(risk_cfg, TICK)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
+    portfolio = Portfolio()
+    portfolio.instrument(SYMBOL, TICK, risk_cfg.lot_size)
     return Engine(
         book,
         Quoter(quote_config(**(quote or {})), maker_fee_bps=paper_cfg.maker_fee_bps),
         risk_mgr,
         orders,
         venue,
-        Portfolio(),
+        portfolio,
         journal=journal,
     )
