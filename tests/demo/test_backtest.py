@@ -15,7 +15,8 @@ def test_same_seed_same_figures_other_seed_other_figures():
     assert a.symbols == b.symbols and a.episodes == b.episodes
     assert a.symbols != c.symbols
     for r in a.symbols.values():  # the decomposition adds up
-        assert abs(r.spread_captured - r.fees + r.inventory_pnl - r.net_pnl) < 1e-9
+        parts = r.spread_captured + r.adverse_selection + r.inventory_pnl - r.fees
+        assert abs(parts - r.net_pnl) < 1e-9
         assert r.fills > 0 and r.orders >= r.fills
 
 

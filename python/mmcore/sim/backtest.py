@@ -10,9 +10,12 @@ coalesce some), so figures are those of an ideal feed. A 60 s run takes well und
 CPU per symbol.
 
 What it measures per symbol (:class:`SymbolResult`): net PnL (realized + unrealized - fees), the
-spread captured (each fill's edge over the mid just before it), the adverse selection (the mid's
-move against each fill ``markout_s`` later) and what of it fell inside the sim's informed
-episodes, fees, inventory against its limit, and kill-switch trips.
+spread captured (each fill's edge over the mid just before it), the adverse selection (each
+fill's markout ``markout_s`` later: negative when the mid moved against it) and what of it fell
+inside the sim's informed episodes, the inventory PnL (the mid's later moves on what was held),
+fees, inventory against its limit, and kill-switch trips. Spread, adverse selection and
+inventory are :mod:`mmcore.analytics.pnl`'s decomposition, as in the run report: with the fees
+they add up to the net PnL.
 """
 
 from __future__ import annotations
@@ -255,17 +258,16 @@ async def _run(
         path = MidPath([*marks, (now, pos.mark)])
         parts = decompose(records, path, markout_s)
         informed = decompose([r for r in records if r.informed], path, markout_s)
-        captured = parts.spread
         net = pos.net
         inv = inventory[sym]
         results[sym] = SymbolResult(
             symbol=sym,
             net_pnl=net,
-            spread_captured=captured,
-            adverse_selection=-parts.adverse,
-            adverse_selection_informed=-informed.adverse,
+            spread_captured=parts.spread,
+            adverse_selection=parts.adverse,
+            adverse_selection_informed=informed.adverse,
             fees=pos.fees,
-            inventory_pnl=net - captured + pos.fees,
+            inventory_pnl=parts.inventory,
             fills=len(records),
             orders=engines[sym].orders.placed,
             max_inventory_frac=max(inv, default=0.0),
