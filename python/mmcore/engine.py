@@ -85,7 +85,10 @@ class Engine:
         self.fills = 0
         #: called after each fill reaches the portfolio with (fill, price, signed quantity,
         #: the mid the position was marked to when it happened): the run report's input
-        self.on_fill: Callable[[OrderFilled, float, float, float], None] | None = None
+        #: Called with each fill as the portfolio applies it: ``(fill, price, signed_qty, mid,
+        #: now)``, ``mid`` the mark it prevailed at, ``now`` when it was applied (the venue's
+        #: ``fill.ts`` may be earlier: the fill was made, but not yet ours).
+        self.on_fill: Callable[[OrderFilled, float, float, float, float], None] | None = None
         self.stopped = False  # after shutdown: events are still processed, nothing is quoted
         # -- risk inputs: book age on the exchange's clock, feed safety, resync on a crossed book
         #: ``now + wall_clock_offset_s`` is Unix time, the clock venues stamp events with: the
@@ -125,7 +128,7 @@ class Engine:
         fills = self.orders.take_events(now)
         if fills:
             for fill in fills:
-                self._fill(fill)
+                self._fill(fill, now)
 
     def quote(self, now: float) -> QuoteDecision | None:
         """Our reaction to a book change: features, risk, decide and send quotes (take the
@@ -269,13 +272,13 @@ class Engine:
             age = max(age, now + offset - event_time_ms * 1e-3)
         return age
 
-    def _fill(self, fill: OrderFilled) -> None:
+    def _fill(self, fill: OrderFilled, now: float) -> None:
         self.fills += 1
         price = fill.price_ticks * self._tick
         signed = fill.qty if fill.side is _BUY else -fill.qty
         self.portfolio.apply_fill(self.symbol, signed, price, fill.fee)
         if self.on_fill is not None:
-            self.on_fill(fill, price, signed, self._position.mark)
+            self.on_fill(fill, price, signed, self._position.mark, now)
         if self.journal is not None:
             pos = self.portfolio.position(self.symbol).snapshot()
             self.journal.record_fill(self.symbol, fill, price, pos, fill.ts)

@@ -92,7 +92,7 @@ def assert_decomposition_matches_samples(out: Path) -> None:
     for symbol in {r.symbol for r in samples}:
         mine = [r for r in samples if r.symbol == symbol]
         filled = [f for f in fills if f.symbol == symbol]
-        mids = MidPath([(r.t, r.mark) for r in mine] + [(f.t, f.mid) for f in filled])
+        mids = MidPath([(f.t, f.mid) for f in filled] + [(r.t, r.mark) for r in mine])
         times = [r.t for r in mine if r.t <= mids.end]
         path = decompose_path(filled, mids, DECOMPOSITION_HORIZON_S, times)
         sampled = np.array([r.pnl for r in mine[: len(times)]])

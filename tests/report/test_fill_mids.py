@@ -30,7 +30,8 @@ def test_fills_carry_the_prevailing_mid_and_decompose_to_the_portfolio_pnl():
     before = engine.book.features(engine.depth).mid
     engine.quote(0.0)  # marks the position, as a first book event would
 
-    def on_fill(fill, price, signed, mid):
+    def on_fill(fill, price, signed, mid, now):
+        assert now >= fill.ts  # applied once it has reached us
         seen.append(
             Seen(fill.ts, 1 if signed > 0 else -1, price, abs(signed), fill.fee, mid, before)
         )

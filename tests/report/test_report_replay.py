@@ -65,3 +65,31 @@ async def test_a_replayed_run_decomposes_to_its_summary_pnl(tmp_path: Path):
     )
     assert summary.pnl_spread == pytest.approx(spread, rel=0, abs=1e-9 * summary.volume)
     assert_decomposition_matches_samples(tmp_path)
+
+
+async def test_a_sample_taken_before_the_engine_takes_a_fill_does_not_count_it(tmp_path: Path):
+    """The live sampler runs on its own timer: a fill the venue stamped before a sample but that
+    the engine applies after it is not in that sample's PnL, so its time in the report is when
+    the engine applied it (else the decomposition at that sample counts a fill the PnL lacks)."""
+    setup = SymbolSetup(
+        SYMBOL, "binance-spot", quote_config(), risk_config(), PaperConfig(maker_fee_bps=0.0)
+    )
+    run = await offline_run(tmp_path, setup)
+    run.trader.started_at = 0.0
+    engine = run.trader.engines[SYMBOL]
+    engine.wall_clock_offset_s = None
+    snapshot, items = session(1500, seed=5)
+    engine.book = OrderBook(SYMBOL, "binance-spot", tick_size=TICK)
+    assert engine.book.apply_snapshot(snapshot) == ApplyStatus.APPLIED
+    sampled_at = -1.0
+    for now, item in items:
+        if now > sampled_at:  # once per moment, just before its events and venue events
+            run.recorder.sample(now - 1e-6)
+            sampled_at = now
+        if isinstance(item, Trade):
+            engine.on_trade(item, now)
+        elif engine.book.apply(item) == ApplyStatus.APPLIED:
+            engine.on_book(now)
+    assert len(run.recorder.fills) > 20
+    await run.report(tmp_path, "duration")
+    assert_decomposition_matches_samples(tmp_path)

@@ -254,7 +254,7 @@ async def _run(
         # the one PnL decomposition (mmcore.analytics.pnl), marked to the sampled mids, the
         # fills' mids and the position's last mark
         times, mids = samples[sym]
-        marks = [*zip(times, mids, strict=True), *((r.t, r.mid) for r in records)]
+        marks = [*((r.t, r.mid) for r in records), *zip(times, mids, strict=True)]
         path = MidPath([*marks, (now, pos.mark)])
         parts = decompose(records, path, markout_s)
         informed = decompose([r for r in records if r.informed], path, markout_s)

@@ -92,13 +92,18 @@ class Recorder:
         for symbol, engine in trader.engines.items():
             engine.on_fill = self._fill_listener(symbol)
 
-    def _fill_listener(self, symbol: str) -> Callable[[OrderFilled, float, float, float], None]:
+    def _fill_listener(
+        self, symbol: str
+    ) -> Callable[[OrderFilled, float, float, float, float], None]:
         trader = self.trader
 
-        def on_fill(fill: OrderFilled, price: float, signed_qty: float, mid: float) -> None:
+        def on_fill(
+            fill: OrderFilled, price: float, signed_qty: float, mid: float, now: float
+        ) -> None:
+            # stamped when the engine applied it, as the samples' PnL sees it (not fill.ts)
             self.fills.append(
                 FillRow(
-                    fill.ts - trader.started_at,
+                    now - trader.started_at,
                     symbol,
                     1 if signed_qty > 0 else -1,
                     price,

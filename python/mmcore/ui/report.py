@@ -103,7 +103,9 @@ def _symbol_pnl(trader: Trader, symbol: str, rows: list[Sample], fills: list[Fil
     """The decomposition at each sample and at the end, marked to the position's last mark."""
     pos = trader.portfolio.position(symbol)
     end = max([s.t for s in rows] + [f.t for f in fills], default=0.0)
-    points = [(s.t, s.mark) for s in rows] + [(f.t, f.mid) for f in fills] + [(end, pos.mark)]
+    # a fill's mid is the mark it was applied at; a sample at the same moment was taken after
+    # it, so at equal times the sample's mark wins (MidPath keeps the later point)
+    points = [(f.t, f.mid) for f in fills] + [(s.t, s.mark) for s in rows] + [(end, pos.mark)]
     times = [s.t for s in rows] + [end]
     if not any(m == m for _, m in points):  # never marked, so never quoted nor filled
         zeros = np.zeros(len(times))
