@@ -39,7 +39,7 @@
 
 use crate::arg_error::{finite, non_negative, positive, ArgError};
 pub use crate::model::Side;
-use crate::model::{LotSize, Qty, Rounding};
+use crate::model::{ClientId, LotSize, Qty, Rounding};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -141,7 +141,7 @@ impl PaperConfig {
 /// A new limit order. `post_only` orders are rejected rather than filled if they cross.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOrder {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub symbol: String,
     pub side: Side,
     pub price_ticks: i64,
@@ -154,10 +154,10 @@ pub struct NewOrder {
 pub enum Event {
     /// The venue accepted the order (its venue id is `{name}-{client_id}`, formatted at the
     /// edge by [`PaperSim::venue_id`]).
-    Acked { client_id: String, ts: f64 },
+    Acked { client_id: ClientId, ts: f64 },
     /// The venue refused the order.
     Rejected {
-        client_id: String,
+        client_id: ClientId,
         ts: f64,
         reason: &'static str,
     },
@@ -165,7 +165,7 @@ pub enum Event {
     /// is the venue's fill sequence number (1, 2, …; `{name}-f{n}` at the edge, see
     /// [`PaperSim::fill_id`]).
     Filled {
-        client_id: String,
+        client_id: ClientId,
         ts: f64,
         fill_id: u64,
         side: Side,
@@ -175,10 +175,10 @@ pub enum Event {
         maker: bool,
     },
     /// The order is off the book.
-    Cancelled { client_id: String, ts: f64 },
+    Cancelled { client_id: ClientId, ts: f64 },
     /// A cancel failed (the order had filled or was never open).
     CancelRejected {
-        client_id: String,
+        client_id: ClientId,
         ts: f64,
         reason: &'static str,
     },
@@ -199,7 +199,7 @@ impl Event {
     /// A fill's `(client_id, ts, fill_id, side sign, price_ticks, qty, fee, maker)`; None for
     /// the other responses.
     #[allow(clippy::type_complexity)]
-    pub fn fill_fields(&self) -> Option<(&str, f64, u64, i64, i64, Qty, f64, bool)> {
+    pub fn fill_fields(&self) -> Option<(ClientId, f64, u64, i64, i64, Qty, f64, bool)> {
         match self {
             Event::Filled {
                 client_id,
@@ -211,7 +211,7 @@ impl Event {
                 fee,
                 maker,
             } => Some((
-                client_id,
+                *client_id,
                 *ts,
                 *fill_id,
                 side.sign(),
@@ -225,13 +225,13 @@ impl Event {
     }
 
     /// The order the response is about.
-    pub fn client_id(&self) -> &str {
+    pub fn client_id(&self) -> ClientId {
         match self {
             Event::Acked { client_id, .. }
             | Event::Rejected { client_id, .. }
             | Event::Filled { client_id, .. }
             | Event::Cancelled { client_id, .. }
-            | Event::CancelRejected { client_id, .. } => client_id,
+            | Event::CancelRejected { client_id, .. } => *client_id,
         }
     }
 }
@@ -272,7 +272,7 @@ impl<T> Eq for Timed<T> {}
 #[derive(Debug)]
 enum Action {
     New(NewOrder),
-    Cancel(String),
+    Cancel(ClientId),
 }
 
 /// An order resting at the venue; sizes in lots.
@@ -509,7 +509,7 @@ impl PaperSim {
 
     /// Lots still open of the order `client_id` resting at the venue (None when it does not
     /// rest there: in flight, filled, cancelled or unknown).
-    pub fn resting_qty(&self, client_id: &str) -> Option<Qty> {
+    pub fn resting_qty(&self, client_id: ClientId) -> Option<Qty> {
         self.resting
             .iter()
             .find(|r| r.order.client_id == client_id)
@@ -569,14 +569,14 @@ impl PaperSim {
     }
 
     /// Sends a cancel; it lands after the cancel latency (the order may fill until then).
-    pub fn cancel(&mut self, client_id: &str, now: f64) -> Result<(), ArgError> {
+    pub fn cancel(&mut self, client_id: ClientId, now: f64) -> Result<(), ArgError> {
         check_time(now)?;
         let at = now + self.cfg.cancel_latency_s + self.jitter.next();
         let seq = self.next_seq();
         self.actions.push(Timed {
             at,
             seq,
-            item: Action::Cancel(client_id.to_owned()),
+            item: Action::Cancel(client_id),
         });
         Ok(())
     }
@@ -610,14 +610,14 @@ impl PaperSim {
 
     /// Client ids resting (or in flight) at the venue for `symbol`, in no particular order;
     /// an id may repeat (a resting id is unique, but an order with it may be in flight).
-    pub fn open_orders<'a>(&'a self, symbol: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn open_orders<'a>(&'a self, symbol: &'a str) -> impl Iterator<Item = ClientId> + 'a {
         let resting = self
             .resting
             .iter()
             .filter(move |r| r.order.symbol == symbol)
-            .map(|r| r.order.client_id.as_str());
+            .map(|r| r.order.client_id);
         let in_flight = self.actions.iter().filter_map(move |a| match &a.item {
-            Action::New(order) if order.symbol == symbol => Some(order.client_id.as_str()),
+            Action::New(order) if order.symbol == symbol => Some(order.client_id),
             _ => None,
         });
         resting.chain(in_flight)
@@ -767,7 +767,7 @@ impl PaperSim {
             };
             match item {
                 Action::New(order) => self.arrive(order, at),
-                Action::Cancel(client_id) => self.cancel_arrives(&client_id, at),
+                Action::Cancel(client_id) => self.cancel_arrives(client_id, at),
             }
         }
     }
@@ -811,7 +811,7 @@ impl PaperSim {
             return self.reject(order, ts, POST_ONLY_REJECT);
         }
         let event = Event::Acked {
-            client_id: order.client_id.clone(),
+            client_id: order.client_id,
             ts: self.at(ts),
         };
         self.respond(event);
@@ -859,15 +859,15 @@ impl PaperSim {
         self.respond(event);
     }
 
-    fn cancel_arrives(&mut self, client_id: &str, ts: f64) {
+    fn cancel_arrives(&mut self, client_id: ClientId, ts: f64) {
         let event = if self.remove_resting(client_id) {
             Event::Cancelled {
-                client_id: client_id.to_owned(),
+                client_id,
                 ts: self.at(ts),
             }
         } else {
             Event::CancelRejected {
-                client_id: client_id.to_owned(),
+                client_id,
                 ts: self.at(ts),
                 reason: UNKNOWN_ORDER,
             }
@@ -875,7 +875,7 @@ impl PaperSim {
         self.respond(event);
     }
 
-    fn remove_resting(&mut self, client_id: &str) -> bool {
+    fn remove_resting(&mut self, client_id: ClientId) -> bool {
         match self
             .resting
             .iter()
@@ -899,7 +899,7 @@ impl PaperSim {
         self.fills += 1;
         self.fill_seq += 1;
         let event = Event::Filled {
-            client_id: order.client_id.clone(),
+            client_id: order.client_id,
             ts: self.at(ts),
             fill_id: self.fill_seq,
             side: order.side,
