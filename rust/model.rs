@@ -239,7 +239,7 @@ impl LotSize {
 
 /// A client order id inside the core: the sender's prefix (an index into a [`Prefixes`] table)
 /// and a sequence number. The string `{prefix}{seq}` is built only at the edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClientId {
     pub prefix: u32,
     pub seq: u64,
@@ -356,13 +356,26 @@ mod tests {
     #[test]
     fn client_ids_round_trip_through_the_prefix_table() {
         let mut p = Prefixes::default();
-        for id in ["mm-X-1", "mm-X-12", "b1", "x", "a01", "mm-Y-0", "7", "z99999999999999999999"] {
+        for id in [
+            "mm-X-1",
+            "mm-X-12",
+            "b1",
+            "x",
+            "a01",
+            "mm-Y-0",
+            "7",
+            "z99999999999999999999",
+        ] {
             let parsed = p.parse(id);
             assert_eq!(p.format(parsed), id, "{id}");
         }
         assert_eq!(p.parse("mm-X-12"), ClientId { prefix: 0, seq: 12 });
         assert_eq!(p.intern("mm-X-"), 0);
-        assert_ne!(p.parse("x"), p.parse("x0"), "a bare id is not the prefix followed by 0");
+        assert_ne!(
+            p.parse("x"),
+            p.parse("x0"),
+            "a bare id is not the prefix followed by 0"
+        );
         assert_eq!(split_seq("mm-X-012"), None);
         assert_eq!(split_seq("mm-X-"), None);
     }

@@ -960,6 +960,21 @@ fn credit_cancels(r: &mut Resting, level: i64, power: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Prefixes;
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// The tests' client id table: they name orders by strings, the venue by integers.
+        static IDS: RefCell<Prefixes> = RefCell::new(Prefixes::default());
+    }
+
+    fn id(text: &str) -> ClientId {
+        IDS.with(|ids| ids.borrow_mut().parse(text))
+    }
+
+    fn name(id: ClientId) -> String {
+        IDS.with(|ids| ids.borrow().format(id))
+    }
 
     const TICK: f64 = 0.01;
     const BIDS: [(f64, f64); 3] = [(100.00, 5.0), (99.99, 3.0), (99.98, 2.0)];
@@ -994,7 +1009,7 @@ mod tests {
 
     fn order(cid: &str, side: Side, price_ticks: i64, qty: f64, post_only: bool) -> NewOrder {
         NewOrder {
-            client_id: cid.to_owned(),
+            client_id: id(cid),
             symbol: "X".to_owned(),
             side,
             price_ticks,
@@ -1018,7 +1033,7 @@ mod tests {
                     qty,
                     maker,
                     ..
-                } => Some((client_id.clone(), qty.lots() as f64 / 100.0, *maker)),
+                } => Some((name(*client_id), qty.lots() as f64 / 100.0, *maker)),
                 _ => None,
             })
             .collect()
@@ -1037,19 +1052,19 @@ mod tests {
         assert!(v.poll(0.014).is_empty()); // at the venue since 0.01, the ack is on its way
         let events = v.poll(0.015);
         assert!(matches!(&events[..], [Event::Acked { client_id, ts }]
-            if client_id == "b1" && close(*ts, 0.015)));
+            if name(*client_id) == "b1" && close(*ts, 0.015)));
         assert_eq!(v.venue_id("b1"), "paper-b1");
         assert_eq!(v.fill_id(3), "paper-f3");
         // a cancel sent before a later order lands first when its latency is shorter
         let mut v = venue_with(|c| c.cancel_latency_s = 0.001);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
-        v.cancel("b1", 0.0).unwrap();
+        v.cancel(id("b1"), 0.0).unwrap();
         let kinds: Vec<_> = v.poll(1.0).into_iter().collect();
         assert!(
             matches!(kinds[0], Event::CancelRejected { reason, .. } if reason == UNKNOWN_ORDER)
         );
         assert!(matches!(kinds[1], Event::Acked { .. }));
-        assert_eq!(v.open_orders("X").collect::<Vec<_>>(), ["b1"]);
+        assert_eq!(v.open_orders("X").map(name).collect::<Vec<_>>(), ["b1"]);
     }
 
     #[test]
@@ -1060,12 +1075,8 @@ mod tests {
         });
         bid(&mut v, "a", 9_990, 1.0, 0.0);
         bid(&mut v, "b", 9_990, 1.0, 0.0);
-        v.cancel("a", 0.0).unwrap();
-        let ids: Vec<_> = v
-            .poll(1.0)
-            .iter()
-            .map(|e| e.client_id().to_owned())
-            .collect();
+        v.cancel(id("a"), 0.0).unwrap();
+        let ids: Vec<_> = v.poll(1.0).iter().map(|e| name(e.client_id())).collect();
         assert_eq!(ids, ["a", "b", "a"]);
     }
 
@@ -1144,7 +1155,7 @@ mod tests {
         v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.2)
             .unwrap();
         assert!(fills(&v.poll(0.3)).is_empty());
-        assert_eq!(v.open_orders("X").collect::<Vec<_>>(), ["t2"]);
+        assert_eq!(v.open_orders("X").map(name).collect::<Vec<_>>(), ["t2"]);
     }
 
     /// `(price_ticks, qty, maker)` of the fills among `events`.
@@ -1172,13 +1183,15 @@ mod tests {
         // a post-only bid at the emptied price takes nothing, so it is accepted and rests
         bid(&mut v, "p1", 10_001, 1.0, 0.1);
         let events = v.poll(0.2);
-        assert!(matches!(&events[..], [Event::Acked { client_id, .. }] if client_id == "p1"));
+        assert!(
+            matches!(&events[..], [Event::Acked { client_id, .. }] if name(*client_id) == "p1")
+        );
         // a marketable order skips the emptied level: one fill, at 100.02, never one of 0.0
         v.submit(order("t2", Side::Buy, 10_002, 1.0, false), 0.2)
             .unwrap();
         assert_eq!(fill_prices(&v.poll(0.3)), [(10_002, 1.0, false)]);
         // our own resting bid would stop the sells below (self-trade prevention)
-        v.cancel("p1", 0.3).unwrap();
+        v.cancel(id("p1"), 0.3).unwrap();
         // the same on the bid side: 100.00 eaten, a post-only sell there takes nothing
         v.submit(order("s1", Side::Sell, 10_000, 5.0, false), 0.3)
             .unwrap();
@@ -1186,7 +1199,7 @@ mod tests {
         v.submit(order("p2", Side::Sell, 10_000, 1.0, true), 0.4)
             .unwrap();
         assert!(matches!(&v.poll(0.5)[..], [Event::Acked { .. }]));
-        v.cancel("p2", 0.5).unwrap();
+        v.cancel(id("p2"), 0.5).unwrap();
         // a zero-size level in the view itself is no liquidity either
         v.on_book([(100.00, 1.0)], [(100.01, 0.0), (100.03, 1.0)], 0.5)
             .unwrap();
@@ -1211,7 +1224,7 @@ mod tests {
         v.submit(order("t1", Side::Buy, 10_001, 1.0, false), 0.0)
             .unwrap();
         assert_eq!(fill_prices(&v.poll(0.1)), [(10_001, 0.3, false)]);
-        v.cancel("t1", 0.1).unwrap(); // the rest of t1 rests at 100.01: out of the way
+        v.cancel(id("t1"), 0.1).unwrap(); // the rest of t1 rests at 100.01: out of the way
         bid(&mut v, "b1", 10_000, 1.0, 0.1);
         v.poll(0.2);
         v.on_trade(10_000, q(0.31), false, 0.2).unwrap();
@@ -1245,7 +1258,7 @@ mod tests {
             .filter_map(|e| match e {
                 Event::Rejected {
                     client_id, reason, ..
-                } => Some((client_id.clone(), *reason)),
+                } => Some((name(*client_id), *reason)),
                 _ => None,
             })
             .collect()
@@ -1274,7 +1287,7 @@ mod tests {
         // once b1 is done its id may be used again (as on Binance)
         bid(&mut v, "b1", 9_990, 1.0, 0.4);
         assert!(matches!(&v.poll(0.5)[..], [Event::Acked { .. }]));
-        v.cancel("b1", 0.5).unwrap();
+        v.cancel(id("b1"), 0.5).unwrap();
         bid(&mut v, "b1", 9_990, 1.0, 0.5); // the cancel lands first
         let events = v.poll(0.6);
         assert!(matches!(
@@ -1303,7 +1316,7 @@ mod tests {
             ]
         );
         assert!(fills(&events).is_empty());
-        let mut open: Vec<_> = v.open_orders("X").collect();
+        let mut open: Vec<_> = v.open_orders("X").map(name).collect();
         open.sort_unstable();
         assert_eq!(open, ["a1", "b2"]);
     }
@@ -1339,10 +1352,10 @@ mod tests {
         assert_eq!(v.rejects(), 2);
         assert_eq!(v.fills(), 0);
         // a cancel frees a place
-        v.cancel("b1", 0.1).unwrap();
+        v.cancel(id("b1"), 0.1).unwrap();
         bid(&mut v, "b4", 9_993, 1.0, 0.2);
         v.poll(0.3);
-        let mut open: Vec<_> = v.open_orders("X").collect();
+        let mut open: Vec<_> = v.open_orders("X").map(name).collect();
         open.sort_unstable();
         assert_eq!(open, ["b2", "b4"]);
         let bad = PaperConfig {
@@ -1357,7 +1370,7 @@ mod tests {
         let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
-        v.cancel("b1", 0.03).unwrap(); // lands at 0.08
+        v.cancel(id("b1"), 0.03).unwrap(); // lands at 0.08
         v.on_trade(9_990, q(1.0), false, 0.05).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events[events.len() - 2], Event::Filled { .. }));
@@ -1369,7 +1382,7 @@ mod tests {
         let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
-        v.cancel("b1", 0.03).unwrap();
+        v.cancel(id("b1"), 0.03).unwrap();
         v.on_trade(9_990, q(1.0), false, 0.09).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events.last(), Some(Event::Cancelled { .. })));

@@ -587,10 +587,7 @@ mod tests {
             &[(104, Qty(10)), (105, Qty(10))],
             0.2,
         );
-        assert_eq!(
-            (prices(&moved), cancels(&moved)),
-            (vec![96], vec![1])
-        );
+        assert_eq!((prices(&moved), cancels(&moved)), (vec![96], vec![1]));
     }
 
     #[test]
@@ -713,7 +710,7 @@ mod tests {
                                                                  // the same target once the fair value is 1,000 ticks (tolerance 1 tick): replaced
         assert_eq!(cancels(&place(&mut d, 9_981, 1_000.0, 0.15)), [1]);
         assert_eq!(cancels(&place(&mut d, 9_970, 10_000.0, 0.2)), [2]); // 11: replaced
-                                                                               // at a fair value of 1,000 ticks, 10 bps is one tick
+                                                                        // at a fair value of 1,000 ticks, 10 bps is one tick
         let mut d = desk_with(|c| c.tolerance_bps = 10.0);
         place(&mut d, 990, 1_000.0, 0.0);
         assert!(place(&mut d, 989, 1_000.0, 0.1).is_empty());
@@ -726,10 +723,7 @@ mod tests {
         run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 10.0);
         // only the asks change: requoted
         let moved = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.1);
-        assert_eq!(
-            (prices(&moved), cancels(&moved)),
-            (vec![112], vec![2])
-        );
+        assert_eq!((prices(&moved), cancels(&moved)), (vec![112], vec![2]));
         // the bid fills: the same targets place it again
         let fill = Update::Filled {
             fill_id: 7,
@@ -755,10 +749,7 @@ mod tests {
         assert!(run(&mut d, &[(100, Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
         assert!(run(&mut d, &[(100, Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
         let resized = run(&mut d, &[(100, Qty(14))], &[], 0.2); // not of 14
-        assert_eq!(
-            (prices(&resized), cancels(&resized)),
-            (vec![100], vec![1])
-        );
+        assert_eq!((prices(&resized), cancels(&resized)), (vec![100], vec![1]));
     }
 
     #[test]

@@ -21,9 +21,7 @@ type OrderRow = (String, i64, i64, f64, f64, f64, f64, u8, String, u32);
 fn row(lot: &LotSize, prefix: &str, paper: Option<&str>, o: &Order) -> OrderRow {
     let client_id = format!("{prefix}{}", o.client_seq);
     let venue_id = match paper {
-        Some(name) if o.venue_id.is_empty() && o.acked => {
-            crate::paper::venue_id(name, &client_id)
-        }
+        Some(name) if o.venue_id.is_empty() && o.acked => crate::paper::venue_id(name, &client_id),
         _ => o.venue_id.clone(),
     };
     (
@@ -343,11 +341,17 @@ impl OrderDesk {
                 }
                 let appended = event
                     .fill_fields()
-                    .map_or(Ok(()), |fill| fills.append(fill_tuple(name, &lot, ids, fill)))
+                    .map_or(Ok(()), |fill| {
+                        fills.append(fill_tuple(name, &lot, ids, fill))
+                    })
                     .and_then(|()| match (&records, order) {
                         (Some(records), Some(order)) => {
                             let kind = Update::from(event).kind();
-                            records.append((kind, event.ts(), row(&lot, &id_prefix, Some(name), order)))
+                            records.append((
+                                kind,
+                                event.ts(),
+                                row(&lot, &id_prefix, Some(name), order),
+                            ))
                         }
                         _ => Ok(()),
                     });
@@ -480,7 +484,12 @@ impl OrderDesk {
     fn forget(&mut self, client_id: &str, ts: f64) -> Option<OrderRow> {
         let lot = *self.inner.lot();
         let order = self.inner.forget(self.client_seq(client_id)?, ts)?;
-        Some(row(&lot, self.inner.id_prefix(), self.paper.as_deref(), &order))
+        Some(row(
+            &lot,
+            self.inner.id_prefix(),
+            self.paper.as_deref(),
+            &order,
+        ))
     }
 
     /// Orders placed.

@@ -20,10 +20,28 @@ pub(super) fn fill_tuple(
     venue: &str,
     lot: &LotSize,
     ids: &Prefixes,
-    (cid, ts, fill_id, side, price, qty, fee, maker): (ClientId, f64, u64, i64, i64, Qty, f64, bool),
+    (cid, ts, fill_id, side, price, qty, fee, maker): (
+        ClientId,
+        f64,
+        u64,
+        i64,
+        i64,
+        Qty,
+        f64,
+        bool,
+    ),
 ) -> FillTuple {
     let fill_id = paper::fill_id(venue, fill_id);
-    (ids.format(cid), ts, fill_id, side, price, lot.units(qty), fee, maker)
+    (
+        ids.format(cid),
+        ts,
+        fill_id,
+        side,
+        price,
+        lot.units(qty),
+        fee,
+        maker,
+    )
 }
 
 /// A simulated venue for one instrument (the symbol of its first order): latency-delayed
@@ -179,8 +197,7 @@ impl PaperSim {
         }
         while let Some(event) = self.inner.pop_ready(now) {
             if let Some(fill) = event.fill_fields() {
-                let (cid, ts, fill_id, side, price, qty, fee, maker) =
-                    fill_tuple(
+                let (cid, ts, fill_id, side, price, qty, fee, maker) = fill_tuple(
                     &self.inner.config().name,
                     self.inner.lot(),
                     &self.prefixes,
@@ -203,11 +220,9 @@ impl PaperSim {
                     .into_pyobject(py)?
                     .into_any(),
                 Event::Filled { .. } => continue, // appended above
-                Event::Cancelled { client_id, ts } => {
-                    (3u8, self.prefixes.format(client_id), ts)
-                        .into_pyobject(py)?
-                        .into_any()
-                }
+                Event::Cancelled { client_id, ts } => (3u8, self.prefixes.format(client_id), ts)
+                    .into_pyobject(py)?
+                    .into_any(),
                 Event::CancelRejected {
                     client_id,
                     ts,
