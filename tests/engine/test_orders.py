@@ -291,7 +291,7 @@ def test_only_the_desks_own_client_ids_are_tracked():
     assert list(m.orders) == ["mm-X-1"]
     for foreign in ["mm-X-01", "mm-Y-1", "mm-X-", "mm-X-1x", "1"]:
         assert m.forget(foreign, 1.0) is None
-    assert list(m.orders) == ["mm-X-1"]
+    assert list(m.orders) == ["mm-X-1"] and venue.cancelled == []
     kept = Order("mm-Y-7", "X", Side.SELL, 105, 1.0, 0.0, 0.5, 0.25, S.ACKED, "v7")
     with pytest.raises(ValueError, match="client_id"):
         m.restore([kept], 7)
