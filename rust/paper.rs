@@ -1542,4 +1542,82 @@ mod tests {
             assert_eq!(PaperSim::new(edit).unwrap_err().arg, arg);
         }
     }
+
+    #[test]
+    fn an_ask_at_the_deepest_visible_level_has_its_queue_and_fills_only_when_reached() {
+        let mut v = venue();
+        v.submit(order("s1", Side::Sell, 10_002, 1.0, true), 0.0)
+            .unwrap(); // behind 3.0 at the deepest visible ask
+        v.on_book(BIDS, [(100.01, 4.0), (100.02, 0.5)], 0.1)
+            .unwrap(); // 2.5 of it left
+        v.on_trade(10_001, q(5.0), true, 0.2).unwrap(); // below our price: never reaches us
+        assert!(fills(&v.poll(0.3)).is_empty());
+        v.on_trade(10_002, q(1.5), true, 0.4).unwrap(); // 0.5 ahead, then us
+        assert_eq!(fills(&v.poll(0.5)), [("s1".to_owned(), 1.0, true)]);
+    }
+
+    #[test]
+    fn levels_out_of_order_or_repeated_are_a_dict_sorted_best_first() {
+        // bids rising, asks falling: sorted before use, so the deepest level is known
+        let mut v = venue();
+        let bids = [(99.98, 2.0), (99.99, 3.0), (100.00, 5.0)];
+        v.on_book(bids, [(100.02, 3.0), (100.01, 4.0)], 0.0)
+            .unwrap();
+        bid(&mut v, "b1", 9_999, 1.0, 0.0); // behind 3.0
+        v.submit(order("s1", Side::Sell, 10_002, 1.0, true), 0.0)
+            .unwrap(); // behind 3.0
+        v.on_trade(9_999, q(4.0), false, 0.1).unwrap();
+        v.on_trade(10_002, q(4.0), true, 0.1).unwrap();
+        let both = [("b1".to_owned(), 1.0, true), ("s1".to_owned(), 1.0, true)];
+        assert_eq!(fills(&v.poll(0.2)), both);
+        // a repeated price keeps its last size
+        let mut v = venue();
+        v.on_book([(100.00, 5.0), (100.00, 1.0)], ASKS, 0.0)
+            .unwrap();
+        bid(&mut v, "b2", 10_000, 1.0, 0.0); // behind 1.0
+        v.on_trade(10_000, q(2.0), false, 0.1).unwrap();
+        assert_eq!(fills(&v.poll(0.2)), [("b2".to_owned(), 1.0, true)]);
+    }
+
+    #[test]
+    fn a_trade_at_price_zero_or_of_no_size_is_taken_a_negative_one_refused() {
+        let mut v = venue();
+        assert!(v.on_trade(0, q(1.0), false, 0.1).is_ok());
+        assert!(v.on_trade(10_000, Qty::ZERO, false, 0.1).is_ok());
+        assert_eq!(
+            v.on_trade(-1, q(1.0), false, 0.1).unwrap_err().arg,
+            "price_ticks"
+        );
+        assert_eq!(
+            v.on_trade(10_000, Qty(-1), false, 0.1).unwrap_err().arg,
+            "qty"
+        );
+    }
+
+    #[test]
+    fn cancels_are_credited_against_the_queue_left_after_trades() {
+        let mut v = venue_with(|c| {
+            c.probabilistic = true;
+            c.queue_power = 1.0;
+        });
+        bid(&mut v, "b1", 10_000, 1.0, 0.0); // 500 lots ahead
+        let at = |size: f64| [(100.00, size), (99.99, 3.0), (99.98, 2.0)];
+        v.on_book(at(8.0), ASKS, 0.1).unwrap(); // 300 lots join behind us
+        v.on_trade(10_000, q(1.0), false, 0.2).unwrap(); // 400 ahead, 300 behind
+                                                         // 200 lots cancelled: 200 * 400 / 700 = 114 of them ahead of us, 286 left ahead
+        v.on_book(at(5.0), ASKS, 0.3).unwrap();
+        v.on_trade(10_000, q(3.0), false, 0.4).unwrap();
+        assert_eq!(fills(&v.poll(0.5)), [("b1".to_owned(), 0.14, true)]);
+        // fewer ahead than behind: 400 cancelled, 400 * 100 / 800 = 50 of them ahead of us
+        let mut v = venue_with(|c| {
+            c.probabilistic = true;
+            c.queue_power = 1.0;
+        });
+        v.on_book(at(1.0), ASKS, 0.0).unwrap();
+        bid(&mut v, "b2", 10_000, 1.0, 0.0); // 100 lots ahead
+        v.on_book(at(8.0), ASKS, 0.1).unwrap(); // 700 behind
+        v.on_book(at(4.0), ASKS, 0.2).unwrap(); // 50 left ahead
+        v.on_trade(10_000, q(1.2), false, 0.3).unwrap();
+        assert_eq!(fills(&v.poll(0.4)), [("b2".to_owned(), 0.7, true)]);
+    }
 }
