@@ -78,7 +78,7 @@ fn execution_step(
         now,
     )
     .unwrap();
-    desk.take_from_paper(sim, now, |_, _, _| {});
+    desk.take_from_paper(sim, 0, now, |_, _, _| {});
     let best = |side| view.float_levels(side, 1).next().unwrap().0 / TICK;
     let (bid, ask) = (
         best(BookSide::Bid).round() as i64,
@@ -95,7 +95,7 @@ fn execution_step(
     let lead = desk.lead_side(0);
     desk.reconcile(&bids, &asks, fair, now, lead, &mut no_gate, actions)
         .unwrap();
-    desk.send_to_paper(sim, "BTCUSDT", actions, now).unwrap();
+    desk.send_to_paper(sim, "BTCUSDT", 0, actions, now).unwrap();
 }
 
 fn execution(c: &mut Criterion) {

@@ -237,6 +237,75 @@ impl LotSize {
     }
 }
 
+/// A client order id inside the core: the sender's prefix (an index into a [`Prefixes`] table)
+/// and a sequence number. The string `{prefix}{seq}` is built only at the edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId {
+    pub prefix: u32,
+    pub seq: u64,
+}
+
+/// The client id prefixes a venue has seen, so ids travel as integers and are turned back into
+/// their exact strings at the edge. An id without a canonical decimal tail (`"x"`, `"a01"`) is
+/// kept whole as a bare entry (sequence 0); a table grows by one entry per distinct prefix or
+/// bare id.
+#[derive(Clone, Debug, Default)]
+pub struct Prefixes {
+    /// `(text, bare)`: a bare entry is a whole id, not followed by a sequence.
+    names: Vec<(String, bool)>,
+}
+
+impl Prefixes {
+    /// The index of `prefix` (followed by sequence numbers), added when new.
+    pub fn intern(&mut self, prefix: &str) -> u32 {
+        self.index(prefix, false)
+    }
+
+    fn index(&mut self, text: &str, bare: bool) -> u32 {
+        let found = self.names.iter().position(|(t, b)| *b == bare && t == text);
+        let index = found.unwrap_or_else(|| {
+            self.names.push((text.to_owned(), bare));
+            self.names.len() - 1
+        });
+        u32::try_from(index).expect("fewer than 2^32 client id prefixes")
+    }
+
+    /// The id of the string `id`: its prefix and decimal tail, or the whole string as a bare
+    /// entry when the tail is missing or not canonical (a leading zero, beyond `u64`).
+    pub fn parse(&mut self, id: &str) -> ClientId {
+        match split_seq(id) {
+            Some((prefix, seq)) => ClientId {
+                prefix: self.index(prefix, false),
+                seq,
+            },
+            None => ClientId {
+                prefix: self.index(id, true),
+                seq: 0,
+            },
+        }
+    }
+
+    /// The exact string `id` was parsed from (or that `{prefix}{seq}` stands for).
+    pub fn format(&self, id: ClientId) -> String {
+        match self.names.get(id.prefix as usize) {
+            Some((text, true)) => text.clone(),
+            Some((text, false)) => format!("{text}{}", id.seq),
+            None => format!("?{}-{}", id.prefix, id.seq),
+        }
+    }
+}
+
+/// `id` split into a prefix and its canonical decimal tail (`"mm-X-12"` → `("mm-X-", 12)`);
+/// None without one (no digits, a leading zero, beyond `u64`).
+pub fn split_seq(id: &str) -> Option<(&str, u64)> {
+    let start = id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let tail = &id[start..];
+    if tail.is_empty() || (tail.len() > 1 && tail.starts_with('0')) {
+        return None;
+    }
+    Some((&id[..start], tail.parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +351,32 @@ mod tests {
         }
         assert_eq!(Status::from_code(8), None);
         assert_eq!(Qty(3).saturating_sub(Qty(5)), Qty::ZERO);
+    }
+
+    #[test]
+    fn client_ids_round_trip_through_the_prefix_table() {
+        let mut p = Prefixes::default();
+        for id in [
+            "mm-X-1",
+            "mm-X-12",
+            "b1",
+            "x",
+            "a01",
+            "mm-Y-0",
+            "7",
+            "z99999999999999999999",
+        ] {
+            let parsed = p.parse(id);
+            assert_eq!(p.format(parsed), id, "{id}");
+        }
+        assert_eq!(p.parse("mm-X-12"), ClientId { prefix: 0, seq: 12 });
+        assert_eq!(p.intern("mm-X-"), 0);
+        assert_ne!(
+            p.parse("x"),
+            p.parse("x0"),
+            "a bare id is not the prefix followed by 0"
+        );
+        assert_eq!(split_seq("mm-X-012"), None);
+        assert_eq!(split_seq("mm-X-"), None);
     }
 }

@@ -39,7 +39,7 @@
 
 use crate::arg_error::{finite, non_negative, positive, ArgError};
 pub use crate::model::Side;
-use crate::model::{LotSize, Qty, Rounding};
+use crate::model::{ClientId, LotSize, Qty, Rounding};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -141,7 +141,7 @@ impl PaperConfig {
 /// A new limit order. `post_only` orders are rejected rather than filled if they cross.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOrder {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub symbol: String,
     pub side: Side,
     pub price_ticks: i64,
@@ -154,10 +154,10 @@ pub struct NewOrder {
 pub enum Event {
     /// The venue accepted the order (its venue id is `{name}-{client_id}`, formatted at the
     /// edge by [`PaperSim::venue_id`]).
-    Acked { client_id: String, ts: f64 },
+    Acked { client_id: ClientId, ts: f64 },
     /// The venue refused the order.
     Rejected {
-        client_id: String,
+        client_id: ClientId,
         ts: f64,
         reason: &'static str,
     },
@@ -165,7 +165,7 @@ pub enum Event {
     /// is the venue's fill sequence number (1, 2, …; `{name}-f{n}` at the edge, see
     /// [`PaperSim::fill_id`]).
     Filled {
-        client_id: String,
+        client_id: ClientId,
         ts: f64,
         fill_id: u64,
         side: Side,
@@ -175,10 +175,10 @@ pub enum Event {
         maker: bool,
     },
     /// The order is off the book.
-    Cancelled { client_id: String, ts: f64 },
+    Cancelled { client_id: ClientId, ts: f64 },
     /// A cancel failed (the order had filled or was never open).
     CancelRejected {
-        client_id: String,
+        client_id: ClientId,
         ts: f64,
         reason: &'static str,
     },
@@ -199,7 +199,7 @@ impl Event {
     /// A fill's `(client_id, ts, fill_id, side sign, price_ticks, qty, fee, maker)`; None for
     /// the other responses.
     #[allow(clippy::type_complexity)]
-    pub fn fill_fields(&self) -> Option<(&str, f64, u64, i64, i64, Qty, f64, bool)> {
+    pub fn fill_fields(&self) -> Option<(ClientId, f64, u64, i64, i64, Qty, f64, bool)> {
         match self {
             Event::Filled {
                 client_id,
@@ -211,7 +211,7 @@ impl Event {
                 fee,
                 maker,
             } => Some((
-                client_id,
+                *client_id,
                 *ts,
                 *fill_id,
                 side.sign(),
@@ -225,13 +225,13 @@ impl Event {
     }
 
     /// The order the response is about.
-    pub fn client_id(&self) -> &str {
+    pub fn client_id(&self) -> ClientId {
         match self {
             Event::Acked { client_id, .. }
             | Event::Rejected { client_id, .. }
             | Event::Filled { client_id, .. }
             | Event::Cancelled { client_id, .. }
-            | Event::CancelRejected { client_id, .. } => client_id,
+            | Event::CancelRejected { client_id, .. } => *client_id,
         }
     }
 }
@@ -272,7 +272,7 @@ impl<T> Eq for Timed<T> {}
 #[derive(Debug)]
 enum Action {
     New(NewOrder),
-    Cancel(String),
+    Cancel(ClientId),
 }
 
 /// An order resting at the venue; sizes in lots.
@@ -509,7 +509,7 @@ impl PaperSim {
 
     /// Lots still open of the order `client_id` resting at the venue (None when it does not
     /// rest there: in flight, filled, cancelled or unknown).
-    pub fn resting_qty(&self, client_id: &str) -> Option<Qty> {
+    pub fn resting_qty(&self, client_id: ClientId) -> Option<Qty> {
         self.resting
             .iter()
             .find(|r| r.order.client_id == client_id)
@@ -569,14 +569,14 @@ impl PaperSim {
     }
 
     /// Sends a cancel; it lands after the cancel latency (the order may fill until then).
-    pub fn cancel(&mut self, client_id: &str, now: f64) -> Result<(), ArgError> {
+    pub fn cancel(&mut self, client_id: ClientId, now: f64) -> Result<(), ArgError> {
         check_time(now)?;
         let at = now + self.cfg.cancel_latency_s + self.jitter.next();
         let seq = self.next_seq();
         self.actions.push(Timed {
             at,
             seq,
-            item: Action::Cancel(client_id.to_owned()),
+            item: Action::Cancel(client_id),
         });
         Ok(())
     }
@@ -610,14 +610,14 @@ impl PaperSim {
 
     /// Client ids resting (or in flight) at the venue for `symbol`, in no particular order;
     /// an id may repeat (a resting id is unique, but an order with it may be in flight).
-    pub fn open_orders<'a>(&'a self, symbol: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn open_orders<'a>(&'a self, symbol: &'a str) -> impl Iterator<Item = ClientId> + 'a {
         let resting = self
             .resting
             .iter()
             .filter(move |r| r.order.symbol == symbol)
-            .map(|r| r.order.client_id.as_str());
+            .map(|r| r.order.client_id);
         let in_flight = self.actions.iter().filter_map(move |a| match &a.item {
-            Action::New(order) if order.symbol == symbol => Some(order.client_id.as_str()),
+            Action::New(order) if order.symbol == symbol => Some(order.client_id),
             _ => None,
         });
         resting.chain(in_flight)
@@ -767,7 +767,7 @@ impl PaperSim {
             };
             match item {
                 Action::New(order) => self.arrive(order, at),
-                Action::Cancel(client_id) => self.cancel_arrives(&client_id, at),
+                Action::Cancel(client_id) => self.cancel_arrives(client_id, at),
             }
         }
     }
@@ -811,7 +811,7 @@ impl PaperSim {
             return self.reject(order, ts, POST_ONLY_REJECT);
         }
         let event = Event::Acked {
-            client_id: order.client_id.clone(),
+            client_id: order.client_id,
             ts: self.at(ts),
         };
         self.respond(event);
@@ -859,15 +859,15 @@ impl PaperSim {
         self.respond(event);
     }
 
-    fn cancel_arrives(&mut self, client_id: &str, ts: f64) {
+    fn cancel_arrives(&mut self, client_id: ClientId, ts: f64) {
         let event = if self.remove_resting(client_id) {
             Event::Cancelled {
-                client_id: client_id.to_owned(),
+                client_id,
                 ts: self.at(ts),
             }
         } else {
             Event::CancelRejected {
-                client_id: client_id.to_owned(),
+                client_id,
                 ts: self.at(ts),
                 reason: UNKNOWN_ORDER,
             }
@@ -875,7 +875,7 @@ impl PaperSim {
         self.respond(event);
     }
 
-    fn remove_resting(&mut self, client_id: &str) -> bool {
+    fn remove_resting(&mut self, client_id: ClientId) -> bool {
         match self
             .resting
             .iter()
@@ -899,7 +899,7 @@ impl PaperSim {
         self.fills += 1;
         self.fill_seq += 1;
         let event = Event::Filled {
-            client_id: order.client_id.clone(),
+            client_id: order.client_id,
             ts: self.at(ts),
             fill_id: self.fill_seq,
             side: order.side,
@@ -960,6 +960,21 @@ fn credit_cancels(r: &mut Resting, level: i64, power: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Prefixes;
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// The tests' client id table: they name orders by strings, the venue by integers.
+        static IDS: RefCell<Prefixes> = RefCell::new(Prefixes::default());
+    }
+
+    fn id(text: &str) -> ClientId {
+        IDS.with(|ids| ids.borrow_mut().parse(text))
+    }
+
+    fn name(id: ClientId) -> String {
+        IDS.with(|ids| ids.borrow().format(id))
+    }
 
     const TICK: f64 = 0.01;
     const BIDS: [(f64, f64); 3] = [(100.00, 5.0), (99.99, 3.0), (99.98, 2.0)];
@@ -994,7 +1009,7 @@ mod tests {
 
     fn order(cid: &str, side: Side, price_ticks: i64, qty: f64, post_only: bool) -> NewOrder {
         NewOrder {
-            client_id: cid.to_owned(),
+            client_id: id(cid),
             symbol: "X".to_owned(),
             side,
             price_ticks,
@@ -1018,7 +1033,7 @@ mod tests {
                     qty,
                     maker,
                     ..
-                } => Some((client_id.clone(), qty.lots() as f64 / 100.0, *maker)),
+                } => Some((name(*client_id), qty.lots() as f64 / 100.0, *maker)),
                 _ => None,
             })
             .collect()
@@ -1037,19 +1052,19 @@ mod tests {
         assert!(v.poll(0.014).is_empty()); // at the venue since 0.01, the ack is on its way
         let events = v.poll(0.015);
         assert!(matches!(&events[..], [Event::Acked { client_id, ts }]
-            if client_id == "b1" && close(*ts, 0.015)));
+            if name(*client_id) == "b1" && close(*ts, 0.015)));
         assert_eq!(v.venue_id("b1"), "paper-b1");
         assert_eq!(v.fill_id(3), "paper-f3");
         // a cancel sent before a later order lands first when its latency is shorter
         let mut v = venue_with(|c| c.cancel_latency_s = 0.001);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
-        v.cancel("b1", 0.0).unwrap();
+        v.cancel(id("b1"), 0.0).unwrap();
         let kinds: Vec<_> = v.poll(1.0).into_iter().collect();
         assert!(
             matches!(kinds[0], Event::CancelRejected { reason, .. } if reason == UNKNOWN_ORDER)
         );
         assert!(matches!(kinds[1], Event::Acked { .. }));
-        assert_eq!(v.open_orders("X").collect::<Vec<_>>(), ["b1"]);
+        assert_eq!(v.open_orders("X").map(name).collect::<Vec<_>>(), ["b1"]);
     }
 
     #[test]
@@ -1060,12 +1075,8 @@ mod tests {
         });
         bid(&mut v, "a", 9_990, 1.0, 0.0);
         bid(&mut v, "b", 9_990, 1.0, 0.0);
-        v.cancel("a", 0.0).unwrap();
-        let ids: Vec<_> = v
-            .poll(1.0)
-            .iter()
-            .map(|e| e.client_id().to_owned())
-            .collect();
+        v.cancel(id("a"), 0.0).unwrap();
+        let ids: Vec<_> = v.poll(1.0).iter().map(|e| name(e.client_id())).collect();
         assert_eq!(ids, ["a", "b", "a"]);
     }
 
@@ -1144,7 +1155,7 @@ mod tests {
         v.submit(order("t2", Side::Buy, 10_001, 1.0, false), 0.2)
             .unwrap();
         assert!(fills(&v.poll(0.3)).is_empty());
-        assert_eq!(v.open_orders("X").collect::<Vec<_>>(), ["t2"]);
+        assert_eq!(v.open_orders("X").map(name).collect::<Vec<_>>(), ["t2"]);
     }
 
     /// `(price_ticks, qty, maker)` of the fills among `events`.
@@ -1172,13 +1183,15 @@ mod tests {
         // a post-only bid at the emptied price takes nothing, so it is accepted and rests
         bid(&mut v, "p1", 10_001, 1.0, 0.1);
         let events = v.poll(0.2);
-        assert!(matches!(&events[..], [Event::Acked { client_id, .. }] if client_id == "p1"));
+        assert!(
+            matches!(&events[..], [Event::Acked { client_id, .. }] if name(*client_id) == "p1")
+        );
         // a marketable order skips the emptied level: one fill, at 100.02, never one of 0.0
         v.submit(order("t2", Side::Buy, 10_002, 1.0, false), 0.2)
             .unwrap();
         assert_eq!(fill_prices(&v.poll(0.3)), [(10_002, 1.0, false)]);
         // our own resting bid would stop the sells below (self-trade prevention)
-        v.cancel("p1", 0.3).unwrap();
+        v.cancel(id("p1"), 0.3).unwrap();
         // the same on the bid side: 100.00 eaten, a post-only sell there takes nothing
         v.submit(order("s1", Side::Sell, 10_000, 5.0, false), 0.3)
             .unwrap();
@@ -1186,7 +1199,7 @@ mod tests {
         v.submit(order("p2", Side::Sell, 10_000, 1.0, true), 0.4)
             .unwrap();
         assert!(matches!(&v.poll(0.5)[..], [Event::Acked { .. }]));
-        v.cancel("p2", 0.5).unwrap();
+        v.cancel(id("p2"), 0.5).unwrap();
         // a zero-size level in the view itself is no liquidity either
         v.on_book([(100.00, 1.0)], [(100.01, 0.0), (100.03, 1.0)], 0.5)
             .unwrap();
@@ -1211,7 +1224,7 @@ mod tests {
         v.submit(order("t1", Side::Buy, 10_001, 1.0, false), 0.0)
             .unwrap();
         assert_eq!(fill_prices(&v.poll(0.1)), [(10_001, 0.3, false)]);
-        v.cancel("t1", 0.1).unwrap(); // the rest of t1 rests at 100.01: out of the way
+        v.cancel(id("t1"), 0.1).unwrap(); // the rest of t1 rests at 100.01: out of the way
         bid(&mut v, "b1", 10_000, 1.0, 0.1);
         v.poll(0.2);
         v.on_trade(10_000, q(0.31), false, 0.2).unwrap();
@@ -1245,7 +1258,7 @@ mod tests {
             .filter_map(|e| match e {
                 Event::Rejected {
                     client_id, reason, ..
-                } => Some((client_id.clone(), *reason)),
+                } => Some((name(*client_id), *reason)),
                 _ => None,
             })
             .collect()
@@ -1274,7 +1287,7 @@ mod tests {
         // once b1 is done its id may be used again (as on Binance)
         bid(&mut v, "b1", 9_990, 1.0, 0.4);
         assert!(matches!(&v.poll(0.5)[..], [Event::Acked { .. }]));
-        v.cancel("b1", 0.5).unwrap();
+        v.cancel(id("b1"), 0.5).unwrap();
         bid(&mut v, "b1", 9_990, 1.0, 0.5); // the cancel lands first
         let events = v.poll(0.6);
         assert!(matches!(
@@ -1303,7 +1316,7 @@ mod tests {
             ]
         );
         assert!(fills(&events).is_empty());
-        let mut open: Vec<_> = v.open_orders("X").collect();
+        let mut open: Vec<_> = v.open_orders("X").map(name).collect();
         open.sort_unstable();
         assert_eq!(open, ["a1", "b2"]);
     }
@@ -1339,10 +1352,10 @@ mod tests {
         assert_eq!(v.rejects(), 2);
         assert_eq!(v.fills(), 0);
         // a cancel frees a place
-        v.cancel("b1", 0.1).unwrap();
+        v.cancel(id("b1"), 0.1).unwrap();
         bid(&mut v, "b4", 9_993, 1.0, 0.2);
         v.poll(0.3);
-        let mut open: Vec<_> = v.open_orders("X").collect();
+        let mut open: Vec<_> = v.open_orders("X").map(name).collect();
         open.sort_unstable();
         assert_eq!(open, ["b2", "b4"]);
         let bad = PaperConfig {
@@ -1357,7 +1370,7 @@ mod tests {
         let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
-        v.cancel("b1", 0.03).unwrap(); // lands at 0.08
+        v.cancel(id("b1"), 0.03).unwrap(); // lands at 0.08
         v.on_trade(9_990, q(1.0), false, 0.05).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events[events.len() - 2], Event::Filled { .. }));
@@ -1369,7 +1382,7 @@ mod tests {
         let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
-        v.cancel("b1", 0.03).unwrap();
+        v.cancel(id("b1"), 0.03).unwrap();
         v.on_trade(9_990, q(1.0), false, 0.09).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events.last(), Some(Event::Cancelled { .. })));
@@ -1528,5 +1541,83 @@ mod tests {
         ] {
             assert_eq!(PaperSim::new(edit).unwrap_err().arg, arg);
         }
+    }
+
+    #[test]
+    fn an_ask_at_the_deepest_visible_level_has_its_queue_and_fills_only_when_reached() {
+        let mut v = venue();
+        v.submit(order("s1", Side::Sell, 10_002, 1.0, true), 0.0)
+            .unwrap(); // behind 3.0 at the deepest visible ask
+        v.on_book(BIDS, [(100.01, 4.0), (100.02, 0.5)], 0.1)
+            .unwrap(); // 2.5 of it left
+        v.on_trade(10_001, q(5.0), true, 0.2).unwrap(); // below our price: never reaches us
+        assert!(fills(&v.poll(0.3)).is_empty());
+        v.on_trade(10_002, q(1.5), true, 0.4).unwrap(); // 0.5 ahead, then us
+        assert_eq!(fills(&v.poll(0.5)), [("s1".to_owned(), 1.0, true)]);
+    }
+
+    #[test]
+    fn levels_out_of_order_or_repeated_are_a_dict_sorted_best_first() {
+        // bids rising, asks falling: sorted before use, so the deepest level is known
+        let mut v = venue();
+        let bids = [(99.98, 2.0), (99.99, 3.0), (100.00, 5.0)];
+        v.on_book(bids, [(100.02, 3.0), (100.01, 4.0)], 0.0)
+            .unwrap();
+        bid(&mut v, "b1", 9_999, 1.0, 0.0); // behind 3.0
+        v.submit(order("s1", Side::Sell, 10_002, 1.0, true), 0.0)
+            .unwrap(); // behind 3.0
+        v.on_trade(9_999, q(4.0), false, 0.1).unwrap();
+        v.on_trade(10_002, q(4.0), true, 0.1).unwrap();
+        let both = [("b1".to_owned(), 1.0, true), ("s1".to_owned(), 1.0, true)];
+        assert_eq!(fills(&v.poll(0.2)), both);
+        // a repeated price keeps its last size
+        let mut v = venue();
+        v.on_book([(100.00, 5.0), (100.00, 1.0)], ASKS, 0.0)
+            .unwrap();
+        bid(&mut v, "b2", 10_000, 1.0, 0.0); // behind 1.0
+        v.on_trade(10_000, q(2.0), false, 0.1).unwrap();
+        assert_eq!(fills(&v.poll(0.2)), [("b2".to_owned(), 1.0, true)]);
+    }
+
+    #[test]
+    fn a_trade_at_price_zero_or_of_no_size_is_taken_a_negative_one_refused() {
+        let mut v = venue();
+        assert!(v.on_trade(0, q(1.0), false, 0.1).is_ok());
+        assert!(v.on_trade(10_000, Qty::ZERO, false, 0.1).is_ok());
+        assert_eq!(
+            v.on_trade(-1, q(1.0), false, 0.1).unwrap_err().arg,
+            "price_ticks"
+        );
+        assert_eq!(
+            v.on_trade(10_000, Qty(-1), false, 0.1).unwrap_err().arg,
+            "qty"
+        );
+    }
+
+    #[test]
+    fn cancels_are_credited_against_the_queue_left_after_trades() {
+        let mut v = venue_with(|c| {
+            c.probabilistic = true;
+            c.queue_power = 1.0;
+        });
+        bid(&mut v, "b1", 10_000, 1.0, 0.0); // 500 lots ahead
+        let at = |size: f64| [(100.00, size), (99.99, 3.0), (99.98, 2.0)];
+        v.on_book(at(8.0), ASKS, 0.1).unwrap(); // 300 lots join behind us
+        v.on_trade(10_000, q(1.0), false, 0.2).unwrap(); // 400 ahead, 300 behind
+                                                         // 200 lots cancelled: 200 * 400 / 700 = 114 of them ahead of us, 286 left ahead
+        v.on_book(at(5.0), ASKS, 0.3).unwrap();
+        v.on_trade(10_000, q(3.0), false, 0.4).unwrap();
+        assert_eq!(fills(&v.poll(0.5)), [("b1".to_owned(), 0.14, true)]);
+        // fewer ahead than behind: 400 cancelled, 400 * 100 / 800 = 50 of them ahead of us
+        let mut v = venue_with(|c| {
+            c.probabilistic = true;
+            c.queue_power = 1.0;
+        });
+        v.on_book(at(1.0), ASKS, 0.0).unwrap();
+        bid(&mut v, "b2", 10_000, 1.0, 0.0); // 100 lots ahead
+        v.on_book(at(8.0), ASKS, 0.1).unwrap(); // 700 behind
+        v.on_book(at(4.0), ASKS, 0.2).unwrap(); // 50 left ahead
+        v.on_trade(10_000, q(1.2), false, 0.3).unwrap();
+        assert_eq!(fills(&v.poll(0.4)), [("b2".to_owned(), 0.7, true)]);
     }
 }

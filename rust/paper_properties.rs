@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 
-use crate::model::Qty;
+use crate::model::{ClientId, Qty};
 use crate::paper::{Event, NewOrder, PaperConfig, PaperSim, Side};
 
 const TICK: f64 = 0.01;
@@ -45,25 +45,28 @@ struct Sent {
 /// What we know from the responses so far.
 #[derive(Default)]
 struct Seen {
-    filled: HashMap<String, Qty>,
-    resting: HashMap<String, (Side, i64)>,
+    filled: HashMap<ClientId, Qty>,
+    resting: HashMap<ClientId, (Side, i64)>,
     last_ts: f64,
 }
 
 /// Checks `events` against what was sent and updates `seen`; returns the maker quantity filled.
-fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<Qty, TestCaseError> {
+fn check(
+    events: &[Event],
+    sent: &[(ClientId, Sent)],
+    seen: &mut Seen,
+) -> Result<Qty, TestCaseError> {
     let mut maker_qty = Qty::ZERO;
     for event in events {
         prop_assert!(event.ts() >= seen.last_ts, "responses out of order");
         seen.last_ts = event.ts();
-        let id = event.client_id().to_owned();
+        let id = event.client_id();
         let Some((_, info)) = sent.iter().find(|(cid, _)| *cid == id) else {
-            return Err(TestCaseError::fail(format!("event for unknown {id}")));
+            return Err(TestCaseError::fail(format!("event for unknown {id:?}")));
         };
         match event {
             Event::Acked { .. } => {
-                seen.resting
-                    .insert(id.clone(), (info.side, info.price_ticks));
+                seen.resting.insert(id, (info.side, info.price_ticks));
             }
             Event::Filled {
                 qty,
@@ -75,9 +78,9 @@ fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<Q
             } => {
                 prop_assert!(qty.is_positive(), "fill of size {}", qty);
                 prop_assert_eq!(*side, info.side);
-                let total = seen.filled.entry(id.clone()).or_default();
+                let total = seen.filled.entry(id).or_default();
                 *total += *qty;
-                prop_assert!(*total <= info.qty, "{} overfilled", id);
+                prop_assert!(*total <= info.qty, "{:?} overfilled", id);
                 if *total == info.qty {
                     seen.resting.remove(&id);
                 }
@@ -86,7 +89,7 @@ fn check(events: &[Event], sent: &[(String, Sent)], seen: &mut Seen) -> Result<Q
                 let fair_price = if *maker { better == 0 } else { better >= 0 };
                 prop_assert!(
                     fair_price,
-                    "{} filled at {} (maker: {})",
+                    "{:?} filled at {} (maker: {})",
                     id,
                     price_ticks,
                     maker
@@ -133,7 +136,7 @@ proptest! {
             ..PaperConfig::default()
         };
         let mut venue = PaperSim::new(cfg).unwrap();
-        let mut sent: Vec<(String, Sent)> = Vec::new();
+        let mut sent: Vec<(ClientId, Sent)> = Vec::new();
         let mut seen = Seen { last_ts: f64::NEG_INFINITY, ..Seen::default() };
         let mut now = 0.0;
         for op in ops {
@@ -142,7 +145,7 @@ proptest! {
                 Op::Submit(buy, from_mid, qty, post_only) => {
                     let side = if buy { Side::Buy } else { Side::Sell };
                     let order = NewOrder {
-                        client_id: format!("o{}", sent.len()),
+                        client_id: ClientId { prefix: 0, seq: sent.len() as u64 },
                         symbol: "X".to_owned(),
                         side,
                         price_ticks: MID + from_mid,
@@ -150,11 +153,11 @@ proptest! {
                         post_only,
                     };
                     let info = Sent { side, price_ticks: order.price_ticks, qty: order.qty };
-                    sent.push((order.client_id.clone(), info));
+                    sent.push((order.client_id, info));
                     venue.submit(order, now).unwrap();
                 }
                 Op::Cancel(n) if !sent.is_empty() => {
-                    venue.cancel(&sent[n % sent.len()].0, now).unwrap();
+                    venue.cancel(sent[n % sent.len()].0, now).unwrap();
                 }
                 Op::Cancel(_) => {}
                 Op::Book(below, bid_size, above, ask_size) => {
@@ -174,7 +177,7 @@ proptest! {
             check(&venue.poll(now), &sent, &mut seen)?;
         }
         check(&venue.poll(now + 1.0), &sent, &mut seen)?; // everything in flight lands
-        let mut open: Vec<_> = venue.open_orders("X").map(str::to_owned).collect();
+        let mut open: Vec<_> = venue.open_orders("X").collect();
         let mut expected: Vec<_> = seen.resting.keys().cloned().collect();
         open.sort_unstable();
         expected.sort_unstable();

@@ -268,7 +268,9 @@ class PaperSim:
     def on_book_from(self, book: OrderBook, levels: int, now: float) -> None:
         """As ``on_book(book.bids(levels), book.asks(levels), now)``, read directly in Rust."""
     def open_orders(self, symbol: str) -> set[str]:
-        """Client ids resting (or in flight) at the venue for ``symbol``."""
+        """Client ids resting (or in flight) at the venue for ``symbol``. Inside the venue an
+        id is a prefix and a sequence number (or, without a canonical decimal tail, the whole
+        id); every id comes back as the exact string sent."""
     @property
     def fills(self) -> int: ...
     @property
@@ -356,7 +358,9 @@ class OrderDesk:
         """Open size on ``side`` (+1 buy, -1 sell), pending cancels included."""
     def next_client_id(self) -> str: ...
     def restore(self, orders: list[OrderRow], last_client_seq: int) -> None:
-        """Adopt open orders from a journal; client ids continue after ``last_client_seq``."""
+        """Adopt open orders from a journal; client ids continue after ``last_client_seq``.
+        A row whose client id is not this desk's (``{id_prefix}{n}``) raises ``ValueError``
+        naming ``client_id``; nothing is adopted then."""
     def forget(self, client_id: str, ts: float) -> OrderRow | None:
         """Drop an order the venue no longer holds, marked expired at ``ts``."""
     @property

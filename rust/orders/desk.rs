@@ -59,13 +59,13 @@ impl DeskConfig {
 pub enum Action {
     /// A new post-only limit order.
     Place {
-        client_id: String,
+        client_seq: u64,
         side: Side,
         price_ticks: i64,
         qty: Qty,
     },
     /// A cancel of a working order.
-    Cancel { client_id: String },
+    Cancel { client_seq: u64 },
 }
 
 /// The gate of a desk without risk checks: every size passes.
@@ -187,16 +187,21 @@ impl Desk {
         &self.orders
     }
 
-    /// The active order with `client_id`.
-    pub fn order(&self, client_id: &str) -> Option<&Order> {
-        self.orders.iter().find(|o| o.client_id == client_id)
+    /// The active order with the client sequence `seq`.
+    pub fn order(&self, seq: u64) -> Option<&Order> {
+        self.orders.iter().find(|o| o.client_seq == seq)
     }
 
-    /// A fresh client order id.
-    pub fn next_client_id(&mut self) -> String {
-        let id = format!("{}{}", self.id_prefix, self.next_seq);
+    /// The prefix of this desk's client ids (`{prefix}{seq}`, formatted at the edge).
+    pub fn id_prefix(&self) -> &str {
+        &self.id_prefix
+    }
+
+    /// A fresh client sequence number.
+    pub fn next_client_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
         self.next_seq += 1;
-        id
+        seq
     }
 
     /// Open size of all orders on `side` that may still fill (pending cancels count).
@@ -393,15 +398,15 @@ impl Desk {
                     self.vetoed += 1; // venues refuse such orders; the table is full
                     continue;
                 }
-                let client_id = self.next_client_id();
+                let client_seq = self.next_client_seq();
                 out.push(Action::Place {
-                    client_id: client_id.clone(),
+                    client_seq,
                     side,
                     price_ticks,
                     qty,
                 });
                 self.orders
-                    .push(Order::new(client_id, side, price_ticks, qty, now));
+                    .push(Order::new(client_seq, side, price_ticks, qty, now));
                 self.placed += 1;
                 working[k] += qty;
                 placed += 1;
@@ -417,7 +422,7 @@ impl Desk {
         }
         self.cancels += 1;
         out.push(Action::Cancel {
-            client_id: order.client_id.clone(),
+            client_seq: order.client_seq,
         });
         true
     }
@@ -430,19 +435,20 @@ impl Desk {
             .count()
     }
 
-    /// Applies a venue update about `client_id` at `ts`. `seen(order, new)` gets the tracked
+    /// Applies a venue update about the order with client sequence `seq` (None: an id that is
+    /// not this desk's) at `ts`. `seen(order, new)` gets the tracked
     /// order after the update (before a terminal order leaves the desk); `new` is false for a
     /// repeated fill id, which changes nothing.
     pub fn on_update(
         &mut self,
-        client_id: &str,
+        seq: Option<u64>,
         ts: f64,
         update: &Update<'_>,
         seen: impl FnOnce(&Order, bool),
     ) -> Outcome {
         if let Update::Filled { fill_id, .. } = *update {
             if !self.remember_fill(fill_id) {
-                let order = self.order(client_id);
+                let order = seq.and_then(|seq| self.order(seq));
                 if let Some(order) = order {
                     seen(order, false);
                 }
@@ -452,7 +458,8 @@ impl Desk {
                 };
             }
         }
-        let Some(index) = self.orders.iter().position(|o| o.client_id == client_id) else {
+        let found = seq.and_then(|seq| self.orders.iter().position(|o| o.client_seq == seq));
+        let Some(index) = found else {
             return Outcome {
                 known: false,
                 new: true,
@@ -494,16 +501,16 @@ impl Desk {
         self.next_seq = self.next_seq.max(last_client_seq + 1);
         self.changed = true;
         for order in orders {
-            if !order.status.terminal() && self.order(&order.client_id).is_none() {
+            if !order.status.terminal() && self.order(order.client_seq).is_none() {
                 self.orders.push(order);
             }
         }
     }
 
-    /// Drops the order with `client_id` without telling the venue (it no longer holds it):
+    /// Drops the order with client sequence `seq` without telling the venue (it no longer holds it):
     /// the order, marked expired at `ts`, or None when unknown.
-    pub fn forget(&mut self, client_id: &str, ts: f64) -> Option<Order> {
-        let index = self.orders.iter().position(|o| o.client_id == client_id)?;
+    pub fn forget(&mut self, seq: u64, ts: f64) -> Option<Order> {
+        let index = self.orders.iter().position(|o| o.client_seq == seq)?;
         self.changed = true;
         let mut order = self.orders.remove(index);
         order.status = Status::Expired;
@@ -547,11 +554,11 @@ mod tests {
             .collect()
     }
 
-    fn cancels(actions: &[Action]) -> Vec<&str> {
+    fn cancels(actions: &[Action]) -> Vec<u64> {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Cancel { client_id } => Some(client_id.as_str()),
+                Action::Cancel { client_seq } => Some(*client_seq),
                 Action::Place { .. } => None,
             })
             .collect()
@@ -580,10 +587,7 @@ mod tests {
             &[(104, Qty(10)), (105, Qty(10))],
             0.2,
         );
-        assert_eq!(
-            (prices(&moved), cancels(&moved)),
-            (vec![96], vec!["mm-X-1"])
-        );
+        assert_eq!((prices(&moved), cancels(&moved)), (vec![96], vec![1]));
     }
 
     #[test]
@@ -592,7 +596,7 @@ mod tests {
         run(&mut d, &[(100, Qty(10))], &[], 0.0);
         assert!(run(&mut d, &[(100, Qty(10))], &[], 29.0).is_empty());
         let aged = run(&mut d, &[(100, Qty(10))], &[], 30.0);
-        assert_eq!((prices(&aged), cancels(&aged)), (vec![100], vec!["mm-X-1"]));
+        assert_eq!((prices(&aged), cancels(&aged)), (vec![100], vec![1]));
     }
 
     #[test]
@@ -638,7 +642,7 @@ mod tests {
             qty: Qty(10),
         };
         let mut status = None;
-        let outcome = d.on_update("mm-X-1", 0.1, &fill, |o, _| status = Some(o.status));
+        let outcome = d.on_update(Some(1), 0.1, &fill, |o, _| status = Some(o.status));
         assert_eq!(
             outcome,
             Outcome {
@@ -648,7 +652,7 @@ mod tests {
         );
         assert_eq!(status, Some(Status::Filled));
         assert!(d.orders().is_empty());
-        let again = d.on_update("mm-X-1", 0.1, &fill, |_, _| panic!("nothing to see"));
+        let again = d.on_update(Some(1), 0.1, &fill, |_, _| panic!("nothing to see"));
         assert_eq!(
             again,
             Outcome {
@@ -656,7 +660,7 @@ mod tests {
                 new: false
             }
         );
-        let ghost = d.on_update("ghost", 0.2, &Update::Cancelled, |_, _| panic!("unknown"));
+        let ghost = d.on_update(None, 0.2, &Update::Cancelled, |_, _| panic!("unknown"));
         assert_eq!(
             ghost,
             Outcome {
@@ -669,12 +673,12 @@ mod tests {
     #[test]
     fn restore_continues_client_ids_and_forget_expires() {
         let mut d = desk(0.0);
-        let old = Order::new("mm-X-7".into(), Side::Sell, 105, Qty(10), 0.0);
+        let old = Order::new(7, Side::Sell, 105, Qty(10), 0.0);
         d.restore([old], 7);
-        assert_eq!(d.next_client_id(), "mm-X-8");
-        let gone = d.forget("mm-X-7", 5.0).unwrap();
+        assert_eq!(d.next_client_seq(), 8);
+        let gone = d.forget(7, 5.0).unwrap();
         assert_eq!((gone.status, gone.updated), (Status::Expired, 5.0));
-        assert!(d.orders().is_empty() && d.forget("mm-X-7", 6.0).is_none());
+        assert!(d.orders().is_empty() && d.forget(7, 6.0).is_none());
     }
 
     fn desk_with(edit: impl FnOnce(&mut DeskConfig)) -> Desk {
@@ -704,13 +708,13 @@ mod tests {
         place(&mut d, 9_990, 10_000.0, 0.0);
         assert!(place(&mut d, 9_981, 10_000.0, 0.1).is_empty()); // 9 ticks: kept
                                                                  // the same target once the fair value is 1,000 ticks (tolerance 1 tick): replaced
-        assert_eq!(cancels(&place(&mut d, 9_981, 1_000.0, 0.15)), ["mm-X-1"]);
-        assert_eq!(cancels(&place(&mut d, 9_970, 10_000.0, 0.2)), ["mm-X-2"]); // 11: replaced
-                                                                               // at a fair value of 1,000 ticks, 10 bps is one tick
+        assert_eq!(cancels(&place(&mut d, 9_981, 1_000.0, 0.15)), [1]);
+        assert_eq!(cancels(&place(&mut d, 9_970, 10_000.0, 0.2)), [2]); // 11: replaced
+                                                                        // at a fair value of 1,000 ticks, 10 bps is one tick
         let mut d = desk_with(|c| c.tolerance_bps = 10.0);
         place(&mut d, 990, 1_000.0, 0.0);
         assert!(place(&mut d, 989, 1_000.0, 0.1).is_empty());
-        assert_eq!(cancels(&place(&mut d, 987, 1_000.0, 0.2)), ["mm-X-1"]);
+        assert_eq!(cancels(&place(&mut d, 987, 1_000.0, 0.2)), [1]);
     }
 
     #[test]
@@ -719,23 +723,20 @@ mod tests {
         run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 10.0);
         // only the asks change: requoted
         let moved = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.1);
-        assert_eq!(
-            (prices(&moved), cancels(&moved)),
-            (vec![112], vec!["mm-X-2"])
-        );
+        assert_eq!((prices(&moved), cancels(&moved)), (vec![112], vec![2]));
         // the bid fills: the same targets place it again
         let fill = Update::Filled {
             fill_id: 7,
             qty: Qty(10),
         };
-        d.on_update("mm-X-1", 10.2, &fill, |_, _| {});
+        d.on_update(Some(1), 10.2, &fill, |_, _| {});
         assert_eq!(
             prices(&run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.3)),
             [100]
         );
         // orders created at 10.0 and 10.1 age out at 40.0 and 40.1, long past too
         let ask_moved = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 20.0);
-        assert_eq!(cancels(&ask_moved), ["mm-X-3"]); // the bid of 10.3 is 9.7 s old: kept
+        assert_eq!(cancels(&ask_moved), [3]); // the bid of 10.3 is 9.7 s old: kept
         assert!(run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 39.9).is_empty());
         let aged = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 55.0);
         assert_eq!(cancels(&aged).len(), 2);
@@ -748,10 +749,7 @@ mod tests {
         assert!(run(&mut d, &[(100, Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
         assert!(run(&mut d, &[(100, Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
         let resized = run(&mut d, &[(100, Qty(14))], &[], 0.2); // not of 14
-        assert_eq!(
-            (prices(&resized), cancels(&resized)),
-            (vec![100], vec!["mm-X-1"])
-        );
+        assert_eq!((prices(&resized), cancels(&resized)), (vec![100], vec![1]));
     }
 
     #[test]
@@ -778,7 +776,7 @@ mod tests {
             &[(111, Qty(10))],
             0.2,
         );
-        assert_eq!(cancels(&again), ["mm-X-2"]); // only the ask moved
+        assert_eq!(cancels(&again), [2]); // only the ask moved
     }
 
     #[test]
@@ -790,27 +788,27 @@ mod tests {
             qty: Qty(1),
         };
         for id in [1, 2, 3] {
-            assert!(d.on_update("mm-X-1", 0.1, &fill(id), |_, _| {}).new);
+            assert!(d.on_update(Some(1), 0.1, &fill(id), |_, _| {}).new);
         }
-        assert!(!d.on_update("mm-X-1", 0.1, &fill(3), |_, _| {}).new); // remembered
-        assert!(!d.on_update("mm-X-1", 0.1, &fill(2), |_, _| {}).new); // the two latest are
-        assert!(d.on_update("mm-X-1", 0.1, &fill(1), |_, _| {}).new); // forgotten: only 2 kept
-        assert_eq!(d.order("mm-X-1").unwrap().filled, Qty(4));
-        d.on_update("mm-X-1", 0.2, &Update::CancelRejected, |_, _| {}); // not pending cancel
-        d.on_update("mm-X-1", 0.2, &Update::CancelRejected, |_, _| {});
+        assert!(!d.on_update(Some(1), 0.1, &fill(3), |_, _| {}).new); // remembered
+        assert!(!d.on_update(Some(1), 0.1, &fill(2), |_, _| {}).new); // the two latest are
+        assert!(d.on_update(Some(1), 0.1, &fill(1), |_, _| {}).new); // forgotten: only 2 kept
+        assert_eq!(d.order(1).unwrap().filled, Qty(4));
+        d.on_update(Some(1), 0.2, &Update::CancelRejected, |_, _| {}); // not pending cancel
+        d.on_update(Some(1), 0.2, &Update::CancelRejected, |_, _| {});
         assert_eq!(d.anomalies, 2);
         assert_eq!(run(&mut d, &[], &[], 0.3).len(), 1);
         assert_eq!((d.cancels, d.placed), (1, 1));
-        let mut done = Order::new("mm-X-8".into(), Side::Buy, 100, Qty(10), 0.0);
+        let mut done = Order::new(8, Side::Buy, 100, Qty(10), 0.0);
         done.status = Status::Filled;
-        let open = Order::new("mm-X-1".into(), Side::Buy, 90, Qty(10), 0.0);
+        let open = Order::new(1, Side::Buy, 90, Qty(10), 0.0);
         d.restore([done, open], 8);
         let ids: Vec<_> = d
             .orders()
             .iter()
-            .map(|o| (o.client_id.as_str(), o.price_ticks))
+            .map(|o| (o.client_seq, o.price_ticks))
             .collect();
-        assert_eq!(ids, [("mm-X-1", 100)]); // neither the filled order nor a second mm-X-1
+        assert_eq!(ids, [(1, 100)]); // neither the filled order nor a second mm-X-1
     }
 
     #[test]
@@ -930,7 +928,7 @@ mod tests {
         let mut out = Vec::new();
         d.reconcile(&[], &[], f64::NAN, 2.0, Side::Buy, &mut no_gate, &mut out)
             .unwrap();
-        assert_eq!(cancels(&out), ["mm-X-1"]);
+        assert_eq!(cancels(&out), [1]);
     }
 
     #[test]

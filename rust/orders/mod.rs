@@ -48,7 +48,9 @@ impl Update<'_> {
 /// One order and its state; [`Order::apply`] is the state machine.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Order {
-    pub client_id: String,
+    /// The desk's sequence number: with the desk's prefix, the client id (`{prefix}{seq}`,
+    /// formatted at the edge).
+    pub client_seq: u64,
     pub side: Side,
     pub price_ticks: i64,
     /// Size and filled size, in lots: the order is filled when `filled == qty`.
@@ -67,9 +69,9 @@ pub struct Order {
 
 impl Order {
     /// A new order, pending at the venue since `created`.
-    pub fn new(client_id: String, side: Side, price_ticks: i64, qty: Qty, created: f64) -> Self {
+    pub fn new(client_seq: u64, side: Side, price_ticks: i64, qty: Qty, created: f64) -> Self {
         Order {
-            client_id,
+            client_seq,
             side,
             price_ticks,
             qty,
@@ -194,7 +196,7 @@ mod tests {
 
     /// Applies `updates` to a fresh 10-lot buy, requesting a cancel before update `cancel_at`.
     fn run(updates: &[Update<'_>], cancel_at: Option<usize>) -> Order {
-        let mut order = Order::new("c1".into(), Side::Buy, 100, Qty(10), 0.0);
+        let mut order = Order::new(1, Side::Buy, 100, Qty(10), 0.0);
         for (i, update) in updates.iter().enumerate() {
             if cancel_at == Some(i) {
                 assert!(order.request_cancel(1.0));

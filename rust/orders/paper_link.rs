@@ -4,6 +4,7 @@
 use super::desk::{Action, Desk};
 use super::{Order, Update};
 use crate::arg_error::ArgError;
+use crate::model::ClientId;
 use crate::paper::{Event, NewOrder, PaperSim};
 
 impl<'a> From<&'a Event> for Update<'a> {
@@ -22,7 +23,9 @@ impl<'a> From<&'a Event> for Update<'a> {
 }
 
 impl Desk {
-    /// Sends `actions` (post-only orders for `symbol`, cancels) to `sim` at `now`. An order the
+    /// Sends `actions` (post-only orders for `symbol`, cancels) to `sim` at `now`; the desk's
+    /// client ids there are `prefix` (the desk's prefix as the venue's table knows it) and
+    /// the sequence. An order the
     /// simulator refuses is marked rejected; every action is tried and the first refusal is
     /// returned. A simulator counting in another lot than the desk's is refused before anything
     /// is sent (a size would mean something else there).
@@ -30,6 +33,7 @@ impl Desk {
         &mut self,
         sim: &mut PaperSim,
         symbol: &str,
+        prefix: u32,
         actions: &[Action],
         now: f64,
     ) -> Result<(), ArgError> {
@@ -48,13 +52,16 @@ impl Desk {
         for action in actions {
             let sent = match action {
                 Action::Place {
-                    client_id,
+                    client_seq,
                     side,
                     price_ticks,
                     qty,
                 } => {
                     let order = NewOrder {
-                        client_id: client_id.clone(),
+                        client_id: ClientId {
+                            prefix,
+                            seq: *client_seq,
+                        },
                         symbol: symbol.to_owned(),
                         side: *side,
                         price_ticks: *price_ticks,
@@ -62,10 +69,16 @@ impl Desk {
                         post_only: true,
                     };
                     sim.submit(order, now).inspect_err(|_| {
-                        self.on_update(client_id, now, &Update::Rejected, |_, _| {});
+                        self.on_update(Some(*client_seq), now, &Update::Rejected, |_, _| {});
                     })
                 }
-                Action::Cancel { client_id } => sim.cancel(client_id, now),
+                Action::Cancel { client_seq } => sim.cancel(
+                    ClientId {
+                        prefix,
+                        seq: *client_seq,
+                    },
+                    now,
+                ),
             };
             if let Err(err) = sent {
                 first_error.get_or_insert(err);
@@ -74,12 +87,14 @@ impl Desk {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Applies every response of `sim` due by `now`, in order. `seen(event, new, order)` gets
+    /// Applies every response of `sim` due by `now`, in order (responses about ids of another
+    /// prefix than `prefix` are not this desk's). `seen(event, new, order)` gets
     /// each: `new` false for a repeated fill, `order` the tracked order after it (None for an
     /// order the desk does not track, whose fills still count).
     pub fn take_from_paper(
         &mut self,
         sim: &mut PaperSim,
+        prefix: u32,
         now: f64,
         mut seen: impl FnMut(&Event, bool, Option<&Order>),
     ) {
@@ -89,7 +104,9 @@ impl Desk {
         while let Some(event) = sim.pop_ready(now) {
             let mut reported = false;
             let update = Update::from(&event);
-            let outcome = self.on_update(event.client_id(), event.ts(), &update, |order, new| {
+            let id = event.client_id();
+            let seq = (id.prefix == prefix).then_some(id.seq);
+            let outcome = self.on_update(seq, event.ts(), &update, |order, new| {
                 reported = true;
                 seen(&event, new, Some(order));
             });
@@ -136,22 +153,22 @@ mod tests {
             &mut actions,
         )
         .unwrap();
-        desk.send_to_paper(&mut sim, "X", &actions, 0.0).unwrap();
+        desk.send_to_paper(&mut sim, "X", 0, &actions, 0.0).unwrap();
         sim.on_trade(100, Qty(100), false, 0.1).unwrap(); // sells through our bid's queue
         let mut seen = Vec::new();
-        desk.take_from_paper(&mut sim, 1.0, |event, new, order| {
-            seen.push((event.client_id().to_owned(), new, order.map(|o| o.status)));
+        desk.take_from_paper(&mut sim, 0, 1.0, |event, new, order| {
+            seen.push((event.client_id().seq, new, order.map(|o| o.status)));
         });
-        let bid = ("mm-X-1".to_owned(), true);
-        assert_eq!(seen[0], (bid.0.clone(), bid.1, Some(Status::Acked)));
+        let bid = (1, true);
+        assert_eq!(seen[0], (bid.0, bid.1, Some(Status::Acked)));
         // asks go out best first: the post-only one at 99 crosses the market's bid, rejected
-        assert!(seen.contains(&("mm-X-2".to_owned(), true, Some(Status::Rejected))));
-        assert!(seen.contains(&(bid.0.clone(), bid.1, Some(Status::Filled))));
-        let left: Vec<&str> = desk.orders().iter().map(|o| o.client_id.as_str()).collect();
-        assert_eq!(left, ["mm-X-3"]);
+        assert!(seen.contains(&(2, true, Some(Status::Rejected))));
+        assert!(seen.contains(&(bid.0, bid.1, Some(Status::Filled))));
+        let left: Vec<u64> = desk.orders().iter().map(|o| o.client_seq).collect();
+        assert_eq!(left, [3]);
         // a venue counting in other lots is refused before anything is sent
         let mut other = PaperSim::new(PaperConfig::default()).unwrap();
-        let err = desk.send_to_paper(&mut other, "X", &actions, 2.0);
+        let err = desk.send_to_paper(&mut other, "X", 0, &actions, 2.0);
         assert_eq!(err.unwrap_err().arg, "lot_size");
         assert_eq!(desk.refused, 1);
         assert_eq!(other.open_orders("X").count(), 0);

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 
 use super::desk::{no_gate, Action, Desk, DeskConfig};
 use super::{Qty, Side};
+use crate::model::ClientId;
 use crate::paper::{PaperConfig, PaperSim};
 
 const MID: i64 = 10_000;
@@ -82,30 +83,42 @@ fn config() -> impl Strategy<Value = (DeskConfig, PaperConfig)> {
 /// One symbol's desk and venue, and what it saw.
 struct Market {
     symbol: &'static str,
+    /// The desk's client id prefix as the venue's table knows it.
+    prefix: u32,
     desk: Desk,
     sim: PaperSim,
     /// New fills reported by the desk.
     fills_new: u64,
 }
 
+impl Market {
+    /// The venue's id of the desk's order `seq`.
+    fn id(&self, seq: u64) -> ClientId {
+        ClientId {
+            prefix: self.prefix,
+            seq,
+        }
+    }
+}
+
 /// Sends `actions`, checking that every new order has a client id never used before.
 fn send(
     m: &mut Market,
     actions: &[Action],
-    ids: &mut HashSet<String>,
+    ids: &mut HashSet<ClientId>,
     now: f64,
 ) -> Result<(), TestCaseError> {
     for action in actions {
-        if let Action::Place { client_id, .. } = action {
-            prop_assert!(
-                ids.insert(client_id.clone()),
-                "client id {} reused",
-                client_id
-            );
+        if let Action::Place { client_seq, .. } = action {
+            let id = ClientId {
+                prefix: m.prefix,
+                seq: *client_seq,
+            };
+            prop_assert!(ids.insert(id), "client id {:?} reused", id);
         }
     }
     m.desk
-        .send_to_paper(&mut m.sim, m.symbol, actions, now)
+        .send_to_paper(&mut m.sim, m.symbol, m.prefix, actions, now)
         .map_err(|err| TestCaseError::fail(format!("the venue refused an order: {err}")))
 }
 
@@ -113,15 +126,17 @@ fn send(
 fn take_and_check(m: &mut Market, now: f64) -> Result<(), TestCaseError> {
     let mut fills_new = 0;
     let symbol = m.symbol;
+    let prefix = m.prefix;
     let mut foreign = None;
-    m.desk.take_from_paper(&mut m.sim, now, |event, new, _| {
-        if !event.client_id().starts_with(symbol) {
-            foreign = Some(event.client_id().to_owned());
-        }
-        if new && event.fill_fields().is_some() {
-            fills_new += 1;
-        }
-    });
+    m.desk
+        .take_from_paper(&mut m.sim, prefix, now, |event, new, _| {
+            if event.client_id().prefix != prefix {
+                foreign = Some(event.client_id());
+            }
+            if new && event.fill_fields().is_some() {
+                fills_new += 1;
+            }
+        });
     prop_assert!(
         foreign.is_none(),
         "{} got an event for {:?}",
@@ -135,17 +150,17 @@ fn take_and_check(m: &mut Market, now: f64) -> Result<(), TestCaseError> {
         prop_assert!(
             !order.status.terminal(),
             "{} is terminal but tracked",
-            order.client_id
+            order.client_seq
         );
         prop_assert!(
             order.filled < order.qty,
             "{} is open with every lot filled ({} of {})",
-            order.client_id,
+            order.client_seq,
             order.filled,
             order.qty
         );
         // the venue learns of fills first: it never holds more than the desk thinks is open
-        if let Some(resting) = m.sim.resting_qty(&order.client_id) {
+        if let Some(resting) = m.sim.resting_qty(m.id(order.client_seq)) {
             prop_assert!(resting <= order.remaining());
         }
     }
@@ -166,14 +181,15 @@ fn take_and_check(m: &mut Market, now: f64) -> Result<(), TestCaseError> {
 fn agree_exactly(m: &Market) -> Result<(), TestCaseError> {
     for order in m.desk.orders() {
         prop_assert_eq!(
-            m.sim.resting_qty(&order.client_id),
+            m.sim.resting_qty(m.id(order.client_seq)),
             Some(order.remaining()),
             "{}",
-            order.client_id
+            order.client_seq
         );
     }
     for id in m.sim.open_orders(m.symbol) {
-        prop_assert!(m.desk.order(id).is_some(), "{} rests untracked", id);
+        prop_assert_eq!(id.prefix, m.prefix);
+        prop_assert!(m.desk.order(id.seq).is_some(), "{:?} rests untracked", id);
     }
     Ok(())
 }
@@ -194,8 +210,10 @@ proptest! {
     ) {
         let mut markets: Vec<Market> = SYMBOLS
             .iter()
-            .map(|&symbol| Market {
+            .zip(0..)
+            .map(|(&symbol, prefix)| Market {
                 symbol,
+                prefix,
                 desk: Desk::new(desk_cfg.clone(), format!("{symbol}-")).unwrap(),
                 sim: PaperSim::new(paper_cfg.clone()).unwrap(),
                 fills_new: 0,

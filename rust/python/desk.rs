@@ -7,7 +7,7 @@ use pyo3::types::{PyList, PyTuple};
 use super::paper::{fill_tuple, PaperSim};
 use super::risk_gate::PreTradeGate;
 use crate::arg_error::ArgError;
-use crate::model::{LotSize, Qty, Rounding};
+use crate::model::{split_seq, LotSize, Qty, Rounding};
 use crate::orders::desk::{Action, Desk, DeskConfig, Target};
 use crate::orders::{Order, Side, Status, Update};
 
@@ -15,17 +15,17 @@ use crate::orders::{Order, Side, Status, Update};
 /// status_code, venue_id, anomalies)`; sizes in base units (whole lots inside).
 type OrderRow = (String, i64, i64, f64, f64, f64, f64, u8, String, u32);
 
-/// The row of `o`; an order acked by the paper venue `paper` (which passes no venue id inside
-/// the core) gets the id that venue's wire would carry.
-fn row(lot: &LotSize, paper: Option<&str>, o: &Order) -> OrderRow {
+/// The row of `o`, an order of the desk whose client ids are `prefix` then the sequence (the
+/// id string is formatted here, at the edge); an order acked by the paper venue `paper` (which
+/// passes no venue id inside the core) gets the id that venue's wire would carry.
+fn row(lot: &LotSize, prefix: &str, paper: Option<&str>, o: &Order) -> OrderRow {
+    let client_id = format!("{prefix}{}", o.client_seq);
     let venue_id = match paper {
-        Some(name) if o.venue_id.is_empty() && o.acked => {
-            crate::paper::venue_id(name, &o.client_id)
-        }
+        Some(name) if o.venue_id.is_empty() && o.acked => crate::paper::venue_id(name, &client_id),
         _ => o.venue_id.clone(),
     };
     (
-        o.client_id.clone(),
+        client_id,
         o.side.sign(),
         o.price_ticks,
         lot.units(o.qty),
@@ -113,13 +113,24 @@ pub struct OrderDesk {
 }
 
 impl OrderDesk {
+    /// The client id string of this desk's sequence number `seq`.
+    fn client_id(&self, seq: u64) -> String {
+        format!("{}{seq}", self.inner.id_prefix())
+    }
+
+    /// The sequence number of `client_id` when it is one of this desk's (`{prefix}{seq}`).
+    fn client_seq(&self, client_id: &str) -> Option<u64> {
+        let rest = client_id.strip_prefix(self.inner.id_prefix())?;
+        split_seq(rest).and_then(|(head, seq)| head.is_empty().then_some(seq))
+    }
+
     /// The client ids of the orders and of the cancels in `self.actions`.
     fn sent_ids<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         let (placed, cancelled) = (PyList::empty(py), PyList::empty(py));
         for action in &self.actions {
             match action {
-                Action::Place { client_id, .. } => placed.append(client_id)?,
-                Action::Cancel { client_id } => cancelled.append(client_id)?,
+                Action::Place { client_seq, .. } => placed.append(self.client_id(*client_seq))?,
+                Action::Cancel { client_seq } => cancelled.append(self.client_id(*client_seq))?,
             }
         }
         Ok((placed, cancelled))
@@ -131,30 +142,31 @@ impl OrderDesk {
         let actions = std::mem::take(&mut self.actions);
         let sent = if let Ok(sim) = venue.cast::<PaperSim>() {
             let mut sim = sim.borrow_mut();
+            let prefix = sim.prefixes.intern(self.inner.id_prefix());
             self.inner
-                .send_to_paper(&mut sim.inner, &self.symbol, &actions, now)
+                .send_to_paper(&mut sim.inner, &self.symbol, prefix, &actions, now)
                 .map_err(PyErr::from)
         } else {
             let mut first_error = None;
             for action in &actions {
                 let sent = match action {
                     Action::Place {
-                        client_id,
+                        client_seq,
                         side,
                         price_ticks,
                         qty,
                     } => venue.call_method1(
                         "send_order",
                         (
-                            client_id,
+                            self.client_id(*client_seq),
                             side.sign(),
                             *price_ticks,
                             self.inner.lot().units(*qty),
                             now,
                         ),
                     ),
-                    Action::Cancel { client_id } => {
-                        venue.call_method1("send_cancel", (client_id, now))
+                    Action::Cancel { client_seq } => {
+                        venue.call_method1("send_cancel", (self.client_id(*client_seq), now))
                     }
                 };
                 if let Err(err) = sent {
@@ -316,20 +328,30 @@ impl OrderDesk {
         let records = record.then(|| PyList::empty(py));
         let mut failed = None;
         let mut sim = sim.borrow_mut();
+        let sim = &mut *sim;
         let lot = *self.inner.lot();
+        let prefix = sim.prefixes.intern(self.inner.id_prefix());
         let name = &*self.paper.insert(sim.inner.config().name.clone());
+        let ids = &sim.prefixes;
+        let id_prefix = self.inner.id_prefix().to_owned();
         self.inner
-            .take_from_paper(&mut sim.inner, now, |event, new, order| {
+            .take_from_paper(&mut sim.inner, prefix, now, |event, new, order| {
                 if !new || failed.is_some() {
                     return;
                 }
                 let appended = event
                     .fill_fields()
-                    .map_or(Ok(()), |fill| fills.append(fill_tuple(name, &lot, fill)))
+                    .map_or(Ok(()), |fill| {
+                        fills.append(fill_tuple(name, &lot, ids, fill))
+                    })
                     .and_then(|()| match (&records, order) {
                         (Some(records), Some(order)) => {
                             let kind = Update::from(event).kind();
-                            records.append((kind, event.ts(), row(&lot, Some(name), order)))
+                            records.append((
+                                kind,
+                                event.ts(),
+                                row(&lot, &id_prefix, Some(name), order),
+                            ))
                         }
                         _ => Ok(()),
                     });
@@ -383,9 +405,11 @@ impl OrderDesk {
         };
         let mut snapshot = None;
         let lot = *self.inner.lot();
+        let seq = self.client_seq(client_id);
         let paper = self.paper.as_deref();
-        let outcome = self.inner.on_update(client_id, ts, &update, |o, _| {
-            snapshot = Some(row(&lot, paper, o))
+        let prefix = self.inner.id_prefix().to_owned();
+        let outcome = self.inner.on_update(seq, ts, &update, |o, _| {
+            snapshot = Some(row(&lot, &prefix, paper, o))
         });
         Ok((snapshot, outcome.new))
     }
@@ -394,18 +418,20 @@ impl OrderDesk {
     fn orders(&self) -> Vec<OrderRow> {
         let lot = self.inner.lot();
         let paper = self.paper.as_deref();
+        let prefix = self.inner.id_prefix();
         self.inner
             .orders()
             .iter()
-            .map(|o| row(lot, paper, o))
+            .map(|o| row(lot, prefix, paper, o))
             .collect()
     }
 
     /// The active order with `client_id` as a tuple, or None.
     fn order(&self, client_id: &str) -> Option<OrderRow> {
+        let prefix = self.inner.id_prefix();
         self.inner
-            .order(client_id)
-            .map(|o| row(self.inner.lot(), self.paper.as_deref(), o))
+            .order(self.client_seq(client_id)?)
+            .map(|o| row(self.inner.lot(), prefix, self.paper.as_deref(), o))
     }
 
     /// Open size of the orders on `side` (+1 buy, -1 sell), pending cancels included.
@@ -415,11 +441,13 @@ impl OrderDesk {
 
     /// A fresh client order id.
     fn next_client_id(&mut self) -> String {
-        self.inner.next_client_id()
+        let seq = self.inner.next_client_seq();
+        self.client_id(seq)
     }
 
     /// Adopts open orders (tuples as `orders()` returns them) known from a journal; new client
-    /// ids continue after `last_client_seq`.
+    /// ids continue after `last_client_seq`. An order whose client id is not this desk's
+    /// (`{id_prefix}{n}`) is refused (ValueError naming `client_id`), nothing adopted.
     fn restore(&mut self, orders: Vec<OrderRow>, last_client_seq: u64) -> PyResult<()> {
         let mut adopted = Vec::with_capacity(orders.len());
         let lot = *self.inner.lot();
@@ -427,8 +455,14 @@ impl OrderDesk {
             let status = Status::from_code(code).ok_or_else(|| {
                 PyValueError::new_err(format!("status: unknown code {code} for {cid}"))
             })?;
+            let client_seq = self.client_seq(&cid).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "client_id: {cid:?} is not one of this desk's ({:?} then a number)",
+                    self.inner.id_prefix()
+                ))
+            })?;
             adopted.push(Order {
-                client_id: cid,
+                client_seq,
                 side: side_of(side)?,
                 price_ticks: price,
                 qty: lot.lots("qty", qty, Rounding::Nearest)?,
@@ -449,8 +483,13 @@ impl OrderDesk {
     /// at `ts`, or None.
     fn forget(&mut self, client_id: &str, ts: f64) -> Option<OrderRow> {
         let lot = *self.inner.lot();
-        let order = self.inner.forget(client_id, ts)?;
-        Some(row(&lot, self.paper.as_deref(), &order))
+        let order = self.inner.forget(self.client_seq(client_id)?, ts)?;
+        Some(row(
+            &lot,
+            self.inner.id_prefix(),
+            self.paper.as_deref(),
+            &order,
+        ))
     }
 
     /// Orders placed.

@@ -7,22 +7,41 @@ use pyo3::types::{PyList, PySet};
 
 use super::order_book::OrderBook;
 use crate::book::Side as BookSide;
-use crate::model::{LotSize, Qty, Rounding};
+use crate::model::{ClientId, LotSize, Prefixes, Qty, Rounding};
 use crate::paper::{self, Event, NewOrder, PaperConfig};
 
 /// A fill's tuple for Python: `(client_id, ts, fill_id, side sign, price_ticks, qty, fee,
 /// maker)` with the size in base units.
-pub(super) type FillTuple<'a> = (&'a str, f64, String, i64, i64, f64, f64, bool);
+pub(super) type FillTuple = (String, f64, String, i64, i64, f64, f64, bool);
 
-/// [`Event::fill_fields`] with the fill id formatted and the size in base units: the venue
-/// edge.
-pub(super) fn fill_tuple<'a>(
+/// [`Event::fill_fields`] with the client and fill ids formatted (client id prefixes from
+/// `ids`) and the size in base units: the venue edge.
+pub(super) fn fill_tuple(
     venue: &str,
     lot: &LotSize,
-    (cid, ts, fill_id, side, price, qty, fee, maker): (&'a str, f64, u64, i64, i64, Qty, f64, bool),
-) -> FillTuple<'a> {
+    ids: &Prefixes,
+    (cid, ts, fill_id, side, price, qty, fee, maker): (
+        ClientId,
+        f64,
+        u64,
+        i64,
+        i64,
+        Qty,
+        f64,
+        bool,
+    ),
+) -> FillTuple {
     let fill_id = paper::fill_id(venue, fill_id);
-    (cid, ts, fill_id, side, price, lot.units(qty), fee, maker)
+    (
+        ids.format(cid),
+        ts,
+        fill_id,
+        side,
+        price,
+        lot.units(qty),
+        fee,
+        maker,
+    )
 }
 
 /// A simulated venue for one instrument (the symbol of its first order): latency-delayed
@@ -33,6 +52,8 @@ pub(super) fn fill_tuple<'a>(
 #[pyclass(module = "mmcore._core")]
 pub struct PaperSim {
     pub(super) inner: paper::PaperSim,
+    /// The client id prefixes seen: ids are integers inside the core, strings here.
+    pub(super) prefixes: Prefixes,
 }
 
 /// A `(k, 2)` float64 view of `value` (any array-like of numbers; float64 arrays are not copied).
@@ -123,7 +144,10 @@ impl PaperSim {
             name: name.to_owned(),
             max_open_orders,
         })?;
-        Ok(PaperSim { inner })
+        Ok(PaperSim {
+            inner,
+            prefixes: Prefixes::default(),
+        })
     }
 
     /// Sends a new limit order (`side` +1 buy, -1 sell, `qty` > 0, rounded to the nearest
@@ -144,7 +168,7 @@ impl PaperSim {
             PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {side}"))
         })?;
         let order = NewOrder {
-            client_id,
+            client_id: self.prefixes.parse(&client_id),
             symbol,
             side,
             price_ticks,
@@ -156,6 +180,7 @@ impl PaperSim {
 
     /// Sends a cancel; it lands after the cancel latency (the order may fill until then).
     fn cancel(&mut self, client_id: &str, now: f64) -> PyResult<()> {
+        let client_id = self.prefixes.parse(client_id);
         Ok(self.inner.cancel(client_id, now)?)
     }
 
@@ -172,13 +197,18 @@ impl PaperSim {
         }
         while let Some(event) = self.inner.pop_ready(now) {
             if let Some(fill) = event.fill_fields() {
-                let (cid, ts, fill_id, side, price, qty, fee, maker) =
-                    fill_tuple(&self.inner.config().name, self.inner.lot(), fill);
+                let (cid, ts, fill_id, side, price, qty, fee, maker) = fill_tuple(
+                    &self.inner.config().name,
+                    self.inner.lot(),
+                    &self.prefixes,
+                    fill,
+                );
                 out.append((2u8, cid, ts, fill_id, side, price, qty, fee, maker))?;
                 continue;
             }
             let item = match event {
                 Event::Acked { client_id, ts } => {
+                    let client_id = self.prefixes.format(client_id);
                     let venue_id = self.inner.venue_id(&client_id);
                     (0u8, client_id, ts, venue_id).into_pyobject(py)?.into_any()
                 }
@@ -186,16 +216,20 @@ impl PaperSim {
                     client_id,
                     ts,
                     reason,
-                } => (1u8, client_id, ts, reason).into_pyobject(py)?.into_any(),
+                } => (1u8, self.prefixes.format(client_id), ts, reason)
+                    .into_pyobject(py)?
+                    .into_any(),
                 Event::Filled { .. } => continue, // appended above
-                Event::Cancelled { client_id, ts } => {
-                    (3u8, client_id, ts).into_pyobject(py)?.into_any()
-                }
+                Event::Cancelled { client_id, ts } => (3u8, self.prefixes.format(client_id), ts)
+                    .into_pyobject(py)?
+                    .into_any(),
                 Event::CancelRejected {
                     client_id,
                     ts,
                     reason,
-                } => (4u8, client_id, ts, reason).into_pyobject(py)?.into_any(),
+                } => (4u8, self.prefixes.format(client_id), ts, reason)
+                    .into_pyobject(py)?
+                    .into_any(),
             };
             out.append(item)?;
         }
@@ -249,7 +283,12 @@ impl PaperSim {
 
     /// Client ids resting (or in flight) at the venue for `symbol`.
     fn open_orders<'py>(&self, py: Python<'py>, symbol: &str) -> PyResult<Bound<'py, PySet>> {
-        PySet::new(py, self.inner.open_orders(symbol))
+        PySet::new(
+            py,
+            self.inner
+                .open_orders(symbol)
+                .map(|id| self.prefixes.format(id)),
+        )
     }
 
     /// Fills executed (maker and taker).

@@ -283,6 +283,21 @@ def test_restore_adopts_open_orders_and_forget_expires_them():
     assert m.orders == {} and m.forget("mm-X-7", 4.0) is None and venue.cancelled == []
 
 
+def test_only_the_desks_own_client_ids_are_tracked():
+    """The desk keeps sequence numbers; a client id is its prefix then a number. An id of
+    another shape is not its order, and restoring one is refused naming it."""
+    m, venue = manager()
+    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    assert list(m.orders) == ["mm-X-1"]
+    for foreign in ["mm-X-01", "mm-Y-1", "mm-X-", "mm-X-1x", "1"]:
+        assert m.forget(foreign, 1.0) is None
+    assert list(m.orders) == ["mm-X-1"] and venue.cancelled == []
+    kept = Order("mm-Y-7", "X", Side.SELL, 105, 1.0, 0.0, 0.5, 0.25, S.ACKED, "v7")
+    with pytest.raises(ValueError, match="client_id"):
+        m.restore([kept], 7)
+    assert list(m.orders) == ["mm-X-1"] and m.next_client_id() == "mm-X-2"
+
+
 def test_tracked_orders_are_bounded_when_the_venue_goes_quiet():
     """A venue that stops answering leaves every cancel pending: requotes must not pile up
     orders without end. At ``max_open_orders`` tracked, new targets are refused (vetoed)."""

@@ -353,6 +353,27 @@ def test_a_duplicate_client_id_is_rejected_and_the_resting_order_untouched():
     assert [type(e) for e in v.poll(0.4)] == [OrderAcked]
 
 
+def test_client_ids_of_any_shape_come_back_exactly():
+    """Ids are integers inside the venue: a prefix then a sequence, or a whole id when its
+    tail is no canonical number. Either way the events carry the exact string sent, and ids
+    that differ as strings are different orders."""
+    v = venue()
+    ids = ["b1", "b01", "x", "mm-X-12", "mm-X-18446744073709551616", "7"]
+    for i, cid in enumerate(ids):
+        bid(v, price_ticks=9_990 - i, cid=cid)
+    bid(v, price_ticks=9_980, cid="b01")  # a duplicate of b01, not of b1
+    events = v.poll(0.1)
+    acked = [e.client_id for e in events if isinstance(e, OrderAcked)]
+    assert acked == ids
+    assert [(e.client_id, e.reason) for e in events if isinstance(e, OrderRejected)] == [
+        ("b01", "duplicate client order id")
+    ]
+    assert v.open_orders("X") == set(ids)
+    v.cancel("b01", 0.1)
+    assert [(type(e), e.client_id) for e in v.poll(0.2)] == [(OrderCancelled, "b01")]
+    assert v.open_orders("X") == set(ids) - {"b01"}
+
+
 def test_resting_orders_are_bounded():
     v = venue(max_open_orders=2)
     for i, now in enumerate((0.0, 0.0, 0.001)):

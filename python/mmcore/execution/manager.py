@@ -268,7 +268,9 @@ class OrderManager:
     # -- restart --------------------------------------------------------------------------
     def restore(self, orders: Iterable[Order], last_client_seq: int) -> None:
         """Adopt open orders known from the journal (after a restart); new client ids
-        continue after ``last_client_seq`` so none is reused."""
+        continue after ``last_client_seq`` so none is reused. The desk keeps integer
+        sequences: an order whose client id is not ``{client_id_prefix}-{symbol}-{n}`` raises
+        ``ValueError`` naming ``client_id`` and nothing is adopted."""
         rows = [
             (
                 o.client_id,
