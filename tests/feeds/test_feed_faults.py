@@ -13,6 +13,7 @@ from tests.feeds.conftest import (
     running_feed,
 )
 
+from mmcore.feeds import Feed
 from mmcore.testing.fake_exchange import BinanceWire
 
 
@@ -129,3 +130,18 @@ async def test_connection_age_limit_rotates(binance_case: VenueCase) -> None:
             await eventually(lambda: feed.epoch == 2, "the rotation")
             await assert_matches_true_book(feed, fake, binance_case.symbols)
             assert feed.metrics.reconnects == 0
+
+
+async def test_a_rotation_due_when_the_feed_stops_is_not_started(binance_case: VenueCase) -> None:
+    """Stopping wins over a pending rotation: no new connection is opened on the way out (a
+    rotation started then would open a socket the stopping feed never closes in time)."""
+    async with binance_case.fake() as fake:
+        feed = Feed(feed_config(binance_case, fake))
+        task = asyncio.create_task(feed.run())
+        assert await feed.wait_synced(SYNC_TIMEOUT)
+        active = feed._active  # the watchdog's decision, made in the same tick as the stop
+        assert active is not None
+        active.rotate.set()
+        feed.stop()
+        await asyncio.wait_for(task, 5)
+        assert feed.metrics.rotations == 0
