@@ -194,11 +194,24 @@ class Engine:
         self.orders.cancel_all(now, "restart")
         return lost
 
-    def shutdown(self, now: float) -> int:
-        """Stop quoting, cancel every working order and flush the journal; returns cancels sent."""
+    def shutdown(self, now: float, *, settle_s: float = 1.0, rounds: int = 5) -> int:
+        """Stop quoting, cancel every working order and flush the journal; returns cancels sent.
+
+        The venue's answers are taken ``settle_s`` later, up to ``rounds`` times: a cancel that
+        overtook its order (latencies vary) finds nothing at the venue, the order lands after
+        it, and only another cancel takes it down. The paper venue answers in simulated time,
+        so this does not wait."""
         self.stopped = True
         sent = self.orders.cancel_all(now, "shutdown")
         self.take_venue_events(now)
+        later = now
+        for _ in range(rounds):
+            if not self.orders.orders:
+                break
+            later += settle_s
+            self.take_venue_events(later)
+            if self.orders.orders:
+                sent += self.orders.cancel_all(later, "shutdown")
         if self.journal is not None:
             self.journal.flush()
         return sent

@@ -219,11 +219,8 @@ class Trader:
     def shutdown(self) -> int:
         """Stop quoting, cancel every working order, flush the journal; returns cancels sent."""
         now = time.monotonic()
+        # each engine lets its cancels land at the paper venue and records their outcome
         sent = sum(engine.shutdown(now) for engine in self.engines.values())
-        # let the cancels land at the paper venue and record their outcome
-        later = now + 1.0
-        for engine in self.engines.values():
-            engine.on_timer(later)
         if self.journal is not None:
             self.journal.flush()
         return sent

@@ -46,8 +46,24 @@ def test_shutdown_cancels_every_working_order():
     assert engine.orders.orders
     end = items[-1][0]
     assert engine.shutdown(end) > 0
-    engine.on_timer(end + 1.0)  # cancel acks arrive; nothing new is quoted
+    engine.on_timer(end + 1.0)  # nothing new is quoted
     assert engine.orders.orders == {}
+
+
+def test_shutdown_cancels_an_order_its_cancel_overtook():
+    """A cancel that reaches the venue before its order finds nothing; the order then rests.
+    Shutdown cancels again until nothing is left (a forced exit found one order still acked in
+    its journal after the demo's latencies got jitter)."""
+    snapshot, items = session(300)
+    engine = make_engine(snapshot, paper=dict(entry_latency_s=0.05, cancel_latency_s=0.001))
+    engine.replay(items)
+    end = items[-1][0]
+    engine.on_book(end)  # new orders are in flight, 50 ms from the venue
+    in_flight = [o for o in engine.orders.orders.values() if o.status.value == "pending_new"]
+    assert in_flight
+    engine.shutdown(end + 0.001)
+    assert engine.orders.orders == {}
+    assert list(engine.venue.open_orders(SYMBOL)) == []
 
 
 def test_circuit_breaker_advice_halts_and_cancels():
