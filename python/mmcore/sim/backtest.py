@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mmcore._core import ApplyStatus, OrderBook
@@ -31,7 +31,7 @@ from mmcore.advisors.rules import RulesAdvisor
 from mmcore.advisors.service import AdvisorService
 from mmcore.analytics.pnl import MidPath, decompose
 from mmcore.engine import Engine
-from mmcore.execution import Trade
+from mmcore.execution import OrderFilled, Trade
 from mmcore.llm.config import AdvisorTuning
 from mmcore.portfolio import Portfolio
 from mmcore.sim.flow import Episode, OrderFlow
@@ -87,22 +87,18 @@ class FillRecord:
     informed: bool
 
 
-class _RecordingPortfolio(Portfolio):
-    """A portfolio that also keeps each fill with the mark (the mid) it arrived at."""
+def _fill_recorder(
+    symbol: str, flow: OrderFlow, into: list[FillRecord]
+) -> Callable[[OrderFilled, float, float, float, float], None]:
+    """An ``Engine.on_fill`` hook that keeps each fill of ``symbol`` as a :class:`FillRecord`,
+    marked informed when the sim was in an informed episode then."""
 
-    def __init__(self, clock: SimClock, flow: OrderFlow) -> None:
-        super().__init__()
-        self.records: dict[str, list[FillRecord]] = {}
-        self._clock = clock
-        self._flow = flow
-
-    def apply_fill(self, symbol: str, signed_qty: float, price: float, fee: float) -> float:
-        mid = self.position(symbol).mark
-        informed = "informed" in self._flow.regime(symbol)
+    def on_fill(fill: OrderFilled, price: float, signed_qty: float, mid: float, now: float) -> None:
+        informed = "informed" in flow.regime(symbol)
         sign = 1 if signed_qty >= 0 else -1
-        rec = FillRecord(self._clock.t, sign, abs(signed_qty), price, fee, mid, informed)
-        self.records.setdefault(symbol, []).append(rec)
-        return super().apply_fill(symbol, signed_qty, price, fee)
+        into.append(FillRecord(now, sign, abs(signed_qty), price, fill.fee, mid, informed))
+
+    return on_fill
 
 
 @dataclass
@@ -198,13 +194,16 @@ async def _run(
         change_threshold=tuning.change_threshold,
         clock=clock,
     )
-    portfolio = _RecordingPortfolio(clock, flow)
+    portfolio = Portfolio()
+    records: dict[str, list[FillRecord]] = {}
     by_symbol = {s.symbol: s for s in setups}
     feeds = {x.spec.symbol: _BookFeed(x, flow) for x in listings}
     engines: dict[str, Engine] = {}
     for sym, feed in feeds.items():
         engine = build_engine(by_symbol[sym], portfolio, advisors=advisors)
         engine.book = feed.book
+        # each fill with the mark it was applied at (the hook the run report's recorder uses)
+        engine.on_fill = _fill_recorder(sym, flow, records.setdefault(sym, []))
         engines[sym] = engine
     samples: dict[str, tuple[list[float], list[float]]] = {s: ([], []) for s in engines}
     inventory: dict[str, list[float]] = {s: [] for s in engines}
@@ -250,14 +249,14 @@ async def _run(
     results = {}
     for sym in engines:
         pos = portfolio.position(sym)
-        records = portfolio.records.get(sym, [])
+        fills = records[sym]
         # the one PnL decomposition (mmcore.analytics.pnl), marked to the sampled mids, the
         # fills' mids and the position's last mark
         times, mids = samples[sym]
-        marks = [*((r.t, r.mid) for r in records), *zip(times, mids, strict=True)]
+        marks = [*((r.t, r.mid) for r in fills), *zip(times, mids, strict=True)]
         path = MidPath([*marks, (now, pos.mark)])
-        parts = decompose(records, path, markout_s)
-        informed = decompose([r for r in records if r.informed], path, markout_s)
+        parts = decompose(fills, path, markout_s)
+        informed = decompose([r for r in fills if r.informed], path, markout_s)
         net = pos.net
         inv = inventory[sym]
         results[sym] = SymbolResult(
@@ -268,7 +267,7 @@ async def _run(
             adverse_selection_informed=informed.adverse,
             fees=pos.fees,
             inventory_pnl=parts.inventory,
-            fills=len(records),
+            fills=len(fills),
             orders=engines[sym].orders.placed,
             max_inventory_frac=max(inv, default=0.0),
             within_half_frac=sum(x <= 0.5 for x in inv) / max(1, len(inv)),
