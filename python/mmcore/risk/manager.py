@@ -71,6 +71,10 @@ class RiskManager:
         self.session_stopped = False  # latched: only reset_session() lifts it
         #: True while a trip is being acted on by flattening (see :meth:`flatten_targets`).
         self.flattening = False
+        #: Operator controls (``mmcore.control``): a latched halt, and a latched flatten that
+        #: acts like a kill-switch trip with ``kill_action = "flatten"``; :meth:`resume` lifts both.
+        self.operator_halt = False
+        self.operator_flatten = False
         #: The last error the gate raised on a state update (``gate_refused``), "" if none.
         self.gate_error = ""
         #: The pre-trade gate (pass it to the order manager: ``OrderManager(..., risk.gate)``).
@@ -126,9 +130,12 @@ class RiskManager:
         fresh = (book_age_s, feed_lag_s) if not halts else (0.0, 0.0)
         calm = _calm_causes(*fresh, cfg, toxicity, overlay)
         halts += self._calm_reasons(now, calm)
+        if self.operator_halt:
+            halts.append("operator_halt")
         trips = self._trip_reasons(now, pnl)
         flat = abs(position) < 0.5 * cfg.lot_size
-        self.flattening = bool(trips) and not halts and not flat and cfg.kill_action == "flatten"
+        flatten = cfg.kill_action == "flatten" or self.operator_flatten
+        self.flattening = bool(trips) and not halts and not flat and flatten
         if halts or (trips and flat):
             return self._set(_HALTED, tuple(trips + halts), position)
         if trips:
@@ -190,6 +197,8 @@ class RiskManager:
                 reasons.append("drawdown")
         if self.session_stopped:
             reasons.append("session_loss")
+        if self.operator_flatten:
+            reasons.append("operator_flatten")
         return reasons
 
     def _disturb(self) -> None:
@@ -212,10 +221,13 @@ class RiskManager:
         return []
 
     def resume(self) -> None:
-        """Manual resume after the kill switch: the peak restarts from the next PnL seen.
-        Does not lift the session stop (see :meth:`reset_session`)."""
+        """Manual resume after the kill switch or an operator halt or flatten: the peak
+        restarts from the next PnL seen. Does not lift the session stop (see
+        :meth:`reset_session`)."""
         self.killed_at = None
         self.peak = None
+        self.operator_halt = False
+        self.operator_flatten = False
 
     def reset_session(self) -> None:
         """Start a new session (an operator's decision, e.g. a new trading day): lifts the
