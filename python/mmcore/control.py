@@ -53,19 +53,26 @@ def _engines(trader: Controllable, symbols: Iterable[str] | None) -> list[Engine
 
 
 def halt(
-    trader: Controllable, symbols: Iterable[str] | None = None, now: float | None = None
+    trader: Controllable,
+    symbols: Iterable[str] | None = None,
+    now: float | None = None,
+    *,
+    reason: str = "operator_halt",
 ) -> list[str]:
     """Stop quoting and cancel every working order (all symbols, or ``symbols``); the
-    symbols halted. Holds until :func:`resume`."""
+    symbols halted. Holds until :func:`resume`; ``reason`` is the risk state's reason (a
+    venue's ban halts with ``venue_ban``)."""
+    if not reason:
+        raise ValueError("reason: must not be empty")
     now = time.monotonic() if now is None else now
     engines = _engines(trader, symbols)
     for engine in engines:
-        engine.risk.operator_halt = True
+        engine.risk.operator_halt = reason
         engine.on_timer(now)  # HALTED: the engine cancels its orders
-        engine.orders.cancel_all(now, "operator_halt")  # those still unacknowledged too
+        engine.orders.cancel_all(now, reason)  # those still unacknowledged too
         if isinstance(engine.venue, CancelsAll):
             engine.venue.cancel_all(engine.symbol, now)
-    log.warning("operator_halt symbols=%s", ",".join(e.symbol for e in engines))
+    log.warning("halt reason=%s symbols=%s", reason, ",".join(e.symbol for e in engines))
     return [e.symbol for e in engines]
 
 

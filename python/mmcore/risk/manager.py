@@ -71,9 +71,10 @@ class RiskManager:
         self.session_stopped = False  # latched: only reset_session() lifts it
         #: True while a trip is being acted on by flattening (see :meth:`flatten_targets`).
         self.flattening = False
-        #: Operator controls (``mmcore.control``): a latched halt, and a latched flatten that
-        #: acts like a kill-switch trip with ``kill_action = "flatten"``; :meth:`resume` lifts both.
-        self.operator_halt = False
+        #: Operator controls (``mmcore.control``): a latched halt (its reason, "" when none),
+        #: and a latched flatten that acts like a kill-switch trip with
+        #: ``kill_action = "flatten"``; :meth:`resume` lifts both.
+        self.operator_halt = ""
         self.operator_flatten = False
         #: The last error the gate raised on a state update (``gate_refused``), "" if none.
         self.gate_error = ""
@@ -131,7 +132,7 @@ class RiskManager:
         calm = _calm_causes(*fresh, cfg, toxicity, overlay)
         halts += self._calm_reasons(now, calm)
         if self.operator_halt:
-            halts.append("operator_halt")
+            halts.append(self.operator_halt)
         trips = self._trip_reasons(now, pnl)
         flat = abs(position) < 0.5 * cfg.lot_size
         flatten = cfg.kill_action == "flatten" or self.operator_flatten
@@ -226,7 +227,7 @@ class RiskManager:
         :meth:`reset_session`)."""
         self.killed_at = None
         self.peak = None
-        self.operator_halt = False
+        self.operator_halt = ""
         self.operator_flatten = False
 
     def reset_session(self) -> None:
