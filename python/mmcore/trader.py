@@ -32,6 +32,7 @@ from mmcore.execution import (
     Side,
     Trade,
 )
+from mmcore.execution.venue import Venue, venue_ready
 from mmcore.feeds import Feed
 from mmcore.feeds.trades import parse_trades
 from mmcore.journal import Journal
@@ -63,16 +64,19 @@ def build_engine(
     journal: Journal | None = None,
     advisors: AdvisorService | None = None,
     wall_clock_offset_s: float | None = None,
+    venue: Venue | None = None,
 ) -> Engine:
-    """The paper-trading engine of one symbol (its book is a placeholder until the feed's
-    book replaces it). The quote model's fee floor is the paper venue's maker fee.
-    ``wall_clock_offset_s``: engine time plus it is Unix time, for the exchange-time stale guard
-    (None: the engine's clock is the venue's, as in a simulated-time run)."""
+    """The engine of one symbol (its book is a placeholder until the feed's book replaces
+    it), on ``venue`` (a live venue) or else a paper venue. The quote model's fee floor is the
+    paper config's maker fee. ``wall_clock_offset_s``: engine time plus it is Unix time, for
+    the exchange-time stale guard (None: the engine's clock is the venue's, as in a
+    simulated-time run)."""
     placeholder = OrderBook(s.symbol, s.venue)
-    # one paper venue per symbol; its name keeps fill ids unique in the shared journal
-    venue = PaperVenue(
-        s.paper, s.quote.tick_size, name=f"paper-{s.symbol}", lot_size=s.risk.lot_size
-    )
+    if venue is None:
+        # one paper venue per symbol; its name keeps fill ids unique in the shared journal
+        venue = PaperVenue(
+            s.paper, s.quote.tick_size, name=f"paper-{s.symbol}", lot_size=s.risk.lot_size
+        )
     risk = RiskManager(s.risk, s.quote.tick_size)
     orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
     portfolio.instrument(s.symbol, s.quote.tick_size, s.risk.lot_size)
@@ -138,6 +142,7 @@ class Trader:
         timer_s: float = 0.1,
         advise_every_s: float = 1.0,
         on_sample: Callable[[float], None] | None = None,
+        venues: dict[str, Venue] | None = None,
     ) -> None:
         self.feeds = {f.config.venue: f for f in feeds}
         self.setups = {s.symbol: s for s in setups}
@@ -163,6 +168,7 @@ class Trader:
                 journal=journal,
                 advisors=advisors,
                 wall_clock_offset_s=wall_offset_s,
+                venue=(venues or {}).get(s.symbol),
             )
             engine.request_resync = self.feeds[s.venue].resync  # a crossed book is resynced
             self.engines[s.symbol] = engine
@@ -233,8 +239,10 @@ class Trader:
         if engine is None:
             return False
         now = time.monotonic()
-        if not feed.safe_to_quote(symbol):
-            engine.feed_unsafe(now)  # cancels and stops quoting until the feed is safe
+        if not (feed.safe_to_quote(symbol) and venue_ready(engine.venue)):
+            # cancels and stops quoting until the feed is safe and a live venue's private
+            # streams are reconciled
+            engine.feed_unsafe(now)
             return False
         engine.book = feed.book(symbol)  # type: ignore[assignment]
         # The paper venue's own book processing is the simulated exchange's work, and venue
@@ -297,7 +305,8 @@ class Trader:
             now = time.monotonic()
             for symbol, engine in self.engines.items():
                 feed = self.feed_of(symbol)
-                if not feed.safe_to_quote(symbol):  # no requote on the last book
+                if not (feed.safe_to_quote(symbol) and venue_ready(engine.venue)):
+                    # no requote on the last book
                     engine.feed_unsafe(now)
                     continue
                 book = feed.book(symbol)

@@ -1,12 +1,13 @@
-"""The venue interface the order manager talks to: paper now, live adapters later."""
+"""The venue interface the order manager talks to: the paper venue and the live venues
+(:mod:`mmcore.execution.live`) implement it."""
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from mmcore.execution.orders import Side, VenueEvent
 
-__all__ = ["OrderRequest", "Venue"]
+__all__ = ["OrderRequest", "ReadinessVenue", "Venue", "venue_ready"]
 
 
 class OrderRequest(NamedTuple):
@@ -38,3 +39,19 @@ class Venue(Protocol):
     def open_orders(self, symbol: str) -> set[str]:
         """Client ids the venue holds open for ``symbol`` (used to reconcile after a restart)."""
         ...
+
+
+@runtime_checkable
+class ReadinessVenue(Protocol):
+    """A venue that can be temporarily unable to take orders safely (a live venue while its
+    private streams are being reconciled, or after a ban)."""
+
+    @property
+    def ready(self) -> bool:
+        """False while the engine must not quote."""
+        ...
+
+
+def venue_ready(venue: object) -> bool:
+    """True unless ``venue`` says it is not ready (a paper venue always is)."""
+    return not isinstance(venue, ReadinessVenue) or venue.ready

@@ -1,0 +1,96 @@
+"""Cancel-on-disconnect: the venue's dead-man switch, armed and refreshed while healthy.
+
+* Binance USD-M: ``POST /fapi/v1/countdownCancelAll`` per symbol with ``countdownTime`` (ms);
+  refreshed every third of it while the session is ready; if mmcore dies or loses the venue,
+  the countdown runs out and the venue cancels the symbol's orders. Disarmed (0) on close.
+* Bybit v5: ``POST /v5/order/disconnected-cancel-all`` (``timeWindow`` 3 to 300 s, ``product``
+  SPOT or DERIVATIVES), set once. Limit: the venue triggers it only for a private websocket
+  subscribed to its ``dcp`` topic, which ccxt.pro 4.5.90 does not subscribe, and only on
+  accounts the venue enabled it for.
+* Binance spot and other venues: none; cancel-all on halt, shutdown and feed loss is the
+  engine's (see :mod:`mmcore.control`).
+A stopped switch (a ban: no request may be sent) is left to run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mmcore.execution.live.session import LiveSession
+
+__all__ = ["DeadMan"]
+
+log = logging.getLogger("mmcore.live.deadman")
+
+
+class DeadMan:
+    """The dead-man switch of one session (``countdown_s`` 0: off)."""
+
+    def __init__(self, session: LiveSession, countdown_s: float) -> None:
+        self.session = session
+        self.countdown_s = countdown_s
+        self.refreshes = 0
+        self.kind = self._kind()
+        self._stopped = False
+
+    def _kind(self) -> str:
+        exchange_id = self.session.exchange.id
+        if self.countdown_s <= 0:
+            return "off"
+        if exchange_id.startswith("binance") and self.session.cfg.market_type == "swap":
+            return "binance_countdown"
+        if exchange_id == "bybit":
+            return "bybit_dcp"
+        return "none"
+
+    async def arm(self) -> None:
+        """Arm it (and keep refreshing it, for a countdown)."""
+        if self.kind == "binance_countdown":
+            await self._countdown(round(self.countdown_s * 1000))
+            self.session.spawn(self._refresh(), "deadman")
+        elif self.kind == "bybit_dcp":
+            window = int(min(300, max(3, self.countdown_s)))
+            product = "SPOT" if self.session.cfg.market_type == "spot" else "DERIVATIVES"
+            await self._send(
+                lambda: self.session.exchange.privatePostV5OrderDisconnectedCancelAll(
+                    {"timeWindow": window, "product": product}
+                ),
+                f"dcp timeWindow={window} product={product}",
+            )
+
+    async def _refresh(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(self.countdown_s / 3)
+            if self._stopped:
+                return
+            if self.session.ready and not self.session.guard.wait_s():
+                await self._countdown(round(self.countdown_s * 1000))
+
+    async def _countdown(self, ms: int) -> None:
+        for venue in self.session.venues.values():
+            market_id = venue.market["id"]
+            await self._send(
+                lambda market_id=market_id: self.session.exchange.fapiPrivatePostCountdownCancelAll(
+                    {"symbol": market_id, "countdownTime": ms}
+                ),
+                f"countdownCancelAll {market_id} {ms}ms",
+            )
+        self.refreshes += 1
+
+    async def _send(self, call, detail: str) -> None:
+        result, kind = await self.session.request(f"*{self.session.name}", detail, call)
+        if kind != "ok":
+            log.warning("deadman_request_failed %s: %s", detail, result)
+
+    def stop(self) -> None:
+        """Stop refreshing (the venue's countdown then runs out)."""
+        self._stopped = True
+
+    async def disarm(self) -> None:
+        """Stop refreshing and switch the countdown off (a clean shutdown)."""
+        self._stopped = True
+        if self.kind == "binance_countdown" and not self.session.guard.wait_s():
+            await self._countdown(0)

@@ -1,0 +1,117 @@
+"""ccxt's unified orders and trades, as the engine's venue events (the one decode step of the
+live venue: REST replies, private streams and reconciliation all pass through here).
+
+Fills come only from trades (each with the venue's trade id, so a trade seen twice, on the
+stream and again over REST, is one fill); order updates give acks, cancels and expiries, never
+quantities. Prices and sizes become integer ticks and lots on the market's grid; a trade off the
+grid or with a non-finite value raises ``ValueError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mmcore.execution.live.rules import MarketRules, exact_decimal
+from mmcore.execution.orders import (
+    OrderAcked,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    Side,
+    VenueEvent,
+)
+
+__all__ = ["STATUS_DONE", "client_id_of", "fee_in_quote", "fill_of", "status_event"]
+
+#: ccxt order statuses after which an order never changes again.
+STATUS_DONE = frozenset({"closed", "canceled", "cancelled", "expired", "rejected"})
+# venue-specific keys of the client order id inside a raw (``info``) payload
+_INFO_CLIENT_KEYS = ("clientOrderId", "c", "orderLinkId", "newClientOrderId", "clOrdId")
+
+
+def client_id_of(item: dict[str, Any]) -> str | None:
+    """The venue client order id of a ccxt order or trade (from ``info`` when ccxt's unified
+    structure leaves it out, as in trades)."""
+    cid = item.get("clientOrderId")
+    if isinstance(cid, str) and cid:
+        return cid
+    info = item.get("info")
+    if isinstance(info, dict):
+        for key in _INFO_CLIENT_KEYS:
+            value = info.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def fee_in_quote(trade: dict[str, Any], price: float, quote: str, base: str) -> float:
+    """The trade's fee in the quote currency (a fee charged in the base asset is valued at
+    the trade's price; in any other asset, e.g. BNB, it cannot be valued here: 0)."""
+    fee = trade.get("fee") or {}
+    cost = fee.get("cost")
+    if cost is None:
+        return 0.0
+    value = float(exact_decimal(cost, "fee.cost"))
+    currency = fee.get("currency")
+    if currency == base:
+        return value * price
+    if currency in (quote, None):
+        return value
+    return 0.0
+
+
+def fill_of(
+    trade: dict[str, Any],
+    client_id: str,
+    rules: MarketRules,
+    fill_prefix: str,
+    ts: float,
+    quote: str = "",
+    base: str = "",
+) -> OrderFilled:
+    """The fill of a ccxt trade on an order known by ``client_id`` (the engine's id), stamped
+    ``ts`` (engine time: when it reached us). ``fill_prefix`` (the venue's name) keeps fill ids
+    unique across venues."""
+    trade_id = trade.get("id")
+    if trade_id is None or trade_id == "":
+        raise ValueError("trade.id: missing (a fill without an id cannot be deduplicated)")
+    side = {"buy": Side.BUY, "sell": Side.SELL}.get(trade.get("side") or "")
+    if side is None:
+        raise ValueError(f"trade.side: not buy or sell: {trade.get('side')!r}")
+    ticks = rules.ticks_of(trade.get("price"), "trade.price")
+    lots = rules.lots_of(trade.get("amount"), "trade.amount")
+    if ticks <= 0 or lots <= 0:
+        raise ValueError(f"trade {trade_id}: price and amount must be > 0")
+    price = float(rules.price(ticks))
+    fee = fee_in_quote(trade, price, quote, base)
+    if not math.isfinite(fee):
+        raise ValueError(f"trade {trade_id}: fee not finite")
+    return OrderFilled(
+        client_id,
+        ts,
+        f"{fill_prefix}:{trade_id}",
+        side,
+        ticks,
+        float(rules.qty(lots) * rules.contract_size),
+        fee,
+        trade.get("takerOrMaker") != "taker",
+    )
+
+
+def status_event(order: dict[str, Any], client_id: str, ts: float) -> VenueEvent | None:
+    """The event an order's status means: open → acked; canceled → cancelled (also a post-only
+    order the venue cancelled instead of letting it cross); expired → expired; rejected →
+    rejected; closed (filled) → None: its fills carry the news."""
+    status = order.get("status")
+    venue_id = str(order.get("id") or "")
+    if status == "open":
+        return OrderAcked(client_id, ts, venue_id)
+    if status in ("canceled", "cancelled"):
+        return OrderCancelled(client_id, ts)
+    if status == "expired":
+        return OrderExpired(client_id, ts)
+    if status == "rejected":
+        return OrderRejected(client_id, ts, "venue_rejected")
+    return None

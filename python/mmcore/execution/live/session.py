@@ -1,0 +1,583 @@
+"""One account on one venue: the ccxt client, its clock, rate limits, private streams,
+reconciliation and dead-man switch, shared by the :class:`LiveVenue` of each symbol.
+
+Lifecycle: :meth:`LiveSession.start` loads the markets and their rules, measures the clock,
+reconciles what the venue holds (open orders ours or foreign, adopted or cancelled per
+``foreign_orders``; balances and positions), starts the private streams and arms the dead-man
+switch; :meth:`LiveSession.close` disarms it and closes the client. Until the first
+reconciliation, and again after a private stream drops until the REST reconciliation that
+follows has finished, :attr:`LiveSession.ready` is False and the engines must not quote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmcore.config import bounded
+from mmcore.execution.live.client_ids import VenueIds
+from mmcore.execution.live.clock import ClockSync
+from mmcore.execution.live.deadman import DeadMan
+from mmcore.execution.live.errors import classify, venue_code
+from mmcore.execution.live.keys import Credentials, redact
+from mmcore.execution.live.ratelimit import RateGuard, RateLimits
+from mmcore.execution.live.rules import MarketRules
+from mmcore.execution.live.venue import LiveOrder, LiveVenue
+from mmcore.journal import Journal
+
+__all__ = ["LiveConfig", "LiveSession", "StartReport"]
+
+log = logging.getLogger("mmcore.live")
+
+_MSG = re.compile(r'"(?:msg|retMsg|ret_msg)"\s*:\s*"([^"]{0,160})')
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """How the live venue behaves (``[live]``).
+
+    ``foreign_orders``: at start, orders on the account the engine did not place are
+    ``cancel``led or ``adopt``ed (left working; their fills count in the position).
+    ``recv_window_ms``: the receive window of signed requests (never widened on a timestamp
+    error). ``deadman_s``: the venue's cancel-on-disconnect countdown (0: off).
+    """
+
+    foreign_orders: str = bounded("cancel", choices=("cancel", "adopt"))
+    recv_window_ms: int = bounded(5000, ge=100, le=60_000)
+    clock_every_s: float = bounded(60.0, gt=0)
+    query_every_s: float = bounded(0.5, gt=0)  # an UNKNOWN order's queries
+    unknown_grace_s: float = bounded(2.0, ge=0)  # beyond the receive window, before "absent"
+    reconcile_every_s: float = bounded(30.0, gt=0)  # the REST safety net while streaming
+    stream_settle_s: float = bounded(0.2, ge=0)  # streams connected -> REST reconciliation
+    stream_timeout_s: float = bounded(10.0, gt=0)  # for the streams to connect
+    retries: int = bounded(5, ge=0, le=50)  # of a cancel or query that failed ambiguously
+    retry_pause_s: float = bounded(0.2, ge=0)
+    deadman_s: float = bounded(60.0, ge=0)
+    market_type: str = bounded("spot", choices=("spot", "swap"))
+    rate: RateLimits = field(default_factory=RateLimits)
+
+
+@dataclass
+class StartReport:
+    """What the venue held at start."""
+
+    adopted: list[str] = field(default_factory=list)  # foreign client ids left working
+    cancelled: list[str] = field(default_factory=list)  # foreign client ids cancelled
+    own_open: dict[str, set[str]] = field(default_factory=dict)  # per symbol, engine ids
+    positions: dict[str, float] = field(default_factory=dict)  # contracts: base qty, signed
+    balances: dict[str, float] = field(default_factory=dict)  # total per asset (non-zero)
+
+
+class LiveSession:
+    """See the module docstring. ``exchange``: a ccxt.pro exchange (REST and websockets),
+    already configured with keys and URLs; ``name``: the venue's name (fill ids, journal);
+    ``own_prefix``: the start of the engine's client ids (``ExecutionConfig.client_id_prefix``
+    plus ``-``), which tells our orders from foreign ones; ``on_halt``: called once with a
+    reason when the venue bans us."""
+
+    def __init__(
+        self,
+        exchange: Any,
+        name: str,
+        cfg: LiveConfig,
+        *,
+        journal: Journal | None = None,
+        credentials: Credentials | None = None,
+        own_prefix: str = "mm-",
+        on_halt: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.exchange = exchange
+        self.name = name
+        self.cfg = cfg
+        self.journal = journal
+        self.credentials = credentials
+        self.own_prefix = own_prefix
+        self.on_halt = on_halt
+        self.clock = clock
+        self.ids = VenueIds.for_exchange(exchange.id)
+        self.time = ClockSync(exchange, cfg.clock_every_s)
+        self.guard = RateGuard(cfg.rate, on_ban=self._banned)
+        self.deadman = DeadMan(self, cfg.deadman_s)
+        self.venues: dict[str, LiveVenue] = {}
+        self.ready = False
+        self.halted = ""
+        self.requests = 0
+        self.reconciles = 0
+        self.stream_drops = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._last_trade_ms: dict[str, int] = {}
+        self._resync: asyncio.Task[None] | None = None
+        self._closed = False
+        exchange.options["recvWindow"] = cfg.recv_window_ms
+        self._hook_responses()
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _hook_responses(self) -> None:
+        """Every HTTP reply's status and headers reach the rate guard (ccxt's per-response
+        hook, called before its own error handling)."""
+        exchange, guard = self.exchange, self.guard
+        inner = exchange.on_rest_response
+
+        def on_rest_response(code, reason, url, method, headers, body, req_headers, req_body):
+            guard.observe(int(code), headers or {})
+            return inner(code, reason, url, method, headers, body, req_headers, req_body)
+
+        exchange.on_rest_response = on_rest_response
+
+    async def start(
+        self, symbols: list[str], reference: dict[str, Callable[[], float]] | None = None
+    ) -> StartReport:
+        """Load markets and rules, measure the clock, reconcile, start streams and the
+        dead-man switch; returns what the venue held. ``symbols``: the venue's market ids
+        (``BTCUSDT``) of ``cfg.market_type``; an unknown one raises ``ValueError`` naming it."""
+        await self.exchange.load_markets()
+        tick_mode = self.exchange.precisionMode == 4  # ccxt.base.decimal_to_precision.TICK_SIZE
+        for symbol in symbols:
+            market = self._market(symbol)
+            rules = MarketRules.from_ccxt(market, tick_mode)
+            ref = (reference or {}).get(symbol)
+            self.venues[symbol] = LiveVenue(self, symbol, market, rules, ref)
+        await self.time.measure()
+        report = StartReport()
+        for venue in self.venues.values():
+            await self._start_symbol(venue, report)
+        await self._load_holdings(report)
+        for venue in self.venues.values():
+            self.spawn(self._watch_orders(venue), f"watch_orders {venue.symbol}")
+            self.spawn(self._watch_trades(venue), f"watch_my_trades {venue.symbol}")
+        await self._streams_up(self.cfg.stream_timeout_s)
+        for venue in self.venues.values():
+            await self.reconcile_symbol(venue)
+        self.ready = True
+        self.spawn(self._housekeeping(), "housekeeping")
+        await self.deadman.arm()
+        return report
+
+    def _market(self, symbol: str) -> dict[str, Any]:
+        kind = self.cfg.market_type
+        candidates = self.exchange.markets_by_id.get(symbol) or []
+        for market in candidates:
+            if market.get("type") == kind and (kind == "spot" or market.get("linear")):
+                return market
+        known = sorted(m for m, ms in self.exchange.markets_by_id.items() if ms)[:20]
+        raise ValueError(f"symbols: {symbol} is not a {kind} market on {self.name} ({known})")
+
+    async def _start_symbol(self, venue: LiveVenue, report: StartReport) -> None:
+        opens = await self._retrying(
+            lambda: self.exchange.fetch_open_orders(venue.market_symbol), "fetch_open_orders"
+        )
+        own: set[str] = set()
+        for item in opens:
+            vid = item.get("clientOrderId") or ""
+            venue.on_order(item, "start")
+            if vid.startswith(self.own_prefix):
+                own.add(venue.engine_id(item))
+            elif self.cfg.foreign_orders == "adopt":
+                report.adopted.append(vid or str(item.get("id")))
+            else:
+                _, kind = await self.request(
+                    vid or str(item.get("id")),
+                    f"cancel foreign id={vid}",
+                    lambda item=item: self.exchange.cancel_order(
+                        str(item.get("id")), venue.market_symbol
+                    ),
+                    retry_ambiguous=True,
+                )
+                if kind == "ok":
+                    report.cancelled.append(vid or str(item.get("id")))
+                    venue.on_order({**item, "status": "canceled"}, "start")
+        report.own_open[venue.symbol] = own
+
+    async def _load_holdings(self, report: StartReport) -> None:
+        if self.cfg.market_type == "swap" and self.exchange.has.get("fetchPositions"):
+            markets = [v.market_symbol for v in self.venues.values()]
+            positions = await self._retrying(
+                lambda: self.exchange.fetch_positions(markets), "fetch_positions"
+            )
+            for p in positions:
+                venue = self._venue_of(p.get("symbol"))
+                contracts = float(p.get("contracts") or 0.0)
+                if venue is None or not contracts:
+                    continue
+                sign = -1.0 if p.get("side") == "short" else 1.0
+                report.positions[venue.symbol] = sign * contracts * float(venue.rules.contract_size)
+        balance = await self._retrying(lambda: self.exchange.fetch_balance(), "fetch_balance")
+        for asset, total in (balance.get("total") or {}).items():
+            if isinstance(total, int | float) and total:
+                report.balances[asset] = float(total)
+
+    def venue(self, symbol: str) -> LiveVenue:
+        """The venue of ``symbol`` (after :meth:`start`)."""
+        return self.venues[symbol]
+
+    # -- requests -------------------------------------------------------------------------
+    def refusal(self) -> str | None:
+        """Why no new order may be sent now (None: it may)."""
+        if self.halted:
+            return f"halted:{self.halted}"
+        if not self.ready:
+            return "venue_not_ready"
+        return self.guard.order_refusal()
+
+    def server_ms(self) -> float:
+        """The venue's clock now (ms), by the last measured offset."""
+        return time.time() * 1000.0 - (self.time.offset_ms or 0.0)
+
+    async def request(
+        self,
+        client_id: str,
+        detail: str,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        retry_ambiguous: bool = False,
+    ) -> tuple[Any, str]:
+        """Send one request, journalled with its outcome: ``(result, "ok")`` or
+        ``(reason, kind)`` with kind from :func:`~mmcore.execution.live.errors.classify`.
+        A timestamp refusal re-measures the clock and retries once; with
+        ``retry_ambiguous`` (cancels, queries) an ambiguous failure or a throttle is retried
+        up to ``retries`` times. Nothing is sent while banned."""
+        self.journal_event(client_id, "venue_request", detail)
+        retried_clock = False
+        attempts = 0
+        while True:
+            wait = self.guard.wait_s()
+            if self.guard.banned and wait > 0 and not retry_ambiguous:
+                return self._outcome(client_id, "rate:banned", "ban")
+            if wait > 0:
+                await asyncio.sleep(wait)  # a cancel waits for the ban or back-off to end
+            self.guard.sent()
+            self.requests += 1
+            try:
+                result = await call()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every ccxt failure is classified, none escapes
+                kind = "ban" if self.guard.banned else classify(exc)
+                reason = self._reason(kind, exc)
+                if kind == "ban":
+                    self.guard.ban(self.cfg.rate.ban_s, "ban_message")
+                if kind == "timestamp" and not retried_clock:
+                    retried_clock = True
+                    self.journal_event(client_id, "venue_clock", "timestamp refused: re-measure")
+                    with contextlib.suppress(Exception):
+                        await self.time.measure()
+                    continue
+                if (
+                    retry_ambiguous
+                    and kind in ("ambiguous", "rate", "ban")
+                    and attempts < self.cfg.retries
+                ):
+                    attempts += 1
+                    await asyncio.sleep(self.cfg.retry_pause_s * attempts)
+                    continue
+                return self._outcome(client_id, reason, kind)
+            self.journal_event(client_id, "venue_reply", "ok")
+            return result, "ok"
+
+    def _reason(self, kind: str, exc: BaseException) -> str:
+        code = venue_code(exc)
+        msg = _MSG.search(str(exc))
+        text = f"{kind}:{type(exc).__name__}"
+        if code:
+            text += f" code={code}"
+        if msg:
+            text += f" {msg.group(1)}"
+        return self._redact(text)
+
+    def _outcome(self, client_id: str, reason: str, kind: str) -> tuple[str, str]:
+        self.journal_event(client_id, "venue_reply", reason)
+        return reason, kind
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]], what: str) -> Any:
+        result, kind = await self.request(f"*{self.name}", what, call, retry_ambiguous=True)
+        if kind != "ok":
+            raise RuntimeError(f"{self.name}: {what} failed: {result}")
+        return result
+
+    async def fetch_by_client_id(self, venue: LiveVenue, venue_client_id: str) -> dict | None:
+        """The venue's order with this client id, or None when it has none."""
+        ex, market = self.exchange, venue.market_symbol
+        if ex.id == "bybit":  # no unified query by orderLinkId: open ones, then history
+            params = {"orderLinkId": venue_client_id}
+            for call in (ex.fetch_open_orders, ex.fetch_canceled_and_closed_orders):
+                found, kind = await self.request(
+                    venue_client_id,
+                    f"query id={venue_client_id}",
+                    lambda call=call: call(market, None, None, params),
+                    retry_ambiguous=True,
+                )
+                if kind == "ok" and found:
+                    return found[0]
+                if kind not in ("ok", "not_found"):
+                    raise RuntimeError(str(found))
+            return None
+        found, kind = await self.request(
+            venue_client_id,
+            f"query id={venue_client_id}",
+            lambda: ex.fetch_order(None, market, {"clientOrderId": venue_client_id}),
+            retry_ambiguous=True,
+        )
+        if kind == "not_found":
+            return None
+        if kind != "ok":
+            raise RuntimeError(str(found))
+        return found
+
+    async def resolve_unknown(self, venue: LiveVenue, order: LiveOrder) -> None:
+        """Query an UNKNOWN order by client id until its fate is known."""
+        window = self.cfg.recv_window_ms + self.cfg.unknown_grace_s * 1000.0
+        while order.state == "unknown" and not self._closed:
+            await asyncio.sleep(self.cfg.query_every_s)
+            try:
+                found = await self.fetch_by_client_id(venue, order.venue_client_id)
+            except RuntimeError as exc:
+                log.warning("unknown_order_query_failed id=%s: %s", order.client_id, exc)
+                continue
+            if found is not None:
+                venue.on_order({**found, "clientOrderId": order.venue_client_id}, "query")
+                await self.reconcile_trades(venue)
+            elif self.server_ms() - order.sent_server_ms > window:
+                # the venue refuses a request older than its receive window: it never will
+                venue.resolve_absent(order)
+
+    # -- reconciliation -------------------------------------------------------------------
+    async def reconcile_symbol(self, venue: LiveVenue) -> None:
+        """Open orders and fills of one symbol over REST (ours acked, final states learned,
+        fills since the last seen one)."""
+        opens, kind = await self.request(
+            f"*{venue.symbol}",
+            "fetch_open_orders",
+            lambda: self.exchange.fetch_open_orders(venue.market_symbol),
+            retry_ambiguous=True,
+        )
+        if kind != "ok":
+            raise RuntimeError(f"{venue.symbol}: open orders not reconciled: {opens}")
+        held = set()
+        for item in opens:
+            venue.on_order(item, "reconcile")
+            held.add(venue.engine_id(item))
+        for order in list(venue.orders.values()):
+            if order.state == "open" and order.client_id not in held:
+                found = await self.fetch_by_client_id(venue, order.venue_client_id)
+                if found is not None:
+                    venue.on_order({**found, "clientOrderId": order.venue_client_id}, "reconcile")
+        await self.reconcile_trades(venue)
+        self.reconciles += 1
+
+    async def reconcile_trades(self, venue: LiveVenue) -> None:
+        """Fills since the last one seen (with a minute's overlap; duplicates are dropped)."""
+        since = self._last_trade_ms.get(venue.market_symbol)
+        since = None if since is None else since - 60_000
+        trades, kind = await self.request(
+            f"*{venue.symbol}",
+            "fetch_my_trades",
+            lambda: self.exchange.fetch_my_trades(venue.market_symbol, since),
+            retry_ambiguous=True,
+        )
+        if kind != "ok":
+            raise RuntimeError(f"{venue.symbol}: fills not reconciled: {trades}")
+        for trade in trades:
+            venue.on_trade(trade, "reconcile")
+
+    def first_sight(self, market_symbol: str, trade_id: str) -> bool:
+        """True the first time a trade id is seen (a bounded memory of recent ones)."""
+        key = (market_symbol, trade_id)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > 100_000:
+            self._seen.popitem(last=False)
+        return True
+
+    def note_trade(self, trade: dict[str, Any]) -> None:
+        """Remember the newest trade time per market (where the next REST look starts)."""
+        ts = trade.get("timestamp")
+        symbol = trade.get("symbol") or ""
+        if isinstance(ts, int | float):
+            self._last_trade_ms[symbol] = max(self._last_trade_ms.get(symbol, 0), int(ts))
+
+    # -- streams --------------------------------------------------------------------------
+    async def _watch_orders(self, venue: LiveVenue) -> None:
+        await self._watch(venue, self.exchange.watch_orders, venue.on_order)
+
+    async def _watch_trades(self, venue: LiveVenue) -> None:
+        await self._watch(venue, self.exchange.watch_my_trades, venue.on_trade)
+
+    async def _watch(
+        self,
+        venue: LiveVenue,
+        watch: Callable[[str], Awaitable[list[dict[str, Any]]]],
+        handle: Callable[[dict[str, Any], str], None],
+    ) -> None:
+        pause = 0.1
+        while not self._closed:
+            try:
+                items = await watch(venue.market_symbol)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a dropped stream: not ready until reconciled
+                self._stream_lost(exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                continue
+            pause = 0.1
+            for item in items:
+                handle(item, "stream")
+
+    def _stream_lost(self, exc: BaseException) -> None:
+        self.stream_drops += 1
+        self.ready = False
+        log.warning("private_stream_lost venue=%s: %s", self.name, self._redact(repr(exc)))
+        if isinstance(exc, KeyError):
+            # ccxt's ws-api subscription refused (a clock jump): it will not subscribe again
+            # on this client; drop it so the next watch opens a fresh one
+            for url in [u for u in self.exchange.clients if "ws-api" in u]:
+                client = self.exchange.clients.pop(url)
+                self.spawn(client.close(), "close ws-api client")
+        if self._resync is None or self._resync.done():
+            self._resync = self.spawn(self._resynchronise(), "resync")
+
+    def _streams_connected(self) -> bool:
+        """Every private websocket is open and none is still authenticating (ccxt keeps a
+        future per pending subscription request)."""
+        clients = list(self.exchange.clients.values())
+        if not clients:
+            return False
+        for client in clients:
+            connected = client.connected
+            if not connected.done() or connected.cancelled() or connected.exception():
+                return False
+            if any(str(key).startswith("authenticate") for key in client.futures):
+                return False
+        return True
+
+    async def _streams_up(self, timeout_s: float) -> None:
+        """Wait until the streams are (re)subscribed, then ``stream_settle_s`` more; raises
+        ``TimeoutError`` after ``timeout_s``."""
+        deadline = self.clock() + timeout_s
+        while not self._streams_connected():
+            if self.clock() > deadline:
+                raise TimeoutError(f"{self.name}: private streams not connected in {timeout_s}s")
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(self.cfg.stream_settle_s)
+
+    async def _resynchronise(self) -> None:
+        """After a drop: let the streams re-subscribe, then reconcile over REST, then ready."""
+        while not self._closed:
+            try:
+                await self._streams_up(self.cfg.stream_timeout_s)
+                await self.time.measure()
+                for venue in self.venues.values():
+                    await self.reconcile_symbol(venue)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("reconcile_failed venue=%s: %s", self.name, self._redact(str(exc)))
+                continue
+            if not self.halted:
+                self.ready = True
+            log.info("private_streams_reconciled venue=%s", self.name)
+            return
+
+    async def _housekeeping(self) -> None:
+        """The periodic clock measurement and REST reconciliation (the stream's safety net)."""
+        next_reconcile = self.clock() + self.cfg.reconcile_every_s
+        while not self._closed:
+            await asyncio.sleep(min(1.0, self.cfg.reconcile_every_s))
+            now = self.clock()
+            if self.guard.wait_s() > 0:
+                continue
+            try:
+                if self.time.due(now):
+                    await self.time.measure()
+                if now >= next_reconcile and self.ready:
+                    next_reconcile = now + self.cfg.reconcile_every_s
+                    for venue in self.venues.values():
+                        await self.reconcile_symbol(venue)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("housekeeping_failed venue=%s: %s", self.name, self._redact(str(exc)))
+
+    # -- halting, tasks, journal ----------------------------------------------------------
+    def _banned(self, reason: str) -> None:
+        """The venue banned us: no order until an operator resumes; the engines are halted
+        (their cancels wait for the ban to end); the dead-man switch is left to fire."""
+        self.halted = f"venue_ban:{reason}"
+        self.ready = False
+        self.deadman.stop()
+        self.journal_event(f"*{self.name}", "venue_ban", reason)
+        if self.on_halt is not None:
+            self.on_halt("venue_ban")
+
+    def resume(self) -> None:
+        """An operator resumes after a halt (a ban must have ended: see ``guard.wait_s``)."""
+        self.halted = ""
+        self.guard.banned = False
+        if self._resync is None or self._resync.done():
+            self._resync = self.spawn(self._resynchronise(), "resync")
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task the session owns (cancelled by :meth:`close`); a failure is
+        logged (keys redacted), never lost silently."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("task_failed %s: %s", task.get_name(), self._redact(repr(exc)))
+
+    def journal_event(self, client_id: str, kind: str, detail: str) -> None:
+        """Record one request or outcome (keys and signatures redacted)."""
+        if self.journal is not None:
+            self.journal.record_event(client_id, kind, self.clock(), self._redact(detail))
+
+    def _redact(self, text: str) -> str:
+        creds = (self.credentials,) if self.credentials is not None else ()
+        return redact(text, *creds)
+
+    async def settle(self, timeout_s: float = 5.0) -> None:
+        """Wait for the requests in flight (creates, cancels, queries) to finish, at most
+        ``timeout_s`` (the streams and housekeeping run on)."""
+        deadline = self.clock() + timeout_s
+        while self.clock() < deadline:
+            busy = [
+                t
+                for t in self._tasks
+                if not t.get_name()
+                .split(":", 1)[1]
+                .startswith(("watch", "housekeeping", "deadman"))
+            ]
+            if not busy:
+                return
+            await asyncio.wait(busy, timeout=max(0.0, deadline - self.clock()))
+
+    async def close(self) -> None:
+        """Disarm the dead-man switch, stop every task and close the client."""
+        with contextlib.suppress(Exception):
+            await self.deadman.disarm()
+        self._closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.exchange.close()
+
+    def _venue_of(self, market_symbol: str | None) -> LiveVenue | None:
+        for venue in self.venues.values():
+            if venue.market_symbol == market_symbol:
+                return venue
+        return None

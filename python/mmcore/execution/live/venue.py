@@ -1,0 +1,337 @@
+"""The live venue of one symbol, behind the engine's :class:`~mmcore.execution.venue.Venue`
+interface: orders go out as ccxt calls run as tasks on the session's loop, and everything the
+venue says (REST replies, private streams, reconciliation) comes back as the same
+:class:`~mmcore.execution.orders.VenueEvent` objects the paper venue produces, taken by
+:meth:`LiveVenue.poll`.
+
+Never losing an order: each order is sent once under a client id derived from the engine's; a
+request that timed out or failed ambiguously leaves the order UNKNOWN (still PENDING_NEW to the
+engine, so it counts against limits) and it is queried by client id until its fate is known; it
+is declared absent only once the venue could no longer accept it (its request's timestamp is
+older than the receive window). A cancel of an order whose fate is unknown waits for it.
+Every request and its outcome is journalled before its event reaches the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mmcore.execution.live.decode import STATUS_DONE, client_id_of, fill_of, status_event
+from mmcore.execution.live.rules import MarketRules, RuleViolation
+from mmcore.execution.orders import (
+    CancelRejected,
+    OrderAcked,
+    OrderCancelled,
+    OrderRejected,
+    Side,
+    VenueEvent,
+)
+from mmcore.execution.venue import OrderRequest
+
+if TYPE_CHECKING:
+    from mmcore.execution.live.session import LiveSession
+
+__all__ = ["LiveOrder", "LiveVenue"]
+
+log = logging.getLogger("mmcore.live.venue")
+
+
+@dataclass
+class LiveOrder:
+    """What the adapter knows of one order it sent. ``state``: ``sending`` (request in
+    flight), ``unknown`` (its fate is being queried), ``open``, ``done``."""
+
+    client_id: str
+    venue_client_id: str
+    side: Side
+    price_ticks: int
+    lots: int
+    post_only: bool
+    sent_server_ms: float  # the venue's clock when it was sent (for the receive window)
+    state: str = "sending"
+    order_id: str = ""
+    filled_lots: int = 0
+    cancel_wanted: bool = False
+    reported: set[str] = field(default_factory=set)  # event kinds already given the engine
+
+
+class LiveVenue:
+    """One symbol's orders on a live venue (see the module docstring). Built by
+    :meth:`LiveSession.venue`."""
+
+    def __init__(
+        self,
+        session: LiveSession,
+        symbol: str,
+        market: dict[str, Any],
+        rules: MarketRules,
+        reference: Callable[[], float] | None = None,
+    ) -> None:
+        self.session = session
+        self.symbol = symbol  # the engine's symbol (the venue's market id)
+        self.market = market
+        self.market_symbol: str = market["symbol"]  # ccxt's unified symbol
+        self.rules = rules
+        #: The price the venue's price bands are relative to (e.g. the book's mid), or None.
+        self.reference = reference
+        self.name = f"{session.name}-{symbol}"
+        self.orders: dict[str, LiveOrder] = {}
+        self._by_order_id: dict[str, str] = {}  # venue order id -> engine client id
+        self._open_at_venue: set[str] = set()  # engine ids the venue held at the last look
+        self._events: list[VenueEvent] = []
+        self.refused = 0  # orders refused before sending (rules, rate, readiness)
+
+    # -- the Venue interface --------------------------------------------------------------
+    def submit(self, request: OrderRequest, now: float) -> None:
+        """Check the order against the market's rules and the rate limits, then send it."""
+        cid = request.client_id
+        if cid in self.orders:  # engine ids are never reused: refuse rather than duplicate
+            self._refuse(cid, now, "duplicate_client_id")
+            return
+        try:
+            lots = self.rules.lots_near(request.qty)
+            ref = self.reference() if self.reference is not None else None
+            self.rules.check(request.price_ticks, lots, ref)
+        except RuleViolation as exc:
+            self._refuse(cid, now, f"rule:{exc}")
+            return
+        refusal = self.session.refusal()
+        if refusal is not None:
+            self._refuse(cid, now, refusal)
+            return
+        order = LiveOrder(
+            cid,
+            self.session.ids.venue_id(cid),
+            request.side,
+            request.price_ticks,
+            lots,
+            request.post_only,
+            self.session.server_ms(),
+        )
+        self.orders[cid] = order
+        self.session.spawn(self._create(order), f"create {cid}")
+
+    def cancel(self, client_id: str, now: float) -> None:
+        """Cancel by client id (an order of a previous run included); an order whose fate is
+        still unknown is cancelled once it is known to be open."""
+        order = self.orders.get(client_id)
+        if order is not None and order.state in ("sending", "unknown"):
+            order.cancel_wanted = True
+            return
+        self.session.spawn(self._cancel(client_id), f"cancel {client_id}")
+
+    def cancel_all(self, symbol: str, now: float) -> None:
+        """Cancel every open order of the symbol at the venue, ours or not (halt, feed loss,
+        shutdown); the outcome of each order arrives on the stream or by reconciliation."""
+        if symbol != self.symbol:
+            raise ValueError(f"symbol: this venue trades {self.symbol}, not {symbol}")
+        self.session.spawn(self._cancel_all(), f"cancel_all {symbol}")
+
+    def poll(self, now: float) -> list[VenueEvent]:
+        """The events that arrived since the last poll, in order."""
+        events, self._events = self._events, []
+        return events
+
+    def open_orders(self, symbol: str) -> set[str]:
+        """Client ids (the engine's) the venue held open for ``symbol`` at the last look."""
+        return set(self._open_at_venue) if symbol == self.symbol else set()
+
+    @property
+    def ready(self) -> bool:
+        """False while the private streams are being reconciled or the venue banned us: the
+        engine must not quote."""
+        return self.session.ready
+
+    # -- from the venue -------------------------------------------------------------------
+    def engine_id(self, item: dict[str, Any]) -> str:
+        """The engine's client id of a venue order or trade: ours by order id or derived
+        client id; an order we did not send keeps the venue's client id (or its order id)."""
+        order_id = str(item.get("order") or item.get("id") or "")
+        known = self._by_order_id.get(order_id)
+        if known is not None:
+            return known
+        vid = client_id_of(item)
+        if vid is not None:
+            return self.session.ids.engine_id(vid) or vid
+        return f"venue-order:{order_id}"
+
+    def on_order(self, item: dict[str, Any], source: str) -> None:
+        """An order update (REST reply, stream, reconciliation)."""
+        cid = self.engine_id(item)
+        order = self.orders.get(cid)
+        order_id = str(item.get("id") or "")
+        status = item.get("status")
+        if order_id:
+            self._by_order_id[order_id] = cid
+        if status == "open":
+            self._open_at_venue.add(cid)
+        elif status in STATUS_DONE:
+            self._open_at_venue.discard(cid)
+        if order is None:
+            return  # not ours: its fills still count (on_trade), its states do not
+        order.order_id = order_id or order.order_id
+        was_unresolved = order.state in ("sending", "unknown")
+        if status == "open":
+            order.state = "open"
+        elif status in STATUS_DONE:
+            order.state = "done"
+        event = status_event(item, cid, self.session.clock())
+        if (
+            status in ("canceled", "cancelled", "expired")
+            and order.post_only
+            and order.filled_lots == 0
+            and not order.cancel_wanted
+            and source == "create"
+        ):  # a post-only order the venue took off instead of letting it cross
+            event = OrderRejected(cid, self.session.clock(), "post_only_would_cross")
+        if event is not None:
+            self._deliver(order, event, source)
+        if was_unresolved and order.state == "open" and order.cancel_wanted:
+            self.session.spawn(self._cancel(cid), f"cancel {cid}")
+
+    def on_trade(self, trade: dict[str, Any], source: str) -> None:
+        """A trade on this symbol (stream or REST): one fill per venue trade id."""
+        if not self.session.first_sight(self.market_symbol, str(trade.get("id"))):
+            return
+        cid = self.engine_id(trade)
+        try:
+            fill = fill_of(
+                trade,
+                cid,
+                self.rules,
+                self.session.name,
+                self.session.clock(),
+                self.market.get("quote", ""),
+                self.market.get("base", ""),
+            )
+        except ValueError as exc:
+            self.session.journal_event(cid, "venue_bad_trade", f"{source}: {exc}")
+            log.error("bad trade symbol=%s source=%s: %s", self.symbol, source, exc)
+            return
+        order = self.orders.get(cid)
+        if order is not None:
+            order.filled_lots += self.rules.lots_of(trade.get("amount"), "trade.amount")
+            if order.state == "unknown":
+                order.state = "open"  # a fill proves it reached the venue
+        self.session.note_trade(trade)
+        self.session.journal_event(
+            cid,
+            "venue_fill",
+            f"{source} {fill.fill_id} {fill.side.name} {fill.qty}@{fill.price_ticks}",
+        )
+        self._events.append(fill)
+
+    def resolve_absent(self, order: LiveOrder) -> None:
+        """An UNKNOWN order the venue does not hold and can no longer accept."""
+        order.state = "done"
+        self._deliver(
+            order, OrderRejected(order.client_id, self.session.clock(), "not_at_venue"), "query"
+        )
+
+    # -- requests -------------------------------------------------------------------------
+    def _params(self, order: LiveOrder) -> dict[str, Any]:
+        params: dict[str, Any] = {"clientOrderId": order.venue_client_id}
+        if order.post_only:
+            params["postOnly"] = True
+        return params
+
+    async def _create(self, order: LiveOrder) -> None:
+        rules = self.rules
+        qty, price = rules.qty_text(order.lots), rules.price_text(order.price_ticks)
+        side = "buy" if order.side is Side.BUY else "sell"
+        detail = (
+            f"create {side} {qty}@{price} post_only={order.post_only} id={order.venue_client_id}"
+        )
+        result, kind = await self.session.request(
+            order.client_id,
+            detail,
+            lambda: self.session.exchange.create_order(
+                self.market_symbol, "limit", side, qty, price, self._params(order)
+            ),
+        )
+        now = self.session.clock()
+        if kind == "ok":
+            self.on_order({**result, "clientOrderId": order.venue_client_id}, "create")
+            if order.state == "sending":  # a reply without a status: the venue took it
+                order.state = "open"
+                self._deliver(
+                    order, OrderAcked(order.client_id, now, str(result.get("id") or "")), "create"
+                )
+        elif kind == "ambiguous":
+            order.state = "unknown"
+            self.session.spawn(
+                self.session.resolve_unknown(self, order), f"resolve {order.client_id}"
+            )
+        else:
+            order.state = "done"
+            reason = "post_only_would_cross" if _crosses(result) else str(result)
+            self._deliver(order, OrderRejected(order.client_id, now, reason), "create")
+
+    async def _cancel(self, client_id: str) -> None:
+        order = self.orders.get(client_id)
+        vid = order.venue_client_id if order is not None else self.session.ids.venue_id(client_id)
+        result, kind = await self.session.request(
+            client_id,
+            f"cancel id={vid}",
+            lambda: self.session.exchange.cancel_order(
+                None, self.market_symbol, {"clientOrderId": vid}
+            ),
+            retry_ambiguous=True,
+        )
+        now = self.session.clock()
+        if kind == "ok":
+            if order is not None:
+                order.state = "done"
+            self._open_at_venue.discard(client_id)
+            self._deliver(order, OrderCancelled(client_id, now), "cancel", client_id)
+            return
+        # already filled or gone: its fills come by the trades (fetched now), the engine hears
+        # that the cancel failed
+        self._deliver(order, CancelRejected(client_id, now, str(result)), "cancel", client_id)
+        if kind == "not_found":
+            self.session.spawn(self.session.reconcile_symbol(self), f"reconcile {self.symbol}")
+
+    async def _cancel_all(self) -> None:
+        result, kind = await self.session.request(
+            f"*{self.symbol}",
+            "cancel_all",
+            lambda: self.session.exchange.cancel_all_orders(self.market_symbol),
+            retry_ambiguous=True,
+        )
+        if kind == "ok" and isinstance(result, list):
+            for item in result:
+                if isinstance(item, dict):
+                    self.on_order({**item, "status": "canceled"}, "cancel_all")
+        self.session.spawn(self.session.reconcile_symbol(self), f"reconcile {self.symbol}")
+
+    # -- events to the engine -------------------------------------------------------------
+    def _deliver(
+        self, order: LiveOrder | None, event: VenueEvent, source: str, client_id: str = ""
+    ) -> None:
+        """Journal the outcome, then queue the event (each kind once per order)."""
+        kind = type(event).__name__
+        if order is not None:
+            if kind in order.reported and kind != "CancelRejected":
+                return
+            order.reported.add(kind)
+        cid = event.client_id or client_id
+        self.session.journal_event(cid, "venue_outcome", f"{source} {kind} {_detail(event)}")
+        self._events.append(event)
+
+    def _refuse(self, cid: str, now: float, reason: str) -> None:
+        self.refused += 1
+        self.session.journal_event(cid, "venue_refused", reason)
+        self._events.append(OrderRejected(cid, now, reason))
+
+
+def _crosses(reason: object) -> bool:
+    text = str(reason).lower()
+    return "immediately match" in text or "code=-5022" in text
+
+
+def _detail(event: VenueEvent) -> str:
+    extra = getattr(event, "reason", "") or getattr(event, "venue_id", "")
+    return str(extra)
