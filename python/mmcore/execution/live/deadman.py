@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mmcore.execution.live.session import LiveSession
+from mmcore.execution.live.port import SessionPort
 
 __all__ = ["DeadMan"]
 
@@ -29,7 +27,7 @@ log = logging.getLogger("mmcore.live.deadman")
 class DeadMan:
     """The dead-man switch of one session (``countdown_s`` 0: off)."""
 
-    def __init__(self, session: LiveSession, countdown_s: float) -> None:
+    def __init__(self, session: SessionPort, countdown_s: float) -> None:
         self.session = session
         self.countdown_s = countdown_s
         self.refreshes = 0

@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mmcore.execution.live.decode import STATUS_DONE, client_id_of, fill_of, status_event
+from mmcore.execution.live.port import SessionPort
 from mmcore.execution.live.rules import MarketRules, RuleViolation
 from mmcore.execution.orders import (
     CancelRejected,
@@ -30,9 +31,6 @@ from mmcore.execution.orders import (
     VenueEvent,
 )
 from mmcore.execution.venue import OrderRequest
-
-if TYPE_CHECKING:
-    from mmcore.execution.live.session import LiveSession
 
 __all__ = ["LiveOrder", "LiveVenue"]
 
@@ -64,7 +62,7 @@ class LiveVenue:
 
     def __init__(
         self,
-        session: LiveSession,
+        session: SessionPort,
         symbol: str,
         market: dict[str, Any],
         rules: MarketRules,
