@@ -263,7 +263,7 @@ class LiveSession:
             except Exception as exc:  # every ccxt failure is classified, none escapes
                 kind = "ban" if self.guard.banned else classify(exc)
                 reason = self._reason(kind, exc)
-                if kind == "ban":
+                if kind == "ban" and not self.guard.banned:  # a ban message without a 418
                     self.guard.ban(self.cfg.rate.ban_s, "ban_message")
                 if kind == "timestamp" and not retried_clock:
                     retried_clock = True

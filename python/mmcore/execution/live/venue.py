@@ -81,6 +81,7 @@ class LiveVenue:
         self._open_at_venue: set[str] = set()  # engine ids the venue held at the last look
         self._events: list[VenueEvent] = []
         self.refused = 0  # orders refused before sending (rules, rate, readiness)
+        self.fills = 0  # fills handed to the engine (each venue trade once)
 
     # -- the Venue interface --------------------------------------------------------------
     def submit(self, request: OrderRequest, now: float) -> None:
@@ -220,6 +221,7 @@ class LiveVenue:
             "venue_fill",
             f"{source} {fill.fill_id} {fill.side.name} {fill.qty}@{fill.price_ticks}",
         )
+        self.fills += 1
         self._events.append(fill)
 
     def resolve_absent(self, order: LiveOrder) -> None:
@@ -327,7 +329,8 @@ class LiveVenue:
 
 def _crosses(reason: object) -> bool:
     text = str(reason).lower()
-    return "immediately match" in text or "code=-5022" in text
+    # ccxt: Binance spot -2010 "would immediately match" and USD-M -5022 (GTX)
+    return any(k in text for k in ("orderimmediatelyfillable", "ordernotfillable", "immediately"))
 
 
 def _detail(event: VenueEvent) -> str:

@@ -1,0 +1,120 @@
+"""Live-venue fixtures: a fake venue on loopback, a ccxt client pointed at it, a started
+:class:`LiveSession`, and an engine whose venue is the session's :class:`LiveVenue`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmcore import OrderBook
+from mmcore.engine import Engine
+from mmcore.execution import ExecutionConfig, OrderManager
+from mmcore.execution.live import Credentials, LiveConfig, LiveSession, LiveVenue
+from mmcore.journal import Journal
+from mmcore.portfolio import Portfolio
+from mmcore.risk import RiskManager
+from mmcore.strategy import Quoter
+from mmcore.testing.fake_venue import FakeVenue, ccxt_exchange
+from mmcore.testing.trading import quote_config, risk_config
+
+SYMBOL = "BTCUSDT"
+TICK = 0.01
+LOT = 0.00001
+FAST = dict(
+    deadman_s=0.0,
+    query_every_s=0.1,
+    retry_pause_s=0.05,
+    stream_settle_s=0.05,
+    recv_window_ms=1000,
+    unknown_grace_s=0.5,
+)
+
+
+@dataclass
+class Live:
+    """A started session on a fake venue, its symbol's venue and an engine trading on it."""
+
+    fake: Any
+    session: LiveSession
+    venue: LiveVenue
+    engine: Engine
+    halts: list[str] = field(default_factory=list)
+
+    async def settle(self, seconds: float = 0.0) -> None:
+        """Let requests finish and stream frames arrive, then hand events to the engine."""
+        await self.session.settle()
+        await asyncio.sleep(seconds)
+        self.engine.take_venue_events(time.monotonic())
+
+    async def until(self, cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
+        """Hand events to the engine until ``cond()`` holds (fails after ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while not cond():
+            assert time.monotonic() < deadline, "condition not reached in time"
+            await asyncio.sleep(0.02)
+            self.engine.take_venue_events(time.monotonic())
+
+    def place(self, side: int, price: float, qty: float) -> str:
+        """Place one order through the engine's order desk; its client id."""
+        ticks = round(price / TICK)
+        target = [(ticks, qty)]
+        bids, asks = (target, []) if side > 0 else ([], target)
+        placed = self.engine.orders.reconcile(bids, asks, ticks, time.monotonic())
+        assert len(placed) == 1, placed
+        return placed[0]
+
+    def count(self, method: str, path: str) -> int:
+        """REST requests the fake received for ``method path``."""
+        return sum(1 for r in self.fake.requests if r.method == method and r.path == path)
+
+
+def engine_on(venue: LiveVenue, journal: Journal | None = None) -> Engine:
+    """An engine on ``venue`` (risk limits wide; the test places orders through its desk)."""
+    risk = RiskManager(
+        risk_config(lot_size=LOT, max_position=10.0, max_notional=10_000_000.0), TICK
+    )
+    orders = OrderManager(SYMBOL, venue, ExecutionConfig(max_order_age_s=3600), risk.gate)
+    portfolio = Portfolio()
+    portfolio.instrument(SYMBOL, TICK, LOT)
+    return Engine(
+        OrderBook(SYMBOL, "binance-spot", tick_size=TICK),
+        Quoter(quote_config(tick_size=TICK, lot_size=LOT), maker_fee_bps=0.0),
+        risk,
+        orders,
+        venue,
+        portfolio,
+        journal=journal,
+    )
+
+
+@asynccontextmanager
+async def live_on(
+    fake: FakeVenue,
+    *,
+    journal: Journal | None = None,
+    credentials: Credentials | None = None,
+    timeout_ms: int = 700,
+    **cfg: Any,
+) -> AsyncIterator[Live]:
+    """Start ``fake``, a session on it and an engine; close all after."""
+    async with fake:
+        exchange = ccxt_exchange(fake, timeout_ms=timeout_ms)
+        halts: list[str] = []
+        session = LiveSession(
+            exchange,
+            "fake",
+            LiveConfig(**{**FAST, **cfg}),
+            journal=journal,
+            credentials=credentials,
+            on_halt=halts.append,
+        )
+        try:
+            await session.start([SYMBOL])
+            venue = session.venue(SYMBOL)
+            yield Live(fake, session, venue, engine_on(venue, journal), halts)
+        finally:
+            await session.close()

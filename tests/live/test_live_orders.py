@@ -1,0 +1,219 @@
+"""The live venue against the fake Binance spot venue, through ccxt: every fault of issue 13.
+
+Each test asserts what matters for money: no lost and no duplicate order, the position equal to
+the sum of the venue's fills, and a journal row for every request and its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mmcore.execution import OrderStatus
+from mmcore.journal import Journal
+from mmcore.testing.fake_venue import FakeBinanceSpot
+
+from .conftest import SYMBOL, Live, live_on
+
+ORDER = "/api/v3/order"
+
+
+def spot() -> FakeBinanceSpot:
+    fake = FakeBinanceSpot()
+    fake.seed_balance("USDT", "100000")
+    fake.seed_balance("BTC", "1")
+    fake.set_quote(SYMBOL, "100000", "100001")
+    return fake
+
+
+def venue_fills(live: Live) -> Decimal:
+    """Signed base quantity the fake venue filled for us."""
+    total = Decimal(0)
+    for fill in live.fake.ledger.fills:
+        total += fill.qty if fill.side == "buy" else -fill.qty
+    return total
+
+
+def position(live: Live) -> Decimal:
+    return Decimal(repr(live.engine.portfolio.position(SYMBOL).qty))
+
+
+def journal_rows(path: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT client_id, kind, detail FROM order_events").fetchall()
+
+
+async def test_partial_fills_add_up_and_every_request_is_journalled(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    async with live_on(spot(), journal=journal) as live:
+        cid = live.place(+1, 99_000.0, 0.003)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        live.fake.fill(cid, "0.001")
+        await live.until(lambda: live.engine.fills == 1)
+        assert live.engine.orders.order(cid).status is OrderStatus.PARTIALLY_FILLED
+        live.fake.fill(cid, "0.002")
+        await live.until(lambda: live.engine.fills == 2)
+        assert live.engine.orders.order(cid) is None  # filled: left the desk
+        assert position(live) == venue_fills(live) == Decimal("0.003")
+        assert live.count("POST", ORDER) == 1
+    journal.close()
+    rows = journal_rows(tmp_path / "j.sqlite")
+    kinds = [kind for c, kind, _ in rows if c == cid]
+    assert kinds.index("venue_request") < kinds.index("venue_reply") < kinds.index("venue_outcome")
+    assert kinds.count("venue_fill") == 2
+    # the engine's own rows (submitted, acked, fills) are there too
+    assert "submitted" in kinds and "OrderAcked" in kinds
+
+
+async def test_accepted_then_timed_out_order_is_unknown_until_queried_never_sent_twice() -> None:
+    async with live_on(spot(), timeout_ms=400) as live:
+        live.fake.hang_after_accept(ORDER, "POST")
+        cid = live.place(+1, 99_000.0, 0.002)
+        await asyncio.sleep(0.5)  # the request timed out: the order's fate is unknown
+        assert live.venue.orders[cid].state in ("unknown", "open")
+        order = live.engine.orders.order(cid)
+        assert order is not None and order.status in (OrderStatus.PENDING_NEW, OrderStatus.ACKED)
+        # while unknown it counts against the limits: the desk's working size includes it
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        assert live.venue.orders[cid].state == "open"
+        assert live.count("POST", ORDER) == 1  # queried, never re-sent
+        assert sum(1 for o in live.fake.ledger.orders.values() if o.client_id == cid) == 1
+        live.fake.fill(cid, "0.002")
+        await live.until(lambda: live.engine.fills == 1)
+        assert position(live) == venue_fills(live) == Decimal("0.002")
+
+
+async def test_an_unknown_order_counts_against_limits_while_unknown() -> None:
+    async with live_on(spot(), timeout_ms=400, query_every_s=5.0) as live:
+        live.fake.hang_after_accept(ORDER, "POST")
+        cid = live.place(+1, 99_000.0, 0.002)
+        await asyncio.sleep(0.6)
+        live.engine.take_venue_events(time.monotonic())
+        assert live.venue.orders[cid].state == "unknown"
+        assert live.engine.orders.working(live.engine.orders.order(cid).side) == pytest.approx(
+            0.002
+        )
+
+
+async def test_post_only_order_that_would_cross_is_rejected(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    async with live_on(spot(), journal=journal) as live:
+        live.fake.reject_post_only(1)
+        cid = live.place(+1, 99_000.0, 0.001)
+        await live.until(lambda: live.engine.orders.order(cid) is None)
+        assert live.engine.portfolio.position(SYMBOL).qty == 0.0
+        assert live.venue.orders[cid].state == "done"
+    journal.close()
+    outcomes = [
+        d for c, k, d in journal_rows(tmp_path / "j.sqlite") if c == cid and k == "venue_outcome"
+    ]
+    assert outcomes == ["create OrderRejected post_only_would_cross"]
+
+
+async def test_cancel_of_an_already_filled_order_keeps_the_fill() -> None:
+    async with live_on(spot()) as live:
+        cid = live.place(-1, 101_000.0, 0.001)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        live.fake.fill(cid, "0.001")
+        live.engine.orders.cancel_all(time.monotonic(), "test")  # races the fill
+        await live.until(lambda: live.engine.fills == 1 and live.engine.orders.order(cid) is None)
+        assert position(live) == venue_fills(live) == Decimal("-0.001")
+        assert live.count("DELETE", ORDER) == 1
+
+
+async def test_a_fill_reported_twice_is_counted_once() -> None:
+    async with live_on(spot()) as live:
+        cid = live.place(+1, 99_000.0, 0.002)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        live.fake.duplicate_fill_events(1)
+        live.fake.fill(cid, "0.001")
+        await live.until(lambda: live.engine.fills == 1)
+        await live.settle(0.3)
+        # and once more over REST: the reconciliation sees the same trade id
+        await live.session.reconcile_symbol(live.venue)
+        await live.settle()
+        assert live.engine.fills == 1
+        assert live.venue.fills == 1  # the venue passed it on once (the desk would drop it too)
+        assert position(live) == venue_fills(live) == Decimal("0.001")
+
+
+async def test_stream_dropped_mid_fill_is_reconciled_before_quoting_resumes() -> None:
+    async with live_on(spot()) as live:
+        cid = live.place(+1, 99_000.0, 0.003)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        seen: list[tuple[bool, int, int]] = []
+
+        async def watch_ready() -> None:
+            while True:
+                fills = sum(1 for e in live.venue._events if type(e).__name__ == "OrderFilled")
+                seen.append((live.venue.ready, live.session.reconciles, fills + live.engine.fills))
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(watch_ready())
+        live.fake.drop_stream_after(1)
+        live.fake.fill(cid, "0.001")  # reaches us, then the stream is cut
+        await asyncio.sleep(0.05)
+        live.fake.fill(cid, "0.001")  # while the stream is down: only REST can tell
+        await live.until(lambda: live.session.stream_drops >= 1)
+        await live.until(lambda: live.venue.ready, timeout_s=8)
+        await live.until(lambda: live.engine.fills == 2)
+        watcher.cancel()
+        lost = [i for i, (ready, _, _) in enumerate(seen) if not ready]
+        assert lost, "the venue never said it was not ready"
+        back = next(i for i in range(lost[0], len(seen)) if seen[i][0])
+        reconciles_before = seen[lost[0]][1]
+        # when quoting may resume, the REST reconciliation has finished and found the fill
+        assert seen[back][1] > reconciles_before
+        assert seen[back][2] == 2
+        assert position(live) == venue_fills(live) == Decimal("0.002")
+        live.fake.fill(cid, "0.001")  # the re-subscribed stream delivers again
+        await live.until(lambda: live.engine.fills == 3)
+        assert position(live) == venue_fills(live)
+
+
+async def test_timestamp_refusal_remeasures_the_clock_and_retries_once() -> None:
+    async with live_on(spot()) as live:
+        measured = live.session.time.measurements
+        live.fake.clock_offset_ms = -5000  # the venue's clock is 5 s behind ours now
+        cid = live.place(+1, 99_000.0, 0.001)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        assert live.session.time.measurements == measured + 1
+        posts = [r for r in live.fake.requests if r.method == "POST" and r.path == ORDER]
+        assert len(posts) == 2  # refused once (-1021), retried once
+        assert posts[0].code == -1021
+        assert {r.params.get("recvWindow") for r in posts} == {"1000"}  # never widened
+
+
+async def test_429_backs_off_then_418_halts_and_nothing_is_sent_while_banned() -> None:
+    async with live_on(spot()) as live:
+        live.fake.throttle(n_429=1, n_418=1, retry_after_s=1.0)
+        first = live.place(+1, 99_000.0, 0.001)
+        await live.until(lambda: live.engine.orders.order(first) is None)  # 429: refused
+        assert live.session.guard.throttled == 1
+        assert live.session.refusal() == "rate:backoff"
+        await asyncio.sleep(1.05)
+        second = live.place(+1, 99_000.0, 0.001)
+        await live.until(lambda: live.halts == ["venue_ban"])
+        await live.until(lambda: live.engine.orders.order(second) is None)
+        assert live.session.refusal().startswith("halted:venue_ban")
+        banned_at = len(live.fake.requests)
+        live.venue.cancel_all(SYMBOL, time.monotonic())  # waits for the ban to end
+        await asyncio.sleep(0.6)
+        assert len(live.fake.requests) == banned_at  # no request while banned
+        assert live.session.guard.requests_while_banned == 0
+        await live.until(lambda: live.count("DELETE", "/api/v3/openOrders") == 1, timeout_s=3)
+        assert all(r.status != 418 for r in live.fake.requests[banned_at:])
+        assert not live.venue.ready  # stays halted until an operator resumes
+
+
+async def test_market_rules_refuse_before_sending_and_name_the_rule() -> None:
+    async with live_on(spot()) as live:
+        cid = live.place(+1, 99_000.0, 0.00002)  # 1.98 USDT < min notional 5
+        await live.until(lambda: live.engine.orders.order(cid) is None)
+        assert live.count("POST", ORDER) == 0
+        assert live.venue.refused == 1
