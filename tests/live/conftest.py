@@ -13,7 +13,8 @@ from typing import Any
 from mmcore import OrderBook
 from mmcore.engine import Engine
 from mmcore.execution import ExecutionConfig, OrderManager
-from mmcore.execution.live import Credentials, LiveConfig, LiveSession, LiveVenue
+from mmcore.execution.live import Credentials, LiveConfig, LiveSession, LiveVenue, StartReport
+from mmcore.execution.live.session import load_positions
 from mmcore.journal import Journal
 from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskManager
@@ -22,8 +23,6 @@ from mmcore.testing.fake_venue import FakeVenue, ccxt_exchange
 from mmcore.testing.trading import quote_config, risk_config
 
 SYMBOL = "BTCUSDT"
-TICK = 0.01
-LOT = 0.00001
 FAST = dict(
     deadman_s=0.0,
     query_every_s=0.1,
@@ -43,6 +42,7 @@ class Live:
     venue: LiveVenue
     engine: Engine
     halts: list[str] = field(default_factory=list)
+    report: StartReport = field(default_factory=StartReport)
 
     async def settle(self, seconds: float = 0.0) -> None:
         """Let requests finish and stream frames arrive, then hand events to the engine."""
@@ -60,7 +60,7 @@ class Live:
 
     def place(self, side: int, price: float, qty: float) -> str:
         """Place one order through the engine's order desk; its client id."""
-        ticks = round(price / TICK)
+        ticks = round(price / float(self.venue.rules.tick))
         target = [(ticks, qty)]
         bids, asks = (target, []) if side > 0 else ([], target)
         placed = self.engine.orders.reconcile(bids, asks, ticks, time.monotonic())
@@ -73,16 +73,18 @@ class Live:
 
 
 def engine_on(venue: LiveVenue, journal: Journal | None = None) -> Engine:
-    """An engine on ``venue`` (risk limits wide; the test places orders through its desk)."""
+    """An engine on ``venue``, on its market's tick and lot (risk limits wide; the test
+    places orders through its desk)."""
+    tick, lot = float(venue.rules.tick), float(venue.rules.lot)
     risk = RiskManager(
-        risk_config(lot_size=LOT, max_position=10.0, max_notional=10_000_000.0), TICK
+        risk_config(lot_size=lot, max_position=10.0, max_notional=10_000_000.0), tick
     )
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(max_order_age_s=3600), risk.gate)
     portfolio = Portfolio()
-    portfolio.instrument(SYMBOL, TICK, LOT)
+    portfolio.instrument(SYMBOL, tick, lot)
     return Engine(
-        OrderBook(SYMBOL, "binance-spot", tick_size=TICK),
-        Quoter(quote_config(tick_size=TICK, lot_size=LOT), maker_fee_bps=0.0),
+        OrderBook(SYMBOL, "binance-spot", tick_size=tick),
+        Quoter(quote_config(tick_size=tick, lot_size=lot), maker_fee_bps=0.0),
         risk,
         orders,
         venue,
@@ -113,8 +115,10 @@ async def live_on(
             on_halt=halts.append,
         )
         try:
-            await session.start([SYMBOL])
+            report = await session.start([SYMBOL])
             venue = session.venue(SYMBOL)
-            yield Live(fake, session, venue, engine_on(venue, journal), halts)
+            live = Live(fake, session, venue, engine_on(venue, journal), halts, report)
+            load_positions(live.engine.portfolio, report)
+            yield live
         finally:
             await session.close()

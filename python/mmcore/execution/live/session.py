@@ -31,8 +31,9 @@ from mmcore.execution.live.ratelimit import RateGuard, RateLimits
 from mmcore.execution.live.rules import MarketRules
 from mmcore.execution.live.venue import LiveOrder, LiveVenue
 from mmcore.journal import Journal
+from mmcore.portfolio import Portfolio, PositionSnapshot
 
-__all__ = ["LiveConfig", "LiveSession", "StartReport"]
+__all__ = ["LiveConfig", "LiveSession", "StartReport", "load_positions"]
 
 log = logging.getLogger("mmcore.live")
 
@@ -71,8 +72,25 @@ class StartReport:
     adopted: list[str] = field(default_factory=list)  # foreign client ids left working
     cancelled: list[str] = field(default_factory=list)  # foreign client ids cancelled
     own_open: dict[str, set[str]] = field(default_factory=dict)  # per symbol, engine ids
-    positions: dict[str, float] = field(default_factory=dict)  # contracts: base qty, signed
+    #: contracts: (signed base quantity, entry price) per symbol
+    positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     balances: dict[str, float] = field(default_factory=dict)  # total per asset (non-zero)
+
+
+def load_positions(portfolio: Portfolio, report: StartReport) -> list[str]:
+    """Put the venue's positions into ``portfolio`` (the venue is the truth for a contract
+    position held at start; a spot position is the journal's, balances are only reported);
+    returns the symbols whose position changed from what the portfolio held."""
+    changed = []
+    snapshots = []
+    for symbol, (qty, entry) in report.positions.items():
+        held = portfolio.position(symbol)
+        if abs(held.qty - qty) > 0.5 * held.grid.lot_size:
+            changed.append(symbol)
+            log.warning("position_from_venue symbol=%s journal=%r venue=%r", symbol, held.qty, qty)
+        snapshots.append(PositionSnapshot(symbol, qty, entry, 0.0, 0.0, float("nan")))
+    portfolio.restore(snapshots)
+    return changed
 
 
 class LiveSession:
@@ -209,7 +227,8 @@ class LiveSession:
                 if venue is None or not contracts:
                     continue
                 sign = -1.0 if p.get("side") == "short" else 1.0
-                report.positions[venue.symbol] = sign * contracts * float(venue.rules.contract_size)
+                qty = sign * contracts * float(venue.rules.contract_size)
+                report.positions[venue.symbol] = (qty, float(p.get("entryPrice") or 0.0))
         balance = await self._retrying(lambda: self.exchange.fetch_balance(), "fetch_balance")
         for asset, total in (balance.get("total") or {}).items():
             if isinstance(total, int | float) and total:
@@ -449,7 +468,12 @@ class LiveSession:
     def _streams_connected(self) -> bool:
         """Every private websocket is open and none is still authenticating (ccxt keeps a
         future per pending subscription request)."""
-        clients = list(self.exchange.clients.values())
+        # ccxt keeps bookkeeping entries (e.g. ``authenticationFlights``) among its clients
+        clients = [
+            c
+            for url, c in self.exchange.clients.items()
+            if str(url).startswith(("ws://", "wss://")) and hasattr(c, "connected")
+        ]
         if not clients:
             return False
         for client in clients:
