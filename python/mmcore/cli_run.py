@@ -1,21 +1,28 @@
-"""``python -m mmcore run --config mm.toml --paper``: the same system on real venues' public data.
+"""``python -m mmcore run --config mm.toml --paper | --live``: real venues' market data.
 
 Market data comes from the venues' public websocket + REST endpoints (or any URL the config
-names); orders go to the paper venue, filled by the venues' real trade prints. The file format
-is documented option by option in the example ``mm.toml`` at the repository root.
+names). With ``--paper`` orders go to the paper venue, filled by the venues' real trade prints.
+With ``--live`` they go to the venues themselves through ccxt: keys come only from the
+environment (``MMCORE_<VENUE>_API_KEY`` / ``_SECRET``) or a ``--key-file`` readable by its
+owner alone; the run prints what it will trade and starts only with ``--yes-trade-real-money``
+(or ``--testnet``: the venues' test networks, for market data and orders). The file format is
+documented option by option in the example ``mm.toml`` at the repository root.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmcore.cli_live import run_live_command
 from mmcore.config import ConfigError, build, load_toml
 from mmcore.execution import ExecutionConfig, PaperConfig
+from mmcore.execution.live.config import LiveConfig
 from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import LLMConfig, load_llm_config
 from mmcore.risk import RiskConfig
@@ -46,6 +53,7 @@ class RunConfig:
     feeds: list[FeedConfig]
     setups: list[SymbolSetup]
     llm: LLMConfig
+    live: LiveConfig = dataclasses.field(default_factory=LiveConfig)  # ``[live]``: --live only
 
 
 def _table(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
@@ -64,7 +72,7 @@ def _tables(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 
 def load_run_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> RunConfig:
     """Validate a parsed ``mm.toml``; every error names the field."""
-    known = {"run", "venues", "symbols", "llm"}
+    known = {"run", "venues", "symbols", "llm", "live"}
     for key in data:
         if key not in known:
             raise ConfigError(key, f"unknown section (known: {', '.join(sorted(known))})")
@@ -105,20 +113,35 @@ def load_run_config(data: Mapping[str, Any], env: Mapping[str, str] | None = Non
             )
         )
     llm = load_llm_config(_table(data, "llm", ""), os.environ if env is None else env)
-    return RunConfig(run, feeds, setups, llm)
+    live = build(LiveConfig, _table(data, "live", ""), "live", _NO_ENV)
+    return RunConfig(run, feeds, setups, llm, live)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``run`` subcommand."""
     p = subparsers.add_parser(
         "run",
-        help="trade real venues' public market data with the paper venue",
+        help="trade real venues' market data, on the paper venue or live",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", type=Path, required=True, help="the TOML file (see mm.toml)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--paper", action="store_true", help="orders go to the paper venue")
+    mode.add_argument("--live", action="store_true", help="orders go to the venues (ccxt)")
     p.add_argument(
-        "--paper", action="store_true", help="orders go to the paper venue (required for now)"
+        "--yes-trade-real-money",
+        action="store_true",
+        help="confirm a live run on production venues (after reading the printed summary)",
+    )
+    p.add_argument(
+        "--testnet", action="store_true", help="live on the venues' test networks (no real money)"
+    )
+    p.add_argument(
+        "--key-file",
+        type=Path,
+        default=None,
+        help="TOML file of [<venue>] api_key/secret, mode 600 (default: the environment)",
     )
     p.add_argument("--duration", type=float, default=None, help="seconds (overrides [run])")
     p.add_argument("--headless", action="store_true", help="log lines, no dashboard")
@@ -133,14 +156,16 @@ def run(args: argparse.Namespace) -> int:
     from mmcore.runner import run_trading
     from mmcore.stopping import STOP
 
-    if not args.paper:
-        print("mmcore run: live order entry is not built yet; pass --paper")
+    if not (args.paper or args.live):
+        print("mmcore run: choose --paper (the paper venue) or --live (orders to the venues)")
         return 2
     try:
         cfg = load_run_config(load_toml(args.config))
     except ConfigError as exc:
         print(f"mmcore run: configuration error: {exc}")
         return 2
+    if args.live:
+        return run_live_command(args, cfg)
     duration = cfg.run.duration_s if args.duration is None else args.duration
     options = RunOptions(
         out_dir=args.out or default_out(Path(cfg.run.out)),

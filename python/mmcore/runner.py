@@ -13,12 +13,13 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from mmcore.advisors.factory import build_advisor_service
+from mmcore.execution.venue import Venue
 from mmcore.feeds import Feed
 from mmcore.journal import Journal
 from mmcore.llm.config import LLMConfig
@@ -63,22 +64,31 @@ async def run_trading(
     stream: TextIO | None = None,
     extra_status: dict[str, object] | None = None,
     stop: StopSignals = STOP,
+    journal: Journal | None = None,
+    venues: dict[str, Venue] | None = None,
+    on_trader: Callable[[Trader], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[Trader], Awaitable[None]] | None = None,
 ) -> RunResult:
     """Trade until the duration ends or a stop signal arrives, then shut down and report.
 
     A stop signal that came before this call stops the run as soon as it starts (the report is
     still written); a second one (``stop.forced``) cuts the shutdown's waits for the advisors
     short. The orders are cancelled and the journal is flushed and closed either way.
+
+    Live trading passes its ``venues`` (per symbol; paper venues otherwise), the ``journal``
+    they already write to (closed here), ``on_trader`` (awaited once the trader exists, before
+    it runs: operator controls, halt callbacks) and ``on_shutdown`` (awaited after the
+    engines' cancels, before the journal closes: venue-wide cancel-all, settling).
     """
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out / "journal.sqlite")
+    journal = Journal(out / "journal.sqlite") if journal is None else journal
     try:
         runtime = await build_advisor_service(llm)
     except BaseException:
         journal.close()
         raise
-    trader = Trader(feeds, setups, journal=journal, advisors=runtime.service)
+    trader = Trader(feeds, setups, journal=journal, advisors=runtime.service, venues=venues)
     recorder = Recorder(trader)
     dashboard = Dashboard(trader, recorder, runtime, title=options.title, extra=extra_status)
     trader.on_sample = recorder.sample
@@ -108,6 +118,8 @@ async def run_trading(
     usage = ""
     with stop.on_stop(lambda: request_stop("interrupted")), stop.on_force(forced.set):
         try:
+            if on_trader is not None:
+                await on_trader(trader)
             await trader.run()
         except Exception as exc:  # the report is still written: nothing is lost
             log.exception("trader_failed")
@@ -127,6 +139,8 @@ async def run_trading(
             )
             try:
                 trader.shutdown()
+                if on_shutdown is not None:
+                    await on_shutdown(trader)
                 recorder.sample(time.monotonic())
                 usage = await _unless(forced, runtime.aclose()) or "LLM usage: not collected"
             finally:

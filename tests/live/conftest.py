@@ -13,8 +13,10 @@ from typing import Any
 from mmcore import OrderBook
 from mmcore.engine import Engine
 from mmcore.execution import ExecutionConfig, OrderManager
-from mmcore.execution.live import Credentials, LiveConfig, LiveSession, LiveVenue, StartReport
-from mmcore.execution.live.session import load_positions
+from mmcore.execution.live.config import LiveConfig
+from mmcore.execution.live.keys import Credentials
+from mmcore.execution.live.session import LiveSession, StartReport, load_positions
+from mmcore.execution.live.venue import LiveVenue
 from mmcore.journal import Journal
 from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskManager

@@ -1,8 +1,9 @@
 """The ccxt client of a live venue: ``ccxt.pro`` (REST and private websockets in one object),
 keys from :mod:`~mmcore.execution.live.keys`, the venue's market type, testnet when asked.
 
-Venue names: ``binance`` (spot), ``binance-usdm`` (USD-M perpetuals), ``bybit`` (v5 spot),
-``bybit-linear`` (v5 USDT perpetuals); any other ccxt exchange id is used as is, spot, through
+Venue names are the feeds' (``[[venues]] venue``): ``binance-spot``, ``binance-usdm`` (USD-M
+perpetuals), ``bybit-spot`` (v5), ``bybit-linear`` (v5 USDT perpetuals); any other name is taken
+as a ccxt exchange id (``okx``) and traded as spot through
 the generic adapter (no dead-man switch, client ids of 32 letters and digits, fills and orders
 through ccxt's unified methods, which the exchange must implement: ``createOrder``,
 ``cancelOrder``, ``cancelAllOrders``, ``fetchOrder`` by ``clientOrderId``, ``fetchOpenOrders``,
@@ -30,7 +31,7 @@ class VenuePreset:
 
 
 PRESETS: dict[str, VenuePreset] = {
-    "binance": VenuePreset(
+    "binance-spot": VenuePreset(
         "binance",
         "spot",
         {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot", "fetchMargins": False},
@@ -40,7 +41,7 @@ PRESETS: dict[str, VenuePreset] = {
         "swap",
         {"fetchMarkets": {"types": ["linear"]}, "defaultType": "future", "fetchMargins": False},
     ),
-    "bybit": VenuePreset(
+    "bybit-spot": VenuePreset(
         "bybit", "spot", {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"}
     ),
     "bybit-linear": VenuePreset(

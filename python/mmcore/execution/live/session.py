@@ -21,13 +21,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmcore.config import bounded
 from mmcore.execution.live.client_ids import VenueIds
 from mmcore.execution.live.clock import ClockSync
+from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.deadman import DeadMan
 from mmcore.execution.live.errors import classify, venue_code
 from mmcore.execution.live.keys import Credentials, redact
-from mmcore.execution.live.ratelimit import RateGuard, RateLimits
+from mmcore.execution.live.ratelimit import RateGuard
 from mmcore.execution.live.rules import MarketRules
 from mmcore.execution.live.venue import LiveOrder, LiveVenue
 from mmcore.journal import Journal
@@ -40,37 +40,12 @@ log = logging.getLogger("mmcore.live")
 _MSG = re.compile(r'"(?:msg|retMsg|ret_msg)"\s*:\s*"([^"]{0,160})')
 
 
-@dataclass(frozen=True)
-class LiveConfig:
-    """How the live venue behaves (``[live]``).
-
-    ``foreign_orders``: at start, orders on the account the engine did not place are
-    ``cancel``led or ``adopt``ed (left working; their fills count in the position).
-    ``recv_window_ms``: the receive window of signed requests (never widened on a timestamp
-    error). ``deadman_s``: the venue's cancel-on-disconnect countdown (0: off).
-    """
-
-    foreign_orders: str = bounded("cancel", choices=("cancel", "adopt"))
-    recv_window_ms: int = bounded(5000, ge=100, le=60_000)
-    clock_every_s: float = bounded(60.0, gt=0)
-    query_every_s: float = bounded(0.5, gt=0)  # an UNKNOWN order's queries
-    unknown_grace_s: float = bounded(2.0, ge=0)  # beyond the receive window, before "absent"
-    reconcile_every_s: float = bounded(30.0, gt=0)  # the REST safety net while streaming
-    stream_settle_s: float = bounded(0.2, ge=0)  # streams connected -> REST reconciliation
-    stream_timeout_s: float = bounded(10.0, gt=0)  # for the streams to connect
-    retries: int = bounded(5, ge=0, le=50)  # of a cancel or query that failed ambiguously
-    retry_pause_s: float = bounded(0.2, ge=0)
-    deadman_s: float = bounded(60.0, ge=0)
-    market_type: str = bounded("spot", choices=("spot", "swap"))
-    rate: RateLimits = field(default_factory=RateLimits)
-
-
 @dataclass
 class StartReport:
     """What the venue held at start."""
 
     adopted: list[str] = field(default_factory=list)  # foreign client ids left working
-    cancelled: list[str] = field(default_factory=list)  # foreign client ids cancelled
+    cancelled: list[str] = field(default_factory=list)  # client ids cancelled at start
     own_open: dict[str, set[str]] = field(default_factory=dict)  # per symbol, engine ids
     #: contracts: (signed base quantity, entry price) per symbol
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -126,6 +101,7 @@ class LiveSession:
         self.deadman = DeadMan(self, cfg.deadman_s)
         self.venues: dict[str, LiveVenue] = {}
         self.ready = False
+        self.start_report = StartReport()  # what the venue held at start
         self.halted = ""
         self.requests = 0
         self.reconciles = 0
@@ -151,23 +127,22 @@ class LiveSession:
 
         exchange.on_rest_response = on_rest_response
 
-    async def start(
-        self, symbols: list[str], reference: dict[str, Callable[[], float]] | None = None
-    ) -> StartReport:
+    async def start(self, symbols: list[str], *, cancel_own: bool = False) -> StartReport:
         """Load markets and rules, measure the clock, reconcile, start streams and the
         dead-man switch; returns what the venue held. ``symbols``: the venue's market ids
-        (``BTCUSDT``) of ``cfg.market_type``; an unknown one raises ``ValueError`` naming it."""
+        (``BTCUSDT``) of ``cfg.market_type``; an unknown one raises ``ValueError`` naming it.
+        ``cancel_own``: cancel open orders of an earlier run too (when the engine does not
+        restore them from its journal)."""
         await self.exchange.load_markets()
         tick_mode = self.exchange.precisionMode == 4  # ccxt.base.decimal_to_precision.TICK_SIZE
         for symbol in symbols:
             market = self._market(symbol)
             rules = MarketRules.from_ccxt(market, tick_mode)
-            ref = (reference or {}).get(symbol)
-            self.venues[symbol] = LiveVenue(self, symbol, market, rules, ref)
+            self.venues[symbol] = LiveVenue(self, symbol, market, rules)
         await self.time.measure()
         report = StartReport()
         for venue in self.venues.values():
-            await self._start_symbol(venue, report)
+            await self._start_symbol(venue, report, cancel_own)
         await self._load_holdings(report)
         for venue in self.venues.values():
             self.spawn(self._watch_orders(venue), f"watch_orders {venue.symbol}")
@@ -176,6 +151,7 @@ class LiveSession:
         for venue in self.venues.values():
             await self.reconcile_symbol(venue)
         self.ready = True
+        self.start_report = report
         self.spawn(self._housekeeping(), "housekeeping")
         await self.deadman.arm()
         return report
@@ -189,7 +165,7 @@ class LiveSession:
         known = sorted(m for m, ms in self.exchange.markets_by_id.items() if ms)[:20]
         raise ValueError(f"symbols: {symbol} is not a {kind} market on {self.name} ({known})")
 
-    async def _start_symbol(self, venue: LiveVenue, report: StartReport) -> None:
+    async def _start_symbol(self, venue: LiveVenue, report: StartReport, cancel_own: bool) -> None:
         opens = await self._retrying(
             lambda: self.exchange.fetch_open_orders(venue.market_symbol), "fetch_open_orders"
         )
@@ -197,14 +173,15 @@ class LiveSession:
         for item in opens:
             vid = item.get("clientOrderId") or ""
             venue.on_order(item, "start")
-            if vid.startswith(self.own_prefix):
+            mine = vid.startswith(self.own_prefix)
+            if mine and not cancel_own:
                 own.add(venue.engine_id(item))
-            elif self.cfg.foreign_orders == "adopt":
+            elif not mine and self.cfg.foreign_orders == "adopt":
                 report.adopted.append(vid or str(item.get("id")))
             else:
                 _, kind = await self.request(
                     vid or str(item.get("id")),
-                    f"cancel foreign id={vid}",
+                    f"cancel at start id={vid}",
                     lambda item=item: self.exchange.cancel_order(
                         str(item.get("id")), venue.market_symbol
                     ),
