@@ -77,6 +77,7 @@ class FakeBinanceUsdm(BinanceFamily):
         ("GET", "v3/account"): ("_account", endpoint(5, "")),
         ("GET", "v2/balance"): ("_balance", endpoint(5, "")),
         ("GET", "v3/balance"): ("_balance", endpoint(5, "")),
+        ("GET", "v1/leverageBracket"): ("_leverage_bracket", endpoint(1, "symbol")),
         ("GET", "v2/positionRisk"): ("_position_risk", endpoint(5, "symbol")),
         ("GET", "v3/positionRisk"): ("_position_risk", endpoint(5, "symbol")),
         ("POST", "v1/countdownCancelAll"): (
@@ -321,6 +322,18 @@ class FakeBinanceUsdm(BinanceFamily):
                 }
             )
         return views
+
+    def _leverage_bracket(self, params: dict[str, Any]) -> Any:
+        symbols = [self._market(params).symbol] if "symbol" in params else self.ledger.markets
+        bracket = {
+            "bracket": 1,
+            "initialLeverage": 125,
+            "notionalCap": 50000,
+            "notionalFloor": 0,
+            "maintMarginRatio": 0.004,
+            "cum": 0.0,
+        }
+        return [{"symbol": s, "notionalCoef": 1.0, "brackets": [bracket]} for s in symbols]
 
     def _countdown(self, params: dict[str, Any]) -> Any:
         """The dead-man switch: cancel the symbol's orders unless refreshed within the time."""
