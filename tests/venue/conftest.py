@@ -11,6 +11,7 @@ import pytest
 from mmcore.testing.fake_venue import (
     FakeBinanceSpot,
     FakeBinanceUsdm,
+    FakeBybit,
     FakeVenue,
     ccxt_exchange,
 )
@@ -47,6 +48,27 @@ async def spot() -> AsyncIterator[tuple[FakeBinanceSpot, Any]]:
 async def usdm() -> AsyncIterator[tuple[FakeBinanceUsdm, Any]]:
     """A Binance USD-M fake with 10 000 USDT, BTCUSDT quoted 100000/100000.1."""
     venue = FakeBinanceUsdm()
+    venue.seed_balance("USDT", "10000")
+    venue.set_quote("BTCUSDT", "100000", "100000.1")
+    async for pair in _started(venue):
+        yield pair  # type: ignore[misc]
+
+
+@pytest.fixture
+async def bybit_spot() -> AsyncIterator[tuple[FakeBybit, Any]]:
+    """A Bybit v5 spot fake with 10 000 USDT and 1 BTC, BTCUSDT quoted 100000/100000.01."""
+    venue = FakeBybit("spot")
+    venue.seed_balance("USDT", "10000")
+    venue.seed_balance("BTC", "1")
+    venue.set_quote("BTCUSDT", "100000", "100000.01")
+    async for pair in _started(venue):
+        yield pair  # type: ignore[misc]
+
+
+@pytest.fixture
+async def bybit_linear() -> AsyncIterator[tuple[FakeBybit, Any]]:
+    """A Bybit v5 linear fake with 10 000 USDT, BTCUSDT quoted 100000/100000.1, DCP in ms."""
+    venue = FakeBybit("linear", dcp_second_s=0.05)
     venue.seed_balance("USDT", "10000")
     venue.set_quote("BTCUSDT", "100000", "100000.1")
     async for pair in _started(venue):

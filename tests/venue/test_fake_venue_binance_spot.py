@@ -210,14 +210,17 @@ async def test_streams_report_partial_and_full_fills(spot):
     assert final[-1]["status"] == "closed" and final[-1]["filled"] == 0.001
     rest = await ex.fetch_my_trades("BTC/USDT")
     assert [t["amount"] for t in rest] == [0.0004, 0.0006]
+    assert [(t["fee"]["currency"], t["fee"]["cost"]) for t in rest] == [
+        ("BTC", 0.0000004),
+        ("BTC", 0.0000006),
+    ]
+    # a buy pays its 0.1% fee in the base asset it receives
     btc = venue.ledger.balance("BTC")
-    assert btc.free == Decimal("1.001")
-    # the buy locked 99 USDT at 99000; the fills cost 39.6 + 59.3997, fees 0.1% in USDT
+    assert btc.free == Decimal("1.001") * 1 - Decimal("0.001") * Decimal("0.001")
+    # the buy locked 99 USDT at 99000; the fills cost 39.6 + 59.3997 (0.0003 price improvement)
     usdt = venue.ledger.balance("USDT")
     assert usdt.locked == 0
-    assert usdt.free == Decimal("10000") - Decimal("39.6") - Decimal("59.3997") - (
-        Decimal("39.6") + Decimal("59.3997")
-    ) * Decimal("0.001")
+    assert usdt.free == Decimal("10000") - Decimal("39.6") - Decimal("59.3997")
 
 
 async def test_a_fill_reported_twice(spot):

@@ -12,6 +12,7 @@ a running fake.
 from mmcore.testing.fake_venue.binance_common import binance_markets
 from mmcore.testing.fake_venue.binance_spot import FakeBinanceSpot
 from mmcore.testing.fake_venue.binance_usdm import FakeBinanceUsdm
+from mmcore.testing.fake_venue.bybit import FakeBybit, bybit_markets
 from mmcore.testing.fake_venue.client import ccxt_exchange, point_urls
 from mmcore.testing.fake_venue.ledger import Fill, Ledger, MarketSpec, Order, Reject
 from mmcore.testing.fake_venue.server import FakeVenue, LoggedRequest
@@ -19,6 +20,7 @@ from mmcore.testing.fake_venue.server import FakeVenue, LoggedRequest
 __all__ = [
     "FakeBinanceSpot",
     "FakeBinanceUsdm",
+    "FakeBybit",
     "FakeVenue",
     "Fill",
     "Ledger",
@@ -27,6 +29,7 @@ __all__ = [
     "Order",
     "Reject",
     "binance_markets",
+    "bybit_markets",
     "ccxt_exchange",
     "point_urls",
 ]

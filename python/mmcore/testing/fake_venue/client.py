@@ -32,7 +32,7 @@ _PRESETS: dict[str, tuple[str, dict[str, Any], str | None]] = {
         {"fetchMarkets": {"types": ["linear"]}, "defaultType": "future", "fetchMargins": False},
         "linear",
     ),
-    "FakeBybit": ("bybit", {"fetchMarkets": {"types": ["spot", "linear"]}}, None),
+    "FakeBybit": ("bybit", {}, None),
 }
 
 
@@ -61,6 +61,10 @@ def ccxt_exchange(venue: FakeVenue, *, timeout_ms: int = 3000, **config: Any) ->
         raise ValueError(f"no ccxt preset for {name}")
     exchange_id, preset, error_table = _PRESETS[name]
     options = {"fetchCurrencies": False, **preset, **config.pop("options", {})}
+    category = getattr(venue, "category", None)
+    if category is not None:  # Bybit: one category per fake
+        options.setdefault("fetchMarkets", {"types": [category]})
+        options.setdefault("defaultType", "spot" if category == "spot" else "swap")
     exchange = getattr(ccxt.pro, exchange_id)(
         {
             "apiKey": venue.api_key,

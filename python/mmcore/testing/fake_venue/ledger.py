@@ -6,7 +6,8 @@ post-only order that would cross. Every change is announced to the listeners as 
 :class:`LedgerEvent`; each venue family turns those into its own stream messages.
 
 Accounting: spot orders lock their balance (quote for a buy at the order price, base for a
-sell) and a fill moves base and quote; the fee is always charged in the quote asset. Linear
+sell) and a fill moves base and quote; the fee is charged in what the fill brings in, as both
+venues do without fee discounts: the base asset for a buy, the quote asset for a sell. Linear
 (USDT-margined) fills move a signed position with an average entry price; realised PnL and
 fees go to the quote wallet. No margin is checked for linear orders.
 """
@@ -296,7 +297,10 @@ class Ledger:
         if qty <= 0 or qty > order.remaining:
             raise ValueError(f"fill qty {qty} outside (0, {order.remaining}]")
         spec = self.market(order.symbol)
-        fee = qty * price * (self.maker_fee if maker else self.taker_fee)
+        rate = self.maker_fee if maker else self.taker_fee
+        fee_in_base = spec.kind == "spot" and order.side == "buy"
+        fee = qty * rate if fee_in_base else qty * price * rate
+        fee_asset = spec.base if fee_in_base else spec.quote
         realized = self._settle(spec, order, qty, price, fee)
         order.filled += qty
         order.filled_quote += qty * price
@@ -312,7 +316,7 @@ class Ledger:
             qty,
             maker,
             fee,
-            spec.quote,
+            fee_asset,
             order.updated_ms,
             realized,
         )
@@ -370,8 +374,8 @@ class Ledger:
             base = self.balance(spec.base)
             if order.side == "buy":
                 quote.locked -= qty * order.price
-                quote.free += qty * (order.price - price) - fee
-                base.free += qty
+                quote.free += qty * (order.price - price)
+                base.free += qty - fee
             else:
                 base.locked -= qty
                 quote.free += qty * price - fee

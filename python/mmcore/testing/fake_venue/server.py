@@ -54,7 +54,8 @@ def num(value: Decimal) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A REST answer: status, JSON body, extra headers; ``code`` is the venue error code."""
+    """A REST answer: status, body (JSON-able, or ``str`` for a plain page), extra headers;
+    ``code`` is the venue error code."""
 
     status: int
     body: Any
@@ -421,8 +422,14 @@ class FakeVenue:
                 entry.status, entry.code = -1, reply.code
                 return Step(respond=False)
         entry.status, entry.code = reply.status, reply.code
-        payload = json.dumps(reply.body, separators=(",", ":")).encode()
-        head = (("content-type", "application/json"), *reply.headers)
+        if isinstance(reply.body, str):  # a plain error page (a proxy's or a ban's)
+            payload, kind = reply.body.encode(), "text/html"
+        else:
+            payload, kind = (
+                json.dumps(reply.body, separators=(",", ":")).encode(),
+                "application/json",
+            )
+        head = (("content-type", kind), *reply.headers)
         return Step(reply.status, head, (payload,))
 
     def _gate(self) -> Reply | None:
