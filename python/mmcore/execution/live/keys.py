@@ -9,6 +9,7 @@ are redacted, and :func:`redact` removes them from any text that might (an excep
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
@@ -18,7 +19,14 @@ from pathlib import Path
 
 from mmcore.config import Secret
 
-__all__ = ["Credentials", "KeysError", "env_names", "load_credentials", "redact"]
+__all__ = [
+    "Credentials",
+    "KeysError",
+    "RedactingFilter",
+    "env_names",
+    "load_credentials",
+    "redact",
+]
 
 
 class KeysError(ValueError):
@@ -99,3 +107,19 @@ def redact(text: str, *secrets: Credentials) -> str:
         for value in (cred.api_key.reveal(), cred.secret.reveal()):
             text = text.replace(value, "<redacted>")
     return re.sub(r"(signature|sign)=[0-9A-Fa-f]+", r"\1=<redacted>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Removes keys and signatures from every record of the logger it is added to (ccxt's
+    debug log prints request headers, the API key among them)."""
+
+    def __init__(self, *secrets: Credentials) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = redact(text, *self.secrets)
+        if clean != text:
+            record.msg, record.args = clean, ()
+        return True

@@ -26,7 +26,7 @@ from mmcore.execution.live.clock import ClockSync
 from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.deadman import DeadMan
 from mmcore.execution.live.errors import classify, venue_code
-from mmcore.execution.live.keys import Credentials, redact
+from mmcore.execution.live.keys import Credentials, RedactingFilter, redact
 from mmcore.execution.live.ratelimit import RateGuard
 from mmcore.execution.live.rules import MarketRules
 from mmcore.execution.live.venue import LiveOrder, LiveVenue
@@ -113,6 +113,10 @@ class LiveSession:
         self._closed = False
         exchange.options["recvWindow"] = cfg.recv_window_ms
         self._hook_responses()
+        # ccxt logs request headers (the API key) at debug level: redact its records
+        self._log_filter = RedactingFilter(*((credentials,) if credentials else ()))
+        self._ccxt_log = getattr(exchange, "logger", None) or logging.getLogger("ccxt")
+        self._ccxt_log.addFilter(self._log_filter)
 
     # -- set-up ---------------------------------------------------------------------------
     def _hook_responses(self) -> None:
@@ -576,6 +580,7 @@ class LiveSession:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.exchange.close()
+        self._ccxt_log.removeFilter(self._log_filter)
 
     def _venue_of(self, market_symbol: str | None) -> LiveVenue | None:
         for venue in self.venues.values():

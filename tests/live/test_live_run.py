@@ -1,0 +1,112 @@
+"""A whole live run (``run_live``): market data from the simulated market, orders to the fake
+Binance spot venue through ccxt, fills scripted while the engine quotes. At the end the venue
+holds no order of ours, the engine's position equals the venue's fills, and the recognisable
+keys appear in no output, log line, journal row or report."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import random
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mmcore.execution import ExecutionConfig, PaperConfig
+from mmcore.execution.live.config import LiveConfig
+from mmcore.feeds import FeedConfig
+from mmcore.live_run import describe, plan_live, run_live
+from mmcore.llm.config import LLMConfig
+from mmcore.runner import RunOptions
+from mmcore.sim import SimListing, SimMarket, SymbolSpec
+from mmcore.testing.fake_venue import FakeBinanceSpot, ccxt_exchange
+from mmcore.testing.trading import quote_config, risk_config
+from mmcore.trader import SymbolSetup
+
+KEY = "KEY-RECOGNISABLE-7f3a9c"
+SECRET = "SECRET-RECOGNISABLE-b81d2e"
+ENV = {"MMCORE_BINANCE_SPOT_API_KEY": KEY, "MMCORE_BINANCE_SPOT_SECRET": SECRET}
+
+
+def setup() -> SymbolSetup:
+    quote = quote_config(
+        tick_size=0.01, lot_size=0.00001, base_size=0.001, max_position=0.02, levels=1
+    )
+    risk = risk_config(lot_size=0.00001, max_position=0.02, max_notional=5_000.0)
+    return SymbolSetup("BTCUSDT", "binance-spot", quote, risk, PaperConfig(), ExecutionConfig())
+
+
+async def fill_now_and_then(fake: FakeBinanceSpot, stop: asyncio.Event) -> None:
+    """Partly fill a random resting order of ours every so often (the fake does no
+    matching)."""
+    rng = random.Random(3)
+    while not stop.is_set():
+        await asyncio.sleep(0.3)
+        open_orders = [o for o in fake.ledger.open_orders("BTCUSDT") if o.client_id[:2] == "mm"]
+        if open_orders:
+            order = rng.choice(open_orders)
+            qty = min(order.remaining, Decimal("0.0005"))
+            fake.fill(order.client_id, qty)
+
+
+async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    plan = plan_live([setup()], LiveConfig(deadman_s=0.0), testnet=False, environ=ENV)
+    summary = describe(plan) + repr(plan) + repr(plan.credentials)
+    fake = FakeBinanceSpot(api_key=KEY, secret=SECRET)
+    fake.seed_balance("USDT", "1000000")
+    fake.seed_balance("BTC", "10")
+    fake.seed_open_order("BTCUSDT", "sell", "0.001", "150000", client_id="someone-else")
+    spec = SymbolSpec("BTCUSDT", 100_000.0, tick_decimals=2, lot_decimals=5)
+    out = io.StringIO()
+    stop = asyncio.Event()
+    async with SimMarket([SimListing("binance-spot", spec)], seed=5, speed=10) as market, fake:
+        feed = FeedConfig(
+            venue="binance-spot",
+            symbols=("BTCUSDT",),
+            ws_url=market.ws_url("binance-spot"),
+            rest_url=market.rest_url("binance-spot"),
+        )
+        filler = asyncio.create_task(fill_now_and_then(fake, stop))
+        options = RunOptions(tmp_path / "run", duration_s=4.0, headless=True)
+        result = await run_live(
+            plan,
+            [feed],
+            LLMConfig(),
+            options,
+            stream=out,
+            exchanges={"binance-spot": ccxt_exchange(fake, timeout_ms=2000)},
+        )
+        stop.set()
+        await filler
+        ours = [o for o in fake.ledger.open_orders() if o.client_id.startswith("mm")]
+        fills = fake.ledger.fills
+        assert fake.ledger.orders  # it quoted
+    assert not ours, f"orders left open at the venue: {ours}"
+    assert not fake.order("someone-else").is_open  # cancelled at start (foreign_orders=cancel)
+    assert fills, "no fill happened: the run proved nothing"
+    venue_qty = sum((f.qty if f.side == "buy" else -f.qty) for f in fills)
+    with sqlite3.connect(result.out_dir / "journal.sqlite") as conn:
+        (engine_qty,) = conn.execute(
+            "SELECT qty FROM positions WHERE symbol = 'BTCUSDT'"
+        ).fetchone()
+        dump = "\n".join(" ".join(map(str, row)) for row in conn.iterdump())
+        requests = conn.execute(
+            "SELECT count(*) FROM order_events WHERE kind = 'venue_request'"
+        ).fetchone()[0]
+        replies = conn.execute(
+            "SELECT count(*) FROM order_events WHERE kind = 'venue_reply'"
+        ).fetchone()[0]
+    assert Decimal(repr(engine_qty)) == venue_qty  # position equals the sum of fills
+    assert requests == replies > 0  # every request has its outcome
+    texts = [summary, out.getvalue(), caplog.text, dump]
+    texts += [p.read_text(errors="replace") for p in result.out_dir.rglob("*") if p.is_file()
+              and p.suffix in (".html", ".md", ".txt", ".json", ".csv", ".log")]  # fmt: skip
+    texts.append((result.out_dir / "journal.sqlite").read_bytes().decode("latin-1"))
+    for text in texts:
+        assert KEY not in text and SECRET not in text
