@@ -160,7 +160,8 @@ async def test_stream_dropped_mid_fill_is_reconciled_before_quoting_resumes() ->
         await asyncio.sleep(0.05)
         live.fake.fill(cid, "0.001")  # while the stream is down: only REST can tell
         await live.until(lambda: live.session.stream_drops >= 1)
-        await live.until(lambda: live.venue.ready, timeout_s=8)
+        # the watcher saw the venue not ready, then ready again
+        await live.until(lambda: any(not r for r, _, _ in seen) and seen[-1][0], timeout_s=8)
         await live.until(lambda: live.engine.fills == 2)
         watcher.cancel()
         lost = [i for i, (ready, _, _) in enumerate(seen) if not ready]
