@@ -4,9 +4,10 @@
   refreshed every third of it while the session is ready; if mmcore dies or loses the venue,
   the countdown runs out and the venue cancels the symbol's orders. Disarmed (0) on close.
 * Bybit v5: ``POST /v5/order/disconnected-cancel-all`` (``timeWindow`` 3 to 300 s, ``product``
-  SPOT or DERIVATIVES), set once. Limit: the venue triggers it only for a private websocket
-  subscribed to its ``dcp`` topic, which ccxt.pro 4.5.90 does not subscribe, and only on
-  accounts the venue enabled it for.
+  SPOT or DERIVATIVES), set once, and the private websocket kept subscribed to the ``dcp``
+  topic (ccxt.pro 4.5.90 does not subscribe it by itself): the venue cancels every order when
+  that connection is lost for longer than the window. Only on accounts the venue enabled it
+  for.
 * Binance spot and other venues: none; cancel-all on halt, shutdown and feed loss is the
   engine's (see :mod:`mmcore.control`).
 A stopped switch (a ban: no request may be sent) is left to run out.
@@ -58,6 +59,23 @@ class DeadMan:
                 ),
                 f"dcp timeWindow={window} product={product}",
             )
+            self.session.spawn(self._dcp_topic(), "deadman dcp")
+
+    async def _dcp_topic(self) -> None:
+        """Keep the private websocket subscribed to ``dcp`` (the venue arms DCP only for a
+        connection subscribed to it; ccxt.pro does not subscribe it itself)."""
+        exchange = self.session.exchange
+        venue = next(iter(self.session.venues.values()))
+        url = await exchange.get_url_by_market_type(venue.market_symbol, True)
+        while not self._stopped:
+            try:
+                await exchange.authenticate(url)
+                await exchange.watch_topics(url, ["dcp"], ["dcp"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the stream dropped: subscribe again once it is back
+                log.info("dcp_topic_lost: %s", type(exc).__name__)
+                await asyncio.sleep(0.2)
 
     async def _refresh(self) -> None:
         while not self._stopped:

@@ -461,7 +461,8 @@ class LiveSession:
             connected = client.connected
             if not connected.done() or connected.cancelled() or connected.exception():
                 return False
-            if any(str(key).startswith("authenticate") for key in client.futures):
+            pending = [k for k, f in client.futures.items() if not f.done()]
+            if any(str(key).startswith("authenticat") for key in pending):
                 return False
         return True
 

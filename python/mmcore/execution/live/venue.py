@@ -82,6 +82,8 @@ class LiveVenue:
         self._events: list[VenueEvent] = []
         self.refused = 0  # orders refused before sending (rules, rate, readiness)
         self.fills = 0  # fills handed to the engine (each venue trade once)
+        # ccxt takes the client id of a cancel as the venue's own parameter on Bybit
+        self._id_param = "orderLinkId" if session.exchange.id == "bybit" else "clientOrderId"
 
     # -- the Venue interface --------------------------------------------------------------
     def submit(self, request: OrderRequest, now: float) -> None:
@@ -277,7 +279,7 @@ class LiveVenue:
             client_id,
             f"cancel id={vid}",
             lambda: self.session.exchange.cancel_order(
-                None, self.market_symbol, {"clientOrderId": vid}
+                None, self.market_symbol, {self._id_param: vid}
             ),
             retry_ambiguous=True,
         )
