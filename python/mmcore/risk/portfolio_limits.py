@@ -14,6 +14,7 @@ All symbols are assumed to be quoted in the same currency (USDT on the demo's ve
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -151,6 +152,12 @@ class PortfolioLimits:
                 source = f"portfolio_{name}"
                 m.risk.override(source, self._state if name in hits else None)
         return self.breached
+
+    async def run(self) -> None:
+        """Check every ``check_every_s`` until cancelled (a task beside the trader)."""
+        while True:
+            self.check()
+            await asyncio.sleep(self.cfg.check_every_s)
 
     def reset_drawdown(self) -> None:
         """Lift a latched drawdown breach; the peak restarts from the next equity seen."""
