@@ -127,8 +127,7 @@ async def run_trading(
             if ops is not None:
                 await services.enter_async_context(ops)
                 print(f"mmcore: ops endpoints on {ops.url}", file=stream or sys.stdout, flush=True)
-            if limits is not None:
-                services.push_async_callback(_cancel, asyncio.create_task(limits.run()))
+            services.push_async_callback(_cancel, asyncio.create_task(limits.run()))
             await trader.run()
         except Exception as exc:  # the report is still written: nothing is lost
             log.exception("trader_failed")
@@ -157,19 +156,18 @@ async def run_trading(
     return RunResult(out, report, summary, reason)
 
 
-def _portfolio_limits(trader: Trader, cfg: PortfolioLimitsConfig | None) -> PortfolioLimits | None:
-    """The run's portfolio-wide limits over every engine (None when no limit is set)."""
-    if cfg is None or not cfg.active:
-        return None
+def _portfolio_limits(trader: Trader, cfg: PortfolioLimitsConfig | None) -> PortfolioLimits:
+    """The run's portfolio-wide view over every engine: its exposure is reported (status,
+    metrics) even when no limit is set, and then nothing is ever breached."""
     members = [Member(s, trader.setups[s].venue, e.risk) for s, e in trader.engines.items()]
-    return PortfolioLimits(cfg, trader.portfolio, members)
+    return PortfolioLimits(cfg or PortfolioLimitsConfig(), trader.portfolio, members)
 
 
 def _ops(
     cfg: OpsConfig | None,
     trader: Trader,
     runtime: AdvisorRuntime,
-    limits: PortfolioLimits | None,
+    limits: PortfolioLimits,
     *,
     run_id: str,
 ) -> OpsRuntime | None:
