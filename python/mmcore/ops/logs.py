@@ -21,10 +21,10 @@ _TAIL_KEYS = ("error", "text", "frame", "reason")
 
 def parse_message(message: str) -> dict[str, Any]:
     """``"event a=1 b=x y"`` → ``{"event": "event", "a": "1", "b": "x y"}`` (a word without
-    ``=`` continues the previous value; a message that does not start with an event word is
-    kept whole as ``message``)."""
+    ``=`` continues the previous value; a message that does not start with an event word and
+    hold a pair is kept whole as ``message``)."""
     words = message.split(" ")
-    if not words or "=" in words[0] or not words[0].isidentifier():
+    if "=" in words[0] or not words[0].isidentifier() or "=" not in message:
         return {"message": message}
     out: dict[str, Any] = {"event": words[0]}
     key = None
