@@ -20,7 +20,7 @@ from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import LLMConfig, load_llm_config
 from mmcore.ops.alerts import webhooks_from
 from mmcore.ops.config import OpsConfig
-from mmcore.ops.logs import setup_logging
+from mmcore.ops.logs import add_log_format_argument, setup_logging
 from mmcore.risk import RiskConfig
 from mmcore.risk.portfolio_limits import PortfolioLimitsConfig
 from mmcore.runner import RunOptions
@@ -140,13 +140,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="seconds (overrides [run])")
     p.add_argument("--headless", action="store_true", help="log lines, no dashboard")
     p.add_argument("--out", type=Path, default=None, help="run folder (default <out>/<time>/)")
-    p.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default=None,
-        help="log lines (INFO and up) on stderr: text, or one JSON object per line "
-        "(default: warnings only, as text)",
-    )
+    add_log_format_argument(p)
     p.set_defaults(func=run)
     return p
 

@@ -18,7 +18,7 @@ from mmcore.execution import PaperConfig
 from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import load_llm_config
 from mmcore.ops.config import OpsConfig
-from mmcore.ops.logs import setup_logging
+from mmcore.ops.logs import add_log_format_argument, setup_logging
 from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
 from mmcore.sim import SimListing, SimMarket, SimMarketProcess, SymbolSpec
@@ -106,20 +106,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_ops_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--ops-port`` and ``--log-format`` (shared with ``run``)."""
+    """``--ops-port`` and ``--log-format``."""
     parser.add_argument(
         "--ops-port",
         type=int,
         default=None,
         help="serve metrics, health and control on 127.0.0.1:PORT (0: any free port)",
     )
-    parser.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default=None,
-        help="log lines (INFO and up) on stderr: text, or one JSON object per line "
-        "(default: warnings only, as text)",
-    )
+    add_log_format_argument(parser)
 
 
 def default_out(base: Path = Path("runs")) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 
@@ -54,3 +55,26 @@ def test_message_parsing():
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match="log-format"):
         setup_logging("xml")
+
+
+def test_run_config_ops_errors_name_the_field():
+    import tomllib
+    from pathlib import Path
+
+    from mmcore.cli_run import load_run_config
+    from mmcore.config import ConfigError
+
+    base = tomllib.loads((Path(__file__).resolve().parents[2] / "mm.toml").read_text())
+    cases = [
+        ({"ops": {"metrics_port": 70000}}, "ops.metrics_port: must be <= 65535"),
+        (
+            {"ops": {"alerts": {"webhooks": {"w": {"url_env": "NOT_SET_HERE"}}}}},
+            'ops.alerts.webhooks."w".url_env: NOT_SET_HERE is not set',
+        ),
+        ({"portfolio_risk": {"max_venue_notional": {"nowhere": 1.0}}}, "no [[venues]]"),
+    ]
+    for patch, message in cases:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_run_config(base | patch, env={})
+    cfg = load_run_config(base, env={"MMCORE_OPS_BIND": "0.0.0.0"})
+    assert cfg.ops.bind == "0.0.0.0" and cfg.ops.metrics_port == 9464

@@ -8,13 +8,14 @@ the last pair (the text form has no quoting): ``error=...`` and ``text=...`` are
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from typing import Any, TextIO
 
 import orjson
 
-__all__ = ["JsonFormatter", "parse_message", "setup_logging"]
+__all__ = ["JsonFormatter", "add_log_format_argument", "parse_message", "setup_logging"]
 
 _TAIL_KEYS = ("error", "text", "frame", "reason")
 
@@ -82,3 +83,14 @@ def setup_logging(
     logger.addHandler(handler)
     logger.setLevel(level)
     return handler
+
+
+def add_log_format_argument(parser: argparse.ArgumentParser) -> None:
+    """``--log-format text|json`` (the commands that trade take it)."""
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="log lines (INFO and up) on stderr: text, or one JSON object per line "
+        "(default: warnings only, as text)",
+    )
