@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.ops.webhook_receiver import Receiver
 
 from mmcore.demo import run_demo
 from mmcore.ops.config import AlertsConfig, OpsConfig, WebhookConfig
@@ -41,47 +42,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Receiver:
-    """A loopback webhook receiver: records each JSON body; ``hang`` never answers."""
-
-    def __init__(self, *, hang: bool = False) -> None:
-        self.hang = hang
-        self.bodies: list[dict[str, Any]] = []
-        self.connections = 0
-        self._server: asyncio.Server | None = None
-        self._release = asyncio.Event()
-
-    async def __aenter__(self) -> Receiver:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._release.set()
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/hook"
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-            self.bodies.append(json.loads(await reader.readexactly(length)))
-            if self.hang:
-                await self._release.wait()
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
