@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.keys import KeysError
@@ -26,16 +25,15 @@ __all__ = ["LiveRunConfig", "run_live_command"]
 class LiveRunConfig(Protocol):
     """What a live run reads of ``mm.toml`` (``mmcore.cli_run.RunConfig``)."""
 
-    run: Any  # RunSection: out, duration_s, headless, refresh_per_s
     feeds: list[FeedConfig]
     setups: list[SymbolSetup]
     llm: LLMConfig
     live: LiveConfig
 
 
-def run_live_command(args: argparse.Namespace, cfg: LiveRunConfig) -> int:
+def run_live_command(args: argparse.Namespace, cfg: LiveRunConfig, options: RunOptions) -> int:
     """Check, print, confirm, run; the process exit code."""
-    from mmcore.demo import default_out, print_result
+    from mmcore.demo import print_result
     from mmcore.live_run import describe, plan_live, run_live
     from mmcore.stopping import STOP
 
@@ -54,14 +52,6 @@ def run_live_command(args: argparse.Namespace, cfg: LiveRunConfig) -> int:
     feeds = cfg.feeds
     if args.testnet:
         feeds = [dataclasses.replace(f, environment="testnet") for f in feeds]
-    duration = cfg.run.duration_s if args.duration is None else args.duration
-    options = RunOptions(
-        out_dir=args.out or default_out(Path(cfg.run.out)),
-        duration_s=duration if duration > 0 else None,
-        headless=args.headless or cfg.run.headless,
-        refresh_per_s=cfg.run.refresh_per_s,
-        title=f"mmcore LIVE {'testnet' if args.testnet else 'REAL MONEY'} (Ctrl-C to stop)",
-    )
     try:
         result = STOP.run(lambda: run_live(plan, feeds, cfg.llm, options))
     except (KeysError, ValueError, RuntimeError, TimeoutError) as exc:

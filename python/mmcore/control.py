@@ -1,14 +1,17 @@
-"""Operator controls while trading: halt, resume, flatten.
+"""An operator's hands on a running trader: halt, resume, flatten every engine.
 
-One implementation for every way an operator reaches them (the HTTP endpoints, the signals
-installed by :func:`install_signals`, the dashboard): each action latches a state in every
-engine's :class:`~mmcore.risk.RiskManager` and steps the engine at once, so the engine's own
-paths do the work (a halt cancels every working order; a flatten sends the risk manager's capped
-marketable order, :meth:`~mmcore.risk.RiskManager.flatten_targets`, until the position is zero,
-then stays halted). Both latches hold until :func:`resume`.
+Each action sets (or lifts) the ``operator`` floor of every engine's risk manager
+(:meth:`~mmcore.risk.manager.RiskManager.override`) and then runs the engine's periodic check at
+once, so a halt cancels the working orders now rather than at the next book update, and a
+flatten sends its first capped marketable order (the risk manager's own flatten path,
+:meth:`~mmcore.risk.manager.RiskManager.flatten_targets`) now. Nothing here awaits: the
+actions are plain calls made on the event loop that runs the trader.
 
-Signals (POSIX): ``SIGUSR1`` halts, ``SIGUSR2`` flattens, ``SIGHUP`` resumes, e.g.
-``kill -USR1 <pid>``.
+A live venue (:class:`VenueControls`) is told too: a halt also cancels every open order of the
+symbol at the venue (orders the engine does not track included), and a resume lifts the
+venue's own halt (after a ban). A flatten leaves that to the engine, whose quotes it cancels
+(a venue-wide cancel racing the flatten order could take it down). Signals (POSIX, :func:`install_signals`): ``SIGUSR1``
+halts, ``SIGUSR2`` flattens, ``SIGHUP`` resumes, e.g. ``kill -USR1 <pid>``.
 """
 
 from __future__ import annotations
@@ -17,102 +20,98 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from mmcore.engine import Engine
+from mmcore.risk.manager import TradingState
+from mmcore.trader import Trader
 
-__all__ = ["CancelsAll", "Controllable", "flatten", "halt", "install_signals", "resume"]
+__all__ = ["OPERATOR", "SIGNALS", "VenueControls", "flatten", "halt", "install_signals", "resume"]
 
 log = logging.getLogger("mmcore.control")
 
-
-class Controllable(Protocol):
-    """What the controls need of a trader: its engines by symbol."""
-
-    engines: dict[str, Engine]
+#: The override source (and the reason shown with the state) of an operator's action.
+OPERATOR = "operator"
 
 
 @runtime_checkable
-class CancelsAll(Protocol):
-    """A venue that can cancel every open order of a symbol in one request, including orders
-    the engine does not track (a live venue); the controls use it after a halt or flatten."""
+class VenueControls(Protocol):
+    """A venue with its own part in the controls (a live venue)."""
 
     def cancel_all(self, symbol: str, now: float) -> None:
-        """Ask the venue to cancel every open order of ``symbol``."""
+        """Cancel every open order of ``symbol`` at the venue, tracked or not."""
+        ...
+
+    def resume(self) -> None:
+        """Lift the venue's own halt (after a ban), if any."""
         ...
 
 
-def _engines(trader: Controllable, symbols: Iterable[str] | None) -> list[Engine]:
-    if symbols is None:
-        return list(trader.engines.values())
-    unknown = sorted(set(symbols) - set(trader.engines))
-    if unknown:
-        raise ValueError(f"symbols: not traded here: {', '.join(unknown)}")
-    return [trader.engines[s] for s in symbols]
-
-
-def halt(
-    trader: Controllable,
-    symbols: Iterable[str] | None = None,
-    now: float | None = None,
-    *,
-    reason: str = "operator_halt",
-) -> list[str]:
-    """Stop quoting and cancel every working order (all symbols, or ``symbols``); the
-    symbols halted. Holds until :func:`resume`; ``reason`` is the risk state's reason (a
-    venue's ban halts with ``venue_ban``)."""
-    if not reason:
-        raise ValueError("reason: must not be empty")
+def _venues(trader: Trader, action: str, now: float | None) -> None:
     now = time.monotonic() if now is None else now
-    engines = _engines(trader, symbols)
-    for engine in engines:
-        engine.risk.operator_halt = reason
-        engine.on_timer(now)  # HALTED: the engine cancels its orders
-        engine.orders.cancel_all(now, reason)  # those still unacknowledged too
-        if isinstance(engine.venue, CancelsAll):
-            engine.venue.cancel_all(engine.symbol, now)
-    log.warning("halt reason=%s symbols=%s", reason, ",".join(e.symbol for e in engines))
-    return [e.symbol for e in engines]
+    for symbol, engine in trader.engines.items():
+        venue = engine.venue
+        if isinstance(venue, VenueControls):
+            if action == "resume":
+                venue.resume()
+            else:
+                venue.cancel_all(symbol, now)
 
 
-def flatten(
-    trader: Controllable, symbols: Iterable[str] | None = None, now: float | None = None
-) -> list[str]:
-    """Cancel the quotes, then reduce each position to zero with marketable limit orders no
-    more than the risk config's ``flatten_max_bps`` through the touch (each at most
-    ``flatten_max_qty``); halted once flat, until :func:`resume`. The symbols flattening."""
+def _apply(trader: Trader, action: str, now: float | None) -> dict[str, str]:
+    """Run every engine's check at ``now`` (default: the trader's clock, monotonic time);
+    ``{symbol: state}`` after it."""
     now = time.monotonic() if now is None else now
-    engines = _engines(trader, symbols)
-    for engine in engines:
-        engine.risk.operator_flatten = True
-        engine.on_timer(now)  # the engine cancels the quotes and sends the flatten order
-    log.warning("operator_flatten symbols=%s", ",".join(e.symbol for e in engines))
-    return [e.symbol for e in engines]
+    states = {}
+    for symbol, engine in trader.engines.items():
+        engine.on_timer(now)
+        states[symbol] = engine.risk.state.value
+        log.warning("operator_%s symbol=%s state=%s", action, symbol, states[symbol])
+    return states
 
 
-def resume(
-    trader: Controllable, symbols: Iterable[str] | None = None, now: float | None = None
-) -> list[str]:
-    """Lift an operator halt or flatten and a manual kill switch (not the session stop);
-    quoting resumes on the next safe book. The symbols resumed."""
-    now = time.monotonic() if now is None else now
-    engines = _engines(trader, symbols)
-    for engine in engines:
-        engine.risk.resume()
-    log.warning("operator_resume symbols=%s", ",".join(e.symbol for e in engines))
-    return [e.symbol for e in engines]
+def halt(trader: Trader, now: float | None = None) -> dict[str, str]:
+    """Halt every engine (orders cancelled, nothing quoted) until :func:`resume`;
+    returns ``{symbol: state}``."""
+    for engine in trader.engines.values():
+        engine.risk.override(OPERATOR, TradingState.HALTED)
+    states = _apply(trader, "halt", now)
+    _venues(trader, "halt", now)
+    return states
 
 
-#: The signal each control answers to.
-SIGNALS: dict[signal.Signals, Callable[[Controllable], list[str]]] = {
+def flatten(trader: Trader, now: float | None = None) -> dict[str, str]:
+    """Stop quoting and flatten every position with capped marketable orders (size and
+    price caps from each symbol's ``[risk]``), then stay HALTED until :func:`resume`;
+    returns ``{symbol: state}``."""
+    for engine in trader.engines.values():
+        engine.risk.override(OPERATOR, TradingState.REDUCING, flatten=True)
+    return _apply(trader, "flatten", now)
+
+
+def resume(trader: Trader, now: float | None = None) -> dict[str, str]:
+    """Lift the operator's halt or flatten and a latched kill switch (a manual resume:
+    the drawdown peak restarts from the next PnL). The session-loss stop and the other
+    causes (a stale book, a portfolio-wide limit) still hold while they last; returns
+    ``{symbol: state}``."""
+    for engine in trader.engines.values():
+        risk = engine.risk
+        risk.override(OPERATOR, None)
+        if risk.killed_at is not None:
+            risk.resume()
+    _venues(trader, "resume", now)
+    return _apply(trader, "resume", now)
+
+
+#: The control each signal runs.
+SIGNALS: dict[signal.Signals, Callable[[Trader], dict[str, str]]] = {
     signal.SIGUSR1: halt,
     signal.SIGUSR2: flatten,
     signal.SIGHUP: resume,
 }
 
 
-def install_signals(trader: Controllable) -> Callable[[], None]:
+def install_signals(trader: Trader) -> Callable[[], None]:
     """Answer :data:`SIGNALS` on the running loop; returns the function that removes them."""
     loop = asyncio.get_running_loop()
     for sig, action in SIGNALS.items():

@@ -139,7 +139,7 @@ async def run_live(
 
     async def on_trader(trader: Trader) -> None:
         for session in sessions.values():
-            session.on_halt = lambda reason: control.halt(trader, reason=reason)
+            session.on_halt = lambda _reason: control.halt(trader)  # the session logs why
             for venue in session.venues.values():
                 venue.reference = _mid_of(trader, venue.symbol)
             load_positions(trader.portfolio, session.start_report)

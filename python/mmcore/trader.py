@@ -32,7 +32,7 @@ from mmcore.execution import (
     Side,
     Trade,
 )
-from mmcore.execution.venue import Venue, venue_ready
+from mmcore.execution.venue import ReadinessVenue, Venue
 from mmcore.feeds import Feed
 from mmcore.feeds.trades import parse_trades
 from mmcore.journal import Journal
@@ -173,6 +173,10 @@ class Trader:
             engine.request_resync = self.feeds[s.venue].resync  # a crossed book is resynced
             self.engines[s.symbol] = engine
         self._ticks = {s.symbol: s.quote.tick_size for s in setups}
+        # live venues that can be not ready (checked once here: isinstance is slow per quote)
+        self._gated: dict[str, ReadinessVenue] = {
+            sym: e.venue for sym, e in self.engines.items() if isinstance(e.venue, ReadinessVenue)
+        }
         self._stop = asyncio.Event()
         for venue, feed in self.feeds.items():
             feed.on_trade = self._trade_handler(venue)
@@ -232,6 +236,11 @@ class Trader:
         return sent
 
     # ---- the loop --------------------------------------------------------------------------
+    def _venue_ready(self, symbol: str) -> bool:
+        """False while a live venue is reconciling its private streams or halted by a ban."""
+        venue = self._gated.get(symbol)
+        return venue is None or venue.ready
+
     def _quote(self, feed: Feed, symbol: str, waited_ns: int) -> bool:
         """Quote ``symbol`` on its new book; False when it is not ours or not safe to quote.
         ``waited_ns``: time since the frame was received, for tick-to-quote."""
@@ -239,7 +248,7 @@ class Trader:
         if engine is None:
             return False
         now = time.monotonic()
-        if not (feed.safe_to_quote(symbol) and venue_ready(engine.venue)):
+        if not (feed.safe_to_quote(symbol) and self._venue_ready(symbol)):
             # cancels and stops quoting until the feed is safe and a live venue's private
             # streams are reconciled
             engine.feed_unsafe(now)
@@ -305,7 +314,7 @@ class Trader:
             now = time.monotonic()
             for symbol, engine in self.engines.items():
                 feed = self.feed_of(symbol)
-                if not (feed.safe_to_quote(symbol) and venue_ready(engine.venue)):
+                if not (feed.safe_to_quote(symbol) and self._venue_ready(symbol)):
                     # no requote on the last book
                     engine.feed_unsafe(now)
                     continue

@@ -1,19 +1,23 @@
-"""Operator controls (``mmcore.control``) on real paper engines: halt, flatten, resume, signals."""
+"""The live side of the operator controls (``mmcore.control``): signals reach the controls,
+a halt cancels every order at a live venue, tracked or not, and a resume lifts a venue's halt
+once its ban has ended."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import time
 from dataclasses import dataclass, field
-
-import pytest
+from typing import Any
 
 from mmcore import control
 from mmcore.engine import Engine
-from mmcore.execution import OrderStatus, Trade
+from mmcore.execution import OrderRequest, OrderStatus, Side
 from mmcore.risk import TradingState
-from mmcore.testing.trading import SYMBOL, make_engine, session
+from mmcore.testing.fake_venue import FakeBinanceSpot
+
+from .conftest import SYMBOL, live_on
 
 
 @dataclass
@@ -23,95 +27,59 @@ class Desk:
     engines: dict[str, Engine] = field(default_factory=dict)
 
 
-def quoting(events: int = 600, **risk: object) -> tuple[Engine, list]:
-    snapshot, items = session(events, seed=3)
-    engine = make_engine(snapshot, risk=risk or None)
-    return engine, items
+def spot() -> FakeBinanceSpot:
+    fake = FakeBinanceSpot()
+    fake.seed_balance("USDT", "100000")
+    fake.seed_balance("BTC", "1")
+    fake.set_quote(SYMBOL, "100000", "100001")
+    return fake
 
 
-def run(engine: Engine, items: list) -> None:
-    for now, item in items:
-        if isinstance(item, Trade):
-            engine.on_trade(item, now)
-        else:
-            engine.book.apply(item)
-            engine.on_book(now)
-
-
-def test_halt_cancels_everything_and_quotes_nothing_until_resume() -> None:
-    engine, items = quoting()
-    run(engine, items[:300])
-    assert any(o.status is OrderStatus.ACKED for o in engine.orders.orders.values())
-    now = items[299][0]
-    assert control.halt(Desk({SYMBOL: engine}), now=now) == [SYMBOL]
-    assert all(o.status is OrderStatus.PENDING_CANCEL for o in engine.orders.orders.values())
-    placed = engine.orders.placed
-    run(engine, items[300:450])
-    assert engine.orders.placed == placed  # nothing sent while halted
-    assert engine.orders.orders == {}
-    assert engine.risk.state is TradingState.HALTED
-    assert "operator_halt" in engine.risk.reasons
-    control.resume(Desk({SYMBOL: engine}))
-    run(engine, items[450:])
-    assert engine.orders.placed > placed
-    assert engine.risk.state is not TradingState.HALTED
-
-
-def test_flatten_reaches_zero_inside_the_slippage_bound_then_stays_halted() -> None:
-    engine, items = quoting(900, flatten_max_bps=3.0, flatten_max_qty=0.004)
-    position = engine.portfolio.position(SYMBOL)
-    i = 0
-    while abs(position.qty) < 0.01 and i < len(items):
-        run(engine, items[i : i + 1])
-        i += 1
-    assert abs(position.qty) >= 0.01, "the session built no position to flatten"
-    now = items[i - 1][0]
-    control.flatten(Desk({SYMBOL: engine}), now=now)
-    assert engine.risk.flattening
-    sent: dict[str, tuple[int, float, float]] = {}
-    for item in items[i:]:
-        f = engine.book.features(5)
-        touch = f.best_bid if position.qty > 0 else f.best_ask
-        run(engine, [item])
-        for o in engine.orders.orders.values():
-            sent.setdefault(o.client_id, (o.price_ticks, o.qty, touch))
-        if abs(position.qty) < 1e-9:
-            break
-    assert abs(position.qty) < 1e-9, "flatten did not reach zero"
-    assert engine.risk.state is TradingState.HALTED
-    assert engine.risk.reasons == ("operator_flatten",)
-    assert sent
-    for price_ticks, qty, touch in sent.values():
-        assert qty <= 0.004 + 1e-12
-        assert abs(price_ticks * 0.01 - touch) <= touch * 3e-4 + 0.01
-    run(engine, items[-50:])
-    assert engine.orders.orders == {}  # flat and halted: nothing new
-
-
-def test_unknown_symbol_is_named() -> None:
-    engine, _ = quoting(10)
-    with pytest.raises(ValueError, match="ETHUSDT"):
-        control.halt(Desk({SYMBOL: engine}), ["ETHUSDT"])
-
-
-def test_signals_reach_the_controls() -> None:
-    engine, items = quoting()
-    run(engine, items[:300])
-    desk = Desk({SYMBOL: engine})
-
-    async def main() -> None:
+async def test_signals_halt_flatten_and_resume() -> None:
+    async with live_on(spot()) as live:
+        desk: Any = Desk({SYMBOL: live.engine})
         remove = control.install_signals(desk)
         try:
             os.kill(os.getpid(), signal.SIGUSR1)
             await asyncio.sleep(0.05)
-            assert engine.risk.operator_halt
+            assert live.engine.risk.overrides[control.OPERATOR][0] is TradingState.HALTED
             os.kill(os.getpid(), signal.SIGHUP)
             await asyncio.sleep(0.05)
-            assert not engine.risk.operator_halt
+            assert control.OPERATOR not in live.engine.risk.overrides
             os.kill(os.getpid(), signal.SIGUSR2)
             await asyncio.sleep(0.05)
-            assert engine.risk.operator_flatten
+            assert live.engine.risk.overrides[control.OPERATOR] == (TradingState.REDUCING, True)
         finally:
             remove()
 
-    asyncio.run(main())
+
+async def test_halt_cancels_every_order_at_the_venue_tracked_or_not() -> None:
+    fake = spot()
+    async with live_on(fake, foreign_orders="adopt") as live:
+        fake.seed_open_order(SYMBOL, "sell", "0.001", "150000", client_id="someone-else")
+        cid = live.place(+1, 99_000.0, 0.002)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        control.halt(Desk({SYMBOL: live.engine}))  # type: ignore[arg-type]
+        await live.until(lambda: live.engine.orders.order(cid) is None)
+        await live.until(lambda: not fake.order("someone-else").is_open)
+        assert not fake.order(cid).is_open
+        assert live.count("DELETE", "/api/v3/openOrders") == 1
+
+
+async def test_resume_lifts_a_venue_halt_only_after_the_ban() -> None:
+    async with live_on(spot()) as live:
+        live.fake.throttle(n_429=0, n_418=1, retry_after_s=0.6)
+        live.place(+1, 99_000.0, 0.001)
+        await live.until(lambda: live.halts == ["venue_ban"])
+        desk: Any = Desk({SYMBOL: live.engine})
+        control.resume(desk)  # too early: the ban runs
+        assert live.session.halted and not live.venue.ready
+        await asyncio.sleep(live.session.guard.wait_s() + 0.05)  # Retry-After is whole seconds
+        control.resume(desk, now=time.monotonic())
+        await live.until(lambda: live.venue.ready)
+        assert live.session.refusal() is None  # the venue takes orders again
+        # (the engine itself has no book here, so it stays halted on its own account)
+        live.venue.submit(OrderRequest("mm-BTCUSDT-99", SYMBOL, Side.BUY, 9_900_000, 0.001), 0.0)
+        await live.until(
+            lambda: any(o.client_id == "mm-BTCUSDT-99" for o in live.fake.ledger.open_orders())
+        )

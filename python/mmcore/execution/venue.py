@@ -7,7 +7,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from mmcore.execution.orders import Side, VenueEvent
 
-__all__ = ["OrderRequest", "ReadinessVenue", "Venue", "venue_ready"]
+__all__ = ["OrderRequest", "ReadinessVenue", "Venue"]
 
 
 class OrderRequest(NamedTuple):
@@ -50,8 +50,3 @@ class ReadinessVenue(Protocol):
     def ready(self) -> bool:
         """False while the engine must not quote."""
         ...
-
-
-def venue_ready(venue: object) -> bool:
-    """True unless ``venue`` says it is not ready (a paper venue always is)."""
-    return not isinstance(venue, ReadinessVenue) or venue.ready

@@ -71,11 +71,6 @@ class RiskManager:
         self.session_stopped = False  # latched: only reset_session() lifts it
         #: True while a trip is being acted on by flattening (see :meth:`flatten_targets`).
         self.flattening = False
-        #: Operator controls (``mmcore.control``): a latched halt (its reason, "" when none),
-        #: and a latched flatten that acts like a kill-switch trip with
-        #: ``kill_action = "flatten"``; :meth:`resume` lifts both.
-        self.operator_halt = ""
-        self.operator_flatten = False
         #: The last error the gate raised on a state update (``gate_refused``), "" if none.
         self.gate_error = ""
         #: The pre-trade gate (pass it to the order manager: ``OrderManager(..., risk.gate)``).
@@ -89,6 +84,8 @@ class RiskManager:
         self.gate.set(_ACTIVE.code, 0.0, self.limit)
         self._disturbed = False
         self._calm_since: float | None = None
+        #: External floors on the state by source (see :meth:`override`).
+        self.overrides: dict[str, tuple[TradingState, bool]] = {}
 
     def evaluate(
         self,
@@ -131,12 +128,9 @@ class RiskManager:
         fresh = (book_age_s, feed_lag_s) if not halts else (0.0, 0.0)
         calm = _calm_causes(*fresh, cfg, toxicity, overlay)
         halts += self._calm_reasons(now, calm)
-        if self.operator_halt:
-            halts.append(self.operator_halt)
         trips = self._trip_reasons(now, pnl)
         flat = abs(position) < 0.5 * cfg.lot_size
-        flatten = cfg.kill_action == "flatten" or self.operator_flatten
-        self.flattening = bool(trips) and not halts and not flat and flatten
+        self.flattening = bool(trips) and not halts and not flat and cfg.kill_action == "flatten"
         if halts or (trips and flat):
             return self._set(_HALTED, tuple(trips + halts), position)
         if trips:
@@ -148,7 +142,18 @@ class RiskManager:
     def _set(self, state: TradingState, reasons: tuple[str, ...], position: float) -> TradingState:
         """Hand the state, position and limit to the gate. A gate that refuses them (it halts
         itself until a valid set) halts the symbol with ``gate_refused`` instead of raising
-        into the engine loop; its error is kept in :attr:`gate_error`."""
+        into the engine loop; its error is kept in :attr:`gate_error`. External
+        :meth:`override` floors apply here, after the symbol's own decision."""
+        if self.overrides:
+            for source, (floor, flatten) in self.overrides.items():
+                if flatten and state is not _HALTED:  # a trip acted on by flattening
+                    flat = abs(position) < 0.5 * self.cfg.lot_size
+                    floor = _HALTED if flat else _REDUCING
+                    self.flattening = not flat
+                if floor.code > state.code:
+                    state = floor
+                if floor is not _ACTIVE:
+                    reasons = (*reasons, source)
         try:
             self.gate.set(state.code, position, self.limit)
         except Exception as exc:  # fail closed on whatever the gate raises
@@ -198,8 +203,6 @@ class RiskManager:
                 reasons.append("drawdown")
         if self.session_stopped:
             reasons.append("session_loss")
-        if self.operator_flatten:
-            reasons.append("operator_flatten")
         return reasons
 
     def _disturb(self) -> None:
@@ -222,13 +225,21 @@ class RiskManager:
         return []
 
     def resume(self) -> None:
-        """Manual resume after the kill switch or an operator halt or flatten: the peak
-        restarts from the next PnL seen. Does not lift the session stop (see
-        :meth:`reset_session`)."""
+        """Manual resume after the kill switch: the peak restarts from the next PnL seen.
+        Does not lift the session stop (see :meth:`reset_session`)."""
         self.killed_at = None
         self.peak = None
-        self.operator_halt = ""
-        self.operator_flatten = False
+
+    def override(self, source: str, state: TradingState | None, *, flatten: bool = False) -> None:
+        """Hold the state at ``state`` or worse for ``source`` (an operator's halt, a
+        portfolio-wide limit) until called again with ``state=None``; ``source`` joins
+        :attr:`reasons` while it holds. ``flatten=True`` acts like a trip acted on by
+        flattening whatever ``kill_action`` says: REDUCING with :attr:`flattening` while a
+        position is held, HALTED once flat. Applied at the next :meth:`evaluate`."""
+        if state is None:
+            self.overrides.pop(source, None)
+        else:
+            self.overrides[source] = (state, flatten)
 
     def reset_session(self) -> None:
         """Start a new session (an operator's decision, e.g. a new trading day): lifts the

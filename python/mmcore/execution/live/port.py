@@ -67,3 +67,7 @@ class SessionPort(Protocol):
     def journal_event(self, client_id: str, kind: str, detail: str) -> None:
         """Record one request or outcome."""
         ...
+
+    def resume(self) -> None:
+        """Lift the session's halt after a ban."""
+        ...

@@ -526,9 +526,19 @@ class LiveSession:
             self.on_halt("venue_ban")
 
     def resume(self) -> None:
-        """An operator resumes after a halt (a ban must have ended: see ``guard.wait_s``)."""
+        """An operator resumes: after a ban that has ended, reconcile, re-arm the dead-man
+        switch and take orders again (a ban still running keeps the halt: logged)."""
+        if not self.halted:
+            return
+        if self.guard.wait_s() > 0:
+            log.error(
+                "resume_refused venue=%s: banned for %.0fs more", self.name, self.guard.wait_s()
+            )
+            return
         self.halted = ""
         self.guard.banned = False
+        self.deadman = DeadMan(self, self.cfg.deadman_s)
+        self.spawn(self.deadman.arm(), "deadman arm")
         if self._resync is None or self._resync.done():
             self._resync = self.spawn(self._resynchronise(), "resync")
 

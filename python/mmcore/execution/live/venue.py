@@ -131,6 +131,11 @@ class LiveVenue:
             raise ValueError(f"symbol: this venue trades {self.symbol}, not {symbol}")
         self.session.spawn(self._cancel_all(), f"cancel_all {symbol}")
 
+    def resume(self) -> None:
+        """An operator resumes: lift the session's halt after a ban (see
+        :meth:`LiveSession.resume`)."""
+        self.session.resume()
+
     def poll(self, now: float) -> list[VenueEvent]:
         """The events that arrived since the last poll, in order."""
         events, self._events = self._events, []
