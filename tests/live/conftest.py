@@ -21,7 +21,7 @@ from mmcore.journal import Journal
 from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskManager
 from mmcore.strategy import Quoter
-from mmcore.testing.fake_venue import FakeVenue, ccxt_exchange
+from mmcore.testing.fake_venue import FakeBinanceSpot, FakeVenue, ccxt_exchange
 from mmcore.testing.trading import quote_config, risk_config
 
 SYMBOL = "BTCUSDT"
@@ -33,6 +33,15 @@ FAST = dict(
     recv_window_ms=1000,
     unknown_grace_s=0.5,
 )
+
+
+def spot() -> FakeBinanceSpot:
+    """A Binance spot account with cash and coin, BTCUSDT quoted 100000/100001."""
+    fake = FakeBinanceSpot()
+    fake.seed_balance("USDT", "100000")
+    fake.seed_balance("BTC", "1")
+    fake.set_quote(SYMBOL, "100000", "100001")
+    return fake
 
 
 @dataclass

@@ -15,9 +15,8 @@ from mmcore import control
 from mmcore.engine import Engine
 from mmcore.execution import OrderRequest, OrderStatus, Side
 from mmcore.risk import TradingState
-from mmcore.testing.fake_venue import FakeBinanceSpot
 
-from .conftest import SYMBOL, live_on
+from .conftest import SYMBOL, live_on, spot
 
 
 @dataclass
@@ -25,14 +24,6 @@ class Desk:
     """The part of a trader the controls use."""
 
     engines: dict[str, Engine] = field(default_factory=dict)
-
-
-def spot() -> FakeBinanceSpot:
-    fake = FakeBinanceSpot()
-    fake.seed_balance("USDT", "100000")
-    fake.seed_balance("BTC", "1")
-    fake.set_quote(SYMBOL, "100000", "100001")
-    return fake
 
 
 async def test_signals_halt_flatten_and_resume() -> None:

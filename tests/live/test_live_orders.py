@@ -16,19 +16,10 @@ import pytest
 
 from mmcore.execution import OrderStatus
 from mmcore.journal import Journal
-from mmcore.testing.fake_venue import FakeBinanceSpot
 
-from .conftest import SYMBOL, Live, live_on
+from .conftest import SYMBOL, Live, live_on, spot
 
 ORDER = "/api/v3/order"
-
-
-def spot() -> FakeBinanceSpot:
-    fake = FakeBinanceSpot()
-    fake.seed_balance("USDT", "100000")
-    fake.seed_balance("BTC", "1")
-    fake.set_quote(SYMBOL, "100000", "100001")
-    return fake
 
 
 def venue_fills(live: Live) -> Decimal:

@@ -62,6 +62,14 @@ def _optional(value: Any, field: str) -> Decimal | None:
     return d if d > 0 else None
 
 
+def _steps(value: Any, step: Decimal, field: str, name: str) -> int:
+    """``value`` in whole ``step``s; off the grid raises ``ValueError`` naming ``field``."""
+    n, rem = divmod(exact_decimal(value, field), step)
+    if rem:
+        raise ValueError(f"{field}: {value!r} is not a multiple of the {name} {step}")
+    return int(n)
+
+
 def _filters(info: Any) -> dict[str, dict[str, Any]]:
     """Binance's ``filters`` list by filter type (empty for other venues)."""
     if not isinstance(info, dict) or not isinstance(info.get("filters"), list):
@@ -159,19 +167,11 @@ class MarketRules:
 
     def ticks_of(self, price: Any, field: str = "price") -> int:
         """The whole number of ticks of a venue price; a price off the tick grid raises."""
-        d = exact_decimal(price, field)
-        n, rem = divmod(d, self.tick)
-        if rem:
-            raise ValueError(f"{field}: {price!r} is not a multiple of the tick {self.tick}")
-        return int(n)
+        return _steps(price, self.tick, field, "tick")
 
     def lots_of(self, qty: Any, field: str = "qty") -> int:
         """The whole number of lots of a quantity; a quantity off the lot grid raises."""
-        d = exact_decimal(qty, field)
-        n, rem = divmod(d, self.lot)
-        if rem:
-            raise ValueError(f"{field}: {qty!r} is not a multiple of the lot {self.lot}")
-        return int(n)
+        return _steps(qty, self.lot, field, "lot")
 
     def lots_near(self, qty: float, field: str = "qty") -> int:
         """The whole number of lots of a float quantity counted in lots (it may carry float
