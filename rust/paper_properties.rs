@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 
-use crate::model::{ClientId, Qty};
+use crate::model::{ClientId, Price, Qty};
 use crate::paper::{Event, NewOrder, PaperConfig, PaperSim, Side};
 
 const TICK: f64 = 0.01;
@@ -38,7 +38,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 struct Sent {
     side: Side,
-    price_ticks: i64,
+    price_ticks: Price,
     qty: Qty,
 }
 
@@ -46,7 +46,7 @@ struct Sent {
 #[derive(Default)]
 struct Seen {
     filled: HashMap<ClientId, Qty>,
-    resting: HashMap<ClientId, (Side, i64)>,
+    resting: HashMap<ClientId, (Side, Price)>,
     last_ts: f64,
 }
 
@@ -85,7 +85,7 @@ fn check(
                     seen.resting.remove(&id);
                 }
                 // a maker fills at its own price, a taker at or better than its limit
-                let better = (info.price_ticks - price_ticks) * info.side.sign();
+                let better = (info.price_ticks - *price_ticks) * info.side.sign();
                 let fair_price = if *maker { better == 0 } else { better >= 0 };
                 prop_assert!(
                     fair_price,
@@ -96,7 +96,7 @@ fn check(
                 );
                 let bps = if *maker { 1.0 } else { 5.0 };
                 let expected =
-                    *price_ticks as f64 * TICK * (qty.lots() as f64 / 100.0) * bps * 1e-4;
+                    price_ticks.ticks() as f64 * TICK * (qty.lots() as f64 / 100.0) * bps * 1e-4;
                 prop_assert!((fee - expected).abs() <= 1e-12 * expected.abs().max(1.0));
                 if *maker {
                     maker_qty += *qty;
@@ -148,7 +148,7 @@ proptest! {
                         client_id: ClientId { prefix: 0, seq: sent.len() as u64 },
                         symbol: "X".to_owned(),
                         side,
-                        price_ticks: MID + from_mid,
+                        price_ticks: Price(MID + from_mid),
                         qty: Qty(i64::from(qty)),
                         post_only,
                     };
@@ -168,7 +168,7 @@ proptest! {
                 Op::Trade(buyer, from_mid, qty) => {
                     check(&venue.poll(now), &sent, &mut seen)?; // arrivals before the trade
                     let qty = Qty(i64::from(qty));
-                    venue.on_trade(MID + from_mid, qty, buyer, now).unwrap();
+                    venue.on_trade(Price(MID + from_mid), qty, buyer, now).unwrap();
                     let maker = check(&venue.poll(now), &sent, &mut seen)?;
                     prop_assert!(maker <= qty, "one trade filled {} of {}", maker, qty);
                 }

@@ -266,7 +266,10 @@ class PaperSim:
         """The visible book at ``now``: (k, 2) price, size arrays, best first (copied).
         Actions due by ``now`` are processed against the previous view first."""
     def on_book_from(self, book: OrderBook, levels: int, now: float) -> None:
-        """As ``on_book(book.bids(levels), book.asks(levels), now)``, read directly in Rust."""
+        """The top ``levels`` of each side of ``book``, read directly in Rust as the book's
+        integers and converted exactly to ticks and lots: a size that is not a whole number of
+        lots (a book grid finer than the lot) counts rounded down as liquidity and rounded up
+        as the queue ahead. Sizes beyond 2^53 lots raise ``ValueError``."""
     def open_orders(self, symbol: str) -> set[str]:
         """Client ids resting (or in flight) at the venue for ``symbol``. Inside the venue an
         id is a prefix and a sequence number (or, without a canonical decimal tail, the whole
@@ -320,16 +323,17 @@ class OrderDesk:
         tracked (pending cancels included), beyond it new targets are vetoed."""
     def reconcile(
         self,
-        bids: Iterable[tuple[int, float]],
-        asks: Iterable[tuple[int, float]],
+        bids: Iterable[tuple[int, int]],
+        asks: Iterable[tuple[int, int]],
         fair_ticks: float,
         now: float,
         gate: PreTradeGate | Callable[[int, int, float, float, float], float] | None,
         venue: object,
     ) -> tuple[list[str], list[str]]:
-        """Diff the targets (any iterables of ``(price_ticks, qty)``) against working orders,
-        send cancels then new orders to ``venue``; the client ids of the new orders and of the
-        orders cancelled. Target sizes round down to lots. New orders go out one per side in
+        """Diff the targets (any iterables of ``(price_ticks, lots)`` integers) against working
+        orders, send cancels then new orders to ``venue``; the client ids of the new orders and
+        of the orders cancelled. A float size raises ``TypeError``, one below zero or beyond
+        2^53 lots ``ValueError``. New orders go out one per side in
         turn, the side that reduces the ``PreTradeGate``'s position first (alternating while
         flat), so a dry order-rate bucket starves neither side. ``gate(side, price_ticks, qty,
         working, now)`` returns the size allowed (0 vetoes; NaN, ±inf or negative raise); if
@@ -413,11 +417,17 @@ class PreTradeGate:
     def position(self) -> float:
         """The signed position last set (base units, whole lots)."""
     @property
+    def position_lots(self) -> int:
+        """The signed position last set, in lots."""
+    def lots(self, qty: float) -> int:
+        """``qty`` (base units, finite and >= 0) in whole lots, rounded down (a size from the
+        configuration as a cap in lots); bad sizes raise ``ValueError`` naming ``qty``."""
+    @property
     def state(self) -> int:
         """The state code last set (2 after a refused ``set``)."""
 
-#: ``QuoteCore.decide``: ``(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)``.
-QuoteTuple = tuple[int, int, int, float, float, float, float, float, int]
+#: ``QuoteCore.decide``: ``(status, bid, ask, bid_lots, ask_lots, fair, half, skew, fits)``.
+QuoteTuple = tuple[int, int, int, int, int, float, float, float, int]
 
 class QuoteCore:
     """The quote model of one symbol and its online calibration (``strategy.Quoter`` wraps it):
@@ -469,8 +479,9 @@ class QuoteCore:
         halt: bool = False,
     ) -> QuoteTuple:
         """Feeds the calibration the mid and prices the best bid and ask: ``(status, bid, ask,
-        bid_qty, ask_qty, fair, half, skew, fits)``; status 0 quoting, 1 no_book, 2 halted,
-        3 warming_up; prices in ticks, sizes in base units (0: no order on that side);
+        bid_lots, ask_lots, fair, half, skew, fits)``; status 0 quoting, 1 no_book, 2 halted,
+        3 warming_up; prices in ticks, sizes in whole lots of ``lot_size``, rounded down (0: no
+        order on that side);
         ``fits`` counts calibration fits (``params`` changes only with it). A ``Features``
         record is read directly, any other object by attribute (``best_bid``, ``best_ask``,
         ``mid``, ``microprice``, ``imbalance``). Fails closed: ``ValueError`` naming the input,

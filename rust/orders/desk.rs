@@ -9,12 +9,12 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use super::{Order, Qty, Side, Status, Update};
+use super::{Order, Price, Qty, Side, Status, Update};
 use crate::arg_error::{non_negative, positive, ArgError};
 use crate::model::LotSize;
 
 /// A target quote: price in ticks, size in lots.
-pub type Target = (i64, Qty);
+pub type Target = (Price, Qty);
 
 /// Requote hysteresis and the memory for duplicate fills.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,7 +61,7 @@ pub enum Action {
     Place {
         client_seq: u64,
         side: Side,
-        price_ticks: i64,
+        price_ticks: Price,
         qty: Qty,
     },
     /// A cancel of a working order.
@@ -69,7 +69,7 @@ pub enum Action {
 }
 
 /// The gate of a desk without risk checks: every size passes.
-pub fn no_gate(_: Side, _: i64, qty: Qty, _: Qty, _: f64) -> Result<Qty, ArgError> {
+pub fn no_gate(_: Side, _: Price, qty: Qty, _: Qty, _: f64) -> Result<Qty, ArgError> {
     Ok(qty)
 }
 
@@ -237,7 +237,7 @@ impl Desk {
     ) -> Result<(), E>
     where
         E: From<ArgError>,
-        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
+        G: FnMut(Side, Price, Qty, Qty, f64) -> Result<Qty, E>,
     {
         // NaN is "no fair value", which only a call without targets (cancel them all) may have
         let no_fair = fair_ticks.is_nan() && bids.is_empty() && asks.is_empty();
@@ -327,9 +327,9 @@ impl Desk {
         let orders = &self.orders;
         // +1 per tick away from the touch; sorts are stable, so ties keep placement order
         let worse = -side.sign();
-        free.sort_by_key(|&i| worse * orders[i].price_ticks);
+        free.sort_by_key(|&i| worse * orders[i].price_ticks.ticks());
         let mut wanted = targets.to_vec();
-        wanted.sort_by_key(|t| worse * t.0);
+        wanted.sort_by_key(|t| worse * t.0.ticks());
         let size_tol = self.cfg.size_tolerance;
         let mut missing = Vec::new();
         let mut oldest = f64::INFINITY;
@@ -374,7 +374,7 @@ impl Desk {
         out: &mut Vec<Action>,
     ) -> Result<usize, E>
     where
-        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
+        G: FnMut(Side, Price, Qty, Qty, f64) -> Result<Qty, E>,
     {
         if first.is_empty() && second.is_empty() {
             return Ok(0);
@@ -391,7 +391,7 @@ impl Desk {
                     continue;
                 };
                 let mut qty = Qty::ZERO;
-                if price_ticks > 0 && target_qty.is_positive() {
+                if price_ticks.is_positive() && target_qty.is_positive() {
                     qty = gate(side, price_ticks, target_qty, working[k], now)?;
                 }
                 if !qty.is_positive() || self.orders.len() >= self.cfg.max_open_orders {
@@ -548,7 +548,7 @@ mod tests {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Place { price_ticks, .. } => Some(*price_ticks),
+                Action::Place { price_ticks, .. } => Some(price_ticks.ticks()),
                 Action::Cancel { .. } => None,
             })
             .collect()
@@ -569,22 +569,22 @@ mod tests {
         let mut d = desk(1.0);
         let first = run(
             &mut d,
-            &[(100, Qty(10)), (98, Qty(10))],
-            &[(103, Qty(10)), (105, Qty(10))],
+            &[(Price(100), Qty(10)), (Price(98), Qty(10))],
+            &[(Price(103), Qty(10)), (Price(105), Qty(10))],
             0.0,
         );
         assert_eq!(prices(&first), [100, 103, 98, 105]); // one per side in turn
         let kept = run(
             &mut d,
-            &[(99, Qty(10)), (98, Qty(10))],
-            &[(104, Qty(10)), (105, Qty(10))],
+            &[(Price(99), Qty(10)), (Price(98), Qty(10))],
+            &[(Price(104), Qty(10)), (Price(105), Qty(10))],
             0.1,
         );
         assert!(kept.is_empty(), "{kept:?}");
         let moved = run(
             &mut d,
-            &[(97, Qty(10)), (96, Qty(10))],
-            &[(104, Qty(10)), (105, Qty(10))],
+            &[(Price(97), Qty(10)), (Price(96), Qty(10))],
+            &[(Price(104), Qty(10)), (Price(105), Qty(10))],
             0.2,
         );
         assert_eq!((prices(&moved), cancels(&moved)), (vec![96], vec![1]));
@@ -593,9 +593,9 @@ mod tests {
     #[test]
     fn same_targets_need_no_diff_until_an_order_ages_out() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
-        assert!(run(&mut d, &[(100, Qty(10))], &[], 29.0).is_empty());
-        let aged = run(&mut d, &[(100, Qty(10))], &[], 30.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(Price(100), Qty(10))], &[], 29.0).is_empty());
+        let aged = run(&mut d, &[(Price(100), Qty(10))], &[], 30.0);
         assert_eq!((prices(&aged), cancels(&aged)), (vec![100], vec![1]));
     }
 
@@ -603,7 +603,7 @@ mod tests {
     fn the_gate_sees_working_size_and_a_failure_keeps_earlier_actions() {
         let mut d = desk(0.0);
         let mut seen = Vec::new();
-        let mut gate = |_: Side, _: i64, q: Qty, w: Qty, _: f64| -> Result<Qty, ArgError> {
+        let mut gate = |_: Side, _: Price, q: Qty, w: Qty, _: f64| -> Result<Qty, ArgError> {
             seen.push(w.lots());
             if w >= Qty(20) {
                 Err(ArgError::new("gate", "full"))
@@ -612,7 +612,11 @@ mod tests {
             }
         };
         let mut out = Vec::new();
-        let targets = [(100, Qty(10)), (99, Qty(10)), (98, Qty(10))];
+        let targets = [
+            (Price(100), Qty(10)),
+            (Price(99), Qty(10)),
+            (Price(98), Qty(10)),
+        ];
         let result = d.reconcile(&targets, &[], 100.0, 0.0, Side::Buy, &mut gate, &mut out);
         assert_eq!(result.unwrap_err().arg, "gate");
         assert_eq!(seen, [0, 10, 20]);
@@ -625,8 +629,12 @@ mod tests {
         let mut d = desk(0.0);
         let out = run(
             &mut d,
-            &[(0, Qty(10)), (99, Qty(0)), (-98, Qty(10))],
-            &[(101, Qty(10))],
+            &[
+                (Price(0), Qty(10)),
+                (Price(99), Qty(0)),
+                (Price(-98), Qty(10)),
+            ],
+            &[(Price(101), Qty(10))],
             0.0,
         );
         assert_eq!(prices(&out), [101]);
@@ -636,7 +644,7 @@ mod tests {
     #[test]
     fn updates_move_orders_and_duplicates_change_nothing() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
         let fill = Update::Filled {
             fill_id: 1,
             qty: Qty(10),
@@ -673,7 +681,7 @@ mod tests {
     #[test]
     fn restore_continues_client_ids_and_forget_expires() {
         let mut d = desk(0.0);
-        let old = Order::new(7, Side::Sell, 105, Qty(10), 0.0);
+        let old = Order::new(7, Side::Sell, Price(105), Qty(10), 0.0);
         d.restore([old], 7);
         assert_eq!(d.next_client_seq(), 8);
         let gone = d.forget(7, 5.0).unwrap();
@@ -694,7 +702,7 @@ mod tests {
         let place = |d: &mut Desk, bid: i64, fair: f64, now: f64| {
             let mut out = Vec::new();
             d.reconcile(
-                &[(bid, Qty(10))],
+                &[(Price(bid), Qty(10))],
                 &[],
                 fair,
                 now,
@@ -720,9 +728,19 @@ mod tests {
     #[test]
     fn the_no_diff_shortcut_never_hides_a_change() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 10.0);
+        run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
+            10.0,
+        );
         // only the asks change: requoted
-        let moved = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.1);
+        let moved = run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(112), Qty(10))],
+            10.1,
+        );
         assert_eq!((prices(&moved), cancels(&moved)), (vec![112], vec![2]));
         // the bid fills: the same targets place it again
         let fill = Update::Filled {
@@ -731,49 +749,92 @@ mod tests {
         };
         d.on_update(Some(1), 10.2, &fill, |_, _| {});
         assert_eq!(
-            prices(&run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.3)),
+            prices(&run(
+                &mut d,
+                &[(Price(100), Qty(10))],
+                &[(Price(112), Qty(10))],
+                10.3
+            )),
             [100]
         );
         // orders created at 10.0 and 10.1 age out at 40.0 and 40.1, long past too
-        let ask_moved = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 20.0);
+        let ask_moved = run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(113), Qty(10))],
+            20.0,
+        );
         assert_eq!(cancels(&ask_moved), [3]); // the bid of 10.3 is 9.7 s old: kept
-        assert!(run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 39.9).is_empty());
-        let aged = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 55.0);
+        assert!(run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(113), Qty(10))],
+            39.9
+        )
+        .is_empty());
+        let aged = run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(113), Qty(10))],
+            55.0,
+        );
         assert_eq!(cancels(&aged).len(), 2);
     }
 
     #[test]
     fn an_order_within_the_size_tolerance_is_kept() {
         let mut d = desk(0.0); // size tolerance 0.25
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
-        assert!(run(&mut d, &[(100, Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
-        assert!(run(&mut d, &[(100, Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
-        let resized = run(&mut d, &[(100, Qty(14))], &[], 0.2); // not of 14
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(Price(100), Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
+        assert!(run(&mut d, &[(Price(100), Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
+        let resized = run(&mut d, &[(Price(100), Qty(14))], &[], 0.2); // not of 14
         assert_eq!((prices(&resized), cancels(&resized)), (vec![100], vec![1]));
     }
 
     #[test]
     fn an_order_at_the_price_tolerance_is_kept() {
         let mut d = desk(1.0);
-        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
-        assert!(run(&mut d, &[(101, Qty(10))], &[(109, Qty(10))], 0.1).is_empty());
-        assert!(run(&mut d, &[(99, Qty(10))], &[(111, Qty(10))], 0.2).is_empty());
+        run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
+            0.0,
+        );
+        assert!(run(
+            &mut d,
+            &[(Price(101), Qty(10))],
+            &[(Price(109), Qty(10))],
+            0.1
+        )
+        .is_empty());
+        assert!(run(
+            &mut d,
+            &[(Price(99), Qty(10))],
+            &[(Price(111), Qty(10))],
+            0.2
+        )
+        .is_empty());
     }
 
     #[test]
     fn orders_placed_in_any_order_pair_best_first() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
         run(
             &mut d,
-            &[(101, Qty(10)), (100, Qty(10))],
-            &[(110, Qty(10))],
+            &[(Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
+            0.0,
+        );
+        run(
+            &mut d,
+            &[(Price(101), Qty(10)), (Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
             0.1,
         ); // 101 after 100
         let again = run(
             &mut d,
-            &[(101, Qty(10)), (100, Qty(10))],
-            &[(111, Qty(10))],
+            &[(Price(101), Qty(10)), (Price(100), Qty(10))],
+            &[(Price(111), Qty(10))],
             0.2,
         );
         assert_eq!(cancels(&again), [2]); // only the ask moved
@@ -782,7 +843,7 @@ mod tests {
     #[test]
     fn counters_fill_memory_and_restore() {
         let mut d = desk_with(|c| c.recent_fill_ids = 2);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
         let fill = |id| Update::Filled {
             fill_id: id,
             qty: Qty(1),
@@ -799,14 +860,14 @@ mod tests {
         assert_eq!(d.anomalies, 2);
         assert_eq!(run(&mut d, &[], &[], 0.3).len(), 1);
         assert_eq!((d.cancels, d.placed), (1, 1));
-        let mut done = Order::new(8, Side::Buy, 100, Qty(10), 0.0);
+        let mut done = Order::new(8, Side::Buy, Price(100), Qty(10), 0.0);
         done.status = Status::Filled;
-        let open = Order::new(1, Side::Buy, 90, Qty(10), 0.0);
+        let open = Order::new(1, Side::Buy, Price(90), Qty(10), 0.0);
         d.restore([done, open], 8);
         let ids: Vec<_> = d
             .orders()
             .iter()
-            .map(|o| (o.client_seq, o.price_ticks))
+            .map(|o| (o.client_seq, o.price_ticks.ticks()))
             .collect();
         assert_eq!(ids, [(1, 100)]); // neither the filled order nor a second mm-X-1
     }
@@ -816,12 +877,12 @@ mod tests {
         let mut d = desk(0.0);
         let mut allow = false;
         for now in [0.0, 0.1] {
-            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+            let mut gate = |_: Side, _: Price, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
                 Ok(if allow { q } else { Qty::ZERO })
             };
             let mut out = Vec::new();
             d.reconcile(
-                &[(100, Qty(10))],
+                &[(Price(100), Qty(10))],
                 &[],
                 100.0,
                 now,
@@ -840,14 +901,14 @@ mod tests {
         let mut d = desk(0.0);
         run(
             &mut d,
-            &[(100, Qty(10)), (98, Qty(10))],
-            &[(103, Qty(10)), (105, Qty(10))],
+            &[(Price(100), Qty(10)), (Price(98), Qty(10))],
+            &[(Price(103), Qty(10)), (Price(105), Qty(10))],
             0.0,
         );
         let again = run(
             &mut d,
-            &[(98, Qty(10)), (100, Qty(10))],
-            &[(105, Qty(10)), (103, Qty(10))],
+            &[(Price(98), Qty(10)), (Price(100), Qty(10))],
+            &[(Price(105), Qty(10)), (Price(103), Qty(10))],
             0.1,
         );
         assert!(again.is_empty(), "{again:?}");
@@ -871,13 +932,13 @@ mod tests {
         let mut sides = Vec::new();
         for i in 0..6 {
             let mut tokens = 1;
-            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+            let mut gate = |_: Side, _: Price, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
                 tokens -= 1;
                 Ok(if tokens >= 0 { q } else { Qty::ZERO })
             };
             let mut out = Vec::new();
             let lead = d.lead_side(0);
-            let (bid, ask) = (100 - i, 200 + i); // the market moves: every order is replaced
+            let (bid, ask) = (Price(100 - i), Price(200 + i)); // the market moves: every order is replaced
             d.reconcile(
                 &[(bid, Qty(10))],
                 &[(ask, Qty(10))],
@@ -901,7 +962,7 @@ mod tests {
     #[test]
     fn bad_fair_values_and_times_are_refused_before_anything_changes() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
         for (fair, now, arg) in [
             (f64::NAN, 1.0, "fair_ticks"),
             (f64::INFINITY, 1.0, "fair_ticks"),
@@ -912,7 +973,7 @@ mod tests {
             let mut out = Vec::new();
             let err = d
                 .reconcile(
-                    &[(99, Qty(10))],
+                    &[(Price(99), Qty(10))],
                     &[],
                     fair,
                     now,

@@ -11,7 +11,7 @@ pub mod paper_link;
 #[cfg(test)]
 mod properties;
 
-pub use crate::model::{Qty, Side, Status};
+pub use crate::model::{Price, Qty, Side, Status};
 
 /// What a venue said about an order (the order's client id and the time come alongside).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,7 +52,7 @@ pub struct Order {
     /// formatted at the edge).
     pub client_seq: u64,
     pub side: Side,
-    pub price_ticks: i64,
+    pub price_ticks: Price,
     /// Size and filled size, in lots: the order is filled when `filled == qty`.
     pub qty: Qty,
     pub filled: Qty,
@@ -69,7 +69,7 @@ pub struct Order {
 
 impl Order {
     /// A new order, pending at the venue since `created`.
-    pub fn new(client_seq: u64, side: Side, price_ticks: i64, qty: Qty, created: f64) -> Self {
+    pub fn new(client_seq: u64, side: Side, price_ticks: Price, qty: Qty, created: f64) -> Self {
         Order {
             client_seq,
             side,
@@ -196,7 +196,7 @@ mod tests {
 
     /// Applies `updates` to a fresh 10-lot buy, requesting a cancel before update `cancel_at`.
     fn run(updates: &[Update<'_>], cancel_at: Option<usize>) -> Order {
-        let mut order = Order::new(1, Side::Buy, 100, Qty(10), 0.0);
+        let mut order = Order::new(1, Side::Buy, Price(100), Qty(10), 0.0);
         for (i, update) in updates.iter().enumerate() {
             if cancel_at == Some(i) {
                 assert!(order.request_cancel(1.0));

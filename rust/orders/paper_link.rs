@@ -121,7 +121,7 @@ impl Desk {
 mod tests {
     use super::*;
     use crate::orders::desk::{no_gate, DeskConfig};
-    use crate::orders::{Qty, Side, Status};
+    use crate::orders::{Price, Qty, Side, Status};
     use crate::paper::PaperConfig;
 
     #[test]
@@ -144,8 +144,8 @@ mod tests {
         sim.on_book([(1.00, 5.0)], [(1.02, 5.0)], 0.0).unwrap();
         let mut actions = Vec::new();
         desk.reconcile(
-            &[(100, Qty(10))],
-            &[(101, Qty(10)), (99, Qty(10))],
+            &[(Price(100), Qty(10))],
+            &[(Price(101), Qty(10)), (Price(99), Qty(10))],
             101.0,
             0.0,
             Side::Buy,
@@ -154,7 +154,7 @@ mod tests {
         )
         .unwrap();
         desk.send_to_paper(&mut sim, "X", 0, &actions, 0.0).unwrap();
-        sim.on_trade(100, Qty(100), false, 0.1).unwrap(); // sells through our bid's queue
+        sim.on_trade(Price(100), Qty(100), false, 0.1).unwrap(); // sells through our bid's queue
         let mut seen = Vec::new();
         desk.take_from_paper(&mut sim, 0, 1.0, |event, new, order| {
             seen.push((event.client_id().seq, new, order.map(|o| o.status)));

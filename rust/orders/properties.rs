@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 
 use super::desk::{no_gate, Action, Desk, DeskConfig};
-use super::{Qty, Side};
+use super::{Price, Qty, Side};
 use crate::model::ClientId;
 use crate::paper::{PaperConfig, PaperSim};
 
@@ -235,7 +235,7 @@ proptest! {
                 }
                 Op::Trade(k, buy, d, q) => {
                     let before: Vec<u64> = markets.iter().map(|m| m.sim.fills()).collect();
-                    markets[k].sim.on_trade(MID + d, Qty(q), buy, now).unwrap();
+                    markets[k].sim.on_trade(Price(MID + d), Qty(q), buy, now).unwrap();
                     for (j, m) in markets.iter().enumerate() {
                         if j != k {
                             prop_assert_eq!(m.sim.fills(), before[j], "{}'s trade filled {}", SYMBOLS[k], m.symbol);
@@ -243,8 +243,8 @@ proptest! {
                     }
                 }
                 Op::Quote(k, b, a, levels, q) => {
-                    let bids: Vec<_> = (0..levels as i64).map(|i| (MID - b - i, Qty(q))).collect();
-                    let asks: Vec<_> = (0..levels as i64).map(|i| (MID + a + i, Qty(q))).collect();
+                    let bids: Vec<_> = (0..levels as i64).map(|i| (Price(MID - b - i), Qty(q))).collect();
+                    let asks: Vec<_> = (0..levels as i64).map(|i| (Price(MID + a + i), Qty(q))).collect();
                     actions.clear();
                     let m = &mut markets[k];
                     let lead = m.desk.lead_side(0);

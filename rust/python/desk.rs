@@ -7,7 +7,7 @@ use pyo3::types::{PyList, PyTuple};
 use super::paper::{fill_tuple, PaperSim};
 use super::risk_gate::PreTradeGate;
 use crate::arg_error::ArgError;
-use crate::model::{split_seq, LotSize, Qty, Rounding};
+use crate::model::{split_seq, LotSize, Price, Qty, Rounding};
 use crate::orders::desk::{Action, Desk, DeskConfig, Target};
 use crate::orders::{Order, Side, Status, Update};
 
@@ -27,7 +27,7 @@ fn row(lot: &LotSize, prefix: &str, paper: Option<&str>, o: &Order) -> OrderRow 
     (
         client_id,
         o.side.sign(),
-        o.price_ticks,
+        o.price_ticks.ticks(),
         lot.units(o.qty),
         lot.units(o.filled),
         o.created,
@@ -44,18 +44,22 @@ fn side_of(sign: i64) -> PyResult<Side> {
     })
 }
 
-/// Reads `(price_ticks, qty)` pairs (e.g. `Quote` named tuples) from any iterable into `dst`,
-/// sizes rounded down to whole lots; NaN, ±inf and negative sizes are refused naming `arg`.
+/// Reads `(price_ticks, lots)` integer pairs (e.g. `Quote` named tuples) from any iterable
+/// into `dst`; a size below zero or beyond [`Qty::MAX`] is refused naming `arg`, and a float
+/// is a `TypeError` (sizes reach the desk in lots, never as floats).
 fn read_targets(
     targets: &Bound<'_, PyAny>,
-    lot: &LotSize,
     dst: &mut Vec<Target>,
     arg: &'static str,
 ) -> PyResult<()> {
     dst.clear();
     let mut push = |item: &Bound<'_, PyAny>| -> PyResult<()> {
-        let (price, qty) = read_target(item, arg)?;
-        dst.push((price, lot.lots(arg, qty, Rounding::Down)?));
+        let (price, lots) = read_target(item, arg)?;
+        if !(0..=Qty::MAX.lots()).contains(&lots) {
+            let reason = format!("lots must be in 0..={}, got {lots}", Qty::MAX.lots());
+            return Err(ArgError::new(arg, reason).into());
+        }
+        dst.push((Price(price), Qty(lots)));
         Ok(())
     };
     if let Ok(tuple) = targets.cast::<PyTuple>() {
@@ -73,17 +77,24 @@ fn read_targets(
     Ok(())
 }
 
-fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<(i64, f64)> {
+fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<(i64, i64)> {
     let pair = item
         .cast::<PyTuple>()
         .ok()
         .filter(|pair| pair.len() >= 2)
         .ok_or_else(|| {
             PyTypeError::new_err(format!(
-                "{arg}: each quote must be a (price_ticks, qty) tuple"
+                "{arg}: each quote must be a (price_ticks, lots) tuple of integers"
             ))
         })?;
-    Ok((pair.get_item(0)?.extract()?, pair.get_item(1)?.extract()?))
+    let int = |i: usize| -> PyResult<i64> {
+        pair.get_item(i)?.extract().map_err(|err: PyErr| {
+            PyTypeError::new_err(format!(
+                "{arg}: each quote must be a (price_ticks, lots) tuple of integers ({err})"
+            ))
+        })
+    };
+    Ok((int(0)?, int(1)?))
 }
 
 /// The integer key a venue's fill id is remembered by inside the desk: its 64-bit SipHash
@@ -160,7 +171,7 @@ impl OrderDesk {
                         (
                             self.client_id(*client_seq),
                             side.sign(),
-                            *price_ticks,
+                            price_ticks.ticks(),
                             self.inner.lot().units(*qty),
                             now,
                         ),
@@ -220,8 +231,8 @@ impl OrderDesk {
         })
     }
 
-    /// Brings working orders towards `bids` and `asks` (`(price_ticks, qty)` pairs, sizes
-    /// rounded down to whole lots) and sends the cancels, then the new orders, to `venue`;
+    /// Brings working orders towards `bids` and `asks` (`(price_ticks, lots)` integer pairs)
+    /// and sends the cancels, then the new orders, to `venue`;
     /// returns the client ids of the new orders and of the orders cancelled. New orders go out
     /// one per side in turn, the side that reduces the gate's position first (alternating
     /// while flat), so a dry order-rate bucket starves neither side.
@@ -229,9 +240,9 @@ impl OrderDesk {
     /// `gate` is a `PreTradeGate` (consulted in Rust; its lot must be the desk's), a callable
     /// `gate(side, price_ticks, qty, working_same_side, now)` returning the size the risk
     /// limits allow (0 to veto), or None. If the gate raises, what was decided before is still
-    /// sent and the error propagates. NaN, ±inf or negative sizes, a fair value that is not
-    /// finite and > 0 and a `now` that is not finite are refused (ValueError naming them,
-    /// counted in `refused`) before anything changes.
+    /// sent and the error propagates. Negative sizes, a fair value that is not finite and > 0
+    /// and a `now` that is not finite are refused (ValueError naming them, counted in
+    /// `refused`), and float sizes too (TypeError), before anything changes.
     #[pyo3(signature = (bids, asks, fair_ticks, now, gate, venue))]
     #[allow(clippy::too_many_arguments)]
     fn reconcile<'py>(
@@ -245,8 +256,8 @@ impl OrderDesk {
         venue: &Bound<'py, PyAny>,
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         let lot = *self.inner.lot();
-        let read = read_targets(bids, &lot, &mut self.bids, "bids")
-            .and_then(|()| read_targets(asks, &lot, &mut self.asks, "asks"));
+        let read = read_targets(bids, &mut self.bids, "bids")
+            .and_then(|()| read_targets(asks, &mut self.asks, "asks"));
         if let Err(err) = read {
             self.inner.refused += 1;
             return Err(err);
@@ -272,12 +283,18 @@ impl OrderDesk {
         };
         let lead = self.inner.lead_side(position);
         let mut call =
-            |side: Side, price: i64, qty: Qty, working: Qty, now: f64| -> PyResult<Qty> {
+            |side: Side, price: Price, qty: Qty, working: Qty, now: f64| -> PyResult<Qty> {
                 match (&mut rust_gate, gate) {
                     (Some(rust), _) => Ok(rust.inner.allow(side, price, qty, working, now)),
                     (None, Some(gate)) => {
                         let allowed = gate
-                            .call1((side.sign(), price, lot.units(qty), lot.units(working), now))?
+                            .call1((
+                                side.sign(),
+                                price.ticks(),
+                                lot.units(qty),
+                                lot.units(working),
+                                now,
+                            ))?
                             .extract::<f64>()?;
                         Ok(lot.lots("gate", allowed, Rounding::Down)?)
                     }
@@ -464,7 +481,7 @@ impl OrderDesk {
             adopted.push(Order {
                 client_seq,
                 side: side_of(side)?,
-                price_ticks: price,
+                price_ticks: Price(price),
                 qty: lot.lots("qty", qty, Rounding::Nearest)?,
                 filled: lot.lots("filled", filled, Rounding::Nearest)?,
                 created,

@@ -50,8 +50,9 @@ _EVENT_CODES: dict[type, tuple[int, str | None]] = {
 }
 
 
-#: A target quote: ``(price_ticks, qty)`` (``mmcore.strategy.Quote`` is one).
-Target = tuple[int, float]
+#: A target quote: ``(price_ticks, lots)``, integers (``mmcore.strategy.Quote`` is one): sizes
+#: reach the desk in whole lots of the desk's ``lot_size``, never as floats.
+Target = tuple[int, int]
 #: The pre-trade check of each new order: ``RiskManager.gate`` (a
 #: :class:`~mmcore._core.PreTradeGate`, consulted without calling Python) or any callable
 #: ``(side +1/-1, price_ticks, qty, working_same_side, now) → allowed qty`` (0 vetoes).
@@ -205,9 +206,10 @@ class OrderManager:
         *,
         post_only: bool = True,
     ) -> list[str]:
-        """Bring working orders towards the targets (best first); returns the client ids of
-        the orders newly placed. ``post_only=False`` sends them as plain limit orders that
-        may take liquidity (the risk manager's capped flatten order)."""
+        """Bring working orders towards the targets (``(price_ticks, lots)``, best first);
+        returns the client ids of the orders newly placed. ``post_only=False`` sends them as
+        plain limit orders that may take liquidity (the risk manager's capped flatten order).
+        A float size raises ``TypeError``, a negative one ``ValueError``."""
         route = self._route if post_only else self._taker_route
         placed, cancelled = self._desk.reconcile(bids, asks, fair_ticks, now, self.gate, route)
         if self.listener is not None and (placed or cancelled):
