@@ -112,6 +112,7 @@ fn execution(c: &mut Criterion) {
         max_order_age_s: 30.0,
         recent_fill_ids: 10_000,
         max_open_orders: 200,
+        can_amend: true,
     };
     group.bench_function("book_paper_desk_per_stream", |b| {
         b.iter_batched_ref(

@@ -52,8 +52,10 @@ pub const TOO_MANY_OPEN_ORDERS: &str = "too many open orders";
 /// Reason of a marketable order that would trade against one of our own resting orders
 /// (self-trade prevention, expiring the taker as Binance's default mode does).
 pub const SELF_TRADE_PREVENTED: &str = "self-trade prevented";
-/// Reason of a cancel for an order the venue does not hold.
+/// Reason of a cancel or amend for an order the venue does not hold.
 pub const UNKNOWN_ORDER: &str = "unknown order (filled or not open)";
+/// Reason of an amend that does not reduce the order's size.
+pub const AMEND_NOT_REDUCING: &str = "an amend may only reduce the size";
 /// Reason of an order for another instrument than the one the venue simulates.
 pub const OTHER_SYMBOL: &str = "the venue simulates one instrument";
 /// The queue ahead of an order priced beyond the visible depth: unknown, so nothing ahead of
@@ -182,6 +184,19 @@ pub enum Event {
         ts: f64,
         reason: &'static str,
     },
+    /// The order now has `qty` lots in total (filled part included); its queue position is
+    /// kept.
+    Amended {
+        client_id: ClientId,
+        ts: f64,
+        qty: Qty,
+    },
+    /// An amend failed (the order had filled or was never open, or the size did not shrink).
+    AmendRejected {
+        client_id: ClientId,
+        ts: f64,
+        reason: &'static str,
+    },
 }
 
 impl Event {
@@ -192,7 +207,9 @@ impl Event {
             | Event::Rejected { ts, .. }
             | Event::Filled { ts, .. }
             | Event::Cancelled { ts, .. }
-            | Event::CancelRejected { ts, .. } => *ts,
+            | Event::CancelRejected { ts, .. }
+            | Event::Amended { ts, .. }
+            | Event::AmendRejected { ts, .. } => *ts,
         }
     }
 
@@ -231,7 +248,9 @@ impl Event {
             | Event::Rejected { client_id, .. }
             | Event::Filled { client_id, .. }
             | Event::Cancelled { client_id, .. }
-            | Event::CancelRejected { client_id, .. } => *client_id,
+            | Event::CancelRejected { client_id, .. }
+            | Event::Amended { client_id, .. }
+            | Event::AmendRejected { client_id, .. } => *client_id,
         }
     }
 }
@@ -273,6 +292,7 @@ impl<T> Eq for Timed<T> {}
 enum Action {
     New(NewOrder),
     Cancel(ClientId),
+    Amend(ClientId, Qty),
 }
 
 /// An order resting at the venue; sizes in lots.
@@ -644,6 +664,31 @@ impl PaperSim {
         Ok(())
     }
 
+    /// Sends an amend of the order `client_id` to `qty` lots in total (filled part included);
+    /// it lands after the cancel latency. On arrival an order still resting with more than
+    /// `qty` lots is reduced and keeps its queue position ([`Event::Amended`]); one that has
+    /// filled `qty` or more by then is cancelled ([`Event::Cancelled`], as venues do); one
+    /// not resting (filled, cancelled, unknown), or a `qty` that does not reduce it, is
+    /// refused ([`Event::AmendRejected`]). A size of no lots and a time that is not finite
+    /// are refused here.
+    pub fn amend(&mut self, client_id: ClientId, qty: Qty, now: f64) -> Result<(), ArgError> {
+        check_time(now)?;
+        if !qty.is_positive() {
+            return Err(ArgError::new(
+                "qty",
+                format!("must be > 0 (cancel instead), got {qty}"),
+            ));
+        }
+        let at = now + self.cfg.cancel_latency_s + self.jitter.next();
+        let seq = self.next_seq();
+        self.actions.push(Timed {
+            at,
+            seq,
+            item: Action::Amend(client_id, qty),
+        });
+        Ok(())
+    }
+
     /// True when [`PaperSim::poll`] at `now` would process an action or return an event.
     #[inline]
     pub fn has_due(&self, now: f64) -> bool {
@@ -873,6 +918,7 @@ impl PaperSim {
             match item {
                 Action::New(order) => self.arrive(order, at),
                 Action::Cancel(client_id) => self.cancel_arrives(client_id, at),
+                Action::Amend(client_id, qty) => self.amend_arrives(client_id, qty, at),
             }
         }
     }
@@ -975,6 +1021,37 @@ impl PaperSim {
                 client_id,
                 ts: self.at(ts),
                 reason: UNKNOWN_ORDER,
+            }
+        };
+        self.respond(event);
+    }
+
+    fn amend_arrives(&mut self, client_id: ClientId, qty: Qty, ts: f64) {
+        let found = self
+            .resting
+            .iter()
+            .position(|r| r.order.client_id == client_id);
+        let ts = self.at(ts);
+        let rejected = |reason| Event::AmendRejected {
+            client_id,
+            ts,
+            reason,
+        };
+        let event = match found {
+            None => rejected(UNKNOWN_ORDER),
+            Some(i) if qty >= self.resting[i].order.qty => rejected(AMEND_NOT_REDUCING),
+            Some(i) => {
+                let r = &mut self.resting[i];
+                let filled = r.order.qty - r.remaining;
+                if qty <= filled {
+                    self.resting.remove(i);
+                    Event::Cancelled { client_id, ts }
+                } else {
+                    // the queue ahead (`ahead`) is untouched: a reduction keeps the position
+                    r.order.qty = qty;
+                    r.remaining = qty - filled;
+                    Event::Amended { client_id, ts, qty }
+                }
             }
         };
         self.respond(event);
@@ -1555,6 +1632,90 @@ mod tests {
         let events = v.poll(0.2);
         assert!(matches!(events.last(), Some(Event::Cancelled { .. })));
         assert!(fills(&events).is_empty());
+    }
+
+    /// The answers to amends among `events`: `(client_id, Ok(new size) or Err(reason))`, a
+    /// cancel as `Ok(0.0)`.
+    fn amends(events: &[Event]) -> Vec<(String, Result<f64, &'static str>)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Amended { client_id, qty, .. } => {
+                    Some((name(*client_id), Ok(qty.lots() as f64 / 100.0)))
+                }
+                Event::Cancelled { client_id, .. } => Some((name(*client_id), Ok(0.0))),
+                Event::AmendRejected {
+                    client_id, reason, ..
+                } => Some((name(*client_id), Err(*reason))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_amend_down_keeps_the_queue_position() {
+        // b1 joins the 100.00 bid behind 5.0; 4.0 trades: 1.0 is left ahead of it
+        let mut v = venue();
+        bid(&mut v, "b1", 10_000, 2.0, 0.0);
+        v.poll(0.02);
+        v.on_trade(Price(10_000), q(4.0), false, 0.03).unwrap();
+        v.amend(id("b1"), q(1.0), 0.04).unwrap(); // lands at 0.05
+        assert_eq!(amends(&v.poll(0.1)), [("b1".to_owned(), Ok(1.0))]);
+        assert_eq!(v.resting_qty(id("b1")), Some(q(1.0)));
+        // 1.0 ahead, then b1: 1.5 traded fills 0.5 of it (a new order would wait behind 5.0)
+        v.on_trade(Price(10_000), q(1.5), false, 0.1).unwrap();
+        assert_eq!(fills(&v.poll(0.2)), [("b1".to_owned(), 0.5, true)]);
+        v.on_trade(Price(10_000), q(1.0), false, 0.2).unwrap();
+        assert_eq!(fills(&v.poll(0.3)), [("b1".to_owned(), 0.5, true)]); // 1.0 in total
+        assert_eq!(v.resting_qty(id("b1")), None);
+    }
+
+    #[test]
+    fn an_amend_racing_a_fill() {
+        // filled 1.5 of 2.0 before an amend to 1.0 lands: cancelled, as venues do
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 2.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap(); // lands at 0.08
+        v.on_trade(Price(9_990), q(1.5), false, 0.05).unwrap();
+        let events = v.poll(0.2);
+        assert_eq!(fills(&events), [("b1".to_owned(), 1.5, true)]);
+        assert_eq!(amends(&events), [("b1".to_owned(), Ok(0.0))]);
+        assert_eq!(v.open_orders("X").count(), 0);
+        // filled in full before the amend lands: the amend finds nothing
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 2.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap();
+        v.on_trade(Price(9_990), q(2.0), false, 0.05).unwrap();
+        let events = v.poll(0.2);
+        assert_eq!(amends(&events), [("b1".to_owned(), Err(UNKNOWN_ORDER))]);
+        // filled less than the new size: reduced to it, the filled part included
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 2.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap();
+        v.on_trade(Price(9_990), q(0.25), false, 0.05).unwrap();
+        assert_eq!(amends(&v.poll(0.2)), [("b1".to_owned(), Ok(1.0))]);
+        assert_eq!(v.resting_qty(id("b1")), Some(q(0.75)));
+    }
+
+    #[test]
+    fn an_amend_that_does_not_reduce_is_refused() {
+        let mut v = venue();
+        bid(&mut v, "b1", 9_998, 1.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap();
+        v.amend(id("b1"), q(2.0), 0.03).unwrap();
+        let events = v.poll(0.1);
+        let refused = Err(AMEND_NOT_REDUCING);
+        assert_eq!(
+            amends(&events),
+            [("b1".to_owned(), refused), ("b1".to_owned(), refused)]
+        );
+        assert_eq!(v.resting_qty(id("b1")), Some(q(1.0)));
+        assert_eq!(v.amend(id("b1"), Qty(0), 0.1).unwrap_err().arg, "qty");
+        assert_eq!(v.amend(id("b1"), q(0.5), f64::NAN).unwrap_err().arg, "now");
     }
 
     fn queue_after_cancels(probabilistic: bool) -> f64 {

@@ -194,11 +194,13 @@ def synthetic_binance_stream(
 
 #: ``PaperSim.poll`` items, ``(kind, client_id, ts, ...)`` by kind: 0 acked ``(…, venue_id)``,
 #: 1 rejected ``(…, reason)``, 2 filled ``(…, fill_id, side, price_ticks, qty, fee, maker)``
-#: (side +1 buy / -1 sell), 3 cancelled (nothing more), 4 cancel rejected ``(…, reason)``; ``ts``
-#: is when the response reaches us.
+#: (side +1 buy / -1 sell), 3 cancelled (nothing more), 4 cancel rejected ``(…, reason)``,
+#: 5 amended ``(…, new total size)``, 6 amend rejected ``(…, reason)``; ``ts`` is when the
+#: response reaches us.
 PaperEventTuple = (
     tuple[int, str, float]
     | tuple[int, str, float, str]
+    | tuple[int, str, float, float]
     | tuple[int, str, float, str, int, int, float, float, bool]
 )
 
@@ -253,6 +255,11 @@ class PaperSim:
         another symbol than the venue's raises ``ValueError`` naming ``symbol``."""
     def cancel(self, client_id: str, now: float) -> None:
         """Send a cancel; it lands after the cancel latency (the order may fill until then)."""
+    def amend(self, client_id: str, qty: float, now: float) -> None:
+        """Send an amend reducing the order to ``qty`` in total (filled part included, > 0,
+        rounded to the nearest lot); it lands after the cancel latency. The order keeps its
+        queue position; one that filled ``qty`` or more by then is cancelled; an order not
+        resting, or a ``qty`` that does not reduce it, gets an amend reject."""
     def advance(self, now: float) -> None:
         """Process orders and cancels that have reached the venue by ``now``."""
     def poll(self, now: float) -> list[PaperEventTuple]:
@@ -300,7 +307,8 @@ class OrderDesk:
     requote hysteresis (ticks or bps, size, maximum age), best-price-first pairing of targets
     and orders, client ids, the order state machine and duplicate-fill detection. Orders go to a
     ``PaperSim`` directly, or to any object with ``send_order(client_id, side, price_ticks, qty,
-    now)`` and ``send_cancel(client_id, now)``. Sizes are whole lots of ``lot_size`` inside (an
+    now)``, ``send_cancel(client_id, now)`` and, with ``can_amend``, ``send_amend(client_id,
+    qty, now)``. Sizes are whole lots of ``lot_size`` inside (an
     order is filled when its filled lots equal its lots); sizes cross as floats. Fails closed:
     NaN, ±inf and negative sizes and times raise ``ValueError`` naming the argument before
     anything changes (counted in ``refused``). Bad configuration raises ``ValueError`` naming
@@ -318,9 +326,13 @@ class OrderDesk:
         max_order_age_s: float = 30.0,
         recent_fill_ids: int = 10_000,
         max_open_orders: int = 200,
+        can_amend: bool = False,
     ) -> None:
         """Client ids are ``id_prefix`` followed by 1, 2, …; at most ``max_open_orders`` are
-        tracked (pending cancels included), beyond it new targets are vetoed."""
+        tracked (pending cancels included), beyond it new targets are vetoed. ``can_amend``:
+        the venue reduces sizes in place, so an order at the right price whose open size is
+        too large is amended down to its target (queue position kept) instead of cancelled
+        and replaced."""
     def reconcile(
         self,
         bids: Iterable[tuple[int, int]],
@@ -329,13 +341,13 @@ class OrderDesk:
         now: float,
         gate: PreTradeGate | Callable[[int, int, float, float, float], float] | None,
         venue: object,
-    ) -> tuple[list[str], list[str]]:
+    ) -> list[list[str]]:
         """Diff the targets (any iterables of ``(price_ticks, lots)`` integers) against working
-        orders, send cancels then new orders to ``venue``; the client ids of the new orders and
-        of the orders cancelled. A float size raises ``TypeError``, one below zero or beyond
-        2^53 lots ``ValueError``. New orders go out one per side in
-        turn, the side that reduces the ``PreTradeGate``'s position first (alternating while
-        flat), so a dry order-rate bucket starves neither side. ``gate(side, price_ticks, qty,
+        orders, send cancels, then amends, then new orders to ``venue``; the client ids
+        ``[placed, cancelled, amended]``. A float size raises ``TypeError``, one below zero or
+        beyond 2^53 lots ``ValueError``. New orders go out one per side in turn, the side that
+        reduces the ``PreTradeGate``'s position first (alternating while flat), so a dry
+        order-rate bucket starves neither side. ``gate(side, price_ticks, qty,
         working, now)`` returns the size allowed (0 vetoes; NaN, ±inf or negative raise); if
         it raises, what was decided before is sent first. A ``PreTradeGate`` counting other
         lots than the desk is refused. No order of no size or at a price <= 0 is sent, nor one
@@ -352,7 +364,8 @@ class OrderDesk:
         self, kind: int, client_id: str, ts: float, text: str = "", qty: float = 0.0
     ) -> tuple[OrderRow | None, bool]:
         """Apply one event (0 acked, ``text`` = venue id; 1 rejected; 2 filled, ``text`` = fill
-        id, ``qty`` rounded to the nearest lot; 3 cancelled; 4 cancel rejected; 5 expired):
+        id, ``qty`` rounded to the nearest lot; 3 cancelled; 4 cancel rejected; 5 expired;
+        6 amended, ``qty`` = the new total size; 7 amend rejected):
         ``(order after it or None, new)``. A NaN, ±inf or negative ``qty`` or a ``ts`` that is
         not finite raises ``ValueError`` before anything changes."""
     def orders(self) -> list[OrderRow]:
@@ -371,6 +384,9 @@ class OrderDesk:
     def placed(self) -> int: ...
     @property
     def cancels(self) -> int: ...
+    @property
+    def amends(self) -> int:
+        """Amends sent (sizes reduced in place)."""
     @property
     def vetoed(self) -> int: ...
     @property

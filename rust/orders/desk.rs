@@ -3,8 +3,11 @@
 //! Each [`Desk::reconcile`] diffs the targets against working orders. A working order is kept
 //! while its price is within the tolerance (ticks or bps, whichever is wider), its open size
 //! within `size_tolerance` of the target and its age under `max_order_age_s`: this hysteresis
-//! stops churn. Unmatched orders are cancelled first, then missing targets are placed through
-//! the risk gate, which may shrink or veto them (it sees the working size, pending cancels
+//! stops churn. An order at the right price whose open size is too large is amended down to
+//! the target when the venue can amend (`can_amend`: reducing a size keeps the queue position
+//! on real venues), and cancelled and replaced otherwise. Unmatched orders are cancelled first,
+//! then amends go out, then missing targets are placed through the risk gate, which may shrink
+//! or veto them (it sees the working size, pending cancels and amends at their old size
 //! included). What to send is written to an [`Action`] list; the caller routes it to the venue.
 
 use std::collections::{HashSet, VecDeque};
@@ -32,6 +35,9 @@ pub struct DeskConfig {
     /// Orders tracked at most (pending cancels included): beyond it new targets are vetoed,
     /// so a venue that stops answering cannot make requotes pile orders up without end.
     pub max_open_orders: usize,
+    /// The venue can reduce an order's size in place ([`Action::Amend`]); without it a size
+    /// that is too large is cancelled and replaced.
+    pub can_amend: bool,
 }
 
 impl DeskConfig {
@@ -66,6 +72,9 @@ pub enum Action {
     },
     /// A cancel of a working order.
     Cancel { client_seq: u64 },
+    /// A reduction of a working order to `qty` lots in total (its filled part included), as
+    /// venues amend: the queue position is kept.
+    Amend { client_seq: u64, qty: Qty },
 }
 
 /// The gate of a desk without risk checks: every size passes.
@@ -102,9 +111,10 @@ pub struct Desk {
     changed: bool,
     /// When the oldest kept order reaches the maximum age.
     expiry: f64,
-    /// Orders placed, cancels sent, targets vetoed, anomalies seen.
+    /// Orders placed, cancels sent, amends sent, targets vetoed, anomalies seen.
     pub placed: u64,
     pub cancels: u64,
+    pub amends: u64,
     pub vetoed: u64,
     pub anomalies: u64,
     /// Inputs refused (NaN, ±inf, negative): nothing changed for them.
@@ -113,6 +123,8 @@ pub struct Desk {
     free_bids: Vec<usize>,
     free_asks: Vec<usize>,
     drop: Vec<usize>,
+    /// Orders to amend and their new total size.
+    amend: Vec<(usize, Qty)>,
 }
 
 /// A side's targets and orders after pairing.
@@ -141,12 +153,14 @@ impl Desk {
             expiry: f64::INFINITY,
             placed: 0,
             cancels: 0,
+            amends: 0,
             vetoed: 0,
             anomalies: 0,
             refused: 0,
             free_bids: Vec::new(),
             free_asks: Vec::new(),
             drop: Vec::new(),
+            amend: Vec::new(),
         })
     }
 
@@ -262,14 +276,16 @@ impl Desk {
             return Ok(());
         }
         let max_age = self.cfg.max_order_age_s;
-        let (mut free_bids, mut free_asks, mut drop) = (
+        let (mut free_bids, mut free_asks, mut drop, mut amend) = (
             std::mem::take(&mut self.free_bids),
             std::mem::take(&mut self.free_asks),
             std::mem::take(&mut self.drop),
+            std::mem::take(&mut self.amend),
         );
         free_bids.clear();
         free_asks.clear();
         drop.clear();
+        amend.clear();
         for (i, o) in self.orders.iter().enumerate() {
             if o.status == Status::PendingCancel {
                 continue;
@@ -282,10 +298,13 @@ impl Desk {
                 free_asks.push(i);
             }
         }
-        let bid_pairing = self.pair(Side::Buy, &mut free_bids, bids, tol, &mut drop);
-        let ask_pairing = self.pair(Side::Sell, &mut free_asks, asks, tol, &mut drop);
+        let bid_pairing = self.pair(Side::Buy, &mut free_bids, bids, tol, &mut drop, &mut amend);
+        let ask_pairing = self.pair(Side::Sell, &mut free_asks, asks, tol, &mut drop, &mut amend);
         for &i in &drop {
             self.cancel_at(i, now, out);
+        }
+        for &(i, qty) in &amend {
+            self.amend_at(i, qty, now, out);
         }
         let wanted = bid_pairing.missing.len() + ask_pairing.missing.len();
         let (first, second) = match lead {
@@ -306,11 +325,14 @@ impl Desk {
         self.free_bids = free_bids;
         self.free_asks = free_asks;
         self.drop = drop;
+        self.amend = amend;
         result.map(|_| ())
     }
 
     /// Pairs `targets` with the orders at indices `free` (all of `side`) within `tol` ticks
-    /// whose open size is close enough; unpaired orders go to `drop`.
+    /// whose open size is close enough; unpaired orders go to `drop`. A paired order whose
+    /// open size is too large goes to `amend` with its new total size when the venue can
+    /// amend and the order can take it ([`Order::amendable`]), otherwise to `drop`.
     ///
     /// Both lists are walked best price first and paired in that order: for prices on a line
     /// with one tolerance, that pairs as many as any pairing can, so no order is replaced while
@@ -323,6 +345,7 @@ impl Desk {
         targets: &[Target],
         tol: f64,
         drop: &mut Vec<usize>,
+        amend: &mut Vec<(usize, Qty)>,
     ) -> Pairing {
         let orders = &self.orders;
         // +1 per tick away from the touch; sorts are stable, so ties keep placement order
@@ -344,10 +367,17 @@ impl Desk {
             } else if behind > tol {
                 missing.push(wanted[i]); // this order and every later one are too far behind
                 i += 1;
-            } else if (order.remaining().lots() - qty.lots()).abs() as f64
+            } else if (order.remaining_after_amend().lots() - qty.lots()).abs() as f64
                 > size_tol * qty.lots() as f64
             {
-                drop.push(free[j]);
+                let total = order.filled + qty;
+                if self.cfg.can_amend && order.amendable(total) {
+                    amend.push((free[j], total));
+                    oldest = oldest.min(order.created);
+                    i += 1;
+                } else {
+                    drop.push(free[j]);
+                }
                 j += 1;
             } else {
                 oldest = oldest.min(order.created);
@@ -425,6 +455,18 @@ impl Desk {
             client_seq: order.client_seq,
         });
         true
+    }
+
+    /// Sends an amend of the order at `index` to `qty` lots in total (paired as amendable).
+    fn amend_at(&mut self, index: usize, qty: Qty, now: f64, out: &mut Vec<Action>) {
+        let order = &mut self.orders[index];
+        if order.request_amend(qty, now) {
+            self.amends += 1;
+            out.push(Action::Amend {
+                client_seq: order.client_seq,
+                qty,
+            });
+        }
     }
 
     /// Cancels every working order (appended to `out`); returns how many cancels were sent.
@@ -532,6 +574,7 @@ mod tests {
             max_order_age_s: 30.0,
             recent_fill_ids: 100,
             max_open_orders: 50,
+            can_amend: false,
         };
         Desk::new(cfg, "mm-X-".into()).unwrap()
     }
@@ -549,7 +592,7 @@ mod tests {
             .iter()
             .filter_map(|a| match a {
                 Action::Place { price_ticks, .. } => Some(price_ticks.ticks()),
-                Action::Cancel { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -559,7 +602,7 @@ mod tests {
             .iter()
             .filter_map(|a| match a {
                 Action::Cancel { client_seq } => Some(*client_seq),
-                Action::Place { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -781,6 +824,107 @@ mod tests {
         assert_eq!(cancels(&aged).len(), 2);
     }
 
+    fn amends(actions: &[Action]) -> Vec<(u64, Qty)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Amend { client_seq, qty } => Some((*client_seq, *qty)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ack(d: &mut Desk, seq: u64, ts: f64) {
+        d.on_update(Some(seq), ts, &Update::Acked { venue_id: "" }, |_, _| {});
+    }
+
+    #[test]
+    fn a_size_too_large_is_amended_down_when_the_venue_can_amend() {
+        let mut d = desk_with(|c| c.can_amend = true);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        ack(&mut d, 1, 0.01);
+        let fill = Update::Filled {
+            fill_id: 1,
+            qty: Qty(2),
+        };
+        d.on_update(Some(1), 0.02, &fill, |_, _| {});
+        // 8 open, target 4: amend to 2 filled + 4 = 6 in total, no cancel, no new order
+        let out = run(&mut d, &[(Price(100), Qty(4))], &[], 0.1);
+        assert_eq!(amends(&out), [(1, Qty(6))]);
+        assert!(prices(&out).is_empty() && cancels(&out).is_empty());
+        assert_eq!((d.amends, d.working(Side::Buy)), (1, Qty(8))); // old size until confirmed
+                                                                   // in flight: the same target again sends nothing more
+        assert!(run(&mut d, &[(Price(100), Qty(4))], &[], 0.2).is_empty());
+        let amended = Update::Amended { qty: Qty(6) };
+        d.on_update(Some(1), 0.3, &amended, |_, _| {});
+        let order = d.order(1).unwrap();
+        assert_eq!(
+            (order.qty, order.amend_to, order.status),
+            (Qty(6), None, Status::PartiallyFilled)
+        );
+        assert_eq!(d.working(Side::Buy), Qty(4));
+        assert!(run(&mut d, &[(Price(100), Qty(4))], &[], 0.4).is_empty());
+        // a larger size is never amended: cancel and replace
+        let out = run(&mut d, &[(Price(100), Qty(9))], &[], 0.5);
+        assert_eq!((cancels(&out), prices(&out)), (vec![1], vec![100]));
+        assert!(amends(&out).is_empty());
+    }
+
+    #[test]
+    fn without_amends_or_before_the_ack_a_size_too_large_is_replaced() {
+        for (can_amend, acked) in [(false, true), (true, false)] {
+            let mut d = desk_with(|c| c.can_amend = can_amend);
+            run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+            if acked {
+                ack(&mut d, 1, 0.01);
+            }
+            let out = run(&mut d, &[(Price(100), Qty(4))], &[], 0.1);
+            assert_eq!((cancels(&out), prices(&out)), (vec![1], vec![100]));
+            assert!(amends(&out).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_refused_amend_leaves_the_order_as_it_was_and_is_tried_again() {
+        let mut d = desk_with(|c| c.can_amend = true);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        ack(&mut d, 1, 0.01);
+        assert_eq!(
+            amends(&run(&mut d, &[(Price(100), Qty(4))], &[], 0.1)),
+            [(1, Qty(4))]
+        );
+        d.on_update(Some(1), 0.2, &Update::AmendRejected, |_, _| {});
+        let order = d.order(1).unwrap();
+        assert_eq!((order.qty, order.amend_to, d.anomalies), (Qty(10), None, 0));
+        assert_eq!(
+            amends(&run(&mut d, &[(Price(100), Qty(4))], &[], 0.3)),
+            [(1, Qty(4))]
+        );
+        // an amend answered while none is in flight is an anomaly
+        d.on_update(Some(1), 0.4, &Update::AmendRejected, |_, _| {});
+        d.on_update(Some(1), 0.5, &Update::AmendRejected, |_, _| {});
+        assert_eq!(d.anomalies, 1);
+    }
+
+    #[test]
+    fn an_amend_confirmed_at_the_filled_size_fills_the_order() {
+        let mut d = desk_with(|c| c.can_amend = true);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        ack(&mut d, 1, 0.01);
+        run(&mut d, &[(Price(100), Qty(4))], &[], 0.1); // amend to 4
+        let fill = Update::Filled {
+            fill_id: 1,
+            qty: Qty(4),
+        };
+        d.on_update(Some(1), 0.2, &fill, |_, _| {}); // a fill raced the amend
+        assert_eq!(d.order(1).unwrap().status, Status::PartiallyFilled);
+        let mut seen = None;
+        d.on_update(Some(1), 0.3, &Update::Amended { qty: Qty(4) }, |o, _| {
+            seen = Some(o.status)
+        });
+        assert_eq!((seen, d.orders().len()), (Some(Status::Filled), 0));
+    }
+
     #[test]
     fn an_order_within_the_size_tolerance_is_kept() {
         let mut d = desk(0.0); // size tolerance 0.25
@@ -951,7 +1095,7 @@ mod tests {
             .unwrap();
             sides.extend(out.iter().filter_map(|a| match a {
                 Action::Place { side, .. } => Some(*side),
-                Action::Cancel { .. } => None,
+                _ => None,
             }));
         }
         let buys = sides.iter().filter(|s| **s == Side::Buy).count();

@@ -18,12 +18,14 @@ impl<'a> From<&'a Event> for Update<'a> {
             },
             Event::Cancelled { .. } => Update::Cancelled,
             Event::CancelRejected { .. } => Update::CancelRejected,
+            Event::Amended { qty, .. } => Update::Amended { qty: *qty },
+            Event::AmendRejected { .. } => Update::AmendRejected,
         }
     }
 }
 
 impl Desk {
-    /// Sends `actions` (post-only orders for `symbol`, cancels) to `sim` at `now`; the desk's
+    /// Sends `actions` (post-only orders for `symbol`, cancels, amends) to `sim` at `now`; the desk's
     /// client ids there are `prefix` (the desk's prefix as the venue's table knows it) and
     /// the sequence. An order the
     /// simulator refuses is marked rejected; every action is tried and the first refusal is
@@ -77,6 +79,14 @@ impl Desk {
                         prefix,
                         seq: *client_seq,
                     },
+                    now,
+                ),
+                Action::Amend { client_seq, qty } => sim.amend(
+                    ClientId {
+                        prefix,
+                        seq: *client_seq,
+                    },
+                    *qty,
                     now,
                 ),
             };
@@ -134,6 +144,7 @@ mod tests {
             max_order_age_s: 30.0,
             recent_fill_ids: 100,
             max_open_orders: 200,
+            can_amend: false,
         };
         let mut desk = Desk::new(cfg, "mm-X-".into()).unwrap();
         let mut sim = PaperSim::new(PaperConfig {

@@ -111,7 +111,8 @@ fn fill_key(fill_id: &str) -> u64 {
 /// The working orders of one symbol kept close to target quotes: requote hysteresis, client
 /// ids, the order state machine and duplicate-fill detection, in Rust. Orders go to a
 /// `PaperSim` directly, or to any object with `send_order(client_id, side, price_ticks, qty,
-/// now)` and `send_cancel(client_id, now)` methods. Orders come back as tuples (see the stub).
+/// now)`, `send_cancel(client_id, now)` and (for a desk that can amend) `send_amend(client_id,
+/// qty, now)` methods. Orders come back as tuples (see the stub).
 #[pyclass(module = "mmcore._core")]
 pub struct OrderDesk {
     inner: Desk,
@@ -135,16 +136,18 @@ impl OrderDesk {
         split_seq(rest).and_then(|(head, seq)| head.is_empty().then_some(seq))
     }
 
-    /// The client ids of the orders and of the cancels in `self.actions`.
-    fn sent_ids<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
-        let (placed, cancelled) = (PyList::empty(py), PyList::empty(py));
+    /// The client ids of the orders, of the cancels and of the amends in `self.actions`.
+    fn sent_ids<'py>(&self, py: Python<'py>) -> PyResult<[Bound<'py, PyList>; 3]> {
+        let lists = [PyList::empty(py), PyList::empty(py), PyList::empty(py)];
         for action in &self.actions {
-            match action {
-                Action::Place { client_seq, .. } => placed.append(self.client_id(*client_seq))?,
-                Action::Cancel { client_seq } => cancelled.append(self.client_id(*client_seq))?,
-            }
+            let (list, seq) = match action {
+                Action::Place { client_seq, .. } => (&lists[0], client_seq),
+                Action::Cancel { client_seq } => (&lists[1], client_seq),
+                Action::Amend { client_seq, .. } => (&lists[2], client_seq),
+            };
+            list.append(self.client_id(*seq))?;
         }
-        Ok((placed, cancelled))
+        Ok(lists)
     }
 
     /// Sends `self.actions` (then clears them) to `venue`; a paper order the simulator refuses
@@ -179,6 +182,14 @@ impl OrderDesk {
                     Action::Cancel { client_seq } => {
                         venue.call_method1("send_cancel", (self.client_id(*client_seq), now))
                     }
+                    Action::Amend { client_seq, qty } => venue.call_method1(
+                        "send_amend",
+                        (
+                            self.client_id(*client_seq),
+                            self.inner.lot().units(*qty),
+                            now,
+                        ),
+                    ),
                 };
                 if let Err(err) = sent {
                     first_error.get_or_insert(err);
@@ -199,7 +210,7 @@ impl OrderDesk {
     #[new]
     #[pyo3(signature = (symbol, id_prefix, *, lot_size=1e-8, tolerance_ticks=0.0,
                         tolerance_bps=0.0, size_tolerance=0.25, max_order_age_s=30.0,
-                        recent_fill_ids=10_000, max_open_orders=200))]
+                        recent_fill_ids=10_000, max_open_orders=200, can_amend=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         symbol: String,
@@ -211,6 +222,7 @@ impl OrderDesk {
         max_order_age_s: f64,
         recent_fill_ids: usize,
         max_open_orders: usize,
+        can_amend: bool,
     ) -> PyResult<Self> {
         let cfg = DeskConfig {
             lot_size,
@@ -220,6 +232,7 @@ impl OrderDesk {
             max_order_age_s,
             recent_fill_ids,
             max_open_orders,
+            can_amend,
         };
         Ok(OrderDesk {
             inner: Desk::new(cfg, id_prefix)?,
@@ -232,8 +245,10 @@ impl OrderDesk {
     }
 
     /// Brings working orders towards `bids` and `asks` (`(price_ticks, lots)` integer pairs)
-    /// and sends the cancels, then the new orders, to `venue`;
-    /// returns the client ids of the new orders and of the orders cancelled. New orders go out
+    /// and sends the cancels, the amends (with `can_amend`: an order at the right price whose
+    /// size is too large is reduced in place), then the new orders, to `venue`; returns the
+    /// client ids of the new orders, of the orders cancelled and of the orders amended. New
+    /// orders go out
     /// one per side in turn, the side that reduces the gate's position first (alternating
     /// while flat), so a dry order-rate bucket starves neither side.
     ///
@@ -254,7 +269,7 @@ impl OrderDesk {
         now: f64,
         gate: Option<&Bound<'py, PyAny>>,
         venue: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    ) -> PyResult<[Bound<'py, PyList>; 3]> {
         let lot = *self.inner.lot();
         let read = read_targets(bids, &mut self.bids, "bids")
             .and_then(|()| read_targets(asks, &mut self.asks, "asks"));
@@ -310,11 +325,11 @@ impl OrderDesk {
             &mut call,
             &mut self.actions,
         );
-        let (placed, cancelled) = self.sent_ids(py)?;
+        let sent = self.sent_ids(py)?;
         let routed = self.route(venue, now);
         decided?;
         routed?;
-        Ok((placed, cancelled))
+        Ok(sent)
     }
 
     /// Cancels every working order at `venue`; returns their client ids.
@@ -325,7 +340,7 @@ impl OrderDesk {
         now: f64,
     ) -> PyResult<Bound<'py, PyList>> {
         self.inner.cancel_all(now, &mut self.actions);
-        let (_, cancelled) = self.sent_ids(py)?;
+        let [_, cancelled, _] = self.sent_ids(py)?;
         self.route(venue, now)?;
         Ok(cancelled)
     }
@@ -381,7 +396,8 @@ impl OrderDesk {
 
     /// Applies one venue event: `kind` 0 acked (`text` = venue id), 1 rejected, 2 filled
     /// (`text` = fill id, `qty` rounded to the nearest lot), 3 cancelled, 4 cancel rejected,
-    /// 5 expired. Returns `(order_row after the event, or None for an order not tracked, event
+    /// 5 expired, 6 amended (`qty` = the order's new total size, rounded to the nearest lot),
+    /// 7 amend rejected. Returns `(order_row after the event, or None for an order not tracked, event
     /// is new)`. A fill size that is NaN, ±inf or negative, or a `ts` that is not finite, is
     /// refused (ValueError naming it, counted in `refused`) before anything changes.
     #[pyo3(signature = (kind, client_id, ts, text="", qty=0.0))]
@@ -394,7 +410,7 @@ impl OrderDesk {
         qty: f64,
     ) -> PyResult<(Option<OrderRow>, bool)> {
         let checked = crate::arg_error::finite(&[("ts", ts)]).and_then(|()| {
-            if kind == 2 {
+            if kind == 2 || kind == 6 {
                 self.inner.lot().lots("qty", qty, Rounding::Nearest)
             } else {
                 Ok(Qty::ZERO)
@@ -414,9 +430,11 @@ impl OrderDesk {
             3 => Update::Cancelled,
             4 => Update::CancelRejected,
             5 => Update::Expired,
+            6 => Update::Amended { qty: lots },
+            7 => Update::AmendRejected,
             other => {
                 return Err(PyValueError::new_err(format!(
-                    "kind: must be 0..=5, got {other}"
+                    "kind: must be 0..=7, got {other}"
                 )))
             }
         };
@@ -490,6 +508,7 @@ impl OrderDesk {
                 venue_id,
                 anomalies,
                 acked: status != Status::PendingNew,
+                amend_to: None,
             });
         }
         self.inner.restore(adopted, last_client_seq);
@@ -507,6 +526,12 @@ impl OrderDesk {
             self.paper.as_deref(),
             &order,
         ))
+    }
+
+    /// Amends sent (sizes reduced in place).
+    #[getter]
+    fn amends(&self) -> u64 {
+        self.inner.amends
     }
 
     /// Orders placed.

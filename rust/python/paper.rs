@@ -184,6 +184,16 @@ impl PaperSim {
         Ok(self.inner.cancel(client_id, now)?)
     }
 
+    /// Sends an amend reducing the order `client_id` to `qty` in total (filled part included,
+    /// > 0, rounded to the nearest lot); it lands after the cancel latency. The order keeps
+    /// its queue position; one that filled `qty` or more by then is cancelled; an order not
+    /// resting, or a `qty` that does not reduce it, gets an amend reject.
+    fn amend(&mut self, client_id: &str, qty: f64, now: f64) -> PyResult<()> {
+        let qty = self.inner.lot().lots("qty", qty, Rounding::Nearest)?;
+        let client_id = self.prefixes.parse(client_id);
+        Ok(self.inner.amend(client_id, qty, now)?)
+    }
+
     /// Processes orders and cancels that have reached the venue by `now`.
     fn advance(&mut self, now: f64) {
         self.inner.advance(now);
@@ -228,6 +238,19 @@ impl PaperSim {
                     ts,
                     reason,
                 } => (4u8, self.prefixes.format(client_id), ts, reason)
+                    .into_pyobject(py)?
+                    .into_any(),
+                Event::Amended { client_id, ts, qty } => {
+                    let qty = self.inner.lot().units(qty);
+                    (5u8, self.prefixes.format(client_id), ts, qty)
+                        .into_pyobject(py)?
+                        .into_any()
+                }
+                Event::AmendRejected {
+                    client_id,
+                    ts,
+                    reason,
+                } => (6u8, self.prefixes.format(client_id), ts, reason)
                     .into_pyobject(py)?
                     .into_any(),
             };

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from mmcore.execution import (
+    AmendRejected,
     CancelRejected,
     ExecutionConfig,
     Order,
     OrderAcked,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -240,6 +242,50 @@ def test_events_from_a_python_venue_reach_fills_and_the_listener():
     assert seen[1:] == [(S.ACKED, "OrderAcked", 0.1), (S.PARTIALLY_FILLED, "OrderFilled", 0.2)]
     m.cancel_all(0.6, "why")
     assert seen[-1] == (S.PENDING_CANCEL, "cancel_sent", 0.6)
+
+
+class AmendingVenue(ScriptedVenue):
+    """A scripted venue that can amend: records the amends it is asked for."""
+
+    supports_amend = True
+
+    def __init__(self):
+        super().__init__()
+        self.amended: list[tuple[str, float]] = []
+
+    def amend(self, client_id, qty, now):
+        self.amended.append((client_id, qty))
+
+
+def test_a_venue_that_can_amend_gets_a_size_reduced_in_place():
+    venue = AmendingVenue()
+    m = OrderManager("X", venue, ExecutionConfig())
+    seen = []
+    m.listener = lambda order, kind, ts, detail: seen.append((kind, order.qty))
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
+    cid = venue.sent[0].client_id
+    venue.responses = [OrderAcked(cid, 0.1, "v1")]
+    m.take_events(0.1)
+    m.reconcile([quote(100, 0.5)], [], 100, 0.2)  # same price, half the size
+    assert venue.amended == [(cid, 0.5)] and venue.cancelled == [] and len(venue.sent) == 1
+    assert m.amends == 1 and seen[-1] == ("amend_sent", 1.0)  # the old size until confirmed
+    venue.responses = [OrderAmended(cid, 0.3, 0.5)]
+    m.take_events(0.3)
+    assert m.order(cid).qty == 0.5 and seen[-1] == ("OrderAmended", 0.5)
+    assert m.working(Side.BUY) == 0.5
+    # a refused amend leaves the order as it was
+    m.reconcile([quote(100, 0.25)], [], 100, 0.4)
+    venue.responses = [AmendRejected(cid, 0.5, "unknown order")]
+    m.take_events(0.5)
+    assert m.order(cid).qty == 0.5 and m.anomalies == 0
+
+
+def test_a_venue_that_cannot_amend_gets_cancel_and_new():
+    m, venue = manager()
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
+    m.on_event(OrderAcked("mm-X-1", 0.1, "v1"))
+    m.reconcile([quote(100, 0.5)], [], 100, 0.2)
+    assert venue.cancelled == ["mm-X-1"] and [r.qty for r in venue.sent] == [1.0, 0.5]
 
 
 def test_a_failing_gate_still_sends_what_was_decided_before():
