@@ -230,6 +230,7 @@ def test_the_portfolio_refuses_bad_fills(arg, value):
     if value == -1.0 and arg in ("signed_qty", "fee"):
         pytest.skip("a sell and a rebate are valid")
     p = Portfolio()
+    p.instrument("X", 0.01, 1e-8)
     p.apply_fill("X", 1.0, 100.0, 0.01)
     before = p.position("X").snapshot()
     fill = {"signed_qty": 1.0, "price": 101.0, "fee": 0.01, arg: value}

@@ -178,6 +178,11 @@ class OrderManager:
         return self._desk.cancels
 
     @property
+    def lot_size(self) -> float:
+        """The lot every size of the desk (orders, fills) is a whole number of."""
+        return self._desk.lot_size
+
+    @property
     def amends(self) -> int:
         """Amends sent (sizes reduced in place)."""
         return self._desk.amends
