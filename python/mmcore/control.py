@@ -10,8 +10,10 @@ actions are plain calls made on the event loop that runs the trader.
 A live venue (:class:`VenueControls`) is told too: a halt also cancels every open order of the
 symbol at the venue (orders the engine does not track included), and a resume lifts the
 venue's own halt (after a ban). A flatten leaves that to the engine, whose quotes it cancels
-(a venue-wide cancel racing the flatten order could take it down). Signals (POSIX, :func:`install_signals`): ``SIGUSR1``
-halts, ``SIGUSR2`` flattens, ``SIGHUP`` resumes, e.g. ``kill -USR1 <pid>``.
+(a venue-wide cancel racing the flatten order could take it down).
+
+Signals (POSIX, :func:`install_signals`): ``SIGUSR1`` halts, ``SIGUSR2`` flattens, ``SIGHUP``
+resumes, e.g. ``kill -USR1 <pid>``.
 """
 
 from __future__ import annotations

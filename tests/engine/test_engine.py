@@ -89,6 +89,8 @@ def test_circuit_breaker_advice_halts_and_cancels():
 
 def test_portfolio_pnl_average_cost_and_flips():
     p = Portfolio(cash=1000.0)
+    for symbol in ("X", "Y"):
+        p.instrument(symbol, 0.01, 1e-8)
     p.apply_fill("X", 1.0, 100.0, 0.1)
     p.apply_fill("X", 1.0, 110.0, 0.1)
     assert p.position("X").avg_cost == 105.0
@@ -125,6 +127,7 @@ def test_restored_position_drives_the_next_quote():
 def test_a_fill_of_no_size_moves_only_its_fee():
     """It used to divide by zero on a flat position (and crash the engine's event loop)."""
     p = Portfolio()
+    p.instrument("X", 0.01, 1e-8)
     assert p.apply_fill("X", 0.0, 100.0, 0.01) == 0.0
     pos = p.position("X")
     assert (pos.qty, pos.avg_cost, pos.realized, pos.fees) == (0.0, 0.0, 0.0, 0.01)

@@ -72,7 +72,7 @@ class Live:
     def place(self, side: int, price: float, qty: float) -> str:
         """Place one order through the engine's order desk; its client id."""
         ticks = round(price / float(self.venue.rules.tick))
-        target = [(ticks, qty)]
+        target = [(ticks, round(qty / float(self.venue.rules.lot)))]  # the desk counts lots
         bids, asks = (target, []) if side > 0 else ([], target)
         placed = self.engine.orders.reconcile(bids, asks, ticks, time.monotonic())
         assert len(placed) == 1, placed

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mmcore.execution import OrderStatus
+from mmcore.execution import OrderStatus, Side
 from mmcore.journal import Journal
 
 from .conftest import SYMBOL, Live, live_on, spot
@@ -79,16 +79,18 @@ async def test_accepted_then_timed_out_order_is_unknown_until_queried_never_sent
         assert position(live) == venue_fills(live) == Decimal("0.002")
 
 
-async def test_an_unknown_order_counts_against_limits_while_unknown() -> None:
+async def test_an_order_of_unknown_fate_counts_against_limits_and_is_not_replaced() -> None:
     async with live_on(spot(), timeout_ms=400, query_every_s=5.0) as live:
         live.fake.hang_after_accept(ORDER, "POST")
         cid = live.place(+1, 99_000.0, 0.002)
-        await asyncio.sleep(0.6)
-        live.engine.take_venue_events(time.monotonic())
-        assert live.venue.orders[cid].state == "unknown"
-        assert live.engine.orders.working(live.engine.orders.order(cid).side) == pytest.approx(
-            0.002
-        )
+        for _ in range(5):  # while its request is unanswered, the same target again and again
+            await asyncio.sleep(0.1)
+            live.engine.take_venue_events(time.monotonic())
+            assert live.venue.orders[cid].state in ("sending", "unknown", "open")
+            assert live.engine.orders.working(Side.BUY) == pytest.approx(0.002)
+            ticks = round(99_000.0 / float(live.venue.rules.tick))
+            live.engine.orders.reconcile([(ticks, 200)], [], ticks, time.monotonic())
+        assert live.engine.orders.placed == 1 and live.count("POST", ORDER) == 1
 
 
 async def test_post_only_order_that_would_cross_is_rejected(tmp_path: Path) -> None:
@@ -209,3 +211,15 @@ async def test_market_rules_refuse_before_sending_and_name_the_rule() -> None:
         await live.until(lambda: live.engine.orders.order(cid) is None)
         assert live.count("POST", ORDER) == 0
         assert live.venue.refused == 1
+
+
+async def test_a_hung_create_does_not_undo_what_the_stream_said() -> None:
+    # the order reached the venue and the stream reported it open; the request then timed
+    # out: the order stays open (it was marked UNKNOWN again, to be queried for nothing)
+    async with live_on(spot(), timeout_ms=400, query_every_s=30.0) as live:
+        live.fake.hang_after_accept(ORDER, "POST")
+        cid = live.place(+1, 99_000.0, 0.002)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        await asyncio.sleep(0.6)  # the create request times out meanwhile
+        assert live.venue.orders[cid].state == "open"
+        assert live.count("GET", ORDER) == 0  # no query needed

@@ -50,6 +50,7 @@ def test_parts_at_the_end_match_the_hand_computation():
 
 def test_the_parts_add_up_to_the_portfolio_net_pnl():
     pf = Portfolio()
+    pf.instrument("X", 0.01, 1e-8)
     for f in FILLS:
         pf.apply_fill("X", f.sign * f.qty, f.price, f.fee)
     pf.mark("X", MIDS[-1][1])

@@ -251,26 +251,27 @@ class RiskManager:
         """``(bids, asks)``: the capped marketable order that shrinks the position (empty
         when not :attr:`flattening` or the touch it must cross is unknown).
 
-        Its size is the position, or at most ``flatten_max_qty``; its price is at most
+        Its size is the position in lots, or at most ``flatten_max_qty`` (rounded down to whole
+        lots); its price is at most
         ``flatten_max_bps`` through the opposite touch (a sell no lower than the best bid
         less the cap, a buy no higher than the best ask plus it), in whole ticks.
         """
         if not self.flattening:
             return [], []
         cfg = self.cfg
-        qty = abs(self.position)
+        lots = abs(self.gate.position_lots)
         if cfg.flatten_max_qty > 0:
-            qty = min(qty, cfg.flatten_max_qty)
+            lots = min(lots, self.gate.lots(cfg.flatten_max_qty))
         cap = cfg.flatten_max_bps * 1e-4
         if self.position > 0:
             touch = f.best_bid
             if not touch > 0:  # NaN or empty side: nothing to price against
                 return [], []
-            return [], [(math.ceil(round(touch * (1 - cap) / self.tick_size, 6)), qty)]
+            return [], [(math.ceil(round(touch * (1 - cap) / self.tick_size, 6)), lots)]
         touch = f.best_ask
         if not touch > 0:
             return [], []
-        return [(math.floor(round(touch * (1 + cap) / self.tick_size, 6)), qty)], []
+        return [(math.floor(round(touch * (1 + cap) / self.tick_size, 6)), lots)], []
 
     def allow(self, side: Side, price_ticks: int, qty: float, working: float, now: float) -> float:
         """The size of a new order that the limits allow (0 vetoes it).

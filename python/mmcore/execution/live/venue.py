@@ -267,6 +267,10 @@ class LiveVenue:
                 self._deliver(
                     order, OrderAcked(order.client_id, now, str(result.get("id") or "")), "create"
                 )
+        elif order.state != "sending":
+            # the stream told its fate while the request hung (it reached the venue): that
+            # news stands, whatever became of the request
+            self.session.journal_event(order.client_id, "venue_create_late", str(result))
         elif kind == "ambiguous":
             order.state = "unknown"
             self.session.spawn(
