@@ -23,8 +23,10 @@ from mmcore.execution.live.decode import STATUS_DONE, client_id_of, fill_of, sta
 from mmcore.execution.live.port import SessionPort
 from mmcore.execution.live.rules import MarketRules, RuleViolation
 from mmcore.execution.orders import (
+    AmendRejected,
     CancelRejected,
     OrderAcked,
+    OrderAmended,
     OrderCancelled,
     OrderRejected,
     Side,
@@ -84,6 +86,13 @@ class LiveVenue:
         self.fills = 0  # fills handed to the engine (each venue trade once)
         # ccxt takes the client id of a cancel as the venue's own parameter on Bybit
         self._id_param = "orderLinkId" if session.exchange.id == "bybit" else "clientOrderId"
+        #: Orders can be reduced in place (the order manager then amends instead of cancelling
+        #: and replacing): Bybit v5 (``/v5/order/amend``) and Binance USD-M (``PUT
+        #: /fapi/v1/order``); Binance spot's keep-priority amend is not in ccxt 4.5.90.
+        exchange_id = session.exchange.id
+        self.supports_amend = exchange_id == "bybit" or (
+            exchange_id.startswith("binance") and bool(market.get("contract"))
+        )
 
     # -- the Venue interface --------------------------------------------------------------
     def submit(self, request: OrderRequest, now: float) -> None:
@@ -123,6 +132,22 @@ class LiveVenue:
             order.cancel_wanted = True
             return
         self.session.spawn(self._cancel(client_id), f"cancel {client_id}")
+
+    def amend(self, client_id: str, qty: float, now: float) -> None:
+        """Reduce an open order to ``qty`` in total (its filled part included), keeping its
+        price and queue position; answered by ``OrderAmended`` or ``AmendRejected``."""
+        order = self.orders.get(client_id)
+        if not self.supports_amend or order is None or order.state != "open":
+            why = "not_supported" if not self.supports_amend else "not_open"
+            self._deliver(order, AmendRejected(client_id, now, why), "amend", client_id)
+            return
+        try:
+            lots = self.rules.lots_near(qty)
+            self.rules.check(order.price_ticks, lots)
+        except RuleViolation as exc:
+            self._deliver(order, AmendRejected(client_id, now, f"rule:{exc}"), "amend", client_id)
+            return
+        self.session.spawn(self._amend(order, lots), f"amend {client_id}")
 
     def cancel_all(self, symbol: str, now: float) -> None:
         """Cancel every open order of the symbol at the venue, ours or not (halt, feed loss,
@@ -305,6 +330,28 @@ class LiveVenue:
         if kind == "not_found":
             self.session.spawn(self.session.reconcile_symbol(self), f"reconcile {self.symbol}")
 
+    async def _amend(self, order: LiveOrder, lots: int) -> None:
+        rules = self.rules
+        side = "buy" if order.side is Side.BUY else "sell"
+        qty, price = rules.qty_text(lots), rules.price_text(order.price_ticks)
+        params = {self._id_param: order.venue_client_id} if self._id_param == "orderLinkId" else {}
+        result, kind = await self.session.request(
+            order.client_id,
+            f"amend {side} {qty}@{price} id={order.venue_client_id}",
+            lambda: self.session.exchange.edit_order(
+                order.order_id, self.market_symbol, "limit", side, qty, price, params
+            ),
+        )
+        now = self.session.clock()
+        if kind == "ok":
+            order.lots = lots
+            amended = OrderAmended(order.client_id, now, float(rules.qty(lots)))
+            self._deliver(order, amended, "amend", order.client_id)
+            return
+        self._deliver(order, AmendRejected(order.client_id, now, str(result)), "amend")
+        if kind in ("not_found", "ambiguous"):  # learn what became of it
+            self.session.spawn(self.session.reconcile_symbol(self), f"reconcile {self.symbol}")
+
     async def _cancel_all(self) -> None:
         result, kind = await self.session.request(
             f"*{self.symbol}",
@@ -325,7 +372,7 @@ class LiveVenue:
         """Journal the outcome, then queue the event (each kind once per order)."""
         kind = type(event).__name__
         if order is not None:
-            if kind in order.reported and kind != "CancelRejected":
+            if kind in order.reported and kind not in _REPEATABLE:
                 return
             order.reported.add(kind)
         cid = event.client_id or client_id
@@ -336,6 +383,10 @@ class LiveVenue:
         self.refused += 1
         self.session.journal_event(cid, "venue_refused", reason)
         self._events.append(OrderRejected(cid, now, reason))
+
+
+#: Events an order may see more than once (each amend and each failed cancel has its answer).
+_REPEATABLE = frozenset({"CancelRejected", "OrderAmended", "AmendRejected"})
 
 
 def _crosses(reason: object) -> bool:
