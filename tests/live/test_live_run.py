@@ -73,6 +73,8 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
             rest_url=market.rest_url("binance-spot"),
         )
         filler = asyncio.create_task(fill_now_and_then(fake, stop))
+        # the private stream is cut once, mid-run
+        asyncio.get_running_loop().call_later(1.5, fake.drop_stream_after, 0)
         options = RunOptions(tmp_path / "run", duration_s=4.0, headless=True)
         result = await run_live(
             plan,
@@ -96,6 +98,7 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
             "SELECT qty FROM positions WHERE symbol = 'BTCUSDT'"
         ).fetchone()
         dump = "\n".join(" ".join(map(str, row)) for row in conn.iterdump())
+        events = conn.execute("SELECT client_id, kind, ts FROM order_events ORDER BY id").fetchall()
         requests = conn.execute(
             "SELECT count(*) FROM order_events WHERE kind = 'venue_request'"
         ).fetchone()[0]
@@ -103,6 +106,11 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
             "SELECT count(*) FROM order_events WHERE kind = 'venue_reply'"
         ).fetchone()[0]
     assert Decimal(repr(engine_qty)) == venue_qty  # position equals the sum of fills
+    # no order was placed between the stream's loss and the end of the reconciliation
+    (lost,) = [ts for c, kind, ts in events if kind == "venue_stream_lost"]
+    (back,) = [ts for c, kind, ts in events if kind == "venue_reconciled" and ts > lost]
+    assert not [ts for c, kind, ts in events if kind == "submitted" and lost <= ts <= back]
+    assert [ts for c, kind, ts in events if kind == "submitted" and ts > back]  # quoting resumed
     assert requests == replies > 0  # every request has its outcome
     texts = [summary, out.getvalue(), caplog.text, dump]
     texts += [p.read_text(errors="replace") for p in result.out_dir.rglob("*") if p.is_file()

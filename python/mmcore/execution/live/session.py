@@ -435,6 +435,8 @@ class LiveSession:
 
     def _stream_lost(self, exc: BaseException) -> None:
         self.stream_drops += 1
+        if self.ready:
+            self.journal_event(f"*{self.name}", "venue_stream_lost", type(exc).__name__)
         self.ready = False
         log.warning("private_stream_lost venue=%s: %s", self.name, self._redact(repr(exc)))
         if isinstance(exc, KeyError):
@@ -491,6 +493,7 @@ class LiveSession:
                 continue
             if not self.halted:
                 self.ready = True
+            self.journal_event(f"*{self.name}", "venue_reconciled", "")
             log.info("private_streams_reconciled venue=%s", self.name)
             return
 
