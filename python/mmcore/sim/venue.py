@@ -27,6 +27,7 @@ __all__ = ["SIM_VENUES", "SimListing", "SimMarket"]
 SIM_VENUES = ("binance-spot", "bybit-spot")
 _PUMP_S = 0.005  # wall-clock period of the publishing pump in real time
 _MAX_BACKLOG = 2_000  # frames queued for one client: the pump waits (bounded memory)
+_MAX_STEP_S = 0.05  # wall seconds one pump step may cover (at most 10 pump periods)
 
 
 class _Served:
@@ -158,6 +159,9 @@ class SimMarket:
             while self.backlog() > _MAX_BACKLOG:  # a slow client slows the market down
                 await asyncio.sleep(_PUMP_S)
             now = time.monotonic()
-            # speed 0: fixed simulated slices as fast as the loop turns
-            self.step(_PUMP_S if self.speed == 0 else (now - last) * self.speed)
+            # speed 0: fixed simulated slices as fast as the loop turns. A pump woken late
+            # (a slow client, a starved core) falls behind wall time instead of publishing
+            # the whole gap at once: that burst would land in the clients' unbounded outboxes
+            elapsed = min(now - last, _MAX_STEP_S)
+            self.step(_PUMP_S if self.speed == 0 else elapsed * self.speed)
             last = now
