@@ -157,7 +157,13 @@ async def run_demo(
         with stop.on_force(market.kill):
             extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
             result = await run_trading(
-                feeds, demo_setups(), llm, options, extra_status=extra, stop=stop
+                feeds,
+                demo_setups(),
+                llm,
+                options,
+                extra_status=extra,
+                stop=stop,
+                marked=market.informed_intervals,
             )
     # the informed episodes the sim stated, next to the fills they should explain
     write_episodes(result.out_dir / "sim_episodes.csv", market.episodes)

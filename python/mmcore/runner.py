@@ -13,12 +13,13 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from mmcore.advisors.factory import AdvisorRuntime, build_advisor_service
+from mmcore.analytics.pnl import Interval
 from mmcore.feeds import Feed
 from mmcore.journal import Journal
 from mmcore.llm.config import LLMConfig
@@ -70,12 +71,15 @@ async def run_trading(
     stream: TextIO | None = None,
     extra_status: dict[str, object] | None = None,
     stop: StopSignals = STOP,
+    marked: Callable[[], Sequence[Interval]] | None = None,
 ) -> RunResult:
     """Trade until the duration ends or a stop signal arrives, then shut down and report.
 
     A stop signal that came before this call stops the run as soon as it starts (the report is
     still written); a second one (``stop.forced``) cuts the shutdown's waits for the advisors
     short. The orders are cancelled and the journal is flushed and closed either way.
+    ``marked`` gives intervals on the ``time.monotonic()`` clock to shade in the report and to
+    split its PnL decomposition by (a simulated market's informed-flow episodes).
     """
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -152,7 +156,10 @@ async def run_trading(
                 usage = await _unless(forced, runtime.aclose()) or "LLM usage: not collected"
             finally:
                 journal.close()
-    summary, report = write_report(out, trader, recorder, runtime, reason=reason, usage=usage)
+    intervals = [i.shifted(-trader.started_at) for i in marked()] if marked is not None else []
+    summary, report = write_report(
+        out, trader, recorder, runtime, reason=reason, usage=usage, intervals=intervals
+    )
     return RunResult(out, report, summary, reason)
 
 

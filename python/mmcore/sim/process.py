@@ -16,12 +16,14 @@ import signal
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
+from mmcore.analytics.pnl import Interval
 from mmcore.sim.flow import Episode
 from mmcore.sim.venue import SimListing, SimMarket
 
 log = logging.getLogger("mmcore.sim")
 
 _START_TIMEOUT_S = 30.0
+_INTERVALS = "intervals"  # the parent asks for the informed episodes on the clock
 #: The wire servers' fault methods :meth:`SimMarketProcess.inject` may call.
 FAULTS = (
     "drop_next",
@@ -47,10 +49,13 @@ def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection
                 }
             )
             loop = asyncio.get_running_loop()
-            # recv() returns "stop" or a fault to inject, and raises EOFError when the parent
-            # is gone.
+            # recv() returns a request, a fault to inject or "stop", and raises EOFError when
+            # the parent is gone.
             with contextlib.suppress(EOFError):
                 while (message := await loop.run_in_executor(None, conn.recv)) != "stop":
+                    if message == _INTERVALS:
+                        conn.send(market.informed_intervals())
+                        continue
                     _, venue, fault, args = message
                     try:
                         getattr(market.server(venue), fault)(*args)
@@ -75,6 +80,7 @@ class SimMarketProcess:
         self._process: mp.process.BaseProcess | None = None
         #: the informed-flow episodes of the run (filled in when the market stops)
         self.episodes: list[Episode] = []
+        self._unanswered = 0
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -120,6 +126,21 @@ class SimMarketProcess:
         self._urls = parent.recv()
         return self
 
+    def informed_intervals(self, timeout_s: float = 5.0) -> list[Interval]:
+        """The informed-flow episodes so far on the ``time.monotonic()`` clock (see
+        :meth:`SimMarket.informed_intervals`; the clock is the same in every process of
+        the machine); empty if the market does not answer within ``timeout_s``."""
+        if self._conn is None:
+            return []
+        try:
+            self._conn.send(_INTERVALS)
+            if self._conn.poll(timeout_s):
+                return self._conn.recv()
+        except (BrokenPipeError, OSError, EOFError):
+            return []
+        self._unanswered += 1  # its answer may still come: skipped before the episodes
+        return []
+
     def inject(self, venue: str, fault: str, *args: object) -> None:
         """Inject ``fault`` (one of :data:`FAULTS`: a :class:`~mmcore.sim.wire.server.WireVenue`
         fault method) with ``args`` on ``venue``'s server in the child; it happens as soon as
@@ -142,7 +163,9 @@ class SimMarketProcess:
             with contextlib.suppress(BrokenPipeError, OSError, EOFError):
                 self._conn.send("stop")
                 loop = asyncio.get_running_loop()
-                if await loop.run_in_executor(None, self._conn.poll, 5.0):
+                for _ in range(self._unanswered + 1):  # late interval answers, then episodes
+                    if not await loop.run_in_executor(None, self._conn.poll, 5.0):
+                        break
                     self.episodes = self._conn.recv()
             self._conn.close()
             self._conn = None

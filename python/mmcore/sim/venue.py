@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mmcore.analytics.pnl import Interval
 from mmcore.sim.flow import OrderFlow, SimBook, SymbolSpec
 from mmcore.sim.wire.binance import BinanceWire
 from mmcore.sim.wire.bybit import BybitWire
@@ -27,7 +28,8 @@ __all__ = ["SIM_VENUES", "SimListing", "SimMarket"]
 SIM_VENUES = ("binance-spot", "bybit-spot")
 _PUMP_S = 0.005  # wall-clock period of the publishing pump in real time
 _MAX_BACKLOG = 2_000  # frames queued for one client: the pump waits (bounded memory)
-_MAX_STEP_S = 0.05  # wall seconds one pump step may cover (at most 10 pump periods)
+_MAX_STEP_S = 0.05  # wall seconds of flow published at once (at most 10 pump periods)
+_INFORMED_LABEL = "informed flow"
 
 
 class _Served:
@@ -91,6 +93,8 @@ class SimMarket:
             self._servers[venue] = server
             self._route.update(dict.fromkeys(symbols, server))
         self._task: asyncio.Task[None] | None = None
+        #: ``time.monotonic()`` when simulated time 0 was (the pump's start)
+        self.clock_start: float | None = None
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -152,16 +156,41 @@ class SimMarket:
             (c.outbox.qsize() for s in self._servers.values() for c in s.connections), default=0
         )
 
+    def informed_intervals(self) -> list[Interval]:
+        """The informed-flow episodes so far, on the ``time.monotonic()`` clock (an episode
+        still running ends where it is due to). Empty at speed 0: simulated time is then not
+        tied to the clock."""
+        if self.speed == 0 or self.clock_start is None:
+            return []
+        t0, speed = self.clock_start, self.speed
+        return [
+            Interval(e.symbol, t0 + e.start / speed, t0 + e.end / speed, _INFORMED_LABEL)
+            for e in self.flow.episodes
+        ]
+
     async def _pump(self) -> None:
-        last = time.monotonic()
+        # simulated time advances by the clock's elapsed time x speed, so simulated second s
+        # is at clock_start + s / speed
+        last = self.clock_start = time.monotonic()
         while True:
             await asyncio.sleep(0 if self.speed == 0 else _PUMP_S)
             while self.backlog() > _MAX_BACKLOG:  # a slow client slows the market down
                 await asyncio.sleep(_PUMP_S)
             now = time.monotonic()
-            # speed 0: fixed simulated slices as fast as the loop turns. A pump woken late
-            # (a slow client, a starved core) falls behind wall time instead of publishing
-            # the whole gap at once: that burst would land in the clients' unbounded outboxes
-            elapsed = min(now - last, _MAX_STEP_S)
-            self.step(_PUMP_S if self.speed == 0 else elapsed * self.speed)
+            if self.speed == 0:  # fixed simulated slices as fast as the loop turns
+                self.step(_PUMP_S)
+            else:
+                await self._catch_up((now - last) * self.speed)
             last = now
+
+    async def _catch_up(self, sim_seconds: float) -> None:
+        """Publish ``sim_seconds`` of flow in slices of at most ``_MAX_STEP_S`` of wall time,
+        waiting for slow clients between them: a pump woken late (a starved core) would
+        otherwise put the whole gap into the clients' outboxes at once."""
+        piece = _MAX_STEP_S * self.speed
+        while sim_seconds > piece:
+            self.step(piece)
+            sim_seconds -= piece
+            while self.backlog() > _MAX_BACKLOG:
+                await asyncio.sleep(_PUMP_S)
+        self.step(sim_seconds)
