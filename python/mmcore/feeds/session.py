@@ -88,18 +88,25 @@ class BookSession:
         Malformed frames raise ``mmcore.DecodeError`` (book unchanged); the caller decides
         whether the frame was a venue control message or is counted as malformed.
         """
+        m = self._metrics
+        m.msgs += 1
+        m.bytes += len(frame)
         sym, st = self.router.apply(frame)
-        return self.after_apply(sym, st, frame, now_ns)
+        return self._route(sym, st, frame, now_ns)
 
     def after_apply(
         self, sym: str | None, st: ApplyStatus, frame: bytes | str, now_ns: int
     ) -> bool:
-        """The bookkeeping of :meth:`on_frame` for a frame the caller applied to
-        :attr:`router` itself (``router.apply(frame)`` gave ``(sym, st)``): a backtest needs
-        the symbol of every frame, which :meth:`on_frame` does not return."""
+        """:meth:`on_frame` for a frame the caller applied to :attr:`router` itself
+        (``router.apply(frame)`` gave ``(sym, st)``): a backtest needs the symbol of every
+        frame, which :meth:`on_frame` does not return."""
         m = self._metrics
         m.msgs += 1
         m.bytes += len(frame)
+        return self._route(sym, st, frame, now_ns)
+
+    def _route(self, sym: str | None, st: ApplyStatus, frame: bytes | str, now_ns: int) -> bool:
+        m = self._metrics
         if sym is None:
             return False
         if st == _APPLIED:

@@ -30,7 +30,15 @@ from mmcore.trader import Trader
 from mmcore.ui.plots import shared_time_range, symbol_panels
 from mmcore.ui.recorder import FillRow, Recorder, Sample
 
-__all__ = ["DECOMPOSITION_HORIZON_S", "MARKOUT_HORIZONS_S", "RunSummary", "write_report"]
+__all__ = [
+    "DECOMPOSITION_HORIZON_S",
+    "MARKOUT_HORIZONS_S",
+    "RunSummary",
+    "SymbolPnl",
+    "max_drawdown_of",
+    "symbol_pnl",
+    "write_report",
+]
 
 DECOMPOSITION_HORIZON_S = 1.0  # the markout horizon of the adverse-selection part
 MARKOUT_HORIZONS_S = (1.0, 10.0, 60.0)  # shown in the markout table
@@ -99,7 +107,7 @@ class SymbolPnl:
     portfolio_pnl: float  # the position's net PnL, which ``parts.total`` must equal
 
 
-def _symbol_pnl(trader: Trader, symbol: str, rows: list[Sample], fills: list[FillRow]) -> SymbolPnl:
+def symbol_pnl(trader: Trader, symbol: str, rows: list[Sample], fills: list[FillRow]) -> SymbolPnl:
     """The decomposition at each sample and at the end, marked to the position's last mark."""
     pos = trader.portfolio.position(symbol)
     end = max([s.t for s in rows] + [f.t for f in fills], default=0.0)
@@ -126,7 +134,8 @@ def _order_counts(journal: Path) -> tuple[int, int, int]:
     return int(sent), int(filled), int(persisted)
 
 
-def _max_drawdown(equity: Sequence[float]) -> float:
+def max_drawdown_of(equity: Sequence[float]) -> float:
+    """The largest fall of ``equity`` from a running peak (0 for a series that never falls)."""
     peak, worst = -math.inf, 0.0
     for e in equity:
         peak = max(peak, e)
@@ -183,7 +192,7 @@ def summarize(
         journal_fills=orders[2],
         orders=orders[0],
         fill_ratio=orders[1] / orders[0] if orders[0] else math.nan,
-        max_drawdown=_max_drawdown(equity),
+        max_drawdown=max_drawdown_of(equity),
         markout_1s_bps=sum(m.mean_bps * m.fills for m in one_s) / marked if marked else math.nan,
         max_abs_inventory_pct=round(worst_inv * 100, 2),
         messages=sum(f.metrics.msgs for f in trader.feeds.values()),
@@ -284,7 +293,7 @@ def write_report(
     fills = list(recorder.fills)
     by_symbol = {sym: [s for s in rows if s.symbol == sym] for sym in trader.engines}
     fills_of = {sym: [f for f in fills if f.symbol == sym] for sym in trader.engines}
-    pnl = [_symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym]) for sym in trader.engines]
+    pnl = [symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym]) for sym in trader.engines]
     summary = summarize(
         trader, recorder, runtime, pnl, _order_counts(out / "journal.sqlite"), reason
     )
