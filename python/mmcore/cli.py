@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmcore import capture_demo, cli_backtest, cli_record, cli_run, demo
+from mmcore import capture_demo, cli_backtest, cli_record, cli_run, cli_sweep, demo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_record.add_parser(sub)
     cli_run.add_parser(sub)
     cli_backtest.add_parser(sub)
+    cli_sweep.add_parser(sub)
     return parser
 
 
