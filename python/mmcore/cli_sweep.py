@@ -39,13 +39,7 @@ def run(args: argparse.Namespace) -> int:
     run failed (its error is in the table)."""
     import dataclasses
 
-    from mmcore.backtest.sweep import (
-        close_ray,
-        load_sweep,
-        pool_executor,
-        ray_executor,
-        run_sweep,
-    )
+    from mmcore.backtest.sweep import PoolExecutor, RayExecutor, load_sweep, run_sweep
     from mmcore.config import ConfigError
 
     try:
@@ -56,20 +50,21 @@ def run(args: argparse.Namespace) -> int:
             cfg = dataclasses.replace(
                 cfg, sweep=dataclasses.replace(cfg.sweep, workers=args.workers)
             )
+        executor: PoolExecutor | RayExecutor
         if args.ray or args.ray_address:
-            submit = ray_executor(args.ray_address, args.ray_cpus or cfg.sweep.workers)
+            executor = RayExecutor(args.ray_address, args.ray_cpus or cfg.sweep.workers)
         else:
-            submit = pool_executor(cfg.sweep.workers)
+            executor = PoolExecutor(cfg.sweep.workers)
     except ConfigError as exc:
         print(f"mmcore sweep: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        outcome = run_sweep(cfg, submit)
+        outcome = run_sweep(cfg, executor)
     except ConfigError as exc:
         print(f"mmcore sweep: configuration error: {exc}", file=sys.stderr)
         return 2
     finally:
-        close_ray()
+        executor.close()
     print(
         f"mmcore sweep: {outcome.ran} runs done, {outcome.skipped} already finished, "
         f"{outcome.failed} failed; {outcome.table} and {outcome.page}"

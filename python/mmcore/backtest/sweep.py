@@ -38,7 +38,6 @@ local Ray with ``--ray-cpus`` CPUs, ``--ray-address`` joins a running cluster (`
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
 import json
@@ -56,7 +55,16 @@ import numpy as np
 
 from mmcore.config import ConfigError, bounded, build, load_toml
 
-__all__ = ["RunTask", "SweepConfig", "SweepSection", "load_sweep", "run_one", "run_sweep"]
+__all__ = [
+    "PoolExecutor",
+    "RayExecutor",
+    "RunTask",
+    "SweepConfig",
+    "SweepSection",
+    "load_sweep",
+    "run_one",
+    "run_sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -319,44 +327,61 @@ class Results:
 # -- executors ------------------------------------------------------------------------------
 
 
-Submit = Callable[[Iterable[RunTask], Callable[[dict[str, Any]], None]], None]
+class PoolExecutor:
+    """Runs tasks on a ``spawn`` process pool of ``workers`` (started on first use, kept for
+    later batches), calling back in this process as each finishes."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __call__(self, tasks: Iterable[RunTask], on_done: Callable[[dict[str, Any]], None]) -> None:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        pool = self._pool
+        pending: set[Future[dict[str, Any]]] = set()
+        queue = iter(tasks)
+        for task in itertools.islice(queue, self.workers * 2):
+            pending.add(pool.submit(run_one, task))
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                on_done(fut.result())
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(run_one, nxt))
+
+    def close(self) -> None:
+        """Stop the workers."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
-def pool_executor(workers: int) -> Submit:
-    """Runs tasks on a ``spawn`` process pool of ``workers``, calling back as each finishes."""
+class RayExecutor:
+    """Runs tasks as Ray tasks (one CPU each) on a local Ray started with ``cpus`` or on the
+    cluster at ``address``; a Ray already initialised in this process is used as it is (and
+    left running by :meth:`close`)."""
 
-    def submit(tasks: Iterable[RunTask], on_done: Callable[[dict[str, Any]], None]) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            pending: set[Future[dict[str, Any]]] = set()
-            queue = iter(tasks)
-            for task in itertools.islice(queue, workers * 2):
-                pending.add(pool.submit(run_one, task))
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    on_done(fut.result())
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(run_one, nxt))
+    def __init__(self, address: str | None = None, cpus: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("--ray", "Ray is not installed: pip install 'mmcore[ray]'") from None
+        self._ray = ray
+        self._address = address
+        self._cpus = cpus
+        self._started = False
 
-    return submit
-
-
-def ray_executor(address: str | None, cpus: int | None) -> Submit:
-    """Runs tasks as Ray tasks (one CPU each) on a local Ray started with ``cpus`` or the
-    cluster at ``address``; an already initialised Ray is used as it is."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("--ray", "Ray is not installed: pip install 'mmcore[ray]'") from None
-
-    def submit(tasks: Iterable[RunTask], on_done: Callable[[dict[str, Any]], None]) -> None:
+    def __call__(self, tasks: Iterable[RunTask], on_done: Callable[[dict[str, Any]], None]) -> None:
+        ray = self._ray
         if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False)
+            if self._address:
+                ray.init(address=self._address, log_to_driver=False)
             else:
-                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=self._cpus, include_dashboard=False, log_to_driver=False)
+            self._started = True
         remote = ray.remote(num_cpus=1)(run_one)
         refs = [remote.remote(t) for t in tasks]
         while refs:
@@ -364,7 +389,14 @@ def ray_executor(address: str | None, cpus: int | None) -> Submit:
             for ref in ready:
                 on_done(ray.get(ref))
 
-    return submit
+    def close(self) -> None:
+        """Shut down the Ray this executor started."""
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+
+Submit = Callable[[Iterable[RunTask], Callable[[dict[str, Any]], None]], None]
 
 
 # -- the sweep ------------------------------------------------------------------------------
@@ -585,12 +617,3 @@ def write_summary_page(cfg: SweepConfig, results: Results) -> Path:
     page = cfg.out / "summary.html"
     page.write_text(html, encoding="utf-8")
     return page
-
-
-def close_ray() -> None:
-    """Shut down a Ray this process started (no-op without Ray)."""
-    with contextlib.suppress(ImportError):
-        import ray
-
-        if ray.is_initialized():
-            ray.shutdown()
