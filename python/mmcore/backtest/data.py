@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from mmcore.feeds.protocols import make_protocol
 from mmcore.tape import FORMAT as TAPE_FORMAT
@@ -136,16 +137,30 @@ def _is_snapshot(payload: bytes) -> bool:
     )
 
 
+_CHUNK = 1 << 22  # decompressed bytes read at a time (lines are split in bulk: no readline)
+
+
+def _lines(fh: BinaryIO) -> Iterator[bytes]:
+    """The lines of a binary stream read in large chunks (much faster than ``readline``)."""
+    tail = b""
+    while chunk := fh.read(_CHUNK):
+        parts = (tail + chunk).split(b"\n")
+        tail = parts.pop()
+        yield from parts
+    if tail:
+        yield tail
+
+
 def _raw_messages(file: Path, symbol: str, session: Session) -> Iterator[Message]:
     with open(file, "rb") as compressed, gzip.open(compressed, "rb") as fh:
-        for n, line in enumerate(fh, 1):
-            ts, sep, payload = line.rstrip(b"\r\n").partition(b" ")
+        for n, line in enumerate(_lines(fh), 1):
+            ts, sep, payload = line.partition(b" ")
             if not sep or not ts.isdigit():
                 if not line.strip():
                     continue
                 raise DataError(f"{file}:{n}: not '<local time ns> <json>': {line[:60]!r}")
             payload = payload.strip()
-            if n % 256 == 0:
+            if not n & 1023:
                 session.consumed_bytes = session._done_bytes + compressed.tell()
             if _is_snapshot(payload):
                 yield Message(int(ts), payload, symbol, snapshot=True)
@@ -286,7 +301,7 @@ def _check_snapshots(session: Session) -> None:
 
 def _raw_scan(file: Path, symbol: str) -> Iterator[Message]:
     with gzip.open(file, "rb") as fh:
-        for line in fh:
+        for line in _lines(fh):
             payload = line.partition(b" ")[2].strip()
             if _is_snapshot(payload):
                 yield Message(0, b"", symbol, snapshot=True)

@@ -129,3 +129,27 @@ def write_binance_raw(
         book.levels("bids"),
         book.levels("asks"),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mmcore.testing.raw_data OUT [--seconds S] [--seed N] [--files K]``: the
+    demo's simulated BTCUSDT (binance-spot) as raw collector files, to try the backtest on."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("out", type=Path, help="folder for the .gz files")
+    parser.add_argument("--seconds", type=float, default=120.0, help="simulated seconds")
+    parser.add_argument("--seed", type=int, default=1, help="order-flow seed")
+    parser.add_argument("--files", type=int, default=2, help="files to split the session into")
+    args = parser.parse_args(argv)
+    spec = SymbolSpec("BTCUSDT", 60_000.0, tick_decimals=0, lot_decimals=3)
+    raw = write_binance_raw(args.out, spec, seconds=args.seconds, seed=args.seed, files=args.files)
+    print(
+        f"{raw.diffs} depth diffs, {raw.trades} trades, {raw.snapshots} snapshot(s) in "
+        + ", ".join(str(f) for f in raw.files)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
