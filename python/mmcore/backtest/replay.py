@@ -9,10 +9,11 @@ What a live :class:`~mmcore.feeds.Feed` does is done by :class:`ReplayFeed` with
 pieces: a :class:`~mmcore.feeds.session.BookSession` (the one sync state machine: buffering
 before a snapshot, gap → resync, freshness) applies every frame first, as the probe; the
 engines' own books get the same payloads through :meth:`mmcore.engine.Engine.replay`, in
-batches of the frames between two control points (a timer tick, a gap, a snapshot), so their
+batches of the frames between two control points (a timer tick, a snapshot, a reconnect), so their
 states never differ. A REST snapshot in the data is applied only when the book is waiting for
-one (as live fetches one only then); a gap makes the feed unsafe (the engine cancels and halts)
-until the next snapshot in the data. Every ``timer_s`` the engines get the trader's timer call
+one (as live fetches one only then); after a gap the feed is unsafe until the next snapshot in
+the data, and the next timer tick tells the engine so (it cancels and halts), as the live
+trader's timer does. Every ``timer_s`` the engines get the trader's timer call
 (``on_timer`` on a fresh book, ``feed_unsafe`` otherwise) and every ``sample_s`` the run
 report's :class:`~mmcore.ui.recorder.Recorder` takes a sample. At the end of the data the
 engines shut down (orders cancelled) as a paper run does.
@@ -285,7 +286,6 @@ class _Loop:
         self.t0 = 0
         self.now = 0.0
         self.book_events = self.trades = self.skipped = 0
-        self.feed.session.on_resync = self._on_gap
 
     def flush(self, only: str | None = None) -> None:
         """Replay the pending payloads and prints (of ``only``, or every symbol)."""
@@ -296,13 +296,6 @@ class _Loop:
                 self.trades += r.trades
                 self.skipped += r.skipped
                 items.clear()
-
-    def _on_gap(self, symbol: str, _status: object) -> None:
-        """A gap: the payload that showed it is already pending; replay up to it, then the
-        feed is unsafe for ``symbol`` until a snapshot syncs it again."""
-        if symbol in self.engines:
-            self.flush(symbol)
-            self.engines[symbol].feed_unsafe(self.now)
 
     def tick(self, k: int) -> None:
         """Timer tick ``k`` (at ``k * timer_s``): the trader's timer, then a report sample."""
@@ -399,7 +392,6 @@ class _Loop:
         self.flush()
         feed = self.feed
         feed.reconnect()
-        feed.session.on_resync = self._on_gap
         for sym, engine in self.engines.items():
             engine.book = feed.book(sym)
             engine.feed_unsafe(now)
