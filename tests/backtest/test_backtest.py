@@ -215,3 +215,49 @@ def test_cli_refuses_bad_input_with_the_reason_and_runs_good_input(
     assert main(["backtest", "--data", data, "--config", str(cfg), "--out", str(out)]) == 0
     assert "fills" in capsys.readouterr().out
     assert (out / "summary.json").exists() and (out / "fills.parquet").exists()
+
+
+def test_a_tape_with_a_second_connection_resyncs_from_its_snapshot(tmp_path: Path) -> None:
+    from mmcore.sim.flow import SymbolSpec
+    from mmcore.tape import TapeWriter
+    from mmcore.testing.raw_data import write_binance_raw
+
+    spec = SymbolSpec("BTCUSDT", 60_000.0, tick_decimals=0, lot_decimals=3)
+    raw = write_binance_raw(tmp_path / "raw", spec, seconds=12.0, seed=4, resnapshot_at_s=6.0)
+    with gzip.open(raw.files[0]) as fh:
+        payloads = [line.rstrip(b"\n").partition(b" ")[2] for line in fh]
+    snaps = [i for i, p in enumerate(payloads) if p.startswith(b'{"lastUpdateId"')]
+    assert len(snaps) == 2
+    with TapeWriter(tmp_path / "tape", "binance-spot", ["BTCUSDT"]) as tape:
+        tape.write_connect(1, "ws://venue/1")
+        for i, p in enumerate(payloads):
+            if i == snaps[1]:  # the connection drops; the new one fetches this snapshot
+                tape.write_connect(2, "ws://venue/2")
+            if i in snaps:
+                tape.write_snapshot(2 if i == snaps[1] else 1, "BTCUSDT", p)
+            else:
+                tape.write_frame(2 if i > snaps[1] else 1, p)
+    session = open_session({"": [str(tmp_path / "tape")]}, {"BTCUSDT": "binance-spot"}, None)
+    run = run_backtest(_load(tmp_path), session)
+    feed = run.trader.feed
+    assert feed.epoch == 2, "the second connection replays as a reconnect"
+    book = feed.book("BTCUSDT")
+    assert book.counters()["snapshots"] == 1, "the new connection's books synced afresh"
+    assert book.bids(1000).tolist() == [[float(p), float(q)] for p, q in raw.bids]
+    assert book.asks(1000).tolist() == [[float(p), float(q)] for p, q in raw.asks]
+    assert run.trader.engines["BTCUSDT"].book is book
+
+
+def test_progress_bar_shows_events_simulated_time_and_rate(session_files: RawSession) -> None:
+    import io
+
+    from rich.console import Console
+
+    from mmcore.backtest.replay import _Progress
+
+    out = io.StringIO()
+    bar = _Progress(True, _session(session_files), Console(file=out, force_terminal=True))
+    bar.update(12_345, 67.8, 0.5)
+    bar.close()
+    text = out.getvalue()
+    assert "12,345 events" in text and "sim 67.8 s" in text and "24,690 events/s" in text

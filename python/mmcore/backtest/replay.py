@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
+
 from mmcore import ApplyStatus, BookRouter, DecodeError, OrderBook
 from mmcore.backtest.config import BacktestConfig
 from mmcore.backtest.data import DataError, Message, Session
@@ -164,14 +166,13 @@ class BacktestRun:
 
 
 class _Progress:
-    """A rich progress bar on stderr: events, simulated time, events/s (off when stderr is
-    not a terminal)."""
+    """A rich progress bar on stderr (or ``console``): events, simulated time, events/s; off
+    when stderr is not a terminal."""
 
-    def __init__(self, enabled: bool, session: Session) -> None:
+    def __init__(self, enabled: bool, session: Session, console: Console | None = None) -> None:
         self.session = session
         self.bar = None
-        if enabled and sys.stderr.isatty():
-            from rich.console import Console
+        if enabled and (console is not None or sys.stderr.isatty()):
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
@@ -179,7 +180,7 @@ class _Progress:
                 BarColumn(),
                 TextColumn("{task.percentage:>5.1f}% {task.description}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=console or Console(stderr=True),
                 transient=False,
             )
             self.task = self.bar.add_task("", total=max(session.total_bytes, 1))
