@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT))
 
+import pyarrow.parquet as pq  # noqa: E402
 from tests.backtest.conftest import CONFIG  # noqa: E402
 
 from mmcore.sim.flow import SymbolSpec  # noqa: E402
@@ -92,8 +93,13 @@ def main() -> int:
             extra = ["--ray-cpus", str(workers)] if flag else []
             started = time.perf_counter()
             _cli("sweep", "--config", str(sweep), "--workers", str(workers), *flag, *extra)
-            times[f"{name}-{workers}"] = time.perf_counter() - started
-            print(f"sweep {name} {workers} worker(s): {times[f'{name}-{workers}']:.1f} s")
+            wall = times[f"{name}-{workers}"] = time.perf_counter() - started
+            rows = pq.read_table(folder / "out" / "results.parquet").to_pylist()
+            cpu = sum(r["cpu_s"] for r in rows)
+            print(
+                f"sweep {name} {workers} worker(s): {wall:.1f} s wall, runs' CPU {cpu:.1f} s "
+                f"= {cpu / wall:.2f} cores busy on average (load average {os.getloadavg()[0]:.1f})"
+            )
         ratio = times[f"{name}-1"] / times[f"{name}-2"]
         print(f"sweep {name}: 2 workers are {ratio:.2f}x one worker ({args.runs} runs)")
     return 0

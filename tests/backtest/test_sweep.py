@@ -48,7 +48,7 @@ def _table(path: Path) -> list[dict]:
     """The rows without their run times; NaN as None (NaN != NaN)."""
     rows = pq.read_table(path).to_pylist()
     for r in rows:
-        assert r.pop("run_time_s") > 0
+        assert r.pop("run_time_s") > 0 and r.pop("cpu_s") > 0
         for k, v in r.items():
             if isinstance(v, float) and math.isnan(v):
                 r[k] = None

@@ -26,10 +26,11 @@ Results: every finished run is written at once to ``runs/<run id>.json`` (a temp
 renamed into place: a run is either complete on disk or absent), failures included with
 their error; ``results.parquet`` (one row per run: ``run_id``, ``dataset``, ``param.*``,
 the metrics, ``run_time_s``, ``error``) and ``summary.html`` (the objective against each
-parameter, Bokeh inlined) are rebuilt from those files at the end. Rerunning an interrupted
+parameter, Bokeh inlined) are rebuilt from those files at the end (``run_time_s`` is the
+run's wall time in its worker, ``cpu_s`` its CPU time). Rerunning an interrupted
 sweep skips the runs already on disk (a run whose parameters changed in the file is an error,
 not silently reused). Runs are deterministic, so the table does not depend on the executor
-(``run_time_s`` aside).
+(``run_time_s`` and ``cpu_s`` aside).
 
 Executors: a ``concurrent.futures`` process pool (``spawn``) by default; ``--ray`` starts a
 local Ray with ``--ray-cpus`` CPUs, ``--ray-address`` joins a running cluster (``pip install
@@ -262,6 +263,7 @@ def run_one(task: RunTask) -> dict[str, Any]:
     from mmcore.backtest.run import backtest
 
     started = time.perf_counter()
+    cpu = time.process_time()
     row: dict[str, Any] = {"run_id": task.run_id, "dataset": task.dataset}
     row |= {f"param.{k}": v for k, v in task.params.items()}
     try:
@@ -273,6 +275,7 @@ def run_one(task: RunTask) -> dict[str, Any]:
     except Exception as exc:  # recorded with the run: a failed run is a result too
         row["error"] = f"{type(exc).__name__}: {exc}"
     row["run_time_s"] = time.perf_counter() - started
+    row["cpu_s"] = time.process_time() - cpu
     return row
 
 
@@ -313,7 +316,7 @@ class Results:
             columns |= dict.fromkeys(r)
         first = ["run_id", "dataset"]
         params = sorted(c for c in columns if c.startswith("param."))
-        last = ["run_time_s", "error"]
+        last = ["run_time_s", "cpu_s", "error"]
         rest = [c for c in columns if c not in (*first, *params, *last)]
         order = [*first, *params, *rest, *last]
         table = pa.table({c: [r.get(c) for r in rows] for c in order})
