@@ -261,3 +261,22 @@ def test_progress_bar_shows_events_simulated_time_and_rate(session_files: RawSes
     bar.close()
     text = out.getvalue()
     assert "12,345 events" in text and "sim 67.8 s" in text and "24,690 events/s" in text
+
+
+def test_a_message_stamped_back_in_time_is_replayed_at_the_time_reached(
+    session_files: RawSession, tmp_path: Path
+) -> None:
+    src = session_files.files[0]
+    out = tmp_path / "skewed.gz"
+    with gzip.open(src) as fh:
+        lines = fh.read().splitlines()
+    ts, _, rest = lines[500].partition(b" ")
+    lines[500] = str(int(ts) - 2_000_000_000).encode() + b" " + rest  # 2 s early
+    with gzip.open(out, "wb") as fh:
+        fh.write(b"\n".join(lines) + b"\n")
+    session = open_session({"": [str(out)]}, {"BTCUSDT": "binance-spot"}, "BTCUSDT")
+    run = run_backtest(_load(tmp_path), session)
+    assert run.clock_backsteps == 1
+    assert run.messages == len(lines)
+    times = [r.t for r in run.recorder.rows]
+    assert times == sorted(times)

@@ -9,7 +9,8 @@ exactly as for a paper run (queue model, latencies and fees are each symbol's ``
     sample_s = 1.0             # report samples and the metrics' time grid
     return_interval_s = 60.0   # Sharpe/Sortino: PnL changes over intervals this long
     feed_latency = "measured"  # measured: median exchange-to-local delay of the data | config
-    latency_file = ""          # CSV of measured round trips (mmcore.backtest.latency); empty:
+    latency_file = ""          # CSV of measured round trips (mmcore.backtest.latency), a path
+                               # from the working directory; empty:
                                # [symbols.paper] entry/cancel/response latencies as written
     progress = true            # progress bar on stderr (only when stderr is a terminal)
     [backtest.fees."binance-spot"]   # this venue's fee tier, for every symbol on it

@@ -159,6 +159,7 @@ class BacktestRun:
     trades: int
     skipped: int
     elapsed_s: float  # wall-clock seconds of the replay
+    clock_backsteps: int  # messages stamped earlier than the one before (replayed at its time)
     feed_latency_s: float | None  # measured from the data (None: the config's)
     latency_fit: LatencyFit | None
     journal: Path | None
@@ -287,6 +288,7 @@ class _Loop:
         self.t0 = 0
         self.now = 0.0
         self.book_events = self.trades = self.skipped = 0
+        self.backsteps = 0  # messages stamped before one already replayed (held at its time)
 
     def flush(self, only: str | None = None) -> None:
         """Replay the pending payloads and prints (of ``only``, or every symbol)."""
@@ -320,12 +322,17 @@ class _Loop:
         next_tick = timer_s
         venue = feed.config.venue
         control = feed.protocol.is_control
+        last_ns = 0
         for msg in messages:
             if t0 is None:
-                t0 = self.t0 = msg.ts_ns
+                t0 = self.t0 = last_ns = msg.ts_ns
                 for engine in engines.values():
                     engine.wall_clock_offset_s = t0 / 1e9
-            now = self.now = (msg.ts_ns - t0) / 1e9
+            if msg.ts_ns < last_ns:  # overlapping files: simulated time never runs back
+                self.backsteps += 1
+            else:
+                last_ns = msg.ts_ns
+            now = self.now = (last_ns - t0) / 1e9
             if now >= next_tick:
                 self.flush()
                 while now >= next_tick:
@@ -333,7 +340,7 @@ class _Loop:
                     self.tick(k)
                     next_tick = (k + 1) * timer_s
                 self.now = now
-            feed.now_ns = msg.ts_ns
+            feed.now_ns = last_ns
             n += 1
             if n % _PROGRESS_EVERY == 0:
                 progress.update(n, now, time.perf_counter() - started)
@@ -358,7 +365,7 @@ class _Loop:
                             items.append(
                                 (now, Trade(round(p.price * inv), p.qty, p.buyer_aggressor))
                             )
-                session.after_apply(sym, st, msg.payload, msg.ts_ns)
+                session.after_apply(sym, st, msg.payload, last_ns)
         self.flush()
         end = self.now
         self.feed.now_ns = (t0 or 0) + round(end * 1e9)
@@ -376,6 +383,7 @@ class _Loop:
             "trades": self.trades,
             "skipped": self.skipped,
             "elapsed_s": elapsed,
+            "clock_backsteps": self.backsteps,
         }
 
     def _snapshot(self, msg: Message, now: float) -> None:
@@ -384,7 +392,7 @@ class _Loop:
         if sym not in self.engines or not feed.needs_snapshot(sym):
             return  # live fetches a snapshot only for a book that waits for one
         self.flush(sym)
-        feed.session.on_snapshot(sym, msg.payload, msg.ts_ns)
+        feed.session.on_snapshot(sym, msg.payload, feed.now_ns)
         feed.books.apply_snapshot(sym, msg.payload)
         if not feed.needs_snapshot(sym):
             self.engines[sym].on_book(now)  # the synced book is quoted at once, as live

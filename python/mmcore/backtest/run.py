@@ -94,6 +94,7 @@ def backtest(
             "book_events": run.book_events,
             "trades": run.trades,
             "elapsed_s": run.elapsed_s,
+            "clock_backsteps": run.clock_backsteps,
             "messages_per_s": run.messages / run.elapsed_s if run.elapsed_s > 0 else None,
         },
         "latency": {
