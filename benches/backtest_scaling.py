@@ -68,13 +68,15 @@ def main() -> int:
 
     cfg = load_backtest_config(load_toml(config))
     for label, out in (("no results folder", None), ("with --out (journal, report)", work / "o")):
-        rates = []
+        rates, cpu_rates = [], []
         for _ in range(3):
             s = backtest(cfg, parse_data_args([data]), out, report=out is not None)
             rates.append(s["replay"]["messages_per_s"])
+            cpu_rates.append(s["replay"]["messages_per_cpu_s"])
         print(
-            f"backtest {label}: median {statistics.median(rates):,.0f} messages/s "
-            f"({', '.join(f'{r:,.0f}' for r in rates)}); {s['metrics']['fills']} fills"
+            f"backtest {label}: median {statistics.median(rates):,.0f} messages/s wall "
+            f"({', '.join(f'{r:,.0f}' for r in rates)}), {statistics.median(cpu_rates):,.0f} "
+            f"per CPU second; {s['metrics']['fills']} fills"
         )
 
     adj = [round(0.6 + 0.1 * i, 2) for i in range(args.runs)]

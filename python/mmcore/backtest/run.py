@@ -96,6 +96,8 @@ def backtest(
             "elapsed_s": run.elapsed_s,
             "clock_backsteps": run.clock_backsteps,
             "messages_per_s": run.messages / run.elapsed_s if run.elapsed_s > 0 else None,
+            "cpu_s": run.cpu_s,
+            "messages_per_cpu_s": run.messages / run.cpu_s if run.cpu_s > 0 else None,
         },
         "latency": {
             "feed_latency_s": {s: p.feed_latency_s for s, p in paper.items()},
