@@ -9,6 +9,9 @@ hftbacktest's collector records it) and then measures:
 2. a sweep of ``--runs`` parameter sets on it with 1 worker and with 2, on the process pool
    and on a local Ray (each started afresh; worker start-up is part of the time, as a user
    sees it). The figure is the wall-time ratio 1 worker / 2 workers.
+3. the machine's own 2-process speedup right then (a control: the same pure-Python work in
+   one process and split over two spawned ones), measured just before each sweep pair: on a
+   shared machine another job's load caps any speedup, and this says by how much.
 """
 
 from __future__ import annotations
@@ -44,6 +47,30 @@ def _cli(*args: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+def _spin(n: int) -> int:
+    """Pure-Python CPU work (the control)."""
+    x = 0
+    for i in range(n):
+        x = (x * 31 + i) % 1_000_003
+    return x
+
+
+def machine_speedup(n: int = 6_000_000) -> float:
+    """Wall time of ``_spin(n)`` in one process / split over two spawned processes."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        pool.map(_spin, [1, 1])  # the workers are up before timing
+        t = time.perf_counter()
+        pool.map(_spin, [n])
+        one = time.perf_counter() - t
+        t = time.perf_counter()
+        pool.map(_spin, [n // 2, n // 2])
+        two = time.perf_counter() - t
+    return one / two
 
 
 def main() -> int:
@@ -83,6 +110,7 @@ def main() -> int:
     times: dict[str, float] = {}
     executors = [("pool", [])] + ([] if args.no_ray else [("ray", ["--ray"])])
     for name, flag in executors:
+        print(f"machine control: 2 processes are {machine_speedup():.2f}x one right now")
         for workers in (1, 2):
             folder = work / f"sweep-{name}-{workers}"
             folder.mkdir()

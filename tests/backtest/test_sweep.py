@@ -167,3 +167,14 @@ def test_bad_sweep_files_are_refused_by_name(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_sweep(_sweep_file(tmp_path, session_files, body))
+
+
+def test_the_readme_examples_are_valid_configs() -> None:
+    from mmcore.backtest.config import load_backtest_config
+    from mmcore.config import load_toml
+
+    cfg = load_backtest_config(load_toml(ROOT / "examples" / "backtest.toml"))
+    assert cfg.backtest.fees["binance-spot"].tier == "VIP 0"
+    sweep = load_sweep(ROOT / "examples" / "sweep.toml")
+    assert sweep.sweep.method == "grid" and len(sweep.grid) == 2
+    assert sweep.data["sim"][0].endswith("data/sim/*.gz")
