@@ -178,3 +178,32 @@ def test_the_readme_examples_are_valid_configs() -> None:
     sweep = load_sweep(ROOT / "examples" / "sweep.toml")
     assert sweep.sweep.method == "grid" and len(sweep.grid) == 2
     assert sweep.data["sim"][0].endswith("data/sim/*.gz")
+
+
+class _DiesWhenUnpickled:
+    """A value whose unpickling ends the process that receives it: a worker crash."""
+
+    def __reduce__(self) -> tuple:
+        return (os._exit, (3,))
+
+
+def test_a_worker_that_dies_is_a_failed_run_and_the_others_still_run(
+    session_files: RawSession, tmp_path: Path
+) -> None:
+    from mmcore.backtest.sweep import RunTask
+
+    cfg = load_sweep(_sweep_file(tmp_path, session_files, GRID))
+    rows: list[dict] = []
+    tasks = [
+        RunTask(f"p{i:04d}-sim", "sim", {"symbols.BTCUSDT.quote.gamma": 0.05}, cfg.base, d)
+        for i, d in enumerate([cfg.data["sim"], (_DiesWhenUnpickled(),), cfg.data["sim"]])
+    ]
+    pool = PoolExecutor(1)
+    try:
+        pool(tasks, rows.append)
+    finally:
+        pool.close()
+    by_id = {r["run_id"]: r for r in rows}
+    assert sorted(by_id) == ["p0000-sim", "p0001-sim", "p0002-sim"]
+    assert "worker died" in by_id["p0001-sim"]["error"]
+    assert by_id["p0000-sim"]["error"] is None and by_id["p0002-sim"]["error"] is None

@@ -48,6 +48,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,13 @@ def run_one(task: RunTask) -> dict[str, Any]:
     return row
 
 
+def failed_row(task: RunTask, error: str) -> dict[str, Any]:
+    """The row of a run that did not come back from its worker (no metrics, no run time)."""
+    row: dict[str, Any] = {"run_id": task.run_id, "dataset": task.dataset}
+    row |= {f"param.{k}": v for k, v in task.params.items()}
+    return row | {"error": error, "run_time_s": math.nan, "cpu_s": math.nan}
+
+
 # -- results on disk ------------------------------------------------------------------------
 
 
@@ -339,21 +347,53 @@ class PoolExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def __call__(self, tasks: Iterable[RunTask], on_done: Callable[[dict[str, Any]], None]) -> None:
-        if self._pool is None:
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        pool = self._pool
-        pending: set[Future[dict[str, Any]]] = set()
+        """Run ``tasks``; each finished run's row goes to ``on_done``. A worker that dies
+        breaks the whole pool and every run in it: those runs go again one at a time on a
+        fresh pool, and the one that breaks it alone is recorded as failed."""
+        pending: dict[Future[dict[str, Any]], RunTask] = {}
+        suspects: list[RunTask] = []  # runs that were in a pool that broke
         queue = iter(tasks)
-        for task in itertools.islice(queue, self.workers * 2):
-            pending.add(pool.submit(run_one, task))
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        alone = False  # the pending run is a suspect run by itself
+
+        def submit(task: RunTask) -> None:
+            if self._pool is None:
+                ctx = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            pending[self._pool.submit(run_one, task)] = task
+
+        while True:
+            if not pending:
+                if suspects:
+                    alone = True
+                    submit(suspects.pop(0))
+                else:
+                    alone = False
+                    for task in itertools.islice(queue, self.workers * 2):
+                        submit(task)
+                    if not pending:
+                        return
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for fut in finished:
-                on_done(fut.result())
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.add(pool.submit(run_one, nxt))
+                task = pending.pop(fut)
+                try:
+                    row = fut.result()
+                except BrokenProcessPool as exc:  # a worker died (killed, crashed)
+                    broken = True
+                    if not alone:
+                        suspects.append(task)
+                        continue
+                    row = failed_row(task, f"worker died: {exc}")
+                except Exception as exc:  # it could not be sent, or its result returned
+                    row = failed_row(task, f"{type(exc).__name__}: {exc}")
+                on_done(row)
+            if broken:
+                self.close()
+                suspects += pending.values()
+                pending.clear()
+            elif not alone and not suspects:
+                while len(pending) < self.workers * 2 and (task := next(queue, None)):
+                    submit(task)
 
     def close(self) -> None:
         """Stop the workers."""
@@ -386,11 +426,16 @@ class RayExecutor:
                 ray.init(num_cpus=self._cpus, include_dashboard=False, log_to_driver=False)
             self._started = True
         remote = ray.remote(num_cpus=1)(run_one)
-        refs = [remote.remote(t) for t in tasks]
+        refs = {remote.remote(t): t for t in tasks}
         while refs:
-            ready, refs = ray.wait(refs, num_returns=1)
+            ready, _ = ray.wait(list(refs), num_returns=1)
             for ref in ready:
-                on_done(ray.get(ref))
+                task = refs.pop(ref)
+                try:
+                    row = ray.get(ref)
+                except Exception as exc:  # the worker or its node died, after Ray's retries
+                    row = failed_row(task, f"{type(exc).__name__}: {exc}")
+                on_done(row)
 
     def close(self) -> None:
         """Shut down the Ray this executor started."""
