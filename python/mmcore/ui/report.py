@@ -232,7 +232,13 @@ def summarize(
         quotes=trader.stats.quotes,
         tick_to_quote_p50_us=round(p50, 1),
         tick_to_quote_p99_us=round(p99, 1),
-        llm_mode="rules (offline)" if runtime.client is None else "relay",
+        llm_mode=(
+            "none (not replayed)"
+            if not runtime.service.advisors
+            else "rules (offline)"
+            if runtime.client is None
+            else "relay"
+        ),
         llm_calls=runtime.service.stats["calls"],
         llm_cost_usd=ledger_cost,
     )
