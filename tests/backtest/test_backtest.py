@@ -65,15 +65,27 @@ def test_raw_files_of_a_session_replay_in_time_order_through_gap_and_resync(
 def test_same_data_and_config_give_byte_identical_fills(
     session_files: RawSession, tmp_path: Path
 ) -> None:
-    cfg = _load(tmp_path)
-    data = parse_data_args([str(session_files.files[0].parent / "*.gz")])
+    """Twice in this process and once in another with a different string-hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    cfg_path = write_config(tmp_path)
+    cfg = load_backtest_config(load_toml(cfg_path))
+    glob = str(session_files.files[0].parent / "*.gz")
     hashes = []
     for name in ("one", "two"):
         out = tmp_path / name
-        summary = backtest(cfg, data, out)
+        summary = backtest(cfg, parse_data_args([glob]), out)
         assert summary["metrics"]["fills"] > 10
         hashes.append(hashlib.sha256((out / "fills.parquet").read_bytes()).hexdigest())
-    assert hashes[0] == hashes[1]
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(root / "python")}
+    cmd = [sys.executable, "-m", "mmcore", "backtest", "--data", glob, "--config", str(cfg_path)]
+    done = subprocess.run([*cmd, "--out", str(tmp_path / "three")], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    hashes.append(hashlib.sha256((tmp_path / "three" / "fills.parquet").read_bytes()).hexdigest())
+    assert hashes[0] == hashes[1] == hashes[2]
 
 
 def test_results_folder_has_report_summary_and_fills(
