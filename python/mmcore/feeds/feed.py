@@ -132,16 +132,7 @@ class Feed:
         conn = self._active
         if conn is None or conn.closed.is_set():
             return SymbolHealth(symbol, FeedState.UNSYNCED, None, False)
-        session = conn.session
-        last = session.last_ns.get(symbol)
-        age = None if last is None else (time.monotonic_ns() - last) / 1e9
-        if symbol in session.resyncing or not session.is_synced(symbol):
-            state = FeedState.UNSYNCED
-        elif age is None or age > self.config.quote_stale_after_s:
-            state = FeedState.STALE
-        else:
-            state = FeedState.SYNCED
-        return SymbolHealth(symbol, state, age, state is FeedState.SYNCED)
+        return conn.session.health(symbol, time.monotonic_ns(), self.config.quote_stale_after_s)
 
     def safe_to_quote(self, symbol: str) -> bool:
         """True only for a synced book on a live connection updated within the stale limit."""
