@@ -80,6 +80,7 @@ class WireVenue:
     """
 
     trade_every = 3  # one trade print per symbol every N rounds
+    size_decimals = 3  # decimals of the size strings (COIN-M: 0, sizes are whole contracts)
 
     def __init__(
         self,
@@ -93,7 +94,10 @@ class WireVenue:
     ) -> None:
         if not symbols:
             raise ValueError("a fake venue needs at least one symbol")
-        self.books = {s: TrueBook(s, seed=seed, depth=depth) for s in symbols}
+        self.books = {
+            s: TrueBook(s, seed=seed, depth=depth, size_decimals=self.size_decimals)
+            for s in symbols
+        }
         self.connections: list[WireConnection] = []
         self.rest_log: list[RestHit] = []
         self.rest_violations = 0  # requests made while a Retry-After was still running
