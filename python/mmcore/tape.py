@@ -132,9 +132,12 @@ class TapeWriter:
     def write_connect(self, epoch: int, url: str) -> None:
         """Record that connection ``epoch`` opened to ``url`` (replay starts a new session)."""
         self._epoch_url[epoch] = url
-        while len(self._epoch_url) > 2:  # at most two live connections (make-before-break)
-            del self._epoch_url[min(self._epoch_url)]
         self._append(RecordKind.CONNECT, epoch, "", url.encode())
+
+    def write_disconnect(self, epoch: int) -> None:
+        """Connection ``epoch`` closed: a file started from now on no longer repeats its
+        connect (nothing is recorded; its frames simply stop)."""
+        self._epoch_url.pop(epoch, None)
 
     def flush(self) -> None:
         """Compress the pending batch and make it readable on disk (gzip sync flush)."""

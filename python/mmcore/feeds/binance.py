@@ -8,10 +8,16 @@ and the books keep them as the venue sends them.
 
 from __future__ import annotations
 
+import json
+
 from mmcore.feeds.venue import SnapshotRequest, VenueProtocol
 
 __all__ = ["BinanceProtocol", "snapshot_weight"]
 
+
+_MAX_STREAMS = 1024  # streams one connection may carry
+_URL_STREAMS = 200  # streams named in the URL (a few kB); the rest are SUBSCRIBEd
+_SUBSCRIBE_PARAMS = 200  # streams per SUBSCRIBE request
 
 #: REST depth path per venue
 _DEPTH_PATH = {
@@ -30,11 +36,16 @@ def snapshot_weight(limit: int, futures: bool) -> int:
 
 
 class BinanceProtocol(VenueProtocol):
-    """All symbols' ``@depth@100ms`` and ``@trade`` streams on one combined-stream connection."""
+    """Every symbol's ``@depth@100ms`` and trade streams on combined-stream connections of at
+    most 1024 streams: the first 200 in the URL, the rest in ``SUBSCRIBE`` requests sent at
+    4 a second (Binance cuts a connection that sends more than 5 messages a second, pings and
+    pongs included)."""
 
     resync = "rest"
     rest_snapshots = True
     rotates_connections = True
+    connection_capacity = _MAX_STREAMS
+    subscribe_interval_s = 0.25
 
     @property
     def futures(self) -> bool:
@@ -46,12 +57,29 @@ class BinanceProtocol(VenueProtocol):
         """``aggTrade`` on COIN-M (the only trade stream dapi lists), ``trade`` elsewhere."""
         return "aggTrade" if self.venue == "binance-coinm" else "trade"
 
-    def stream_url(self, ws_base: str) -> str:
+    def streams(self) -> list[str]:
+        """Every stream name of this connection, two per symbol."""
         names = []
         for sym in self.symbols:
             low = sym.lower()
             names += [f"{low}@depth@100ms", f"{low}@{self.trade_stream}"]
-        return f"{ws_base}/stream?streams={'/'.join(names)}"
+        return names
+
+    def symbol_cost(self, symbol: str) -> float:
+        return 2  # depth + trades
+
+    def stream_url(self, ws_base: str) -> str:
+        return f"{ws_base}/stream?streams={'/'.join(self.streams()[:_URL_STREAMS])}"
+
+    def subscribe_frames(self) -> list[str]:
+        rest = self.streams()[_URL_STREAMS:]
+        return [
+            json.dumps(
+                {"method": "SUBSCRIBE", "params": rest[i : i + _SUBSCRIBE_PARAMS], "id": n + 1},
+                separators=(",", ":"),
+            )
+            for n, i in enumerate(range(0, len(rest), _SUBSCRIBE_PARAMS))
+        ]
 
     def snapshot_request(self, symbol: str) -> SnapshotRequest:
         path = _DEPTH_PATH[self.venue]

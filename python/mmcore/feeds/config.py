@@ -87,6 +87,7 @@ class FeedConfig:
     close_timeout_s: float = bounded(2.0, gt=0)
     rest_timeout_s: float = bounded(10.0, gt=0)
     rest_weight_per_minute: int = bounded(1200, ge=1)  # our share of the venue's IP budget
+    rest_concurrency: int = bounded(16, ge=1)  # most snapshot calls in flight at once
     rest_ban_default_s: float = bounded(60.0, ge=0)  # 418 without Retry-After
     recv_queue_frames: int = bounded(64, ge=1)  # websockets' bounded receive queue
     max_buffer: int = bounded(1024, ge=1)  # diffs buffered per symbol while unsynced
