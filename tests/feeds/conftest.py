@@ -68,10 +68,9 @@ def feed_config(case: VenueCase, fake: WireVenue, **overrides: Any) -> FeedConfi
     """A FeedConfig pointing at ``fake`` with fast timings."""
     return FeedConfig(
         venue=case.venue,
-        symbols=case.symbols,
         ws_url=fake.ws_url,
         rest_url=fake.rest_url,
-        **{**FAST, **overrides},
+        **{"symbols": case.symbols, **FAST, **overrides},
     )
 
 

@@ -35,8 +35,12 @@ class BinanceWire(WireVenue):
         *,
         futures: bool = False,
         coin_margined: bool = False,
+        max_streams: int = 1024,
+        max_inbound_per_s: int | None = 5,
         **kwargs: Any,
     ) -> None:
+        self.max_streams = max_streams  # per connection, as on Binance
+        self.max_inbound_per_s = max_inbound_per_s  # cut beyond this (pongs are not counted)
         self.futures = futures or coin_margined
         self.coin_margined = coin_margined
         if coin_margined:
@@ -79,8 +83,11 @@ class BinanceWire(WireVenue):
 
     def _on_open(self, conn: WireConnection) -> None:
         url = urlsplit(conn.ws.request.path if conn.ws.request else "/")
-        streams = parse_qs(url.query).get("streams", [""])[-1]
-        for name in filter(None, streams.split("/")):
+        streams = [n for n in parse_qs(url.query).get("streams", [""])[-1].split("/") if n]
+        if len(streams) > self.max_streams:
+            self._later(0, lambda: self.cut(conn, f"{len(streams)} streams in the URL"))
+            return
+        for name in streams:
             self._subscribe(conn, name)
 
     def _subscribe(self, conn: WireConnection, name: str) -> None:
@@ -101,6 +108,9 @@ class BinanceWire(WireVenue):
             conn.send(compact_json({"code": 3, "msg": "Invalid JSON or request"}))
             return
         if method == "SUBSCRIBE":
+            if len(set(conn.topics.values()) | set(params)) > self.max_streams:
+                self._later(0, lambda: self.cut(conn, f"over {self.max_streams} streams"))
+                return
             for name in params:
                 self._subscribe(conn, name)
             conn.send(compact_json({"result": None, "id": req_id}))

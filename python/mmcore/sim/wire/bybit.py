@@ -24,8 +24,19 @@ class BybitWire(WireVenue):
     the real venue, so a resync is unsubscribe + subscribe.
     """
 
-    def __init__(self, symbols: list[str], *, category: str = "spot", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        symbols: list[str],
+        *,
+        category: str = "spot",
+        max_args_chars: int = 21_000,
+        **kwargs: Any,
+    ) -> None:
         self.category = category
+        # spot refuses more than 10 topics a request; every category caps one connection's
+        # topics at 21,000 characters in all
+        self.max_args = 10 if category == "spot" else None
+        self.max_args_chars = max_args_chars
         super().__init__(symbols, **kwargs)
 
     @property
@@ -62,6 +73,15 @@ class BybitWire(WireVenue):
 
     def _subscribe(self, conn: WireConnection, names: list[str], reply: dict[str, Any]) -> None:
         snapshots = []
+        refusal = None
+        if self.max_args is not None and len(names) > self.max_args:
+            refusal = f"args size {len(names)} > {self.max_args}"
+        elif sum(len(n) for n in [*conn.topics.values(), *names]) > self.max_args_chars:
+            refusal = f"args length over {self.max_args_chars} on one connection"
+        if refusal is not None:
+            self.limit_violations.append(refusal)
+            conn.send(compact_json({"success": False, "ret_msg": refusal, **reply}))
+            return
         for name in names:
             kind, _, symbol = name.rpartition(".")
             if symbol not in self.books or not kind.startswith(("orderbook.", "publicTrade")):
