@@ -18,6 +18,7 @@ import itertools
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ __all__ = ["Connection", "Shard", "ShardContext"]
 log = logging.getLogger("mmcore.feeds.feed")
 
 _SNAPSHOT_RETRY_S = 0.05  # a too-old snapshot: let a few more diffs buffer, then fetch again
+_REST_TRIES = 3  # REST snapshots one resync may try where resubscribing also works (Bybit)
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Connection:
         self.rotate = asyncio.Event()
         self.resync_deadline_ns: dict[str, int] = {}
         self.snapshot_tasks: dict[str, asyncio.Task[None]] = {}
+        self.rest_tries: Counter[str] = Counter()  # per symbol, in the current resync
+        self.resubscribed: set[str] = set()  # resyncs that gave up on REST for in-band
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -211,7 +215,7 @@ class Shard:
         session.on_resync = lambda sym, st: self._start_resync(conn, sym, st)
         session.on_buffered = lambda sym: self._on_buffered(conn, sym)
         self._connections.add(conn)
-        if self.protocol.resync == "resubscribe":  # the subscribe brings the snapshots
+        if self.protocol.snapshot_on_subscribe:  # the subscribe brings the snapshots
             deadline = time.monotonic_ns() + int(cfg.resync_timeout_s * 1e9)
             session.resyncing.update(self.symbols)
             conn.resync_deadline_ns = dict.fromkeys(self.symbols, deadline)
@@ -317,7 +321,7 @@ class Shard:
             for sym in list(conn.session.resyncing):
                 if now > conn.resync_deadline_ns.get(sym, now + 1) and self._resync_idle(conn, sym):
                     log.warning("feed_resync_timeout epoch=%d symbol=%s", conn.epoch, sym)
-                    self._start_resync(conn, sym, None)
+                    self._start_resync(conn, sym, None, retry=True)
             if p.rotates_connections and (now - conn.opened_ns) > cfg.max_connection_age_s * 1e9:
                 conn.rotate.set()
             if self._attempt and conn is self.active and conn.session.all_synced():
@@ -328,8 +332,11 @@ class Shard:
         task = conn.snapshot_tasks.get(symbol)
         return task is None or task.done()
 
-    def _start_resync(self, conn: Connection, symbol: str, status: ApplyStatus | None) -> None:
-        """Rebuild one symbol's book; the others are not touched."""
+    def _start_resync(
+        self, conn: Connection, symbol: str, status: ApplyStatus | None, *, retry: bool = False
+    ) -> None:
+        """Rebuild one symbol's book; the others are not touched. ``retry``: the previous
+        attempt of this resync timed out."""
         if conn.closed.is_set():
             return
         conn.session.resyncing.add(symbol)
@@ -337,25 +344,46 @@ class Shard:
         timeout_ns = int(self.config.resync_timeout_s * 1e9)
         conn.resync_deadline_ns[symbol] = time.monotonic_ns() + timeout_ns
         log.info("feed_resync epoch=%d symbol=%s status=%s", conn.epoch, symbol, status)
-        if self.protocol.resync == "rest":
+        if not retry:  # a new resync
+            conn.rest_tries.pop(symbol, None)
+            conn.resubscribed.discard(symbol)
+        p = self.protocol
+        if p.resync == "rest" and not (retry and p.snapshot_on_subscribe):
             self._fetch_snapshot(conn, symbol)
         else:
-            if self._resync_idle(conn, symbol):
-                conn.snapshot_tasks.pop(symbol, None)  # a new episode may need a REST fetch
-            conn.spawn(self._send_frames(conn, self.protocol.resubscribe_frames(symbol)))
+            self._resubscribe(conn, symbol)
+
+    def _resubscribe(self, conn: Connection, symbol: str) -> None:
+        """Ask the venue for an in-band snapshot of ``symbol``."""
+        if self.protocol.resync == "rest":  # REST was tried first and did not confirm
+            self.ctx.metrics.rest_fallbacks += 1
+            conn.resubscribed.add(symbol)
+            log.warning("feed_rest_resync_fallback epoch=%d symbol=%s", conn.epoch, symbol)
+        if self._resync_idle(conn, symbol):
+            conn.snapshot_tasks.pop(symbol, None)  # a new episode may need a REST fetch
+        conn.spawn(self._send_frames(conn, self.protocol.resubscribe_frames(symbol)))
 
     def _on_buffered(self, conn: Connection, symbol: str) -> None:
         """The core buffers diffs and waits for a snapshot: fetch one, once per episode."""
         if self.ctx.rest is None or symbol in conn.snapshot_tasks:
             return
         if symbol in conn.session.resyncing:
-            self._fetch_snapshot(conn, symbol)  # resubscribed, but no snapshot came in-band
+            if symbol not in conn.resubscribed:
+                self._fetch_snapshot(conn, symbol)  # no snapshot came in-band (OKX 2026)
         else:
             self._start_resync(conn, symbol, ApplyStatus.BUFFERED)  # first diffs (Binance)
 
     def _fetch_snapshot(self, conn: Connection, symbol: str) -> None:
-        if self._resync_idle(conn, symbol):
-            conn.snapshot_tasks[symbol] = asyncio.create_task(self._snapshot(conn, symbol))
+        if not self._resync_idle(conn, symbol):
+            return
+        p = self.protocol
+        if p.resync == "rest" and p.snapshot_on_subscribe:
+            # REST is the quick path here; an in-band snapshot is the sure one
+            if conn.rest_tries[symbol] >= _REST_TRIES:
+                self._resubscribe(conn, symbol)
+                return
+            conn.rest_tries[symbol] += 1
+        conn.snapshot_tasks[symbol] = asyncio.create_task(self._snapshot(conn, symbol))
 
     async def _send_frames(
         self, conn: Connection, frames: list[str], interval_s: float = 0.0
@@ -373,8 +401,9 @@ class Shard:
         session = conn.session
         while not conn.closed.is_set() and not session.is_synced(symbol):
             try:
-                body = await rest.fetch(self.protocol.snapshot_request(symbol))
-            except SnapshotError as exc:
+                raw = await rest.fetch(self.protocol.snapshot_request(symbol))
+                body, confirm_after = self.protocol.snapshot_body(symbol, raw)
+            except (SnapshotError, ValueError) as exc:
                 log.error(
                     "feed_snapshot_failed epoch=%d symbol=%s error=%s", conn.epoch, symbol, exc
                 )
@@ -388,13 +417,17 @@ class Shard:
             if tape is not None:
                 tape.write_snapshot(conn.epoch, symbol, body)
             try:
-                st = session.on_snapshot(symbol, body, time.monotonic_ns())
+                st = session.on_snapshot(
+                    symbol, body, time.monotonic_ns(), confirm_after=confirm_after
+                )
             except DecodeError as exc:
                 metrics.malformed += 1
                 log.error("feed_snapshot_malformed symbol=%s error=%s", symbol, exc)
                 return
             if st == ApplyStatus.SNAPSHOT_TOO_OLD:
                 metrics.gaps += 1
+                if confirm_after is not None:
+                    return  # a try spent: the next buffered diff fetches again, or resubscribes
                 await asyncio.sleep(_SNAPSHOT_RETRY_S)
             elif not session.is_synced(symbol):
                 return  # waiting for the diff that bridges the snapshot; the timeout re-checks

@@ -90,9 +90,20 @@ class VenueProtocol:
         """Frames that make the venue send ``symbol``'s book snapshot again."""
         return []
 
+    @property
+    def snapshot_on_subscribe(self) -> bool:
+        """Subscribing brings each book's snapshot in-band (Bybit, OKX until 2026-08)."""
+        return self.resync == "resubscribe"
+
     def snapshot_request(self, symbol: str) -> SnapshotRequest:
         """The REST snapshot call for ``symbol`` (venues with ``rest_snapshots``)."""
         raise NotImplementedError(f"{self.venue} has no REST snapshot")
+
+    def snapshot_body(self, symbol: str, body: bytes) -> tuple[bytes, int | None]:
+        """The REST answer as the core decodes it, and the snapshot's update id when a later
+        diff must confirm it (``None``: the venue guarantees the ids match). Raises
+        :class:`ValueError` for an answer that is an error, not a book."""
+        return body, None
 
     def is_control(self, frame: bytes) -> bool:
         """True for frames the core does not decode that are fine (pong, acks)."""

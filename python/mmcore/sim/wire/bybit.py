@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from mmcore.sim.wire.flow import BookChange, TradePrint
@@ -21,7 +22,9 @@ class BybitWire(WireVenue):
 
     ``orderbook.<N>.<SYM>`` starts with a ``snapshot`` on subscribe, then ``delta`` messages
     whose ``u`` rises by exactly 1. Subscribing an already-subscribed topic is an error, as on
-    the real venue, so a resync is unsubscribe + subscribe.
+    the real venue, so a resync is unsubscribe + subscribe. ``GET /v5/market/orderbook``
+    serves the book with the stream's ``u`` (the documented relation for the 1000-level
+    stream); ``rest_u_offset`` shifts it, as REST ids from another depth's sequence would be.
     """
 
     def __init__(
@@ -30,9 +33,11 @@ class BybitWire(WireVenue):
         *,
         category: str = "spot",
         max_args_chars: int = 21_000,
+        rest_u_offset: int = 0,
         **kwargs: Any,
     ) -> None:
         self.category = category
+        self.rest_u_offset = rest_u_offset
         # spot refuses more than 10 topics a request; every category caps one connection's
         # topics at 21,000 characters in all
         self.max_args = 10 if category == "spot" else None
@@ -149,6 +154,29 @@ class BybitWire(WireVenue):
             "seq": self._seq,
         }
         return compact_json({"topic": "@", "type": "snapshot", "ts": ts, "data": [data]})
+
+    def _rest(self, path: str, query: dict[str, str]) -> tuple[int, Any, int]:
+        if path != "/v5/market/orderbook":
+            return super()._rest(path, query)
+        symbol = query.get("symbol", "")
+        if query.get("category") != self.category or symbol not in self.books:
+            error = {"retCode": 10001, "retMsg": "params error: symbol invalid", "result": {}}
+            return HTTPStatus.OK, error, 1  # Bybit answers errors with HTTP 200 and a retCode
+        limit = int(query.get("limit", "1"))
+        u, bids, asks = self._take_snapshot(symbol)
+        self._seq += 1
+        ts = now_ms()
+        result = {
+            "s": symbol,
+            "b": bids[:limit],
+            "a": asks[:limit],
+            "ts": ts,
+            "u": u + self.rest_u_offset,
+            "seq": self._seq,
+            "cts": ts,
+        }
+        body = {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": ts}
+        return HTTPStatus.OK, body, 1
 
     def _malformed_frame(self, index: int) -> str:
         symbol = next(iter(self.books))

@@ -260,7 +260,8 @@ class WireVenue:
         self._rate_limits.extend([(429, retry_after)] * n_429 + [(418, retry_after)] * n_418)
 
     def delay_rest(self, seconds: float, count: int = 1) -> None:
-        """Answer the next ``count`` REST calls ``seconds`` late (a snapshot still in flight)."""
+        """Deliver the next ``count`` REST answers ``seconds`` after they were taken (a snapshot
+        still in flight while the book moves on)."""
         self._rest_delays.extend([seconds] * count)
 
     def _take_snapshot(
@@ -342,8 +343,7 @@ class WireVenue:
     async def _answer_rest(self, connection: ServerConnection, request: Request) -> Response:
         # a little service time, as on a real venue, so concurrent calls overlap
         await asyncio.sleep(self.rest_latency_s)
-        if self._rest_delays:
-            await asyncio.sleep(self._rest_delays.popleft())
+        delay = self._rest_delays.popleft() if self._rest_delays else 0.0
         path, _, raw_query = request.path.partition("?")
         query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
         now = time.monotonic()
@@ -366,6 +366,8 @@ class WireVenue:
         response.headers["Content-Type"] = "application/json"
         for key, value in headers.items():
             response.headers[key] = value
+        # the answer is taken now and arrives late: the book moves on meanwhile
+        await asyncio.sleep(delay)
         return response
 
     def _rest_headers(self, weight: int) -> dict[str, str]:
