@@ -301,6 +301,16 @@ class TapeReplay:
     frames: int = 0
     snapshots: int = 0
     epochs: list[int] = field(default_factory=list)
+    sessions: dict[int, BookSession] = field(default_factory=dict)
+
+    def session_for(self, symbol: str) -> BookSession:
+        """The newest session that carried ``symbol``: a feed split over several connections
+        runs one epoch per connection, each with its own share of the symbols."""
+        for epoch in reversed(self.epochs):
+            book = self.sessions[epoch].router.book(symbol)
+            if book.applied or book.buffered:
+                return self.sessions[epoch]
+        return self.session
 
 
 def replay_tape(path: str | Path, *, max_buffer: int = 1024) -> TapeReplay:
@@ -317,7 +327,7 @@ def replay_tape(path: str | Path, *, max_buffer: int = 1024) -> TapeReplay:
         )
 
     result = TapeReplay(new_session(0), metrics)
-    sessions: dict[int, BookSession] = {}
+    sessions = result.sessions
     for rec in read_tape(path):
         if rec.kind is RecordKind.CONNECT:
             if rec.epoch not in sessions:
