@@ -30,6 +30,23 @@ def binance_in_thread() -> Iterator[BinanceWire]:
         yield fake
 
 
+def _record_until(cmd: list[str], marker: str) -> list[str]:
+    """Run the recorder ``cmd`` as a child, SIGINT it once a status line contains ``marker``;
+    it must exit cleanly. Returns the lines it wrote after the marker."""
+    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        assert child.stderr is not None
+        lines = lines_within(child.stderr, TIMEOUT_S)
+        seen = list(itertools.takewhile(lambda line: marker not in line, lines))
+        child.send_signal(signal.SIGINT)
+        rest = list(lines)
+        assert child.wait(TIMEOUT_S) == 0, [*seen, *rest]
+    finally:
+        child.kill()
+        child.wait()
+    return rest
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mmcore")
     add_parser(parser.add_subparsers())
@@ -45,17 +62,7 @@ def test_record_writes_a_tape_that_replays_to_synced_books(
     cmd = [sys.executable, "-m", "mmcore", "record", "--venue", "binance-spot"]
     cmd += ["--symbols", "BTCUSDT,ETHUSDT", "--out", str(tmp_path), "--stats-every", "0.1"]
     cmd += ["--duration", "120", "--ws-url", fake.ws_url, "--rest-url", fake.rest_url]
-    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=dict(os.environ))
-    try:
-        assert child.stderr is not None
-        lines = lines_within(child.stderr, TIMEOUT_S)
-        seen = list(itertools.takewhile(lambda line: "synced 2/2" not in line, lines))
-        child.send_signal(signal.SIGINT)
-        rest = list(lines)
-        assert child.wait(TIMEOUT_S) == 0, [*seen, *rest]
-    finally:
-        child.kill()
-        child.wait()
+    rest = _record_until(cmd, "synced 2/2")
     assert any("wrote" in line for line in rest), rest
     replay = replay_tape(tmp_path)
     assert replay.frames > 0
@@ -76,17 +83,7 @@ def test_record_many_symbols_reports_the_time_to_all_synced(venue: str, tmp_path
         cmd = [sys.executable, "-m", "mmcore", "record", "--venue", venue, "--config", str(config)]
         cmd += ["--symbols", ",".join(symbols), "--out", str(out), "--stats-every", "0.5"]
         cmd += ["--duration", "120", "--ws-url", fake.ws_url, "--rest-url", fake.rest_url]
-        child = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=dict(os.environ))
-        try:
-            assert child.stderr is not None
-            lines = lines_within(child.stderr, TIMEOUT_S)
-            seen = list(itertools.takewhile(lambda line: "symbols synced after" not in line, lines))
-            child.send_signal(signal.SIGINT)
-            rest = list(lines)
-            assert child.wait(TIMEOUT_S) == 0, [*seen, *rest]
-        finally:
-            child.kill()
-            child.wait()
+        _record_until(cmd, f"all {len(symbols)} symbols synced after")
     replay = replay_tape(out)
     for sym in symbols:
         assert replay.session_for(sym).is_synced(sym), sym

@@ -11,15 +11,7 @@ import asyncio
 import json
 
 import pytest
-from tests.feeds.conftest import (
-    CASES,
-    SYNC_TIMEOUT,
-    VenueCase,
-    assert_matches_true_book,
-    eventually,
-    feed_config,
-    running_feed,
-)
+from tests.feeds import conftest as feeds
 
 from mmcore.feeds import Feed
 from mmcore.testing.fake_exchange import BybitWire
@@ -28,9 +20,9 @@ BYBIT = ("bybit-spot", "bybit-linear")
 
 
 @pytest.fixture(params=BYBIT)
-def bybit_case(request: pytest.FixtureRequest) -> VenueCase:
+def bybit_case(request: pytest.FixtureRequest) -> feeds.VenueCase:
     """Bybit spot and linear."""
-    return CASES[request.param]
+    return feeds.CASES[request.param]
 
 
 def _resubscribes(fake: BybitWire) -> int:
@@ -54,17 +46,19 @@ async def _watch_safe_books(feed: Feed, fake: BybitWire, symbol: str, bad: list[
         await asyncio.sleep(0.001)
 
 
-async def test_a_gap_is_resynced_from_rest_with_the_buffered_deltas(bybit_case: VenueCase) -> None:
+async def test_a_gap_is_resynced_from_rest_with_the_buffered_deltas(
+    bybit_case: feeds.VenueCase,
+) -> None:
     sym = bybit_case.symbols[0]
     async with bybit_case.fake() as fake:
         assert isinstance(fake, BybitWire)
-        config = feed_config(bybit_case, fake, book_depth=1000)
-        async with running_feed(config) as feed:
-            assert await feed.wait_synced(SYNC_TIMEOUT)
+        config = feeds.feed_config(bybit_case, fake, book_depth=1000)
+        async with feeds.running_feed(config) as feed:
+            assert await feed.wait_synced(feeds.SYNC_TIMEOUT)
             fake.delay_rest(0.1)  # deltas newer than the snapshot buffer while it travels
             fake.drop_next(sym)
-            await eventually(lambda: feed.metrics.gaps >= 1, "the gap")
-            await assert_matches_true_book(feed, fake, bybit_case.symbols)
+            await feeds.eventually(lambda: feed.metrics.gaps >= 1, "the gap")
+            await feeds.assert_matches_true_book(feed, fake, bybit_case.symbols)
             book = feed.book(sym)
             # the gap delta plus those that came while the snapshot travelled (5 ms apart)
             assert book is not None and book.buffered >= 5
@@ -85,29 +79,29 @@ async def test_rest_ids_from_another_sequence_fall_back_to_resubscribing(offset:
     """REST ``u`` ahead of the stream: every delta looks stale, so nothing confirms the
     snapshot; behind it: every try is too old. Either way the book is never offered for
     quoting on REST's word, and an in-band snapshot resyncs it."""
-    case = CASES["bybit-spot"]
+    case = feeds.CASES["bybit-spot"]
     sym = case.symbols[0]
     async with BybitWire(list(case.symbols), rest_u_offset=offset) as fake:
-        config = feed_config(case, fake, book_depth=1000)
-        async with running_feed(config) as feed:
-            assert await feed.wait_synced(SYNC_TIMEOUT)
+        config = feeds.feed_config(case, fake, book_depth=1000)
+        async with feeds.running_feed(config) as feed:
+            assert await feed.wait_synced(feeds.SYNC_TIMEOUT)
             bad: list[str] = []
             watcher = asyncio.create_task(_watch_safe_books(feed, fake, sym, bad))
             fake.drop_next(sym)
-            await eventually(lambda: feed.metrics.rest_fallbacks >= 1, "the fallback")
-            await assert_matches_true_book(feed, fake, case.symbols)
+            await feeds.eventually(lambda: feed.metrics.rest_fallbacks >= 1, "the fallback")
+            await feeds.assert_matches_true_book(feed, fake, case.symbols)
             assert _resubscribes(fake) >= 1
             watcher.cancel()
             assert bad == []
     assert any(h.path == "/v5/market/orderbook" for h in fake.rest_log), "REST was tried"
 
 
-async def test_other_depths_resubscribe_and_never_call_rest(bybit_case: VenueCase) -> None:
+async def test_other_depths_resubscribe_and_never_call_rest(bybit_case: feeds.VenueCase) -> None:
     async with bybit_case.fake() as fake:
         assert isinstance(fake, BybitWire)
-        async with running_feed(feed_config(bybit_case, fake, book_depth=50)) as feed:
-            assert await feed.wait_synced(SYNC_TIMEOUT)
+        async with feeds.running_feed(feeds.feed_config(bybit_case, fake, book_depth=50)) as feed:
+            assert await feed.wait_synced(feeds.SYNC_TIMEOUT)
             fake.drop_next(bybit_case.symbols[0])
-            await eventually(lambda: _resubscribes(fake) >= 1, "the resubscribe")
-            await assert_matches_true_book(feed, fake, bybit_case.symbols)
+            await feeds.eventually(lambda: _resubscribes(fake) >= 1, "the resubscribe")
+            await feeds.assert_matches_true_book(feed, fake, bybit_case.symbols)
     assert fake.rest_log == []
