@@ -8,6 +8,7 @@ Live tests shrink the limits on both sides to keep the symbol counts small.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -21,8 +22,8 @@ from tests.feeds.conftest import (
     running_feed,
 )
 
+from mmcore.feeds import Feed, make_protocol
 from mmcore.feeds import binance as binance_wire_rules
-from mmcore.feeds import make_protocol
 from mmcore.feeds.binance import BinanceProtocol
 from mmcore.feeds.bybit import BybitProtocol
 from mmcore.testing.fake_exchange import BinanceWire, BybitWire
@@ -124,3 +125,25 @@ async def test_snapshots_for_many_symbols_are_fetched_concurrently() -> None:
     assert 1 < peak <= 8
     # same run, same machine: the ratio, not the absolute times (a loaded box is slow)
     assert fanned < 0.6 * serial, f"concurrent {fanned:.2f} s vs serial {serial:.2f} s"
+
+
+async def test_a_failing_connection_stops_the_whole_split_feed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    symbols = tuple(f"C{i}USDT" for i in range(3))
+    cost = make_protocol("bybit-spot", symbols).symbol_cost(symbols[0])
+    monkeypatch.setattr(BybitProtocol, "connection_capacity", cost)
+    async with BybitWire(list(symbols)) as fake:
+        feed = Feed(feed_config(CASES["bybit-spot"], fake, symbols=symbols))
+        assert feed.connections == 3
+        # the second connection's URL is one the websocket client refuses outright
+        monkeypatch.setattr(
+            feed._shards[1].protocol, "stream_url", lambda base: "ws://127.0.0.1:99999"
+        )
+        with pytest.raises(ValueError, match=r"[Pp]ort"):
+            await asyncio.wait_for(feed.run(), 10)
+        left = [
+            t for t in asyncio.all_tasks() if "/mmcore/feeds/" in t.get_coro().cr_code.co_filename
+        ]
+        assert left == [], "the feed's other connections were left running"
+        await eventually(lambda: not fake.connections, "the working connections closed")

@@ -139,11 +139,19 @@ class Feed:
         self._stop = stop = asyncio.Event()
         self._ctx.on_trade, self._ctx.on_book = self.on_trade, self.on_book
         spacing = self.protocol.connect_interval_s
+        tasks = [
+            asyncio.create_task(_after(i * spacing, stop, shard.run(stop)))
+            for i, shard in enumerate(self._shards)
+        ]
         try:
-            await asyncio.gather(
-                *(_after(i * spacing, stop, s.run(stop)) for i, s in enumerate(self._shards))
-            )
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                error = task.exception()
+                if error is not None:
+                    raise error
         finally:
+            stop.set()  # one shard failing (a bad URL) stops the others
+            await asyncio.gather(*tasks, return_exceptions=True)
             if self._ctx.rest is not None:
                 await self._ctx.rest.aclose()
 

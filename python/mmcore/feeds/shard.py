@@ -355,7 +355,7 @@ class Shard:
 
     def _resubscribe(self, conn: Connection, symbol: str) -> None:
         """Ask the venue for an in-band snapshot of ``symbol``."""
-        if self.protocol.resync == "rest":  # REST was tried first and did not confirm
+        if conn.rest_tries[symbol]:  # REST was tried first and did not confirm
             self.ctx.metrics.rest_fallbacks += 1
             conn.resubscribed.add(symbol)
             log.warning("feed_rest_resync_fallback epoch=%d symbol=%s", conn.epoch, symbol)
