@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.feeds.conftest import (
     CASES,
@@ -26,6 +28,7 @@ from mmcore.feeds import Feed, make_protocol
 from mmcore.feeds import binance as binance_wire_rules
 from mmcore.feeds.binance import BinanceProtocol
 from mmcore.feeds.bybit import BybitProtocol
+from mmcore.tape import TapeWriter, replay_tape
 from mmcore.testing.fake_exchange import BinanceWire, BybitWire
 
 
@@ -147,3 +150,25 @@ async def test_a_failing_connection_stops_the_whole_split_feed(
         ]
         assert left == [], "the feed's other connections were left running"
         await eventually(lambda: not fake.connections, "the working connections closed")
+
+
+async def test_a_split_feed_tape_replays_every_connection(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    symbols = tuple(f"C{i}USDT" for i in range(4))
+    cost = make_protocol("bybit-spot", symbols).symbol_cost(symbols[0])
+    monkeypatch.setattr(BybitProtocol, "connection_capacity", 2 * cost)
+    tape = TapeWriter(tmp_path, "bybit-spot", symbols, rotate_bytes=4 * 1024)
+    async with BybitWire(list(symbols)) as fake:
+        config = feed_config(CASES["bybit-spot"], fake, symbols=symbols)
+        async with running_feed(config, tape=tape) as feed:
+            await assert_matches_true_book(feed, fake, symbols)
+            fake.pause()
+            live = {s: feed.book(s).bids(100) for s in symbols}  # type: ignore[union-attr]
+    tape.close()
+    replay = replay_tape(tmp_path)
+    assert sorted(replay.epochs) == [1, 2], "one epoch per connection"
+    for sym in symbols:
+        session = replay.session_for(sym)
+        assert session.is_synced(sym), sym
+        np.testing.assert_array_equal(session.router.book(sym).bids(100), live[sym])
