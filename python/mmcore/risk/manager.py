@@ -84,6 +84,8 @@ class RiskManager:
         self.gate.set(_ACTIVE.code, 0.0, self.limit)
         self._disturbed = False
         self._calm_since: float | None = None
+        #: External floors on the state by source (see :meth:`override`).
+        self.overrides: dict[str, tuple[TradingState, bool]] = {}
 
     def evaluate(
         self,
@@ -140,7 +142,18 @@ class RiskManager:
     def _set(self, state: TradingState, reasons: tuple[str, ...], position: float) -> TradingState:
         """Hand the state, position and limit to the gate. A gate that refuses them (it halts
         itself until a valid set) halts the symbol with ``gate_refused`` instead of raising
-        into the engine loop; its error is kept in :attr:`gate_error`."""
+        into the engine loop; its error is kept in :attr:`gate_error`. External
+        :meth:`override` floors apply here, after the symbol's own decision."""
+        if self.overrides:
+            for source, (floor, flatten) in self.overrides.items():
+                if flatten and state is not _HALTED:  # a trip acted on by flattening
+                    flat = abs(position) < 0.5 * self.cfg.lot_size
+                    floor = _HALTED if flat else _REDUCING
+                    self.flattening = not flat
+                if floor.code > state.code:
+                    state = floor
+                if floor is not _ACTIVE:
+                    reasons = (*reasons, source)
         try:
             self.gate.set(state.code, position, self.limit)
         except Exception as exc:  # fail closed on whatever the gate raises
@@ -216,6 +229,17 @@ class RiskManager:
         Does not lift the session stop (see :meth:`reset_session`)."""
         self.killed_at = None
         self.peak = None
+
+    def override(self, source: str, state: TradingState | None, *, flatten: bool = False) -> None:
+        """Hold the state at ``state`` or worse for ``source`` (an operator's halt, a
+        portfolio-wide limit) until called again with ``state=None``; ``source`` joins
+        :attr:`reasons` while it holds. ``flatten=True`` acts like a trip acted on by
+        flattening whatever ``kill_action`` says: REDUCING with :attr:`flattening` while a
+        position is held, HALTED once flat. Applied at the next :meth:`evaluate`."""
+        if state is None:
+            self.overrides.pop(source, None)
+        else:
+            self.overrides[source] = (state, flatten)
 
     def reset_session(self) -> None:
         """Start a new session (an operator's decision, e.g. a new trading day): lifts the

@@ -41,7 +41,12 @@ class _Served:
 
     def publish(self, symbol: str, item: Any) -> None:
         if isinstance(item, BookChange):
-            self._broadcast(self._book_topic(symbol), self._book_message(symbol, item))  # type: ignore[attr-defined]
+            message = self._book_message(symbol, item)  # type: ignore[attr-defined]
+            if self._drop[symbol] > 0:  # type: ignore[attr-defined]
+                # the drop_next fault: made (its sequence numbers used), sent to nobody
+                self._drop[symbol] -= 1  # type: ignore[attr-defined]
+                return
+            self._broadcast(self._book_topic(symbol), message)  # type: ignore[attr-defined]
         else:
             self._broadcast(self._trade_topic(symbol), self._trade_message(symbol, item))  # type: ignore[attr-defined]
 
@@ -107,6 +112,11 @@ class SimMarket:
     def rest_url(self, venue: str) -> str:
         """The REST base URL of ``venue``."""
         return self._servers[venue].rest_url
+
+    def server(self, venue: str) -> WireVenue:
+        """``venue``'s wire server, whose fault injection (``kill_connections``,
+        ``drop_next``, ``send_malformed``...) tests and the soak use."""
+        return self._servers[venue]
 
     async def start(self) -> SimMarket:
         """Listen on loopback (ports chosen by the OS) and start the flow."""
