@@ -104,7 +104,8 @@ async def test_bybit_over_several_connections(monkeypatch: pytest.MonkeyPatch) -
 
 async def _sync_time(symbols: tuple[str, ...], concurrency: int) -> tuple[float, int]:
     """Seconds from start to all synced, and the most snapshot calls the venue saw at once."""
-    async with BinanceWire(list(symbols), rest_latency_s=0.05, interval=0.02) as fake:
+    # a service time long against the client's own CPU per call, which no fan-out overlaps
+    async with BinanceWire(list(symbols), rest_latency_s=0.2, interval=0.05) as fake:
         config = feed_config(
             CASES["binance-spot"],
             fake,
@@ -121,13 +122,13 @@ async def _sync_time(symbols: tuple[str, ...], concurrency: int) -> tuple[float,
 
 
 async def test_snapshots_for_many_symbols_are_fetched_concurrently() -> None:
-    symbols = tuple(f"C{i}USDT" for i in range(24))
+    symbols = tuple(f"C{i}USDT" for i in range(12))
     serial, serial_peak = await _sync_time(symbols, 1)
     fanned, peak = await _sync_time(symbols, 8)
     assert serial_peak == 1
     assert 1 < peak <= 8
     # same run, same machine: the ratio, not the absolute times (a loaded box is slow)
-    assert fanned < 0.6 * serial, f"concurrent {fanned:.2f} s vs serial {serial:.2f} s"
+    assert fanned < 0.7 * serial, f"concurrent {fanned:.2f} s vs serial {serial:.2f} s"
 
 
 async def test_a_failing_connection_stops_the_whole_split_feed(
