@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Connection", "Shard", "ShardContext"]
 
+# the feed's events keep the logger name they had before connections were split out
 log = logging.getLogger("mmcore.feeds.feed")
 
 _SNAPSHOT_RETRY_S = 0.05  # a too-old snapshot: let a few more diffs buffer, then fetch again
