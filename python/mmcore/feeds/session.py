@@ -131,13 +131,24 @@ class BookSession:
             self.on_buffered(sym)
         return True
 
-    def on_snapshot(self, symbol: str, body: bytes, now_ns: int) -> ApplyStatus:
-        """Apply a REST snapshot body to ``symbol``'s book."""
+    def on_snapshot(
+        self, symbol: str, body: bytes, now_ns: int, *, confirm_after: int | None = None
+    ) -> ApplyStatus:
+        """Apply a REST snapshot body to ``symbol``'s book.
+
+        ``confirm_after`` is the snapshot's update id when the venue does not guarantee that
+        its REST ids continue the stream's (Bybit): the symbol then stays resyncing (not safe
+        to quote) until a diff has chained onto it, either a buffered one replayed now (the
+        book's id moved past the snapshot's) or the next live one (``on_frame`` sees it
+        applied).
+        """
         st = self.router.apply_snapshot(symbol, body)
         if st == _APPLIED or self.is_synced(symbol):
             self.last_ns[symbol] = now_ns
             self._updates.mark(symbol)
-        if self.is_synced(symbol):
+        if self.is_synced(symbol) and (
+            confirm_after is None or self.router.book(symbol).last_update_id != confirm_after
+        ):
             self.resyncing.discard(symbol)
         return st
 
