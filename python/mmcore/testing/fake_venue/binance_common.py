@@ -174,6 +174,10 @@ class BinanceFamily(FakeVenue):
         retry = str(max(1, round(retry_after_s)))
         return Reply(status, {"code": -1003, "msg": msg}, (("Retry-After", retry),), -1003)
 
+    def bad_request_reply(self, message: str) -> Reply:
+        return Reply(400, {"code": -1100, "msg": f"Illegal characters found in a parameter. "
+                                                 f"({message})"}, (), -1100)  # fmt: skip
+
     # ---- dispatch ---------------------------------------------------------------------------
     def route(self, call: RestCall) -> Reply:
         key = self._route_key(call.path)

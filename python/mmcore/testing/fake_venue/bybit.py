@@ -159,6 +159,9 @@ class FakeBybit(FakeVenue):
                    ("X-Bapi-Limit-Reset-Timestamp", reset))  # fmt: skip
         return Reply(200, self._envelope(10006, "Too many visits!", {}), headers, 10006)
 
+    def bad_request_reply(self, message: str) -> Reply:
+        return Reply(200, self._envelope(10001, f"params error: {message}", {}), (), 10001)
+
     def route(self, call: RestCall) -> Reply:
         handler = self.routes.get((call.method, call.path))
         if handler is None:
