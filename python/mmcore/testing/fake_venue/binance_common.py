@@ -274,16 +274,14 @@ class BinanceFamily(FakeVenue):
 
     def _trades(self, params: dict[str, Any]) -> list[Any]:
         market = self._market(params)
-        fills = [f for f in self.ledger.fills if f.symbol == market.symbol]
-        if "orderId" in params:
-            fills = [f for f in fills if f.order_id == int(params["orderId"])]
-        if "fromId" in params:
-            fills = [f for f in fills if f.trade_id >= int(params["fromId"])]
-        if "startTime" in params:
-            fills = [f for f in fills if f.time_ms >= int(params["startTime"])]
-        if "endTime" in params:
-            fills = [f for f in fills if f.time_ms <= int(params["endTime"])]
-        return fills[: min(int(params.get("limit", 500)), 1000)]
+        fills = self.ledger.select_fills(
+            symbol=market.symbol,
+            order_id=_int_param(params, "orderId"),
+            from_trade_id=_int_param(params, "fromId"),
+            start_ms=_int_param(params, "startTime"),
+            end_ms=_int_param(params, "endTime"),
+        )
+        return fills[: min(_int_param(params, "limit") or 500, 1000)]
 
     def _exchange_info(self, filters: Callable[[MarketSpec], list[dict[str, Any]]]) -> Any:
         return {
@@ -330,6 +328,12 @@ def decimal_param(params: dict[str, Any], name: str) -> Decimal:
             -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
         )
     return value
+
+
+def _int_param(params: dict[str, Any], name: str) -> int | None:
+    """An integer parameter, None when absent; a malformed one raises ValueError (→ -1100)."""
+    value = params.get(name)
+    return None if value is None else int(value)
 
 
 def _strip_signature(raw: str) -> str:

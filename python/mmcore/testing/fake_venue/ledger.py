@@ -197,6 +197,28 @@ class Ledger:
                     return order
         raise Reject(RejectReason.UNKNOWN_ORDER, f"order id {order_id}, client id {client_id!r}")
 
+    def select_fills(
+        self,
+        *,
+        symbol: str | None = None,
+        order_id: int | None = None,
+        client_id: str | None = None,
+        from_trade_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[Fill]:
+        """Fills in execution order matching every filter given (the trade-history queries)."""
+        return [
+            f
+            for f in self.fills
+            if symbol in (None, f.symbol)
+            and order_id in (None, f.order_id)
+            and client_id in (None, f.client_id)
+            and (from_trade_id is None or f.trade_id >= from_trade_id)
+            and (start_ms is None or f.time_ms >= start_ms)
+            and (end_ms is None or f.time_ms <= end_ms)
+        ]
+
     def balance(self, asset: str) -> Balance:
         """The balance of ``asset`` (created empty on first use)."""
         return self.balances.setdefault(asset, Balance())

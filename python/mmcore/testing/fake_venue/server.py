@@ -395,16 +395,23 @@ class FakeVenue:
         self._tasks.add(task)
         try:
             while True:
-                request = await read_request(reader)
+                try:
+                    request = await read_request(reader)
+                except (ValueError, asyncio.LimitOverrunError):
+                    await write_step(Step(400, (), (b"malformed HTTP request",), "close"), writer)
+                    break
                 if request is None:
                     break
-                step = await self._answer(
+                started = time.perf_counter()
+                entry, step = await self._answer(
                     request.method,
                     request.target,
                     request.headers,
                     request.body.decode("utf-8", "replace"),
                 )
-                if not await write_step(step, writer):
+                keep_open = await write_step(step, writer)
+                entry.service_s = time.perf_counter() - started
+                if not keep_open:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
