@@ -266,14 +266,25 @@ async def test_restart_with_orders_and_balances_the_engine_did_not_place(spot):
     assert balance["BTC"]["used"] == 0.01 and balance["USDT"]["used"] == 950.0
 
 
-async def test_ws_api_subscribe_refused_on_clock_skew(spot):
-    venue, ex = spot
-    await ex.load_markets()
+async def test_ws_api_subscribe_checks_signature_and_clock(spot):
+    venue, _ = spot
+    # ccxt 4.5.90 surfaces a refused userDataStream.subscribe as KeyError('spot') (§6)
+    wrong = ccxt_exchange(venue, secret="not-the-secret")
+    try:
+        with pytest.raises(KeyError, match="spot"):
+            await within(wrong.watch_orders("BTC/USDT"))
+    finally:
+        await wrong.close()
     venue.clock_offset_ms = -20_000
-    with pytest.raises((ccxt.BaseError, KeyError)):
-        await within(ex.watch_orders("BTC/USDT"))
+    skewed = ccxt_exchange(venue)
+    try:
+        with pytest.raises(KeyError, match="spot"):
+            await within(skewed.watch_orders("BTC/USDT"))
+    finally:
+        await skewed.close()
     refused = [r for r in venue.requests if r.method == "userDataStream.subscribe.signature"]
-    assert refused[-1].code == -1021
+    assert [r.code for r in refused] == [-1022, -1021]
+    assert not any(c.topics for c in venue.streams)
 
 
 async def test_no_secret_in_the_request_log(spot):

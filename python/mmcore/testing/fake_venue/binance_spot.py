@@ -9,6 +9,7 @@ Post-only is ``LIMIT_MAKER``. Binance spot has no amend endpoint for price (ccxt
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, ClassVar
 
 from mmcore.testing.fake_venue.binance_common import (
@@ -323,11 +324,13 @@ class FakeBinanceSpot(BinanceFamily):
                     )
                 )
                 continue
+            started = time.perf_counter()
             entry = self.log_ws_request("/ws-api/v3", method, params)
             reply = self._ws_api(conn, method, params)
             entry.status = reply.get("status", 200)
             entry.code = reply.get("error", {}).get("code")
             conn.send(json.dumps({"id": req_id, **reply}, separators=(",", ":")))
+            entry.service_s = time.perf_counter() - started
 
     def _ws_api(self, conn: StreamConn, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if self.banned:

@@ -366,7 +366,7 @@ class FakeVenue:
             self._duplicate_fills -= 1
             copies = 2
         for conn in list(self.streams):
-            if not conn.authed or topic not in conn.topics:
+            if topic not in conn.topics:  # topics are only granted once authenticated
                 continue
             for _ in range(copies):
                 conn.send(frame)
