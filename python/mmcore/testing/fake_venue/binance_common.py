@@ -26,6 +26,7 @@ from mmcore.testing.fake_venue.server import (
     FakeVenue,
     Reply,
     RestCall,
+    num,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "decimal_param",
     "endpoint",
     "filter_reject",
+    "price_and_lot_filters",
 ]
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
@@ -257,6 +259,27 @@ class BinanceFamily(FakeVenue):
             raise bad(missing, msg)
         return order
 
+    def _order_view(self, o: Order) -> dict[str, Any]:
+        """The venue's JSON view of an order (spot and USD-M differ)."""
+        raise NotImplementedError
+
+    def _cancel_order(self, params: dict[str, Any]) -> Order:
+        """Cancel the order named by ``orderId``/``origClientOrderId``; -2011 when it is
+        unknown or already final."""
+        order = self._lookup(params, -2011, "Unknown order sent.")
+        try:
+            self.ledger.cancel(order)
+        except Reject:
+            raise bad(-2011, "Unknown order sent.") from None
+        return order
+
+    def _query(self, params: dict[str, Any]) -> Any:
+        return self._order_view(self._lookup(params, -2013, "Order does not exist."))
+
+    def _open(self, params: dict[str, Any]) -> Any:
+        symbol = self._market(params).symbol if "symbol" in params else None
+        return [self._order_view(o) for o in self.ledger.open_orders(symbol)]
+
     def _place_args(self, params: dict[str, Any]) -> tuple[MarketSpec, str, Decimal, Decimal, str]:
         market = self._market(params)
         side = params.get("side", "")
@@ -342,51 +365,66 @@ def _strip_signature(raw: str) -> str:
     return head[:-1] if sep and head.endswith("&") else ("" if sep else raw)
 
 
+# ledger refusal → (spot answer, USD-M answer), as the venues word them
+_REJECTS: dict[RejectReason, tuple[tuple[int, str], tuple[int, str]]] = {
+    RejectReason.PRICE_FILTER: (
+        (-1013, "Filter failure: PRICE_FILTER"),
+        (-4014, "Price not increased by tick size."),
+    ),
+    RejectReason.LOT_SIZE: (
+        (-1013, "Filter failure: LOT_SIZE"),
+        (-1111, "Precision is over the maximum defined for this asset."),
+    ),
+    RejectReason.MIN_NOTIONAL: (
+        (-1013, "Filter failure: NOTIONAL"),
+        (-4164, "Order's notional must be no smaller than 5 (unless you choose reduce only)."),
+    ),
+    RejectReason.INSUFFICIENT_BALANCE: (
+        (-2010, "Account has insufficient balance for requested action."),
+        (-2019, "Margin is insufficient."),
+    ),
+    RejectReason.REDUCE_ONLY: (
+        (-2022, "ReduceOnly Order is rejected."),
+        (-2022, "ReduceOnly Order is rejected."),
+    ),
+    RejectReason.DUPLICATE_CLIENT_ID: (
+        (-2010, "Duplicate order sent."),
+        (-4116, "ClientOrderId is duplicated."),
+    ),
+    RejectReason.WOULD_CROSS: (
+        (-2010, "Order would immediately match and take."),
+        (
+            -5022,
+            "Due to the order could not be executed as maker, the Post Only order will be "
+            "rejected. The order will not be recorded in the order history",
+        ),
+    ),
+    RejectReason.UNKNOWN_ORDER: (
+        (-2011, "Unknown order sent."),
+        (-2011, "Unknown order sent."),
+    ),
+}
+
+
 def filter_reject(err: Reject, futures: bool) -> BinanceError:
     """The spot or USD-M error answer for a ledger refusal."""
-    reason = err.reason
-    if reason is RejectReason.PRICE_FILTER:
-        return (
-            bad(-4014, "Price not increased by tick size.")
-            if futures
-            else bad(-1013, "Filter failure: PRICE_FILTER")
-        )
-    if reason is RejectReason.LOT_SIZE:
-        return (
-            bad(-1111, "Precision is over the maximum defined for this asset.")
-            if futures
-            else bad(-1013, "Filter failure: LOT_SIZE")
-        )
-    if reason is RejectReason.MIN_NOTIONAL:
-        if futures:
-            return bad(
-                -4164, "Order's notional must be no smaller than 5 (unless you choose reduce only)."
-            )
-        return bad(-1013, "Filter failure: NOTIONAL")
-    if reason is RejectReason.INSUFFICIENT_BALANCE:
-        return bad(
-            -2019 if futures else -2010,
-            "Margin is insufficient."
-            if futures
-            else "Account has insufficient balance for requested action.",
-        )
-    if reason is RejectReason.REDUCE_ONLY:
-        return bad(-2022, "ReduceOnly Order is rejected.")
-    if reason is RejectReason.DUPLICATE_CLIENT_ID:
-        return (
-            bad(-4116, "ClientOrderId is duplicated.")
-            if futures
-            else bad(-2010, "Duplicate order sent.")
-        )
-    if reason is RejectReason.WOULD_CROSS:
-        return (
-            bad(
-                -5022,
-                "Due to the order could not be executed as maker, the Post Only "
-                "order will be rejected. The order will not be recorded in the "
-                "order history",
-            )
-            if futures
-            else bad(-2010, "Order would immediately match and take.")
-        )
-    return bad(-2011, "Unknown order sent.")
+    code, msg = _REJECTS[err.reason][futures]
+    return bad(code, msg)
+
+
+def price_and_lot_filters(m: MarketSpec) -> list[dict[str, Any]]:
+    """The ``PRICE_FILTER`` and ``LOT_SIZE`` entries of ``exchangeInfo`` (spot and USD-M)."""
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": num(m.min_price),
+            "maxPrice": num(m.max_price),
+            "tickSize": num(m.tick),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": num(m.min_qty),
+            "maxQty": num(m.max_qty),
+            "stepSize": num(m.lot),
+        },
+    ]

@@ -21,6 +21,7 @@ from mmcore.testing.fake_venue.binance_common import (
     bad,
     endpoint,
     filter_reject,
+    price_and_lot_filters,
 )
 from mmcore.testing.fake_venue.ledger import (
     LedgerEvent,
@@ -139,12 +140,7 @@ class FakeBinanceSpot(BinanceFamily):
         return view
 
     def _cancel(self, params: dict[str, Any]) -> Any:
-        order = self._lookup(params, -2011, "Unknown order sent.")
-        try:
-            self.ledger.cancel(order)
-        except Reject:
-            raise bad(-2011, "Unknown order sent.") from None
-        return self._cancel_view(order)
+        return self._cancel_view(self._cancel_order(params))
 
     def _cancel_all(self, params: dict[str, Any]) -> Any:
         market = self._market(params)
@@ -152,13 +148,6 @@ class FakeBinanceSpot(BinanceFamily):
         if not canceled:
             raise bad(-2011, "Unknown order sent.")
         return [self._cancel_view(o) for o in canceled]
-
-    def _query(self, params: dict[str, Any]) -> Any:
-        return self._order_view(self._lookup(params, -2013, "Order does not exist."))
-
-    def _open(self, params: dict[str, Any]) -> Any:
-        symbol = self._market(params).symbol if "symbol" in params else None
-        return [self._order_view(o) for o in self.ledger.open_orders(symbol)]
 
     def _my_trades(self, params: dict[str, Any]) -> Any:
         return [
@@ -366,18 +355,7 @@ class FakeBinanceSpot(BinanceFamily):
 
 def _spot_filters(m: MarketSpec) -> list[dict[str, Any]]:
     return [
-        {
-            "filterType": "PRICE_FILTER",
-            "minPrice": num(m.min_price),
-            "maxPrice": num(m.max_price),
-            "tickSize": num(m.tick),
-        },
-        {
-            "filterType": "LOT_SIZE",
-            "minQty": num(m.min_qty),
-            "maxQty": num(m.max_qty),
-            "stepSize": num(m.lot),
-        },
+        *price_and_lot_filters(m),
         {
             "filterType": "NOTIONAL",
             "minNotional": num(m.min_notional),

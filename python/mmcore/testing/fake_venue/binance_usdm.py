@@ -24,6 +24,7 @@ from mmcore.testing.fake_venue.binance_common import (
     decimal_param,
     endpoint,
     filter_reject,
+    price_and_lot_filters,
 )
 from mmcore.testing.fake_venue.ledger import (
     LedgerEvent,
@@ -177,23 +178,11 @@ class FakeBinanceUsdm(BinanceFamily):
         return self._order_view(order)
 
     def _cancel(self, params: dict[str, Any]) -> Any:
-        order = self._lookup(params, -2011, "Unknown order sent.")
-        try:
-            self.ledger.cancel(order)
-        except Reject:
-            raise bad(-2011, "Unknown order sent.") from None
-        return self._order_view(order)
+        return self._order_view(self._cancel_order(params))
 
     def _cancel_all(self, params: dict[str, Any]) -> Any:
         self.ledger.cancel_all(self._market(params).symbol)
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
-
-    def _query(self, params: dict[str, Any]) -> Any:
-        return self._order_view(self._lookup(params, -2013, "Order does not exist."))
-
-    def _open(self, params: dict[str, Any]) -> Any:
-        symbol = self._market(params).symbol if "symbol" in params else None
-        return [self._order_view(o) for o in self.ledger.open_orders(symbol)]
 
     def _user_trades(self, params: dict[str, Any]) -> Any:
         return [
@@ -505,25 +494,11 @@ class FakeBinanceUsdm(BinanceFamily):
 
 
 def _futures_filters(m: MarketSpec) -> list[dict[str, Any]]:
+    price, lot = price_and_lot_filters(m)
     return [
-        {
-            "filterType": "PRICE_FILTER",
-            "minPrice": num(m.min_price),
-            "maxPrice": num(m.max_price),
-            "tickSize": num(m.tick),
-        },
-        {
-            "filterType": "LOT_SIZE",
-            "minQty": num(m.min_qty),
-            "maxQty": num(m.max_qty),
-            "stepSize": num(m.lot),
-        },
-        {
-            "filterType": "MARKET_LOT_SIZE",
-            "minQty": num(m.min_qty),
-            "maxQty": num(m.max_qty),
-            "stepSize": num(m.lot),
-        },
+        price,
+        lot,
+        lot | {"filterType": "MARKET_LOT_SIZE"},  # no market orders here: the same bounds
         {"filterType": "MAX_NUM_ORDERS", "limit": 200},
         {"filterType": "MIN_NOTIONAL", "notional": num(m.min_notional)},
         {
