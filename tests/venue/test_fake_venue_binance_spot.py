@@ -300,3 +300,19 @@ async def test_no_secret_in_the_request_log(spot):
 
 def test_spot_has_no_amend_route():
     assert ("PUT", "order") not in FakeBinanceSpot.routes
+
+
+async def test_my_trades_since_an_id_or_a_time(spot):
+    venue, ex = spot
+    await place(ex, "h1", qty=0.003)
+    venue.fill("h1", "0.001")
+    await asyncio.sleep(0.01)
+    venue.fill("h1", "0.001")
+    venue.fill("h1", "0.001")
+    first, second, third = venue.ledger.fills
+    after_id = await ex.fetch_my_trades("BTC/USDT", params={"fromId": second.trade_id})
+    assert [t["id"] for t in after_id] == [str(second.trade_id), str(third.trade_id)]
+    since = await ex.fetch_my_trades("BTC/USDT", since=second.time_ms)
+    assert [t["id"] for t in since] == [str(second.trade_id), str(third.trade_id)]
+    of_order = await ex.fetch_my_trades("BTC/USDT", params={"orderId": first.order_id})
+    assert len(of_order) == 3

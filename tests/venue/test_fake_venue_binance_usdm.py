@@ -38,6 +38,8 @@ async def test_markets_and_post_only_gtx(usdm):
     sent = next(r for r in venue.requests if r.path == "/fapi/v1/order" and r.method == "POST")
     assert sent.params["timeInForce"] == "GTX" and sent.params["type"] == "LIMIT"
     assert order["postOnly"] and order["clientOrderId"] == "g1"
+    assert ex.last_response_headers["X-MBX-ORDER-COUNT-10S"] == "1"
+    assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"].isdigit()
     with pytest.raises(ccxt.OrderNotFillable):  # -5022, as on fapi.binance.com
         await place(ex, "g2", price=100000.1)
     with pytest.raises(ccxt.OrderNotFillable):
