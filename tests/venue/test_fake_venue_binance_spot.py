@@ -171,6 +171,7 @@ async def test_order_accepted_but_never_answered_is_found_by_client_id(spot):
     venue, ex = spot
     await ex.load_markets()
     venue.hang_after_accept("/api/v3/order", "POST")
+    ex.timeout = 300  # ms: the unanswered request times out quickly
     with pytest.raises(ccxt.RequestTimeout):
         await place(ex, "lost-1")
     assert venue.requests[-1].status == -1

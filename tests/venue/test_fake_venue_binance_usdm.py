@@ -177,6 +177,7 @@ async def test_clock_skew_throttle_and_signature(usdm):
     assert venue.banned and venue.ledger.orders == {}
     venue.banned_until_ms = 0
     venue.hang_after_accept("/fapi/v1/order")
+    ex.timeout = 300  # ms: the unanswered request times out quickly
     with pytest.raises(ccxt.RequestTimeout):
         await place(ex, "t4")
     assert (await ex.fetch_order(None, SYMBOL, {"origClientOrderId": "t4"}))["status"] == "open"

@@ -114,6 +114,7 @@ async def test_throttle_ban_and_unanswered_order(bybit_spot):
     assert venue.ledger.orders == {}
     venue.banned_until_ms = 0
     venue.hang_after_accept("/v5/order/create")
+    ex.timeout = 300  # ms: the unanswered request times out quickly
     with pytest.raises(ccxt.RequestTimeout):
         await place(ex, SPOT, "t3")
     found = await ex.fetch_open_order(None, SPOT, {"orderLinkId": "t3"})
