@@ -317,3 +317,22 @@ async def test_my_trades_since_an_id_or_a_time(spot):
     assert [t["id"] for t in since] == [str(second.trade_id), str(third.trade_id)]
     of_order = await ex.fetch_my_trades("BTC/USDT", params={"orderId": first.order_id})
     assert len(of_order) == 3
+
+
+async def test_published_limits_are_enforced(spot):
+    venue, ex = spot
+    venue.order_limit_10s = 2
+    info = await ex.publicGetExchangeInfo()
+    orders = [r for r in info["rateLimits"] if r["rateLimitType"] == "ORDERS"]
+    assert orders[0]["limit"] == 2
+    await ex.load_markets()
+    await place(ex, "l1")
+    await place(ex, "l2", price=98000)
+    with pytest.raises(ccxt.DDoSProtection, match="-1015"):
+        await place(ex, "l3", price=97000)
+    assert ex.last_response_headers["X-MBX-ORDER-COUNT-10S"] == "3"
+    assert [o.client_id for o in venue.ledger.orders.values()] == ["l1", "l2"]
+    venue.weight_limit_1m = venue.used_weight() + 6
+    await ex.fetch_open_orders("BTC/USDT")  # weight 6: exactly at the limit
+    with pytest.raises(ccxt.DDoSProtection, match="-1003"):
+        await ex.fetch_open_orders("BTC/USDT")

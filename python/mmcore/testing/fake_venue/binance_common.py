@@ -144,6 +144,9 @@ class BinanceFamily(FakeVenue):
         self._order_times: deque[int] = deque()
         self._orders_today = 0
         self._cancel_ids = 0
+        #: published in exchangeInfo and enforced: beyond them the venue answers 429
+        self.weight_limit_1m = 6000
+        self.order_limit_10s = 100
 
     # ---- usage ------------------------------------------------------------------------------
     def used_weight(self) -> int:
@@ -168,6 +171,16 @@ class BinanceFamily(FakeVenue):
             ]
         return tuple(headers)
 
+    def _over_limit(self, is_order: bool) -> tuple[int, str] | None:
+        """The venue's 429 when the request went over the published weight or order limit."""
+        if self.used_weight() > self.weight_limit_1m:
+            return -1003, (f"Too much request weight used; current limit is "
+                           f"{self.weight_limit_1m} request weight per 1 MINUTE.")  # fmt: skip
+        if is_order and len(self._order_times) > self.order_limit_10s:
+            return -1015, (f"Too many new orders; current limit is {self.order_limit_10s} "
+                           "orders per TEN_SECONDS.")  # fmt: skip
+        return None
+
     def throttle_reply(self, status: int, retry_after_s: float) -> Reply:
         if status == 418:
             msg = f"Way too many requests; IP(127.0.0.1) banned until {self.banned_until_ms}."
@@ -189,6 +202,10 @@ class BinanceFamily(FakeVenue):
         handler_name, (weight, allowed, mandatory) = entry
         is_order = call.method in ("POST", "PUT") and key in ("order", "v1/order")
         headers = self._usage_headers(weight, is_order)
+        over = self._over_limit(is_order)
+        if over is not None:
+            code, msg = over
+            return Reply(429, {"code": code, "msg": msg}, (*headers, ("Retry-After", "1")), code)
         try:
             params = self._authorise(call, key)
             extra = set(params) - allowed - _SIGNED
@@ -315,9 +332,14 @@ class BinanceFamily(FakeVenue):
                     "rateLimitType": "REQUEST_WEIGHT",
                     "interval": "MINUTE",
                     "intervalNum": 1,
-                    "limit": 6000,
+                    "limit": self.weight_limit_1m,
                 },
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                {
+                    "rateLimitType": "ORDERS",
+                    "interval": "SECOND",
+                    "intervalNum": 10,
+                    "limit": self.order_limit_10s,
+                },
                 {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
             ],
             "exchangeFilters": [],
