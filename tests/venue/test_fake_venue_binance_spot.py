@@ -336,3 +336,20 @@ async def test_published_limits_are_enforced(spot):
     await ex.fetch_open_orders("BTC/USDT")  # weight 6: exactly at the limit
     with pytest.raises(ccxt.DDoSProtection, match="-1003"):
         await ex.fetch_open_orders("BTC/USDT")
+
+
+async def test_user_stream_terminated_by_the_venue(spot):
+    venue, ex = spot
+    await place(ex, "z1")
+    stale, _ = await watching(ex)
+    assert venue.terminate_user_streams() == 1
+    venue.fill("z1", "0.0001")  # nobody is subscribed any more: nothing pushed
+    await asyncio.sleep(0.1)
+    assert not stale.done()  # ccxt 4.5.90: pending watches stay silent, they do not fail
+    assert not any('"x":"TRADE"' in frame for frame in venue.pushed)
+    trades, _ = await watching(ex)  # a new watch subscribes again
+    subscribes = [r for r in venue.requests if r.method == "userDataStream.subscribe.signature"]
+    assert len(subscribes) == 2
+    venue.fill("z1", "0.0002")
+    assert (await within(trades))[-1]["amount"] == 0.0002
+    stale.cancel()

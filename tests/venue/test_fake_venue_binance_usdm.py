@@ -181,3 +181,17 @@ async def test_clock_skew_throttle_and_signature(usdm):
     with pytest.raises(ccxt.RequestTimeout):
         await place(ex, "t4")
     assert (await ex.fetch_order(None, SYMBOL, {"origClientOrderId": "t4"}))["status"] == "open"
+
+
+async def test_listen_key_expiry(usdm):
+    venue, ex = usdm
+    await place(ex, "e1", qty=0.003)
+    trades, _ = await watching(ex)
+    assert venue.expire_listen_keys() == 1
+    await asyncio.sleep(0.1)
+    assert not venue.streams  # the stream was closed after listenKeyExpired
+    with pytest.raises(ccxt.AuthenticationError, match="-1125"):  # keep-alive of a dead key
+        await ex.fapiPrivatePutListenKey()
+    venue.fill("e1", "0.001")  # missed by every stream, in the history
+    assert [t["amount"] for t in await ex.fetch_my_trades(SYMBOL)] == [0.001]
+    trades.cancel()

@@ -293,6 +293,18 @@ class FakeBinanceSpot(BinanceFamily):
     def _wrap(event: dict[str, Any]) -> str:
         return json.dumps({"subscriptionId": 0, "event": event}, separators=(",", ":"))
 
+    def terminate_user_streams(self) -> int:
+        """Fault: the venue ends every user data subscription with ``eventStreamTerminated``
+        (the connection stays open; a new ``userDataStream.subscribe`` is needed). Return how
+        many subscriptions were ended."""
+        ended = 0
+        for conn in self.streams:
+            if "user" in conn.topics:
+                conn.send(self._wrap(self._event_base("eventStreamTerminated")))
+                conn.topics.discard("user")
+                ended += 1
+        return ended
+
     async def stream_session(self, conn: StreamConn) -> None:
         if not conn.path.startswith("/ws-api/v3"):
             await conn.ws.close(1008, "unknown path")

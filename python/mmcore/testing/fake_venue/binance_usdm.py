@@ -361,6 +361,20 @@ class FakeBinanceUsdm(BinanceFamily):
         self.listen_keys.clear()
         return {}
 
+    def expire_listen_keys(self) -> int:
+        """Fault: every listenKey expires; its streams get ``listenKeyExpired`` and are closed,
+        keep-alives then answer -1125. Return how many streams were ended."""
+        ended = 0
+        for conn in self.streams:
+            if "user" in conn.topics:
+                event = self._event_base("listenKeyExpired") | {"listenKey": "expired"}
+                conn.send(json.dumps(event, separators=(",", ":")))
+                conn.topics.discard("user")
+                conn.cut_after_queued()
+                ended += 1
+        self.listen_keys.clear()
+        return ended
+
     # ---- views -----------------------------------------------------------------------------
     def _order_view(self, o: Order) -> dict[str, Any]:
         tif = "GTX" if o.post_only else "GTC"
