@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from decimal import Decimal
 
+import ccxt
 import pytest
 from tests.venue.conftest import within
 from websockets.asyncio.client import connect
@@ -139,3 +141,40 @@ async def test_log_has_service_times_and_no_credentials():
         assert all(0 < r.service_s < 0.05 for r in rest if r.path.startswith("/v5/"))
         text = repr(venue.requests) + repr(venue)
         assert venue.api_key not in text and "fake-api-secret" not in text
+
+
+async def test_every_fault_can_be_injected_and_shows():
+    rng = random.Random(7)
+    async with FakeBinanceUsdm() as venue:
+        venue.seed_balance("USDT", "10000")
+        ex = ccxt_exchange(venue, timeout_ms=400)
+        try:
+            await ex.load_markets()
+            venue.inject_fault("throttle")
+            with pytest.raises(ccxt.DDoSProtection, match="429"):
+                await ex.fetch_open_orders("BTC/USDT:USDT")
+            venue.inject_fault("unanswered_order")
+            with pytest.raises(ccxt.RequestTimeout):
+                await ex.create_order("BTC/USDT:USDT", "limit", "buy", 0.002, 90000.0)
+            assert venue.requests[-1].status == -1 and len(venue.ledger.orders) == 1
+            venue.inject_fault("slow_reply", rng)
+            await ex.fetch_open_orders("BTC/USDT:USDT")
+            assert venue.requests[-1].service_s >= 0.05
+            venue.inject_fault("post_only_reject")
+            with pytest.raises(ccxt.OrderNotFillable):
+                await ex.create_order(
+                    "BTC/USDT:USDT", "limit", "buy", 0.002, 90000.0, {"postOnly": True}
+                )
+            venue.inject_fault("clock_jump", rng)
+            assert abs(venue.clock_offset_ms) == 3000
+            with pytest.raises(ccxt.InvalidNonce):
+                await ex.fetch_open_orders("BTC/USDT:USDT")
+        finally:
+            await ex.close()
+        venue.inject_fault("duplicate_fill")
+        venue.inject_fault("stream_cut", rng)
+        assert venue._duplicate_fills == 1 and venue._drop_after in (1, 2, 3)
+        with pytest.raises(ValueError, match="unknown fault 'meteor'"):
+            venue.inject_fault("meteor")
+    drawn = {FakeBybit("spot").inject_random_fault(random.Random(s)) for s in range(40)}
+    assert drawn == set(FakeBybit.FAULTS)

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import random
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -131,12 +132,25 @@ class FakeVenue:
     Control API shared by every venue: :meth:`fill`, :meth:`set_quote`, :meth:`seed_balance`,
     :meth:`seed_position`, :meth:`seed_open_order`; clock: :attr:`clock_offset_ms`; faults:
     :meth:`throttle`, :meth:`hang_after_accept`, :meth:`delay_replies`, :attr:`latency_s`,
-    :meth:`drop_stream_after`, :meth:`duplicate_fill_events`, :meth:`reject_post_only`;
+    :meth:`drop_stream_after`, :meth:`duplicate_fill_events`, :meth:`reject_post_only`,
+    :meth:`inject_random_fault` (for soak tests);
     logs: :attr:`requests` (REST and websocket requests), :attr:`pushed` (stream frames).
     """
 
     #: the market kind of this venue family (``spot`` or ``linear``) when it serves one kind
     kind = "spot"
+    #: the order-entry request (method, path), the target of the unanswered-order fault
+    order_entry: tuple[str, str] = ("POST", "/")
+    #: what :meth:`inject_fault` can arm (a 418 ban is left out: it is meant to halt a run)
+    FAULTS = (
+        "throttle",
+        "unanswered_order",
+        "slow_reply",
+        "stream_cut",
+        "duplicate_fill",
+        "post_only_reject",
+        "clock_jump",
+    )
 
     def __init__(
         self,
@@ -295,6 +309,33 @@ class FakeVenue:
     def reject_post_only(self, count: int = 1) -> None:
         """The next ``count`` post-only orders are refused as crossing, whatever the quote."""
         self._forced_post_only_rejects += count
+
+    def inject_fault(self, name: str, rng: random.Random | None = None) -> None:
+        """Arm one fault of :attr:`FAULTS` for the next matching request or event (a soak
+        test's random fault); ``rng`` varies its size (delay, clock jump)."""
+        rng = rng or random.Random(0)
+        if name == "throttle":
+            self.throttle(n_429=1, retry_after_s=1.0)
+        elif name == "unanswered_order":
+            self.hang_after_accept(self.order_entry[1], self.order_entry[0])
+        elif name == "slow_reply":
+            self.delay_replies(rng.uniform(0.05, 0.5))
+        elif name == "stream_cut":
+            self.drop_stream_after(rng.randint(1, 3))
+        elif name == "duplicate_fill":
+            self.duplicate_fill_events()
+        elif name == "post_only_reject":
+            self.reject_post_only()
+        elif name == "clock_jump":
+            self.clock_offset_ms = rng.choice((-3000, 3000))
+        else:
+            raise ValueError(f"unknown fault {name!r}, one of {self.FAULTS}")
+
+    def inject_random_fault(self, rng: random.Random) -> str:
+        """Arm a fault drawn from :attr:`FAULTS` with ``rng``; return its name."""
+        name = rng.choice(self.FAULTS)
+        self.inject_fault(name, rng)
+        return name
 
     @property
     def banned(self) -> bool:
