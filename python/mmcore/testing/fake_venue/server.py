@@ -78,7 +78,7 @@ class LoggedRequest:
     params: dict[str, str]
     status: int = 0
     code: int | None = None
-    #: seconds the fake spent on it (read → reply written, incl. scripted delays), for
+    #: seconds the fake spent on it (read → reply ready, incl. scripted delays), for
     #: benchmarks that subtract the venue's own time from a round trip
     service_s: float = 0.0
 
@@ -450,9 +450,10 @@ class FakeVenue:
                     request.headers,
                     request.body.decode("utf-8", "replace"),
                 )
-                keep_open = await write_step(step, writer)
+                # stamped before the write: the client may read the log as soon as it has
+                # the reply, before this task runs again
                 entry.service_s = time.perf_counter() - started
-                if not keep_open:
+                if not await write_step(step, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
