@@ -14,13 +14,13 @@ import asyncio
 import collections
 import contextlib
 import json
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from mmcore.testing.http_loopback import REASONS, Step, read_request, write_step
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -48,42 +48,6 @@ DEFAULT_USAGE = {
     "total_tokens": 853,
     "cost": 0.00031,
 }
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    402: "Payment Required",
-    403: "Forbidden",
-    404: "Not Found",
-    408: "Request Timeout",
-    422: "Unprocessable",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One scripted reply.
-
-    ``parts`` are body pieces written in order; a float among them is a pause in seconds (each
-    piece is flushed, so pieces land in separate TCP writes). ``framing`` is ``length``
-    (Content-Length of all parts, or ``declared_length``), ``chunked`` or ``close`` (body ends
-    when the connection closes). ``end``: ``done``, ``hang`` (keep the socket open, say
-    nothing more) or ``reset`` (abort with a TCP RST). ``trickle_s`` writes one byte at that
-    interval forever. ``respond=False`` reads the request and never answers.
-    """
-
-    status: int = 200
-    headers: tuple[tuple[str, str], ...] = ()
-    parts: tuple[bytes | float, ...] = ()
-    framing: str = "length"
-    declared_length: int | None = None
-    end: str = "done"
-    trickle_s: float | None = None
-    respond: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +119,13 @@ def completion(content: str | None, **kwargs: Any) -> Step:
 def error(status: int, body: Any = None, headers: Iterable[tuple[str, str]] = ()) -> Step:
     """A JSON error reply; ``body`` defaults to an OpenRouter-shaped error with ``code``."""
     if body is None:
-        body = {"error": {"code": status, "message": _REASONS.get(status, "error")}}
+        body = {"error": {"code": status, "message": REASONS.get(status, "error")}}
     return json_step(body, status, headers)
 
 
 def html_error(status: int) -> Step:
     """A non-JSON error page, as proxies in front of relays send."""
-    page = f"<html><body><h1>{status} {_REASONS.get(status, '')}</h1></body></html>".encode()
+    page = f"<html><body><h1>{status} {REASONS.get(status, '')}</h1></body></html>".encode()
     return Step(status, (("content-type", "text/html"),), (page,))
 
 
@@ -419,18 +383,10 @@ class FakeRelay:
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Serve one request; return False when the connection should close."""
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError:
+        http = await read_request(reader)
+        if http is None:
             return False
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _version = lines[0].split(" ", 2)
-        headers = {}
-        for line in lines[1:]:
-            if ":" in line:
-                name, value = line.split(":", 1)
-                headers[name.strip().lower()] = value.strip()
-        raw = await reader.readexactly(int(headers.get("content-length", "0")))
+        method, path, headers, raw = http.method, http.target, http.headers, http.body
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -475,42 +431,4 @@ class FakeRelay:
             return self.default(request) if callable(self.default) else self.default
 
     async def _write(self, step: Step, writer: asyncio.StreamWriter) -> bool:
-        if not step.respond:
-            await asyncio.Event().wait()  # until the client leaves or the server stops
-        pieces = [p for p in step.parts if isinstance(p, bytes)]
-        head = [f"HTTP/1.1 {step.status} {_REASONS.get(step.status, 'Status')}"]
-        head += [f"{k}: {v}" for k, v in step.headers]
-        if step.framing == "chunked":
-            head.append("transfer-encoding: chunked")
-        elif step.framing == "length":
-            length = step.declared_length
-            head.append(f"content-length: {sum(map(len, pieces)) if length is None else length}")
-        if step.framing == "close":
-            head.append("connection: close")
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-        await writer.drain()
-        for part in step.parts:
-            if isinstance(part, float):
-                await asyncio.sleep(part)
-                continue
-            if step.framing == "chunked":
-                part = b"%x\r\n%s\r\n" % (len(part), part)
-            writer.write(part)
-            await writer.drain()
-        if step.trickle_s is not None:
-            while True:
-                await asyncio.sleep(step.trickle_s)
-                writer.write(b" ")
-                await writer.drain()
-        if step.end == "hang":
-            await asyncio.Event().wait()
-        if step.end == "reset":
-            sock = writer.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            writer.transport.abort()
-            return False
-        if step.framing == "chunked":
-            writer.write(b"0\r\n\r\n")
-            await writer.drain()
-        return step.framing != "close"
+        return await write_step(step, writer)
