@@ -2,12 +2,13 @@
 
     nice -n 10 python scripts/soak.py --seconds 600 --speed 20
 
-Runs the simulated market (in this process, so its fault injection is at hand) and the whole
-trading run with the ops server on; every ``--fault-every`` seconds injects the next fault on
-one venue, in turn, waits until the feed has noticed it (a counter moved) and times the
-recovery: connections killed mid-stream, book updates dropped (a sequence gap),
-malformed frames, and an old snapshot served on the resync a gap causes. Once a second it
-samples RSS, the number of asyncio tasks and of open file descriptors. At the end it checks:
+Runs the simulated market in its own process, as the demo does (so RSS, tasks and fds are the
+trading process's own), and the whole trading run with the ops server on. Every
+``--fault-every`` seconds it injects the next fault on one venue, in turn, waits until the
+feed has noticed it (a counter moved) and times the recovery: connections killed mid-stream,
+book updates dropped (a sequence gap), malformed frames, and an old snapshot served on the
+resync a gap causes. Once a second it samples RSS, the number of asyncio tasks and of open
+file descriptors. At the end it checks:
 
 - every fault was recovered from (each symbol safe to quote again, in ``--recover-s``);
 - RSS flat after warm-up (the last fifth's median within ``--rss-slack-mb`` of the median
@@ -40,7 +41,7 @@ from mmcore.feeds import Feed
 from mmcore.llm.config import load_llm_config
 from mmcore.ops.config import OpsConfig
 from mmcore.runner import RunOptions, run_trading
-from mmcore.sim import SimMarket
+from mmcore.sim import SimMarketProcess
 
 FAULTS = ("kill_connections", "drop_updates", "malformed", "old_snapshot")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -57,21 +58,20 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def inject(market: SimMarket, venue: str, fault: str) -> None:
-    """One fault on ``venue``'s wire server."""
-    server = market.server(venue)
+def inject(market: SimMarketProcess, venue: str, fault: str) -> None:
+    """One fault on ``venue``'s wire server (in the market's process)."""
     symbols = market.symbols(venue)
     if fault == "kill_connections":
-        server.kill_connections()
+        market.inject(venue, "kill_connections")
     elif fault == "drop_updates":
         for s in symbols:
-            server.drop_next(s, 3)
+            market.inject(venue, "drop_next", s, 3)
     elif fault == "malformed":
-        server.send_malformed(3)
+        market.inject(venue, "send_malformed", 3)
     else:  # the resync the gap causes is first answered with a stale snapshot
         for s in symbols:
-            server.serve_old_snapshot(s, 1)
-            server.drop_next(s, 2)
+            market.inject(venue, "serve_old_snapshot", s, 1)
+            market.inject(venue, "drop_next", s, 2)
 
 
 def _disturbances(feed: Feed) -> int:
@@ -114,7 +114,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         refresh_per_s=0.2,
         ops=OpsConfig(metrics_port=0),
     )
-    async with SimMarket(list(DEMO_LISTINGS), seed=args.seed, speed=args.speed) as market:
+    market = SimMarketProcess(list(DEMO_LISTINGS), seed=args.seed, speed=args.speed)
+    async with market:
         feeds = feeds_for(market)
         t0 = time.monotonic()
 

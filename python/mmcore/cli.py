@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmcore import capture_demo, cli_record, cli_run, demo
+from mmcore import capture_demo, cli_backtest, cli_record, cli_run, cli_sweep, demo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     capture.set_defaults(func=capture_demo.run)
     cli_record.add_parser(sub)
     cli_run.add_parser(sub)
+    cli_backtest.add_parser(sub)
+    cli_sweep.add_parser(sub)
     return parser
 
 

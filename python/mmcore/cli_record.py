@@ -97,7 +97,9 @@ async def _record(config: Any, args: argparse.Namespace) -> int:
     rotate_bytes = int(args.rotate_mb * 1024 * 1024)
     with TapeWriter(args.out, config.venue, config.symbols, rotate_bytes=rotate_bytes) as tape:
         feed = Feed(config, tape=tape)
+        started = time.monotonic()
         runner = asyncio.create_task(feed.run())
+        announcer = asyncio.create_task(_announce_synced(feed, started))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -117,12 +119,14 @@ async def _record(config: Any, args: argparse.Namespace) -> int:
                 synced = sum(feed.safe_to_quote(s) for s in config.symbols)
                 print(
                     f"record: {msgs_s:,.0f} msg/s {bytes_s / 1e3:,.1f} kB/s "
-                    f"synced {synced}/{len(config.symbols)} epoch={feed.epoch} "
+                    f"synced {synced}/{len(config.symbols)} "
+                    f"connections={feed.connections} epoch={feed.epoch} "
                     f"gaps={feed.metrics.gaps} reconnects={feed.metrics.reconnects}",
                     file=sys.stderr,
                 )
         finally:
             feed.stop()
+            announcer.cancel()
         try:
             await runner
         except ValueError as exc:  # a URL the websocket client rejects
@@ -134,3 +138,13 @@ async def _record(config: Any, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+async def _announce_synced(feed: Any, started: float) -> None:
+    """Print, once, how long after start every symbol was first safe to quote."""
+    if await feed.wait_synced(float("inf")):
+        print(
+            f"record: all {len(feed.config.symbols)} symbols synced after "
+            f"{time.monotonic() - started:.2f} s on {feed.connections} connection(s)",
+            file=sys.stderr,
+        )

@@ -132,9 +132,12 @@ class TapeWriter:
     def write_connect(self, epoch: int, url: str) -> None:
         """Record that connection ``epoch`` opened to ``url`` (replay starts a new session)."""
         self._epoch_url[epoch] = url
-        while len(self._epoch_url) > 2:  # at most two live connections (make-before-break)
-            del self._epoch_url[min(self._epoch_url)]
         self._append(RecordKind.CONNECT, epoch, "", url.encode())
+
+    def write_disconnect(self, epoch: int) -> None:
+        """Connection ``epoch`` closed: a file started from now on no longer repeats its
+        connect (nothing is recorded; its frames simply stop)."""
+        self._epoch_url.pop(epoch, None)
 
     def flush(self) -> None:
         """Compress the pending batch and make it readable on disk (gzip sync flush)."""
@@ -298,6 +301,16 @@ class TapeReplay:
     frames: int = 0
     snapshots: int = 0
     epochs: list[int] = field(default_factory=list)
+    sessions: dict[int, BookSession] = field(default_factory=dict)
+
+    def session_for(self, symbol: str) -> BookSession:
+        """The newest session that carried ``symbol``: a feed split over several connections
+        runs one epoch per connection, each with its own share of the symbols."""
+        for epoch in reversed(self.epochs):
+            book = self.sessions[epoch].router.book(symbol)
+            if book.applied or book.buffered:
+                return self.sessions[epoch]
+        return self.session
 
 
 def replay_tape(path: str | Path, *, max_buffer: int = 1024) -> TapeReplay:
@@ -314,7 +327,7 @@ def replay_tape(path: str | Path, *, max_buffer: int = 1024) -> TapeReplay:
         )
 
     result = TapeReplay(new_session(0), metrics)
-    sessions: dict[int, BookSession] = {}
+    sessions = result.sessions
     for rec in read_tape(path):
         if rec.kind is RecordKind.CONNECT:
             if rec.epoch not in sessions:

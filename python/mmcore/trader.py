@@ -40,7 +40,14 @@ from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskConfig, RiskManager
 from mmcore.strategy import QuoteConfig, Quoter
 
-__all__ = ["SymbolSetup", "Trader", "TraderStats", "advice_features", "build_engine"]
+__all__ = [
+    "SymbolSetup",
+    "Trader",
+    "TraderStats",
+    "advice_features",
+    "build_engine",
+    "working_quotes",
+]
 
 log = logging.getLogger("mmcore.trader")
 
@@ -107,6 +114,20 @@ def advice_features(engine: Engine, max_position: float) -> dict[str, float]:
         "pnl": position.net,
     }
     return {k: v for k, v in features.items() if math.isfinite(v)}
+
+
+def working_quotes(engine: Engine, tick: float) -> tuple[float, float]:
+    """``engine``'s best working bid and ask prices (NaN for a side without an order)."""
+    bid = ask = math.nan
+    for order in engine.orders.orders.values():
+        if order.status not in ACTIVE_STATUSES:
+            continue
+        px = round(order.price_ticks * tick, 12)  # no float noise in displays
+        if order.side is Side.BUY:
+            bid = px if math.isnan(bid) else max(bid, px)
+        else:
+            ask = px if math.isnan(ask) else min(ask, px)
+    return bid, ask
 
 
 class TraderStats:
@@ -188,18 +209,7 @@ class Trader:
 
     def working_quotes(self, symbol: str) -> tuple[float, float]:
         """Our best working bid and ask prices (NaN for a side without an order)."""
-        engine = self.engines[symbol]
-        bid = ask = math.nan
-        tick = self._ticks[symbol]
-        for order in engine.orders.orders.values():
-            if order.status not in ACTIVE_STATUSES:
-                continue
-            px = round(order.price_ticks * tick, 12)  # no float noise in displays
-            if order.side is Side.BUY:
-                bid = px if math.isnan(bid) else max(bid, px)
-            else:
-                ask = px if math.isnan(ask) else min(ask, px)
-        return bid, ask
+        return working_quotes(self.engines[symbol], self._ticks[symbol])
 
     # ---- lifecycle -------------------------------------------------------------------------
     def stop(self) -> None:

@@ -37,6 +37,14 @@ def test_environment_overrides_the_file() -> None:
         ({"venue": "okx", "symbols": ["A"], "rest_url": "ftp://x"}, "feeds.rest_url"),
         ({"venue": "okx", "symbols": ["A"], "stale_timeout_s": 0}, "feeds.stale_timeout_s"),
         ({"venue": "bybit-spot", "symbols": ["A"], "book_depth": 7}, "feeds.book_depth"),
+        (
+            {"venue": "binance-coinm", "symbols": ["A"], "snapshot_limit": 300},
+            "feeds.snapshot_limit",
+        ),
+        (
+            {"venue": "binance-usdm", "symbols": ["A"], "snapshot_limit": 5000},
+            "feeds.snapshot_limit",
+        ),
         ({"venue": "okx", "symbols": ["A"], "backoff_max_s": 0.1}, "feeds.backoff_max_s"),
         ({"venue": "okx", "symbols": ["A"], "colour": "red"}, "feeds.colour"),
     ],
@@ -59,6 +67,21 @@ def test_binance_streams_and_snapshot_weights() -> None:
     assert futures.snapshot_request("BTCUSDT").path == "/fapi/v1/depth"
     assert futures.snapshot_request("BTCUSDT").weight == 20
     assert spot.is_shutdown(b'{"stream":"!serverShutdown","data":{"e":"serverShutdown"}}')
+
+
+def test_binance_coinm_uses_dapi_and_agg_trades() -> None:
+    cfg = load_feed_config({"venue": "binance-coinm", "symbols": ["BTCUSD_PERP"]}, env={})
+    assert cfg.endpoints == ("wss://dstream.binance.com", "https://dapi.binance.com")
+    coinm = make_protocol("binance-coinm", ("BTCUSD_PERP",), snapshot_limit=500)
+    assert coinm.stream_url("wss://h") == (
+        "wss://h/stream?streams=btcusd_perp@depth@100ms/btcusd_perp@aggTrade"
+    )
+    request = coinm.snapshot_request("BTCUSD_PERP")
+    assert (request.path, request.params["symbol"], request.weight) == (
+        "/dapi/v1/depth",
+        "BTCUSD_PERP",
+        10,
+    )
 
 
 def test_bybit_subscribes_at_most_ten_topics_per_request_and_resubscribes() -> None:

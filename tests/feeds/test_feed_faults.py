@@ -139,7 +139,9 @@ async def test_a_rotation_due_when_the_feed_stops_is_not_started(binance_case: V
         feed = Feed(feed_config(binance_case, fake))
         task = asyncio.create_task(feed.run())
         assert await feed.wait_synced(SYNC_TIMEOUT)
-        active = feed._active  # the watchdog's decision, made in the same tick as the stop
+        active = feed._shards[
+            0
+        ].active  # the watchdog's decision, made in the same tick as the stop
         assert active is not None
         active.rotate.set()
         feed.stop()

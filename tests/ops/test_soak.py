@@ -1,4 +1,5 @@
-"""The soak script, short: 30 s at 20x with a fault every 2 s; every check must pass."""
+"""The soak script, short: 40 s at 20x with a fault every 1.5 s; every check must pass
+(each fault kind at least once)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_short_soak_recovers_every_fault_without_leaks(tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
-    cmd = [sys.executable, str(ROOT / "scripts" / "soak.py"), "--seconds", "30"]
-    cmd += ["--fault-every", "2", "--warmup", "8", "--out", str(tmp_path / "run")]
+    cmd = [sys.executable, str(ROOT / "scripts" / "soak.py"), "--seconds", "40"]
+    cmd += ["--fault-every", "1.5", "--warmup", "8", "--out", str(tmp_path / "run")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["checks"] == {
@@ -25,5 +26,5 @@ def test_a_short_soak_recovers_every_fault_without_leaks(tmp_path: Path):
         "journal_consistent": True,
     }, figures
     assert done.returncode == 0
-    assert figures["faults"] >= 8 and all(figures["faults_by_kind"].values()), figures
+    assert figures["faults"] >= 7 and all(figures["faults_by_kind"].values()), figures
     assert figures["fills"] > 0 and figures["open_orders_after_shutdown"] == 0

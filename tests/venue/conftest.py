@@ -1,4 +1,4 @@
-"""Fixtures for the fake-venue tests: a started fake and a ccxt exchange pointed at it."""
+"""Fixtures for the fake-venue tests: a started, funded fake and a ccxt exchange pointed at it."""
 
 from __future__ import annotations
 
@@ -24,7 +24,13 @@ async def within(awaitable: Awaitable[T], seconds: float = 3.0) -> T:
     return await asyncio.wait_for(awaitable, seconds)
 
 
-async def _started(venue: FakeVenue) -> AsyncIterator[tuple[FakeVenue, Any]]:
+async def _started(venue: FakeVenue, ask: str) -> AsyncIterator[tuple[Any, Any]]:
+    """Fund ``venue`` (10 000 USDT, plus 1 BTC on spot), quote BTCUSDT 100000/``ask``, start
+    it and yield it with a ccxt exchange pointed at it."""
+    venue.seed_balance("USDT", "10000")
+    if venue.kind == "spot":
+        venue.seed_balance("BTC", "1")
+    venue.set_quote("BTCUSDT", "100000", ask)
     async with venue:
         exchange = ccxt_exchange(venue, timeout_ms=1500)
         try:
@@ -35,41 +41,27 @@ async def _started(venue: FakeVenue) -> AsyncIterator[tuple[FakeVenue, Any]]:
 
 @pytest.fixture
 async def spot() -> AsyncIterator[tuple[FakeBinanceSpot, Any]]:
-    """A Binance spot fake with 10 000 USDT and 1 BTC, BTCUSDT quoted 100000/100001."""
-    venue = FakeBinanceSpot()
-    venue.seed_balance("USDT", "10000")
-    venue.seed_balance("BTC", "1")
-    venue.set_quote("BTCUSDT", "100000", "100001")
-    async for pair in _started(venue):
-        yield pair  # type: ignore[misc]
+    """Binance spot: 10 000 USDT and 1 BTC, BTCUSDT quoted 100000/100001."""
+    async for pair in _started(FakeBinanceSpot(), "100001"):
+        yield pair
 
 
 @pytest.fixture
 async def usdm() -> AsyncIterator[tuple[FakeBinanceUsdm, Any]]:
-    """A Binance USD-M fake with 10 000 USDT, BTCUSDT quoted 100000/100000.1."""
-    venue = FakeBinanceUsdm()
-    venue.seed_balance("USDT", "10000")
-    venue.set_quote("BTCUSDT", "100000", "100000.1")
-    async for pair in _started(venue):
-        yield pair  # type: ignore[misc]
+    """Binance USD-M: 10 000 USDT, BTCUSDT quoted 100000/100000.1."""
+    async for pair in _started(FakeBinanceUsdm(), "100000.1"):
+        yield pair
 
 
 @pytest.fixture
 async def bybit_spot() -> AsyncIterator[tuple[FakeBybit, Any]]:
-    """A Bybit v5 spot fake with 10 000 USDT and 1 BTC, BTCUSDT quoted 100000/100000.01."""
-    venue = FakeBybit("spot")
-    venue.seed_balance("USDT", "10000")
-    venue.seed_balance("BTC", "1")
-    venue.set_quote("BTCUSDT", "100000", "100000.01")
-    async for pair in _started(venue):
-        yield pair  # type: ignore[misc]
+    """Bybit v5 spot: 10 000 USDT and 1 BTC, BTCUSDT quoted 100000/100000.01."""
+    async for pair in _started(FakeBybit("spot"), "100000.01"):
+        yield pair
 
 
 @pytest.fixture
 async def bybit_linear() -> AsyncIterator[tuple[FakeBybit, Any]]:
-    """A Bybit v5 linear fake with 10 000 USDT, BTCUSDT quoted 100000/100000.1, DCP in ms."""
-    venue = FakeBybit("linear", dcp_second_s=0.05)
-    venue.seed_balance("USDT", "10000")
-    venue.set_quote("BTCUSDT", "100000", "100000.1")
-    async for pair in _started(venue):
-        yield pair  # type: ignore[misc]
+    """Bybit v5 linear: 10 000 USDT, BTCUSDT quoted 100000/100000.1; a DCP second is 50 ms."""
+    async for pair in _started(FakeBybit("linear", dcp_second_s=0.05), "100000.1"):
+        yield pair

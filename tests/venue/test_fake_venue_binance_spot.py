@@ -171,6 +171,7 @@ async def test_order_accepted_but_never_answered_is_found_by_client_id(spot):
     venue, ex = spot
     await ex.load_markets()
     venue.hang_after_accept("/api/v3/order", "POST")
+    ex.timeout = 300  # ms: the unanswered request times out quickly
     with pytest.raises(ccxt.RequestTimeout):
         await place(ex, "lost-1")
     assert venue.requests[-1].status == -1
@@ -266,14 +267,25 @@ async def test_restart_with_orders_and_balances_the_engine_did_not_place(spot):
     assert balance["BTC"]["used"] == 0.01 and balance["USDT"]["used"] == 950.0
 
 
-async def test_ws_api_subscribe_refused_on_clock_skew(spot):
-    venue, ex = spot
-    await ex.load_markets()
+async def test_ws_api_subscribe_checks_signature_and_clock(spot):
+    venue, _ = spot
+    # ccxt 4.5.90 surfaces a refused userDataStream.subscribe as KeyError('spot') (§6)
+    wrong = ccxt_exchange(venue, secret="not-the-secret")
+    try:
+        with pytest.raises(KeyError, match="spot"):
+            await within(wrong.watch_orders("BTC/USDT"))
+    finally:
+        await wrong.close()
     venue.clock_offset_ms = -20_000
-    with pytest.raises((ccxt.BaseError, KeyError)):
-        await within(ex.watch_orders("BTC/USDT"))
+    skewed = ccxt_exchange(venue)
+    try:
+        with pytest.raises(KeyError, match="spot"):
+            await within(skewed.watch_orders("BTC/USDT"))
+    finally:
+        await skewed.close()
     refused = [r for r in venue.requests if r.method == "userDataStream.subscribe.signature"]
-    assert refused[-1].code == -1021
+    assert [r.code for r in refused] == [-1022, -1021]
+    assert not any(c.topics for c in venue.streams)
 
 
 async def test_no_secret_in_the_request_log(spot):
@@ -289,3 +301,55 @@ async def test_no_secret_in_the_request_log(spot):
 
 def test_spot_has_no_amend_route():
     assert ("PUT", "order") not in FakeBinanceSpot.routes
+
+
+async def test_my_trades_since_an_id_or_a_time(spot):
+    venue, ex = spot
+    await place(ex, "h1", qty=0.003)
+    venue.fill("h1", "0.001")
+    await asyncio.sleep(0.01)
+    venue.fill("h1", "0.001")
+    venue.fill("h1", "0.001")
+    first, second, third = venue.ledger.fills
+    after_id = await ex.fetch_my_trades("BTC/USDT", params={"fromId": second.trade_id})
+    assert [t["id"] for t in after_id] == [str(second.trade_id), str(third.trade_id)]
+    since = await ex.fetch_my_trades("BTC/USDT", since=second.time_ms)
+    assert [t["id"] for t in since] == [str(second.trade_id), str(third.trade_id)]
+    of_order = await ex.fetch_my_trades("BTC/USDT", params={"orderId": first.order_id})
+    assert len(of_order) == 3
+
+
+async def test_published_limits_are_enforced(spot):
+    venue, ex = spot
+    venue.order_limit_10s = 2
+    info = await ex.publicGetExchangeInfo()
+    orders = [r for r in info["rateLimits"] if r["rateLimitType"] == "ORDERS"]
+    assert orders[0]["limit"] == 2
+    await ex.load_markets()
+    await place(ex, "l1")
+    await place(ex, "l2", price=98000)
+    with pytest.raises(ccxt.DDoSProtection, match="-1015"):
+        await place(ex, "l3", price=97000)
+    assert ex.last_response_headers["X-MBX-ORDER-COUNT-10S"] == "3"
+    assert [o.client_id for o in venue.ledger.orders.values()] == ["l1", "l2"]
+    venue.weight_limit_1m = venue.used_weight() + 6
+    await ex.fetch_open_orders("BTC/USDT")  # weight 6: exactly at the limit
+    with pytest.raises(ccxt.DDoSProtection, match="-1003"):
+        await ex.fetch_open_orders("BTC/USDT")
+
+
+async def test_user_stream_terminated_by_the_venue(spot):
+    venue, ex = spot
+    await place(ex, "z1")
+    stale, _ = await watching(ex)
+    assert venue.terminate_user_streams() == 1
+    venue.fill("z1", "0.0001")  # nobody is subscribed any more: nothing pushed
+    await asyncio.sleep(0.1)
+    assert not stale.done()  # ccxt 4.5.90: pending watches stay silent, they do not fail
+    assert not any('"x":"TRADE"' in frame for frame in venue.pushed)
+    trades, _ = await watching(ex)  # a new watch subscribes again
+    subscribes = [r for r in venue.requests if r.method == "userDataStream.subscribe.signature"]
+    assert len(subscribes) == 2
+    venue.fill("z1", "0.0002")
+    assert (await within(trades))[-1]["amount"] == 0.0002
+    stale.cancel()

@@ -38,6 +38,8 @@ async def test_markets_and_post_only_gtx(usdm):
     sent = next(r for r in venue.requests if r.path == "/fapi/v1/order" and r.method == "POST")
     assert sent.params["timeInForce"] == "GTX" and sent.params["type"] == "LIMIT"
     assert order["postOnly"] and order["clientOrderId"] == "g1"
+    assert ex.last_response_headers["X-MBX-ORDER-COUNT-10S"] == "1"
+    assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"].isdigit()
     with pytest.raises(ccxt.OrderNotFillable):  # -5022, as on fapi.binance.com
         await place(ex, "g2", price=100000.1)
     with pytest.raises(ccxt.OrderNotFillable):
@@ -175,6 +177,21 @@ async def test_clock_skew_throttle_and_signature(usdm):
     assert venue.banned and venue.ledger.orders == {}
     venue.banned_until_ms = 0
     venue.hang_after_accept("/fapi/v1/order")
+    ex.timeout = 300  # ms: the unanswered request times out quickly
     with pytest.raises(ccxt.RequestTimeout):
         await place(ex, "t4")
     assert (await ex.fetch_order(None, SYMBOL, {"origClientOrderId": "t4"}))["status"] == "open"
+
+
+async def test_listen_key_expiry(usdm):
+    venue, ex = usdm
+    await place(ex, "e1", qty=0.003)
+    trades, _ = await watching(ex)
+    assert venue.expire_listen_keys() == 1
+    await asyncio.sleep(0.1)
+    assert not venue.streams  # the stream was closed after listenKeyExpired
+    with pytest.raises(ccxt.AuthenticationError, match="-1125"):  # keep-alive of a dead key
+        await ex.fapiPrivatePutListenKey()
+    venue.fill("e1", "0.001")  # missed by every stream, in the history
+    assert [t["amount"] for t in await ex.fetch_my_trades(SYMBOL)] == [0.001]
+    trades.cancel()

@@ -114,6 +114,7 @@ async def test_throttle_ban_and_unanswered_order(bybit_spot):
     assert venue.ledger.orders == {}
     venue.banned_until_ms = 0
     venue.hang_after_accept("/v5/order/create")
+    ex.timeout = 300  # ms: the unanswered request times out quickly
     with pytest.raises(ccxt.RequestTimeout):
         await place(ex, SPOT, "t3")
     found = await ex.fetch_open_order(None, SPOT, {"orderLinkId": "t3"})
@@ -238,3 +239,16 @@ async def test_restart_with_a_position_and_orders_not_placed_by_the_engine(bybit
     assert [o["clientOrderId"] for o in await ex.fetch_open_orders(PERP)] == ["old-1"]
     balance = await ex.fetch_balance()
     assert balance["USDT"]["total"] == 10000
+
+
+async def test_executions_since_a_time(bybit_linear):
+    venue, ex = bybit_linear
+    await place(ex, PERP, "e1", qty=0.003)
+    venue.fill("e1", "0.001")
+    await asyncio.sleep(0.01)
+    venue.fill("e1", "0.002")
+    first, second = venue.ledger.fills
+    since = await ex.fetch_my_trades(PERP, since=second.time_ms)
+    assert [t["amount"] for t in since] == [0.002]
+    by_link = await ex.fetch_my_trades(PERP, params={"orderLinkId": "e1"})
+    assert len(by_link) == 2 and first.client_id == "e1"

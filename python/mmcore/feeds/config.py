@@ -18,7 +18,16 @@ from mmcore.feeds.session import DEFAULT_VPIN_CALIBRATION_TRADES
 
 __all__ = ["ENDPOINTS", "FEED_VENUES", "FeedConfig", "load_feed_config"]
 
-FEED_VENUES = ("binance-spot", "binance-usdm", "bybit-spot", "bybit-linear", "okx")
+FEED_VENUES = (
+    "binance-spot",
+    "binance-usdm",
+    "binance-coinm",
+    "bybit-spot",
+    "bybit-linear",
+    "okx",
+)
+#: Binance futures (USD-M and COIN-M) serve depth snapshots of exactly these sizes.
+FUTURES_SNAPSHOT_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 
 # (websocket base, REST base) per venue and environment
 ENDPOINTS: Mapping[str, Mapping[str, tuple[str, str]]] = {
@@ -29,6 +38,10 @@ ENDPOINTS: Mapping[str, Mapping[str, tuple[str, str]]] = {
     "binance-usdm": {
         "production": ("wss://fstream.binance.com", "https://fapi.binance.com"),
         "testnet": ("wss://fstream.binancefuture.com", "https://testnet.binancefuture.com"),
+    },
+    "binance-coinm": {
+        "production": ("wss://dstream.binance.com", "https://dapi.binance.com"),
+        "testnet": ("wss://dstream.binancefuture.com", "https://testnet.binancefuture.com"),
     },
     "bybit-spot": {
         "production": ("wss://stream.bybit.com/v5/public/spot", "https://api.bybit.com"),
@@ -74,6 +87,7 @@ class FeedConfig:
     close_timeout_s: float = bounded(2.0, gt=0)
     rest_timeout_s: float = bounded(10.0, gt=0)
     rest_weight_per_minute: int = bounded(1200, ge=1)  # our share of the venue's IP budget
+    rest_concurrency: int = bounded(16, ge=1)  # most snapshot calls in flight at once
     rest_ban_default_s: float = bounded(60.0, ge=0)  # 418 without Retry-After
     recv_queue_frames: int = bounded(64, ge=1)  # websockets' bounded receive queue
     max_buffer: int = bounded(1024, ge=1)  # diffs buffered per symbol while unsynced
@@ -89,7 +103,8 @@ class FeedConfig:
         if len(set(self.symbols)) != len(self.symbols):
             raise ConfigError("feeds.symbols", "symbols must be unique")
         for i, sym in enumerate(self.symbols):
-            if not sym or not sym.replace("-", "").isalnum():
+            # OKX ids use "-" (BTC-USDT), Binance COIN-M contracts "_" (BTCUSD_PERP)
+            if not sym or not sym.replace("-", "").replace("_", "").isalnum():
                 raise ConfigError(f"feeds.symbols[{i}]", f"not a symbol: {sym!r}")
         for name, schemes in (("ws_url", ("ws", "wss")), ("rest_url", ("http", "https"))):
             url = getattr(self, name)
@@ -99,6 +114,15 @@ class FeedConfig:
                 raise ConfigError(
                     f"feeds.{name}", f"must be a {'/'.join(schemes)} URL, got {url!r}"
                 )
+        if (
+            self.venue in ("binance-usdm", "binance-coinm")
+            and self.snapshot_limit not in FUTURES_SNAPSHOT_LIMITS
+        ):
+            raise ConfigError(
+                "feeds.snapshot_limit",
+                f"{self.venue} serves depth limits {FUTURES_SNAPSHOT_LIMITS}, "
+                f"got {self.snapshot_limit}",
+            )
         if self.venue.startswith("bybit") and self.book_depth not in (1, 50, 200, 1000):
             raise ConfigError("feeds.book_depth", "Bybit depth must be 1, 50, 200 or 1000")
         for sym, volume in self.vpin_bucket_volume.items():

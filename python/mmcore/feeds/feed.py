@@ -1,76 +1,31 @@
 """A live market-data feed: connect, subscribe, heartbeat, watchdog, resync, reconnect.
 
-One :class:`Feed` runs one venue's symbols over one websocket connection at a time. Each
-connection has an *epoch* and its own :class:`~mmcore.feeds.session.BookSession` (its own
-router), so nothing from an older connection (a late REST snapshot, a buffered diff) can leak
-into the books of a newer one. Binance connections are rotated make-before-break: on
-``serverShutdown`` or before the 24 h limit the new connection is opened and synced while the
-old one keeps serving, and only then does the feed switch and close the old one.
+One :class:`Feed` runs one venue's symbols. They are split into as many connections as the
+venue's per-connection limits require (:meth:`~mmcore.feeds.venue.VenueProtocol.
+connection_groups`); each group is a :class:`~mmcore.feeds.shard.Shard` that connects,
+resyncs, reconnects and rotates on its own, while every shard shares the feed's counters,
+update notifications, tape and REST snapshot budget.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import logging
-import random
 import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-
-from mmcore import ApplyStatus, DecodeError, OrderBook
+from mmcore import OrderBook
 from mmcore.feeds.config import FeedConfig
 from mmcore.feeds.health import BookUpdates, FeedMetrics, FeedState, SymbolHealth
 from mmcore.feeds.protocols import make_protocol
-from mmcore.feeds.rest import RestSnapshots, SnapshotError
-from mmcore.feeds.session import BookSession
+from mmcore.feeds.rest import RestSnapshots
+from mmcore.feeds.shard import Shard, ShardContext
 
 if TYPE_CHECKING:
     from mmcore.tape import TapeWriter
 
 __all__ = ["Feed"]
-
-log = logging.getLogger(__name__)
-
-_SNAPSHOT_RETRY_S = 0.05  # a too-old snapshot: let a few more diffs buffer, then fetch again
-
-
-class _Connection:
-    """One websocket connection (one epoch) and the tasks that serve it."""
-
-    def __init__(self, epoch: int, ws: ClientConnection, session: BookSession) -> None:
-        self.epoch = epoch
-        self.ws = ws
-        self.session = session
-        self.opened_ns = self.last_rx_ns = time.monotonic_ns()
-        self.closed = asyncio.Event()
-        self.rotate = asyncio.Event()
-        self.resync_deadline_ns: dict[str, int] = {}
-        self.snapshot_tasks: dict[str, asyncio.Task[None]] = {}
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    def abort(self) -> None:
-        """Drop the TCP connection now (a stalled peer would not answer a close handshake)."""
-        self.ws.transport.abort()
-        self.closed.set()
-
-    async def close(self) -> None:
-        """Close politely; in-flight snapshot fetches finish and are then discarded."""
-        self.closed.set()
-        with contextlib.suppress(Exception):
-            await self.ws.close()
-        for task in list(self.tasks):
-            task.cancel()
 
 
 class Feed:
@@ -91,23 +46,25 @@ class Feed:
         )
         self.metrics = FeedMetrics()
         self.updates = BookUpdates(self.metrics)
-        self._ws_base, rest_base = config.endpoints
-        self._rest = (
+        ws_base, rest_base = config.endpoints
+        rest = (
             RestSnapshots(
                 rest_base,
                 weight_per_minute=config.rest_weight_per_minute,
                 timeout_s=config.rest_timeout_s,
                 ban_default_s=config.rest_ban_default_s,
+                max_concurrency=config.rest_concurrency,
                 on_rate_limited=self._count_rate_limited,
             )
             if self.protocol.rest_snapshots
             else None
         )
-        self._tape = tape
-        self._active: _Connection | None = None
-        self._connections: set[_Connection] = set()
-        self._epochs = itertools.count(1)
-        self._attempt = 0
+        self._ctx = ShardContext(config, self.metrics, self.updates, rest, tape, itertools.count(1))
+        self._shards = [
+            Shard(self._ctx, self.protocol.for_symbols(group), ws_base)
+            for group in self.protocol.connection_groups()
+        ]
+        self._shard_of = {sym: shard for shard in self._shards for sym in shard.symbols}
         self._stop: asyncio.Event | None = None
         self.on_trade: Callable[[str, bytes | str, int], None] | None = None
         self.on_book: Callable[[str, int], bool] | None = None
@@ -117,31 +74,28 @@ class Feed:
 
     # ---- read side -------------------------------------------------------------------------
     @property
+    def connections(self) -> int:
+        """How many connections the symbols are split over (one per shard)."""
+        return len(self._shards)
+
+    @property
     def epoch(self) -> int | None:
-        """The active connection's epoch (``None`` while disconnected)."""
-        return self._active.epoch if self._active else None
+        """The newest epoch among the active connections (``None`` while none is connected);
+        with one connection, that connection's epoch."""
+        epochs = [s.active.epoch for s in self._shards if s.active is not None]
+        return max(epochs) if epochs else None
 
     def book(self, symbol: str) -> OrderBook | None:
         """The active connection's book for ``symbol`` (``None`` while disconnected)."""
-        self._check_symbol(symbol)
-        return self._active.session.router.book(symbol) if self._active else None
+        active = self._shard(symbol).active
+        return active.session.router.book(symbol) if active else None
 
     def health(self, symbol: str) -> SymbolHealth:
         """Synced / unsynced / stale, age of the last update, and whether to quote."""
-        self._check_symbol(symbol)
-        conn = self._active
-        if conn is None or conn.closed.is_set():
+        session = self._shard(symbol).book_session()
+        if session is None:
             return SymbolHealth(symbol, FeedState.UNSYNCED, None, False)
-        session = conn.session
-        last = session.last_ns.get(symbol)
-        age = None if last is None else (time.monotonic_ns() - last) / 1e9
-        if symbol in session.resyncing or not session.is_synced(symbol):
-            state = FeedState.UNSYNCED
-        elif age is None or age > self.config.quote_stale_after_s:
-            state = FeedState.STALE
-        else:
-            state = FeedState.SYNCED
-        return SymbolHealth(symbol, state, age, state is FeedState.SYNCED)
+        return session.health(symbol, time.monotonic_ns(), self.config.quote_stale_after_s)
 
     def safe_to_quote(self, symbol: str) -> bool:
         """True only for a synced book on a live connection updated within the stale limit."""
@@ -161,299 +115,52 @@ class Feed:
         """Rebuild ``symbol``'s book from a fresh snapshot (e.g. the venue sent a crossed
         book): the book is cleared, so it is not safe to quote until the snapshot is applied.
         True when a resync started; False while disconnected or already resyncing."""
-        self._check_symbol(symbol)
-        conn = self._active
-        if conn is None or conn.closed.is_set() or symbol in conn.session.resyncing:
-            return False
-        conn.session.router.book(symbol).reset()
-        self._start_resync(conn, symbol, None)
-        return True
+        return self._shard(symbol).resync(symbol)
 
-    def _check_symbol(self, symbol: str) -> None:
-        if symbol not in self.config.symbols:
-            raise KeyError(f"{symbol!r} is not one of this feed's symbols {self.config.symbols}")
+    def _shard(self, symbol: str) -> Shard:
+        try:
+            return self._shard_of[symbol]
+        except KeyError:
+            raise KeyError(
+                f"{symbol!r} is not one of this feed's symbols {self.config.symbols}"
+            ) from None
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def run(self) -> None:
-        """Keep the feed connected and synced until :meth:`stop` is called."""
+        """Keep every connection up and synced until :meth:`stop` is called."""
         self._stop = stop = asyncio.Event()
-        conn: _Connection | None = None
+        self._ctx.on_trade, self._ctx.on_book = self.on_trade, self.on_book
+        spacing = self.protocol.connect_interval_s
+        tasks = [
+            asyncio.create_task(_after(i * spacing, stop, shard.run(stop)))
+            for i, shard in enumerate(self._shards)
+        ]
         try:
-            while not stop.is_set():
-                if conn is None or conn.closed.is_set():
-                    if conn is not None:
-                        self.metrics.reconnects += 1
-                        log.warning(
-                            "feed_reconnect venue=%s epoch=%d", self.config.venue, conn.epoch
-                        )
-                    self._active = None
-                    conn = await self._open_with_backoff()
-                    if conn is None:
-                        break
-                    self._active = conn
-                await _wait_first(conn.closed, conn.rotate, stop)
-                if conn.rotate.is_set() and not conn.closed.is_set() and not stop.is_set():
-                    conn = await self._rotate_from(conn)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                error = task.exception()
+                if error is not None:
+                    raise error
         finally:
-            self._active = None
-            for c in list(self._connections):
-                await c.close()
-                for task in c.snapshot_tasks.values():
-                    task.cancel()
-            if self._rest is not None:
-                await self._rest.aclose()
+            stop.set()  # one shard failing (a bad URL) stops the others
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self._ctx.rest is not None:
+                await self._ctx.rest.aclose()
 
     def stop(self) -> None:
         """Ask :meth:`run` to close every connection and return."""
         if self._stop is not None:
             self._stop.set()
 
-    # ---- connecting ------------------------------------------------------------------------
-    def _backoff_delay(self) -> float:
-        """0 for the first try, then exponential with jitter, capped at backoff_max_s."""
-        if self._attempt == 0:
-            return 0.0
-        cap = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (self._attempt - 1))
-        return cap / 2 + random.uniform(0, cap / 2)
 
-    async def _open_with_backoff(self) -> _Connection | None:
-        assert self._stop is not None
-        while not self._stop.is_set():
-            delay = self._backoff_delay()
-            self._attempt += 1
-            if delay:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
-                if self._stop.is_set():
-                    return None
-            try:
-                return await self._open()
-            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
-                log.warning(
-                    "feed_connect_failed venue=%s attempt=%d error=%r",
-                    self.config.venue,
-                    self._attempt,
-                    exc,
-                )
-        return None
-
-    async def _open(self) -> _Connection:
-        cfg = self.config
-        url = self.protocol.stream_url(self._ws_base)
+async def _after(delay: float, stop: asyncio.Event, run: Coroutine[Any, Any, None]) -> None:
+    """Start ``run`` after ``delay`` seconds (venues limit new connections per second)."""
+    if delay:
         try:
-            ws = await connect(
-                url,
-                open_timeout=cfg.connect_timeout_s,
-                close_timeout=cfg.close_timeout_s,
-                ping_interval=None,  # venue heartbeats are handled here; pongs are automatic
-                max_queue=cfg.recv_queue_frames,
-                max_size=1 << 24,
-                compression=None,
-                proxy=None,
-            )
-        except InvalidURI as exc:
-            raise ValueError(f"feeds.ws_url: invalid websocket URL {url!r}: {exc}") from None
-        epoch = next(self._epochs)
-        session = BookSession(
-            cfg.venue,
-            cfg.symbols,
-            epoch,
-            metrics=self.metrics,
-            updates=self.updates,
-            max_buffer=cfg.max_buffer,
-            latency_sample_every=cfg.latency_sample_every,
-            vpin_bucket_volume=cfg.vpin_bucket_volume,
-            vpin_calibration_trades=cfg.vpin_calibration_trades,
-            on_trade=self.on_trade,
-            on_book=self.on_book,
-        )
-        conn = _Connection(epoch, ws, session)
-        session.on_resync = lambda sym, st: self._start_resync(conn, sym, st)
-        session.on_buffered = lambda sym: self._on_buffered(conn, sym)
-        self._connections.add(conn)
-        if self.protocol.resync == "resubscribe":  # the subscribe brings the snapshots
-            deadline = time.monotonic_ns() + int(cfg.resync_timeout_s * 1e9)
-            session.resyncing.update(cfg.symbols)
-            conn.resync_deadline_ns = dict.fromkeys(cfg.symbols, deadline)
-        if self._tape is not None:
-            self._tape.write_connect(epoch, url)
-        for frame in self.protocol.subscribe_frames():
-            await ws.send(frame)
-        conn.spawn(self._receive(conn))
-        conn.spawn(self._housekeeping(conn))
-        log.info("feed_connected venue=%s epoch=%d url=%s", cfg.venue, epoch, url)
-        return conn
-
-    async def _rotate_from(self, old: _Connection) -> _Connection:
-        """Make-before-break: sync a new connection, switch to it, then close the old one."""
-        self.metrics.rotations += 1
-        log.info("feed_rotate_start venue=%s old_epoch=%d", self.config.venue, old.epoch)
-        new = await self._open_with_backoff()
-        if new is None:
-            return old
-        deadline = time.monotonic() + self.config.rotate_sync_timeout_s
-        assert self._stop is not None
-        while not (
-            new.session.all_synced()
-            or old.closed.is_set()
-            or new.closed.is_set()
-            or self._stop.is_set()
-        ):
-            if time.monotonic() > deadline:
-                log.warning("feed_rotate_unsynced epoch=%d: switching anyway", new.epoch)
-                break
-            await asyncio.sleep(0.005)
-        if new.closed.is_set():
-            return old
-        self._active = new
-        await old.close()
-        self._connections.discard(old)
-        log.info("feed_rotate_done venue=%s epoch=%d", self.config.venue, new.epoch)
-        return new
-
-    # ---- per-connection tasks --------------------------------------------------------------
-    async def _receive(self, conn: _Connection) -> None:
-        ws = conn.ws
-        on_frame = conn.session.on_frame
-        tape = self._tape
-        clock = time.monotonic_ns
-        try:
-            while True:
-                frame = await ws.recv(decode=False)
-                now = clock()
-                conn.last_rx_ns = now
-                if tape is not None:
-                    tape.write_frame(conn.epoch, frame)
-                try:
-                    if not on_frame(frame, now):
-                        self._on_control(conn, frame, decoded=True)
-                except DecodeError:
-                    self._on_control(conn, frame, decoded=False)
-        except ConnectionClosed as exc:
-            log.info("feed_closed venue=%s epoch=%d reason=%r", self.config.venue, conn.epoch, exc)
-        finally:
-            conn.closed.set()
-            self._connections.discard(conn)
-
-    def _on_control(self, conn: _Connection, frame: bytes, *, decoded: bool) -> None:
-        p = self.protocol
-        if p.is_shutdown(frame):
-            log.warning("feed_server_shutdown venue=%s epoch=%d", self.config.venue, conn.epoch)
-            conn.rotate.set()
-        elif p.subscribe_error(frame):
-            self.metrics.subscribe_errors += 1
-            log.warning("feed_subscribe_error epoch=%d frame=%r", conn.epoch, frame[:200])
-        elif not decoded and not p.is_control(frame):
-            self.metrics.malformed += 1
-            log.warning("feed_malformed_frame epoch=%d frame=%r", conn.epoch, frame[:120])
-
-    async def _housekeeping(self, conn: _Connection) -> None:
-        """Heartbeats, the stale-feed watchdog, resync timeouts and the 24 h rotation."""
-        cfg, p = self.config, self.protocol
-        hb_ns = int(cfg.heartbeat_interval_s * 1e9)
-        tick = min(cfg.heartbeat_interval_s, cfg.stale_timeout_s, cfg.resync_timeout_s, 4.0) / 4
-        last_ping = time.monotonic_ns()
-        while not conn.closed.is_set():
-            await asyncio.sleep(tick)
-            now = time.monotonic_ns()
-            idle_ns = now - conn.last_rx_ns
-            if idle_ns > cfg.stale_timeout_s * 1e9:
-                self.metrics.stale_disconnects += 1
-                log.warning(
-                    "feed_stale venue=%s epoch=%d idle_s=%.3f", cfg.venue, conn.epoch, idle_ns / 1e9
-                )
-                conn.abort()
-                return
-            due = now - last_ping >= hb_ns and (not p.heartbeat_when_idle or idle_ns >= hb_ns)
-            if p.heartbeat is not None and due:
-                last_ping = now
-                with contextlib.suppress(ConnectionClosed):
-                    await conn.ws.send(p.heartbeat)
-            for sym in list(conn.session.resyncing):
-                if now > conn.resync_deadline_ns.get(sym, now + 1) and self._resync_idle(conn, sym):
-                    log.warning("feed_resync_timeout epoch=%d symbol=%s", conn.epoch, sym)
-                    self._start_resync(conn, sym, None)
-            if p.rotates_connections and (now - conn.opened_ns) > cfg.max_connection_age_s * 1e9:
-                conn.rotate.set()
-            if self._attempt and conn is self._active and conn.session.all_synced():
-                self._attempt = 0  # healthy again: the next failure retries immediately
-
-    # ---- resync ----------------------------------------------------------------------------
-    def _resync_idle(self, conn: _Connection, symbol: str) -> bool:
-        task = conn.snapshot_tasks.get(symbol)
-        return task is None or task.done()
-
-    def _start_resync(self, conn: _Connection, symbol: str, status: ApplyStatus | None) -> None:
-        """Rebuild one symbol's book; the others are not touched."""
-        if conn.closed.is_set():
-            return
-        conn.session.resyncing.add(symbol)
-        self.metrics.resyncs += 1
-        timeout_ns = int(self.config.resync_timeout_s * 1e9)
-        conn.resync_deadline_ns[symbol] = time.monotonic_ns() + timeout_ns
-        log.info("feed_resync epoch=%d symbol=%s status=%s", conn.epoch, symbol, status)
-        if self.protocol.resync == "rest":
-            self._fetch_snapshot(conn, symbol)
+            await asyncio.wait_for(stop.wait(), delay)
+        except TimeoutError:
+            pass
         else:
-            if self._resync_idle(conn, symbol):
-                conn.snapshot_tasks.pop(symbol, None)  # a new episode may need a REST fetch
-            conn.spawn(self._send_frames(conn, self.protocol.resubscribe_frames(symbol)))
-
-    def _on_buffered(self, conn: _Connection, symbol: str) -> None:
-        """The core buffers diffs and waits for a snapshot: fetch one, once per episode."""
-        if self._rest is None or symbol in conn.snapshot_tasks:
+            run.close()  # stopped before it started
             return
-        if symbol in conn.session.resyncing:
-            self._fetch_snapshot(conn, symbol)  # resubscribed, but no snapshot came in-band
-        else:
-            self._start_resync(conn, symbol, ApplyStatus.BUFFERED)  # first diffs (Binance)
-
-    def _fetch_snapshot(self, conn: _Connection, symbol: str) -> None:
-        if self._resync_idle(conn, symbol):
-            conn.snapshot_tasks[symbol] = asyncio.create_task(self._snapshot(conn, symbol))
-
-    async def _send_frames(self, conn: _Connection, frames: list[str]) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            for frame in frames:
-                await conn.ws.send(frame)
-
-    async def _snapshot(self, conn: _Connection, symbol: str) -> None:
-        """Fetch REST snapshots for ``symbol`` until one syncs the book (or the conn is gone)."""
-        assert self._rest is not None
-        session = conn.session
-        while not conn.closed.is_set() and not session.is_synced(symbol):
-            try:
-                body = await self._rest.fetch(self.protocol.snapshot_request(symbol))
-            except SnapshotError as exc:
-                log.error(
-                    "feed_snapshot_failed epoch=%d symbol=%s error=%s", conn.epoch, symbol, exc
-                )
-                return  # the resync timeout tries again later
-            if conn.closed.is_set():
-                self.metrics.late_snapshots_dropped += 1
-                log.info("feed_late_snapshot_dropped epoch=%d symbol=%s", conn.epoch, symbol)
-                return
-            if session.is_synced(symbol):
-                return  # an in-band snapshot won the race; an older REST one must not clobber it
-            if self._tape is not None:
-                self._tape.write_snapshot(conn.epoch, symbol, body)
-            try:
-                st = session.on_snapshot(symbol, body, time.monotonic_ns())
-            except DecodeError as exc:
-                self.metrics.malformed += 1
-                log.error("feed_snapshot_malformed symbol=%s error=%s", symbol, exc)
-                return
-            if st == ApplyStatus.SNAPSHOT_TOO_OLD:
-                self.metrics.gaps += 1
-                await asyncio.sleep(_SNAPSHOT_RETRY_S)
-            elif not session.is_synced(symbol):
-                return  # waiting for the diff that bridges the snapshot; the timeout re-checks
-
-
-async def _wait_first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
+    await run

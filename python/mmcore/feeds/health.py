@@ -43,6 +43,7 @@ class FeedMetrics:
         "malformed",
         "msgs",
         "reconnects",
+        "rest_fallbacks",
         "rest_rate_limited",
         "resyncs",
         "rotations",
@@ -57,6 +58,7 @@ class FeedMetrics:
         self.trades = 0
         self.gaps = 0  # GAP / SNAPSHOT_TOO_OLD / CHECKSUM_MISMATCH / BUFFER_OVERFLOW statuses
         self.resyncs = 0  # resync actions started (snapshot fetches or resubscribes)
+        self.rest_fallbacks = 0  # REST resyncs no diff confirmed, redone by resubscribing
         self.reconnects = 0
         self.rotations = 0  # make-before-break connection swaps
         self.stale_disconnects = 0

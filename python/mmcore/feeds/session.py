@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from mmcore import ApplyStatus, BookRouter, BookState
-from mmcore.feeds.health import BookUpdates, FeedMetrics
+from mmcore.feeds.health import BookUpdates, FeedMetrics, FeedState, SymbolHealth
 
 __all__ = ["DEFAULT_VPIN_CALIBRATION_TRADES", "RESYNC_STATUSES", "BookSession"]
 
@@ -92,6 +92,21 @@ class BookSession:
         m.msgs += 1
         m.bytes += len(frame)
         sym, st = self.router.apply(frame)
+        return self._route(sym, st, frame, now_ns)
+
+    def after_apply(
+        self, sym: str | None, st: ApplyStatus, frame: bytes | str, now_ns: int
+    ) -> bool:
+        """:meth:`on_frame` for a frame the caller applied to :attr:`router` itself
+        (``router.apply(frame)`` gave ``(sym, st)``): a backtest needs the symbol of every
+        frame, which :meth:`on_frame` does not return."""
+        m = self._metrics
+        m.msgs += 1
+        m.bytes += len(frame)
+        return self._route(sym, st, frame, now_ns)
+
+    def _route(self, sym: str | None, st: ApplyStatus, frame: bytes | str, now_ns: int) -> bool:
+        m = self._metrics
         if sym is None:
             return False
         if st == _APPLIED:
@@ -116,13 +131,24 @@ class BookSession:
             self.on_buffered(sym)
         return True
 
-    def on_snapshot(self, symbol: str, body: bytes, now_ns: int) -> ApplyStatus:
-        """Apply a REST snapshot body to ``symbol``'s book."""
+    def on_snapshot(
+        self, symbol: str, body: bytes, now_ns: int, *, confirm_after: int | None = None
+    ) -> ApplyStatus:
+        """Apply a REST snapshot body to ``symbol``'s book.
+
+        ``confirm_after`` is the snapshot's update id when the venue does not guarantee that
+        its REST ids continue the stream's (Bybit): the symbol then stays resyncing (not safe
+        to quote) until a diff has chained onto it, either a buffered one replayed now (the
+        book's id moved past the snapshot's) or the next live one (``on_frame`` sees it
+        applied).
+        """
         st = self.router.apply_snapshot(symbol, body)
         if st == _APPLIED or self.is_synced(symbol):
             self.last_ns[symbol] = now_ns
             self._updates.mark(symbol)
-        if self.is_synced(symbol):
+        if self.is_synced(symbol) and (
+            confirm_after is None or self.router.book(symbol).last_update_id != confirm_after
+        ):
             self.resyncing.discard(symbol)
         return st
 
@@ -133,6 +159,19 @@ class BookSession:
         self.resyncing.add(symbol)
         if self.on_resync is not None:
             self.on_resync(symbol, status)
+
+    def health(self, symbol: str, now_ns: int, stale_after_s: float) -> SymbolHealth:
+        """Synced / unsynced / stale at ``now_ns`` (the clock of the ``now_ns`` given to
+        :meth:`on_frame`), the age of the last update, and whether to quote."""
+        last = self.last_ns.get(symbol)
+        age = None if last is None else (now_ns - last) / 1e9
+        if symbol in self.resyncing or not self.is_synced(symbol):
+            state = FeedState.UNSYNCED
+        elif age is None or age > stale_after_s:
+            state = FeedState.STALE
+        else:
+            state = FeedState.SYNCED
+        return SymbolHealth(symbol, state, age, state is FeedState.SYNCED)
 
     def is_synced(self, symbol: str) -> bool:
         """The core holds a synced book for ``symbol``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import multiprocessing as mp
 import signal
 from multiprocessing import resource_tracker
@@ -19,8 +20,20 @@ from mmcore.analytics.pnl import Interval
 from mmcore.sim.flow import Episode
 from mmcore.sim.venue import SimListing, SimMarket
 
+log = logging.getLogger("mmcore.sim")
+
 _START_TIMEOUT_S = 30.0
 _INTERVALS = "intervals"  # the parent asks for the informed episodes on the clock
+#: The wire servers' fault methods :meth:`SimMarketProcess.inject` may call.
+FAULTS = (
+    "drop_next",
+    "kill_connections",
+    "stall_connections",
+    "send_malformed",
+    "serve_old_snapshot",
+    "rate_limit",
+    "delay_rest",
+)
 
 
 def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection) -> None:
@@ -36,10 +49,18 @@ def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection
                 }
             )
             loop = asyncio.get_running_loop()
-            # recv() returns a request or "stop", and raises EOFError when the parent is gone.
+            # recv() returns a request, a fault to inject or "stop", and raises EOFError when
+            # the parent is gone.
             with contextlib.suppress(EOFError):
-                while await loop.run_in_executor(None, conn.recv) == _INTERVALS:
-                    conn.send(market.informed_intervals())
+                while (message := await loop.run_in_executor(None, conn.recv)) != "stop":
+                    if message == _INTERVALS:
+                        conn.send(market.informed_intervals())
+                        continue
+                    _, venue, fault, args = message
+                    try:
+                        getattr(market.server(venue), fault)(*args)
+                    except Exception:  # a bad fault must not take the market down
+                        log.exception("sim_fault_failed venue=%s fault=%s", venue, fault)
                 conn.send(market.flow.episodes)  # the informed episodes, for the run folder
 
     asyncio.run(main())
@@ -119,6 +140,18 @@ class SimMarketProcess:
             return []
         self._unanswered += 1  # its answer may still come: skipped before the episodes
         return []
+
+    def inject(self, venue: str, fault: str, *args: object) -> None:
+        """Inject ``fault`` (one of :data:`FAULTS`: a :class:`~mmcore.sim.wire.server.WireVenue`
+        fault method) with ``args`` on ``venue``'s server in the child; it happens as soon as
+        the child reads it."""
+        if fault not in FAULTS:
+            raise ValueError(f"fault must be one of {', '.join(FAULTS)}, got {fault!r}")
+        if venue not in self._urls:
+            raise ValueError(f"venue must be one of {', '.join(self._urls)}, got {venue!r}")
+        if self._conn is None:
+            raise RuntimeError("the simulated market is not running")
+        self._conn.send(("fault", venue, fault, args))
 
     def kill(self) -> None:
         """End the child now (SIGKILL), without its polite shutdown."""

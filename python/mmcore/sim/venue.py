@@ -28,6 +28,7 @@ __all__ = ["SIM_VENUES", "SimListing", "SimMarket"]
 SIM_VENUES = ("binance-spot", "bybit-spot")
 _PUMP_S = 0.005  # wall-clock period of the publishing pump in real time
 _MAX_BACKLOG = 2_000  # frames queued for one client: the pump waits (bounded memory)
+_MAX_STEP_S = 0.05  # wall seconds of flow published at once (at most 10 pump periods)
 _INFORMED_LABEL = "informed flow"
 
 
@@ -176,6 +177,20 @@ class SimMarket:
             while self.backlog() > _MAX_BACKLOG:  # a slow client slows the market down
                 await asyncio.sleep(_PUMP_S)
             now = time.monotonic()
-            # speed 0: fixed simulated slices as fast as the loop turns
-            self.step(_PUMP_S if self.speed == 0 else (now - last) * self.speed)
+            if self.speed == 0:  # fixed simulated slices as fast as the loop turns
+                self.step(_PUMP_S)
+            else:
+                await self._catch_up((now - last) * self.speed)
             last = now
+
+    async def _catch_up(self, sim_seconds: float) -> None:
+        """Publish ``sim_seconds`` of flow in slices of at most ``_MAX_STEP_S`` of wall time,
+        waiting for slow clients between them: a pump woken late (a starved core) would
+        otherwise put the whole gap into the clients' outboxes at once."""
+        piece = _MAX_STEP_S * self.speed
+        while sim_seconds > piece:
+            self.step(piece)
+            sim_seconds -= piece
+            while self.backlog() > _MAX_BACKLOG:
+                await asyncio.sleep(_PUMP_S)
+        self.step(sim_seconds)

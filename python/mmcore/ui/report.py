@@ -40,7 +40,15 @@ from mmcore.trader import Trader
 from mmcore.ui.plots import shared_time_range, symbol_panels
 from mmcore.ui.recorder import FillRow, Recorder, Sample
 
-__all__ = ["DECOMPOSITION_HORIZON_S", "MARKOUT_HORIZONS_S", "RunSummary", "write_report"]
+__all__ = [
+    "DECOMPOSITION_HORIZON_S",
+    "MARKOUT_HORIZONS_S",
+    "RunSummary",
+    "SymbolPnl",
+    "max_drawdown_of",
+    "symbol_pnl",
+    "write_report",
+]
 
 DECOMPOSITION_HORIZON_S = 1.0  # the markout horizon of the adverse-selection part
 MARKOUT_HORIZONS_S = (1.0, 10.0, 60.0)  # shown in the markout table
@@ -113,15 +121,16 @@ class SymbolPnl:
     split: tuple[PnlParts, PnlParts] | None
 
 
-def _symbol_pnl(
+def symbol_pnl(
     trader: Trader,
     symbol: str,
     rows: list[Sample],
     fills: list[FillRow],
-    intervals: list[Interval],
+    intervals: list[Interval] | None = None,
 ) -> SymbolPnl:
     """The decomposition at each sample and at the end, marked to the position's last mark;
     with ``intervals``, also split between the fills made inside them and the rest."""
+    intervals = list(intervals or ())
     pos = trader.portfolio.position(symbol)
     end = max([s.t for s in rows] + [f.t for f in fills], default=0.0)
     # a fill's mid is the mark it was applied at; a sample at the same moment was taken after
@@ -157,7 +166,8 @@ def _order_counts(journal: Path) -> tuple[int, int, int]:
     return int(sent), int(filled), int(persisted)
 
 
-def _max_drawdown(equity: Sequence[float]) -> float:
+def max_drawdown_of(equity: Sequence[float]) -> float:
+    """The largest fall of ``equity`` from a running peak (0 for a series that never falls)."""
     peak, worst = -math.inf, 0.0
     for e in equity:
         peak = max(peak, e)
@@ -214,7 +224,7 @@ def summarize(
         journal_fills=orders[2],
         orders=orders[0],
         fill_ratio=orders[1] / orders[0] if orders[0] else math.nan,
-        max_drawdown=_max_drawdown(equity),
+        max_drawdown=max_drawdown_of(equity),
         markout_1s_bps=sum(m.mean_bps * m.fills for m in one_s) / marked if marked else math.nan,
         max_abs_inventory_pct=round(worst_inv * 100, 2),
         messages=sum(f.metrics.msgs for f in trader.feeds.values()),
@@ -222,7 +232,13 @@ def summarize(
         quotes=trader.stats.quotes,
         tick_to_quote_p50_us=round(p50, 1),
         tick_to_quote_p99_us=round(p99, 1),
-        llm_mode="rules (offline)" if runtime.client is None else "relay",
+        llm_mode=(
+            "none (not replayed)"
+            if not runtime.service.advisors
+            else "rules (offline)"
+            if runtime.client is None
+            else "relay"
+        ),
         llm_calls=runtime.service.stats["calls"],
         llm_cost_usd=ledger_cost,
     )
@@ -351,7 +367,7 @@ def write_report(
     fills_of = {sym: [f for f in fills if f.symbol == sym] for sym in trader.engines}
     marked = {sym: [i for i in intervals if i.symbol == sym] for sym in trader.engines}
     pnl = [
-        _symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym], marked[sym])
+        symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym], marked[sym])
         for sym in trader.engines
     ]
     summary = summarize(

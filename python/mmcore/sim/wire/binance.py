@@ -1,4 +1,4 @@
-"""Binance spot / USD-M: combined streams, ping frames, REST depth with weights."""
+"""Binance spot / USD-M / COIN-M: combined streams, ping frames, REST depth with weights."""
 
 from __future__ import annotations
 
@@ -20,16 +20,39 @@ __all__ = ["BinanceWire"]
 
 
 class BinanceWire(WireVenue):
-    """Binance spot (``futures=False``) or USD-M futures (``futures=True``) market data.
+    """Binance spot (``futures=False``), USD-M futures (``futures=True``) or COIN-M futures
+    (``coin_margined=True``) market data.
 
     Clients connect to ``/stream?streams=btcusdt@depth@100ms/btcusdt@trade`` (combined form);
     live ``SUBSCRIBE``/``UNSUBSCRIBE`` requests work too. Spot update ids are contiguous per
-    symbol; futures ids jump (shared across symbols) and carry ``pu``.
+    symbol; futures ids jump (shared across symbols) and carry ``pu``. COIN-M serves
+    ``/dapi/v1/depth``, whole-contract sizes, the pair (``ps``) in diffs and ``aggTrade`` prints.
     """
 
-    def __init__(self, symbols: list[str], *, futures: bool = False, **kwargs: Any) -> None:
-        self.futures = futures
+    def __init__(
+        self,
+        symbols: list[str],
+        *,
+        futures: bool = False,
+        coin_margined: bool = False,
+        max_streams: int = 1024,
+        max_inbound_per_s: int | None = 5,
+        **kwargs: Any,
+    ) -> None:
+        self.max_streams = max_streams  # per connection, as on Binance
+        self.max_inbound_per_s = max_inbound_per_s  # cut beyond this (pongs are not counted)
+        self.futures = futures or coin_margined
+        self.coin_margined = coin_margined
+        if coin_margined:
+            self.size_decimals = 0
         super().__init__(symbols, **kwargs)
+
+    @property
+    def depth_path(self) -> str:
+        """The REST depth snapshot path this market serves."""
+        if self.coin_margined:
+            return "/dapi/v1/depth"
+        return "/fapi/v1/depth" if self.futures else "/api/v3/depth"
 
     @property
     def ws_url(self) -> str:
@@ -60,8 +83,11 @@ class BinanceWire(WireVenue):
 
     def _on_open(self, conn: WireConnection) -> None:
         url = urlsplit(conn.ws.request.path if conn.ws.request else "/")
-        streams = parse_qs(url.query).get("streams", [""])[-1]
-        for name in filter(None, streams.split("/")):
+        streams = [n for n in parse_qs(url.query).get("streams", [""])[-1].split("/") if n]
+        if len(streams) > self.max_streams:
+            self._later(0, lambda: self.cut(conn, f"{len(streams)} streams in the URL"))
+            return
+        for name in streams:
             self._subscribe(conn, name)
 
     def _subscribe(self, conn: WireConnection, name: str) -> None:
@@ -82,6 +108,9 @@ class BinanceWire(WireVenue):
             conn.send(compact_json({"code": 3, "msg": "Invalid JSON or request"}))
             return
         if method == "SUBSCRIBE":
+            if len(set(conn.topics.values()) | set(params)) > self.max_streams:
+                self._later(0, lambda: self.cut(conn, f"over {self.max_streams} streams"))
+                return
             for name in params:
                 self._subscribe(conn, name)
             conn.send(compact_json({"result": None, "id": req_id}))
@@ -104,7 +133,10 @@ class BinanceWire(WireVenue):
             first = self._next_id + 1 + len(change.bids)  # other symbols' ids interleave
             last = first + len(change.asks) + 1
             self._next_id = last
-            event |= {"T": event["E"], "s": symbol, "U": first, "u": last, "pu": prev}
+            event |= {"T": event["E"], "s": symbol}
+            if self.coin_margined:
+                event["ps"] = _pair(symbol)
+            event |= {"U": first, "u": last, "pu": prev}
         else:
             first, last = prev + 1, prev + 1 + len(change.bids)
             event |= {"s": symbol, "U": first, "u": last}
@@ -114,6 +146,21 @@ class BinanceWire(WireVenue):
 
     def _trade_message(self, symbol: str, trade: TradePrint) -> str:
         ts = now_ms()
+        if self.coin_margined:  # dapi lists aggTrade only; one print per aggregate here
+            return compact_json(
+                {
+                    "e": "aggTrade",
+                    "E": ts,
+                    "s": symbol,
+                    "a": trade.trade_id,
+                    "p": trade.price,
+                    "q": trade.size,
+                    "f": trade.trade_id,
+                    "l": trade.trade_id,
+                    "T": ts,
+                    "m": not trade.taker_buy,
+                }
+            )
         return compact_json(
             {
                 "e": "trade",
@@ -139,8 +186,7 @@ class BinanceWire(WireVenue):
         return self._wrap(name, '{"e":"depthUpdate","E":1,"s":"' + symbol + '","U":12,"b":[["1')
 
     def _rest(self, path: str, query: dict[str, str]) -> tuple[int, Any, int]:
-        expected = "/fapi/v1/depth" if self.futures else "/api/v3/depth"
-        if path != expected:
+        if path != self.depth_path:
             return super()._rest(path, query)
         symbol = query.get("symbol", "")
         if symbol not in self.books:
@@ -151,6 +197,8 @@ class BinanceWire(WireVenue):
             return HTTPStatus.BAD_REQUEST, {"code": -1100, "msg": "Illegal characters in limit"}, 1
         last_id, bids, asks = self._take_snapshot(symbol)
         body: dict[str, Any] = {"lastUpdateId": last_id}
+        if self.coin_margined:
+            body |= {"symbol": symbol, "pair": _pair(symbol)}
         if self.futures:
             body |= {"E": now_ms(), "T": now_ms()}
         body |= {"bids": bids[:limit], "asks": asks[:limit]}
@@ -159,3 +207,8 @@ class BinanceWire(WireVenue):
     def _rest_headers(self, weight: int) -> dict[str, str]:
         self._used_weight += weight
         return {"X-MBX-USED-WEIGHT-1M": str(self._used_weight)}
+
+
+def _pair(symbol: str) -> str:
+    """A COIN-M contract's pair: ``BTCUSD_PERP`` -> ``BTCUSD``."""
+    return symbol.partition("_")[0]

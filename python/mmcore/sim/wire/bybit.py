@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from mmcore.sim.wire.flow import BookChange, TradePrint
@@ -21,11 +22,26 @@ class BybitWire(WireVenue):
 
     ``orderbook.<N>.<SYM>`` starts with a ``snapshot`` on subscribe, then ``delta`` messages
     whose ``u`` rises by exactly 1. Subscribing an already-subscribed topic is an error, as on
-    the real venue, so a resync is unsubscribe + subscribe.
+    the real venue, so a resync is unsubscribe + subscribe. ``GET /v5/market/orderbook``
+    serves the book with the stream's ``u`` (the documented relation for the 1000-level
+    stream); ``rest_u_offset`` shifts it, as REST ids from another depth's sequence would be.
     """
 
-    def __init__(self, symbols: list[str], *, category: str = "spot", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        symbols: list[str],
+        *,
+        category: str = "spot",
+        max_args_chars: int = 21_000,
+        rest_u_offset: int = 0,
+        **kwargs: Any,
+    ) -> None:
         self.category = category
+        self.rest_u_offset = rest_u_offset
+        # spot refuses more than 10 topics a request; every category caps one connection's
+        # topics at 21,000 characters in all
+        self.max_args = 10 if category == "spot" else None
+        self.max_args_chars = max_args_chars
         super().__init__(symbols, **kwargs)
 
     @property
@@ -62,6 +78,15 @@ class BybitWire(WireVenue):
 
     def _subscribe(self, conn: WireConnection, names: list[str], reply: dict[str, Any]) -> None:
         snapshots = []
+        refusal = None
+        if self.max_args is not None and len(names) > self.max_args:
+            refusal = f"args size {len(names)} > {self.max_args}"
+        elif sum(len(n) for n in [*conn.topics.values(), *names]) > self.max_args_chars:
+            refusal = f"args length over {self.max_args_chars} on one connection"
+        if refusal is not None:
+            self.limit_violations.append(refusal)
+            conn.send(compact_json({"success": False, "ret_msg": refusal, **reply}))
+            return
         for name in names:
             kind, _, symbol = name.rpartition(".")
             if symbol not in self.books or not kind.startswith(("orderbook.", "publicTrade")):
@@ -129,6 +154,29 @@ class BybitWire(WireVenue):
             "seq": self._seq,
         }
         return compact_json({"topic": "@", "type": "snapshot", "ts": ts, "data": [data]})
+
+    def _rest(self, path: str, query: dict[str, str]) -> tuple[int, Any, int]:
+        if path != "/v5/market/orderbook":
+            return super()._rest(path, query)
+        symbol = query.get("symbol", "")
+        if query.get("category") != self.category or symbol not in self.books:
+            error = {"retCode": 10001, "retMsg": "params error: symbol invalid", "result": {}}
+            return HTTPStatus.OK, error, 1  # Bybit answers errors with HTTP 200 and a retCode
+        limit = int(query.get("limit", "1"))
+        u, bids, asks = self._take_snapshot(symbol)
+        self._seq += 1
+        ts = now_ms()
+        result = {
+            "s": symbol,
+            "b": bids[:limit],
+            "a": asks[:limit],
+            "ts": ts,
+            "u": u + self.rest_u_offset,
+            "seq": self._seq,
+            "cts": ts,
+        }
+        body = {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": ts}
+        return HTTPStatus.OK, body, 1
 
     def _malformed_frame(self, index: int) -> str:
         symbol = next(iter(self.books))

@@ -59,6 +59,7 @@ class WireConnection:
     stalled: bool = False
     outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     received: list[str] = field(default_factory=list)
+    received_at: deque[float] = field(default_factory=deque)  # monotonic, the last second
 
     def send(self, message: str) -> None:
         """Queue a frame; a stalled connection silently swallows it (the stale-feed fault)."""
@@ -80,6 +81,9 @@ class WireVenue:
     """
 
     trade_every = 3  # one trade print per symbol every N rounds
+    #: inbound messages a second a connection may send before it is cut (None: no limit)
+    max_inbound_per_s: int | None = None
+    size_decimals = 3  # decimals of the size strings (COIN-M: 0, sizes are whole contracts)
 
     def __init__(
         self,
@@ -90,15 +94,20 @@ class WireVenue:
         depth: int = 10,
         warmup: int = 5,
         ping_interval: float | None = None,
+        rest_latency_s: float = 0.0,
     ) -> None:
         if not symbols:
             raise ValueError("a fake venue needs at least one symbol")
-        self.books = {s: TrueBook(s, seed=seed, depth=depth) for s in symbols}
+        self.books = {
+            s: TrueBook(s, seed=seed, depth=depth, size_decimals=self.size_decimals)
+            for s in symbols
+        }
         self.connections: list[WireConnection] = []
         self.rest_log: list[RestHit] = []
         self.rest_violations = 0  # requests made while a Retry-After was still running
         self.rounds = 0
         self._interval = interval
+        self.rest_latency_s = rest_latency_s
         self._ping_interval = ping_interval
         self._paused = False
         self._ids = itertools.count(1)
@@ -108,6 +117,9 @@ class WireVenue:
         self._blocked_until = 0.0
         self._rest_delays: deque[float] = deque()
         self.rest_started = 0  # REST requests received (rest_log has the answered ones)
+        self.rest_peak_in_flight = 0  # most REST requests being answered at the same time
+        self._rest_in_flight = 0
+        self.limit_violations: list[str] = []  # per-connection limits a client broke
         self._server: Server | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -248,7 +260,8 @@ class WireVenue:
         self._rate_limits.extend([(429, retry_after)] * n_429 + [(418, retry_after)] * n_418)
 
     def delay_rest(self, seconds: float, count: int = 1) -> None:
-        """Answer the next ``count`` REST calls ``seconds`` late (a snapshot still in flight)."""
+        """Deliver the next ``count`` REST answers ``seconds`` after they were taken (a snapshot
+        still in flight while the book moves on)."""
         self._rest_delays.extend([seconds] * count)
 
     def _take_snapshot(
@@ -276,6 +289,9 @@ class WireVenue:
             async for message in ws:
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 conn.received.append(text)
+                if self._over_inbound_rate(conn):
+                    await self.cut(conn, f"more than {self.max_inbound_per_s} messages/s")
+                    break
                 if not conn.stalled:
                     self._on_message(conn, text)
         except ConnectionClosed:
@@ -284,6 +300,20 @@ class WireVenue:
             self.connections.remove(conn)
             writer.cancel()
             self._tasks.discard(writer)
+
+    def _over_inbound_rate(self, conn: WireConnection) -> bool:
+        if self.max_inbound_per_s is None:
+            return False
+        now = time.monotonic()
+        conn.received_at.append(now)
+        while now - conn.received_at[0] > 1.0:
+            conn.received_at.popleft()
+        return len(conn.received_at) > self.max_inbound_per_s
+
+    async def cut(self, conn: WireConnection, why: str) -> None:
+        """Close a connection that broke a venue limit (code 1008) and record the violation."""
+        self.limit_violations.append(why)
+        await conn.ws.close(1008, why[:120])
 
     def _later(self, delay: float, action: Any) -> None:
         """Run the coroutine function ``action`` after ``delay`` seconds (tracked for stop())."""
@@ -303,8 +333,17 @@ class WireVenue:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
         self.rest_started += 1
-        if self._rest_delays:
-            await asyncio.sleep(self._rest_delays.popleft())
+        self._rest_in_flight += 1
+        self.rest_peak_in_flight = max(self.rest_peak_in_flight, self._rest_in_flight)
+        try:
+            return await self._answer_rest(connection, request)
+        finally:
+            self._rest_in_flight -= 1
+
+    async def _answer_rest(self, connection: ServerConnection, request: Request) -> Response:
+        # a little service time, as on a real venue, so concurrent calls overlap
+        await asyncio.sleep(self.rest_latency_s)
+        delay = self._rest_delays.popleft() if self._rest_delays else 0.0
         path, _, raw_query = request.path.partition("?")
         query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
         now = time.monotonic()
@@ -327,6 +366,8 @@ class WireVenue:
         response.headers["Content-Type"] = "application/json"
         for key, value in headers.items():
             response.headers[key] = value
+        # the answer is taken now and arrives late: the book moves on meanwhile
+        await asyncio.sleep(delay)
         return response
 
     def _rest_headers(self, weight: int) -> dict[str, str]:

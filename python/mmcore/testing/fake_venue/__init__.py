@@ -7,6 +7,22 @@ scripted by the test (:meth:`FakeVenue.fill`), no matching engine. Faults: throt
 a 418 ban), accepted-but-unanswered requests, clock offset, dropped and duplicated stream events,
 forced post-only rejects, reply latency. :func:`ccxt_exchange` builds a ccxt exchange pointed at
 a running fake.
+
+Example (inside a test's event loop)::
+
+    async with FakeBinanceSpot() as venue:
+        venue.seed_balance("USDT", "10000")
+        venue.set_quote("BTCUSDT", "100000", "100001")   # only for the post-only cross check
+        exchange = ccxt_exchange(venue)                  # ccxt.pro binance, test keys
+        order = await exchange.create_order(
+            "BTC/USDT", "limit", "buy", 0.001, 99000, {"postOnly": True, "clientOrderId": "a1"}
+        )
+        venue.fill("a1", "0.0004")                       # partial fill, pushed on the stream
+        venue.throttle(n_429=1, n_418=1)                 # next calls: 429, then a 418 ban
+        ...                                              # venue.requests: what was sent
+        await exchange.close()
+
+Bybit serves one category per instance: ``FakeBybit("spot")`` or ``FakeBybit("linear")``.
 """
 
 from mmcore.testing.fake_venue.binance_common import binance_markets

@@ -26,6 +26,7 @@ from mmcore.testing.fake_venue.server import (
     FakeVenue,
     Reply,
     RestCall,
+    num,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "decimal_param",
     "endpoint",
     "filter_reject",
+    "price_and_lot_filters",
 ]
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
@@ -142,6 +144,9 @@ class BinanceFamily(FakeVenue):
         self._order_times: deque[int] = deque()
         self._orders_today = 0
         self._cancel_ids = 0
+        #: published in exchangeInfo and enforced: beyond them the venue answers 429
+        self.weight_limit_1m = 6000
+        self.order_limit_10s = 100
 
     # ---- usage ------------------------------------------------------------------------------
     def used_weight(self) -> int:
@@ -166,6 +171,16 @@ class BinanceFamily(FakeVenue):
             ]
         return tuple(headers)
 
+    def _over_limit(self, is_order: bool) -> tuple[int, str] | None:
+        """The venue's 429 when the request went over the published weight or order limit."""
+        if self.used_weight() > self.weight_limit_1m:
+            return -1003, (f"Too much request weight used; current limit is "
+                           f"{self.weight_limit_1m} request weight per 1 MINUTE.")  # fmt: skip
+        if is_order and len(self._order_times) > self.order_limit_10s:
+            return -1015, (f"Too many new orders; current limit is {self.order_limit_10s} "
+                           "orders per TEN_SECONDS.")  # fmt: skip
+        return None
+
     def throttle_reply(self, status: int, retry_after_s: float) -> Reply:
         if status == 418:
             msg = f"Way too many requests; IP(127.0.0.1) banned until {self.banned_until_ms}."
@@ -173,6 +188,10 @@ class BinanceFamily(FakeVenue):
             msg = "Too many requests; current limit of IP(127.0.0.1) is 6000 per minute."
         retry = str(max(1, round(retry_after_s)))
         return Reply(status, {"code": -1003, "msg": msg}, (("Retry-After", retry),), -1003)
+
+    def bad_request_reply(self, message: str) -> Reply:
+        return Reply(400, {"code": -1100, "msg": f"Illegal characters found in a parameter. "
+                                                 f"({message})"}, (), -1100)  # fmt: skip
 
     # ---- dispatch ---------------------------------------------------------------------------
     def route(self, call: RestCall) -> Reply:
@@ -183,6 +202,10 @@ class BinanceFamily(FakeVenue):
         handler_name, (weight, allowed, mandatory) = entry
         is_order = call.method in ("POST", "PUT") and key in ("order", "v1/order")
         headers = self._usage_headers(weight, is_order)
+        over = self._over_limit(is_order)
+        if over is not None:
+            code, msg = over
+            return Reply(429, {"code": code, "msg": msg}, (*headers, ("Retry-After", "1")), code)
         try:
             params = self._authorise(call, key)
             extra = set(params) - allowed - _SIGNED
@@ -253,6 +276,27 @@ class BinanceFamily(FakeVenue):
             raise bad(missing, msg)
         return order
 
+    def _order_view(self, o: Order) -> dict[str, Any]:
+        """The venue's JSON view of an order (spot and USD-M differ)."""
+        raise NotImplementedError
+
+    def _cancel_order(self, params: dict[str, Any]) -> Order:
+        """Cancel the order named by ``orderId``/``origClientOrderId``; -2011 when it is
+        unknown or already final."""
+        order = self._lookup(params, -2011, "Unknown order sent.")
+        try:
+            self.ledger.cancel(order)
+        except Reject:
+            raise bad(-2011, "Unknown order sent.") from None
+        return order
+
+    def _query(self, params: dict[str, Any]) -> Any:
+        return self._order_view(self._lookup(params, -2013, "Order does not exist."))
+
+    def _open(self, params: dict[str, Any]) -> Any:
+        symbol = self._market(params).symbol if "symbol" in params else None
+        return [self._order_view(o) for o in self.ledger.open_orders(symbol)]
+
     def _place_args(self, params: dict[str, Any]) -> tuple[MarketSpec, str, Decimal, Decimal, str]:
         market = self._market(params)
         side = params.get("side", "")
@@ -270,16 +314,14 @@ class BinanceFamily(FakeVenue):
 
     def _trades(self, params: dict[str, Any]) -> list[Any]:
         market = self._market(params)
-        fills = [f for f in self.ledger.fills if f.symbol == market.symbol]
-        if "orderId" in params:
-            fills = [f for f in fills if f.order_id == int(params["orderId"])]
-        if "fromId" in params:
-            fills = [f for f in fills if f.trade_id >= int(params["fromId"])]
-        if "startTime" in params:
-            fills = [f for f in fills if f.time_ms >= int(params["startTime"])]
-        if "endTime" in params:
-            fills = [f for f in fills if f.time_ms <= int(params["endTime"])]
-        return fills[: min(int(params.get("limit", 500)), 1000)]
+        fills = self.ledger.select_fills(
+            symbol=market.symbol,
+            order_id=_int_param(params, "orderId"),
+            from_trade_id=_int_param(params, "fromId"),
+            start_ms=_int_param(params, "startTime"),
+            end_ms=_int_param(params, "endTime"),
+        )
+        return fills[: min(_int_param(params, "limit") or 500, 1000)]
 
     def _exchange_info(self, filters: Callable[[MarketSpec], list[dict[str, Any]]]) -> Any:
         return {
@@ -290,9 +332,14 @@ class BinanceFamily(FakeVenue):
                     "rateLimitType": "REQUEST_WEIGHT",
                     "interval": "MINUTE",
                     "intervalNum": 1,
-                    "limit": 6000,
+                    "limit": self.weight_limit_1m,
                 },
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                {
+                    "rateLimitType": "ORDERS",
+                    "interval": "SECOND",
+                    "intervalNum": 10,
+                    "limit": self.order_limit_10s,
+                },
                 {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
             ],
             "exchangeFilters": [],
@@ -328,57 +375,78 @@ def decimal_param(params: dict[str, Any], name: str) -> Decimal:
     return value
 
 
+def _int_param(params: dict[str, Any], name: str) -> int | None:
+    """An integer parameter, None when absent; a malformed one raises ValueError (→ -1100)."""
+    value = params.get(name)
+    return None if value is None else int(value)
+
+
 def _strip_signature(raw: str) -> str:
     """The signed part of a query string or form body: everything before ``&signature=``."""
     head, sep, _ = raw.partition("signature=")
     return head[:-1] if sep and head.endswith("&") else ("" if sep else raw)
 
 
+# ledger refusal → (spot answer, USD-M answer), as the venues word them
+_REJECTS: dict[RejectReason, tuple[tuple[int, str], tuple[int, str]]] = {
+    RejectReason.PRICE_FILTER: (
+        (-1013, "Filter failure: PRICE_FILTER"),
+        (-4014, "Price not increased by tick size."),
+    ),
+    RejectReason.LOT_SIZE: (
+        (-1013, "Filter failure: LOT_SIZE"),
+        (-1111, "Precision is over the maximum defined for this asset."),
+    ),
+    RejectReason.MIN_NOTIONAL: (
+        (-1013, "Filter failure: NOTIONAL"),
+        (-4164, "Order's notional must be no smaller than 5 (unless you choose reduce only)."),
+    ),
+    RejectReason.INSUFFICIENT_BALANCE: (
+        (-2010, "Account has insufficient balance for requested action."),
+        (-2019, "Margin is insufficient."),
+    ),
+    RejectReason.REDUCE_ONLY: (
+        (-2022, "ReduceOnly Order is rejected."),
+        (-2022, "ReduceOnly Order is rejected."),
+    ),
+    RejectReason.DUPLICATE_CLIENT_ID: (
+        (-2010, "Duplicate order sent."),
+        (-4116, "ClientOrderId is duplicated."),
+    ),
+    RejectReason.WOULD_CROSS: (
+        (-2010, "Order would immediately match and take."),
+        (
+            -5022,
+            "Due to the order could not be executed as maker, the Post Only order will be "
+            "rejected. The order will not be recorded in the order history",
+        ),
+    ),
+    RejectReason.UNKNOWN_ORDER: (
+        (-2011, "Unknown order sent."),
+        (-2011, "Unknown order sent."),
+    ),
+}
+
+
 def filter_reject(err: Reject, futures: bool) -> BinanceError:
     """The spot or USD-M error answer for a ledger refusal."""
-    reason = err.reason
-    if reason is RejectReason.PRICE_FILTER:
-        return (
-            bad(-4014, "Price not increased by tick size.")
-            if futures
-            else bad(-1013, "Filter failure: PRICE_FILTER")
-        )
-    if reason is RejectReason.LOT_SIZE:
-        return (
-            bad(-1111, "Precision is over the maximum defined for this asset.")
-            if futures
-            else bad(-1013, "Filter failure: LOT_SIZE")
-        )
-    if reason is RejectReason.MIN_NOTIONAL:
-        if futures:
-            return bad(
-                -4164, "Order's notional must be no smaller than 5 (unless you choose reduce only)."
-            )
-        return bad(-1013, "Filter failure: NOTIONAL")
-    if reason is RejectReason.INSUFFICIENT_BALANCE:
-        return bad(
-            -2019 if futures else -2010,
-            "Margin is insufficient."
-            if futures
-            else "Account has insufficient balance for requested action.",
-        )
-    if reason is RejectReason.REDUCE_ONLY:
-        return bad(-2022, "ReduceOnly Order is rejected.")
-    if reason is RejectReason.DUPLICATE_CLIENT_ID:
-        return (
-            bad(-4116, "ClientOrderId is duplicated.")
-            if futures
-            else bad(-2010, "Duplicate order sent.")
-        )
-    if reason is RejectReason.WOULD_CROSS:
-        return (
-            bad(
-                -5022,
-                "Due to the order could not be executed as maker, the Post Only "
-                "order will be rejected. The order will not be recorded in the "
-                "order history",
-            )
-            if futures
-            else bad(-2010, "Order would immediately match and take.")
-        )
-    return bad(-2011, "Unknown order sent.")
+    code, msg = _REJECTS[err.reason][futures]
+    return bad(code, msg)
+
+
+def price_and_lot_filters(m: MarketSpec) -> list[dict[str, Any]]:
+    """The ``PRICE_FILTER`` and ``LOT_SIZE`` entries of ``exchangeInfo`` (spot and USD-M)."""
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": num(m.min_price),
+            "maxPrice": num(m.max_price),
+            "tickSize": num(m.tick),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": num(m.min_qty),
+            "maxQty": num(m.max_qty),
+            "stepSize": num(m.lot),
+        },
+    ]

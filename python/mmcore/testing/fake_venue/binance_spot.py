@@ -9,6 +9,7 @@ Post-only is ``LIMIT_MAKER``. Binance spot has no amend endpoint for price (ccxt
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, ClassVar
 
 from mmcore.testing.fake_venue.binance_common import (
@@ -20,6 +21,7 @@ from mmcore.testing.fake_venue.binance_common import (
     bad,
     endpoint,
     filter_reject,
+    price_and_lot_filters,
 )
 from mmcore.testing.fake_venue.ledger import (
     LedgerEvent,
@@ -47,6 +49,7 @@ class FakeBinanceSpot(BinanceFamily):
     """Binance spot: REST under ``/api/v3`` and the WebSocket API user data stream at
     ``/ws-api/v3``. Point ccxt at it with :func:`mmcore.testing.fake_venue.ccxt_exchange`."""
 
+    order_entry = ("POST", "/api/v3/order")
     kind = "spot"
     prefix = "/api/v3"
     routes: ClassVar[dict[tuple[str, str], tuple[str, Route]]] = {
@@ -138,12 +141,7 @@ class FakeBinanceSpot(BinanceFamily):
         return view
 
     def _cancel(self, params: dict[str, Any]) -> Any:
-        order = self._lookup(params, -2011, "Unknown order sent.")
-        try:
-            self.ledger.cancel(order)
-        except Reject:
-            raise bad(-2011, "Unknown order sent.") from None
-        return self._cancel_view(order)
+        return self._cancel_view(self._cancel_order(params))
 
     def _cancel_all(self, params: dict[str, Any]) -> Any:
         market = self._market(params)
@@ -151,13 +149,6 @@ class FakeBinanceSpot(BinanceFamily):
         if not canceled:
             raise bad(-2011, "Unknown order sent.")
         return [self._cancel_view(o) for o in canceled]
-
-    def _query(self, params: dict[str, Any]) -> Any:
-        return self._order_view(self._lookup(params, -2013, "Order does not exist."))
-
-    def _open(self, params: dict[str, Any]) -> Any:
-        symbol = self._market(params).symbol if "symbol" in params else None
-        return [self._order_view(o) for o in self.ledger.open_orders(symbol)]
 
     def _my_trades(self, params: dict[str, Any]) -> Any:
         return [
@@ -303,6 +294,18 @@ class FakeBinanceSpot(BinanceFamily):
     def _wrap(event: dict[str, Any]) -> str:
         return json.dumps({"subscriptionId": 0, "event": event}, separators=(",", ":"))
 
+    def terminate_user_streams(self) -> int:
+        """Fault: the venue ends every user data subscription with ``eventStreamTerminated``
+        (the connection stays open; a new ``userDataStream.subscribe`` is needed). Return how
+        many subscriptions were ended."""
+        ended = 0
+        for conn in self.streams:
+            if "user" in conn.topics:
+                conn.send(self._wrap(self._event_base("eventStreamTerminated")))
+                conn.topics.discard("user")
+                ended += 1
+        return ended
+
     async def stream_session(self, conn: StreamConn) -> None:
         if not conn.path.startswith("/ws-api/v3"):
             await conn.ws.close(1008, "unknown path")
@@ -323,11 +326,13 @@ class FakeBinanceSpot(BinanceFamily):
                     )
                 )
                 continue
+            started = time.perf_counter()
             entry = self.log_ws_request("/ws-api/v3", method, params)
             reply = self._ws_api(conn, method, params)
             entry.status = reply.get("status", 200)
             entry.code = reply.get("error", {}).get("code")
             conn.send(json.dumps({"id": req_id, **reply}, separators=(",", ":")))
+            entry.service_s = time.perf_counter() - started
 
     def _ws_api(self, conn: StreamConn, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if self.banned:
@@ -363,18 +368,7 @@ class FakeBinanceSpot(BinanceFamily):
 
 def _spot_filters(m: MarketSpec) -> list[dict[str, Any]]:
     return [
-        {
-            "filterType": "PRICE_FILTER",
-            "minPrice": num(m.min_price),
-            "maxPrice": num(m.max_price),
-            "tickSize": num(m.tick),
-        },
-        {
-            "filterType": "LOT_SIZE",
-            "minQty": num(m.min_qty),
-            "maxQty": num(m.max_qty),
-            "stepSize": num(m.lot),
-        },
+        *price_and_lot_filters(m),
         {
             "filterType": "NOTIONAL",
             "minNotional": num(m.min_notional),

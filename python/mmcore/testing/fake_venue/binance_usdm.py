@@ -24,6 +24,7 @@ from mmcore.testing.fake_venue.binance_common import (
     decimal_param,
     endpoint,
     filter_reject,
+    price_and_lot_filters,
 )
 from mmcore.testing.fake_venue.ledger import (
     LedgerEvent,
@@ -51,6 +52,7 @@ class FakeBinanceUsdm(BinanceFamily):
     """Binance USD-M futures: REST under ``/fapi/v1|v2|v3``; the user data stream by listenKey
     on ``/ws/<listenKey>`` and ``/private/ws?listenKey=<listenKey>``."""
 
+    order_entry = ("POST", "/fapi/v1/order")
     kind = "linear"
     prefix = "/fapi"
     routes: ClassVar[dict[tuple[str, str], tuple[str, Route]]] = {
@@ -177,23 +179,11 @@ class FakeBinanceUsdm(BinanceFamily):
         return self._order_view(order)
 
     def _cancel(self, params: dict[str, Any]) -> Any:
-        order = self._lookup(params, -2011, "Unknown order sent.")
-        try:
-            self.ledger.cancel(order)
-        except Reject:
-            raise bad(-2011, "Unknown order sent.") from None
-        return self._order_view(order)
+        return self._order_view(self._cancel_order(params))
 
     def _cancel_all(self, params: dict[str, Any]) -> Any:
         self.ledger.cancel_all(self._market(params).symbol)
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
-
-    def _query(self, params: dict[str, Any]) -> Any:
-        return self._order_view(self._lookup(params, -2013, "Order does not exist."))
-
-    def _open(self, params: dict[str, Any]) -> Any:
-        symbol = self._market(params).symbol if "symbol" in params else None
-        return [self._order_view(o) for o in self.ledger.open_orders(symbol)]
 
     def _user_trades(self, params: dict[str, Any]) -> Any:
         return [
@@ -372,6 +362,20 @@ class FakeBinanceUsdm(BinanceFamily):
         self.listen_keys.clear()
         return {}
 
+    def expire_listen_keys(self) -> int:
+        """Fault: every listenKey expires; its streams get ``listenKeyExpired`` and are closed,
+        keep-alives then answer -1125. Return how many streams were ended."""
+        ended = 0
+        for conn in self.streams:
+            if "user" in conn.topics:
+                event = self._event_base("listenKeyExpired") | {"listenKey": "expired"}
+                conn.send(json.dumps(event, separators=(",", ":")))
+                conn.topics.discard("user")
+                conn.cut_after_queued()
+                ended += 1
+        self.listen_keys.clear()
+        return ended
+
     # ---- views -----------------------------------------------------------------------------
     def _order_view(self, o: Order) -> dict[str, Any]:
         tif = "GTX" if o.post_only else "GTC"
@@ -505,25 +509,11 @@ class FakeBinanceUsdm(BinanceFamily):
 
 
 def _futures_filters(m: MarketSpec) -> list[dict[str, Any]]:
+    price, lot = price_and_lot_filters(m)
     return [
-        {
-            "filterType": "PRICE_FILTER",
-            "minPrice": num(m.min_price),
-            "maxPrice": num(m.max_price),
-            "tickSize": num(m.tick),
-        },
-        {
-            "filterType": "LOT_SIZE",
-            "minQty": num(m.min_qty),
-            "maxQty": num(m.max_qty),
-            "stepSize": num(m.lot),
-        },
-        {
-            "filterType": "MARKET_LOT_SIZE",
-            "minQty": num(m.min_qty),
-            "maxQty": num(m.max_qty),
-            "stepSize": num(m.lot),
-        },
+        price,
+        lot,
+        lot | {"filterType": "MARKET_LOT_SIZE"},  # no market orders here: the same bounds
         {"filterType": "MAX_NUM_ORDERS", "limit": 200},
         {"filterType": "MIN_NOTIONAL", "notional": num(m.min_notional)},
         {

@@ -94,6 +94,7 @@ _EXECUTIONS = _params(
 class FakeBybit(FakeVenue):
     """Bybit v5, unified account, serving one ``category`` (``spot`` or ``linear``)."""
 
+    order_entry = ("POST", "/v5/order/create")
     routes: ClassVar[dict[tuple[str, str], str]] = {
         ("GET", "/v5/market/time"): "_time",
         ("GET", "/v5/market/instruments-info"): "_instruments",
@@ -158,6 +159,9 @@ class FakeBybit(FakeVenue):
         headers = (("X-Bapi-Limit", "10"), ("X-Bapi-Limit-Status", "0"),
                    ("X-Bapi-Limit-Reset-Timestamp", reset))  # fmt: skip
         return Reply(200, self._envelope(10006, "Too many visits!", {}), headers, 10006)
+
+    def bad_request_reply(self, message: str) -> Reply:
+        return Reply(200, self._envelope(10001, f"params error: {message}", {}), (), 10001)
 
     def route(self, call: RestCall) -> Reply:
         handler = self.routes.get((call.method, call.path))
@@ -395,19 +399,16 @@ class FakeBybit(FakeVenue):
 
     def _executions(self, params: dict[str, Any]) -> Any:
         self._check(params, _EXECUTIONS)
-        fills = list(reversed(self.ledger.fills))  # newest first, like the venue
-        if params["category"] != self.category:
-            fills = []
-        if "symbol" in params:
-            fills = [f for f in fills if f.symbol == params["symbol"]]
-        if params.get("orderLinkId"):
-            fills = [f for f in fills if f.client_id == params["orderLinkId"]]
-        if params.get("orderId"):
-            fills = [f for f in fills if str(uuid.UUID(int=f.order_id)) == params["orderId"]]
-        if "startTime" in params:
-            fills = [f for f in fills if f.time_ms >= int(params["startTime"])]
-        if "endTime" in params:
-            fills = [f for f in fills if f.time_ms <= int(params["endTime"])]
+        order_id = params.get("orderId")
+        fills = self.ledger.select_fills(
+            symbol=params.get("symbol"),
+            # an id that is no UUID matches nothing
+            order_id=(_parse_order_id(order_id) or -1) if order_id else None,
+            client_id=params.get("orderLinkId") or None,
+            start_ms=int(params["startTime"]) if "startTime" in params else None,
+            end_ms=int(params["endTime"]) if "endTime" in params else None,
+        )
+        fills = [] if params["category"] != self.category else fills[::-1]  # newest first
         views = [self._execution_view(f) for f in fills[: int(params.get("limit", 50))]]
         return {"category": self.category, "list": views, "nextPageCursor": ""}
 

@@ -175,8 +175,11 @@ class Ledger:
 
     # ---- lookups ---------------------------------------------------------------------------
     def market(self, symbol: str) -> MarketSpec:
-        """The market ``symbol`` (KeyError names it when unknown)."""
-        return self.markets[symbol]
+        """The market ``symbol``; KeyError naming it and the known ones when unknown."""
+        try:
+            return self.markets[symbol]
+        except KeyError:
+            raise KeyError(f"unknown market {symbol!r}, known: {sorted(self.markets)}") from None
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Resting orders, oldest first, of one symbol or all."""
@@ -192,7 +195,29 @@ class Ledger:
             for order in reversed(self.orders.values()):
                 if order.client_id == client_id:
                     return order
-        raise Reject(RejectReason.UNKNOWN_ORDER)
+        raise Reject(RejectReason.UNKNOWN_ORDER, f"order id {order_id}, client id {client_id!r}")
+
+    def select_fills(
+        self,
+        *,
+        symbol: str | None = None,
+        order_id: int | None = None,
+        client_id: str | None = None,
+        from_trade_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[Fill]:
+        """Fills in execution order matching every filter given (the trade-history queries)."""
+        return [
+            f
+            for f in self.fills
+            if symbol in (None, f.symbol)
+            and order_id in (None, f.order_id)
+            and client_id in (None, f.client_id)
+            and (from_trade_id is None or f.trade_id >= from_trade_id)
+            and (start_ms is None or f.time_ms >= start_ms)
+            and (end_ms is None or f.time_ms <= end_ms)
+        ]
 
     def balance(self, asset: str) -> Balance:
         """The balance of ``asset`` (created empty on first use)."""
@@ -206,6 +231,10 @@ class Ledger:
     def set_quote(self, symbol: str, bid: Decimal, ask: Decimal) -> None:
         """The best bid/ask used for the post-only cross check of ``symbol``."""
         self.market(symbol)
+        _require_positive("bid", bid)
+        _require_positive("ask", ask)
+        if bid >= ask:
+            raise ValueError(f"bid {bid} must be below ask {ask}")
         self.quotes[symbol] = (bid, ask)
 
     # ---- requests --------------------------------------------------------------------------
@@ -222,6 +251,8 @@ class Ledger:
     ) -> Order:
         """Check and rest a limit order; raise :class:`Reject` naming the rule it breaks."""
         spec = self.market(symbol)
+        _require_positive("qty", qty)
+        _require_positive("price", price)
         self._check_filters(spec, qty, price)
         if any(o.client_id == client_id for o in self.open_orders()):
             raise Reject(RejectReason.DUPLICATE_CLIENT_ID, client_id)
@@ -267,8 +298,8 @@ class Ledger:
         if not order.is_open:
             raise Reject(RejectReason.UNKNOWN_ORDER, f"order {order.order_id} is {order.status}")
         spec = self.market(order.symbol)
-        new_qty = order.qty if qty is None else qty
-        new_price = order.price if price is None else price
+        new_qty = order.qty if qty is None else _require_positive("qty", qty)
+        new_price = order.price if price is None else _require_positive("price", price)
         self._check_filters(spec, new_qty, new_price)
         if new_qty <= order.filled:
             raise Reject(RejectReason.LOT_SIZE, "new quantity not above the filled quantity")
@@ -294,7 +325,9 @@ class Ledger:
         """Execute ``qty`` of a resting order at ``price``; balances/positions follow."""
         if not order.is_open:
             raise ValueError(f"order {order.client_id!r} is {order.status}, it cannot fill")
-        if qty <= 0 or qty > order.remaining:
+        _require_positive("fill qty", qty)
+        _require_positive("fill price", price)
+        if qty > order.remaining:
             raise ValueError(f"fill qty {qty} outside (0, {order.remaining}]")
         spec = self.market(order.symbol)
         rate = self.maker_fee if maker else self.taker_fee
@@ -402,3 +435,10 @@ class Ledger:
     def _emit(self, event: LedgerEvent) -> None:
         for listener in list(self.listeners):
             listener(event)
+
+
+def _require_positive(name: str, value: Decimal) -> Decimal:
+    """``value`` if it is a finite number above zero, else ValueError naming ``name``."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise ValueError(f"{name} must be a finite number above zero, got {value!r}")
+    return value

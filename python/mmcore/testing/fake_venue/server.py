@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import random
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -77,6 +78,9 @@ class LoggedRequest:
     params: dict[str, str]
     status: int = 0
     code: int | None = None
+    #: seconds the fake spent on it (read → reply ready, incl. scripted delays), for
+    #: benchmarks that subtract the venue's own time from a round trip
+    service_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +132,25 @@ class FakeVenue:
     Control API shared by every venue: :meth:`fill`, :meth:`set_quote`, :meth:`seed_balance`,
     :meth:`seed_position`, :meth:`seed_open_order`; clock: :attr:`clock_offset_ms`; faults:
     :meth:`throttle`, :meth:`hang_after_accept`, :meth:`delay_replies`, :attr:`latency_s`,
-    :meth:`drop_stream_after`, :meth:`duplicate_fill_events`, :meth:`reject_post_only`;
+    :meth:`drop_stream_after`, :meth:`duplicate_fill_events`, :meth:`reject_post_only`,
+    :meth:`inject_random_fault` (for soak tests);
     logs: :attr:`requests` (REST and websocket requests), :attr:`pushed` (stream frames).
     """
 
     #: the market kind of this venue family (``spot`` or ``linear``) when it serves one kind
     kind = "spot"
+    #: the order-entry request (method, path), the target of the unanswered-order fault
+    order_entry: tuple[str, str] = ("POST", "/")
+    #: what :meth:`inject_fault` can arm (a 418 ban is left out: it is meant to halt a run)
+    FAULTS = (
+        "throttle",
+        "unanswered_order",
+        "slow_reply",
+        "stream_cut",
+        "duplicate_fill",
+        "post_only_reject",
+        "clock_jump",
+    )
 
     def __init__(
         self,
@@ -217,16 +234,24 @@ class FakeVenue:
     # ---- control: account ------------------------------------------------------------------
     def set_quote(self, symbol: str, bid: Decimal | str, ask: Decimal | str) -> None:
         """Best bid/ask of ``symbol``, used only to refuse post-only orders that would cross."""
-        self.ledger.set_quote(symbol, Decimal(bid), Decimal(ask))
+        self.ledger.set_quote(symbol, _dec("bid", bid), _dec("ask", ask))
 
     def seed_balance(self, asset: str, free: Decimal | str) -> None:
         """Set the free balance of ``asset``."""
-        self.ledger.balance(asset).free = Decimal(free)
+        amount = _dec("free", free)
+        if amount < 0:
+            raise ValueError(f"free balance of {asset} must not be negative, got {amount}")
+        self.ledger.balance(asset).free = amount
 
     def seed_position(self, symbol: str, qty: Decimal | str, entry: Decimal | str) -> None:
         """Give the account a position (signed ``qty``) it had before the engine started."""
+        if self.ledger.market(symbol).kind != "linear":
+            raise ValueError(f"{symbol} is not a linear market: positions are linear only")
+        size, price = _dec("qty", qty), _dec("entry", entry)
+        if size and price <= 0:
+            raise ValueError(f"entry must be above zero for an open position, got {price}")
         pos = self.ledger.position(symbol)
-        pos.qty, pos.entry = Decimal(qty), Decimal(entry)
+        pos.qty, pos.entry = size, price
 
     def seed_open_order(
         self,
@@ -237,8 +262,10 @@ class FakeVenue:
         client_id: str | None = None,
     ) -> Order:
         """Rest an order the engine did not place (``side`` ``buy``/``sell``)."""
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
         cid = client_id or f"seed{len(self.ledger.orders) + 1}"
-        return self.ledger.seed_order(symbol, side, Decimal(qty), Decimal(price), cid)
+        return self.ledger.seed_order(symbol, side, _dec("qty", qty), _dec("price", price), cid)
 
     def order(self, client_id: str) -> Order:
         """The newest order with ``client_id`` (KeyError-like Reject when there is none)."""
@@ -254,8 +281,8 @@ class FakeVenue:
     ) -> None:
         """Execute ``qty`` of the open order ``client_id`` at ``price`` (default: its price)."""
         order = self.ledger.find(client_id=client_id)
-        fill_price = order.price if price is None else Decimal(price)
-        self.ledger.fill(order, Decimal(qty), fill_price, maker=maker)
+        fill_price = order.price if price is None else _dec("price", price)
+        self.ledger.fill(order, _dec("qty", qty), fill_price, maker=maker)
 
     # ---- control: faults -------------------------------------------------------------------
     def throttle(self, n_429: int = 1, n_418: int = 0, retry_after_s: float = 1.0) -> None:
@@ -283,6 +310,33 @@ class FakeVenue:
         """The next ``count`` post-only orders are refused as crossing, whatever the quote."""
         self._forced_post_only_rejects += count
 
+    def inject_fault(self, name: str, rng: random.Random | None = None) -> None:
+        """Arm one fault of :attr:`FAULTS` for the next matching request or event (a soak
+        test's random fault); ``rng`` varies its size (delay, clock jump)."""
+        rng = rng or random.Random(0)
+        if name == "throttle":
+            self.throttle(n_429=1, retry_after_s=1.0)
+        elif name == "unanswered_order":
+            self.hang_after_accept(self.order_entry[1], self.order_entry[0])
+        elif name == "slow_reply":
+            self.delay_replies(rng.uniform(0.05, 0.5))
+        elif name == "stream_cut":
+            self.drop_stream_after(rng.randint(1, 3))
+        elif name == "duplicate_fill":
+            self.duplicate_fill_events()
+        elif name == "post_only_reject":
+            self.reject_post_only()
+        elif name == "clock_jump":
+            self.clock_offset_ms = rng.choice((-3000, 3000))
+        else:
+            raise ValueError(f"unknown fault {name!r}, one of {self.FAULTS}")
+
+    def inject_random_fault(self, rng: random.Random) -> str:
+        """Arm a fault drawn from :attr:`FAULTS` with ``rng``; return its name."""
+        name = rng.choice(self.FAULTS)
+        self.inject_fault(name, rng)
+        return name
+
     @property
     def banned(self) -> bool:
         """Whether the fake is answering 418 to everything right now."""
@@ -295,6 +349,10 @@ class FakeVenue:
 
     def throttle_reply(self, status: int, retry_after_s: float) -> Reply:
         """The venue's 429/418 answer."""
+        raise NotImplementedError
+
+    def bad_request_reply(self, message: str) -> Reply:
+        """The venue's answer to a parameter it cannot parse."""
         raise NotImplementedError
 
     async def stream_session(self, conn: StreamConn) -> None:
@@ -349,7 +407,7 @@ class FakeVenue:
             self._duplicate_fills -= 1
             copies = 2
         for conn in list(self.streams):
-            if not conn.authed or topic not in conn.topics:
+            if topic not in conn.topics:  # topics are only granted once authenticated
                 continue
             for _ in range(copies):
                 conn.send(frame)
@@ -378,15 +436,23 @@ class FakeVenue:
         self._tasks.add(task)
         try:
             while True:
-                request = await read_request(reader)
+                try:
+                    request = await read_request(reader)
+                except (ValueError, asyncio.LimitOverrunError):
+                    await write_step(Step(400, (), (b"malformed HTTP request",), "close"), writer)
+                    break
                 if request is None:
                     break
-                step = await self._answer(
+                started = time.perf_counter()
+                entry, step = await self._answer(
                     request.method,
                     request.target,
                     request.headers,
                     request.body.decode("utf-8", "replace"),
                 )
+                # stamped before the write: the client may read the log as soon as it has
+                # the reply, before this task runs again
+                entry.service_s = time.perf_counter() - started
                 if not await write_step(step, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -397,7 +463,7 @@ class FakeVenue:
 
     async def _answer(
         self, method: str, target: str, headers: Mapping[str, str], body: str
-    ) -> Step:
+    ) -> tuple[LoggedRequest, Step]:
         path, _, query = target.partition("?")
         params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
         if body:
@@ -417,10 +483,14 @@ class FakeVenue:
             await asyncio.sleep(delay)
         reply = self._gate()
         if reply is None:
-            reply = self.route(RestCall(method, path, query, body, headers, params))
+            try:
+                reply = self.route(RestCall(method, path, query, body, headers, params))
+            except (ValueError, TypeError, ArithmeticError) as err:
+                # a parameter the venue would refuse as malformed (e.g. fromId=abc)
+                reply = self.bad_request_reply(f"malformed parameter: {err}")
             if self._take_hang(method, path):
                 entry.status, entry.code = -1, reply.code
-                return Step(respond=False)
+                return entry, Step(respond=False)
         entry.status, entry.code = reply.status, reply.code
         if isinstance(reply.body, str):  # a plain error page (a proxy's or a ban's)
             payload, kind = reply.body.encode(), "text/html"
@@ -430,7 +500,7 @@ class FakeVenue:
                 "application/json",
             )
         head = (("content-type", kind), *reply.headers)
-        return Step(reply.status, head, (payload,))
+        return entry, Step(reply.status, head, (payload,))
 
     def _gate(self) -> Reply | None:
         """A 418 while banned, else the next scripted 429/418, else None (serve normally)."""
@@ -465,6 +535,17 @@ class FakeVenue:
             self.streams.remove(conn)
             writer.cancel()
             self._tasks.discard(writer)
+
+
+def _dec(name: str, value: Decimal | str) -> Decimal:
+    """A finite decimal from a control-API argument, else ValueError naming the argument."""
+    try:
+        number = Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        raise ValueError(f"{name} must be a decimal number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return number
 
 
 def _loggable(params: Mapping[str, Any]) -> dict[str, str]:

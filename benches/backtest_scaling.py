@@ -1,0 +1,141 @@
+"""Backtest throughput and sweep scaling (issue 14), measured in one run.
+
+``python benches/backtest_scaling.py [--seconds 1800] [--runs 8] [--no-ray]`` writes a
+simulated Binance spot session (``mmcore.testing.raw_data``: the demo's BTCUSDT flow as
+hftbacktest's collector records it) and then measures:
+
+1. the backtest's messages/s on it (``python -m mmcore backtest`` without a results folder,
+   and with one: journal, report and Parquet), median of 3;
+2. a sweep of ``--runs`` parameter sets on it with 1 worker and with 2, on the process pool
+   and on a local Ray (each started afresh; worker start-up is part of the time, as a user
+   sees it). The figure is the wall-time ratio 1 worker / 2 workers. The defaults make each
+   run several CPU seconds, so the runs, not the sweep's fixed costs (process and worker
+   start-up, the summary page), dominate the wall time.
+3. the machine's own 2-process speedup right then (a control: the same pure-Python work in
+   one process and split over two spawned ones), measured just before each sweep pair: on a
+   shared machine another job's load caps any speedup, and this says by how much.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT))
+
+import pyarrow.parquet as pq  # noqa: E402
+from tests.backtest.conftest import CONFIG  # noqa: E402
+
+from mmcore.sim.flow import SymbolSpec  # noqa: E402
+from mmcore.testing.raw_data import write_binance_raw  # noqa: E402
+
+
+def _cli(*args: str) -> str:
+    env = {"PYTHONPATH": str(ROOT / "python")}
+    done = subprocess.run(
+        [sys.executable, "-m", "mmcore", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def _spin(n: int) -> int:
+    """Pure-Python CPU work (the control)."""
+    x = 0
+    for i in range(n):
+        x = (x * 31 + i) % 1_000_003
+    return x
+
+
+def machine_speedup(n: int = 6_000_000) -> float:
+    """Wall time of ``_spin(n)`` in one process / split over two spawned processes."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        pool.map(_spin, [1, 1])  # the workers are up before timing
+        t = time.perf_counter()
+        pool.map(_spin, [n])
+        one = time.perf_counter() - t
+        t = time.perf_counter()
+        pool.map(_spin, [n // 2, n // 2])
+        two = time.perf_counter() - t
+    return one / two
+
+
+def main() -> int:
+    """Run the measurements and print them."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=1800.0, help="simulated seconds of data")
+    parser.add_argument("--runs", type=int, default=8, help="parameter sets in the sweep")
+    parser.add_argument("--no-ray", action="store_true", help="process pool only")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="mmcore-bt-bench-"))
+    spec = SymbolSpec("BTCUSDT", 60_000.0, tick_decimals=0, lot_decimals=3)
+    raw = write_binance_raw(work / "data", spec, seconds=args.seconds, seed=1, files=2)
+    config = work / "mm.toml"
+    config.write_text(CONFIG + '\n[backtest]\nfeed_latency = "config"\n')
+    data = str(work / "data" / "*.gz")
+    print(f"data: {raw.diffs} diffs + {raw.trades} trades in {args.seconds:g} s, {work}")
+
+    from mmcore.backtest.config import load_backtest_config
+    from mmcore.backtest.data import parse_data_args
+    from mmcore.backtest.run import backtest
+    from mmcore.config import load_toml
+
+    cfg = load_backtest_config(load_toml(config))
+    for label, out in (("no results folder", None), ("with --out (journal, report)", work / "o")):
+        rates, cpu_rates = [], []
+        for _ in range(3):
+            s = backtest(cfg, parse_data_args([data]), out, report=out is not None)
+            rates.append(s["replay"]["messages_per_s"])
+            cpu_rates.append(s["replay"]["messages_per_cpu_s"])
+        print(
+            f"backtest {label}: median {statistics.median(rates):,.0f} messages/s wall "
+            f"({', '.join(f'{r:,.0f}' for r in rates)}), {statistics.median(cpu_rates):,.0f} "
+            f"per CPU second; {s['metrics']['fills']} fills"
+        )
+
+    adj = [round(0.6 + 0.1 * i, 2) for i in range(args.runs)]
+    times: dict[str, float] = {}
+    executors = [("pool", [])] + ([] if args.no_ray else [("ray", ["--ray"])])
+    for name, flag in executors:
+        print(f"machine control: 2 processes are {machine_speedup():.2f}x one right now")
+        for workers in (1, 2):
+            folder = work / f"sweep-{name}-{workers}"
+            folder.mkdir()
+            sweep = folder / "sweep.toml"
+            sweep.write_text(
+                f'[sweep]\nconfig = "{config}"\nout = "out"\nmethod = "grid"\n'
+                f"[sweep.data]\nsim = {json.dumps([data])}\n"
+                f'[sweep.grid]\n"symbols.BTCUSDT.quote.spread_adj" = {adj}\n'
+            )
+            extra = ["--ray-cpus", str(workers)] if flag else []
+            started = time.perf_counter()
+            _cli("sweep", "--config", str(sweep), "--workers", str(workers), *flag, *extra)
+            wall = times[f"{name}-{workers}"] = time.perf_counter() - started
+            rows = pq.read_table(folder / "out" / "results.parquet").to_pylist()
+            cpu = sum(r["cpu_s"] for r in rows)
+            print(
+                f"sweep {name} {workers} worker(s): {wall:.1f} s wall, runs' CPU {cpu:.1f} s "
+                f"= {cpu / wall:.2f} cores busy on average (load average {os.getloadavg()[0]:.1f})"
+            )
+        ratio = times[f"{name}-1"] / times[f"{name}-2"]
+        print(f"sweep {name}: 2 workers are {ratio:.2f}x one worker ({args.runs} runs)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
