@@ -17,9 +17,11 @@ from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.keys import Credentials
 from mmcore.execution.live.session import LiveSession, StartReport, load_positions
 from mmcore.execution.live.venue import LiveVenue
+from mmcore.feeds import FeedConfig
 from mmcore.journal import Journal
 from mmcore.portfolio import Portfolio
 from mmcore.risk import RiskManager
+from mmcore.sim import SimListing, SimMarket, SymbolSpec
 from mmcore.strategy import Quoter
 from mmcore.testing.fake_venue import FakeBinanceSpot, FakeVenue, ccxt_exchange
 from mmcore.testing.trading import quote_config, risk_config
@@ -33,6 +35,22 @@ FAST = dict(
     recv_window_ms=1000,
     unknown_grace_s=0.5,
 )
+
+
+def btc_market(seed: int, speed: float) -> SimMarket:
+    """Simulated Binance spot market data for BTCUSDT around 100000 (the fake venue's grid)."""
+    spec = SymbolSpec("BTCUSDT", 100_000.0, tick_decimals=2, lot_decimals=5)
+    return SimMarket([SimListing("binance-spot", spec)], seed=seed, speed=speed)
+
+
+def feed_of(market: SimMarket) -> FeedConfig:
+    """The market-data feed of :func:`btc_market`."""
+    return FeedConfig(
+        venue="binance-spot",
+        symbols=(SYMBOL,),
+        ws_url=market.ws_url("binance-spot"),
+        rest_url=market.rest_url("binance-spot"),
+    )
 
 
 def spot() -> FakeBinanceSpot:

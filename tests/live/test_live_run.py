@@ -17,14 +17,14 @@ import pytest
 
 from mmcore.execution import ExecutionConfig, PaperConfig
 from mmcore.execution.live.config import LiveConfig
-from mmcore.feeds import FeedConfig
 from mmcore.live_run import describe, plan_live, run_live
 from mmcore.llm.config import LLMConfig
 from mmcore.runner import RunOptions
-from mmcore.sim import SimListing, SimMarket, SymbolSpec
 from mmcore.testing.fake_venue import FakeBinanceSpot, ccxt_exchange
 from mmcore.testing.trading import quote_config, risk_config
 from mmcore.trader import SymbolSetup
+
+from .conftest import btc_market, feed_of
 
 KEY = "KEY-RECOGNISABLE-7f3a9c"
 SECRET = "SECRET-RECOGNISABLE-b81d2e"
@@ -62,16 +62,10 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
     fake.seed_balance("USDT", "1000000")
     fake.seed_balance("BTC", "10")
     fake.seed_open_order("BTCUSDT", "sell", "0.001", "150000", client_id="someone-else")
-    spec = SymbolSpec("BTCUSDT", 100_000.0, tick_decimals=2, lot_decimals=5)
     out = io.StringIO()
     stop = asyncio.Event()
-    async with SimMarket([SimListing("binance-spot", spec)], seed=5, speed=10) as market, fake:
-        feed = FeedConfig(
-            venue="binance-spot",
-            symbols=("BTCUSDT",),
-            ws_url=market.ws_url("binance-spot"),
-            rest_url=market.rest_url("binance-spot"),
-        )
+    async with btc_market(seed=5, speed=10) as market, fake:
+        feed = feed_of(market)
         filler = asyncio.create_task(fill_now_and_then(fake, stop))
         # the private stream is cut once, mid-run
         asyncio.get_running_loop().call_later(1.5, fake.drop_stream_after, 0)

@@ -16,13 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from mmcore.execution.live.config import LiveConfig
-from mmcore.feeds import FeedConfig
 from mmcore.live_run import plan_live, run_live
 from mmcore.llm.config import LLMConfig
 from mmcore.runner import RunOptions
-from mmcore.sim import SimListing, SimMarket, SymbolSpec
 from mmcore.testing.fake_venue import FakeBinanceSpot, ccxt_exchange
 
+from .conftest import btc_market, feed_of
 from .test_live_run import ENV, setup
 
 SECONDS = float(os.environ.get("MMCORE_LIVE_SOAK_S", "15"))
@@ -83,16 +82,10 @@ async def test_soak_with_random_faults_ends_with_venue_and_engine_equal(tmp_path
                            secret=ENV["MMCORE_BINANCE_SPOT_SECRET"])  # fmt: skip
     fake.seed_balance("USDT", "10000000")
     fake.seed_balance("BTC", "100")
-    spec = SymbolSpec("BTCUSDT", 100_000.0, tick_decimals=2, lot_decimals=5)
     stop = asyncio.Event()
     used: list[str] = []
-    async with SimMarket([SimListing("binance-spot", spec)], seed=9, speed=5) as market, fake:
-        feed = FeedConfig(
-            venue="binance-spot",
-            symbols=("BTCUSDT",),
-            ws_url=market.ws_url("binance-spot"),
-            rest_url=market.rest_url("binance-spot"),
-        )
+    async with btc_market(seed=9, speed=5) as market, fake:
+        feed = feed_of(market)
         monkey = asyncio.create_task(chaos(fake, stop, used))
         options = RunOptions(tmp_path / "run", duration_s=SECONDS, headless=True)
         result = await run_live(
