@@ -223,3 +223,17 @@ async def test_a_hung_create_does_not_undo_what_the_stream_said() -> None:
         await asyncio.sleep(0.6)  # the create request times out meanwhile
         assert live.venue.orders[cid].state == "open"
         assert live.count("GET", ORDER) == 0  # no query needed
+
+
+async def test_finished_orders_are_forgotten_in_a_long_run() -> None:
+    from mmcore.execution.live import venue as venue_module
+
+    async with live_on(spot()) as live:
+        keep, batch = venue_module._KEEP_ORDERS, venue_module._PRUNE_BATCH
+        for i in range(keep + batch + 1):
+            cid = f"mm-BTCUSDT-x{i}"
+            live.venue.orders[cid] = venue_module.LiveOrder(cid, cid, Side.BUY, 1, 1, True, 0.0)
+            live.venue.orders[cid].state = "done" if i % 2 == 0 else "open"
+        live.place(+1, 99_000.0, 0.001)  # the next order prunes
+        assert len(live.venue.orders) <= keep + batch
+        assert all(o.state == "open" for o in list(live.venue.orders.values())[:10])

@@ -122,7 +122,17 @@ class LiveVenue:
             self.session.server_ms(),
         )
         self.orders[cid] = order
+        if len(self.orders) > _KEEP_ORDERS + _PRUNE_BATCH:
+            self._prune()
         self.session.spawn(self._create(order), f"create {cid}")
+
+    def _prune(self) -> None:
+        """Forget the oldest finished orders (a long run would otherwise keep every order it
+        ever sent); a late fill of one still counts, under the venue's ids."""
+        done = [c for c, o in self.orders.items() if o.state == "done"][:_PRUNE_BATCH]
+        for cid in done:
+            order = self.orders.pop(cid)
+            self._by_order_id.pop(order.order_id, None)
 
     def cancel(self, client_id: str, now: float) -> None:
         """Cancel by client id (an order of a previous run included); an order whose fate is
@@ -385,6 +395,9 @@ class LiveVenue:
         self._events.append(OrderRejected(cid, now, reason))
 
 
+#: Finished orders kept (for late events), and how many are forgotten at a time beyond that.
+_KEEP_ORDERS = 5000
+_PRUNE_BATCH = 1000
 #: Events an order may see more than once (each amend and each failed cancel has its answer).
 _REPEATABLE = frozenset({"CancelRejected", "OrderAmended", "AmendRejected"})
 
