@@ -103,13 +103,13 @@ fn fill_key(fill_id: &str) -> u64 {
 /// now)` and `send_cancel(client_id, now)` methods. Orders come back as tuples (see the stub).
 #[pyclass(module = "mmcore._core")]
 pub struct OrderDesk {
-    inner: Desk,
+    pub(super) inner: Desk,
     symbol: String,
     /// The name of the paper venue taken from (its venue ids are formatted here, at the edge).
-    paper: Option<String>,
+    pub(super) paper: Option<String>,
     bids: Vec<Target>,
     asks: Vec<Target>,
-    actions: Vec<Action>,
+    pub(super) actions: Vec<Action>,
 }
 
 impl OrderDesk {
@@ -297,6 +297,22 @@ impl OrderDesk {
         let routed = self.route(venue, now);
         decided?;
         routed?;
+        Ok((placed, cancelled))
+    }
+
+    /// Sends the actions the engine step left pending (cancels, new orders) to `venue`;
+    /// returns the client ids of the new orders and of the orders cancelled.
+    fn flush<'py>(
+        &mut self,
+        py: Python<'py>,
+        venue: &Bound<'py, PyAny>,
+        now: f64,
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+        if self.actions.is_empty() {
+            return Ok((PyList::empty(py), PyList::empty(py)));
+        }
+        let (placed, cancelled) = self.sent_ids(py)?;
+        self.route(venue, now)?;
         Ok((placed, cancelled))
     }
 
