@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable
 from time import perf_counter_ns
 from typing import NamedTuple
 
-from mmcore._core import ApplyStatus, OrderBook
+from mmcore._core import ApplyStatus, EngineCore, OrderBook
 from mmcore.advisors.service import AdvisorService
 from mmcore.execution.manager import OrderManager
 from mmcore.execution.orders import Order, OrderFilled, Side
-from mmcore.execution.paper import PaperVenue, Trade
+from mmcore.execution.paper import PaperVenue, Trade, fill_from_tuple
 from mmcore.execution.venue import Venue
 from mmcore.journal import Journal, JournalState
 from mmcore.portfolio import Portfolio
@@ -94,7 +94,7 @@ class Engine:
         #: ``now + wall_clock_offset_s`` is Unix time, the clock venues stamp events with: the
         #: book's age and the feed lag are then measured from its event time. None (replays
         #: on simulated time): the age is the time since the last book update.
-        self.wall_clock_offset_s = wall_clock_offset_s
+        self._wall_clock_offset_s = wall_clock_offset_s
         #: Called with the symbol while the book is crossed: rebuild it from a snapshot, True
         #: when a resync starts (the trader sets ``Feed.resync``); quoting is halted until the
         #: book is sound again.
@@ -103,6 +103,40 @@ class Engine:
         self._crossed_resync_at: float | None = None
         self._feed_safe = True
         self._lag = 0.0  # exchange-to-local lag of the last book update (s)
+        cfg = quoter.cfg
+        #: The Rust engine step over the same components (``rust/engine/``): backtests run
+        #: through it in batches (:meth:`replay`), with no Python per event.
+        self.core = EngineCore(
+            book,
+            quoter.core,
+            orders.desk,
+            risk.core,
+            self._position,
+            self._sim,
+            symbol=self.symbol,
+            depth=depth,
+            sim_levels=sim_levels,
+            tick_size=self._tick,
+            levels=cfg.levels,
+            spacing=cfg.level_spacing_ticks,
+            microprice_weight=cfg.microprice_weight,
+            flow_alpha_bps=cfg.flow_alpha_bps,
+            flow_halflife_s=cfg.flow_halflife_s,
+            lean_bps=cfg.overlay.lean_bps,
+            wall_clock_offset_s=wall_clock_offset_s,
+        )
+
+    @property
+    def wall_clock_offset_s(self) -> float | None:
+        """``now + wall_clock_offset_s`` is Unix time, the clock venues stamp events with: the
+        book's age and the feed lag are then measured from its event time. None (replays on
+        simulated time): the age is the time since the last book update."""
+        return self._wall_clock_offset_s
+
+    @wall_clock_offset_s.setter
+    def wall_clock_offset_s(self, offset: float | None) -> None:
+        self._wall_clock_offset_s = offset
+        self.core.wall_clock_offset_s = offset
 
     # -- inputs --------------------------------------------------------------------------
     def on_book(self, now: float) -> QuoteDecision | None:
@@ -158,7 +192,25 @@ class Engine:
         return self._step(now)
 
     def replay(self, events: Iterable[tuple[float, bytes | str | Trade]]) -> ReplayStats:
-        """Run through ``(time_s, payload or Trade)`` items; payloads go through the book."""
+        """Run through ``(time_s, payload or Trade)`` items; payloads go through the book.
+
+        On the paper venue with nothing to tell per event (no journal or order listener, no
+        advisors, no resync hook, no flatten kill action) the items run in one call of the
+        Rust engine step (:meth:`EngineCore.run_batch`): no Python per event; the fills are
+        handed to :attr:`on_fill` afterwards, in order. Otherwise each item goes through
+        :meth:`on_book` / :meth:`on_trade`.
+        """
+        if self._batchable():
+            items = events if isinstance(events, list) else list(events)
+            before = self.core.fills
+            books, trades, skipped, rows = self.core.run_batch(items, self.on_fill is not None)
+            fills = self.core.fills - before
+            self.fills += fills
+            on_fill = self.on_fill
+            if on_fill is not None:
+                for fill, price, signed, mark, now in rows:
+                    on_fill(fill_from_tuple(fill), price, signed, mark, now)
+            return ReplayStats(books, trades, skipped, fills)
         book_events = trades = skipped = 0
         fills_before = self.fills
         apply = self.book.apply
@@ -172,6 +224,18 @@ class Engine:
             else:
                 skipped += 1
         return ReplayStats(book_events, trades, skipped, self.fills - fills_before)
+
+    def _batchable(self) -> bool:
+        """True when a replay may run in Rust batches (see :meth:`replay`)."""
+        return (
+            self._sim is not None
+            and self.journal is None
+            and self.orders.listener is None
+            and self.advisors is None
+            and self.request_resync is None
+            and self.risk.cfg.kill_action != "flatten"
+            and not self.stopped
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     def restore(self, state: JournalState, now: float) -> list[Order]:
@@ -280,7 +344,7 @@ class Engine:
         if self._last_book is None:
             return float("inf")
         age = now - self._last_book
-        offset = self.wall_clock_offset_s
+        offset = self._wall_clock_offset_s
         if offset is not None and event_time_ms == event_time_ms:  # NaN: no event time
             age = max(age, now + offset - event_time_ms * 1e-3)
         return age

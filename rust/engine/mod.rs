@@ -177,6 +177,11 @@ impl Engine {
         &self.cfg
     }
 
+    /// Sets `wall_clock_offset_s` (the caller learns it after the engine is built).
+    pub fn set_wall_clock_offset(&mut self, offset: Option<f64>) {
+        self.cfg.wall_clock_offset_s = offset;
+    }
+
     /// The book just changed (applied from a safe feed) on a simulated venue: the venue sees
     /// it, its responses that have arrived are taken (`fill` gets each fill applied), then
     /// the step quotes.

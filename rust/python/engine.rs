@@ -356,6 +356,12 @@ impl EngineCore {
         Ok((book_events, trades, skipped, fills))
     }
 
+    /// `now + offset` is Unix time (None: simulated time), see `Engine.wall_clock_offset_s`.
+    #[setter]
+    fn set_wall_clock_offset_s(&mut self, offset: Option<f64>) {
+        self.inner.set_wall_clock_offset(offset);
+    }
+
     /// True when the last step saw a crossed book.
     #[getter]
     fn crossed(&self) -> bool {

@@ -158,6 +158,11 @@ class OrderManager:
 
     # -- counters and views ---------------------------------------------------------------
     @property
+    def desk(self) -> OrderDesk:
+        """The Rust order desk (the engine step diffs it directly)."""
+        return self._desk
+
+    @property
     def placed(self) -> int:
         """Orders placed."""
         return self._desk.placed

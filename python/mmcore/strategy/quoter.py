@@ -134,6 +134,11 @@ class Quoter:
         # cleared when full.
         self._ladders: dict[int, dict[int, tuple[float, tuple[Quote, ...]]]] = {-1: {}, 1: {}}
 
+    @property
+    def core(self) -> QuoteCore:
+        """The Rust quote model (the engine step calls it directly)."""
+        return self._core
+
     def on_trade(self, price: float) -> None:
         """Feed a market trade price to the intensity calibration."""
         self._core.on_trade(price * self._inv_tick)
