@@ -109,6 +109,15 @@ pub enum Outcome {
     Quoted(Decision),
 }
 
+/// Where [`Engine::assess`] left the step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Assessed {
+    /// Nothing to quote (stopped, halted, flattening).
+    Done(Outcome),
+    /// Quote now: the features read and the trading state (active or reducing).
+    Quote(crate::features::FeatureRow, TradingState),
+}
+
 /// A fill applied to the position: the venue's fill and the position's mark then.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FillRecord {
@@ -142,6 +151,8 @@ pub struct Engine {
     bids: Vec<Target>,
     asks: Vec<Target>,
     side: Vec<Target>,
+    /// The fills taken from the venue, before they are applied (kept for its capacity).
+    taken: Vec<Event>,
 }
 
 impl Engine {
@@ -169,6 +180,7 @@ impl Engine {
             bids: Vec::new(),
             asks: Vec::new(),
             side: Vec::new(),
+            taken: Vec::new(),
         })
     }
 
@@ -237,7 +249,9 @@ impl Engine {
         let Some((sim, prefix, _)) = p.sim.as_mut() else {
             return Ok(());
         };
-        let mut fills = Vec::new();
+        // the fills are collected first (the desk holds the venue while it takes), into a
+        // buffer kept for its capacity
+        let mut fills = std::mem::take(&mut self.taken);
         p.desk.take_from_paper(
             sim,
             *prefix,
@@ -249,14 +263,18 @@ impl Engine {
             },
         );
         let lot = *sim.lot();
-        for event in fills {
+        let mut applied = Ok(());
+        for event in fills.drain(..) {
             let Some((_, _, _, side, price_ticks, qty, fee, _)) = event.fill_fields() else {
                 continue;
             };
             let price = price_ticks as f64 * self.cfg.tick_size;
             let units = lot.units(qty);
             let signed_qty = if side > 0 { units } else { -units };
-            p.position.apply_fill(signed_qty, price, fee)?;
+            if let Err(err) = p.position.apply_fill(signed_qty, price, fee) {
+                applied = Err(err);
+                break;
+            }
             self.fills += 1;
             fill(FillRecord {
                 event,
@@ -266,7 +284,9 @@ impl Engine {
                 now,
             });
         }
-        Ok(())
+        fills.clear();
+        self.taken = fills;
+        applied
     }
 
     /// The feed cannot be trusted (resyncing, stale, disconnected): halt until a book from a
@@ -285,57 +305,11 @@ impl Engine {
         now: f64,
         received: bool,
     ) -> Result<Outcome, ArgError> {
-        if self.stopped {
-            return Ok(Outcome::Stopped);
-        }
-        let f = p.book.features(self.cfg.depth, None);
-        let mid = f[MID];
-        p.position.mark(mid)?;
-        let position = p.position.qty();
-        let before = p.risk.state;
-        let age = self.book_age(now, f[EVENT_TIME_MS]);
-        if received {
-            self.lag = age;
-        }
-        let o = self.overlay;
-        let inputs = RiskInputs {
-            vpin: f[VPIN],
-            synced: f[SYNCED],
-            crossed: f[CROSSED],
-            now,
-            book_age_s: age,
-            position,
-            pnl: p.position.net(),
-            feed_lag_s: self.lag,
-            feed_safe: self.feed_safe,
-            limit_mult: o.limit_mult,
-            toxic_probability: o.toxic_probability,
-            halt: o.halt,
+        let (f, state) = match self.assess(p, now, received)? {
+            Assessed::Done(outcome) => return Ok(outcome),
+            Assessed::Quote(f, state) => (f, state),
         };
-        let state = p.risk.evaluate(&inputs, p.gate);
-        self.crossed = inputs.crossed == 1.0;
-        if state == TradingState::Halted {
-            let cancelled = before != TradingState::Halted;
-            if cancelled {
-                p.desk.cancel_all(now, p.actions);
-                self.send(p, now)?;
-            }
-            return Ok(Outcome::Halted { cancelled });
-        }
-        if let Some((side, price, qty)) = p.risk.flatten_target(f[BEST_BID], f[BEST_ASK]) {
-            let lots = p.desk.lot().lots("qty", qty, Rounding::Down)?;
-            self.bids.clear();
-            self.asks.clear();
-            let target = if side > 0 {
-                &mut self.bids
-            } else {
-                &mut self.asks
-            };
-            target.push((price, lots));
-            self.diff(p, mid / self.cfg.tick_size, now)?;
-            // a plain limit order that may take liquidity: the caller sends it
-            return Ok(Outcome::Flatten);
-        }
+        let position = p.position.qty();
         let decision = self.decide(p, &f, position, now)?;
         self.bids.clear();
         self.asks.clear();
@@ -356,10 +330,98 @@ impl Engine {
             }
         }
         self.diff(p, decision.fair, now)?;
-        if p.route {
-            self.send(p, now)?;
-        }
+        self.send(p, now)?;
         Ok(Outcome::Quoted(decision))
+    }
+
+    /// The step up to the quote decision: features, mark, risk; halted (every working order
+    /// cancelled when it just became so) and flattening end here. Otherwise the features
+    /// and the state to quote in.
+    pub fn assess(
+        &mut self,
+        p: &mut Parts<'_>,
+        now: f64,
+        received: bool,
+    ) -> Result<Assessed, ArgError> {
+        if self.stopped {
+            return Ok(Assessed::Done(Outcome::Stopped));
+        }
+        let f = p.book.features(self.cfg.depth, None);
+        let mid = f[MID];
+        p.position.mark(mid)?;
+        let before = p.risk.state;
+        let age = self.book_age(now, f[EVENT_TIME_MS]);
+        if received {
+            self.lag = age;
+        }
+        let o = self.overlay;
+        let inputs = RiskInputs {
+            vpin: f[VPIN],
+            synced: f[SYNCED],
+            crossed: f[CROSSED],
+            now,
+            book_age_s: age,
+            position: p.position.qty(),
+            pnl: p.position.net(),
+            feed_lag_s: self.lag,
+            feed_safe: self.feed_safe,
+            limit_mult: o.limit_mult,
+            toxic_probability: o.toxic_probability,
+            halt: o.halt,
+        };
+        let state = p.risk.evaluate(&inputs, p.gate);
+        self.crossed = inputs.crossed == 1.0;
+        if state == TradingState::Halted {
+            let cancelled = before != TradingState::Halted;
+            if cancelled {
+                p.desk.cancel_all(now, p.actions);
+                self.send(p, now)?;
+            }
+            return Ok(Assessed::Done(Outcome::Halted { cancelled }));
+        }
+        if p.risk.flattening {
+            // a capped marketable order, no quotes (none when the touch is unknown)
+            self.bids.clear();
+            self.asks.clear();
+            if let Some((side, price, qty)) = p.risk.flatten_target(f[BEST_BID], f[BEST_ASK]) {
+                let lots = p.desk.lot().lots("qty", qty, Rounding::Down)?;
+                let target = if side > 0 {
+                    &mut self.bids
+                } else {
+                    &mut self.asks
+                };
+                target.push((price, lots));
+            }
+            self.diff(p, mid / self.cfg.tick_size, now)?;
+            // a plain limit order that may take liquidity: the caller sends it
+            return Ok(Assessed::Done(Outcome::Flatten));
+        }
+        Ok(Assessed::Quote(f, state))
+    }
+
+    /// The slow path's end (a strategy written in Python decided after [`Engine::assess`]):
+    /// diffs the desk towards `bids` / `asks` (best first), only the side that shrinks the
+    /// position while reducing, and sends the orders when routing here.
+    pub fn submit(
+        &mut self,
+        p: &mut Parts<'_>,
+        bids: &[Target],
+        asks: &[Target],
+        fair_ticks: f64,
+        now: f64,
+    ) -> Result<(), ArgError> {
+        let position = p.position.qty();
+        let reducing = p.risk.state == TradingState::Reducing;
+        self.bids.clear();
+        self.asks.clear();
+        if !(reducing && position > 0.0) {
+            self.bids.extend_from_slice(bids);
+        }
+        if !(reducing && position < 0.0) {
+            self.asks.extend_from_slice(asks);
+        }
+        self.diff(p, fair_ticks, now)?;
+        self.send(p, now)
     }
 
     /// The quote model's decision on the fair value the flow signal and the advice move.

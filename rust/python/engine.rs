@@ -14,7 +14,9 @@ use super::portfolio::PositionCore;
 use super::quoter::QuoteCore;
 use super::risk::RiskCore;
 use super::risk_gate::PreTradeGate;
-use crate::engine::{Engine, EngineConfig, FillRecord, Outcome, Overlay, Parts};
+use crate::arg_error::ArgError;
+use crate::engine::{fair, Assessed, Engine, EngineConfig, FillRecord, Outcome, Overlay, Parts};
+use crate::model::Rounding;
 use crate::symbol_book::Status;
 
 /// `(fill tuple, price, signed_qty, mark, now)`: a fill applied in a batch (see `run_batch`).
@@ -157,6 +159,17 @@ fn decision_row(
     )
 }
 
+/// What the caller knows before a step: a book from a safe feed arrived, or the feed cannot
+/// be trusted.
+fn arrive(engine: &mut Engine, now: f64, received: bool, feed_safe: bool) {
+    if received {
+        engine.book_received(now);
+    }
+    if !feed_safe {
+        engine.feed_safe = false;
+    }
+}
+
 #[pymethods]
 impl EngineCore {
     /// The step over `book`, `quoter`, `desk`, `risk` (its gate must be the one `desk`
@@ -253,15 +266,8 @@ impl EngineCore {
         feed_safe: bool,
     ) -> PyResult<(u8, Option<DecisionRow>)> {
         self.with_parts(py, false, |engine, parts, _| {
-            if received {
-                engine.book_received(now);
-            }
-            let outcome = if feed_safe {
-                engine.step(parts, now, received)?
-            } else {
-                engine.feed_unsafe(parts, now)?
-            };
-            Ok(match outcome {
+            arrive(engine, now, received, feed_safe);
+            Ok(match engine.step(parts, now, received)? {
                 Outcome::Stopped => (0, None),
                 Outcome::Halted { cancelled } => (1 + u8::from(cancelled), None),
                 Outcome::Flatten => (3, None),
@@ -272,6 +278,53 @@ impl EngineCore {
                     (4, Some(decision_row(&lot, bids, asks, &d, fits)))
                 }
             })
+        })
+    }
+
+    /// The step up to the quote decision, for a strategy written in Python (the slow path):
+    /// returns the kind as `step` does, 4 meaning "decide now" (features, mark and risk done);
+    /// then `submit` the strategy's targets. The desk's actions are left for the caller.
+    #[pyo3(signature = (now, received, feed_safe=true))]
+    fn assess(
+        &mut self,
+        py: Python<'_>,
+        now: f64,
+        received: bool,
+        feed_safe: bool,
+    ) -> PyResult<u8> {
+        self.with_parts(py, false, |engine, parts, _| {
+            arrive(engine, now, received, feed_safe);
+            Ok(match engine.assess(parts, now, received)? {
+                Assessed::Done(Outcome::Stopped) => 0,
+                Assessed::Done(Outcome::Halted { cancelled }) => 1 + u8::from(cancelled),
+                Assessed::Done(Outcome::Flatten) => 3,
+                Assessed::Done(Outcome::Quoted(_)) | Assessed::Quote(..) => 4,
+            })
+        })
+    }
+
+    /// Diffs the desk towards a Python strategy's `bids` and `asks` (`(price_ticks, qty)`
+    /// pairs, best first, sizes rounded down to whole lots) after `assess`; only the side
+    /// that shrinks the position while reducing. NaN, ±inf or negative sizes are refused
+    /// (ValueError naming `bids` or `asks`).
+    fn submit(
+        &mut self,
+        py: Python<'_>,
+        bids: Vec<(i64, f64)>,
+        asks: Vec<(i64, f64)>,
+        fair_ticks: f64,
+        now: f64,
+    ) -> PyResult<()> {
+        self.with_parts(py, false, |engine, parts, _| {
+            let lot = *parts.desk.lot();
+            let lots = |arg: &'static str, targets: Vec<(i64, f64)>| {
+                targets
+                    .into_iter()
+                    .map(|(price, qty)| Ok((price, lot.lots(arg, qty, Rounding::Down)?)))
+                    .collect::<Result<Vec<_>, ArgError>>()
+            };
+            let (bids, asks) = (lots("bids", bids)?, lots("asks", asks)?);
+            Ok(engine.submit(parts, &bids, &asks, fair_ticks, now)?)
         })
     }
 
@@ -362,6 +415,13 @@ impl EngineCore {
         self.inner.set_wall_clock_offset(offset);
     }
 
+    /// The book the step reads (a feed may hand the engine another one, e.g. after a
+    /// resync builds a new book).
+    #[setter]
+    fn set_book(&mut self, book: Py<OrderBook>) {
+        self.book = book;
+    }
+
     /// True when the last step saw a crossed book.
     #[getter]
     fn crossed(&self) -> bool {
@@ -390,4 +450,51 @@ impl EngineCore {
     fn set_stopped(&mut self, stopped: bool) {
         self.inner.stopped = stopped;
     }
+}
+
+/// The order-flow signal (`rust/engine/fair.rs`) for Python's `Quoter`: the book's OFI
+/// increments over their absolute size, decayed with a half-life in seconds.
+#[pyclass(module = "mmcore._core")]
+pub struct FlowSignal {
+    inner: fair::FlowSignal,
+}
+
+#[pymethods]
+impl FlowSignal {
+    /// A signal at 0 with no OFI seen (`halflife_s` > 0).
+    #[new]
+    fn new(halflife_s: f64) -> PyResult<Self> {
+        crate::arg_error::positive(&[("halflife_s", halflife_s)])?;
+        Ok(FlowSignal {
+            inner: fair::FlowSignal::new(halflife_s),
+        })
+    }
+
+    /// Takes the book's running OFI at `now` (NaN: no book yet); returns the signal in [-1, 1].
+    fn update(&mut self, ofi_total: f64, now: f64) -> f64 {
+        self.inner.update(ofi_total, now)
+    }
+}
+
+/// The fair value in place of the microprice: moved towards the mid by `weight`, then by
+/// `shift_bps`; None when nothing moves it.
+#[pyfunction]
+pub fn fair_price(mid: f64, microprice: f64, weight: f64, shift_bps: f64) -> Option<f64> {
+    fair::fair_price(mid, microprice, weight, shift_bps)
+}
+
+/// The prices of a ladder of `levels` quotes from `best`, `spacing` ticks apart away from
+/// fair (`direction` -1 bids, +1 asks), none at or below zero.
+#[pyfunction]
+pub fn ladder_prices(best: i64, direction: i64, levels: usize, spacing: i64) -> Vec<i64> {
+    let mut out = Vec::with_capacity(levels);
+    fair::ladder(
+        best,
+        crate::orders::Qty(0),
+        direction,
+        levels,
+        spacing,
+        &mut out,
+    );
+    out.into_iter().map(|(price, _)| price).collect()
 }

@@ -45,6 +45,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<risk::RiskCore>()?;
     m.add_class::<portfolio::PositionCore>()?;
     m.add_class::<engine::EngineCore>()?;
+    m.add_class::<engine::FlowSignal>()?;
+    m.add_function(wrap_pyfunction!(engine::fair_price, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::ladder_prices, m)?)?;
     m.add_class::<quoter::QuoteCore>()?;
     m.add_function(wrap_pyfunction!(quoter::glft, m)?)?;
     m.add_function(wrap_pyfunction!(quoter::avellaneda_stoikov, m)?)?;

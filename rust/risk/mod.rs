@@ -235,7 +235,7 @@ impl RiskManager {
         // causes after which quoting resumes only after `resume_delay_s` of calm
         let mut calm = true;
         for (bad, reason) in [
-            (!(age <= cfg.stale_book_s), Reason::BookStale), // a NaN age is stale too
+            (age.is_nan() || age > cfg.stale_book_s, Reason::BookStale),
             (lag > cfg.max_feed_lag_s, Reason::FeedLag),
             (toxicity >= cfg.toxic_pull, Reason::ToxicFlow),
             (x.halt, Reason::CircuitBreaker),
@@ -374,13 +374,13 @@ impl RiskManager {
         }
         let cap = cfg.flatten_max_bps * 1e-4;
         if self.position > 0.0 {
-            if !(best_bid > 0.0) {
+            if best_bid.is_nan() || best_bid <= 0.0 {
                 return None; // NaN or an empty side: nothing to price against
             }
             let ticks = round6(best_bid * (1.0 - cap) / cfg.tick_size).ceil();
             return Some((-1, ticks as i64, qty));
         }
-        if !(best_ask > 0.0) {
+        if best_ask.is_nan() || best_ask <= 0.0 {
             return None;
         }
         let ticks = round6(best_ask * (1.0 + cap) / cfg.tick_size).floor();

@@ -220,6 +220,18 @@ class OrderManager:
             self._tell("submitted", placed, now)
         return placed
 
+    def flush(self, now: float, detail: str = "", *, taker: bool = False) -> list[str]:
+        """Send the orders and cancels the engine step left on the desk (the listener is told
+        of each, cancels with ``detail``); returns the client ids of the orders placed.
+        ``taker`` sends them as plain limit orders that may take liquidity (the flatten
+        order)."""
+        route = self._taker_route if taker else self._route
+        placed, cancelled = self._desk.flush(route, now)
+        if self.listener is not None and (placed or cancelled):
+            self._tell("cancel_sent", cancelled, now, detail)
+            self._tell("submitted", placed, now)
+        return placed
+
     def cancel_all(self, now: float, reason: str = "") -> int:
         """Cancel every working order (``reason`` goes to the listener); returns how many
         cancels were sent."""
