@@ -7,7 +7,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use _core::book::Side as BookSide;
-use _core::model::Qty;
+use _core::model::{Price, Qty};
 use _core::orders::desk::{no_gate, Desk, DeskConfig};
 use _core::paper::{PaperConfig, PaperSim};
 use _core::symbol_book::{Config, SymbolBook, Venue};
@@ -72,17 +72,19 @@ fn execution_step(
     const TICK: f64 = 0.01;
     let now = i as f64 * 0.001;
     let view = book.book();
-    sim.on_book(
-        view.float_levels(BookSide::Bid, 10),
-        view.float_levels(BookSide::Ask, 10),
+    sim.on_book_scaled(
+        view.scaled_levels(BookSide::Bid, 10),
+        view.scaled_levels(BookSide::Ask, 10),
+        view.price_scale,
+        view.qty_scale,
         now,
     )
     .unwrap();
     desk.take_from_paper(sim, 0, now, |_, _, _| {});
     let best = |side| view.float_levels(side, 1).next().unwrap().0 / TICK;
     let (bid, ask) = (
-        best(BookSide::Bid).round() as i64,
-        best(BookSide::Ask).round() as i64,
+        Price(best(BookSide::Bid).round() as i64),
+        Price(best(BookSide::Ask).round() as i64),
     );
     if i % 3 == 2 {
         sim.on_trade(bid, Qty(50_000_000), false, now).unwrap(); // 0.5 in lots of 1e-8
@@ -91,7 +93,7 @@ fn execution_step(
     const SIZE: Qty = Qty(1_000_000); // 0.01
     let bids = [(bid, SIZE), (bid - 1, SIZE)];
     let asks = [(ask, SIZE), (ask + 1, SIZE)];
-    let fair = (bid + ask) as f64 / 2.0;
+    let fair = (bid.ticks() + ask.ticks()) as f64 / 2.0;
     let lead = desk.lead_side(0);
     desk.reconcile(&bids, &asks, fair, now, lead, &mut no_gate, actions)
         .unwrap();
@@ -110,6 +112,7 @@ fn execution(c: &mut Criterion) {
         max_order_age_s: 30.0,
         recent_fill_ids: 10_000,
         max_open_orders: 200,
+        can_amend: true,
     };
     group.bench_function("book_paper_desk_per_stream", |b| {
         b.iter_batched_ref(

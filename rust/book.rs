@@ -207,6 +207,15 @@ impl Book {
         })
     }
 
+    /// The best `n` levels of one side as `(price, size)` integers at the book's scales
+    /// (`price_scale`, `qty_scale` decimals), best first: what the paper venue reads, exactly.
+    pub fn scaled_levels(&self, side: Side, n: usize) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.side(side)
+            .iter_best_first()
+            .take(n)
+            .map(move |level| (side.price(level.key), level.qty()))
+    }
+
     #[inline]
     pub fn side(&self, side: Side) -> &Ladder {
         match side {

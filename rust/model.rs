@@ -1,10 +1,12 @@
-//! The execution core's shared types: order [`Side`], order [`Status`], sizes in whole lots
-//! ([`Qty`]) and the one conversion between a float size and lots ([`LotSize`]).
+//! The execution core's shared types: order [`Side`], order [`Status`], prices in whole ticks
+//! ([`Price`]), sizes in whole lots ([`Qty`]) and the one conversion between a float size and
+//! lots ([`LotSize`]).
 //!
-//! Inside the desk, the gate and the paper venue every size is an integer number of lots, so
-//! "filled" is `filled == qty` exactly and the desk and the venue always agree on what is open.
-//! Floats exist only at the edges (the Python API, a venue's wire, the report), and cross into
-//! lots through [`LotSize::lots`], which refuses NaN, ±inf and negative sizes.
+//! Inside the quote model's outputs, the desk, the gate and the paper venue every price is an
+//! integer number of ticks and every size an integer number of lots, so "filled" is
+//! `filled == qty` exactly and the desk and the venue always agree on what is open. Floats exist
+//! only at the edges (the Python API, a venue's wire, the report), and cross into lots through
+//! [`LotSize::lots`], which refuses NaN, ±inf and negative sizes.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -75,6 +77,56 @@ impl Status {
     /// The status with code `code` (its discriminant).
     pub fn from_code(code: u8) -> Option<Status> {
         Status::ALL.get(usize::from(code)).copied()
+    }
+}
+
+/// A price in whole ticks of the instrument. Distances between prices are plain `i64` ticks
+/// (`Price - Price`), and a price moves by a number of ticks (`Price ± i64`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Price(pub i64);
+
+impl Price {
+    /// The number of ticks.
+    #[inline]
+    pub fn ticks(self) -> i64 {
+        self.0
+    }
+
+    /// True for a price above zero (venues take no order at or below zero).
+    #[inline]
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+}
+
+impl Add<i64> for Price {
+    type Output = Price;
+    #[inline]
+    fn add(self, ticks: i64) -> Price {
+        Price(self.0 + ticks)
+    }
+}
+
+impl Sub<i64> for Price {
+    type Output = Price;
+    #[inline]
+    fn sub(self, ticks: i64) -> Price {
+        Price(self.0 - ticks)
+    }
+}
+
+impl Sub for Price {
+    type Output = i64;
+    /// The distance in ticks.
+    #[inline]
+    fn sub(self, rhs: Price) -> i64 {
+        self.0 - rhs.0
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ticks", self.0)
     }
 }
 
@@ -237,6 +289,67 @@ impl LotSize {
     }
 }
 
+/// An instrument's step (its tick or its lot) as an exact decimal, `mantissa × 10^-decimals`:
+/// converts integers at a decimal scale (a book's prices and sizes, see `crate::book::Book`)
+/// into whole steps without going through floats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecimalStep {
+    mantissa: u64,
+    decimals: u8,
+}
+
+impl DecimalStep {
+    /// The step `units` (finite and > 0) with the fewest decimals (at most 18) that writes it
+    /// exactly with at most 12 significant digits, up to float noise (`0.3` is `3 × 10^-1`);
+    /// refused naming `arg` when no such decimal exists (`1/3`).
+    pub fn new(arg: &'static str, units: f64) -> Result<Self, ArgError> {
+        positive(&[(arg, units)])?;
+        for decimals in 0..=crate::fixed::MAX_DECIMALS {
+            let scaled = units * crate::fixed::POW10[usize::from(decimals)] as f64;
+            let whole = scaled.round();
+            // a step has few significant digits; beyond 1e12 a float no longer tells
+            if (1.0..1e12).contains(&whole) && (scaled - whole).abs() <= 1e-6 {
+                return Ok(DecimalStep {
+                    mantissa: whole as u64,
+                    decimals,
+                });
+            }
+        }
+        Err(ArgError::new(
+            arg,
+            format!("{units} is not a decimal with at most 18 decimals"),
+        ))
+    }
+
+    /// `value × 10^-scale` in whole steps, rounded down, and whether it was a whole number of
+    /// them; None beyond `i64`.
+    #[inline]
+    pub fn whole(&self, value: u64, scale: u8) -> Option<(i64, bool)> {
+        let (num, den) = self.ratio(value, scale);
+        let steps = i64::try_from(num / den).ok()?;
+        Some((steps, num % den == 0))
+    }
+
+    /// `value × 10^-scale` in steps, rounded to the nearest (ties up); None beyond `i64`.
+    #[inline]
+    pub fn nearest(&self, value: u64, scale: u8) -> Option<i64> {
+        let (num, den) = self.ratio(value, scale);
+        i64::try_from((num + den / 2) / den).ok()
+    }
+
+    /// `value × 10^-scale / step` as a fraction of integers (u128: `value × 10^18` fits).
+    #[inline]
+    fn ratio(&self, value: u64, scale: u8) -> (u128, u128) {
+        let pow = |d: u8| u128::from(crate::fixed::POW10[usize::from(d)]);
+        let (num, den) = (u128::from(value), u128::from(self.mantissa));
+        if self.decimals >= scale {
+            (num * pow(self.decimals - scale), den)
+        } else {
+            (num, den * pow(scale - self.decimals))
+        }
+    }
+}
+
 /// A client order id inside the core: the sender's prefix (an index into a [`Prefixes`] table)
 /// and a sequence number. The string `{prefix}{seq}` is built only at the edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -342,6 +455,36 @@ mod tests {
     }
 
     #[test]
+    fn decimal_steps_convert_scaled_integers_exactly() {
+        let lot = DecimalStep::new("lot_size", 0.001).unwrap();
+        // 1.2345 at 4 decimals is 1234.5 lots of 0.001
+        assert_eq!(lot.whole(12_345, 4), Some((1234, false)));
+        assert_eq!(lot.whole(12_340, 4), Some((1234, true)));
+        // a book coarser than the lot: 7 at 0 decimals is 7000 lots
+        assert_eq!(lot.whole(7, 0), Some((7000, true)));
+        let odd = DecimalStep::new("lot_size", 0.3).unwrap();
+        assert_eq!(odd.whole(9, 1), Some((3, true)));
+        assert_eq!(odd.whole(10, 1), Some((3, false)));
+        let tick = DecimalStep::new("tick_size", 0.5).unwrap();
+        assert_eq!(tick.nearest(100_025, 2), Some(2001)); // 1000.25 is 2000.5 ticks: up
+        assert_eq!(tick.nearest(100_024, 2), Some(2000));
+        let tiny = DecimalStep::new("lot_size", 1e-18).unwrap();
+        assert_eq!(tiny.whole(u64::MAX, 0), None); // beyond i64
+        assert_eq!(
+            DecimalStep::new("lot_size", 1.0 / 3.0).unwrap_err().arg,
+            "lot_size"
+        );
+        assert_eq!(
+            DecimalStep::new("tick_size", f64::NAN).unwrap_err().arg,
+            "tick_size"
+        );
+        assert_eq!(
+            DecimalStep::new("tick_size", 0.0).unwrap_err().arg,
+            "tick_size"
+        );
+    }
+
+    #[test]
     fn sides_and_statuses() {
         assert_eq!(Side::from_sign(0), None);
         assert_eq!(Side::from_sign(-1).map(Side::sign), Some(-1));
@@ -351,6 +494,12 @@ mod tests {
         }
         assert_eq!(Status::from_code(8), None);
         assert_eq!(Qty(3).saturating_sub(Qty(5)), Qty::ZERO);
+        assert_eq!(
+            (Price(7) + 2, Price(7) - 2, Price(7) - Price(10)),
+            (Price(9), Price(5), -3)
+        );
+        assert!(Price(1).is_positive() && !Price(0).is_positive());
+        assert_eq!(Price(-4).to_string(), "-4 ticks");
     }
 
     #[test]

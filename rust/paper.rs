@@ -39,7 +39,7 @@
 
 use crate::arg_error::{finite, non_negative, positive, ArgError};
 pub use crate::model::Side;
-use crate::model::{ClientId, LotSize, Qty, Rounding};
+use crate::model::{ClientId, DecimalStep, LotSize, Price, Qty, Rounding};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -52,8 +52,10 @@ pub const TOO_MANY_OPEN_ORDERS: &str = "too many open orders";
 /// Reason of a marketable order that would trade against one of our own resting orders
 /// (self-trade prevention, expiring the taker as Binance's default mode does).
 pub const SELF_TRADE_PREVENTED: &str = "self-trade prevented";
-/// Reason of a cancel for an order the venue does not hold.
+/// Reason of a cancel or amend for an order the venue does not hold.
 pub const UNKNOWN_ORDER: &str = "unknown order (filled or not open)";
+/// Reason of an amend that does not reduce the order's size.
+pub const AMEND_NOT_REDUCING: &str = "an amend may only reduce the size";
 /// Reason of an order for another instrument than the one the venue simulates.
 pub const OTHER_SYMBOL: &str = "the venue simulates one instrument";
 /// The queue ahead of an order priced beyond the visible depth: unknown, so nothing ahead of
@@ -144,7 +146,7 @@ pub struct NewOrder {
     pub client_id: ClientId,
     pub symbol: String,
     pub side: Side,
-    pub price_ticks: i64,
+    pub price_ticks: Price,
     pub qty: Qty,
     pub post_only: bool,
 }
@@ -169,7 +171,7 @@ pub enum Event {
         ts: f64,
         fill_id: u64,
         side: Side,
-        price_ticks: i64,
+        price_ticks: Price,
         qty: Qty,
         fee: f64,
         maker: bool,
@@ -178,6 +180,19 @@ pub enum Event {
     Cancelled { client_id: ClientId, ts: f64 },
     /// A cancel failed (the order had filled or was never open).
     CancelRejected {
+        client_id: ClientId,
+        ts: f64,
+        reason: &'static str,
+    },
+    /// The order now has `qty` lots in total (filled part included); its queue position is
+    /// kept.
+    Amended {
+        client_id: ClientId,
+        ts: f64,
+        qty: Qty,
+    },
+    /// An amend failed (the order had filled or was never open, or the size did not shrink).
+    AmendRejected {
         client_id: ClientId,
         ts: f64,
         reason: &'static str,
@@ -192,14 +207,16 @@ impl Event {
             | Event::Rejected { ts, .. }
             | Event::Filled { ts, .. }
             | Event::Cancelled { ts, .. }
-            | Event::CancelRejected { ts, .. } => *ts,
+            | Event::CancelRejected { ts, .. }
+            | Event::Amended { ts, .. }
+            | Event::AmendRejected { ts, .. } => *ts,
         }
     }
 
     /// A fill's `(client_id, ts, fill_id, side sign, price_ticks, qty, fee, maker)`; None for
     /// the other responses.
     #[allow(clippy::type_complexity)]
-    pub fn fill_fields(&self) -> Option<(ClientId, f64, u64, i64, i64, Qty, f64, bool)> {
+    pub fn fill_fields(&self) -> Option<(ClientId, f64, u64, i64, Price, Qty, f64, bool)> {
         match self {
             Event::Filled {
                 client_id,
@@ -231,7 +248,9 @@ impl Event {
             | Event::Rejected { client_id, .. }
             | Event::Filled { client_id, .. }
             | Event::Cancelled { client_id, .. }
-            | Event::CancelRejected { client_id, .. } => *client_id,
+            | Event::CancelRejected { client_id, .. }
+            | Event::Amended { client_id, .. }
+            | Event::AmendRejected { client_id, .. } => *client_id,
         }
     }
 }
@@ -273,6 +292,7 @@ impl<T> Eq for Timed<T> {}
 enum Action {
     New(NewOrder),
     Cancel(ClientId),
+    Amend(ClientId, Qty),
 }
 
 /// An order resting at the venue; sizes in lots.
@@ -294,7 +314,7 @@ struct Resting {
 /// the lots of its queue (size rounded up).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Level {
-    price: i64,
+    price: Price,
     take: Qty,
     queue: i64,
 }
@@ -302,7 +322,7 @@ struct Level {
 /// Whether a level at `level_price` on the side opposite `side` is marketable for an order of
 /// `side` at `price`.
 #[inline]
-fn crosses(side: Side, level_price: i64, price: i64) -> bool {
+fn crosses(side: Side, level_price: Price, price: Price) -> bool {
     match side {
         Side::Buy => level_price <= price,
         Side::Sell => level_price >= price,
@@ -312,7 +332,7 @@ fn crosses(side: Side, level_price: i64, price: i64) -> bool {
 /// Queue lots at `price` on one side of the view (`bids` for a buy): None beyond the deepest
 /// visible level (or with no view), 0 for an absent level inside the visible range.
 #[inline]
-fn visible(view: &[Level], bid_side: bool, price: i64) -> Option<i64> {
+fn visible(view: &[Level], bid_side: bool, price: Price) -> Option<i64> {
     let deepest = view.last()?.price;
     if (bid_side && price < deepest) || (!bid_side && price > deepest) {
         return None;
@@ -324,47 +344,104 @@ fn visible(view: &[Level], bid_side: bool, price: i64) -> Option<i64> {
     )
 }
 
-/// Fills `levels` (a side's `(price, size)` floats) into `dst`, best first, one entry per tick
-/// (a later duplicate overwrites the size, as a dict would).
-fn stage(
-    dst: &mut Vec<Level>,
-    levels: impl IntoIterator<Item = (f64, f64)>,
+/// A float level `(price, size)` of the Python edge as a [`Level`]: the price to the nearest
+/// tick, the size rounded down as liquidity and up as queue.
+fn float_level(
+    (price, size): (f64, f64),
     inv_tick: f64,
     lot: &LotSize,
-    bid_side: bool,
     arg: &'static str,
+) -> Result<Level, ArgError> {
+    if !(price.is_finite() && price >= 0.0) {
+        return Err(ArgError::new(
+            arg,
+            format!("prices must be finite and >= 0, got {price}"),
+        ));
+    }
+    let take = lot.lots(arg, size, Rounding::Down)?;
+    let queue = lot.lots(arg, size, Rounding::Up)?.lots();
+    let ticks = price * inv_tick + 0.5;
+    if ticks >= 9.2e18 {
+        return Err(ArgError::new(
+            arg,
+            format!("price {price} is too large for the tick size"),
+        ));
+    }
+    // truncation of a non-negative value: rounds to nearest
+    Ok(Level {
+        price: Price(ticks as i64),
+        take,
+        queue,
+    })
+}
+
+/// The exact conversion of a book's integer levels into ticks and lots.
+#[derive(Clone, Copy, Debug)]
+struct Scaled {
+    tick: DecimalStep,
+    lot: DecimalStep,
+    price_scale: u8,
+    qty_scale: u8,
+}
+
+impl Scaled {
+    /// The level `(price, size)` at the book's scales: the price to the nearest tick (a book on
+    /// the venue's grid is exact), the size in lots, rounded down as liquidity and up as queue
+    /// when the book's size grid is finer than the lot.
+    fn level(&self, (price, size): (i64, u64), arg: &'static str) -> Result<Level, ArgError> {
+        let ticks = u64::try_from(price)
+            .ok()
+            .and_then(|p| self.tick.nearest(p, self.price_scale));
+        let Some(ticks) = ticks else {
+            return Err(ArgError::new(
+                arg,
+                format!(
+                    "price {price} at {} decimals is negative or beyond the ticks",
+                    self.price_scale
+                ),
+            ));
+        };
+        let lots = self
+            .lot
+            .whole(size, self.qty_scale)
+            .filter(|(lots, _)| *lots < Qty::MAX.lots());
+        let Some((lots, whole)) = lots else {
+            return Err(ArgError::new(
+                arg,
+                format!(
+                    "size {size} at {} decimals is more than {} lots",
+                    self.qty_scale,
+                    Qty::MAX.lots()
+                ),
+            ));
+        };
+        Ok(Level {
+            price: Price(ticks),
+            take: Qty(lots),
+            queue: lots + i64::from(!whole),
+        })
+    }
+}
+
+/// Fills `levels` (a side's levels) into `dst`, best first, one entry per tick (a later
+/// duplicate overwrites the size, as a dict would).
+fn stage(
+    dst: &mut Vec<Level>,
+    levels: impl IntoIterator<Item = Result<Level, ArgError>>,
+    bid_side: bool,
 ) -> Result<(), ArgError> {
     dst.clear();
     let mut ordered = true;
-    for (price, size) in levels {
-        if !(price.is_finite() && price >= 0.0) {
-            return Err(ArgError::new(
-                arg,
-                format!("prices must be finite and >= 0, got {price}"),
-            ));
-        }
-        let take = lot.lots(arg, size, Rounding::Down)?;
-        let queue = lot.lots(arg, size, Rounding::Up)?.lots();
-        let ticks = price * inv_tick + 0.5;
-        if ticks >= 9.2e18 {
-            return Err(ArgError::new(
-                arg,
-                format!("price {price} is too large for the tick size"),
-            ));
-        }
-        let ticks = ticks as i64; // truncation of a non-negative value: rounds to nearest
+    for level in levels {
+        let level = level?;
         if let Some(last) = dst.last() {
             ordered &= if bid_side {
-                ticks < last.price
+                level.price < last.price
             } else {
-                ticks > last.price
+                level.price > last.price
             };
         }
-        dst.push(Level {
-            price: ticks,
-            take,
-            queue,
-        });
+        dst.push(level);
     }
     if !ordered {
         // Unsorted or repeated prices (never from an `OrderBook`): dict semantics, then sort.
@@ -424,6 +501,10 @@ pub struct PaperSim {
     cfg: PaperConfig,
     inv_tick: f64,
     lot: LotSize,
+    /// The tick and the lot as exact decimals for [`PaperSim::on_book_scaled`] (the error
+    /// when one is not a decimal).
+    tick_step: Result<DecimalStep, ArgError>,
+    lot_step: Result<DecimalStep, ArgError>,
     /// The instrument: the symbol of the first order.
     symbol: Option<String>,
     jitter: Jitter,
@@ -451,6 +532,8 @@ impl PaperSim {
         Ok(PaperSim {
             inv_tick: 1.0 / cfg.tick_size,
             lot: LotSize::new(cfg.lot_size)?,
+            tick_step: DecimalStep::new("tick_size", cfg.tick_size),
+            lot_step: DecimalStep::new("lot_size", cfg.lot_size),
             symbol: None,
             jitter: Jitter {
                 state: cfg.seed,
@@ -536,7 +619,7 @@ impl PaperSim {
     /// `max_open_orders` resting.
     pub fn submit(&mut self, order: NewOrder, now: f64) -> Result<(), ArgError> {
         check_time(now)?;
-        if order.price_ticks < 0 {
+        if order.price_ticks < Price(0) {
             return Err(ArgError::new(
                 "price_ticks",
                 format!("must be >= 0, got {}", order.price_ticks),
@@ -577,6 +660,31 @@ impl PaperSim {
             at,
             seq,
             item: Action::Cancel(client_id),
+        });
+        Ok(())
+    }
+
+    /// Sends an amend of the order `client_id` to `qty` lots in total (filled part included);
+    /// it lands after the cancel latency. On arrival an order still resting with more than
+    /// `qty` lots is reduced and keeps its queue position ([`Event::Amended`]); one that has
+    /// filled `qty` or more by then is cancelled ([`Event::Cancelled`], as venues do); one
+    /// not resting (filled, cancelled, unknown), or a `qty` that does not reduce it, is
+    /// refused ([`Event::AmendRejected`]). A size of no lots and a time that is not finite
+    /// are refused here.
+    pub fn amend(&mut self, client_id: ClientId, qty: Qty, now: f64) -> Result<(), ArgError> {
+        check_time(now)?;
+        if !qty.is_positive() {
+            return Err(ArgError::new(
+                "qty",
+                format!("must be > 0 (cancel instead), got {qty}"),
+            ));
+        }
+        let at = now + self.cfg.cancel_latency_s + self.jitter.next();
+        let seq = self.next_seq();
+        self.actions.push(Timed {
+            at,
+            seq,
+            item: Action::Amend(client_id, qty),
         });
         Ok(())
     }
@@ -626,33 +734,76 @@ impl PaperSim {
     // -- market data ---------------------------------------------------------------------
 
     /// The visible book we see at `now` (the venue's at `now - feed_latency_s`): `(price,
-    /// size)` floats per side, best first (the rows of `OrderBook.bids(n)` / `asks(n)`).
-    /// Actions due by then are processed first, against the previous view; then the view is
-    /// replaced and every resting order's queue updated. Invalid levels are refused before
-    /// anything changes.
+    /// size)` floats per side, best first (the rows of `OrderBook.bids(n)` / `asks(n)`, the
+    /// Python edge). Sizes that are not whole lots count rounded down as liquidity and up as
+    /// queue; see [`PaperSim::on_book_scaled`] for the rest.
     pub fn on_book<B, A>(&mut self, bids: B, asks: A, now: f64) -> Result<(), ArgError>
     where
         B: IntoIterator<Item = (f64, f64)>,
         A: IntoIterator<Item = (f64, f64)>,
     {
         check_time(now)?;
-        let lot = self.lot;
-        stage(
-            &mut self.staged_bids,
-            bids,
-            self.inv_tick,
-            &lot,
-            true,
-            "bids",
-        )?;
-        stage(
-            &mut self.staged_asks,
-            asks,
-            self.inv_tick,
-            &lot,
-            false,
-            "asks",
-        )?;
+        let (inv_tick, lot) = (self.inv_tick, self.lot);
+        let bids = bids
+            .into_iter()
+            .map(|l| float_level(l, inv_tick, &lot, "bids"));
+        stage(&mut self.staged_bids, bids, true)?;
+        let asks = asks
+            .into_iter()
+            .map(|l| float_level(l, inv_tick, &lot, "asks"));
+        stage(&mut self.staged_asks, asks, false)?;
+        self.show_staged(now);
+        Ok(())
+    }
+
+    /// The visible book we see at `now` as an `OrderBook` holds it: `(price, size)` integers
+    /// per side at `price_scale` and `qty_scale` decimals, best first
+    /// ([`crate::book::Book::scaled_levels`]). Converted exactly: prices to ticks, sizes to
+    /// lots; a size that is not a whole number of lots (a book grid finer than the lot) counts
+    /// rounded down as liquidity a marketable order can take and rounded up as the queue ahead
+    /// of an order joining its level, so neither flatters us. Actions due by then are processed
+    /// first, against the previous view; then the view is replaced and every resting order's
+    /// queue updated. A tick or lot that is not a decimal, or a level beyond `i64` ticks or
+    /// [`Qty::MAX`] lots, is refused before anything changes.
+    pub fn on_book_scaled<B, A>(
+        &mut self,
+        bids: B,
+        asks: A,
+        price_scale: u8,
+        qty_scale: u8,
+        now: f64,
+    ) -> Result<(), ArgError>
+    where
+        B: IntoIterator<Item = (i64, u64)>,
+        A: IntoIterator<Item = (i64, u64)>,
+    {
+        check_time(now)?;
+        if price_scale > crate::fixed::MAX_DECIMALS || qty_scale > crate::fixed::MAX_DECIMALS {
+            return Err(ArgError::new(
+                "scale",
+                format!(
+                    "at most {} decimals, got {price_scale} and {qty_scale}",
+                    crate::fixed::MAX_DECIMALS
+                ),
+            ));
+        }
+        let scaled = Scaled {
+            tick: self.tick_step.clone()?,
+            lot: self.lot_step.clone()?,
+            price_scale,
+            qty_scale,
+        };
+        let bids = bids.into_iter().map(|l| scaled.level(l, "bids"));
+        stage(&mut self.staged_bids, bids, true)?;
+        let asks = asks.into_iter().map(|l| scaled.level(l, "asks"));
+        stage(&mut self.staged_asks, asks, false)?;
+        self.show_staged(now);
+        Ok(())
+    }
+
+    /// Processes the actions due by `now` against the previous view, then makes the staged
+    /// levels the view and updates every resting order's queue.
+    fn show_staged(&mut self, now: f64) {
         self.advance(self.venue_time(now));
         std::mem::swap(&mut self.bids, &mut self.staged_bids);
         std::mem::swap(&mut self.asks, &mut self.staged_asks);
@@ -673,7 +824,6 @@ impl PaperSim {
             r.level = level;
             r.traded = 0;
         }
-        Ok(())
     }
 
     /// A market trade of `qty` lots that we see at `now` (the venue's at `now -
@@ -681,13 +831,13 @@ impl PaperSim {
     /// order). Refuses a negative price or size and a time that is not finite.
     pub fn on_trade(
         &mut self,
-        price_ticks: i64,
+        price_ticks: Price,
         qty: Qty,
         buyer_aggressor: bool,
         now: f64,
     ) -> Result<(), ArgError> {
         check_time(now)?;
-        if price_ticks < 0 {
+        if price_ticks < Price(0) {
             return Err(ArgError::new(
                 "price_ticks",
                 format!("must be >= 0, got {price_ticks}"),
@@ -768,6 +918,7 @@ impl PaperSim {
             match item {
                 Action::New(order) => self.arrive(order, at),
                 Action::Cancel(client_id) => self.cancel_arrives(client_id, at),
+                Action::Amend(client_id, qty) => self.amend_arrives(client_id, qty, at),
             }
         }
     }
@@ -875,6 +1026,37 @@ impl PaperSim {
         self.respond(event);
     }
 
+    fn amend_arrives(&mut self, client_id: ClientId, qty: Qty, ts: f64) {
+        let found = self
+            .resting
+            .iter()
+            .position(|r| r.order.client_id == client_id);
+        let ts = self.at(ts);
+        let rejected = |reason| Event::AmendRejected {
+            client_id,
+            ts,
+            reason,
+        };
+        let event = match found {
+            None => rejected(UNKNOWN_ORDER),
+            Some(i) if qty >= self.resting[i].order.qty => rejected(AMEND_NOT_REDUCING),
+            Some(i) => {
+                let r = &mut self.resting[i];
+                let filled = r.order.qty - r.remaining;
+                if qty <= filled {
+                    self.resting.remove(i);
+                    Event::Cancelled { client_id, ts }
+                } else {
+                    // the queue ahead (`ahead`) is untouched: a reduction keeps the position
+                    r.order.qty = qty;
+                    r.remaining = qty - filled;
+                    Event::Amended { client_id, ts, qty }
+                }
+            }
+        };
+        self.respond(event);
+    }
+
     fn remove_resting(&mut self, client_id: ClientId) -> bool {
         match self
             .resting
@@ -889,13 +1071,14 @@ impl PaperSim {
         }
     }
 
-    fn emit_fill(&mut self, order: &NewOrder, price_ticks: i64, qty: Qty, ts: f64, maker: bool) {
+    fn emit_fill(&mut self, order: &NewOrder, price_ticks: Price, qty: Qty, ts: f64, maker: bool) {
         let bps = if maker {
             self.cfg.maker_fee_bps
         } else {
             self.cfg.taker_fee_bps
         };
-        let fee = price_ticks as f64 * self.cfg.tick_size * self.lot.units(qty) * bps * 1e-4;
+        let fee =
+            price_ticks.ticks() as f64 * self.cfg.tick_size * self.lot.units(qty) * bps * 1e-4;
         self.fills += 1;
         self.fill_seq += 1;
         let event = Event::Filled {
@@ -1012,7 +1195,7 @@ mod tests {
             client_id: id(cid),
             symbol: "X".to_owned(),
             side,
-            price_ticks,
+            price_ticks: Price(price_ticks),
             qty: q(qty),
             post_only,
         }
@@ -1088,13 +1271,13 @@ mod tests {
         v.on_book([(100.00, 5.0)], [(100.00 + TICK, 1.0)], 0.03)
             .unwrap();
         assert!(fills(&v.poll(0.1)).is_empty()); // touch alone never fills
-        v.on_trade(10_000, q(4.0), false, 0.2).unwrap();
+        v.on_trade(Price(10_000), q(4.0), false, 0.2).unwrap();
         assert!(fills(&v.poll(0.3)).is_empty());
-        v.on_trade(10_000, q(1.5), false, 0.4).unwrap(); // 1 ahead + 0.5 for us
+        v.on_trade(Price(10_000), q(1.5), false, 0.4).unwrap(); // 1 ahead + 0.5 for us
         let got = fills(&v.poll(0.5));
         assert_eq!(got.len(), 1);
         assert!(close(got[0].1, 0.5) && got[0].2);
-        v.on_trade(10_000, q(2.0), false, 0.6).unwrap();
+        v.on_trade(Price(10_000), q(2.0), false, 0.6).unwrap();
         let got = fills(&v.poll(0.7));
         assert!(got.len() == 1 && close(got[0].1, 0.5));
         assert_eq!(v.open_orders("X").count(), 0);
@@ -1108,13 +1291,13 @@ mod tests {
         bid(&mut v, "b1", 9_999, 1.0, 0.0);
         bid(&mut v, "b3", 9_998, 1.0, 0.001);
         v.poll(0.02);
-        v.on_trade(9_997, q(2.5), false, 0.1).unwrap();
+        v.on_trade(Price(9_997), q(2.5), false, 0.1).unwrap();
         let got = fills(&v.poll(0.2));
         let ids: Vec<_> = got.iter().map(|f| f.0.as_str()).collect();
         assert_eq!(ids, ["b1", "b2", "b3"]);
         assert!(close(got[2].1, 0.5));
         // buy aggressors never fill bids
-        v.on_trade(9_000, q(100.0), true, 0.3).unwrap();
+        v.on_trade(Price(9_000), q(100.0), true, 0.3).unwrap();
         assert!(fills(&v.poll(0.4)).is_empty());
     }
 
@@ -1141,7 +1324,12 @@ mod tests {
                     maker: false,
                     fill_id,
                     ..
-                } => Some((*price_ticks, qty.lots() as f64 / 100.0, *fee, *fill_id)),
+                } => Some((
+                    price_ticks.ticks(),
+                    qty.lots() as f64 / 100.0,
+                    *fee,
+                    *fill_id,
+                )),
                 _ => None,
             })
             .collect();
@@ -1168,7 +1356,7 @@ mod tests {
                     qty,
                     maker,
                     ..
-                } => Some((*price_ticks, qty.lots() as f64 / 100.0, *maker)),
+                } => Some((price_ticks.ticks(), qty.lots() as f64 / 100.0, *maker)),
                 _ => None,
             })
             .collect()
@@ -1227,10 +1415,64 @@ mod tests {
         v.cancel(id("t1"), 0.1).unwrap(); // the rest of t1 rests at 100.01: out of the way
         bid(&mut v, "b1", 10_000, 1.0, 0.1);
         v.poll(0.2);
-        v.on_trade(10_000, q(0.31), false, 0.2).unwrap();
+        v.on_trade(Price(10_000), q(0.31), false, 0.2).unwrap();
         assert!(fills(&v.poll(0.3)).is_empty());
-        v.on_trade(10_000, q(0.01), false, 0.3).unwrap();
+        v.on_trade(Price(10_000), q(0.01), false, 0.3).unwrap();
         assert_eq!(fills(&v.poll(0.4)), [("b1".to_owned(), 0.01, true)]);
+    }
+
+    #[test]
+    fn book_integers_convert_exactly_and_round_like_floats_off_the_lot() {
+        let mut v = venue();
+        // the book's integers: prices at 2 decimals, sizes at 3; 0.305 is 30.5 lots of 0.01
+        v.on_book_scaled([(10_000, 305)], [(10_001, 305)], 2, 3, 0.0)
+            .unwrap();
+        v.submit(order("t1", Side::Buy, 10_001, 1.0, false), 0.0)
+            .unwrap();
+        assert_eq!(fill_prices(&v.poll(0.1)), [(10_001, 0.3, false)]);
+        v.cancel(id("t1"), 0.1).unwrap();
+        bid(&mut v, "b1", 10_000, 1.0, 0.1);
+        v.poll(0.2);
+        v.on_trade(Price(10_000), q(0.31), false, 0.2).unwrap();
+        assert!(fills(&v.poll(0.3)).is_empty()); // 31 lots ahead: rounded up
+        v.on_trade(Price(10_000), q(0.01), false, 0.3).unwrap();
+        assert_eq!(fills(&v.poll(0.4)), [("b1".to_owned(), 0.01, true)]);
+        // a book coarser than the lot and tick: 100 at no decimals is 10,000 ticks, 7 is 700 lots
+        v.on_book_scaled([(100, 7)], [(101, 2)], 0, 0, 0.5).unwrap();
+        assert_eq!(
+            v.bids[0],
+            Level {
+                price: Price(10_000),
+                take: Qty(700),
+                queue: 700
+            }
+        );
+        assert_eq!(v.asks[0].price, Price(10_100));
+    }
+
+    #[test]
+    fn book_integers_that_cannot_convert_are_refused_before_anything_changes() {
+        let mut v = venue();
+        let before = v.bids.clone();
+        // beyond Qty::MAX lots of 0.01
+        let err = v.on_book_scaled([(10_000, u64::MAX >> 8)], [], 2, 0, 0.1);
+        assert_eq!(err.unwrap_err().arg, "bids");
+        assert_eq!(
+            v.on_book_scaled([], [(-1, 1)], 2, 0, 0.1).unwrap_err().arg,
+            "asks"
+        );
+        assert_eq!(
+            v.on_book_scaled([], [], 19, 0, 0.1).unwrap_err().arg,
+            "scale"
+        );
+        assert_eq!(
+            v.on_book_scaled([], [], 2, 0, f64::NAN).unwrap_err().arg,
+            "now"
+        );
+        assert_eq!(v.bids, before);
+        let mut thirds = venue_with(|c| c.lot_size = 1.0 / 3.0);
+        let err = thirds.on_book_scaled([(10_000, 3)], [], 2, 0, 0.1);
+        assert_eq!(err.unwrap_err().arg, "lot_size");
     }
 
     #[test]
@@ -1246,7 +1488,10 @@ mod tests {
         for now in [f64::NAN, f64::INFINITY] {
             let o = order("z", Side::Sell, 10_001, 1.0, true);
             assert_eq!(v.submit(o, now).unwrap_err().arg, "now");
-            assert_eq!(v.on_trade(1, Qty(1), true, now).unwrap_err().arg, "now");
+            assert_eq!(
+                v.on_trade(Price(1), Qty(1), true, now).unwrap_err().arg,
+                "now"
+            );
         }
         assert_eq!(v.open_orders("X").count(), 0);
         assert!(v.poll(1.0).is_empty());
@@ -1282,7 +1527,7 @@ mod tests {
         assert_eq!(v.rejects(), 2);
         assert_eq!(v.fills(), 0); // the marketable duplicate took nothing
                                   // the resting b1 keeps its price, size and queue place: 3.0 ahead at 99.99, then 1.0
-        v.on_trade(9_999, q(4.5), false, 0.3).unwrap();
+        v.on_trade(Price(9_999), q(4.5), false, 0.3).unwrap();
         assert_eq!(fill_prices(&v.poll(0.4)), [(9_999, 1.0, true)]);
         // once b1 is done its id may be used again (as on Binance)
         bid(&mut v, "b1", 9_990, 1.0, 0.4);
@@ -1371,7 +1616,7 @@ mod tests {
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
         v.cancel(id("b1"), 0.03).unwrap(); // lands at 0.08
-        v.on_trade(9_990, q(1.0), false, 0.05).unwrap();
+        v.on_trade(Price(9_990), q(1.0), false, 0.05).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events[events.len() - 2], Event::Filled { .. }));
         assert!(matches!(
@@ -1383,10 +1628,94 @@ mod tests {
         bid(&mut v, "b1", 9_998, 1.0, 0.0);
         v.poll(0.02);
         v.cancel(id("b1"), 0.03).unwrap();
-        v.on_trade(9_990, q(1.0), false, 0.09).unwrap();
+        v.on_trade(Price(9_990), q(1.0), false, 0.09).unwrap();
         let events = v.poll(0.2);
         assert!(matches!(events.last(), Some(Event::Cancelled { .. })));
         assert!(fills(&events).is_empty());
+    }
+
+    /// The answers to amends among `events`: `(client_id, Ok(new size) or Err(reason))`, a
+    /// cancel as `Ok(0.0)`.
+    fn amends(events: &[Event]) -> Vec<(String, Result<f64, &'static str>)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Amended { client_id, qty, .. } => {
+                    Some((name(*client_id), Ok(qty.lots() as f64 / 100.0)))
+                }
+                Event::Cancelled { client_id, .. } => Some((name(*client_id), Ok(0.0))),
+                Event::AmendRejected {
+                    client_id, reason, ..
+                } => Some((name(*client_id), Err(*reason))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_amend_down_keeps_the_queue_position() {
+        // b1 joins the 100.00 bid behind 5.0; 4.0 trades: 1.0 is left ahead of it
+        let mut v = venue();
+        bid(&mut v, "b1", 10_000, 2.0, 0.0);
+        v.poll(0.02);
+        v.on_trade(Price(10_000), q(4.0), false, 0.03).unwrap();
+        v.amend(id("b1"), q(1.0), 0.04).unwrap(); // lands at 0.05
+        assert_eq!(amends(&v.poll(0.1)), [("b1".to_owned(), Ok(1.0))]);
+        assert_eq!(v.resting_qty(id("b1")), Some(q(1.0)));
+        // 1.0 ahead, then b1: 1.5 traded fills 0.5 of it (a new order would wait behind 5.0)
+        v.on_trade(Price(10_000), q(1.5), false, 0.1).unwrap();
+        assert_eq!(fills(&v.poll(0.2)), [("b1".to_owned(), 0.5, true)]);
+        v.on_trade(Price(10_000), q(1.0), false, 0.2).unwrap();
+        assert_eq!(fills(&v.poll(0.3)), [("b1".to_owned(), 0.5, true)]); // 1.0 in total
+        assert_eq!(v.resting_qty(id("b1")), None);
+    }
+
+    #[test]
+    fn an_amend_racing_a_fill() {
+        // filled 1.5 of 2.0 before an amend to 1.0 lands: cancelled, as venues do
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 2.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap(); // lands at 0.08
+        v.on_trade(Price(9_990), q(1.5), false, 0.05).unwrap();
+        let events = v.poll(0.2);
+        assert_eq!(fills(&events), [("b1".to_owned(), 1.5, true)]);
+        assert_eq!(amends(&events), [("b1".to_owned(), Ok(0.0))]);
+        assert_eq!(v.open_orders("X").count(), 0);
+        // filled in full before the amend lands: the amend finds nothing
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 2.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap();
+        v.on_trade(Price(9_990), q(2.0), false, 0.05).unwrap();
+        let events = v.poll(0.2);
+        assert_eq!(amends(&events), [("b1".to_owned(), Err(UNKNOWN_ORDER))]);
+        // filled less than the new size: reduced to it, the filled part included
+        let mut v = venue_with(|c| c.cancel_latency_s = 0.05);
+        bid(&mut v, "b1", 9_998, 2.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap();
+        v.on_trade(Price(9_990), q(0.25), false, 0.05).unwrap();
+        assert_eq!(amends(&v.poll(0.2)), [("b1".to_owned(), Ok(1.0))]);
+        assert_eq!(v.resting_qty(id("b1")), Some(q(0.75)));
+    }
+
+    #[test]
+    fn an_amend_that_does_not_reduce_is_refused() {
+        let mut v = venue();
+        bid(&mut v, "b1", 9_998, 1.0, 0.0);
+        v.poll(0.02);
+        v.amend(id("b1"), q(1.0), 0.03).unwrap();
+        v.amend(id("b1"), q(2.0), 0.03).unwrap();
+        let events = v.poll(0.1);
+        let refused = Err(AMEND_NOT_REDUCING);
+        assert_eq!(
+            amends(&events),
+            [("b1".to_owned(), refused), ("b1".to_owned(), refused)]
+        );
+        assert_eq!(v.resting_qty(id("b1")), Some(q(1.0)));
+        assert_eq!(v.amend(id("b1"), Qty(0), 0.1).unwrap_err().arg, "qty");
+        assert_eq!(v.amend(id("b1"), q(0.5), f64::NAN).unwrap_err().arg, "now");
     }
 
     fn queue_after_cancels(probabilistic: bool) -> f64 {
@@ -1395,7 +1724,7 @@ mod tests {
         v.poll(0.02);
         v.on_book([(100.00, 7.0)], ASKS, 0.03).unwrap(); // 2.0 joins behind us
         v.on_book([(100.00, 3.0)], ASKS, 0.04).unwrap(); // 4.0 cancelled
-        v.on_trade(10_000, q(3.0), false, 0.05).unwrap();
+        v.on_trade(Price(10_000), q(3.0), false, 0.05).unwrap();
         fills(&v.poll(0.1)).iter().map(|f| f.1).sum()
     }
 
@@ -1412,9 +1741,9 @@ mod tests {
         let mut v = venue_with(|c| c.probabilistic = true);
         bid(&mut v, "b1", 10_000, 1.0, 0.0);
         v.poll(0.02);
-        v.on_trade(10_000, q(2.0), false, 0.03).unwrap(); // ahead 5 → 3
+        v.on_trade(Price(10_000), q(2.0), false, 0.03).unwrap(); // ahead 5 → 3
         v.on_book([(100.00, 3.0)], ASKS, 0.04).unwrap();
-        v.on_trade(10_000, q(3.0), false, 0.05).unwrap();
+        v.on_trade(Price(10_000), q(3.0), false, 0.05).unwrap();
         assert!(fills(&v.poll(0.1)).is_empty());
     }
 
@@ -1426,7 +1755,7 @@ mod tests {
                                              // order arrives first: acked against asks at 100.01, 5.0 ahead (capped, never raised)
         v.on_book([(100.00, 9.0)], [(100.00, 1.0)], 0.01).unwrap();
         assert!(matches!(&v.poll(0.02)[..], [Event::Acked { .. }]));
-        v.on_trade(10_000, q(5.5), false, 0.02).unwrap();
+        v.on_trade(Price(10_000), q(5.5), false, 0.02).unwrap();
         let got = fills(&v.poll(0.1));
         assert!(got.len() == 1 && close(got[0].1, 0.5));
         // beyond the visible depth on arrival: the queue ahead is unknown, a trade at our
@@ -1434,19 +1763,19 @@ mod tests {
         let mut v = venue();
         bid(&mut v, "b1", 9_990, 1.0, 0.0);
         v.on_book([(100.00, 1.0)], ASKS, 0.01).unwrap();
-        v.on_trade(9_990, q(0.5), false, 0.02).unwrap();
+        v.on_trade(Price(9_990), q(0.5), false, 0.02).unwrap();
         assert!(fills(&v.poll(0.1)).is_empty());
         v.on_book([(100.00, 1.0), (99.90, 0.2)], ASKS, 0.1).unwrap();
-        v.on_trade(9_990, q(0.5), false, 0.11).unwrap();
+        v.on_trade(Price(9_990), q(0.5), false, 0.11).unwrap();
         assert_eq!(fills(&v.poll(0.2)), [("b1".to_owned(), 0.3, true)]);
-        v.on_trade(9_989, q(0.5), false, 0.2).unwrap();
+        v.on_trade(Price(9_989), q(0.5), false, 0.2).unwrap();
         assert_eq!(fills(&v.poll(0.3)), [("b1".to_owned(), 0.5, true)]);
     }
 
     fn levels(rows: &[(i64, i64)]) -> Vec<Level> {
         rows.iter()
             .map(|&(price, lots)| Level {
-                price,
+                price: Price(price),
                 take: Qty(lots),
                 queue: lots,
             })
@@ -1456,39 +1785,26 @@ mod tests {
     #[test]
     fn visible_levels() {
         let view = levels(&[(100, 1), (98, 2)]);
-        assert_eq!(visible(&view, true, 97), None);
-        assert_eq!(visible(&view, true, 99), Some(0));
-        assert_eq!(visible(&view, true, 98), Some(2));
-        assert_eq!(visible(&view, true, 101), Some(0));
-        assert_eq!(visible(&[], true, 100), None);
+        assert_eq!(visible(&view, true, Price(97)), None);
+        assert_eq!(visible(&view, true, Price(99)), Some(0));
+        assert_eq!(visible(&view, true, Price(98)), Some(2));
+        assert_eq!(visible(&view, true, Price(101)), Some(0));
+        assert_eq!(visible(&[], true, Price(100)), None);
         let asks = levels(&[(100, 1), (102, 2)]);
-        assert_eq!(visible(&asks, false, 103), None);
-        assert_eq!(visible(&asks, false, 99), Some(0));
+        assert_eq!(visible(&asks, false, Price(103)), None);
+        assert_eq!(visible(&asks, false, Price(99)), Some(0));
     }
 
     #[test]
     fn unsorted_and_repeated_levels_behave_like_a_dict() {
         let mut dst = Vec::new();
         let lot = LotSize::new(1.0).unwrap();
-        stage(
-            &mut dst,
-            [(99.0, 1.0), (100.0, 2.0), (99.0, 3.0)],
-            1.0,
-            &lot,
-            true,
-            "bids",
-        )
-        .unwrap();
+        let rows = [(99.0, 1.0), (100.0, 2.0), (99.0, 3.0)];
+        let bids = rows.map(|l| float_level(l, 1.0, &lot, "bids"));
+        stage(&mut dst, bids, true).unwrap();
         assert_eq!(dst, levels(&[(100, 2), (99, 3)]));
-        stage(
-            &mut dst,
-            [(1.004, 1.0), (1.0, 2.0)],
-            100.0,
-            &lot,
-            false,
-            "asks",
-        )
-        .unwrap();
+        let asks = [(1.004, 1.0), (1.0, 2.0)].map(|l| float_level(l, 100.0, &lot, "asks"));
+        stage(&mut dst, asks, false).unwrap();
         assert_eq!(dst, levels(&[(100, 2)]));
     }
 
@@ -1509,7 +1825,10 @@ mod tests {
                 .arg,
             "price_ticks"
         );
-        assert_eq!(v.on_trade(1, Qty(-1), true, 0.0).unwrap_err().arg, "qty");
+        assert_eq!(
+            v.on_trade(Price(1), Qty(-1), true, 0.0).unwrap_err().arg,
+            "qty"
+        );
         assert_eq!(v.open_orders("X").count(), 0);
         let bad = PaperConfig {
             tick_size: 0.0,
@@ -1550,9 +1869,9 @@ mod tests {
             .unwrap(); // behind 3.0 at the deepest visible ask
         v.on_book(BIDS, [(100.01, 4.0), (100.02, 0.5)], 0.1)
             .unwrap(); // 2.5 of it left
-        v.on_trade(10_001, q(5.0), true, 0.2).unwrap(); // below our price: never reaches us
+        v.on_trade(Price(10_001), q(5.0), true, 0.2).unwrap(); // below our price: never reaches us
         assert!(fills(&v.poll(0.3)).is_empty());
-        v.on_trade(10_002, q(1.5), true, 0.4).unwrap(); // 0.5 ahead, then us
+        v.on_trade(Price(10_002), q(1.5), true, 0.4).unwrap(); // 0.5 ahead, then us
         assert_eq!(fills(&v.poll(0.5)), [("s1".to_owned(), 1.0, true)]);
     }
 
@@ -1566,8 +1885,8 @@ mod tests {
         bid(&mut v, "b1", 9_999, 1.0, 0.0); // behind 3.0
         v.submit(order("s1", Side::Sell, 10_002, 1.0, true), 0.0)
             .unwrap(); // behind 3.0
-        v.on_trade(9_999, q(4.0), false, 0.1).unwrap();
-        v.on_trade(10_002, q(4.0), true, 0.1).unwrap();
+        v.on_trade(Price(9_999), q(4.0), false, 0.1).unwrap();
+        v.on_trade(Price(10_002), q(4.0), true, 0.1).unwrap();
         let both = [("b1".to_owned(), 1.0, true), ("s1".to_owned(), 1.0, true)];
         assert_eq!(fills(&v.poll(0.2)), both);
         // a repeated price keeps its last size
@@ -1575,21 +1894,23 @@ mod tests {
         v.on_book([(100.00, 5.0), (100.00, 1.0)], ASKS, 0.0)
             .unwrap();
         bid(&mut v, "b2", 10_000, 1.0, 0.0); // behind 1.0
-        v.on_trade(10_000, q(2.0), false, 0.1).unwrap();
+        v.on_trade(Price(10_000), q(2.0), false, 0.1).unwrap();
         assert_eq!(fills(&v.poll(0.2)), [("b2".to_owned(), 1.0, true)]);
     }
 
     #[test]
     fn a_trade_at_price_zero_or_of_no_size_is_taken_a_negative_one_refused() {
         let mut v = venue();
-        assert!(v.on_trade(0, q(1.0), false, 0.1).is_ok());
-        assert!(v.on_trade(10_000, Qty::ZERO, false, 0.1).is_ok());
+        assert!(v.on_trade(Price(0), q(1.0), false, 0.1).is_ok());
+        assert!(v.on_trade(Price(10_000), Qty::ZERO, false, 0.1).is_ok());
         assert_eq!(
-            v.on_trade(-1, q(1.0), false, 0.1).unwrap_err().arg,
+            v.on_trade(Price(-1), q(1.0), false, 0.1).unwrap_err().arg,
             "price_ticks"
         );
         assert_eq!(
-            v.on_trade(10_000, Qty(-1), false, 0.1).unwrap_err().arg,
+            v.on_trade(Price(10_000), Qty(-1), false, 0.1)
+                .unwrap_err()
+                .arg,
             "qty"
         );
     }
@@ -1603,10 +1924,10 @@ mod tests {
         bid(&mut v, "b1", 10_000, 1.0, 0.0); // 500 lots ahead
         let at = |size: f64| [(100.00, size), (99.99, 3.0), (99.98, 2.0)];
         v.on_book(at(8.0), ASKS, 0.1).unwrap(); // 300 lots join behind us
-        v.on_trade(10_000, q(1.0), false, 0.2).unwrap(); // 400 ahead, 300 behind
-                                                         // 200 lots cancelled: 200 * 400 / 700 = 114 of them ahead of us, 286 left ahead
+        v.on_trade(Price(10_000), q(1.0), false, 0.2).unwrap(); // 400 ahead, 300 behind
+                                                                // 200 lots cancelled: 200 * 400 / 700 = 114 of them ahead of us, 286 left ahead
         v.on_book(at(5.0), ASKS, 0.3).unwrap();
-        v.on_trade(10_000, q(3.0), false, 0.4).unwrap();
+        v.on_trade(Price(10_000), q(3.0), false, 0.4).unwrap();
         assert_eq!(fills(&v.poll(0.5)), [("b1".to_owned(), 0.14, true)]);
         // fewer ahead than behind: 400 cancelled, 400 * 100 / 800 = 50 of them ahead of us
         let mut v = venue_with(|c| {
@@ -1617,7 +1938,7 @@ mod tests {
         bid(&mut v, "b2", 10_000, 1.0, 0.0); // 100 lots ahead
         v.on_book(at(8.0), ASKS, 0.1).unwrap(); // 700 behind
         v.on_book(at(4.0), ASKS, 0.2).unwrap(); // 50 left ahead
-        v.on_trade(10_000, q(1.2), false, 0.3).unwrap();
+        v.on_trade(Price(10_000), q(1.2), false, 0.3).unwrap();
         assert_eq!(fills(&v.poll(0.4)), [("b2".to_owned(), 0.7, true)]);
     }
 }

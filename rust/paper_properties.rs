@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 
-use crate::model::{ClientId, Qty};
+use crate::model::{ClientId, Price, Qty};
 use crate::paper::{Event, NewOrder, PaperConfig, PaperSim, Side};
 
 const TICK: f64 = 0.01;
@@ -17,8 +17,11 @@ enum Op {
     Submit(bool, i64, u32, bool),
     /// cancel the n-th order submitted so far (modulo)
     Cancel(usize),
-    /// a book around the mid: (bid ticks below, bid size, ask ticks above, ask size)
-    Book(i64, u32, i64, u32),
+    /// amend the n-th order submitted so far (modulo) to a percentage of its sent size
+    Amend(usize, u32),
+    /// a book around the mid: (bid ticks below, bid size, ask ticks above, ask size, how
+    /// it is passed: 0 floats, 1 the book's integers at the lot's grid, 2 at a finer grid)
+    Book(i64, u32, i64, u32, u8),
     /// a trade: (buyer aggressor, ticks from the mid, qty in hundredths)
     Trade(bool, i64, u32),
     /// let time pass (milliseconds)
@@ -30,7 +33,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<bool>(), -4i64..5, 1u32..300, any::<bool>())
             .prop_map(|(b, d, q, p)| Op::Submit(b, d, q, p)),
         2 => (0usize..64).prop_map(Op::Cancel),
-        2 => (0i64..3, 0u32..500, 1i64..4, 0u32..500).prop_map(|(a, b, c, d)| Op::Book(a, b, c, d)),
+        2 => (0usize..64, 1u32..120).prop_map(|(n, pct)| Op::Amend(n, pct)),
+        2 => (0i64..3, 0u32..500, 1i64..4, 0u32..500, 0u8..3)
+            .prop_map(|(a, b, c, d, how)| Op::Book(a, b, c, d, how)),
         3 => (any::<bool>(), -4i64..5, 1u32..400).prop_map(|(b, d, q)| Op::Trade(b, d, q)),
         2 => (0u32..12).prop_map(Op::Wait),
     ]
@@ -38,7 +43,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 struct Sent {
     side: Side,
-    price_ticks: i64,
+    price_ticks: Price,
     qty: Qty,
 }
 
@@ -46,7 +51,9 @@ struct Sent {
 #[derive(Default)]
 struct Seen {
     filled: HashMap<ClientId, Qty>,
-    resting: HashMap<ClientId, (Side, i64)>,
+    /// Sizes amended down (an order's size is what it was sent with until then).
+    size: HashMap<ClientId, Qty>,
+    resting: HashMap<ClientId, (Side, Price)>,
     last_ts: f64,
 }
 
@@ -78,14 +85,15 @@ fn check(
             } => {
                 prop_assert!(qty.is_positive(), "fill of size {}", qty);
                 prop_assert_eq!(*side, info.side);
+                let size = *seen.size.get(&id).unwrap_or(&info.qty);
                 let total = seen.filled.entry(id).or_default();
                 *total += *qty;
-                prop_assert!(*total <= info.qty, "{:?} overfilled", id);
-                if *total == info.qty {
+                prop_assert!(*total <= size, "{:?} overfilled", id);
+                if *total == size {
                     seen.resting.remove(&id);
                 }
                 // a maker fills at its own price, a taker at or better than its limit
-                let better = (info.price_ticks - price_ticks) * info.side.sign();
+                let better = (info.price_ticks - *price_ticks) * info.side.sign();
                 let fair_price = if *maker { better == 0 } else { better >= 0 };
                 prop_assert!(
                     fair_price,
@@ -96,7 +104,7 @@ fn check(
                 );
                 let bps = if *maker { 1.0 } else { 5.0 };
                 let expected =
-                    *price_ticks as f64 * TICK * (qty.lots() as f64 / 100.0) * bps * 1e-4;
+                    price_ticks.ticks() as f64 * TICK * (qty.lots() as f64 / 100.0) * bps * 1e-4;
                 prop_assert!((fee - expected).abs() <= 1e-12 * expected.abs().max(1.0));
                 if *maker {
                     maker_qty += *qty;
@@ -105,7 +113,19 @@ fn check(
             Event::Cancelled { .. } | Event::Rejected { .. } => {
                 seen.resting.remove(&id);
             }
-            Event::CancelRejected { .. } => {}
+            Event::CancelRejected { .. } | Event::AmendRejected { .. } => {}
+            Event::Amended { qty, .. } => {
+                // only a reduction, and never to or below what has filled (that cancels)
+                let size = *seen.size.get(&id).unwrap_or(&info.qty);
+                let filled = seen.filled.get(&id).copied().unwrap_or_default();
+                prop_assert!(*qty < size && *qty > filled, "{:?} amended to {}", id, qty);
+                prop_assert!(
+                    seen.resting.contains_key(&id),
+                    "{:?} amended but not resting",
+                    id
+                );
+                seen.size.insert(id, *qty);
+            }
         }
     }
     let bids = seen.resting.values().filter(|(s, _)| *s == Side::Buy);
@@ -148,7 +168,7 @@ proptest! {
                         client_id: ClientId { prefix: 0, seq: sent.len() as u64 },
                         symbol: "X".to_owned(),
                         side,
-                        price_ticks: MID + from_mid,
+                        price_ticks: Price(MID + from_mid),
                         qty: Qty(i64::from(qty)),
                         post_only,
                     };
@@ -160,15 +180,29 @@ proptest! {
                     venue.cancel(sent[n % sent.len()].0, now).unwrap();
                 }
                 Op::Cancel(_) => {}
-                Op::Book(below, bid_size, above, ask_size) => {
+                Op::Amend(n, pct) if !sent.is_empty() => {
+                    let (id, info) = &sent[n % sent.len()];
+                    let qty = Qty((info.qty.lots() * i64::from(pct) / 100).max(1));
+                    venue.amend(*id, qty, now).unwrap();
+                }
+                Op::Amend(..) => {}
+                Op::Book(below, bid_size, above, ask_size, 0) => {
                     let bids = [((MID - below) as f64 * TICK, f64::from(bid_size) / 100.0)];
                     let asks = [((MID + above) as f64 * TICK, f64::from(ask_size) / 100.0)];
                     venue.on_book(bids, asks, now).unwrap();
                 }
+                Op::Book(below, bid_size, above, ask_size, how) => {
+                    // sizes in hundredths (lots); at 3 decimals, a tenth of a lot more
+                    let (scale, extra) = if how == 1 { (2, 0) } else { (3, 5) };
+                    let size = |s: u32| u64::from(s) * 10u64.pow(scale - 2) + extra;
+                    let bids = [(MID - below, size(bid_size))];
+                    let asks = [(MID + above, size(ask_size))];
+                    venue.on_book_scaled(bids, asks, 2, scale as u8, now).unwrap();
+                }
                 Op::Trade(buyer, from_mid, qty) => {
                     check(&venue.poll(now), &sent, &mut seen)?; // arrivals before the trade
                     let qty = Qty(i64::from(qty));
-                    venue.on_trade(MID + from_mid, qty, buyer, now).unwrap();
+                    venue.on_trade(Price(MID + from_mid), qty, buyer, now).unwrap();
                     let maker = check(&venue.poll(now), &sent, &mut seen)?;
                     prop_assert!(maker <= qty, "one trade filled {} of {}", maker, qty);
                 }

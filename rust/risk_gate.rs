@@ -10,7 +10,7 @@
 //! passes only when the room left under every limit is a positive number of lots.
 
 use crate::arg_error::{positive, ArgError};
-use crate::model::{LotSize, Qty, Rounding, Side};
+use crate::model::{LotSize, Price, Qty, Rounding, Side};
 
 /// What the risk manager allows: both sides, only orders that shrink the position, nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,8 +131,8 @@ impl PreTradeGate {
     /// the new order must stay within the position and notional limits. Halted: nothing;
     /// reducing: only orders that shrink the position, up to it. No order at a price of zero
     /// or below. Each order that passes takes a token; one refused takes none.
-    pub fn allow(&mut self, side: Side, price_ticks: i64, qty: Qty, working: Qty, now: f64) -> Qty {
-        if self.state == TradingState::Halted || price_ticks <= 0 || now.is_nan() {
+    pub fn allow(&mut self, side: Side, price: Price, qty: Qty, working: Qty, now: f64) -> Qty {
+        if self.state == TradingState::Halted || !price.is_positive() || now.is_nan() {
             return Qty::ZERO;
         }
         let pos = self.position;
@@ -145,7 +145,7 @@ impl PreTradeGate {
             room = room.min(pos.abs() - working.lots());
         }
         let notional_lots =
-            self.cfg.max_notional / (price_ticks as f64 * self.cfg.tick_size * self.lot.size());
+            self.cfg.max_notional / (price.ticks() as f64 * self.cfg.tick_size * self.lot.size());
         // floor, in lots; beyond i64 it is no limit at all (the position limit still is)
         let notional_lots = if notional_lots < 9.0e18 {
             notional_lots.floor() as i64
@@ -201,7 +201,8 @@ mod tests {
     const L: i64 = 1000; // lots per unit
 
     fn allow(g: &mut PreTradeGate, side: Side, qty: i64, working: i64) -> i64 {
-        g.allow(side, 10_000, Qty(qty), Qty(working), 0.0).lots()
+        g.allow(side, Price(10_000), Qty(qty), Qty(working), 0.0)
+            .lots()
     }
 
     #[test]
@@ -234,12 +235,15 @@ mod tests {
         g.set(TradingState::Halted, 0.0, 1.0).unwrap();
         assert_eq!(allow(&mut g, Side::Sell, 100, 0), 0);
         g.set(TradingState::Active, 0.0, 1.0).unwrap();
-        assert_eq!(g.allow(Side::Buy, 0, Qty(100), Qty(0), 0.0), Qty(0));
+        assert_eq!(g.allow(Side::Buy, Price(0), Qty(100), Qty(0), 0.0), Qty(0));
         assert_eq!(
-            g.allow(Side::Buy, 10_000, Qty(100), Qty(0), f64::NAN),
+            g.allow(Side::Buy, Price(10_000), Qty(100), Qty(0), f64::NAN),
             Qty(0)
         );
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(0), Qty(0), 0.0), Qty(0));
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(0), Qty(0), 0.0),
+            Qty(0)
+        );
         assert_eq!(g.rate_limited, 0);
     }
 
@@ -275,13 +279,34 @@ mod tests {
             .collect();
         assert_eq!(got, [true, true, true, false, false]);
         assert_eq!(g.rate_limited, 2);
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), -1.0), Qty(0)); // time going back
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 0.5), Qty(10)); // one token after 0.5 s
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 0.5), Qty(0));
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(10)); // capped at the burst
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(10));
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(10));
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 100.0), Qty(0));
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), -1.0),
+            Qty(0)
+        ); // time going back
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 0.5),
+            Qty(10)
+        ); // one token after 0.5 s
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 0.5),
+            Qty(0)
+        );
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
+            Qty(10)
+        ); // capped at the burst
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
+            Qty(10)
+        );
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
+            Qty(10)
+        );
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
+            Qty(0)
+        );
     }
 
     #[test]
@@ -289,18 +314,42 @@ mod tests {
         let mut g = gate(1e9, 2.0, 3.0);
         g.set(TradingState::Active, 0.0, 1.0).unwrap();
         for _ in 0..3 {
-            assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.0), Qty(10));
+            assert_eq!(
+                g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.0),
+                Qty(10)
+            );
         }
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.0), Qty(0));
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(10)); // 0.5 s: one
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 10.5), Qty(0));
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.0),
+            Qty(0)
+        );
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.5),
+            Qty(10)
+        ); // 0.5 s: one
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.5),
+            Qty(0)
+        );
         // time going back neither adds nor takes tokens
         let mut g = gate(1e9, 2.0, 3.0);
         g.set(TradingState::Active, 0.0, 1.0).unwrap();
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 5.0), Qty(10));
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(10));
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(10));
-        assert_eq!(g.allow(Side::Buy, 10_000, Qty(10), Qty(0), 4.0), Qty(0));
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 5.0),
+            Qty(10)
+        );
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 4.0),
+            Qty(10)
+        );
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 4.0),
+            Qty(10)
+        );
+        assert_eq!(
+            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 4.0),
+            Qty(0)
+        );
     }
 
     #[test]

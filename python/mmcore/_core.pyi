@@ -194,11 +194,13 @@ def synthetic_binance_stream(
 
 #: ``PaperSim.poll`` items, ``(kind, client_id, ts, ...)`` by kind: 0 acked ``(…, venue_id)``,
 #: 1 rejected ``(…, reason)``, 2 filled ``(…, fill_id, side, price_ticks, qty, fee, maker)``
-#: (side +1 buy / -1 sell), 3 cancelled (nothing more), 4 cancel rejected ``(…, reason)``; ``ts``
-#: is when the response reaches us.
+#: (side +1 buy / -1 sell), 3 cancelled (nothing more), 4 cancel rejected ``(…, reason)``,
+#: 5 amended ``(…, new total size)``, 6 amend rejected ``(…, reason)``; ``ts`` is when the
+#: response reaches us.
 PaperEventTuple = (
     tuple[int, str, float]
     | tuple[int, str, float, str]
+    | tuple[int, str, float, float]
     | tuple[int, str, float, str, int, int, float, float, bool]
 )
 
@@ -253,6 +255,11 @@ class PaperSim:
         another symbol than the venue's raises ``ValueError`` naming ``symbol``."""
     def cancel(self, client_id: str, now: float) -> None:
         """Send a cancel; it lands after the cancel latency (the order may fill until then)."""
+    def amend(self, client_id: str, qty: float, now: float) -> None:
+        """Send an amend reducing the order to ``qty`` in total (filled part included, > 0,
+        rounded to the nearest lot); it lands after the cancel latency. The order keeps its
+        queue position; one that filled ``qty`` or more by then is cancelled; an order not
+        resting, or a ``qty`` that does not reduce it, gets an amend reject."""
     def advance(self, now: float) -> None:
         """Process orders and cancels that have reached the venue by ``now``."""
     def poll(self, now: float) -> list[PaperEventTuple]:
@@ -266,7 +273,10 @@ class PaperSim:
         """The visible book at ``now``: (k, 2) price, size arrays, best first (copied).
         Actions due by ``now`` are processed against the previous view first."""
     def on_book_from(self, book: OrderBook, levels: int, now: float) -> None:
-        """As ``on_book(book.bids(levels), book.asks(levels), now)``, read directly in Rust."""
+        """The top ``levels`` of each side of ``book``, read directly in Rust as the book's
+        integers and converted exactly to ticks and lots: a size that is not a whole number of
+        lots (a book grid finer than the lot) counts rounded down as liquidity and rounded up
+        as the queue ahead. Sizes beyond 2^53 lots raise ``ValueError``."""
     def open_orders(self, symbol: str) -> set[str]:
         """Client ids resting (or in flight) at the venue for ``symbol``. Inside the venue an
         id is a prefix and a sequence number (or, without a canonical decimal tail, the whole
@@ -297,7 +307,8 @@ class OrderDesk:
     requote hysteresis (ticks or bps, size, maximum age), best-price-first pairing of targets
     and orders, client ids, the order state machine and duplicate-fill detection. Orders go to a
     ``PaperSim`` directly, or to any object with ``send_order(client_id, side, price_ticks, qty,
-    now)`` and ``send_cancel(client_id, now)``. Sizes are whole lots of ``lot_size`` inside (an
+    now)``, ``send_cancel(client_id, now)`` and, with ``can_amend``, ``send_amend(client_id,
+    qty, now)``. Sizes are whole lots of ``lot_size`` inside (an
     order is filled when its filled lots equal its lots); sizes cross as floats. Fails closed:
     NaN, ±inf and negative sizes and times raise ``ValueError`` naming the argument before
     anything changes (counted in ``refused``). Bad configuration raises ``ValueError`` naming
@@ -315,30 +326,35 @@ class OrderDesk:
         max_order_age_s: float = 30.0,
         recent_fill_ids: int = 10_000,
         max_open_orders: int = 200,
+        can_amend: bool = False,
     ) -> None:
         """Client ids are ``id_prefix`` followed by 1, 2, …; at most ``max_open_orders`` are
-        tracked (pending cancels included), beyond it new targets are vetoed."""
+        tracked (pending cancels included), beyond it new targets are vetoed. ``can_amend``:
+        the venue reduces sizes in place, so an order at the right price whose open size is
+        too large is amended down to its target (queue position kept) instead of cancelled
+        and replaced."""
     def reconcile(
         self,
-        bids: Iterable[tuple[int, float]],
-        asks: Iterable[tuple[int, float]],
+        bids: Iterable[tuple[int, int]],
+        asks: Iterable[tuple[int, int]],
         fair_ticks: float,
         now: float,
         gate: PreTradeGate | Callable[[int, int, float, float, float], float] | None,
         venue: object,
-    ) -> tuple[list[str], list[str]]:
-        """Diff the targets (any iterables of ``(price_ticks, qty)``) against working orders,
-        send cancels then new orders to ``venue``; the client ids of the new orders and of the
-        orders cancelled. Target sizes round down to lots. New orders go out one per side in
-        turn, the side that reduces the ``PreTradeGate``'s position first (alternating while
-        flat), so a dry order-rate bucket starves neither side. ``gate(side, price_ticks, qty,
+    ) -> list[list[str]]:
+        """Diff the targets (any iterables of ``(price_ticks, lots)`` integers) against working
+        orders, send cancels, then amends, then new orders to ``venue``; the client ids
+        ``[placed, cancelled, amended]``. A float size raises ``TypeError``, one below zero or
+        beyond 2^53 lots ``ValueError``. New orders go out one per side in turn, the side that
+        reduces the ``PreTradeGate``'s position first (alternating while flat), so a dry
+        order-rate bucket starves neither side. ``gate(side, price_ticks, qty,
         working, now)`` returns the size allowed (0 vetoes; NaN, ±inf or negative raise); if
         it raises, what was decided before is sent first. A ``PreTradeGate`` counting other
         lots than the desk is refused. No order of no size or at a price <= 0 is sent, nor one
         beyond ``max_open_orders`` tracked."""
-    def flush(self, venue: object, now: float) -> tuple[list[str], list[str]]:
-        """Send the actions the engine step left (cancels, then new orders) to ``venue``: the
-        client ids of the new orders and of the cancels."""
+    def flush(self, venue: object, now: float) -> list[list[str]]:
+        """Send the actions the engine step left (cancels, amends, new orders) to ``venue``:
+        the client ids of the new orders, of the cancels and of the amends."""
     def cancel_all(self, venue: object, now: float) -> list[str]:
         """Cancel every working order; the client ids of the cancels sent."""
     def take(
@@ -351,7 +367,8 @@ class OrderDesk:
         self, kind: int, client_id: str, ts: float, text: str = "", qty: float = 0.0
     ) -> tuple[OrderRow | None, bool]:
         """Apply one event (0 acked, ``text`` = venue id; 1 rejected; 2 filled, ``text`` = fill
-        id, ``qty`` rounded to the nearest lot; 3 cancelled; 4 cancel rejected; 5 expired):
+        id, ``qty`` rounded to the nearest lot; 3 cancelled; 4 cancel rejected; 5 expired;
+        6 amended, ``qty`` = the new total size; 7 amend rejected):
         ``(order after it or None, new)``. A NaN, ±inf or negative ``qty`` or a ``ts`` that is
         not finite raises ``ValueError`` before anything changes."""
     def orders(self) -> list[OrderRow]:
@@ -370,6 +387,9 @@ class OrderDesk:
     def placed(self) -> int: ...
     @property
     def cancels(self) -> int: ...
+    @property
+    def amends(self) -> int:
+        """Amends sent (sizes reduced in place)."""
     @property
     def vetoed(self) -> int: ...
     @property
@@ -416,11 +436,17 @@ class PreTradeGate:
     def position(self) -> float:
         """The signed position last set (base units, whole lots)."""
     @property
+    def position_lots(self) -> int:
+        """The signed position last set, in lots."""
+    def lots(self, qty: float) -> int:
+        """``qty`` (base units, finite and >= 0) in whole lots, rounded down (a size from the
+        configuration as a cap in lots); bad sizes raise ``ValueError`` naming ``qty``."""
+    @property
     def state(self) -> int:
         """The state code last set (2 after a refused ``set``)."""
 
-#: ``QuoteCore.decide``: ``(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)``.
-QuoteTuple = tuple[int, int, int, float, float, float, float, float, int]
+#: ``QuoteCore.decide``: ``(status, bid, ask, bid_lots, ask_lots, fair, half, skew, fits)``.
+QuoteTuple = tuple[int, int, int, int, int, float, float, float, int]
 
 #: A paper fill: ``(client_id, ts, fill_id, side, price_ticks, qty, fee, maker)``.
 _FillTuple = tuple[str, float, str, int, int, float, float, bool]
@@ -468,8 +494,11 @@ class RiskCore:
         halt: bool,
     ) -> int:
         """The new state's code (0 active, 1 reducing, 2 halted), handed to the gate."""
-    def flatten_target(self, best_bid: float, best_ask: float) -> tuple[int, int, float] | None:
-        """``(side, price_ticks, qty)`` of the capped marketable order while flattening."""
+    def flatten_target(self, best_bid: float, best_ask: float) -> tuple[int, int, int] | None:
+        """``(side, price_ticks, lots)`` of the capped marketable order while flattening."""
+    def set_override(self, source: str, state: int, flatten: bool) -> None:
+        """Hold the state at ``state`` (a code) or worse for ``source``."""
+    def clear_override(self, source: str) -> None: ...
     def resume(self) -> None: ...
     def reset_session(self) -> None: ...
     @property
@@ -587,8 +616,7 @@ class EngineCore:
         self, now: float, received: bool, feed_safe: bool = True
     ) -> tuple[
         int,
-        tuple[int, float, float, float, int, list[tuple[int, float]], list[tuple[int, float]]]
-        | None,
+        tuple[int, float, float, float, int, list[tuple[int, int]], list[tuple[int, int]]] | None,
     ]:
         """``(kind, decision)``: kind 0 stopped, 1 halted, 2 halted now, 3 flatten, 4 quoted
         with ``(status, fair, half, skew, fits, bids, asks)``. Orders are left on the desk
@@ -597,8 +625,8 @@ class EngineCore:
         """The step up to the decision (kind as ``step``, 4: decide now)."""
     def submit(
         self,
-        bids: list[tuple[int, float]],
-        asks: list[tuple[int, float]],
+        bids: list[tuple[int, int]],
+        asks: list[tuple[int, int]],
         fair_ticks: float,
         now: float,
     ) -> None:
@@ -685,8 +713,9 @@ class QuoteCore:
         halt: bool = False,
     ) -> QuoteTuple:
         """Feeds the calibration the mid and prices the best bid and ask: ``(status, bid, ask,
-        bid_qty, ask_qty, fair, half, skew, fits)``; status 0 quoting, 1 no_book, 2 halted,
-        3 warming_up; prices in ticks, sizes in base units (0: no order on that side);
+        bid_lots, ask_lots, fair, half, skew, fits)``; status 0 quoting, 1 no_book, 2 halted,
+        3 warming_up; prices in ticks, sizes in whole lots of ``lot_size``, rounded down (0: no
+        order on that side);
         ``fits`` counts calibration fits (``params`` changes only with it). A ``Features``
         record is read directly, any other object by attribute (``best_bid``, ``best_ask``,
         ``mid``, ``microprice``, ``imbalance``). Fails closed: ``ValueError`` naming the input,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,11 @@ from mmcore.config import ConfigError, build, load_toml
 from mmcore.execution import ExecutionConfig, PaperConfig
 from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import LLMConfig, load_llm_config
+from mmcore.ops.alerts import webhooks_from
+from mmcore.ops.config import OpsConfig
+from mmcore.ops.logs import add_log_format_argument, setup_logging
 from mmcore.risk import RiskConfig
+from mmcore.risk.portfolio_limits import PortfolioLimitsConfig
 from mmcore.runner import RunOptions
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
@@ -46,6 +50,8 @@ class RunConfig:
     feeds: list[FeedConfig]
     setups: list[SymbolSetup]
     llm: LLMConfig
+    ops: OpsConfig = field(default_factory=OpsConfig)
+    portfolio_risk: PortfolioLimitsConfig = field(default_factory=PortfolioLimitsConfig)
 
 
 def _table(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
@@ -64,7 +70,7 @@ def _tables(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 
 def load_run_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> RunConfig:
     """Validate a parsed ``mm.toml``; every error names the field."""
-    known = {"run", "venues", "symbols", "llm"}
+    known = {"run", "venues", "symbols", "llm", "ops", "portfolio_risk"}
     for key in data:
         if key not in known:
             raise ConfigError(key, f"unknown section (known: {', '.join(sorted(known))})")
@@ -104,8 +110,19 @@ def load_run_config(data: Mapping[str, Any], env: Mapping[str, str] | None = Non
                 ),
             )
         )
-    llm = load_llm_config(_table(data, "llm", ""), os.environ if env is None else env)
-    return RunConfig(run, feeds, setups, llm)
+    env = os.environ if env is None else env
+    llm = load_llm_config(_table(data, "llm", ""), env)
+    ops = build(OpsConfig, _table(data, "ops", ""), "ops", env)
+    if ops.enabled:
+        webhooks_from(ops.alerts, env)  # an unset webhook URL variable fails now, named
+    limits = build(PortfolioLimitsConfig, _table(data, "portfolio_risk", ""), "portfolio_risk", env)
+    unknown_venues = set(limits.max_venue_notional) - set(by_venue)
+    if unknown_venues:
+        raise ConfigError(
+            f'portfolio_risk.max_venue_notional."{sorted(unknown_venues)[0]}"',
+            "no [[venues]] table for it",
+        )
+    return RunConfig(run, feeds, setups, llm, ops, limits)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -123,6 +140,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="seconds (overrides [run])")
     p.add_argument("--headless", action="store_true", help="log lines, no dashboard")
     p.add_argument("--out", type=Path, default=None, help="run folder (default <out>/<time>/)")
+    add_log_format_argument(p)
     p.set_defaults(func=run)
     return p
 
@@ -142,12 +160,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmcore run: configuration error: {exc}")
         return 2
     duration = cfg.run.duration_s if args.duration is None else args.duration
+    out = args.out or default_out(Path(cfg.run.out))
+    if args.log_format is not None:
+        setup_logging(args.log_format, run_id=out.name)
     options = RunOptions(
-        out_dir=args.out or default_out(Path(cfg.run.out)),
+        out_dir=out,
         duration_s=duration if duration > 0 else None,
         headless=args.headless or cfg.run.headless,
         refresh_per_s=cfg.run.refresh_per_s,
         title="mmcore paper trading on live public data (Ctrl-C to stop)",
+        ops=cfg.ops,
+        portfolio_risk=cfg.portfolio_risk,
     )
     feeds = [Feed(f) for f in cfg.feeds]
     result = STOP.run(lambda: run_trading(feeds, cfg.setups, cfg.llm, options))

@@ -17,6 +17,8 @@ from mmcore.config import ConfigError
 from mmcore.execution import PaperConfig
 from mmcore.feeds import Feed, FeedConfig
 from mmcore.llm.config import load_llm_config
+from mmcore.ops.config import OpsConfig
+from mmcore.ops.logs import add_log_format_argument, setup_logging
 from mmcore.risk import RiskConfig
 from mmcore.runner import RunOptions, RunResult, run_trading
 from mmcore.sim import SimListing, SimMarket, SimMarketProcess, SymbolSpec
@@ -100,6 +102,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="run folder (default runs/<timestamp>/)"
     )
+    add_ops_arguments(parser)
+
+
+def add_ops_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--ops-port`` and ``--log-format``."""
+    parser.add_argument(
+        "--ops-port",
+        type=int,
+        default=None,
+        help="serve metrics, health and control on 127.0.0.1:PORT (0: any free port)",
+    )
+    add_log_format_argument(parser)
 
 
 def default_out(base: Path = Path("runs")) -> Path:
@@ -143,7 +157,13 @@ async def run_demo(
         with stop.on_force(market.kill):
             extra: dict[str, object] = {"sim speed": f"{speed:g}x", "seed": seed}
             result = await run_trading(
-                feeds, demo_setups(), llm, options, extra_status=extra, stop=stop
+                feeds,
+                demo_setups(),
+                llm,
+                options,
+                extra_status=extra,
+                stop=stop,
+                marked=market.informed_intervals,
             )
     # the informed episodes the sim stated, next to the fills they should explain
     write_episodes(result.out_dir / "sim_episodes.csv", market.episodes)
@@ -155,11 +175,16 @@ def run(args: argparse.Namespace) -> int:
     if args.duration <= 0 or args.speed < 0:
         print("mmcore: --duration must be > 0 and --speed >= 0")
         return 2
+    out = args.out or default_out()
+    if args.log_format is not None:
+        setup_logging(args.log_format, run_id=out.name)
     options = RunOptions(
-        out_dir=args.out or default_out(),
+        out_dir=out,
         duration_s=args.duration,
         headless=args.headless,
         title="mmcore on the simulated market (Ctrl-C to stop)",
+        # off unless asked for: the demo is often run beside another one
+        ops=None if args.ops_port is None else OpsConfig(metrics_port=args.ops_port),
     )
     try:
         result = STOP.run(lambda: run_demo(options, speed=args.speed, seed=args.seed))

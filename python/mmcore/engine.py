@@ -78,6 +78,9 @@ class Engine:
         self.orders = orders
         self.venue = venue
         self.portfolio = portfolio
+        # the portfolio counts this symbol's fills on its grid: the quote model's tick and the
+        # desk's lot (a fill of a symbol never registered is refused, not guessed)
+        portfolio.instrument(self.symbol, quoter.cfg.tick_size, orders.lot_size)
         self.journal = journal
         if journal is not None:
             orders.listener = self._record

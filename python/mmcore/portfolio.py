@@ -1,7 +1,8 @@
 """Positions and PnL per symbol and in total, marked to the mid, held in exact integers.
 
 Each symbol trades on a grid: its instrument's tick (price step) and lot (size step), registered
-with :meth:`Portfolio.instrument` (symbols never registered use :data:`DEFAULT_GRID`). A position
+with :meth:`Portfolio.instrument` (every :class:`~mmcore.engine.Engine` registers its symbol). A
+fill for a symbol never registered is refused: guessing a grid could misprice it. A position
 holds only integers:
 
 - ``lots``: the signed size in lots;
@@ -35,7 +36,6 @@ from mmcore._core import PositionCore
 
 __all__ = [
     "BASIS_SCALE",
-    "DEFAULT_GRID",
     "FEE_SCALE",
     "ExactPosition",
     "Grid",
@@ -123,24 +123,26 @@ def _whole(units: float, value: float, name: str, step: str, size: float) -> int
     return n
 
 
-#: The grid of symbols never registered with :meth:`Portfolio.instrument` (1e-8 both ways).
-DEFAULT_GRID = Grid(1e-8, 1e-8)
+#: The units of a position without a grid: it holds nothing, so they only scale zeros.
+_NO_GRID = Grid(1.0, 1.0)
 
 
 _core_mark = PositionCore.mark
+_core_apply_fill = PositionCore.apply_fill
 _NAN = math.nan
 
 
 class Position(PositionCore):
     """Signed size, average cost, realized PnL and fees of one symbol, in exact integers
-    (see the module docstring); the float figures are read-only views of them. The
+    (see the module docstring); the float figures are read-only views of them. A position
+    without a grid (its symbol not registered) stays flat: it refuses every fill. The
     accounting runs in Rust (:class:`mmcore._core.PositionCore`, ``rust/portfolio.rs``), the
     one implementation the engine step applies fills and marks with."""
 
-    def __new__(cls, symbol: str, grid: Grid = DEFAULT_GRID) -> Position:
+    def __new__(cls, symbol: str, grid: Grid | None = None) -> Position:
         return super().__new__(cls, *_grid_args(grid))
 
-    def __init__(self, symbol: str, grid: Grid = DEFAULT_GRID) -> None:
+    def __init__(self, symbol: str, grid: Grid | None = None) -> None:
         self.symbol = symbol
         self.grid = grid
 
@@ -155,15 +157,28 @@ class Position(PositionCore):
     def mark(self, mid: float) -> None:
         _core_mark.__set__(self, mid)
 
-    def set_grid(self, grid: Grid) -> None:
+    def set_grid(self, grid: Grid | None) -> None:
         """Count in ``grid`` from now on (only while nothing is held: the integers are not
-        converted)."""
+        converted); None: no grid, every fill is refused."""
         self._set_grid(*_grid_args(grid))
         self.grid = grid
 
+    def apply_fill(self, signed_qty: float, price: float, fee: float) -> float:
+        """Apply a fill (+ buys, - sells); returns the PnL it realized. A fill of no size (a
+        venue's odd report) moves only its fee. A size or fee that is not finite, a price that
+        is not finite and > 0, a size off the lot grid or a price off the tick grid raise
+        ``ValueError`` naming it, and so does any fill while the symbol has no grid; nothing
+        changes then."""
+        if self.grid is None:
+            raise ValueError(
+                f"symbol: {self.symbol} has no tick/lot registered (Portfolio.instrument): "
+                "its fills cannot be counted"
+            )
+        return _core_apply_fill(self, signed_qty, price, fee)
+
     def exact(self) -> ExactPosition:
         """The integers and their grid."""
-        g = self.grid
+        g = self.grid if self.grid is not None else _NO_GRID
         return ExactPosition(
             self.lots, self.cash, self.basis, self.fee_units, g.tick_size, g.lot_size
         )
@@ -181,7 +196,9 @@ class Position(PositionCore):
         )
 
 
-def _grid_args(g: Grid) -> tuple[int, int, int, int, float, float]:
+def _grid_args(grid: Grid | None) -> tuple[int, int, int, int, float, float]:
+    # without a grid every integer is 0, so any unit gives the 0 the float views must read
+    g = grid if grid is not None else _NO_GRID
     return g.tick_num, g.tick_den, g.lot_num, g.lot_den, g.tick_size, g.lot_size
 
 
@@ -214,26 +231,30 @@ class Portfolio:
         position already held, raise ``ValueError`` naming it."""
         grid = Grid(tick_size, lot_size)
         pos = self.positions.get(symbol)
-        if pos is not None and (pos.grid.tick_size, pos.grid.lot_size) != (tick_size, lot_size):
-            if pos.lots or pos.cash or pos.fee_units:
+        held = None if pos is None or pos.grid is None else pos.grid
+        if pos is not None and (
+            held is None or (held.tick_size, held.lot_size) != (tick_size, lot_size)
+        ):
+            if held is not None and (pos.lots or pos.cash or pos.fee_units):
                 raise ValueError(
                     f"tick_size/lot_size: {symbol} already holds a position on tick "
-                    f"{pos.grid.tick_size} lot {pos.grid.lot_size}"
+                    f"{held.tick_size} lot {held.lot_size}"
                 )
             pos.set_grid(grid)  # in place: holders of the Position see the grid
         self.grids[symbol] = grid
 
     def position(self, symbol: str) -> Position:
-        """The position of ``symbol`` (created flat on first use)."""
+        """The position of ``symbol`` (created flat on first use; without a grid until the
+        symbol is registered with :meth:`instrument`)."""
         pos = self.positions.get(symbol)
         if pos is None:
-            grid = self.grids.get(symbol, DEFAULT_GRID)
-            pos = self.positions[symbol] = Position(symbol, grid)
+            pos = self.positions[symbol] = Position(symbol, self.grids.get(symbol))
         return pos
 
     def apply_fill(self, symbol: str, signed_qty: float, price: float, fee: float) -> float:
-        """Apply a fill to ``symbol``; returns the realized PnL. Bad values raise
-        ``ValueError`` (see :meth:`Position.apply_fill`), counted in :attr:`refused`."""
+        """Apply a fill to ``symbol``; returns the realized PnL. Bad values, and a symbol not
+        registered with :meth:`instrument`, raise ``ValueError`` (see
+        :meth:`Position.apply_fill`), counted in :attr:`refused`."""
         try:
             return self.position(symbol).apply_fill(signed_qty, price, fee)
         except ValueError:
@@ -253,14 +274,19 @@ class Portfolio:
         """Load positions saved in the journal (in place: holders of a :class:`Position`
         from :meth:`position` see the restored values). A snapshot's integers are taken as
         they are; one without them (made by hand) is put on the grid from its floats. A
-        snapshot that does not fit its symbol's grid raises ``ValueError`` naming the field;
-        nothing is restored then."""
-        grids = self.grids
-        exact = [_exact_of(s, grids.get(s.symbol, DEFAULT_GRID)) for s in snapshots]
+        snapshot that does not fit its symbol's grid, or whose symbol is not registered,
+        raises ``ValueError`` naming the field; nothing is restored then."""
+        exact = [_exact_of(s, self._grid_of(s.symbol)) for s in snapshots]
         for s, e in zip(snapshots, exact, strict=True):  # all checked before any change
             pos = self.position(s.symbol)
             pos._load(e.lots, e.cash, e.basis, e.fee_units)
             pos.mark = s.mark
+
+    def _grid_of(self, symbol: str) -> Grid:
+        grid = self.grids.get(symbol)
+        if grid is None:
+            raise ValueError(f"symbol: {symbol} has no tick/lot registered (Portfolio.instrument)")
+        return grid
 
     @property
     def realized(self) -> float:

@@ -13,15 +13,19 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mmcore.advisors.factory import build_advisor_service
+from mmcore.advisors.factory import AdvisorRuntime, build_advisor_service
+from mmcore.analytics.pnl import Interval
 from mmcore.feeds import Feed
 from mmcore.journal import Journal
 from mmcore.llm.config import LLMConfig
+from mmcore.ops.config import OpsConfig
+from mmcore.ops.runtime import OpsRuntime
+from mmcore.risk.portfolio_limits import Member, PortfolioLimits, PortfolioLimitsConfig
 from mmcore.stopping import STOP, StopSignals
 from mmcore.trader import SymbolSetup, Trader
 from mmcore.ui.dashboard import Dashboard
@@ -42,6 +46,10 @@ class RunOptions:
     headless: bool = False
     refresh_per_s: float = 4.0
     title: str = "mmcore"
+    #: metrics, health/control server and alerts (None or disabled: off)
+    ops: OpsConfig | None = None
+    #: limits across every symbol and venue of the run (None: per-symbol limits only)
+    portfolio_risk: PortfolioLimitsConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -63,12 +71,15 @@ async def run_trading(
     stream: TextIO | None = None,
     extra_status: dict[str, object] | None = None,
     stop: StopSignals = STOP,
+    marked: Callable[[], Sequence[Interval]] | None = None,
 ) -> RunResult:
     """Trade until the duration ends or a stop signal arrives, then shut down and report.
 
     A stop signal that came before this call stops the run as soon as it starts (the report is
     still written); a second one (``stop.forced``) cuts the shutdown's waits for the advisors
     short. The orders are cancelled and the journal is flushed and closed either way.
+    ``marked`` gives intervals on the ``time.monotonic()`` clock to shade in the report and to
+    split its PnL decomposition by (a simulated market's informed-flow episodes).
     """
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -82,6 +93,13 @@ async def run_trading(
     recorder = Recorder(trader)
     dashboard = Dashboard(trader, recorder, runtime, title=options.title, extra=extra_status)
     trader.on_sample = recorder.sample
+    limits = _portfolio_limits(trader, options.portfolio_risk)
+    try:
+        ops = _ops(options.ops, trader, runtime, limits, run_id=out.name)
+    except BaseException:
+        await runtime.aclose()
+        journal.close()
+        raise
     stop_reason: list[str] = []
     forced = asyncio.Event()
 
@@ -94,6 +112,7 @@ async def run_trading(
         file=stream or sys.stdout,
         flush=True,
     )
+    services = contextlib.AsyncExitStack()
     loop = asyncio.get_running_loop()
     view = asyncio.create_task(
         dashboard.show(
@@ -108,6 +127,11 @@ async def run_trading(
     usage = ""
     with stop.on_stop(lambda: request_stop("interrupted")), stop.on_force(forced.set):
         try:
+            # a port already in use ends the run like a trader failure: reported, cleaned up
+            if ops is not None:
+                await services.enter_async_context(ops)
+                print(f"mmcore: ops endpoints on {ops.url}", file=stream or sys.stdout, flush=True)
+            services.push_async_callback(_cancel, asyncio.create_task(limits.run()))
             await trader.run()
         except Exception as exc:  # the report is still written: nothing is lost
             log.exception("trader_failed")
@@ -115,6 +139,7 @@ async def run_trading(
         finally:
             if timer is not None:
                 timer.cancel()
+            await services.aclose()
             view.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await view
@@ -131,8 +156,37 @@ async def run_trading(
                 usage = await _unless(forced, runtime.aclose()) or "LLM usage: not collected"
             finally:
                 journal.close()
-    summary, report = write_report(out, trader, recorder, runtime, reason=reason, usage=usage)
+    intervals = [i.shifted(-trader.started_at) for i in marked()] if marked is not None else []
+    summary, report = write_report(
+        out, trader, recorder, runtime, reason=reason, usage=usage, intervals=intervals
+    )
     return RunResult(out, report, summary, reason)
+
+
+def _portfolio_limits(trader: Trader, cfg: PortfolioLimitsConfig | None) -> PortfolioLimits:
+    """The run's portfolio-wide view over every engine: its exposure is reported (status,
+    metrics) even when no limit is set, and then nothing is ever breached."""
+    members = [Member(s, trader.setups[s].venue, e.risk) for s, e in trader.engines.items()]
+    return PortfolioLimits(cfg or PortfolioLimitsConfig(), trader.portfolio, members)
+
+
+def _ops(
+    cfg: OpsConfig | None,
+    trader: Trader,
+    runtime: AdvisorRuntime,
+    limits: PortfolioLimits,
+    *,
+    run_id: str,
+) -> OpsRuntime | None:
+    if cfg is None or not cfg.enabled:
+        return None
+    return OpsRuntime(cfg, trader, advisors=runtime, limits=limits, run_id=run_id)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _unless(forced: asyncio.Event, work: Coroutine[Any, Any, str]) -> str | None:

@@ -75,8 +75,7 @@ def build_engine(
     )
     risk = RiskManager(s.risk, s.quote.tick_size)
     orders = OrderManager(s.symbol, venue, s.execution, risk.gate)
-    portfolio.instrument(s.symbol, s.quote.tick_size, s.risk.lot_size)
-    return Engine(
+    return Engine(  # registers the symbol's tick and lot with the portfolio
         placeholder,
         Quoter(s.quote, maker_fee_bps=s.paper.maker_fee_bps),
         risk,

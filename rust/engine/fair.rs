@@ -1,6 +1,7 @@
 //! The quote step's inputs around the quote model: the order-flow signal, the fair value it
 //! and the advice's lean move, and the ladder of quotes from the best price.
 
+use crate::model::Price;
 use crate::orders::desk::Target;
 use crate::orders::Qty;
 
@@ -83,7 +84,7 @@ pub fn ladder(
     let mut price = best;
     for _ in 0..levels {
         if price > 0 {
-            out.push((price, qty));
+            out.push((Price(price), qty));
         }
         price += step;
     }
@@ -111,8 +112,8 @@ mod tests {
         assert_eq!(fair_price(100.0, f64::NAN, 0.5, 100.0), Some(101.0));
         let mut out = Vec::new();
         ladder(2, Qty(5), -1, 3, 1, &mut out);
-        assert_eq!(out, [(2, Qty(5)), (1, Qty(5))]);
+        assert_eq!(out, [(Price(2), Qty(5)), (Price(1), Qty(5))]);
         ladder(2, Qty(5), 1, 2, 3, &mut out);
-        assert_eq!(out, [(2, Qty(5)), (5, Qty(5))]);
+        assert_eq!(out, [(Price(2), Qty(5)), (Price(5), Qty(5))]);
     }
 }

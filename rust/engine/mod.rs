@@ -11,7 +11,7 @@ pub mod fair;
 
 use crate::arg_error::ArgError;
 use crate::book::Side as BookSide;
-use crate::model::Rounding;
+use crate::model::{Price, Rounding};
 use crate::orders::desk::{Action, Desk, Target};
 use crate::orders::{Order, Qty, Side};
 use crate::paper::{Event, PaperSim};
@@ -233,7 +233,7 @@ impl Engine {
         p.quoter.on_trade(price_ticks as f64 * tick * (1.0 / tick));
         if let Some((sim, _, _)) = p.sim.as_mut() {
             let qty = sim.lot().lots("qty", qty, Rounding::Down)?;
-            sim.on_trade(price_ticks, qty, buyer_aggressor, now)?;
+            sim.on_trade(Price(price_ticks), qty, buyer_aggressor, now)?;
         }
         self.take(p, now, fill)
     }
@@ -268,7 +268,7 @@ impl Engine {
             let Some((_, _, _, side, price_ticks, qty, fee, _)) = event.fill_fields() else {
                 continue;
             };
-            let price = price_ticks as f64 * self.cfg.tick_size;
+            let price = price_ticks.ticks() as f64 * self.cfg.tick_size;
             let units = lot.units(qty);
             let signed_qty = if side > 0 { units } else { -units };
             if let Err(err) = p.position.apply_fill(signed_qty, price, fee) {
@@ -314,18 +314,31 @@ impl Engine {
         self.bids.clear();
         self.asks.clear();
         if decision.status == Status::Quoting {
-            let lot = *p.desk.lot();
             let (levels, spacing) = (self.cfg.levels, self.cfg.spacing);
             // while reducing, only the side that shrinks the position
             let reducing = state == TradingState::Reducing;
-            if decision.bid_qty > 0.0 && !(reducing && position > 0.0) {
-                let qty = lot.lots("bids", decision.bid_qty, Rounding::Down)?;
-                ladder(decision.bid, qty, -1, levels, spacing, &mut self.side);
+            if decision.bid_qty.is_positive() && !(reducing && position > 0.0) {
+                let qty = decision.bid_qty;
+                ladder(
+                    decision.bid.ticks(),
+                    qty,
+                    -1,
+                    levels,
+                    spacing,
+                    &mut self.side,
+                );
                 self.bids.extend_from_slice(&self.side);
             }
-            if decision.ask_qty > 0.0 && !(reducing && position < 0.0) {
-                let qty = lot.lots("asks", decision.ask_qty, Rounding::Down)?;
-                ladder(decision.ask, qty, 1, levels, spacing, &mut self.side);
+            if decision.ask_qty.is_positive() && !(reducing && position < 0.0) {
+                let qty = decision.ask_qty;
+                ladder(
+                    decision.ask.ticks(),
+                    qty,
+                    1,
+                    levels,
+                    spacing,
+                    &mut self.side,
+                );
                 self.asks.extend_from_slice(&self.side);
             }
         }
@@ -383,14 +396,14 @@ impl Engine {
             // a capped marketable order, no quotes (none when the touch is unknown)
             self.bids.clear();
             self.asks.clear();
-            if let Some((side, price, qty)) = p.risk.flatten_target(f[BEST_BID], f[BEST_ASK]) {
-                let lots = p.desk.lot().lots("qty", qty, Rounding::Down)?;
+            let target = p.risk.flatten_target(f[BEST_BID], f[BEST_ASK], p.gate);
+            if let Some((side, price, lots)) = target {
                 let target = if side > 0 {
                     &mut self.bids
                 } else {
                     &mut self.asks
                 };
-                target.push((price, lots));
+                target.push((Price(price), Qty(lots)));
             }
             self.diff(p, mid / self.cfg.tick_size, now)?;
             // a plain limit order that may take liquidity: the caller sends it
@@ -462,7 +475,7 @@ impl Engine {
     fn diff(&mut self, p: &mut Parts<'_>, fair_ticks: f64, now: f64) -> Result<(), ArgError> {
         let gate = &mut *p.gate;
         let lead = p.desk.lead_side(gate.position());
-        let mut allow = |side: Side, price: i64, qty: Qty, working: Qty, now: f64| {
+        let mut allow = |side: Side, price: Price, qty: Qty, working: Qty, now: f64| {
             Ok::<Qty, ArgError>(gate.allow(side, price, qty, working, now))
         };
         p.desk.reconcile(

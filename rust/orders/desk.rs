@@ -3,18 +3,21 @@
 //! Each [`Desk::reconcile`] diffs the targets against working orders. A working order is kept
 //! while its price is within the tolerance (ticks or bps, whichever is wider), its open size
 //! within `size_tolerance` of the target and its age under `max_order_age_s`: this hysteresis
-//! stops churn. Unmatched orders are cancelled first, then missing targets are placed through
-//! the risk gate, which may shrink or veto them (it sees the working size, pending cancels
+//! stops churn. An order at the right price whose open size is too large is amended down to
+//! the target when the venue can amend (`can_amend`: reducing a size keeps the queue position
+//! on real venues), and cancelled and replaced otherwise. Unmatched orders are cancelled first,
+//! then amends go out, then missing targets are placed through the risk gate, which may shrink
+//! or veto them (it sees the working size, pending cancels and amends at their old size
 //! included). What to send is written to an [`Action`] list; the caller routes it to the venue.
 
 use std::collections::{HashSet, VecDeque};
 
-use super::{Order, Qty, Side, Status, Update};
+use super::{Order, Price, Qty, Side, Status, Update};
 use crate::arg_error::{non_negative, positive, ArgError};
 use crate::model::LotSize;
 
 /// A target quote: price in ticks, size in lots.
-pub type Target = (i64, Qty);
+pub type Target = (Price, Qty);
 
 /// Requote hysteresis and the memory for duplicate fills.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +35,9 @@ pub struct DeskConfig {
     /// Orders tracked at most (pending cancels included): beyond it new targets are vetoed,
     /// so a venue that stops answering cannot make requotes pile orders up without end.
     pub max_open_orders: usize,
+    /// The venue can reduce an order's size in place ([`Action::Amend`]); without it a size
+    /// that is too large is cancelled and replaced.
+    pub can_amend: bool,
 }
 
 impl DeskConfig {
@@ -61,15 +67,18 @@ pub enum Action {
     Place {
         client_seq: u64,
         side: Side,
-        price_ticks: i64,
+        price_ticks: Price,
         qty: Qty,
     },
     /// A cancel of a working order.
     Cancel { client_seq: u64 },
+    /// A reduction of a working order to `qty` lots in total (its filled part included), as
+    /// venues amend: the queue position is kept.
+    Amend { client_seq: u64, qty: Qty },
 }
 
 /// The gate of a desk without risk checks: every size passes.
-pub fn no_gate(_: Side, _: i64, qty: Qty, _: Qty, _: f64) -> Result<Qty, ArgError> {
+pub fn no_gate(_: Side, _: Price, qty: Qty, _: Qty, _: f64) -> Result<Qty, ArgError> {
     Ok(qty)
 }
 
@@ -102,9 +111,10 @@ pub struct Desk {
     changed: bool,
     /// When the oldest kept order reaches the maximum age.
     expiry: f64,
-    /// Orders placed, cancels sent, targets vetoed, anomalies seen.
+    /// Orders placed, cancels sent, amends sent, targets vetoed, anomalies seen.
     pub placed: u64,
     pub cancels: u64,
+    pub amends: u64,
     pub vetoed: u64,
     pub anomalies: u64,
     /// Inputs refused (NaN, ±inf, negative): nothing changed for them.
@@ -113,6 +123,8 @@ pub struct Desk {
     free_bids: Vec<usize>,
     free_asks: Vec<usize>,
     drop: Vec<usize>,
+    /// Orders to amend and their new total size.
+    amend: Vec<(usize, Qty)>,
 }
 
 /// A side's targets and orders after pairing.
@@ -141,12 +153,14 @@ impl Desk {
             expiry: f64::INFINITY,
             placed: 0,
             cancels: 0,
+            amends: 0,
             vetoed: 0,
             anomalies: 0,
             refused: 0,
             free_bids: Vec::new(),
             free_asks: Vec::new(),
             drop: Vec::new(),
+            amend: Vec::new(),
         })
     }
 
@@ -237,7 +251,7 @@ impl Desk {
     ) -> Result<(), E>
     where
         E: From<ArgError>,
-        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
+        G: FnMut(Side, Price, Qty, Qty, f64) -> Result<Qty, E>,
     {
         // NaN is "no fair value", which only a call without targets (cancel them all) may have
         let no_fair = fair_ticks.is_nan() && bids.is_empty() && asks.is_empty();
@@ -262,14 +276,16 @@ impl Desk {
             return Ok(());
         }
         let max_age = self.cfg.max_order_age_s;
-        let (mut free_bids, mut free_asks, mut drop) = (
+        let (mut free_bids, mut free_asks, mut drop, mut amend) = (
             std::mem::take(&mut self.free_bids),
             std::mem::take(&mut self.free_asks),
             std::mem::take(&mut self.drop),
+            std::mem::take(&mut self.amend),
         );
         free_bids.clear();
         free_asks.clear();
         drop.clear();
+        amend.clear();
         for (i, o) in self.orders.iter().enumerate() {
             if o.status == Status::PendingCancel {
                 continue;
@@ -282,10 +298,13 @@ impl Desk {
                 free_asks.push(i);
             }
         }
-        let bid_pairing = self.pair(Side::Buy, &mut free_bids, bids, tol, &mut drop);
-        let ask_pairing = self.pair(Side::Sell, &mut free_asks, asks, tol, &mut drop);
+        let bid_pairing = self.pair(Side::Buy, &mut free_bids, bids, tol, &mut drop, &mut amend);
+        let ask_pairing = self.pair(Side::Sell, &mut free_asks, asks, tol, &mut drop, &mut amend);
         for &i in &drop {
             self.cancel_at(i, now, out);
+        }
+        for &(i, qty) in &amend {
+            self.amend_at(i, qty, now, out);
         }
         let wanted = bid_pairing.missing.len() + ask_pairing.missing.len();
         let (first, second) = match lead {
@@ -306,11 +325,14 @@ impl Desk {
         self.free_bids = free_bids;
         self.free_asks = free_asks;
         self.drop = drop;
+        self.amend = amend;
         result.map(|_| ())
     }
 
     /// Pairs `targets` with the orders at indices `free` (all of `side`) within `tol` ticks
-    /// whose open size is close enough; unpaired orders go to `drop`.
+    /// whose open size is close enough; unpaired orders go to `drop`. A paired order whose
+    /// open size is too large goes to `amend` with its new total size when the venue can
+    /// amend and the order can take it ([`Order::amendable`]), otherwise to `drop`.
     ///
     /// Both lists are walked best price first and paired in that order: for prices on a line
     /// with one tolerance, that pairs as many as any pairing can, so no order is replaced while
@@ -323,13 +345,14 @@ impl Desk {
         targets: &[Target],
         tol: f64,
         drop: &mut Vec<usize>,
+        amend: &mut Vec<(usize, Qty)>,
     ) -> Pairing {
         let orders = &self.orders;
         // +1 per tick away from the touch; sorts are stable, so ties keep placement order
         let worse = -side.sign();
-        free.sort_by_key(|&i| worse * orders[i].price_ticks);
+        free.sort_by_key(|&i| worse * orders[i].price_ticks.ticks());
         let mut wanted = targets.to_vec();
-        wanted.sort_by_key(|t| worse * t.0);
+        wanted.sort_by_key(|t| worse * t.0.ticks());
         let size_tol = self.cfg.size_tolerance;
         let mut missing = Vec::new();
         let mut oldest = f64::INFINITY;
@@ -344,10 +367,17 @@ impl Desk {
             } else if behind > tol {
                 missing.push(wanted[i]); // this order and every later one are too far behind
                 i += 1;
-            } else if (order.remaining().lots() - qty.lots()).abs() as f64
+            } else if (order.remaining_after_amend().lots() - qty.lots()).abs() as f64
                 > size_tol * qty.lots() as f64
             {
-                drop.push(free[j]);
+                let total = order.filled + qty;
+                if self.cfg.can_amend && order.amendable(total) {
+                    amend.push((free[j], total));
+                    oldest = oldest.min(order.created);
+                    i += 1;
+                } else {
+                    drop.push(free[j]);
+                }
                 j += 1;
             } else {
                 oldest = oldest.min(order.created);
@@ -374,7 +404,7 @@ impl Desk {
         out: &mut Vec<Action>,
     ) -> Result<usize, E>
     where
-        G: FnMut(Side, i64, Qty, Qty, f64) -> Result<Qty, E>,
+        G: FnMut(Side, Price, Qty, Qty, f64) -> Result<Qty, E>,
     {
         if first.is_empty() && second.is_empty() {
             return Ok(0);
@@ -391,7 +421,7 @@ impl Desk {
                     continue;
                 };
                 let mut qty = Qty::ZERO;
-                if price_ticks > 0 && target_qty.is_positive() {
+                if price_ticks.is_positive() && target_qty.is_positive() {
                     qty = gate(side, price_ticks, target_qty, working[k], now)?;
                 }
                 if !qty.is_positive() || self.orders.len() >= self.cfg.max_open_orders {
@@ -425,6 +455,18 @@ impl Desk {
             client_seq: order.client_seq,
         });
         true
+    }
+
+    /// Sends an amend of the order at `index` to `qty` lots in total (paired as amendable).
+    fn amend_at(&mut self, index: usize, qty: Qty, now: f64, out: &mut Vec<Action>) {
+        let order = &mut self.orders[index];
+        if order.request_amend(qty, now) {
+            self.amends += 1;
+            out.push(Action::Amend {
+                client_seq: order.client_seq,
+                qty,
+            });
+        }
     }
 
     /// Cancels every working order (appended to `out`); returns how many cancels were sent.
@@ -532,6 +574,7 @@ mod tests {
             max_order_age_s: 30.0,
             recent_fill_ids: 100,
             max_open_orders: 50,
+            can_amend: false,
         };
         Desk::new(cfg, "mm-X-".into()).unwrap()
     }
@@ -548,8 +591,8 @@ mod tests {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Place { price_ticks, .. } => Some(*price_ticks),
-                Action::Cancel { .. } => None,
+                Action::Place { price_ticks, .. } => Some(price_ticks.ticks()),
+                _ => None,
             })
             .collect()
     }
@@ -559,7 +602,7 @@ mod tests {
             .iter()
             .filter_map(|a| match a {
                 Action::Cancel { client_seq } => Some(*client_seq),
-                Action::Place { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -569,22 +612,22 @@ mod tests {
         let mut d = desk(1.0);
         let first = run(
             &mut d,
-            &[(100, Qty(10)), (98, Qty(10))],
-            &[(103, Qty(10)), (105, Qty(10))],
+            &[(Price(100), Qty(10)), (Price(98), Qty(10))],
+            &[(Price(103), Qty(10)), (Price(105), Qty(10))],
             0.0,
         );
         assert_eq!(prices(&first), [100, 103, 98, 105]); // one per side in turn
         let kept = run(
             &mut d,
-            &[(99, Qty(10)), (98, Qty(10))],
-            &[(104, Qty(10)), (105, Qty(10))],
+            &[(Price(99), Qty(10)), (Price(98), Qty(10))],
+            &[(Price(104), Qty(10)), (Price(105), Qty(10))],
             0.1,
         );
         assert!(kept.is_empty(), "{kept:?}");
         let moved = run(
             &mut d,
-            &[(97, Qty(10)), (96, Qty(10))],
-            &[(104, Qty(10)), (105, Qty(10))],
+            &[(Price(97), Qty(10)), (Price(96), Qty(10))],
+            &[(Price(104), Qty(10)), (Price(105), Qty(10))],
             0.2,
         );
         assert_eq!((prices(&moved), cancels(&moved)), (vec![96], vec![1]));
@@ -593,9 +636,9 @@ mod tests {
     #[test]
     fn same_targets_need_no_diff_until_an_order_ages_out() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
-        assert!(run(&mut d, &[(100, Qty(10))], &[], 29.0).is_empty());
-        let aged = run(&mut d, &[(100, Qty(10))], &[], 30.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(Price(100), Qty(10))], &[], 29.0).is_empty());
+        let aged = run(&mut d, &[(Price(100), Qty(10))], &[], 30.0);
         assert_eq!((prices(&aged), cancels(&aged)), (vec![100], vec![1]));
     }
 
@@ -603,7 +646,7 @@ mod tests {
     fn the_gate_sees_working_size_and_a_failure_keeps_earlier_actions() {
         let mut d = desk(0.0);
         let mut seen = Vec::new();
-        let mut gate = |_: Side, _: i64, q: Qty, w: Qty, _: f64| -> Result<Qty, ArgError> {
+        let mut gate = |_: Side, _: Price, q: Qty, w: Qty, _: f64| -> Result<Qty, ArgError> {
             seen.push(w.lots());
             if w >= Qty(20) {
                 Err(ArgError::new("gate", "full"))
@@ -612,7 +655,11 @@ mod tests {
             }
         };
         let mut out = Vec::new();
-        let targets = [(100, Qty(10)), (99, Qty(10)), (98, Qty(10))];
+        let targets = [
+            (Price(100), Qty(10)),
+            (Price(99), Qty(10)),
+            (Price(98), Qty(10)),
+        ];
         let result = d.reconcile(&targets, &[], 100.0, 0.0, Side::Buy, &mut gate, &mut out);
         assert_eq!(result.unwrap_err().arg, "gate");
         assert_eq!(seen, [0, 10, 20]);
@@ -625,8 +672,12 @@ mod tests {
         let mut d = desk(0.0);
         let out = run(
             &mut d,
-            &[(0, Qty(10)), (99, Qty(0)), (-98, Qty(10))],
-            &[(101, Qty(10))],
+            &[
+                (Price(0), Qty(10)),
+                (Price(99), Qty(0)),
+                (Price(-98), Qty(10)),
+            ],
+            &[(Price(101), Qty(10))],
             0.0,
         );
         assert_eq!(prices(&out), [101]);
@@ -636,7 +687,7 @@ mod tests {
     #[test]
     fn updates_move_orders_and_duplicates_change_nothing() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
         let fill = Update::Filled {
             fill_id: 1,
             qty: Qty(10),
@@ -673,7 +724,7 @@ mod tests {
     #[test]
     fn restore_continues_client_ids_and_forget_expires() {
         let mut d = desk(0.0);
-        let old = Order::new(7, Side::Sell, 105, Qty(10), 0.0);
+        let old = Order::new(7, Side::Sell, Price(105), Qty(10), 0.0);
         d.restore([old], 7);
         assert_eq!(d.next_client_seq(), 8);
         let gone = d.forget(7, 5.0).unwrap();
@@ -694,7 +745,7 @@ mod tests {
         let place = |d: &mut Desk, bid: i64, fair: f64, now: f64| {
             let mut out = Vec::new();
             d.reconcile(
-                &[(bid, Qty(10))],
+                &[(Price(bid), Qty(10))],
                 &[],
                 fair,
                 now,
@@ -720,9 +771,19 @@ mod tests {
     #[test]
     fn the_no_diff_shortcut_never_hides_a_change() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 10.0);
+        run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
+            10.0,
+        );
         // only the asks change: requoted
-        let moved = run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.1);
+        let moved = run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(112), Qty(10))],
+            10.1,
+        );
         assert_eq!((prices(&moved), cancels(&moved)), (vec![112], vec![2]));
         // the bid fills: the same targets place it again
         let fill = Update::Filled {
@@ -731,49 +792,193 @@ mod tests {
         };
         d.on_update(Some(1), 10.2, &fill, |_, _| {});
         assert_eq!(
-            prices(&run(&mut d, &[(100, Qty(10))], &[(112, Qty(10))], 10.3)),
+            prices(&run(
+                &mut d,
+                &[(Price(100), Qty(10))],
+                &[(Price(112), Qty(10))],
+                10.3
+            )),
             [100]
         );
         // orders created at 10.0 and 10.1 age out at 40.0 and 40.1, long past too
-        let ask_moved = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 20.0);
+        let ask_moved = run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(113), Qty(10))],
+            20.0,
+        );
         assert_eq!(cancels(&ask_moved), [3]); // the bid of 10.3 is 9.7 s old: kept
-        assert!(run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 39.9).is_empty());
-        let aged = run(&mut d, &[(100, Qty(10))], &[(113, Qty(10))], 55.0);
+        assert!(run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(113), Qty(10))],
+            39.9
+        )
+        .is_empty());
+        let aged = run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(113), Qty(10))],
+            55.0,
+        );
         assert_eq!(cancels(&aged).len(), 2);
+    }
+
+    fn amends(actions: &[Action]) -> Vec<(u64, Qty)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Amend { client_seq, qty } => Some((*client_seq, *qty)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ack(d: &mut Desk, seq: u64, ts: f64) {
+        d.on_update(Some(seq), ts, &Update::Acked { venue_id: "" }, |_, _| {});
+    }
+
+    #[test]
+    fn a_size_too_large_is_amended_down_when_the_venue_can_amend() {
+        let mut d = desk_with(|c| c.can_amend = true);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        ack(&mut d, 1, 0.01);
+        let fill = Update::Filled {
+            fill_id: 1,
+            qty: Qty(2),
+        };
+        d.on_update(Some(1), 0.02, &fill, |_, _| {});
+        // 8 open, target 4: amend to 2 filled + 4 = 6 in total, no cancel, no new order
+        let out = run(&mut d, &[(Price(100), Qty(4))], &[], 0.1);
+        assert_eq!(amends(&out), [(1, Qty(6))]);
+        assert!(prices(&out).is_empty() && cancels(&out).is_empty());
+        assert_eq!((d.amends, d.working(Side::Buy)), (1, Qty(8))); // old size until confirmed
+                                                                   // in flight: the same target again sends nothing more
+        assert!(run(&mut d, &[(Price(100), Qty(4))], &[], 0.2).is_empty());
+        let amended = Update::Amended { qty: Qty(6) };
+        d.on_update(Some(1), 0.3, &amended, |_, _| {});
+        let order = d.order(1).unwrap();
+        assert_eq!(
+            (order.qty, order.amend_to, order.status),
+            (Qty(6), None, Status::PartiallyFilled)
+        );
+        assert_eq!(d.working(Side::Buy), Qty(4));
+        assert!(run(&mut d, &[(Price(100), Qty(4))], &[], 0.4).is_empty());
+        // a larger size is never amended: cancel and replace
+        let out = run(&mut d, &[(Price(100), Qty(9))], &[], 0.5);
+        assert_eq!((cancels(&out), prices(&out)), (vec![1], vec![100]));
+        assert!(amends(&out).is_empty());
+    }
+
+    #[test]
+    fn without_amends_or_before_the_ack_a_size_too_large_is_replaced() {
+        for (can_amend, acked) in [(false, true), (true, false)] {
+            let mut d = desk_with(|c| c.can_amend = can_amend);
+            run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+            if acked {
+                ack(&mut d, 1, 0.01);
+            }
+            let out = run(&mut d, &[(Price(100), Qty(4))], &[], 0.1);
+            assert_eq!((cancels(&out), prices(&out)), (vec![1], vec![100]));
+            assert!(amends(&out).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_refused_amend_leaves_the_order_as_it_was_and_is_tried_again() {
+        let mut d = desk_with(|c| c.can_amend = true);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        ack(&mut d, 1, 0.01);
+        assert_eq!(
+            amends(&run(&mut d, &[(Price(100), Qty(4))], &[], 0.1)),
+            [(1, Qty(4))]
+        );
+        d.on_update(Some(1), 0.2, &Update::AmendRejected, |_, _| {});
+        let order = d.order(1).unwrap();
+        assert_eq!((order.qty, order.amend_to, d.anomalies), (Qty(10), None, 0));
+        assert_eq!(
+            amends(&run(&mut d, &[(Price(100), Qty(4))], &[], 0.3)),
+            [(1, Qty(4))]
+        );
+        // an amend answered while none is in flight is an anomaly
+        d.on_update(Some(1), 0.4, &Update::AmendRejected, |_, _| {});
+        d.on_update(Some(1), 0.5, &Update::AmendRejected, |_, _| {});
+        assert_eq!(d.anomalies, 1);
+    }
+
+    #[test]
+    fn an_amend_confirmed_at_the_filled_size_fills_the_order() {
+        let mut d = desk_with(|c| c.can_amend = true);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        ack(&mut d, 1, 0.01);
+        run(&mut d, &[(Price(100), Qty(4))], &[], 0.1); // amend to 4
+        let fill = Update::Filled {
+            fill_id: 1,
+            qty: Qty(4),
+        };
+        d.on_update(Some(1), 0.2, &fill, |_, _| {}); // a fill raced the amend
+        assert_eq!(d.order(1).unwrap().status, Status::PartiallyFilled);
+        let mut seen = None;
+        d.on_update(Some(1), 0.3, &Update::Amended { qty: Qty(4) }, |o, _| {
+            seen = Some(o.status)
+        });
+        assert_eq!((seen, d.orders().len()), (Some(Status::Filled), 0));
     }
 
     #[test]
     fn an_order_within_the_size_tolerance_is_kept() {
         let mut d = desk(0.0); // size tolerance 0.25
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
-        assert!(run(&mut d, &[(100, Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
-        assert!(run(&mut d, &[(100, Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
-        let resized = run(&mut d, &[(100, Qty(14))], &[], 0.2); // not of 14
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
+        assert!(run(&mut d, &[(Price(100), Qty(8))], &[], 0.05).is_empty()); // 10 is 25% of 8 away
+        assert!(run(&mut d, &[(Price(100), Qty(12))], &[], 0.1).is_empty()); // 10 is within 25% of 12
+        let resized = run(&mut d, &[(Price(100), Qty(14))], &[], 0.2); // not of 14
         assert_eq!((prices(&resized), cancels(&resized)), (vec![100], vec![1]));
     }
 
     #[test]
     fn an_order_at_the_price_tolerance_is_kept() {
         let mut d = desk(1.0);
-        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
-        assert!(run(&mut d, &[(101, Qty(10))], &[(109, Qty(10))], 0.1).is_empty());
-        assert!(run(&mut d, &[(99, Qty(10))], &[(111, Qty(10))], 0.2).is_empty());
+        run(
+            &mut d,
+            &[(Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
+            0.0,
+        );
+        assert!(run(
+            &mut d,
+            &[(Price(101), Qty(10))],
+            &[(Price(109), Qty(10))],
+            0.1
+        )
+        .is_empty());
+        assert!(run(
+            &mut d,
+            &[(Price(99), Qty(10))],
+            &[(Price(111), Qty(10))],
+            0.2
+        )
+        .is_empty());
     }
 
     #[test]
     fn orders_placed_in_any_order_pair_best_first() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[(110, Qty(10))], 0.0);
         run(
             &mut d,
-            &[(101, Qty(10)), (100, Qty(10))],
-            &[(110, Qty(10))],
+            &[(Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
+            0.0,
+        );
+        run(
+            &mut d,
+            &[(Price(101), Qty(10)), (Price(100), Qty(10))],
+            &[(Price(110), Qty(10))],
             0.1,
         ); // 101 after 100
         let again = run(
             &mut d,
-            &[(101, Qty(10)), (100, Qty(10))],
-            &[(111, Qty(10))],
+            &[(Price(101), Qty(10)), (Price(100), Qty(10))],
+            &[(Price(111), Qty(10))],
             0.2,
         );
         assert_eq!(cancels(&again), [2]); // only the ask moved
@@ -782,7 +987,7 @@ mod tests {
     #[test]
     fn counters_fill_memory_and_restore() {
         let mut d = desk_with(|c| c.recent_fill_ids = 2);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
         let fill = |id| Update::Filled {
             fill_id: id,
             qty: Qty(1),
@@ -799,14 +1004,14 @@ mod tests {
         assert_eq!(d.anomalies, 2);
         assert_eq!(run(&mut d, &[], &[], 0.3).len(), 1);
         assert_eq!((d.cancels, d.placed), (1, 1));
-        let mut done = Order::new(8, Side::Buy, 100, Qty(10), 0.0);
+        let mut done = Order::new(8, Side::Buy, Price(100), Qty(10), 0.0);
         done.status = Status::Filled;
-        let open = Order::new(1, Side::Buy, 90, Qty(10), 0.0);
+        let open = Order::new(1, Side::Buy, Price(90), Qty(10), 0.0);
         d.restore([done, open], 8);
         let ids: Vec<_> = d
             .orders()
             .iter()
-            .map(|o| (o.client_seq, o.price_ticks))
+            .map(|o| (o.client_seq, o.price_ticks.ticks()))
             .collect();
         assert_eq!(ids, [(1, 100)]); // neither the filled order nor a second mm-X-1
     }
@@ -816,12 +1021,12 @@ mod tests {
         let mut d = desk(0.0);
         let mut allow = false;
         for now in [0.0, 0.1] {
-            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+            let mut gate = |_: Side, _: Price, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
                 Ok(if allow { q } else { Qty::ZERO })
             };
             let mut out = Vec::new();
             d.reconcile(
-                &[(100, Qty(10))],
+                &[(Price(100), Qty(10))],
                 &[],
                 100.0,
                 now,
@@ -840,14 +1045,14 @@ mod tests {
         let mut d = desk(0.0);
         run(
             &mut d,
-            &[(100, Qty(10)), (98, Qty(10))],
-            &[(103, Qty(10)), (105, Qty(10))],
+            &[(Price(100), Qty(10)), (Price(98), Qty(10))],
+            &[(Price(103), Qty(10)), (Price(105), Qty(10))],
             0.0,
         );
         let again = run(
             &mut d,
-            &[(98, Qty(10)), (100, Qty(10))],
-            &[(105, Qty(10)), (103, Qty(10))],
+            &[(Price(98), Qty(10)), (Price(100), Qty(10))],
+            &[(Price(105), Qty(10)), (Price(103), Qty(10))],
             0.1,
         );
         assert!(again.is_empty(), "{again:?}");
@@ -871,13 +1076,13 @@ mod tests {
         let mut sides = Vec::new();
         for i in 0..6 {
             let mut tokens = 1;
-            let mut gate = |_: Side, _: i64, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
+            let mut gate = |_: Side, _: Price, q: Qty, _: Qty, _: f64| -> Result<Qty, ArgError> {
                 tokens -= 1;
                 Ok(if tokens >= 0 { q } else { Qty::ZERO })
             };
             let mut out = Vec::new();
             let lead = d.lead_side(0);
-            let (bid, ask) = (100 - i, 200 + i); // the market moves: every order is replaced
+            let (bid, ask) = (Price(100 - i), Price(200 + i)); // the market moves: every order is replaced
             d.reconcile(
                 &[(bid, Qty(10))],
                 &[(ask, Qty(10))],
@@ -890,7 +1095,7 @@ mod tests {
             .unwrap();
             sides.extend(out.iter().filter_map(|a| match a {
                 Action::Place { side, .. } => Some(*side),
-                Action::Cancel { .. } => None,
+                _ => None,
             }));
         }
         let buys = sides.iter().filter(|s| **s == Side::Buy).count();
@@ -901,7 +1106,7 @@ mod tests {
     #[test]
     fn bad_fair_values_and_times_are_refused_before_anything_changes() {
         let mut d = desk(0.0);
-        run(&mut d, &[(100, Qty(10))], &[], 0.0);
+        run(&mut d, &[(Price(100), Qty(10))], &[], 0.0);
         for (fair, now, arg) in [
             (f64::NAN, 1.0, "fair_ticks"),
             (f64::INFINITY, 1.0, "fair_ticks"),
@@ -912,7 +1117,7 @@ mod tests {
             let mut out = Vec::new();
             let err = d
                 .reconcile(
-                    &[(99, Qty(10))],
+                    &[(Price(99), Qty(10))],
                     &[],
                     fair,
                     now,

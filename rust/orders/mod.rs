@@ -5,13 +5,17 @@
 //! transitions; events that arrive out of order (a fill before the ack, a late ack after the
 //! fill or cancel) are absorbed instead of corrupting the state, and impossible ones are counted
 //! as anomalies.
+//!
+//! An amend only ever reduces an order's size (venues keep the queue position for that): the
+//! order keeps its status while the amend is in flight (`amend_to`), counts its old size as
+//! working until the venue confirms, and takes the venue's new size on the confirmation.
 
 pub mod desk;
 pub mod paper_link;
 #[cfg(test)]
 mod properties;
 
-pub use crate::model::{Qty, Side, Status};
+pub use crate::model::{Price, Qty, Side, Status};
 
 /// What a venue said about an order (the order's client id and the time come alongside).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +31,11 @@ pub enum Update<'a> {
     Cancelled,
     /// A cancel failed (usually: the order had already filled).
     CancelRejected,
+    /// The venue reduced the order to `qty` lots in total (filled part included), keeping its
+    /// queue position.
+    Amended { qty: Qty },
+    /// An amend failed (usually: the order had filled or left the book meanwhile).
+    AmendRejected,
     /// The venue expired the order (time in force).
     Expired,
 }
@@ -40,6 +49,8 @@ impl Update<'_> {
             Update::Filled { .. } => "OrderFilled",
             Update::Cancelled => "OrderCancelled",
             Update::CancelRejected => "CancelRejected",
+            Update::Amended { .. } => "OrderAmended",
+            Update::AmendRejected => "AmendRejected",
             Update::Expired => "OrderExpired",
         }
     }
@@ -52,7 +63,7 @@ pub struct Order {
     /// formatted at the edge).
     pub client_seq: u64,
     pub side: Side,
-    pub price_ticks: i64,
+    pub price_ticks: Price,
     /// Size and filled size, in lots: the order is filled when `filled == qty`.
     pub qty: Qty,
     pub filled: Qty,
@@ -65,11 +76,13 @@ pub struct Order {
     /// The venue acknowledged the order (an ack or a fill came): a cancel refused before that
     /// leaves it pending new, not acked.
     pub acked: bool,
+    /// The total size (filled part included) an amend in flight asks for.
+    pub amend_to: Option<Qty>,
 }
 
 impl Order {
     /// A new order, pending at the venue since `created`.
-    pub fn new(client_seq: u64, side: Side, price_ticks: i64, qty: Qty, created: f64) -> Self {
+    pub fn new(client_seq: u64, side: Side, price_ticks: Price, qty: Qty, created: f64) -> Self {
         Order {
             client_seq,
             side,
@@ -82,6 +95,7 @@ impl Order {
             venue_id: String::new(),
             anomalies: 0,
             acked: false,
+            amend_to: None,
         }
     }
 
@@ -100,6 +114,33 @@ impl Order {
             return false;
         }
         self.status = Status::PendingCancel;
+        self.updated = ts;
+        true
+    }
+
+    /// Quantity open once the amend in flight (if any) is confirmed.
+    pub fn remaining_after_amend(&self) -> Qty {
+        match self.amend_to {
+            Some(qty) if !self.status.terminal() => qty.saturating_sub(self.filled),
+            _ => self.remaining(),
+        }
+    }
+
+    /// True when the order can be amended to `qty` lots in total (filled part included): it
+    /// is live and acked, no cancel or amend is in flight, and `qty` is below its size and
+    /// above what has filled.
+    pub fn amendable(&self, qty: Qty) -> bool {
+        let live = matches!(self.status, Status::Acked | Status::PartiallyFilled);
+        live && self.amend_to.is_none() && qty < self.qty && qty > self.filled
+    }
+
+    /// Asks to reduce the order to `qty` lots in total; false, and nothing changes, unless it
+    /// is [`Order::amendable`] to it.
+    pub fn request_amend(&mut self, qty: Qty, ts: f64) -> bool {
+        if !self.amendable(qty) {
+            return false;
+        }
+        self.amend_to = Some(qty);
         self.updated = ts;
         true
     }
@@ -139,6 +180,22 @@ impl Order {
                     self.status = Status::PartiallyFilled;
                 }
                 true
+            }
+            Update::Amended { qty } => {
+                self.amend_to = None;
+                if status.terminal() {
+                    return self.anomaly(); // the venue amended an order that had ended
+                }
+                self.qty = qty;
+                if self.filled >= self.qty {
+                    self.status = Status::Filled;
+                }
+                true
+            }
+            Update::AmendRejected => {
+                let expected = self.amend_to.take().is_some();
+                // the order filled or left the book meanwhile: its own update says so
+                expected || self.anomaly()
             }
             Update::Rejected => {
                 if matches!(status, Status::PendingNew | Status::PendingCancel)
@@ -196,7 +253,7 @@ mod tests {
 
     /// Applies `updates` to a fresh 10-lot buy, requesting a cancel before update `cancel_at`.
     fn run(updates: &[Update<'_>], cancel_at: Option<usize>) -> Order {
-        let mut order = Order::new(1, Side::Buy, 100, Qty(10), 0.0);
+        let mut order = Order::new(1, Side::Buy, Price(100), Qty(10), 0.0);
         for (i, update) in updates.iter().enumerate() {
             if cancel_at == Some(i) {
                 assert!(order.request_cancel(1.0));

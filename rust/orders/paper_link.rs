@@ -18,12 +18,14 @@ impl<'a> From<&'a Event> for Update<'a> {
             },
             Event::Cancelled { .. } => Update::Cancelled,
             Event::CancelRejected { .. } => Update::CancelRejected,
+            Event::Amended { qty, .. } => Update::Amended { qty: *qty },
+            Event::AmendRejected { .. } => Update::AmendRejected,
         }
     }
 }
 
 impl Desk {
-    /// Sends `actions` (post-only orders for `symbol`, cancels) to `sim` at `now`; the desk's
+    /// Sends `actions` (post-only orders for `symbol`, cancels, amends) to `sim` at `now`; the desk's
     /// client ids there are `prefix` (the desk's prefix as the venue's table knows it) and
     /// the sequence. An order the
     /// simulator refuses is marked rejected; every action is tried and the first refusal is
@@ -79,6 +81,14 @@ impl Desk {
                     },
                     now,
                 ),
+                Action::Amend { client_seq, qty } => sim.amend(
+                    ClientId {
+                        prefix,
+                        seq: *client_seq,
+                    },
+                    *qty,
+                    now,
+                ),
             };
             if let Err(err) = sent {
                 first_error.get_or_insert(err);
@@ -121,7 +131,7 @@ impl Desk {
 mod tests {
     use super::*;
     use crate::orders::desk::{no_gate, DeskConfig};
-    use crate::orders::{Qty, Side, Status};
+    use crate::orders::{Price, Qty, Side, Status};
     use crate::paper::PaperConfig;
 
     #[test]
@@ -134,6 +144,7 @@ mod tests {
             max_order_age_s: 30.0,
             recent_fill_ids: 100,
             max_open_orders: 200,
+            can_amend: false,
         };
         let mut desk = Desk::new(cfg, "mm-X-".into()).unwrap();
         let mut sim = PaperSim::new(PaperConfig {
@@ -144,8 +155,8 @@ mod tests {
         sim.on_book([(1.00, 5.0)], [(1.02, 5.0)], 0.0).unwrap();
         let mut actions = Vec::new();
         desk.reconcile(
-            &[(100, Qty(10))],
-            &[(101, Qty(10)), (99, Qty(10))],
+            &[(Price(100), Qty(10))],
+            &[(Price(101), Qty(10)), (Price(99), Qty(10))],
             101.0,
             0.0,
             Side::Buy,
@@ -154,7 +165,7 @@ mod tests {
         )
         .unwrap();
         desk.send_to_paper(&mut sim, "X", 0, &actions, 0.0).unwrap();
-        sim.on_trade(100, Qty(100), false, 0.1).unwrap(); // sells through our bid's queue
+        sim.on_trade(Price(100), Qty(100), false, 0.1).unwrap(); // sells through our bid's queue
         let mut seen = Vec::new();
         desk.take_from_paper(&mut sim, 0, 1.0, |event, new, order| {
             seen.push((event.client_id().seq, new, order.map(|o| o.status)));

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 
 use super::desk::{no_gate, Action, Desk, DeskConfig};
-use super::{Qty, Side};
+use super::{Price, Qty, Side};
 use crate::model::ClientId;
 use crate::paper::{PaperConfig, PaperSim};
 
@@ -53,31 +53,31 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> impl Strategy<Value = (DeskConfig, PaperConfig)> {
-    (0u8..3, 0u8..4, 0u8..3, 0u8..3, 0u8..3, any::<u64>()).prop_map(
-        |(tol, age, latency, cap, jitter, seed)| {
-            let desk = DeskConfig {
-                lot_size: LOT,
-                tolerance_ticks: f64::from(tol),
-                tolerance_bps: 0.0,
-                size_tolerance: 0.25,
-                max_order_age_s: [0.004, 0.02, 1.0, 30.0][usize::from(age)],
-                recent_fill_ids: 100,
-                max_open_orders: [2, 5, 200][usize::from(cap)],
-            };
-            let ms = f64::from(latency) * 0.002;
-            let paper = PaperConfig {
-                entry_latency_s: ms,
-                cancel_latency_s: 2.0 * ms,
-                response_latency_s: ms,
-                feed_latency_s: ms,
-                latency_jitter_s: f64::from(jitter) * 0.002,
-                seed,
-                lot_size: LOT,
-                ..PaperConfig::default()
-            };
-            (desk, paper)
-        },
-    )
+    let knobs = (0u8..3, 0u8..4, 0u8..3, 0u8..3, 0u8..3, any::<u64>());
+    (knobs, any::<bool>()).prop_map(|((tol, age, latency, cap, jitter, seed), can_amend)| {
+        let desk = DeskConfig {
+            lot_size: LOT,
+            tolerance_ticks: f64::from(tol),
+            tolerance_bps: 0.0,
+            size_tolerance: 0.25,
+            max_order_age_s: [0.004, 0.02, 1.0, 30.0][usize::from(age)],
+            recent_fill_ids: 100,
+            max_open_orders: [2, 5, 200][usize::from(cap)],
+            can_amend,
+        };
+        let ms = f64::from(latency) * 0.002;
+        let paper = PaperConfig {
+            entry_latency_s: ms,
+            cancel_latency_s: 2.0 * ms,
+            response_latency_s: ms,
+            feed_latency_s: ms,
+            latency_jitter_s: f64::from(jitter) * 0.002,
+            seed,
+            lot_size: LOT,
+            ..PaperConfig::default()
+        };
+        (desk, paper)
+    })
 }
 
 /// One symbol's desk and venue, and what it saw.
@@ -235,7 +235,7 @@ proptest! {
                 }
                 Op::Trade(k, buy, d, q) => {
                     let before: Vec<u64> = markets.iter().map(|m| m.sim.fills()).collect();
-                    markets[k].sim.on_trade(MID + d, Qty(q), buy, now).unwrap();
+                    markets[k].sim.on_trade(Price(MID + d), Qty(q), buy, now).unwrap();
                     for (j, m) in markets.iter().enumerate() {
                         if j != k {
                             prop_assert_eq!(m.sim.fills(), before[j], "{}'s trade filled {}", SYMBOLS[k], m.symbol);
@@ -243,8 +243,8 @@ proptest! {
                     }
                 }
                 Op::Quote(k, b, a, levels, q) => {
-                    let bids: Vec<_> = (0..levels as i64).map(|i| (MID - b - i, Qty(q))).collect();
-                    let asks: Vec<_> = (0..levels as i64).map(|i| (MID + a + i, Qty(q))).collect();
+                    let bids: Vec<_> = (0..levels as i64).map(|i| (Price(MID - b - i), Qty(q))).collect();
+                    let asks: Vec<_> = (0..levels as i64).map(|i| (Price(MID + a + i), Qty(q))).collect();
                     actions.clear();
                     let m = &mut markets[k];
                     let lead = m.desk.lead_side(0);

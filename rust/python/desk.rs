@@ -7,7 +7,7 @@ use pyo3::types::{PyList, PyTuple};
 use super::paper::{fill_tuple, PaperSim};
 use super::risk_gate::PreTradeGate;
 use crate::arg_error::ArgError;
-use crate::model::{split_seq, LotSize, Qty, Rounding};
+use crate::model::{split_seq, LotSize, Price, Qty, Rounding};
 use crate::orders::desk::{Action, Desk, DeskConfig, Target};
 use crate::orders::{Order, Side, Status, Update};
 
@@ -27,7 +27,7 @@ fn row(lot: &LotSize, prefix: &str, paper: Option<&str>, o: &Order) -> OrderRow 
     (
         client_id,
         o.side.sign(),
-        o.price_ticks,
+        o.price_ticks.ticks(),
         lot.units(o.qty),
         lot.units(o.filled),
         o.created,
@@ -44,18 +44,22 @@ fn side_of(sign: i64) -> PyResult<Side> {
     })
 }
 
-/// Reads `(price_ticks, qty)` pairs (e.g. `Quote` named tuples) from any iterable into `dst`,
-/// sizes rounded down to whole lots; NaN, ±inf and negative sizes are refused naming `arg`.
+/// Reads `(price_ticks, lots)` integer pairs (e.g. `Quote` named tuples) from any iterable
+/// into `dst`; a size below zero or beyond [`Qty::MAX`] is refused naming `arg`, and a float
+/// is a `TypeError` (sizes reach the desk in lots, never as floats).
 fn read_targets(
     targets: &Bound<'_, PyAny>,
-    lot: &LotSize,
     dst: &mut Vec<Target>,
     arg: &'static str,
 ) -> PyResult<()> {
     dst.clear();
     let mut push = |item: &Bound<'_, PyAny>| -> PyResult<()> {
-        let (price, qty) = read_target(item, arg)?;
-        dst.push((price, lot.lots(arg, qty, Rounding::Down)?));
+        let (price, lots) = read_target(item, arg)?;
+        if !(0..=Qty::MAX.lots()).contains(&lots) {
+            let reason = format!("lots must be in 0..={}, got {lots}", Qty::MAX.lots());
+            return Err(ArgError::new(arg, reason).into());
+        }
+        dst.push((Price(price), Qty(lots)));
         Ok(())
     };
     if let Ok(tuple) = targets.cast::<PyTuple>() {
@@ -73,17 +77,24 @@ fn read_targets(
     Ok(())
 }
 
-fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<(i64, f64)> {
+fn read_target(item: &Bound<'_, PyAny>, arg: &str) -> PyResult<(i64, i64)> {
     let pair = item
         .cast::<PyTuple>()
         .ok()
         .filter(|pair| pair.len() >= 2)
         .ok_or_else(|| {
             PyTypeError::new_err(format!(
-                "{arg}: each quote must be a (price_ticks, qty) tuple"
+                "{arg}: each quote must be a (price_ticks, lots) tuple of integers"
             ))
         })?;
-    Ok((pair.get_item(0)?.extract()?, pair.get_item(1)?.extract()?))
+    let int = |i: usize| -> PyResult<i64> {
+        pair.get_item(i)?.extract().map_err(|err: PyErr| {
+            PyTypeError::new_err(format!(
+                "{arg}: each quote must be a (price_ticks, lots) tuple of integers ({err})"
+            ))
+        })
+    };
+    Ok((int(0)?, int(1)?))
 }
 
 /// The integer key a venue's fill id is remembered by inside the desk: its 64-bit SipHash
@@ -100,7 +111,8 @@ fn fill_key(fill_id: &str) -> u64 {
 /// The working orders of one symbol kept close to target quotes: requote hysteresis, client
 /// ids, the order state machine and duplicate-fill detection, in Rust. Orders go to a
 /// `PaperSim` directly, or to any object with `send_order(client_id, side, price_ticks, qty,
-/// now)` and `send_cancel(client_id, now)` methods. Orders come back as tuples (see the stub).
+/// now)`, `send_cancel(client_id, now)` and (for a desk that can amend) `send_amend(client_id,
+/// qty, now)` methods. Orders come back as tuples (see the stub).
 #[pyclass(module = "mmcore._core")]
 pub struct OrderDesk {
     pub(super) inner: Desk,
@@ -124,16 +136,18 @@ impl OrderDesk {
         split_seq(rest).and_then(|(head, seq)| head.is_empty().then_some(seq))
     }
 
-    /// The client ids of the orders and of the cancels in `self.actions`.
-    fn sent_ids<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
-        let (placed, cancelled) = (PyList::empty(py), PyList::empty(py));
+    /// The client ids of the orders, of the cancels and of the amends in `self.actions`.
+    fn sent_ids<'py>(&self, py: Python<'py>) -> PyResult<[Bound<'py, PyList>; 3]> {
+        let lists = [PyList::empty(py), PyList::empty(py), PyList::empty(py)];
         for action in &self.actions {
-            match action {
-                Action::Place { client_seq, .. } => placed.append(self.client_id(*client_seq))?,
-                Action::Cancel { client_seq } => cancelled.append(self.client_id(*client_seq))?,
-            }
+            let (list, seq) = match action {
+                Action::Place { client_seq, .. } => (&lists[0], client_seq),
+                Action::Cancel { client_seq } => (&lists[1], client_seq),
+                Action::Amend { client_seq, .. } => (&lists[2], client_seq),
+            };
+            list.append(self.client_id(*seq))?;
         }
-        Ok((placed, cancelled))
+        Ok(lists)
     }
 
     /// Sends `self.actions` (then clears them) to `venue`; a paper order the simulator refuses
@@ -160,7 +174,7 @@ impl OrderDesk {
                         (
                             self.client_id(*client_seq),
                             side.sign(),
-                            *price_ticks,
+                            price_ticks.ticks(),
                             self.inner.lot().units(*qty),
                             now,
                         ),
@@ -168,6 +182,14 @@ impl OrderDesk {
                     Action::Cancel { client_seq } => {
                         venue.call_method1("send_cancel", (self.client_id(*client_seq), now))
                     }
+                    Action::Amend { client_seq, qty } => venue.call_method1(
+                        "send_amend",
+                        (
+                            self.client_id(*client_seq),
+                            self.inner.lot().units(*qty),
+                            now,
+                        ),
+                    ),
                 };
                 if let Err(err) = sent {
                     first_error.get_or_insert(err);
@@ -188,7 +210,7 @@ impl OrderDesk {
     #[new]
     #[pyo3(signature = (symbol, id_prefix, *, lot_size=1e-8, tolerance_ticks=0.0,
                         tolerance_bps=0.0, size_tolerance=0.25, max_order_age_s=30.0,
-                        recent_fill_ids=10_000, max_open_orders=200))]
+                        recent_fill_ids=10_000, max_open_orders=200, can_amend=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         symbol: String,
@@ -200,6 +222,7 @@ impl OrderDesk {
         max_order_age_s: f64,
         recent_fill_ids: usize,
         max_open_orders: usize,
+        can_amend: bool,
     ) -> PyResult<Self> {
         let cfg = DeskConfig {
             lot_size,
@@ -209,6 +232,7 @@ impl OrderDesk {
             max_order_age_s,
             recent_fill_ids,
             max_open_orders,
+            can_amend,
         };
         Ok(OrderDesk {
             inner: Desk::new(cfg, id_prefix)?,
@@ -220,18 +244,20 @@ impl OrderDesk {
         })
     }
 
-    /// Brings working orders towards `bids` and `asks` (`(price_ticks, qty)` pairs, sizes
-    /// rounded down to whole lots) and sends the cancels, then the new orders, to `venue`;
-    /// returns the client ids of the new orders and of the orders cancelled. New orders go out
+    /// Brings working orders towards `bids` and `asks` (`(price_ticks, lots)` integer pairs)
+    /// and sends the cancels, the amends (with `can_amend`: an order at the right price whose
+    /// size is too large is reduced in place), then the new orders, to `venue`; returns the
+    /// client ids of the new orders, of the orders cancelled and of the orders amended. New
+    /// orders go out
     /// one per side in turn, the side that reduces the gate's position first (alternating
     /// while flat), so a dry order-rate bucket starves neither side.
     ///
     /// `gate` is a `PreTradeGate` (consulted in Rust; its lot must be the desk's), a callable
     /// `gate(side, price_ticks, qty, working_same_side, now)` returning the size the risk
     /// limits allow (0 to veto), or None. If the gate raises, what was decided before is still
-    /// sent and the error propagates. NaN, ±inf or negative sizes, a fair value that is not
-    /// finite and > 0 and a `now` that is not finite are refused (ValueError naming them,
-    /// counted in `refused`) before anything changes.
+    /// sent and the error propagates. Negative sizes, a fair value that is not finite and > 0
+    /// and a `now` that is not finite are refused (ValueError naming them, counted in
+    /// `refused`), and float sizes too (TypeError), before anything changes.
     #[pyo3(signature = (bids, asks, fair_ticks, now, gate, venue))]
     #[allow(clippy::too_many_arguments)]
     fn reconcile<'py>(
@@ -243,10 +269,10 @@ impl OrderDesk {
         now: f64,
         gate: Option<&Bound<'py, PyAny>>,
         venue: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    ) -> PyResult<[Bound<'py, PyList>; 3]> {
         let lot = *self.inner.lot();
-        let read = read_targets(bids, &lot, &mut self.bids, "bids")
-            .and_then(|()| read_targets(asks, &lot, &mut self.asks, "asks"));
+        let read = read_targets(bids, &mut self.bids, "bids")
+            .and_then(|()| read_targets(asks, &mut self.asks, "asks"));
         if let Err(err) = read {
             self.inner.refused += 1;
             return Err(err);
@@ -272,12 +298,18 @@ impl OrderDesk {
         };
         let lead = self.inner.lead_side(position);
         let mut call =
-            |side: Side, price: i64, qty: Qty, working: Qty, now: f64| -> PyResult<Qty> {
+            |side: Side, price: Price, qty: Qty, working: Qty, now: f64| -> PyResult<Qty> {
                 match (&mut rust_gate, gate) {
                     (Some(rust), _) => Ok(rust.inner.allow(side, price, qty, working, now)),
                     (None, Some(gate)) => {
                         let allowed = gate
-                            .call1((side.sign(), price, lot.units(qty), lot.units(working), now))?
+                            .call1((
+                                side.sign(),
+                                price.ticks(),
+                                lot.units(qty),
+                                lot.units(working),
+                                now,
+                            ))?
                             .extract::<f64>()?;
                         Ok(lot.lots("gate", allowed, Rounding::Down)?)
                     }
@@ -293,27 +325,27 @@ impl OrderDesk {
             &mut call,
             &mut self.actions,
         );
-        let (placed, cancelled) = self.sent_ids(py)?;
+        let sent = self.sent_ids(py)?;
         let routed = self.route(venue, now);
         decided?;
         routed?;
-        Ok((placed, cancelled))
+        Ok(sent)
     }
 
-    /// Sends the actions the engine step left pending (cancels, new orders) to `venue`;
-    /// returns the client ids of the new orders and of the orders cancelled.
+    /// Sends the actions the engine step left pending (cancels, amends, new orders) to
+    /// `venue`; returns the client ids of the new orders, of the orders cancelled and of the
+    /// orders amended.
     fn flush<'py>(
         &mut self,
         py: Python<'py>,
         venue: &Bound<'py, PyAny>,
         now: f64,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
-        if self.actions.is_empty() {
-            return Ok((PyList::empty(py), PyList::empty(py)));
+    ) -> PyResult<[Bound<'py, PyList>; 3]> {
+        let sent = self.sent_ids(py)?;
+        if !self.actions.is_empty() {
+            self.route(venue, now)?;
         }
-        let (placed, cancelled) = self.sent_ids(py)?;
-        self.route(venue, now)?;
-        Ok((placed, cancelled))
+        Ok(sent)
     }
 
     /// Cancels every working order at `venue`; returns their client ids.
@@ -324,7 +356,7 @@ impl OrderDesk {
         now: f64,
     ) -> PyResult<Bound<'py, PyList>> {
         self.inner.cancel_all(now, &mut self.actions);
-        let (_, cancelled) = self.sent_ids(py)?;
+        let [_, cancelled, _] = self.sent_ids(py)?;
         self.route(venue, now)?;
         Ok(cancelled)
     }
@@ -380,7 +412,8 @@ impl OrderDesk {
 
     /// Applies one venue event: `kind` 0 acked (`text` = venue id), 1 rejected, 2 filled
     /// (`text` = fill id, `qty` rounded to the nearest lot), 3 cancelled, 4 cancel rejected,
-    /// 5 expired. Returns `(order_row after the event, or None for an order not tracked, event
+    /// 5 expired, 6 amended (`qty` = the order's new total size, rounded to the nearest lot),
+    /// 7 amend rejected. Returns `(order_row after the event, or None for an order not tracked, event
     /// is new)`. A fill size that is NaN, ±inf or negative, or a `ts` that is not finite, is
     /// refused (ValueError naming it, counted in `refused`) before anything changes.
     #[pyo3(signature = (kind, client_id, ts, text="", qty=0.0))]
@@ -393,7 +426,7 @@ impl OrderDesk {
         qty: f64,
     ) -> PyResult<(Option<OrderRow>, bool)> {
         let checked = crate::arg_error::finite(&[("ts", ts)]).and_then(|()| {
-            if kind == 2 {
+            if kind == 2 || kind == 6 {
                 self.inner.lot().lots("qty", qty, Rounding::Nearest)
             } else {
                 Ok(Qty::ZERO)
@@ -413,9 +446,11 @@ impl OrderDesk {
             3 => Update::Cancelled,
             4 => Update::CancelRejected,
             5 => Update::Expired,
+            6 => Update::Amended { qty: lots },
+            7 => Update::AmendRejected,
             other => {
                 return Err(PyValueError::new_err(format!(
-                    "kind: must be 0..=5, got {other}"
+                    "kind: must be 0..=7, got {other}"
                 )))
             }
         };
@@ -480,7 +515,7 @@ impl OrderDesk {
             adopted.push(Order {
                 client_seq,
                 side: side_of(side)?,
-                price_ticks: price,
+                price_ticks: Price(price),
                 qty: lot.lots("qty", qty, Rounding::Nearest)?,
                 filled: lot.lots("filled", filled, Rounding::Nearest)?,
                 created,
@@ -489,6 +524,7 @@ impl OrderDesk {
                 venue_id,
                 anomalies,
                 acked: status != Status::PendingNew,
+                amend_to: None,
             });
         }
         self.inner.restore(adopted, last_client_seq);
@@ -506,6 +542,12 @@ impl OrderDesk {
             self.paper.as_deref(),
             &order,
         ))
+    }
+
+    /// Amends sent (sizes reduced in place).
+    #[getter]
+    fn amends(&self) -> u64 {
+        self.inner.amends
     }
 
     /// Orders placed.

@@ -16,14 +16,17 @@ use super::risk::RiskCore;
 use super::risk_gate::PreTradeGate;
 use crate::arg_error::ArgError;
 use crate::engine::{fair, Assessed, Engine, EngineConfig, FillRecord, Outcome, Overlay, Parts};
-use crate::model::Rounding;
+use crate::model::Price;
+use crate::orders::desk::Target;
+use crate::orders::Qty;
 use crate::symbol_book::Status;
 
 /// `(fill tuple, price, signed_qty, mark, now)`: a fill applied in a batch (see `run_batch`).
 type FillRow = (FillTuple, f64, f64, f64, f64);
 
-/// `(status, fair, half, skew, fits, bids, asks)`: a step's quote decision (see `step`).
-type DecisionRow = (u8, f64, f64, f64, u64, Vec<(i64, f64)>, Vec<(i64, f64)>);
+/// `(status, fair, half, skew, fits, bids, asks)`: a step's quote decision (see `step`), the
+/// targets as `(price_ticks, lots)`.
+type DecisionRow = (u8, f64, f64, f64, u64, Vec<(i64, i64)>, Vec<(i64, i64)>);
 
 /// The engine step of one symbol over its components (each still usable from Python between
 /// calls): the book, the quote model, the order desk, the risk manager (with its gate), the
@@ -139,23 +142,20 @@ impl PaperNames<'_> {
 }
 
 fn decision_row(
-    lot: &crate::model::LotSize,
-    parts_bids: &[(i64, crate::orders::Qty)],
-    parts_asks: &[(i64, crate::orders::Qty)],
+    bids: &[Target],
+    asks: &[Target],
     d: &crate::quote::Decision,
     fits: u64,
 ) -> DecisionRow {
-    let rows = |targets: &[(i64, crate::orders::Qty)]| {
-        targets.iter().map(|(p, q)| (*p, lot.units(*q))).collect()
-    };
+    let rows = |targets: &[Target]| targets.iter().map(|(p, q)| (p.ticks(), q.lots())).collect();
     (
         d.status as u8,
         d.fair,
         d.half,
         d.skew,
         fits,
-        rows(parts_bids),
-        rows(parts_asks),
+        rows(bids),
+        rows(asks),
     )
 }
 
@@ -272,10 +272,9 @@ impl EngineCore {
                 Outcome::Halted { cancelled } => (1 + u8::from(cancelled), None),
                 Outcome::Flatten => (3, None),
                 Outcome::Quoted(d) => {
-                    let lot = *parts.desk.lot();
                     let fits = parts.quoter.calibration().fits();
                     let (bids, asks) = engine.targets();
-                    (4, Some(decision_row(&lot, bids, asks, &d, fits)))
+                    (4, Some(decision_row(bids, asks, &d, fits)))
                 }
             })
         })
@@ -303,27 +302,33 @@ impl EngineCore {
         })
     }
 
-    /// Diffs the desk towards a Python strategy's `bids` and `asks` (`(price_ticks, qty)`
-    /// pairs, best first, sizes rounded down to whole lots) after `assess`; only the side
-    /// that shrinks the position while reducing. NaN, ±inf or negative sizes are refused
-    /// (ValueError naming `bids` or `asks`).
+    /// Diffs the desk towards a Python strategy's `bids` and `asks` (`(price_ticks, lots)`
+    /// integer pairs, best first) after `assess`; only the side that shrinks the position
+    /// while reducing. A negative size is refused (ValueError naming `bids` or `asks`).
     fn submit(
         &mut self,
         py: Python<'_>,
-        bids: Vec<(i64, f64)>,
-        asks: Vec<(i64, f64)>,
+        bids: Vec<(i64, i64)>,
+        asks: Vec<(i64, i64)>,
         fair_ticks: f64,
         now: f64,
     ) -> PyResult<()> {
+        let targets = |arg: &'static str, pairs: Vec<(i64, i64)>| {
+            pairs
+                .into_iter()
+                .map(|(price, lots)| {
+                    if lots < 0 {
+                        return Err(ArgError::new(
+                            arg,
+                            format!("sizes must be >= 0, got {lots}"),
+                        ));
+                    }
+                    Ok((Price(price), Qty(lots)))
+                })
+                .collect::<Result<Vec<Target>, ArgError>>()
+        };
+        let (bids, asks) = (targets("bids", bids)?, targets("asks", asks)?);
         self.with_parts(py, false, |engine, parts, _| {
-            let lot = *parts.desk.lot();
-            let lots = |arg: &'static str, targets: Vec<(i64, f64)>| {
-                targets
-                    .into_iter()
-                    .map(|(price, qty)| Ok((price, lot.lots(arg, qty, Rounding::Down)?)))
-                    .collect::<Result<Vec<_>, ArgError>>()
-            };
-            let (bids, asks) = (lots("bids", bids)?, lots("asks", asks)?);
             Ok(engine.submit(parts, &bids, &asks, fair_ticks, now)?)
         })
     }
@@ -496,5 +501,5 @@ pub fn ladder_prices(best: i64, direction: i64, levels: usize, spacing: i64) -> 
         spacing,
         &mut out,
     );
-    out.into_iter().map(|(price, _)| price).collect()
+    out.into_iter().map(|(price, _)| price.ticks()).collect()
 }

@@ -7,7 +7,7 @@ use pyo3::types::{PyList, PySet};
 
 use super::order_book::OrderBook;
 use crate::book::Side as BookSide;
-use crate::model::{ClientId, LotSize, Prefixes, Qty, Rounding};
+use crate::model::{ClientId, LotSize, Prefixes, Price, Qty, Rounding};
 use crate::paper::{self, Event, NewOrder, PaperConfig};
 
 /// A fill's tuple for Python: `(client_id, ts, fill_id, side sign, price_ticks, qty, fee,
@@ -25,7 +25,7 @@ pub(super) fn fill_tuple(
         f64,
         u64,
         i64,
-        i64,
+        Price,
         Qty,
         f64,
         bool,
@@ -37,7 +37,7 @@ pub(super) fn fill_tuple(
         ts,
         fill_id,
         side,
-        price,
+        price.ticks(),
         lot.units(qty),
         fee,
         maker,
@@ -171,7 +171,7 @@ impl PaperSim {
             client_id: self.prefixes.parse(&client_id),
             symbol,
             side,
-            price_ticks,
+            price_ticks: Price(price_ticks),
             qty: self.inner.lot().lots("qty", qty, Rounding::Nearest)?,
             post_only,
         };
@@ -182,6 +182,16 @@ impl PaperSim {
     fn cancel(&mut self, client_id: &str, now: f64) -> PyResult<()> {
         let client_id = self.prefixes.parse(client_id);
         Ok(self.inner.cancel(client_id, now)?)
+    }
+
+    /// Sends an amend reducing the order `client_id` to `qty` in total (filled part included,
+    /// > 0, rounded to the nearest lot); it lands after the cancel latency. The order keeps
+    /// its queue position; one that filled `qty` or more by then is cancelled; an order not
+    /// resting, or a `qty` that does not reduce it, gets an amend reject.
+    fn amend(&mut self, client_id: &str, qty: f64, now: f64) -> PyResult<()> {
+        let qty = self.inner.lot().lots("qty", qty, Rounding::Nearest)?;
+        let client_id = self.prefixes.parse(client_id);
+        Ok(self.inner.amend(client_id, qty, now)?)
     }
 
     /// Processes orders and cancels that have reached the venue by `now`.
@@ -230,6 +240,19 @@ impl PaperSim {
                 } => (4u8, self.prefixes.format(client_id), ts, reason)
                     .into_pyobject(py)?
                     .into_any(),
+                Event::Amended { client_id, ts, qty } => {
+                    let qty = self.inner.lot().units(qty);
+                    (5u8, self.prefixes.format(client_id), ts, qty)
+                        .into_pyobject(py)?
+                        .into_any()
+                }
+                Event::AmendRejected {
+                    client_id,
+                    ts,
+                    reason,
+                } => (6u8, self.prefixes.format(client_id), ts, reason)
+                    .into_pyobject(py)?
+                    .into_any(),
             };
             out.append(item)?;
         }
@@ -248,7 +271,7 @@ impl PaperSim {
         let qty = self.inner.lot().lots("qty", qty, Rounding::Down)?;
         Ok(self
             .inner
-            .on_trade(price_ticks, qty, buyer_aggressor, now)?)
+            .on_trade(Price(price_ticks), qty, buyer_aggressor, now)?)
     }
 
     /// The visible book at `now` as `(k, 2)` price, size arrays, best first (what
@@ -268,15 +291,18 @@ impl PaperSim {
         Ok(self.inner.on_book(bid_rows, ask_rows, now)?)
     }
 
-    /// The visible book at `now`: the top `levels` of each side of `book`, read directly
-    /// (the same values as `on_book(book.bids(levels), book.asks(levels), now)`).
+    /// The visible book at `now`: the top `levels` of each side of `book`, read directly as
+    /// the book's integers and converted exactly to ticks and lots (a size that is not a whole
+    /// number of lots counts rounded down as liquidity, rounded up as queue ahead).
     fn on_book_from(&mut self, book: PyRef<'_, OrderBook>, levels: i64, now: f64) -> PyResult<()> {
         let levels = usize::try_from(levels)
             .map_err(|_| PyValueError::new_err(format!("levels: must be >= 0, got {levels}")))?;
         let book = book.inner.book();
-        Ok(self.inner.on_book(
-            book.float_levels(BookSide::Bid, levels),
-            book.float_levels(BookSide::Ask, levels),
+        Ok(self.inner.on_book_scaled(
+            book.scaled_levels(BookSide::Bid, levels),
+            book.scaled_levels(BookSide::Ask, levels),
+            book.price_scale,
+            book.qty_scale,
             now,
         )?)
     }

@@ -9,8 +9,8 @@ use super::features::Features;
 use crate::quote::calibration::MAX_DEPTH_TICKS;
 use crate::quote::{self, CalibrationConfig, Inputs, Model, ModelParams, QuoteConfig, Warmup};
 
-/// `(status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits)`: see `QuoteCore.decide`.
-type DecisionTuple = (u8, i64, i64, f64, f64, f64, f64, f64, u64);
+/// `(status, bid, ask, bid_lots, ask_lots, fair, half, skew, fits)`: see `QuoteCore.decide`.
+type DecisionTuple = (u8, i64, i64, i64, i64, f64, f64, f64, u64);
 
 /// The quote model of one symbol and its online calibration (`Quoter` wraps it): features,
 /// position and overlay multipliers in, best bid and ask (ticks) and their sizes out. Bad
@@ -164,8 +164,9 @@ impl QuoteCore {
 
     /// One decision: reads `best_bid`, `best_ask`, `mid`, `microprice` and `imbalance` of
     /// `features` (a `Features` record directly, other objects by attribute), feeds the
-    /// calibration the mid, and returns `(status, bid, ask, bid_qty, ask_qty, fair, half, skew,
-    /// fits)`: status 0 quoting, 1 no_book, 2 halted, 3 warming_up; prices in ticks; a size of 0
+    /// calibration the mid, and returns `(status, bid, ask, bid_lots, ask_lots, fair, half, skew,
+    /// fits)`: status 0 quoting, 1 no_book, 2 halted, 3 warming_up; prices in ticks, sizes in
+    /// whole lots (rounded down: never more than the model asked for); a size of 0
     /// means no order on that side; `fits` counts the calibration's fits (params change only
     /// with it). Inputs the model cannot price (a NaN position, an infinite price) raise
     /// `ValueError`.
@@ -198,10 +199,10 @@ impl QuoteCore {
         })?;
         Ok((
             d.status as u8,
-            d.bid,
-            d.ask,
-            d.bid_qty,
-            d.ask_qty,
+            d.bid.ticks(),
+            d.ask.ticks(),
+            d.bid_qty.lots(),
+            d.ask_qty.lots(),
             d.fair,
             d.half,
             d.skew,

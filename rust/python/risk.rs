@@ -5,7 +5,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::risk_gate::PreTradeGate;
-use crate::risk::{KillAction, KillResume, Reason, RiskConfig, RiskInputs, RiskManager};
+use crate::risk::{KillAction, KillResume, RiskConfig, RiskInputs, RiskManager};
+use crate::risk_gate::TradingState;
 
 /// The trading state of one symbol (`RiskManager` wraps it): evaluated from the book's flags,
 /// its age, the feed's lag, toxicity, PnL and position; hands the state and limits to `gate`
@@ -131,9 +132,34 @@ impl RiskCore {
         Ok(self.inner.evaluate(&x, &mut gate.inner) as u8)
     }
 
-    /// The capped marketable order while flattening: `(side, price_ticks, qty)` or None.
-    fn flatten_target(&self, best_bid: f64, best_ask: f64) -> Option<(i64, i64, f64)> {
-        self.inner.flatten_target(best_bid, best_ask)
+    /// The capped marketable order while flattening: `(side, price_ticks, lots)` or None.
+    fn flatten_target(
+        &self,
+        py: Python<'_>,
+        best_bid: f64,
+        best_ask: f64,
+    ) -> PyResult<Option<(i64, i64, i64)>> {
+        let gate = self
+            .gate
+            .bind(py)
+            .try_borrow()
+            .map_err(|_| PyRuntimeError::new_err("gate: in use elsewhere"))?;
+        Ok(self.inner.flatten_target(best_bid, best_ask, &gate.inner))
+    }
+
+    /// Holds the state at `state` (a code) or worse for `source` until `clear_override`
+    /// (see `RiskManager.override`).
+    fn set_override(&mut self, source: &str, state: u8, flatten: bool) -> PyResult<()> {
+        let floor = TradingState::from_code(state).ok_or_else(|| {
+            PyValueError::new_err(format!("state: must be 0, 1 or 2, got {state}"))
+        })?;
+        self.inner.set_override(source, floor, flatten);
+        Ok(())
+    }
+
+    /// Lifts the override of `source`.
+    fn clear_override(&mut self, source: &str) {
+        self.inner.clear_override(source);
     }
 
     /// Manual resume after the kill switch (the peak restarts from the next PnL).
@@ -155,7 +181,7 @@ impl RiskCore {
     /// Why the state is not active, in the order found.
     #[getter]
     fn reasons<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let names: Vec<&str> = self.inner.reasons.iter().map(Reason::name).collect();
+        let names: Vec<&str> = self.inner.reason_names().collect();
         PyTuple::new(py, names)
     }
 

@@ -72,7 +72,8 @@ impl PreTradeGate {
                 return Err(err.into());
             }
         };
-        Ok(lot.units(self.inner.allow(side, price_ticks, qty, working, now)))
+        let price = crate::model::Price(price_ticks);
+        Ok(lot.units(self.inner.allow(side, price, qty, working, now)))
     }
 
     /// Inputs refused (bad `set` or `allow` arguments).
@@ -91,6 +92,18 @@ impl PreTradeGate {
     #[getter]
     fn position(&self) -> f64 {
         self.inner.lot().signed_units(self.inner.position())
+    }
+
+    /// The signed position last set, in lots.
+    #[getter]
+    fn position_lots(&self) -> i64 {
+        self.inner.position()
+    }
+
+    /// `qty` (base units, finite and >= 0) in whole lots, rounded down: how a size from the
+    /// configuration becomes a cap in lots. Bad sizes raise ValueError naming `qty`.
+    fn lots(&self, qty: f64) -> PyResult<i64> {
+        Ok(self.inner.lot().lots("qty", qty, Rounding::Down)?.lots())
     }
 
     /// The trading state code last set (2, halted, after a refused `set`).

@@ -9,9 +9,10 @@
 //! the fit (no jump at the end of the warm-up); the model is recomputed only when a refit
 //! changes them, and turned into ticks at each decision's fair value.
 //! Prices are rounded away from fair to the tick and clamped so that no quote crosses the touch
-//! (post-only); the spread never falls below what covers the round-trip maker fee. Sizes, in
-//! whole lots, shrink on the side that would grow inventory; a side is dropped at the position
-//! limit.
+//! (post-only); the spread never falls below what covers the round-trip maker fee. Prices come
+//! out as whole ticks ([`Price`]) and sizes as whole lots ([`Qty`], rounded down, so a size never
+//! exceeds what the model asked for): the desk and the gate take them as they are. Sizes shrink
+//! on the side that would grow inventory; a side is dropped at the position limit.
 //!
 //! A port of the numeric part of the Python `Quoter.decide` (before the Rust port) with the
 //! same float operations in the same order; the ladders (levels beyond the best) are built by
@@ -23,6 +24,7 @@ pub mod models;
 
 use crate::arg_error::ArgError;
 use crate::arg_error::{finite, non_negative, positive};
+use crate::model::{LotSize, Price, Qty, Rounding};
 
 pub use calibration::{fit_intensity, Calibration, CalibrationConfig, ModelParams};
 pub use models::{avellaneda_stoikov, glft};
@@ -211,14 +213,14 @@ impl Inputs {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Decision {
     pub status: Status,
-    /// Best bid price in ticks.
-    pub bid: i64,
-    /// Best ask price in ticks.
-    pub ask: i64,
-    /// Bid size in base units (whole lots); 0: no bid.
-    pub bid_qty: f64,
-    /// Ask size in base units (whole lots); 0: no ask.
-    pub ask_qty: f64,
+    /// Best bid price.
+    pub bid: Price,
+    /// Best ask price.
+    pub ask: Price,
+    /// Bid size in lots; 0: no bid.
+    pub bid_qty: Qty,
+    /// Ask size in lots; 0: no ask.
+    pub ask_qty: Qty,
     /// Fair value in ticks.
     pub fair: f64,
     /// Half-spread in ticks, after multipliers and the fee floor.
@@ -231,10 +233,10 @@ impl Decision {
     fn empty(status: Status) -> Self {
         Decision {
             status,
-            bid: 0,
-            ask: 0,
-            bid_qty: 0.0,
-            ask_qty: 0.0,
+            bid: Price(0),
+            ask: Price(0),
+            bid_qty: Qty::ZERO,
+            ask_qty: Qty::ZERO,
             fair: f64::NAN,
             half: f64::NAN,
             skew: f64::NAN,
@@ -247,6 +249,7 @@ impl Decision {
 pub struct Quoter {
     cfg: QuoteConfig,
     calibration: Calibration,
+    lot: LotSize,
     inv_tick: f64,
     /// `0.5e-4 · max(min_spread_bps, 2·maker_fee_bps + fee_margin_bps)`: per tick of fair.
     min_half_per_fair: f64,
@@ -260,7 +263,7 @@ pub struct Quoter {
     scale: f64,
     /// Sizes for the `(position, size_mult)` bits last asked for.
     sized_for: (u64, u64),
-    sizes: (f64, f64),
+    sizes: (Qty, Qty),
     /// Decisions refused for bad inputs.
     pub refused: u64,
 }
@@ -278,6 +281,7 @@ impl Quoter {
         };
         let model = spread_and_skew(&cfg, cfg.prior);
         let mut quoter = Quoter {
+            lot: LotSize::new(cfg.lot_size)?,
             inv_tick: 1.0 / cfg.tick_size,
             min_half_per_fair: 0.5e-4 * min_spread_bps,
             params: (cfg.prior, false),
@@ -287,7 +291,7 @@ impl Quoter {
             model_fits: 0,
             scale: f64::NAN,
             sized_for: (0, 0),
-            sizes: (0.0, 0.0),
+            sizes: (Qty::ZERO, Qty::ZERO),
             refused: 0,
         };
         quoter.sizes = quoter.compute_sizes(0.0, 1.0)?;
@@ -417,8 +421,8 @@ impl Quoter {
         }
         let touch_bid = to_ticks(x.best_bid * inv, "best_bid")?;
         let touch_ask = to_ticks(x.best_ask * inv, "best_ask")?;
-        let mut bid = raw_bid as i64;
-        let mut ask = raw_ask as i64;
+        let mut bid = Price(raw_bid as i64);
+        let mut ask = Price(raw_ask as i64);
         if bid >= touch_ask {
             // post-only: never cross the touch
             bid = touch_ask - 1;
@@ -432,15 +436,15 @@ impl Quoter {
             status: Status::Quoting,
             bid,
             ask,
-            bid_qty: if bid_qty > 0.0 && x.position < limit {
+            bid_qty: if x.position < limit {
                 bid_qty
             } else {
-                0.0
+                Qty::ZERO
             },
-            ask_qty: if ask_qty > 0.0 && x.position > -limit {
+            ask_qty: if x.position > -limit {
                 ask_qty
             } else {
-                0.0
+                Qty::ZERO
             },
             fair,
             half,
@@ -449,7 +453,7 @@ impl Quoter {
     }
 
     /// Bid and ask sizes in whole lots: shrunk on the side that would grow inventory.
-    fn sizes(&mut self, position: f64, size_mult: f64) -> Result<(f64, f64), ArgError> {
+    fn sizes(&mut self, position: f64, size_mult: f64) -> Result<(Qty, Qty), ArgError> {
         let key = (position.to_bits(), size_mult.to_bits());
         if key != self.sized_for {
             self.sizes = self.compute_sizes(position, size_mult)?;
@@ -458,22 +462,24 @@ impl Quoter {
         Ok(self.sizes)
     }
 
-    fn compute_sizes(&self, position: f64, size_mult: f64) -> Result<(f64, f64), ArgError> {
+    /// Sizes rounded down to whole lots (a size within 1e-9 of a lot multiple, float noise like
+    /// 2.9999999999999996 lots, counts as that multiple).
+    fn compute_sizes(&self, position: f64, size_mult: f64) -> Result<(Qty, Qty), ArgError> {
         let cfg = &self.cfg;
         // Python's max(-1.0, min(1.0, x)): NaN gives 1.0
         let frac = position / cfg.max_position;
         let frac = if frac < 1.0 { frac } else { 1.0 };
         let frac = if frac > -1.0 { frac } else { -1.0 };
         let size = cfg.base_size * size_mult;
-        let bid = to_lots(size * (-cfg.size_eta * frac).exp(), cfg.lot_size);
-        let ask = to_lots(size * (cfg.size_eta * frac).exp(), cfg.lot_size);
-        if bid.is_finite() && ask.is_finite() {
-            Ok((bid, ask))
-        } else {
-            Err(ArgError::new(
+        let bid = size * (-cfg.size_eta * frac).exp();
+        let ask = size * (cfg.size_eta * frac).exp();
+        let lots = |units: f64| self.lot.lots("size_mult", units, Rounding::Down);
+        match (lots(bid), lots(ask)) {
+            (Ok(bid), Ok(ask)) => Ok((bid, ask)),
+            _ => Err(ArgError::new(
                 "size_mult",
-                format!("sizes are not finite (size_mult={size_mult}, position={position})"),
-            ))
+                format!("sizes are not finite lots (size_mult={size_mult}, position={position})"),
+            )),
         }
     }
 }
@@ -521,22 +527,16 @@ fn in_tick_range(ticks: f64) -> bool {
 }
 
 /// `round(price_ticks)` as Python rounds (ties to even).
-fn to_ticks(price_ticks: f64, arg: &'static str) -> Result<i64, ArgError> {
+fn to_ticks(price_ticks: f64, arg: &'static str) -> Result<Price, ArgError> {
     let ticks = price_ticks.round_ties_even();
     if in_tick_range(ticks) {
-        Ok(ticks as i64)
+        Ok(Price(ticks as i64))
     } else {
         Err(ArgError::new(
             arg,
             format!("not a finite price in ticks: {price_ticks}"),
         ))
     }
-}
-
-/// Rounds down to whole lots (a tiny epsilon absorbs float noise like 2.9999999); the quote
-/// model's sizes and the pre-trade gate's allowance use it alike.
-pub fn to_lots(qty: f64, lot: f64) -> f64 {
-    (qty / lot + 1e-9).floor() * lot
 }
 
 #[cfg(test)]
@@ -568,10 +568,10 @@ mod tests {
         let mut q = quoter(|c| c.skew_adj = 0.0);
         let d = q.decide(&Inputs::new(100.00, 100.10, 0.0, 1.0)).unwrap();
         assert_eq!(d.status, Status::Quoting);
-        assert_eq!(d.bid as f64, (d.fair - d.half).floor());
-        assert_eq!(d.ask as f64, (d.fair + d.half).ceil());
+        assert_eq!(d.bid.ticks() as f64, (d.fair - d.half).floor());
+        assert_eq!(d.ask.ticks() as f64, (d.fair + d.half).ceil());
         assert!((d.fair - 10005.0).abs() < 1e-9);
-        assert_eq!((d.bid_qty, d.ask_qty), (0.01, 0.01));
+        assert_eq!((d.bid_qty, d.ask_qty), (Qty(100), Qty(100)));
     }
 
     #[test]
@@ -603,8 +603,8 @@ mod tests {
                 let ask = bid + spread as f64 * TICK;
                 for (bs, asz) in [(0.01, 5.0), (5.0, 0.01), (1.0, 1.0)] {
                     let d = q.decide(&book(bid, ask, bs, asz, position)).unwrap();
-                    assert!(d.bid < (ask / TICK).round() as i64);
-                    assert!(d.ask > (bid / TICK).round() as i64);
+                    assert!(d.bid < Price((ask / TICK).round() as i64));
+                    assert!(d.ask > Price((bid / TICK).round() as i64));
                 }
             }
         }
@@ -618,13 +618,13 @@ mod tests {
             ..Inputs::new(100.0, 100.1, position, 1.0)
         };
         let d = q.decide(&at(0.1, 1.0)).unwrap();
-        assert!(d.bid_qty == 0.0 && d.ask_qty > 0.0);
+        assert!(d.bid_qty == Qty::ZERO && d.ask_qty.is_positive());
         let d = q.decide(&at(-0.1, 1.0)).unwrap();
-        assert!(d.bid_qty > 0.0 && d.ask_qty == 0.0);
+        assert!(d.bid_qty.is_positive() && d.ask_qty == Qty::ZERO);
         let d = q.decide(&at(0.05, 0.5)).unwrap();
-        assert!(d.bid_qty == 0.0 && d.ask_qty > 0.0);
+        assert!(d.bid_qty == Qty::ZERO && d.ask_qty.is_positive());
         let d = q.decide(&at(0.0, 0.0)).unwrap(); // no limit at all: nothing
-        assert!(d.bid_qty == 0.0 && d.ask_qty == 0.0 && d.status == Status::Quoting);
+        assert!(d.bid_qty == Qty::ZERO && d.ask_qty == Qty::ZERO && d.status == Status::Quoting);
     }
 
     #[test]
@@ -647,19 +647,19 @@ mod tests {
             c.size_eta = 0.0;
         });
         let d = q.decide(&Inputs::new(100.0, 100.1, 0.0, 1.0)).unwrap();
-        assert_eq!(d.bid_qty, 3.0 * 0.0001);
+        assert_eq!(d.bid_qty, Qty(3));
         let half = Inputs {
             size_mult: 0.5,
             ..Inputs::new(100.0, 100.1, 0.0, 1.0)
         };
         let d = q.decide(&half).unwrap();
-        assert_eq!(d.bid_qty, 0.0001); // 1.5 lots: one
+        assert_eq!(d.bid_qty, Qty(1)); // 1.5 lots: one
         let tiny = Inputs {
             size_mult: 0.1,
             ..half
         };
         let d = q.decide(&tiny).unwrap();
-        assert!(d.status == Status::Quoting && d.bid_qty == 0.0 && d.ask_qty == 0.0);
+        assert!(d.status == Status::Quoting && d.bid_qty == Qty::ZERO && d.ask_qty == Qty::ZERO);
     }
 
     #[test]
@@ -674,10 +674,12 @@ mod tests {
         };
         let d = q.decide(&halted).unwrap();
         assert_eq!(d.status, Status::Halted);
-        assert!(d.bid_qty == 0.0 && d.ask_qty == 0.0 && d.fair.is_nan() && d.half.is_nan());
+        assert!(
+            d.bid_qty == Qty::ZERO && d.ask_qty == Qty::ZERO && d.fair.is_nan() && d.half.is_nan()
+        );
         let d = q.decide(&Inputs::new(100.0, 100.1, 0.0, 1.0)).unwrap();
         assert_eq!(d.status, Status::WarmingUp);
-        assert!(d.fair.is_nan() && d.bid_qty == 0.0);
+        assert!(d.fair.is_nan() && d.bid_qty == Qty::ZERO);
         let mut fallback = quoter(|_| {});
         let d = fallback
             .decide(&Inputs::new(100.0, 100.1, 0.0, 1.0))

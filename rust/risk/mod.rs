@@ -11,6 +11,7 @@ mod reasons;
 pub use reasons::{Reason, Reasons};
 
 use crate::arg_error::{non_negative, positive, ArgError};
+use crate::model::Rounding;
 use crate::risk_gate::{PreTradeGate, TradingState};
 
 /// What a kill-switch or session-loss trip does while a position is held.
@@ -142,6 +143,8 @@ pub struct RiskManager {
     pub gate_error: String,
     disturbed: bool,
     calm_since: Option<f64>,
+    /// External floors on the state, in the order set: `(source, floor, flatten)`.
+    overrides: Vec<(String, TradingState, bool)>,
 }
 
 impl RiskManager {
@@ -165,6 +168,7 @@ impl RiskManager {
             gate_error: String::new(),
             disturbed: false,
             calm_since: None,
+            overrides: Vec::new(),
         })
     }
 
@@ -271,7 +275,32 @@ impl RiskManager {
 
     /// Hands the state, position and limit to the gate; a gate that refuses them (it halts
     /// itself until a valid set) halts with `gate_refused`, its error kept in `gate_error`.
-    fn set(&mut self, state: TradingState, position: f64, gate: &mut PreTradeGate) -> TradingState {
+    fn set(
+        &mut self,
+        mut state: TradingState,
+        position: f64,
+        gate: &mut PreTradeGate,
+    ) -> TradingState {
+        // external floors apply after the symbol's own decision
+        for index in 0..self.overrides.len() {
+            let (_, mut floor, flatten) = self.overrides[index];
+            if flatten && state != TradingState::Halted {
+                // a trip acted on by flattening
+                let flat = position.abs() < 0.5 * self.cfg.lot_size;
+                floor = if flat {
+                    TradingState::Halted
+                } else {
+                    TradingState::Reducing
+                };
+                self.flattening = !flat;
+            }
+            if floor as u8 > state as u8 {
+                state = floor;
+            }
+            if floor != TradingState::Active {
+                self.reasons.push(Reason::Override(index));
+            }
+        }
         self.state = match gate.set(state, position, self.limit) {
             Ok(()) => state,
             Err(err) => {
@@ -352,6 +381,36 @@ impl RiskManager {
         self.peak = None;
     }
 
+    /// Holds the state at `floor` or worse for `source` (an operator's halt, a portfolio-wide
+    /// limit) until [`RiskManager::clear_override`]; `source` joins the reasons while it
+    /// holds. `flatten` acts like a trip acted on by flattening whatever `kill_action` says:
+    /// reducing (flattening) while a position is held, halted once flat. Applied at the next
+    /// evaluation; setting a source again keeps its place in the order.
+    pub fn set_override(&mut self, source: &str, floor: TradingState, flatten: bool) {
+        match self.overrides.iter_mut().find(|(s, _, _)| s == source) {
+            Some(entry) => *entry = (source.to_owned(), floor, flatten),
+            None => self.overrides.push((source.to_owned(), floor, flatten)),
+        }
+    }
+
+    /// Lifts the override of `source` (none: nothing changes).
+    pub fn clear_override(&mut self, source: &str) {
+        self.overrides.retain(|(s, _, _)| s != source);
+    }
+
+    /// The overrides in force: `(source, floor, flatten)`, in the order set.
+    pub fn overrides(&self) -> &[(String, TradingState, bool)] {
+        &self.overrides
+    }
+
+    /// The names of the reasons of the last evaluation (an override's is its source).
+    pub fn reason_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.reasons.iter().map(|r| match r {
+            Reason::Override(i) => self.overrides.get(i).map_or("override", |o| o.0.as_str()),
+            other => other.name(),
+        })
+    }
+
     /// A new session: lifts the session stop; the loss counts from the next PnL seen.
     pub fn reset_session(&mut self) {
         self.session_stopped = false;
@@ -359,18 +418,26 @@ impl RiskManager {
     }
 
     /// The capped marketable order that shrinks the position while flattening: `(side +1 buy
-    /// / -1 sell, price_ticks, qty)`, or None when not flattening or the touch it must cross
-    /// (`best_bid` to sell, `best_ask` to buy) is unknown. Its size is the position, at most
-    /// `flatten_max_qty`; its price at most `flatten_max_bps` through the touch, in whole
-    /// ticks.
-    pub fn flatten_target(&self, best_bid: f64, best_ask: f64) -> Option<(i64, i64, f64)> {
+    /// / -1 sell, price_ticks, lots)`, or None when not flattening or the touch it must cross
+    /// (`best_bid` to sell, `best_ask` to buy) is unknown. Its size is the gate's position in
+    /// lots, at most `flatten_max_qty` (rounded down to whole lots); its price at most
+    /// `flatten_max_bps` through the touch, in whole ticks.
+    pub fn flatten_target(
+        &self,
+        best_bid: f64,
+        best_ask: f64,
+        gate: &PreTradeGate,
+    ) -> Option<(i64, i64, i64)> {
         if !self.flattening {
             return None;
         }
         let cfg = &self.cfg;
-        let mut qty = self.position.abs();
+        let mut qty = gate.position().abs();
         if cfg.flatten_max_qty > 0.0 {
-            qty = qty.min(cfg.flatten_max_qty);
+            let cap = gate
+                .lot()
+                .lots("flatten_max_qty", cfg.flatten_max_qty, Rounding::Down);
+            qty = qty.min(cap.map_or(0, |cap| cap.lots()));
         }
         let cap = cfg.flatten_max_bps * 1e-4;
         if self.position > 0.0 {

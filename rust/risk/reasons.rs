@@ -20,10 +20,14 @@ pub enum Reason {
     PnlNotFinite,
     LimitNotFinite,
     GateRefused,
+    /// An external floor on the state ([`super::RiskManager::set_override`]), by its index
+    /// among the overrides in force: its name is the override's source.
+    Override(usize),
 }
 
 impl Reason {
-    /// The reason's name (`drawdown`, `book_stale`, …).
+    /// The reason's name (`drawdown`, `book_stale`, …; an override's is its source, see
+    /// [`super::RiskManager::reason_names`]).
     pub fn name(self) -> &'static str {
         match self {
             Reason::Drawdown => "drawdown",
@@ -41,51 +45,41 @@ impl Reason {
             Reason::PnlNotFinite => "pnl_not_finite",
             Reason::LimitNotFinite => "limit_not_finite",
             Reason::GateRefused => "gate_refused",
+            Reason::Override(_) => "override",
         }
     }
 }
 
-/// At most one of each reason is pushed per evaluation, so this many always fit.
-const CAPACITY: usize = 16;
-
-/// The reasons of one evaluation, in the order they were found.
-#[derive(Clone, Copy, Debug, Default)]
+/// The reasons of one evaluation, in the order they were found (the buffer is kept, so an
+/// evaluation allocates nothing once it has grown).
+#[derive(Clone, Debug, Default)]
 pub struct Reasons {
-    items: [Option<Reason>; CAPACITY],
-    len: usize,
+    items: Vec<Reason>,
 }
 
 impl Reasons {
     /// Empties the list.
     pub fn clear(&mut self) {
-        self.len = 0;
+        self.items.clear();
     }
 
-    /// Appends `reason` (a list already full keeps its first reasons).
+    /// Appends `reason`.
     pub fn push(&mut self, reason: Reason) {
-        if let Some(slot) = self.items.get_mut(self.len) {
-            *slot = Some(reason);
-            self.len += 1;
-        }
+        self.items.push(reason);
     }
 
     /// How many reasons there are.
     pub fn len(&self) -> usize {
-        self.len
+        self.items.len()
     }
 
     /// True when there is none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.items.is_empty()
     }
 
     /// The reasons in order.
     pub fn iter(&self) -> impl Iterator<Item = Reason> + '_ {
-        self.items[..self.len].iter().flatten().copied()
-    }
-
-    /// The reasons' names joined by `,` (the halt's cancel detail).
-    pub fn joined(&self) -> String {
-        self.iter().map(Reason::name).collect::<Vec<_>>().join(",")
+        self.items.iter().copied()
     }
 }

@@ -140,12 +140,40 @@ fn flatten_crosses_the_touch_by_at_most_the_cap() {
     c.flatten_max_qty = 0.2;
     let (mut r, mut g) = (RiskManager::new(c).unwrap(), gate());
     r.evaluate(&inputs(0.0, 0.5, 100.0), &mut g);
-    assert_eq!(r.flatten_target(100.0, 100.01), None);
+    assert_eq!(r.flatten_target(100.0, 100.01, &g), None);
     r.evaluate(&inputs(1.0, 0.5, 0.0), &mut g);
     assert!(r.flattening);
-    // 10 bps under a bid of 100: 99.90, a sell of at most 0.2
-    assert_eq!(r.flatten_target(100.0, 100.01), Some((-1, 9990, 0.2)));
-    assert_eq!(r.flatten_target(f64::NAN, 100.01), None);
+    // 10 bps under a bid of 100: 99.90, a sell of at most 0.2 (200 lots of 0.001)
+    assert_eq!(r.flatten_target(100.0, 100.01, &g), Some((-1, 9990, 200)));
+    assert_eq!(r.flatten_target(f64::NAN, 100.01, &g), None);
+}
+
+#[test]
+fn overrides_floor_the_state_and_name_their_source() {
+    let (mut r, mut g) = (RiskManager::new(cfg()).unwrap(), gate());
+    r.set_override("operator", TradingState::Reducing, false);
+    r.set_override("portfolio", TradingState::Active, true);
+    assert_eq!(
+        r.evaluate(&inputs(0.0, 0.3, 0.0), &mut g),
+        TradingState::Reducing
+    );
+    assert_eq!(
+        r.reason_names().collect::<Vec<_>>(),
+        ["operator", "portfolio"]
+    );
+    assert!(r.flattening);
+    // flat: a flatten override halts
+    assert_eq!(
+        r.evaluate(&inputs(1.0, 0.0, 0.0), &mut g),
+        TradingState::Halted
+    );
+    r.clear_override("portfolio");
+    r.clear_override("operator");
+    assert_eq!(
+        r.evaluate(&inputs(2.0, 0.0, 0.0), &mut g),
+        TradingState::Active
+    );
+    assert!(r.reasons.is_empty());
 }
 
 #[test]

@@ -91,6 +91,8 @@ def test_circuit_breaker_advice_halts_and_cancels():
 
 def test_portfolio_pnl_average_cost_and_flips():
     p = Portfolio(cash=1000.0)
+    for symbol in ("X", "Y"):
+        p.instrument(symbol, 0.01, 1e-8)
     p.apply_fill("X", 1.0, 100.0, 0.1)
     p.apply_fill("X", 1.0, 110.0, 0.1)
     assert p.position("X").avg_cost == 105.0
@@ -127,6 +129,7 @@ def test_restored_position_drives_the_next_quote():
 def test_a_fill_of_no_size_moves_only_its_fee():
     """It used to divide by zero on a flat position (and crash the engine's event loop)."""
     p = Portfolio()
+    p.instrument("X", 0.01, 1e-8)
     assert p.apply_fill("X", 0.0, 100.0, 0.01) == 0.0
     pos = p.position("X")
     assert (pos.qty, pos.avg_cost, pos.realized, pos.fees) == (0.0, 0.0, 0.0, 0.01)
@@ -197,7 +200,7 @@ class _OutsideTheTouch:
         bid, ask = round(f.best_bid / TICK) - 1, round(f.best_ask / TICK) + 1
         params = ModelParams(1.0, 1.0, 0.5, "prior")
         return QuoteDecision(
-            (Quote(bid, 0.01),), (Quote(ask, 0.02),), (bid + ask) / 2, 1.0, 0.0, params, "quoting"
+            (Quote(bid, 100),), (Quote(ask, 200),), (bid + ask) / 2, 1.0, 0.0, params, "quoting"
         )
 
 

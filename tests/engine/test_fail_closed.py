@@ -44,13 +44,13 @@ def test_a_fill_in_two_parts_leaves_no_ghost_order():
     """129579.556 filled as 34024.903 + the rest was left PartiallyFilled with 1.46e-11
     working: it must be Filled and leave the desk, and a later requote must not cancel it."""
     desk, venue = OrderDesk("X", "mm-X-", lot_size=0.001), Recorder()
-    desk.reconcile([(100, 129579.556)], [], 100.0, 0.0, None, venue)
+    desk.reconcile([(100, 129_579_556)], [], 100.0, 0.0, None, venue)  # lots of 0.001
     desk.apply(2, "mm-X-1", 0.1, "f1", 34024.903)
     row, new = desk.apply(2, "mm-X-1", 0.2, "f2", 129579.556 - 34024.903)
     assert new and row is not None
     assert row[7] == 3  # Filled
     assert desk.orders() == [] and desk.working(BUY) == 0
-    desk.reconcile([(90, 1.0)], [], 100.0, 0.3, None, venue)
+    desk.reconcile([(90, 1000)], [], 100.0, 0.3, None, venue)
     assert [s[0] for s in venue.sent] == ["order", "order"]  # no cancel of a ghost
 
 
@@ -74,7 +74,7 @@ def test_a_nan_position_or_limit_halts_the_gate(state, side):
 @pytest.mark.parametrize("qty", [*BAD, -1.0])
 def test_a_fill_of_a_bad_size_is_refused_and_changes_nothing(qty):
     desk, venue = OrderDesk("X", "mm-X-", lot_size=0.001), Recorder()
-    desk.reconcile([(100, 1.0)], [], 100.0, 0.0, None, venue)
+    desk.reconcile([(100, 1000)], [], 100.0, 0.0, None, venue)
     before = desk.orders()
     with pytest.raises(ValueError, match="qty"):
         desk.apply(2, "mm-X-1", 0.1, "f1", qty)
@@ -131,19 +131,23 @@ RECONCILE = {"fair_ticks": 100.0, "now": 0.0}
 
 
 @pytest.mark.parametrize("arg", ["bids", "asks", *RECONCILE])
-@pytest.mark.parametrize("value", [*BAD, -1.0])
+@pytest.mark.parametrize("value", [*BAD, -1.0, -1, 2**53 + 1, 1.0])
 def test_the_desk_refuses_bad_reconcile_arguments_and_sends_nothing(arg, value):
-    if arg == "now" and value == -1.0:
-        pytest.skip("a negative time is a time")
+    """Target sizes are integer lots: a float is a TypeError, a negative or too large one a
+    ValueError; the fair value and the time are floats that must be finite."""
+    sizes = arg in ("bids", "asks")
+    if not sizes and (value == 1.0 or isinstance(value, int) or (arg, value) == ("now", -1.0)):
+        pytest.skip("a value the fair value or the time may have")
     desk, venue = OrderDesk("X", "mm-X-", lot_size=0.001), Recorder()
-    desk.reconcile([(99, 1.0)], [(101, 1.0)], 100.0, 0.0, None, venue)
+    desk.reconcile([(99, 1000)], [(101, 1000)], 100.0, 0.0, None, venue)
     before, sent = desk.orders(), list(venue.sent)
-    kwargs = {"bids": [(98, 1.0)], "asks": [(102, 1.0)], **RECONCILE}
-    if arg in ("bids", "asks"):
+    kwargs = {"bids": [(98, 1000)], "asks": [(102, 1000)], **RECONCILE}
+    if sizes:
         kwargs[arg] = [(97 if arg == "bids" else 103, value)]
     else:
         kwargs[arg] = value
-    with pytest.raises(ValueError, match=arg):
+    error = TypeError if sizes and isinstance(value, float) else ValueError
+    with pytest.raises(error, match=arg):
         desk.reconcile(gate=None, venue=venue, **kwargs)
     assert desk.orders() == before and venue.sent == sent and desk.refused == 1
 
@@ -161,7 +165,7 @@ def test_the_desk_refuses_bad_restored_sizes(value):
 
 def test_a_fill_with_a_bad_time_is_refused():
     desk, venue = OrderDesk("X", "mm-X-", lot_size=0.001), Recorder()
-    desk.reconcile([(100, 1.0)], [], 100.0, 0.0, None, venue)
+    desk.reconcile([(100, 1000)], [], 100.0, 0.0, None, venue)
     for ts in BAD:
         with pytest.raises(ValueError, match="ts"):
             desk.apply(2, "mm-X-1", ts, "f1", 1.0)
@@ -171,14 +175,14 @@ def test_a_fill_with_a_bad_time_is_refused():
 def test_a_python_gate_answering_nan_vetoes_by_error():
     desk, venue = OrderDesk("X", "mm-X-", lot_size=0.001), Recorder()
     with pytest.raises(ValueError, match="gate"):
-        desk.reconcile([(100, 1.0)], [], 100.0, 0.0, lambda *a: math.nan, venue)
+        desk.reconcile([(100, 1000)], [], 100.0, 0.0, lambda *a: math.nan, venue)
     assert desk.orders() == [] and venue.sent == []
 
 
 def test_a_desk_and_gate_counting_different_lots_are_refused():
     desk, venue = OrderDesk("X", "mm-X-", lot_size=0.01), Recorder()
     with pytest.raises(ValueError, match="lot_size"):
-        desk.reconcile([(100, 1.0)], [], 100.0, 0.0, gate(), venue)
+        desk.reconcile([(100, 1000)], [], 100.0, 0.0, gate(), venue)
     assert venue.sent == []
 
 
@@ -226,6 +230,7 @@ def test_the_portfolio_refuses_bad_fills(arg, value):
     if value == -1.0 and arg in ("signed_qty", "fee"):
         pytest.skip("a sell and a rebate are valid")
     p = Portfolio()
+    p.instrument("X", 0.01, 1e-8)
     p.apply_fill("X", 1.0, 100.0, 0.01)
     before = p.position("X").snapshot()
     fill = {"signed_qty": 1.0, "price": 101.0, "fee": 0.01, arg: value}

@@ -73,6 +73,7 @@ def test_records_every_table_and_restores_open_orders(journal_path):
     j.record_event(o.client_id, "submitted", 1.0)
     j.record_order(o._replace(status=OrderStatus.ACKED, updated=1.5))
     p = Portfolio()
+    p.instrument("X", 0.01, 0.1)
     p.apply_fill("X", -0.5, 100.0, 0.01)
     fill = OrderFilled(o.client_id, 2.0, "f1", Side.SELL, 10_000, 0.5, 0.01, True)
     j.record_fill("X", fill, 100.0, p.position("X").snapshot(), 2.0)

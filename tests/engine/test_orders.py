@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from mmcore.execution import (
+    AmendRejected,
     CancelRejected,
     ExecutionConfig,
     Order,
     OrderAcked,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -20,6 +22,12 @@ from mmcore.execution import (
 from mmcore.strategy import Quote
 
 S = OrderStatus
+LOT = 1e-8  # the desk's lot without a gate or paper venue
+
+
+def quote(price_ticks: int, qty: float) -> Quote:
+    """A target of ``qty`` base units, in the desk's lots."""
+    return Quote(price_ticks, round(qty / LOT))
 
 
 class RecordingVenue:
@@ -59,7 +67,7 @@ def run(events, cancel_after: int | None = None) -> tuple[OrderManager, Order]:
     """One 1.0 bid placed, then ``events``, with a cancel requested before event
     ``cancel_after``: the manager and the order's last snapshot."""
     m, _ = manager()
-    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
     last = m.order(CID)
     for i, ev in enumerate([*events, None]):
         if i == cancel_after:
@@ -109,7 +117,7 @@ def test_fill_before_ack_then_late_ack_is_absorbed():
 
 def test_cancel_ack_before_new_ack_and_late_ack_after_cancel():
     m, _ = manager()
-    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
     m.cancel_all(0.5)
     order, _ = m.on_event(OrderCancelled(CID, 1.0))
     assert order.status is S.CANCELLED and m.orders == {}
@@ -131,27 +139,27 @@ def test_snapshots_carry_what_was_sent():
 
 def test_hysteresis_keeps_orders_within_tolerance_and_replaces_beyond():
     m, venue = manager(tolerance_ticks=2)
-    m.reconcile([Quote(100, 1.0)], [Quote(110, 1.0)], 105, 0.0)
+    m.reconcile([quote(100, 1.0)], [quote(110, 1.0)], 105, 0.0)
     assert len(venue.sent) == 2
-    m.reconcile([Quote(102, 1.0)], [Quote(109, 1.1)], 105, 0.1)  # within 2 ticks, 10 % size
+    m.reconcile([quote(102, 1.0)], [quote(109, 1.1)], 105, 0.1)  # within 2 ticks, 10 % size
     assert len(venue.sent) == 2 and venue.cancelled == []
-    m.reconcile([Quote(103, 1.0)], [Quote(109, 1.0)], 105, 0.2)  # bid moved 3 ticks
+    m.reconcile([quote(103, 1.0)], [quote(109, 1.0)], 105, 0.2)  # bid moved 3 ticks
     assert len(venue.sent) == 3 and venue.cancelled == ["mm-X-1"]
     assert venue.sent[-1].price_ticks == 103
 
 
 def test_tolerance_in_bps_and_max_order_age():
     m, venue = manager(tolerance_bps=10.0, max_order_age_s=5.0)
-    m.reconcile([Quote(10_000, 1.0)], [], 10_000, 0.0)
-    m.reconcile([Quote(10_009, 1.0)], [], 10_000, 1.0)  # 9 bps: kept
+    m.reconcile([quote(10_000, 1.0)], [], 10_000, 0.0)
+    m.reconcile([quote(10_009, 1.0)], [], 10_000, 1.0)  # 9 bps: kept
     assert len(venue.sent) == 1
-    m.reconcile([Quote(10_009, 1.0)], [], 10_000, 6.0)  # too old: replaced
+    m.reconcile([quote(10_009, 1.0)], [], 10_000, 6.0)  # too old: replaced
     assert len(venue.sent) == 2 and venue.cancelled == ["mm-X-1"]
 
 
 def test_unique_client_ids_duplicate_fills_ignored_and_terminal_orders_dropped():
     m, venue = manager()
-    m.reconcile([Quote(100, 1.0), Quote(99, 1.0)], [], 100, 0.0)
+    m.reconcile([quote(100, 1.0), quote(99, 1.0)], [], 100, 0.0)
     ids = [r.client_id for r in venue.sent]
     assert len(set(ids)) == 2
     f = OrderFilled(ids[0], 1.0, "f1", Side.BUY, 100, 1.0, 0.0, True)
@@ -169,14 +177,14 @@ def test_unknown_order_fill_is_still_reported():
 def test_risk_gate_trims_and_vetoes():
     venue = RecordingVenue()
     m = OrderManager("X", venue, ExecutionConfig(), lambda side, p, q, w, now: min(q, 1.5 - w))
-    m.reconcile([Quote(100, 1.0), Quote(99, 1.0), Quote(98, 1.0)], [], 100, 0.0)
+    m.reconcile([quote(100, 1.0), quote(99, 1.0), quote(98, 1.0)], [], 100, 0.0)
     assert [r.qty for r in venue.sent] == [1.0, 0.5]
     assert m.vetoed == 1
 
 
 def test_zero_size_targets_are_never_sent_even_without_a_gate():
     m, venue = manager()
-    m.reconcile([Quote(100, 0.0), Quote(99, 1.0)], [Quote(101, 0.0)], 100, 0.0)
+    m.reconcile([quote(100, 0.0), quote(99, 1.0)], [quote(101, 0.0)], 100, 0.0)
     assert [r.price_ticks for r in venue.sent] == [99]
     assert m.vetoed == 2
 
@@ -185,12 +193,12 @@ def test_pairing_keeps_every_order_some_pairing_can_keep():
     """Orders at 100 and 98, targets 99 and 98, tolerance 1: 100↔99 and 98↔98 keep both.
     A nearest-first search gave 99 the order at 98 (a tie) and then replaced the one at 100."""
     m, venue = manager(tolerance_ticks=1)
-    m.reconcile([Quote(100, 1.0), Quote(98, 1.0)], [Quote(103, 1.0), Quote(105, 1.0)], 101, 0.0)
+    m.reconcile([quote(100, 1.0), quote(98, 1.0)], [quote(103, 1.0), quote(105, 1.0)], 101, 0.0)
     assert len(venue.sent) == 4
-    m.reconcile([Quote(99, 1.0), Quote(98, 1.0)], [Quote(104, 1.0), Quote(105, 1.0)], 101, 0.1)
+    m.reconcile([quote(99, 1.0), quote(98, 1.0)], [quote(104, 1.0), quote(105, 1.0)], 101, 0.1)
     assert len(venue.sent) == 4 and venue.cancelled == []
     # beyond the tolerance the worst-placed order goes and the missing target is placed
-    m.reconcile([Quote(97, 1.0), Quote(96, 1.0)], [Quote(104, 1.0), Quote(105, 1.0)], 101, 0.2)
+    m.reconcile([quote(97, 1.0), quote(96, 1.0)], [quote(104, 1.0), quote(105, 1.0)], 101, 0.2)
     assert [r.price_ticks for r in venue.sent[4:]] == [96]
     assert venue.cancelled == ["mm-X-1"]  # the bid at 100; 98 is kept for 97
 
@@ -198,7 +206,7 @@ def test_pairing_keeps_every_order_some_pairing_can_keep():
 def test_manager_counts_each_anomaly_once():
     """A late ack changes nothing and is no anomaly, even on an order that had one before."""
     m, venue = manager()
-    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
     cid = venue.sent[0].client_id
     m.on_event(OrderAcked(cid, 0.1))
     m.on_event(CancelRejected(cid, 0.2, "no cancel was asked"))  # impossible: an anomaly
@@ -224,7 +232,7 @@ def test_events_from_a_python_venue_reach_fills_and_the_listener():
     m = OrderManager("X", venue, ExecutionConfig())
     seen = []
     m.listener = lambda order, kind, ts, detail: seen.append((order.status, kind, ts))
-    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
     cid = venue.sent[0].client_id
     assert seen == [(S.PENDING_NEW, "submitted", 0.0)]
     first = OrderFilled(cid, 0.2, "f1", Side.BUY, 100, 0.4, 0.0, True)
@@ -234,6 +242,50 @@ def test_events_from_a_python_venue_reach_fills_and_the_listener():
     assert seen[1:] == [(S.ACKED, "OrderAcked", 0.1), (S.PARTIALLY_FILLED, "OrderFilled", 0.2)]
     m.cancel_all(0.6, "why")
     assert seen[-1] == (S.PENDING_CANCEL, "cancel_sent", 0.6)
+
+
+class AmendingVenue(ScriptedVenue):
+    """A scripted venue that can amend: records the amends it is asked for."""
+
+    supports_amend = True
+
+    def __init__(self):
+        super().__init__()
+        self.amended: list[tuple[str, float]] = []
+
+    def amend(self, client_id, qty, now):
+        self.amended.append((client_id, qty))
+
+
+def test_a_venue_that_can_amend_gets_a_size_reduced_in_place():
+    venue = AmendingVenue()
+    m = OrderManager("X", venue, ExecutionConfig())
+    seen = []
+    m.listener = lambda order, kind, ts, detail: seen.append((kind, order.qty))
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
+    cid = venue.sent[0].client_id
+    venue.responses = [OrderAcked(cid, 0.1, "v1")]
+    m.take_events(0.1)
+    m.reconcile([quote(100, 0.5)], [], 100, 0.2)  # same price, half the size
+    assert venue.amended == [(cid, 0.5)] and venue.cancelled == [] and len(venue.sent) == 1
+    assert m.amends == 1 and seen[-1] == ("amend_sent", 1.0)  # the old size until confirmed
+    venue.responses = [OrderAmended(cid, 0.3, 0.5)]
+    m.take_events(0.3)
+    assert m.order(cid).qty == 0.5 and seen[-1] == ("OrderAmended", 0.5)
+    assert m.working(Side.BUY) == 0.5
+    # a refused amend leaves the order as it was
+    m.reconcile([quote(100, 0.25)], [], 100, 0.4)
+    venue.responses = [AmendRejected(cid, 0.5, "unknown order")]
+    m.take_events(0.5)
+    assert m.order(cid).qty == 0.5 and m.anomalies == 0
+
+
+def test_a_venue_that_cannot_amend_gets_cancel_and_new():
+    m, venue = manager()
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
+    m.on_event(OrderAcked("mm-X-1", 0.1, "v1"))
+    m.reconcile([quote(100, 0.5)], [], 100, 0.2)
+    assert venue.cancelled == ["mm-X-1"] and [r.qty for r in venue.sent] == [1.0, 0.5]
 
 
 def test_a_failing_gate_still_sends_what_was_decided_before():
@@ -246,11 +298,11 @@ def test_a_failing_gate_still_sends_what_was_decided_before():
 
     m = OrderManager("X", venue, ExecutionConfig(), gate)
     with pytest.raises(RuntimeError, match="risk service down"):
-        m.reconcile([Quote(100, 1.0), Quote(99, 1.0)], [], 100, 0.0)
+        m.reconcile([quote(100, 1.0), quote(99, 1.0)], [], 100, 0.0)
     assert [r.price_ticks for r in venue.sent] == [100]
     assert list(m.orders) == [venue.sent[0].client_id]  # tracked exactly as sent
     m.gate = None
-    m.reconcile([Quote(100, 1.0), Quote(99, 1.0)], [], 100, 0.1)  # retried, not skipped
+    m.reconcile([quote(100, 1.0), quote(99, 1.0)], [], 100, 0.1)  # retried, not skipped
     assert [r.price_ticks for r in venue.sent] == [100, 99]
 
 
@@ -266,8 +318,12 @@ def test_targets_that_are_not_quotes_are_refused_with_the_argument_named():
         m.reconcile([100], [], 100, 0.0)
     with pytest.raises(TypeError, match="asks"):
         m.reconcile([], 5, 100, 0.0)
+    with pytest.raises(TypeError, match="bids"):  # sizes are lots, never floats
+        m.reconcile([(100, 1.0)], [], 100, 0.0)
+    with pytest.raises(ValueError, match="asks"):
+        m.reconcile([], [(101, -1)], 100, 0.0)
     assert venue.sent == [] and m.orders == {}
-    m.reconcile((q for q in [Quote(100, 1.0)]), iter([]), 100, 0.0)  # any iterable will do
+    m.reconcile((q for q in [quote(100, 1.0)]), iter([]), 100, 0.0)  # any iterable will do
     assert [r.price_ticks for r in venue.sent] == [100]
 
 
@@ -287,7 +343,7 @@ def test_only_the_desks_own_client_ids_are_tracked():
     """The desk keeps sequence numbers; a client id is its prefix then a number. An id of
     another shape is not its order, and restoring one is refused naming it."""
     m, venue = manager()
-    m.reconcile([Quote(100, 1.0)], [], 100, 0.0)
+    m.reconcile([quote(100, 1.0)], [], 100, 0.0)
     assert list(m.orders) == ["mm-X-1"]
     for foreign in ["mm-X-01", "mm-Y-1", "mm-X-", "mm-X-1x", "1"]:
         assert m.forget(foreign, 1.0) is None
@@ -303,7 +359,7 @@ def test_tracked_orders_are_bounded_when_the_venue_goes_quiet():
     orders without end. At ``max_open_orders`` tracked, new targets are refused (vetoed)."""
     m, venue = manager(max_open_orders=6)
     for i in range(20):  # the market moves every time; nothing is ever acked or cancelled
-        m.reconcile([Quote(100 + 2 * i, 1.0)], [Quote(200 + 2 * i, 1.0)], 150, i * 0.1)
+        m.reconcile([quote(100 + 2 * i, 1.0)], [quote(200 + 2 * i, 1.0)], 150, i * 0.1)
     assert len(m.orders) == 6 and len(venue.sent) == 6
     assert m.vetoed == 40 - 6
 

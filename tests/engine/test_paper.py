@@ -12,6 +12,7 @@ from mmcore.execution import (
     OrderFilled,
     OrderRejected,
     OrderRequest,
+    OrderStatus,
     PaperConfig,
     PaperVenue,
     Side,
@@ -481,3 +482,26 @@ def test_sizes_are_whole_lots_so_two_part_fills_leave_nothing_open():
     got = fills(v.poll(0.3))
     assert [f.qty for f in got] == [34024.903, 95554.653]
     assert v.open_orders("X") == set()
+
+
+def test_an_amend_keeps_the_queue_position_through_the_order_manager():
+    """The desk amends a size down on the paper venue: the order keeps its place in the queue
+    (a cancel and new order would wait behind the whole level again)."""
+    from mmcore.execution import ExecutionConfig, OrderManager
+    from mmcore.strategy import Quote
+
+    v = venue()
+    m = OrderManager("X", v, ExecutionConfig(tolerance_ticks=0))
+    lots = round(1 / v.sim.lot_size)  # lots per unit
+    m.reconcile([Quote(10_000, 2 * lots)], [], 10_000, 0.0)  # joins behind 5.0
+    m.take_events(0.02)
+    v.on_trade(Trade(10_000, 4.0, buyer_aggressor=False), 0.03)  # 1.0 left ahead
+    m.take_events(0.03)
+    m.reconcile([Quote(10_000, lots)], [], 10_000, 0.04)
+    assert m.amends == 1 and m.cancels == 0 and m.placed == 1
+    m.take_events(0.1)
+    (order,) = m.orders.values()
+    assert order.qty == 1.0 and order.status is OrderStatus.ACKED
+    v.on_trade(Trade(10_000, 1.5, buyer_aggressor=False), 0.1)  # 1.0 ahead, 0.5 for us
+    (f,) = m.take_events(0.2)
+    assert f.qty == pytest.approx(0.5)

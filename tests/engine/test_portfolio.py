@@ -12,7 +12,7 @@ import pytest
 
 from mmcore.execution.orders import OrderFilled, Side
 from mmcore.journal import Journal, load_state
-from mmcore.portfolio import Portfolio
+from mmcore.portfolio import Portfolio, PositionSnapshot
 
 DOGE_TICK = 0.00001
 DOGE_LOT = 0.001
@@ -103,7 +103,7 @@ def test_a_grid_cannot_change_under_a_held_position():
     with pytest.raises(ValueError, match="tick_size"):
         Portfolio().instrument("X", math.nan, 1.0)
     flat = Portfolio()
-    pos = flat.position("X")  # created on the default grid, then registered: same object
+    pos = flat.position("X")  # created without a grid, then registered: same object
     flat.instrument("X", 0.5, 2.0)
     with pytest.raises(ValueError, match="signed_qty"):
         flat.apply_fill("X", 1.0, 10.0, 0.0)
@@ -168,6 +168,9 @@ def test_a_snapshot_off_the_grid_restores_nothing():
     good = p.position("DOGEUSDT").snapshot()
     bad = good._replace(symbol="OTHER", exact=None, qty=math.nan)
     fresh = doge()
+    with pytest.raises(ValueError, match="symbol: OTHER"):  # not registered
+        fresh.restore([good, bad])
+    fresh.instrument("OTHER", DOGE_TICK, DOGE_LOT)
     with pytest.raises(ValueError, match="qty"):
         fresh.restore([good, bad])
     assert fresh.positions == {}
@@ -185,3 +188,28 @@ def test_a_partial_close_keeps_the_average_long_or_short(sign):
     assert pos.avg_cost == pytest.approx(float(avg), rel=1e-12) and pos.qty == sign * 2.0
     p.apply_fill("DOGEUSDT", -sign * 2.0, 0.105, 0.0)  # the rest: flat, exact again
     assert pos.realized == float(sign * Fraction(31_500 - 31_000, 100_000))
+
+
+def test_a_fill_for_a_symbol_never_registered_is_refused_and_counted():
+    """No grid is guessed (a 1e-8 default misprices DOGE-sized lots): the fill is refused by
+    name, counted, and nothing changes; registering the symbol lets it through."""
+    p = Portfolio()
+    p.mark("X", 100.0)  # a mark needs no grid
+    with pytest.raises(ValueError, match="symbol: X has no tick/lot registered"):
+        p.apply_fill("X", 1.0, 100.0, 0.01)
+    pos = p.position("X")
+    assert (pos.lots, pos.cash, pos.fee_units, p.refused) == (0, 0, 0, 1)
+    assert p.equity == 0.0
+    with pytest.raises(ValueError, match="symbol: Y"):
+        p.restore([PositionSnapshot("Y", 1.0, 100.0, 0.0, 0.0, 100.0)])
+    p.instrument("X", 0.01, 0.001)
+    p.apply_fill("X", 1.0, 100.0, 0.01)
+    assert pos.lots == 1000 and p.position("X") is pos
+
+
+def test_every_engine_registers_its_symbol_with_the_portfolio():
+    from .conftest import make_engine, session
+
+    engine = make_engine(session(10)[0])
+    grid = engine.portfolio.grids[engine.symbol]
+    assert (grid.tick_size, grid.lot_size) == (engine.quoter.cfg.tick_size, engine.orders.lot_size)

@@ -46,8 +46,8 @@ def test_inventory_skews_both_prices_and_sizes_against_the_position(model):
     assert long.asks[0].price_ticks < flat.asks[0].price_ticks  # and sell cheaper
     assert short.bids[0].price_ticks > flat.bids[0].price_ticks
     assert short.asks[0].price_ticks > flat.asks[0].price_ticks
-    assert long.bids[0].qty < flat.bids[0].qty < long.asks[0].qty  # shed, don't add
-    assert short.asks[0].qty < flat.asks[0].qty < short.bids[0].qty
+    assert long.bids[0].lots < flat.bids[0].lots < long.asks[0].lots  # shed, don't add
+    assert short.asks[0].lots < flat.asks[0].lots < short.bids[0].lots
 
 
 def test_no_bids_at_the_long_limit_and_no_asks_at_the_short_limit():
@@ -168,7 +168,7 @@ def test_circuit_breaker_advice_halts_quoting_and_size_multiplier_applies():
     assert d.status == "halted" and d.bids == () and d.asks == ()
     small = _advice("signal", dict(action="hold", spread_bps=20, quantity_factor=0.5, confidence=1))
     o = overlay_from(LatestAdvice(small, None), 1.0, q.model_spread_bps(100.05), q.cfg.overlay)
-    assert q.decide(f, 0.0, 1.0, o).bids[0].qty == pytest.approx(0.005)
+    assert q.decide(f, 0.0, 1.0, o).bids[0].lots == 50  # 0.005 in lots of 0.0001
 
 
 def test_reused_ladders_never_hide_a_change():
@@ -367,7 +367,7 @@ def test_a_lean_makes_the_reducing_side_tighter_and_the_other_wider():
     assert leaned.fair_ticks == pytest.approx(neutral.fair_ticks - shift)
     assert leaned.asks[0].price_ticks < neutral.asks[0].price_ticks  # reducing side tighter
     assert leaned.bids[0].price_ticks < neutral.bids[0].price_ticks  # growing side wider
-    assert leaned.asks[0].qty > leaned.bids[0].qty  # and larger (size_eta)
+    assert leaned.asks[0].lots > leaned.bids[0].lots  # and larger (size_eta)
 
 
 def test_order_flow_signal_moves_fair_value_within_its_bound():

@@ -165,12 +165,12 @@ def test_the_order_manager_consults_the_gate_the_risk_manager_keeps_current():
     r = manager(max_position=2.0, max_notional=1e9, reduce_at=0.9)
     venue = RecordingVenue()
     m = OrderManager("X", venue, ExecutionConfig(), r.gate)
-    bids = [Quote(10_000, 1.0), Quote(9_999, 1.0), Quote(9_998, 1.0)]
+    bids = [Quote(10_000, 10_000), Quote(9_999, 10_000), Quote(9_998, 10_000)]  # 1.0 each
     r.evaluate(F, 0.0, 0.0, 0.5, 0.0)
     m.reconcile(bids, [], 10_000, 0.0)
     assert [q.qty for q in venue.sent] == [1.0, 0.5] and m.vetoed == 1  # 0.5 + 1.0 + 0.5 = 2
     r.evaluate(features(100.0, 100.01, synced=0.0), 1.0, 0.0, 0.5, 0.0)  # halted
-    m.reconcile([], [Quote(10_005, 1.0)], 10_000, 1.0)
+    m.reconcile([], [Quote(10_005, 10_000)], 10_000, 1.0)
     assert len(venue.sent) == 2 and m.vetoed == 2
     assert r.allow(Side.SELL, 10_005, 1.0, 0.0, 1.0) == 0.0  # the same gate, from Python
 
@@ -262,13 +262,13 @@ def tripped(position: float, **cfg) -> RiskManager:
 
 
 def test_flatten_targets_cross_the_touch_by_at_most_the_cap():
-    # long 0.3: sell at most 10 bps under the bid (100.00 -> 99.90), in whole ticks
-    assert tripped(0.3, flatten_max_bps=10.0).flatten_targets(F) == ([], [(9990, 0.3)])
+    # long 0.3 (3000 lots): sell at most 10 bps under the bid (100.00 -> 99.90), in whole ticks
+    assert tripped(0.3, flatten_max_bps=10.0).flatten_targets(F) == ([], [(9990, 3000)])
     # short 0.3, at most 0.1 per order: buy at most 10 bps over the ask (100.01 -> 100.11)
     r = tripped(-0.3, flatten_max_bps=10.0, flatten_max_qty=0.1)
-    assert r.flatten_targets(F) == ([(10011, 0.1)], [])
-    assert r.flatten_targets(features(100.0, 100.0499)) == ([(10014, 0.1)], [])  # 10014.99: floor
-    assert tripped(0.3, flatten_max_bps=0.0).flatten_targets(F) == ([], [(10000, 0.3)])
+    assert r.flatten_targets(F) == ([(10011, 1000)], [])
+    assert r.flatten_targets(features(100.0, 100.0499)) == ([(10014, 1000)], [])  # 10014.99: floor
+    assert tripped(0.3, flatten_max_bps=0.0).flatten_targets(F) == ([], [(10000, 3000)])
 
 
 @pytest.mark.parametrize("touch", [0.0, -1.0, float("nan")])
@@ -305,7 +305,7 @@ def test_the_session_stop_trips_at_exactly_its_limit():
 
 def test_one_lot_is_a_position_to_flatten():
     r = tripped(1e-4)  # one lot (lot_size 0.0001)
-    assert r.state is TradingState.REDUCING and r.flatten_targets(F) == ([], [(9990, 1e-4)])
+    assert r.state is TradingState.REDUCING and r.flatten_targets(F) == ([], [(9990, 1)])
 
 
 def test_a_non_finite_position_stops_a_flatten():
@@ -317,6 +317,6 @@ def test_a_non_finite_position_stops_a_flatten():
 def test_flatten_prices_a_market_under_one_unit():
     """DOGE-like prices: a touch of 0.5 is a touch."""
     r = tripped(0.3, flatten_max_bps=0.0)
-    assert r.flatten_targets(features(0.5, 0.51)) == ([], [(50, 0.3)])
+    assert r.flatten_targets(features(0.5, 0.51)) == ([], [(50, 3000)])
     r = tripped(-0.3, flatten_max_bps=0.0)
-    assert r.flatten_targets(features(0.5, 0.51)) == ([(51, 0.3)], [])
+    assert r.flatten_targets(features(0.5, 0.51)) == ([(51, 3000)], [])

@@ -179,6 +179,7 @@ def trip_step(other_pnl_per_step: float) -> int | None:
     """The step at which the kill switch trips while another symbol's PnL moves."""
     engine, market = losing_engine(kill_switch_resume="manual")
     pf = engine.portfolio
+    pf.instrument("ETHUSDT", 0.01, 0.0001)  # the other symbol, as its own engine would
     for i in range(200):  # a round trip of ETH realizes other_pnl_per_step
         pf.apply_fill("ETHUSDT", 1.0, 100.0, 0.0)
         pf.apply_fill("ETHUSDT", -1.0, 100.0 + other_pnl_per_step, 0.0)
@@ -197,6 +198,7 @@ def test_limits_compare_with_this_symbols_pnl_not_the_portfolio():
 
 def test_another_symbols_loss_does_not_stop_this_one():
     engine, market = losing_engine()
+    engine.portfolio.instrument("ETHUSDT", 0.01, 0.0001)
     engine.portfolio.apply_fill("ETHUSDT", 1.0, 2000.0, 0.0)
     engine.portfolio.apply_fill("ETHUSDT", -1.0, 1000.0, 0.0)  # -1000: far beyond every limit
     assert engine.on_book(market.now) is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from mmcore.advisors.factory import AdvisorRuntime, build_advisor_service
-from mmcore.analytics.pnl import MidPath, decompose_path
+from mmcore.analytics.pnl import Interval, MidPath, decompose_path
 from mmcore.demo import run_demo
 from mmcore.feeds import Feed, FeedConfig
 from mmcore.journal import Journal
@@ -41,13 +42,21 @@ class OfflineRun:
     journal: Journal
     runtime: AdvisorRuntime
 
-    async def report(self, out: Path, reason: str) -> tuple[RunSummary, Path]:
+    async def report(
+        self, out: Path, reason: str, intervals: Sequence[Interval] = ()
+    ) -> tuple[RunSummary, Path]:
         """Shut down as the runner does and write the report into ``out``."""
         self.trader.shutdown()
         usage = await self.runtime.aclose()
         self.journal.close()
         return write_report(
-            out, self.trader, self.recorder, self.runtime, reason=reason, usage=usage
+            out,
+            self.trader,
+            self.recorder,
+            self.runtime,
+            reason=reason,
+            usage=usage,
+            intervals=intervals,
         )
 
 

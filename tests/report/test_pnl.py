@@ -7,7 +7,14 @@ from typing import NamedTuple
 
 import pytest
 
-from mmcore.analytics.pnl import MidPath, decompose, decompose_path, markouts
+from mmcore.analytics.pnl import (
+    Interval,
+    MidPath,
+    decompose,
+    decompose_path,
+    markouts,
+    split_by_intervals,
+)
 from mmcore.portfolio import Portfolio
 
 
@@ -43,6 +50,7 @@ def test_parts_at_the_end_match_the_hand_computation():
 
 def test_the_parts_add_up_to_the_portfolio_net_pnl():
     pf = Portfolio()
+    pf.instrument("X", 0.01, 1e-8)
     for f in FILLS:
         pf.apply_fill("X", f.sign * f.qty, f.price, f.fee)
     pf.mark("X", MIDS[-1][1])
@@ -100,3 +108,16 @@ def test_bad_horizon_times_and_mids_are_refused():
         decompose_path(FILLS, _path(), 1.0, [2.0, 1.0])
     with pytest.raises(ValueError, match="mids"):
         MidPath([(0.0, math.nan)])
+
+
+def test_split_by_intervals_puts_each_fill_on_one_side_and_the_halves_add_up():
+    marked = [Interval("X", 1.0, 1.5, "informed flow")]
+    inside, outside = split_by_intervals(FILLS, marked)
+    assert inside == [FILLS[1]] and outside == [FILLS[0]]  # 1.5 is inside: ends included
+    assert split_by_intervals(FILLS, []) == ([], FILLS)
+    mids = _path()
+    halves = [decompose(half, mids, 1.0) for half in (inside, outside)]
+    whole = decompose(FILLS, mids, 1.0)
+    for part in range(4):
+        assert halves[0][part] + halves[1][part] == pytest.approx(whole[part], abs=1e-12)
+    assert Interval("X", 1.0, 2.0, "l").shifted(-0.5) == Interval("X", 0.5, 1.5, "l")

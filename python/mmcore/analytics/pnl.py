@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
 __all__ = [
     "FillAtMid",
+    "Interval",
     "Markout",
     "MidPath",
     "PnlParts",
@@ -36,6 +37,7 @@ __all__ = [
     "decompose",
     "decompose_path",
     "markouts",
+    "split_by_intervals",
 ]
 
 
@@ -54,6 +56,9 @@ class FillAtMid(Protocol):
     def fee(self) -> float: ...  # paid > 0, rebate < 0
     @property
     def mid(self) -> float: ...  # the mid prevailing at the fill
+
+
+F = TypeVar("F", bound=FillAtMid)
 
 
 class PnlParts(NamedTuple):
@@ -216,3 +221,32 @@ def markouts(
             )
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A stretch of one symbol's run marked for the reader, e.g. an informed-flow episode of a
+    simulated market; ``start`` and ``end`` on the same clock as the fills' times."""
+
+    symbol: str
+    start: float
+    end: float
+    label: str
+
+    def shifted(self, by: float) -> Interval:
+        """The same interval with ``by`` added to both ends (to move it to another clock)."""
+        return Interval(self.symbol, self.start + by, self.end + by, self.label)
+
+
+def split_by_intervals(
+    fills: Sequence[F], intervals: Sequence[Interval]
+) -> tuple[list[F], list[F]]:
+    """``(inside, outside)``: the fills made inside any of ``intervals`` (ends included) and
+    the rest. The decomposition is a sum over fills, so the parts of the two halves add up to
+    the parts of all of them."""
+    spans = [(i.start, i.end) for i in intervals]
+    inside: list[F] = []
+    outside: list[F] = []
+    for f in fills:
+        (inside if any(a <= f.t <= b for a, b in spans) else outside).append(f)
+    return inside, outside

@@ -3,9 +3,11 @@
 from mmcore.execution.manager import ExecutionConfig, OrderManager, RiskGate, Target
 from mmcore.execution.orders import (
     ACTIVE_STATUSES,
+    AmendRejected,
     CancelRejected,
     Order,
     OrderAcked,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -19,10 +21,12 @@ from mmcore.execution.venue import OrderRequest, Venue
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "AmendRejected",
     "CancelRejected",
     "ExecutionConfig",
     "Order",
     "OrderAcked",
+    "OrderAmended",
     "OrderCancelled",
     "OrderExpired",
     "OrderFilled",

@@ -21,9 +21,11 @@ from mmcore._core import OrderDesk, PaperSim, PreTradeGate
 from mmcore.config import bounded
 from mmcore.execution.orders import (
     SIDE_BY_SIGN,
+    AmendRejected,
     CancelRejected,
     Order,
     OrderAcked,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -47,17 +49,20 @@ _EVENT_CODES: dict[type, tuple[int, str | None]] = {
     OrderCancelled: (3, None),
     CancelRejected: (4, None),
     OrderExpired: (5, None),
+    OrderAmended: (6, None),
+    AmendRejected: (7, None),
 }
 
 
-#: A target quote: ``(price_ticks, qty)`` (``mmcore.strategy.Quote`` is one).
-Target = tuple[int, float]
+#: A target quote: ``(price_ticks, lots)``, integers (``mmcore.strategy.Quote`` is one): sizes
+#: reach the desk in whole lots of the desk's ``lot_size``, never as floats.
+Target = tuple[int, int]
 #: The pre-trade check of each new order: ``RiskManager.gate`` (a
 #: :class:`~mmcore._core.PreTradeGate`, consulted without calling Python) or any callable
 #: ``(side +1/-1, price_ticks, qty, working_same_side, now) → allowed qty`` (0 vetoes).
 RiskGate = PreTradeGate | Callable[[int, int, float, float, float], float]
 #: ``(order snapshot, event kind, ts, detail)``: told of every order event (for the journal):
-#: ``submitted``, ``cancel_sent`` and each venue event by its class name.
+#: ``submitted``, ``cancel_sent``, ``amend_sent`` and each venue event by its class name.
 OrderListener = Callable[[Order, str, float, str], None]
 
 
@@ -93,6 +98,9 @@ class _VenueRouter:
 
     def send_cancel(self, client_id: str, now: float) -> None:
         self.venue.cancel(client_id, now)
+
+    def send_amend(self, client_id: str, qty: float, now: float) -> None:
+        self.venue.amend(client_id, qty, now)  # type: ignore[attr-defined]  # supports_amend
 
 
 def _order(symbol: str, row: tuple) -> Order:
@@ -152,6 +160,8 @@ class OrderManager:
             max_order_age_s=cfg.max_order_age_s,
             recent_fill_ids=cfg.recent_fill_ids,
             max_open_orders=cfg.max_open_orders,
+            # reduce a size in place (queue position kept) where the venue can
+            can_amend=bool(getattr(venue, "supports_amend", False)),
         )
         self._route = self._sim if self._sim is not None else _VenueRouter(venue, symbol)
         self._taker_route = _VenueRouter(venue, symbol, post_only=False)
@@ -171,6 +181,16 @@ class OrderManager:
     def cancels(self) -> int:
         """Cancels sent."""
         return self._desk.cancels
+
+    @property
+    def lot_size(self) -> float:
+        """The lot every size of the desk (orders, fills) is a whole number of."""
+        return self._desk.lot_size
+
+    @property
+    def amends(self) -> int:
+        """Amends sent (sizes reduced in place)."""
+        return self._desk.amends
 
     @property
     def vetoed(self) -> int:
@@ -210,13 +230,16 @@ class OrderManager:
         *,
         post_only: bool = True,
     ) -> list[str]:
-        """Bring working orders towards the targets (best first); returns the client ids of
-        the orders newly placed. ``post_only=False`` sends them as plain limit orders that
-        may take liquidity (the risk manager's capped flatten order)."""
+        """Bring working orders towards the targets (``(price_ticks, lots)``, best first);
+        returns the client ids of the orders newly placed. ``post_only=False`` sends them as
+        plain limit orders that may take liquidity (the risk manager's capped flatten order).
+        A float size raises ``TypeError``, a negative one ``ValueError``."""
         route = self._route if post_only else self._taker_route
-        placed, cancelled = self._desk.reconcile(bids, asks, fair_ticks, now, self.gate, route)
-        if self.listener is not None and (placed or cancelled):
+        sent = self._desk.reconcile(bids, asks, fair_ticks, now, self.gate, route)
+        placed, cancelled, amended = sent
+        if self.listener is not None and (placed or cancelled or amended):
             self._tell("cancel_sent", cancelled, now)
+            self._tell("amend_sent", amended, now)
             self._tell("submitted", placed, now)
         return placed
 
@@ -226,9 +249,10 @@ class OrderManager:
         ``taker`` sends them as plain limit orders that may take liquidity (the flatten
         order)."""
         route = self._taker_route if taker else self._route
-        placed, cancelled = self._desk.flush(route, now)
-        if self.listener is not None and (placed or cancelled):
+        placed, cancelled, amended = self._desk.flush(route, now)
+        if self.listener is not None and (placed or cancelled or amended):
             self._tell("cancel_sent", cancelled, now, detail)
+            self._tell("amend_sent", amended, now)
             self._tell("submitted", placed, now)
         return placed
 
@@ -278,7 +302,7 @@ class OrderManager:
             raise TypeError(f"not a venue event: {event!r}")
         code, text_field = known
         text = getattr(event, text_field) if text_field else ""
-        qty = event.qty if code == 2 else 0.0  # type: ignore[union-attr]
+        qty = event.qty if code in (2, 6) else 0.0  # type: ignore[union-attr]
         row, new = self._desk.apply(code, event.client_id, event.ts, text, qty)
         return (None if row is None else _order(self.symbol, row)), new
 

@@ -123,6 +123,25 @@ class CancelRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderAmended:
+    """The venue reduced the order to ``qty`` in total (its filled part included), keeping
+    its queue position."""
+
+    client_id: str
+    ts: float
+    qty: float
+
+
+@dataclass(frozen=True, slots=True)
+class AmendRejected:
+    """An amend failed (usually: the order had filled or left the book meanwhile)."""
+
+    client_id: str
+    ts: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrderExpired:
     """The venue expired the order (time in force)."""
 
@@ -131,7 +150,14 @@ class OrderExpired:
 
 
 VenueEvent = (
-    OrderAcked | OrderRejected | OrderFilled | OrderCancelled | CancelRejected | OrderExpired
+    OrderAcked
+    | OrderRejected
+    | OrderFilled
+    | OrderCancelled
+    | CancelRejected
+    | OrderAmended
+    | AmendRejected
+    | OrderExpired
 )
 
 

@@ -43,8 +43,10 @@ from mmcore._core import OrderBook, PaperSim
 from mmcore.config import bounded
 from mmcore.execution.orders import (
     SIDE_BY_SIGN,
+    AmendRejected,
     CancelRejected,
     OrderAcked,
+    OrderAmended,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
@@ -87,7 +89,15 @@ class Trade:
 
 
 # ``PaperSim.poll`` tuples: (kind, client_id, ts, ...); kind 2 is a fill with an int side.
-_PLAIN = (OrderAcked, OrderRejected, None, OrderCancelled, CancelRejected)
+_PLAIN = (
+    OrderAcked,
+    OrderRejected,
+    None,
+    OrderCancelled,
+    CancelRejected,
+    OrderAmended,
+    AmendRejected,
+)
 
 
 def fill_from_tuple(fill: tuple) -> OrderFilled:
@@ -106,7 +116,10 @@ def _event(raw: tuple) -> VenueEvent:
 
 class PaperVenue:
     """A simulated venue for one instrument (the symbol of its first order); sizes are whole
-    lots of ``lot_size`` inside."""
+    lots of ``lot_size`` inside. It can amend an order's size down in place."""
+
+    #: Orders can be reduced in place, keeping their queue position (:meth:`amend`).
+    supports_amend = True
 
     def __init__(
         self, cfg: PaperConfig, tick_size: float, name: str = "paper", lot_size: float = 1e-8
@@ -160,6 +173,13 @@ class PaperVenue:
         """Send a cancel; it lands after the cancel latency (fills may happen until then)."""
         self._sim.cancel(client_id, now)
 
+    def amend(self, client_id: str, qty: float, now: float) -> None:
+        """Send an amend reducing the order to ``qty`` in total (its filled part included); it
+        lands after the cancel latency. The order keeps its queue position; one that has
+        filled ``qty`` or more by then is cancelled; an order not resting, or a ``qty`` that
+        does not reduce it, gets :class:`AmendRejected`."""
+        self._sim.amend(client_id, qty, now)
+
     def poll(self, now: float) -> list[VenueEvent]:
         """Responses that have reached us by ``now``."""
         raw = self._sim.poll(now)
@@ -183,7 +203,7 @@ class PaperVenue:
 
     def on_book_from(self, book: OrderBook, levels: int, now: float) -> None:
         """The visible book at ``now``: the top ``levels`` of each side of ``book``, read in
-        Rust (the same view as ``on_book(book.bids(levels), book.asks(levels), now)``)."""
+        Rust as the book's integers, converted exactly to ticks and lots."""
         self._sim.on_book_from(book, levels, now)
 
     def on_trade(self, trade: Trade, now: float) -> None:

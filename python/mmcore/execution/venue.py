@@ -6,7 +6,7 @@ from typing import NamedTuple, Protocol
 
 from mmcore.execution.orders import Side, VenueEvent
 
-__all__ = ["OrderRequest", "Venue"]
+__all__ = ["AmendingVenue", "OrderRequest", "Venue"]
 
 
 class OrderRequest(NamedTuple):
@@ -37,4 +37,18 @@ class Venue(Protocol):
 
     def open_orders(self, symbol: str) -> set[str]:
         """Client ids the venue holds open for ``symbol`` (used to reconcile after a restart)."""
+        ...
+
+
+class AmendingVenue(Venue, Protocol):
+    """A venue that can reduce an order's size in place, keeping its queue position (as
+    venues do for a reduction). It says so with ``supports_amend = True``; the order manager
+    then amends an order whose size is too large instead of cancelling and replacing it.
+    Answers come back as ``OrderAmended`` or ``AmendRejected`` (or ``OrderCancelled`` when
+    the order had filled the new size or more)."""
+
+    supports_amend: bool
+
+    def amend(self, client_id: str, qty: float, now: float) -> None:
+        """Ask to reduce the order to ``qty`` in total (its filled part included)."""
         ...

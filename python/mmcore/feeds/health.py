@@ -39,6 +39,7 @@ class FeedMetrics:
         "gaps",
         "late_snapshots_dropped",
         "latency_ms",
+        "latency_sampled",
         "malformed",
         "msgs",
         "reconnects",
@@ -65,6 +66,7 @@ class FeedMetrics:
         self.rest_rate_limited = 0
         self.coalesced = 0  # book notifications merged into a pending one
         self.latency_ms: deque[float] = deque(maxlen=latency_samples)
+        self.latency_sampled = 0  # samples ever appended to latency_ms (the ring drops old ones)
 
     def snapshot(self) -> dict[str, float]:
         """All counters plus exchange-to-local latency p50/p99 (ms) over the recent samples."""

@@ -150,4 +150,6 @@ class BookSession:
         self._until_sample = self._sample_every
         event_ms = self.router.book(symbol).last_event_time_ms
         if event_ms is not None:
-            self._metrics.latency_ms.append(time.time_ns() / 1e6 - event_ms)
+            metrics = self._metrics
+            metrics.latency_ms.append(time.time_ns() / 1e6 - event_ms)
+            metrics.latency_sampled += 1  # how many went into the ring, for draining it

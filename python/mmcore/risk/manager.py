@@ -39,8 +39,8 @@ for _code, _state in enumerate(TradingState):
 _ACTIVE = TradingState.ACTIVE
 _STATES = tuple(TradingState)  # indexed by RiskCore's state codes
 
-#: A flatten target: ``(price_ticks, qty)``, as the order manager takes them.
-Target = tuple[int, float]
+#: A flatten target: ``(price_ticks, lots)``, as the order manager takes them.
+Target = tuple[int, int]
 
 
 class RiskManager:
@@ -88,6 +88,8 @@ class RiskManager:
             tick_size=tick_size,
         )
         self._gate_error = ""
+        #: External floors on the state by source (see :meth:`override`).
+        self.overrides: dict[str, tuple[TradingState, bool]] = {}
 
     def evaluate(
         self,
@@ -205,6 +207,19 @@ class RiskManager:
         Does not lift the session stop (see :meth:`reset_session`)."""
         self.core.resume()
 
+    def override(self, source: str, state: TradingState | None, *, flatten: bool = False) -> None:
+        """Hold the state at ``state`` or worse for ``source`` (an operator's halt, a
+        portfolio-wide limit) until called again with ``state=None``; ``source`` joins
+        :attr:`reasons` while it holds. ``flatten=True`` acts like a trip acted on by
+        flattening whatever ``kill_action`` says: REDUCING with :attr:`flattening` while a
+        position is held, HALTED once flat. Applied at the next :meth:`evaluate`."""
+        if state is None:
+            self.overrides.pop(source, None)
+            self.core.clear_override(source)
+        else:
+            self.overrides[source] = (state, flatten)
+            self.core.set_override(source, state.code, flatten)
+
     def reset_session(self) -> None:
         """Start a new session (an operator's decision, e.g. a new trading day): lifts the
         session stop; the session's loss is counted from the next PnL seen."""
@@ -214,15 +229,16 @@ class RiskManager:
         """``(bids, asks)``: the capped marketable order that shrinks the position (empty
         when not :attr:`flattening` or the touch it must cross is unknown).
 
-        Its size is the position, or at most ``flatten_max_qty``; its price is at most
+        Its size is the position in lots, or at most ``flatten_max_qty`` (rounded down to whole
+        lots); its price is at most
         ``flatten_max_bps`` through the opposite touch (a sell no lower than the best bid
         less the cap, a buy no higher than the best ask plus it), in whole ticks.
         """
         target = self.core.flatten_target(f.best_bid, f.best_ask)
         if target is None:
             return [], []
-        side, price, qty = target
-        return ([(price, qty)], []) if side > 0 else ([], [(price, qty)])
+        side, price, lots = target
+        return ([(price, lots)], []) if side > 0 else ([], [(price, lots)])
 
     def allow(self, side: Side, price_ticks: int, qty: float, working: float, now: float) -> float:
         """The size of a new order that the limits allow (0 vetoes it).

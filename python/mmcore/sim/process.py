@@ -15,10 +15,12 @@ import signal
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
+from mmcore.analytics.pnl import Interval
 from mmcore.sim.flow import Episode
 from mmcore.sim.venue import SimListing, SimMarket
 
 _START_TIMEOUT_S = 30.0
+_INTERVALS = "intervals"  # the parent asks for the informed episodes on the clock
 
 
 def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection) -> None:
@@ -34,9 +36,10 @@ def _serve(listings: list[SimListing], seed: int, speed: float, conn: Connection
                 }
             )
             loop = asyncio.get_running_loop()
-            # recv() returns on "stop" and raises EOFError when the parent is gone.
+            # recv() returns a request or "stop", and raises EOFError when the parent is gone.
             with contextlib.suppress(EOFError):
-                await loop.run_in_executor(None, conn.recv)
+                while await loop.run_in_executor(None, conn.recv) == _INTERVALS:
+                    conn.send(market.informed_intervals())
                 conn.send(market.flow.episodes)  # the informed episodes, for the run folder
 
     asyncio.run(main())
@@ -56,6 +59,7 @@ class SimMarketProcess:
         self._process: mp.process.BaseProcess | None = None
         #: the informed-flow episodes of the run (filled in when the market stops)
         self.episodes: list[Episode] = []
+        self._unanswered = 0
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -101,6 +105,21 @@ class SimMarketProcess:
         self._urls = parent.recv()
         return self
 
+    def informed_intervals(self, timeout_s: float = 5.0) -> list[Interval]:
+        """The informed-flow episodes so far on the ``time.monotonic()`` clock (see
+        :meth:`SimMarket.informed_intervals`; the clock is the same in every process of
+        the machine); empty if the market does not answer within ``timeout_s``."""
+        if self._conn is None:
+            return []
+        try:
+            self._conn.send(_INTERVALS)
+            if self._conn.poll(timeout_s):
+                return self._conn.recv()
+        except (BrokenPipeError, OSError, EOFError):
+            return []
+        self._unanswered += 1  # its answer may still come: skipped before the episodes
+        return []
+
     def kill(self) -> None:
         """End the child now (SIGKILL), without its polite shutdown."""
         if self._process is not None and self._process.is_alive():
@@ -111,7 +130,9 @@ class SimMarketProcess:
             with contextlib.suppress(BrokenPipeError, OSError, EOFError):
                 self._conn.send("stop")
                 loop = asyncio.get_running_loop()
-                if await loop.run_in_executor(None, self._conn.poll, 5.0):
+                for _ in range(self._unanswered + 1):  # late interval answers, then episodes
+                    if not await loop.run_in_executor(None, self._conn.poll, 5.0):
+                        break
                     self.episodes = self._conn.recv()
             self._conn.close()
             self._conn = None

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mmcore.analytics.pnl import Interval
 from mmcore.sim.flow import OrderFlow, SimBook, SymbolSpec
 from mmcore.sim.wire.binance import BinanceWire
 from mmcore.sim.wire.bybit import BybitWire
@@ -27,6 +28,7 @@ __all__ = ["SIM_VENUES", "SimListing", "SimMarket"]
 SIM_VENUES = ("binance-spot", "bybit-spot")
 _PUMP_S = 0.005  # wall-clock period of the publishing pump in real time
 _MAX_BACKLOG = 2_000  # frames queued for one client: the pump waits (bounded memory)
+_INFORMED_LABEL = "informed flow"
 
 
 class _Served:
@@ -39,7 +41,12 @@ class _Served:
 
     def publish(self, symbol: str, item: Any) -> None:
         if isinstance(item, BookChange):
-            self._broadcast(self._book_topic(symbol), self._book_message(symbol, item))  # type: ignore[attr-defined]
+            message = self._book_message(symbol, item)  # type: ignore[attr-defined]
+            if self._drop[symbol] > 0:  # type: ignore[attr-defined]
+                # the drop_next fault: made (its sequence numbers used), sent to nobody
+                self._drop[symbol] -= 1  # type: ignore[attr-defined]
+                return
+            self._broadcast(self._book_topic(symbol), message)  # type: ignore[attr-defined]
         else:
             self._broadcast(self._trade_topic(symbol), self._trade_message(symbol, item))  # type: ignore[attr-defined]
 
@@ -85,6 +92,8 @@ class SimMarket:
             self._servers[venue] = server
             self._route.update(dict.fromkeys(symbols, server))
         self._task: asyncio.Task[None] | None = None
+        #: ``time.monotonic()`` when simulated time 0 was (the pump's start)
+        self.clock_start: float | None = None
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -103,6 +112,11 @@ class SimMarket:
     def rest_url(self, venue: str) -> str:
         """The REST base URL of ``venue``."""
         return self._servers[venue].rest_url
+
+    def server(self, venue: str) -> WireVenue:
+        """``venue``'s wire server, whose fault injection (``kill_connections``,
+        ``drop_next``, ``send_malformed``...) tests and the soak use."""
+        return self._servers[venue]
 
     async def start(self) -> SimMarket:
         """Listen on loopback (ports chosen by the OS) and start the flow."""
@@ -141,8 +155,22 @@ class SimMarket:
             (c.outbox.qsize() for s in self._servers.values() for c in s.connections), default=0
         )
 
+    def informed_intervals(self) -> list[Interval]:
+        """The informed-flow episodes so far, on the ``time.monotonic()`` clock (an episode
+        still running ends where it is due to). Empty at speed 0: simulated time is then not
+        tied to the clock."""
+        if self.speed == 0 or self.clock_start is None:
+            return []
+        t0, speed = self.clock_start, self.speed
+        return [
+            Interval(e.symbol, t0 + e.start / speed, t0 + e.end / speed, _INFORMED_LABEL)
+            for e in self.flow.episodes
+        ]
+
     async def _pump(self) -> None:
-        last = time.monotonic()
+        # simulated time advances by the clock's elapsed time x speed, so simulated second s
+        # is at clock_start + s / speed
+        last = self.clock_start = time.monotonic()
         while True:
             await asyncio.sleep(0 if self.speed == 0 else _PUMP_S)
             while self.backlog() > _MAX_BACKLOG:  # a slow client slows the market down

@@ -1,10 +1,11 @@
-"""The quote model: features + inventory (+ overlay) → target bid and ask ladders in ticks.
+"""The quote model: features + inventory (+ overlay) → target bid and ask ladders in ticks and lots.
 
 Fair value is the microprice plus an optional depth-imbalance alpha. Half-spread and skew
 come from GLFT or Avellaneda-Stoikov with online-calibrated sigma, A, k. Prices are rounded away
 from fair to the tick and clamped so that no quote crosses the touch (post-only); the spread
-never falls below what covers the round-trip maker fee. Sizes shrink on the side that would
-grow inventory.
+never falls below what covers the round-trip maker fee. Sizes are whole lots of
+``cfg.lot_size`` (rounded down), shrunk on the side that would grow inventory: the order desk and
+the pre-trade gate take them as they are.
 
 The numbers run in Rust (:class:`mmcore._core.QuoteCore`, ``rust/quote/``): calibration, fair
 value, model, rounding, clamps and sizes. This class keeps the Python API and builds the
@@ -30,10 +31,11 @@ _new = tuple.__new__  # QuoteDecision without the Python frame of its generated 
 
 
 class Quote(NamedTuple):
-    """One target order: price in ticks, size in base units."""
+    """One target order: price in ticks, size in whole lots (of the quote config's
+    ``lot_size``)."""
 
     price_ticks: int
-    qty: float
+    lots: int
 
 
 class QuoteDecision(NamedTuple):
@@ -104,7 +106,7 @@ class Quoter:
         # ticks, so recent ladders are reused: one cache per side, keyed by the best price (an
         # int hashes far faster than a tuple), holding the size it was built for. Bounded:
         # cleared when full.
-        self._ladders: dict[int, dict[int, tuple[float, tuple[Quote, ...]]]] = {-1: {}, 1: {}}
+        self._ladders: dict[int, dict[int, tuple[int, tuple[Quote, ...]]]] = {-1: {}, 1: {}}
 
     @property
     def core(self) -> QuoteCore:
@@ -138,12 +140,12 @@ class Quoter:
                 overlay.limit_mult,
                 overlay.halt,
             )
-        status, bid, ask, bid_qty, ask_qty, fair, half, skew, fits = decided
+        status, bid, ask, bid_lots, ask_lots, fair, half, skew, fits = decided
         params = self.calibration.params_after(fits)
         if status:
             return QuoteDecision((), (), _NAN, _NAN, _NAN, params, _STATUSES[status])
-        bids = self._ladder(bid, bid_qty, -1) if bid_qty else ()
-        asks = self._ladder(ask, ask_qty, 1) if ask_qty else ()
+        bids = self._ladder(bid, bid_lots, -1) if bid_lots else ()
+        asks = self._ladder(ask, ask_lots, 1) if ask_lots else ()
         return _new(QuoteDecision, (bids, asks, fair, half, skew, params, "quoting"))
 
     def _fair_view(self, f: Features, now: float, lean: float) -> Features | _BookView:
@@ -179,16 +181,17 @@ class Quoter:
             ),
         )
 
-    def _ladder(self, best: int, qty: float, direction: int) -> tuple[Quote, ...]:
-        """``levels`` quotes from ``best`` away from fair (``direction`` -1 bids, +1 asks)."""
+    def _ladder(self, best: int, lots: int, direction: int) -> tuple[Quote, ...]:
+        """``levels`` quotes of ``lots`` from ``best`` away from fair (``direction`` -1 bids,
+        +1 asks)."""
         cache = self._ladders[direction]
         hit = cache.get(best)
-        if hit is not None and hit[0] == qty:
+        if hit is not None and hit[0] == lots:
             return hit[1]
         if len(cache) >= _LADDER_CACHE:
             cache.clear()
         cfg = self.cfg
         prices = ladder_prices(best, direction, cfg.levels, cfg.level_spacing_ticks)
-        ladder = tuple([Quote(price, qty) for price in prices])
-        cache[best] = (qty, ladder)
+        ladder = tuple([Quote(price, lots) for price in prices])
+        cache[best] = (lots, ladder)
         return ladder

@@ -108,8 +108,7 @@ def make_engine(
     risk_mgr = RiskManager(risk_cfg, TICK)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(**(execution or {})), risk_mgr.gate)
     portfolio = Portfolio()
-    portfolio.instrument(SYMBOL, TICK, risk_cfg.lot_size)
-    return Engine(
+    return Engine(  # registers the symbol's tick and lot with the portfolio
         book,
         Quoter(quote_config(**(quote or {})), maker_fee_bps=paper_cfg.maker_fee_bps),
         risk_mgr,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from bokeh.layouts import gridplot
 from bokeh.models import (
+    BoxAnnotation,
     ColumnDataSource,
     GridPlot,
     HoverTool,
@@ -21,7 +22,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from mmcore.analytics.pnl import PnlPath
+from mmcore.analytics.pnl import Interval, PnlPath
 from mmcore.ui.recorder import FillRow, Sample
 
 __all__ = ["PANELS", "shared_time_range", "symbol_panels"]
@@ -38,6 +39,7 @@ _HEIGHTS = (340, 220, 300, 220, 220)
 _TOOLS = "xpan,box_zoom,xwheel_zoom,wheel_zoom,reset,save"
 _VALUE = "0,0.[0000]"  # thousands separators, up to 4 decimals, no trailing zeros
 _BUY, _SELL = "#1b7a3d", "#c0392b"
+_MARKED = "#f0a030"  # the shading of marked intervals (e.g. informed-flow episodes)
 
 
 def shared_time_range(samples: Sequence[Sample], fills: Sequence[FillRow]) -> Range1d:
@@ -170,8 +172,10 @@ def symbol_panels(
     pnl: PnlPath,
     x_range: Range1d,
     horizon_s: float,
+    intervals: Sequence[Interval] = (),
 ) -> GridPlot:
-    """The panels of one symbol (:data:`PANELS`), aligned, one toolbar, named ``symbol``."""
+    """The panels of one symbol (:data:`PANELS`), aligned, one toolbar, named ``symbol``;
+    each of ``intervals`` (the symbol's) is shaded on every panel."""
     cols = {
         name: np.array([getattr(s, name) for s in samples], float)
         for name in (
@@ -236,8 +240,16 @@ def symbol_panels(
         ],
         step=True,
     )
+    figures = [price, inventory, decomposition, spread, advice]
+    for fig in figures:
+        for i in intervals:
+            fig.add_layout(
+                BoxAnnotation(
+                    left=i.start, right=i.end, fill_color=_MARKED, fill_alpha=0.15, name=i.label
+                )
+            )
     grid = gridplot(
-        [[price], [inventory], [decomposition], [spread], [advice]],
+        [[f] for f in figures],
         sizing_mode="stretch_width",
         merge_tools=True,
         toolbar_location="right",

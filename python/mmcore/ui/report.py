@@ -25,7 +25,17 @@ from bokeh.resources import INLINE
 from jinja2 import Template
 
 from mmcore.advisors.factory import AdvisorRuntime
-from mmcore.analytics.pnl import Markout, MidPath, PnlParts, PnlPath, decompose_path, markouts
+from mmcore.analytics.pnl import (
+    Interval,
+    Markout,
+    MidPath,
+    PnlParts,
+    PnlPath,
+    decompose,
+    decompose_path,
+    markouts,
+    split_by_intervals,
+)
 from mmcore.trader import Trader
 from mmcore.ui.plots import shared_time_range, symbol_panels
 from mmcore.ui.recorder import FillRow, Recorder, Sample
@@ -97,10 +107,21 @@ class SymbolPnl:
     parts: PnlParts
     markouts: list[Markout]
     portfolio_pnl: float  # the position's net PnL, which ``parts.total`` must equal
+    intervals: list[Interval]  # the symbol's marked intervals
+    #: the parts of the fills made inside ``intervals`` and of the rest (they add up to
+    #: ``parts``); None without intervals
+    split: tuple[PnlParts, PnlParts] | None
 
 
-def _symbol_pnl(trader: Trader, symbol: str, rows: list[Sample], fills: list[FillRow]) -> SymbolPnl:
-    """The decomposition at each sample and at the end, marked to the position's last mark."""
+def _symbol_pnl(
+    trader: Trader,
+    symbol: str,
+    rows: list[Sample],
+    fills: list[FillRow],
+    intervals: list[Interval],
+) -> SymbolPnl:
+    """The decomposition at each sample and at the end, marked to the position's last mark;
+    with ``intervals``, also split between the fills made inside them and the rest."""
     pos = trader.portfolio.position(symbol)
     end = max([s.t for s in rows] + [f.t for f in fills], default=0.0)
     # a fill's mid is the mark it was applied at; a sample at the same moment was taken after
@@ -110,10 +131,20 @@ def _symbol_pnl(trader: Trader, symbol: str, rows: list[Sample], fills: list[Fil
     if not any(m == m for _, m in points):  # never marked, so never quoted nor filled
         zeros = np.zeros(len(times))
         path = PnlPath(np.array(times), zeros, zeros, zeros, zeros)
-        return SymbolPnl(symbol, path, path.last(), [], pos.net)
+        none = PnlParts(0.0, 0.0, 0.0, 0.0)
+        split = (none, none) if intervals else None
+        return SymbolPnl(symbol, path, path.last(), [], pos.net, intervals, split)
     mids = MidPath(points)
     path = decompose_path(fills, mids, DECOMPOSITION_HORIZON_S, times)
-    return SymbolPnl(symbol, path, path.last(), markouts(fills, mids, MARKOUT_HORIZONS_S), pos.net)
+    split = None
+    if intervals:
+        inside, outside = split_by_intervals(fills, intervals)
+        split = (
+            decompose(inside, mids, DECOMPOSITION_HORIZON_S),
+            decompose(outside, mids, DECOMPOSITION_HORIZON_S),
+        )
+    marks = markouts(fills, mids, MARKOUT_HORIZONS_S)
+    return SymbolPnl(symbol, path, path.last(), marks, pos.net, intervals, split)
 
 
 def _order_counts(journal: Path) -> tuple[int, int, int]:
@@ -245,8 +276,26 @@ def _decomposition_table(pnl: Sequence[SymbolPnl]) -> str:
         "total",
         "portfolio PnL",
     )
-    rows: list[list[object]] = [[p.symbol, *p.parts, p.parts.total, p.portfolio_pnl] for p in pnl]
-    sums = [sum(float(r[i]) for r in rows) for i in range(1, len(head))]  # type: ignore[arg-type]
+    rows: list[list[object]] = []
+    totals: list[list[object]] = []
+    for p in pnl:
+        row: list[object] = [p.symbol, *p.parts, p.parts.total, p.portfolio_pnl]
+        rows.append(row)
+        totals.append(row)
+        if p.split is not None:
+            label = p.intervals[0].label
+            seconds = sum(i.end - i.start for i in p.intervals)
+            inside, outside = p.split
+            rows.append(
+                [
+                    f"  fills in {label} ({len(p.intervals)}, {seconds:.1f} s)",
+                    *inside,
+                    inside.total,
+                    "",
+                ]
+            )
+            rows.append(["  fills elsewhere", *outside, outside.total, ""])
+    sums = [sum(float(r[i]) for r in totals) for i in range(1, len(head))]  # type: ignore[arg-type]
     return _table(head, [*rows, ["all symbols", *sums]], total=True)
 
 
@@ -268,6 +317,17 @@ _DEFINITIONS = (
     "portfolio's net PnL (realized + unrealized - fees, marked to the last mid). Mids between "
     "samples are the latest sample's or fill's."
 )
+_SPLIT_NOTE = (
+    " Shaded on the plots: {label} ({n} intervals). The rows under a symbol split its fills "
+    "between those made inside them and the rest; the two add up to the symbol's row."
+)
+
+
+def _definitions(intervals: Sequence[Interval]) -> str:
+    text = _DEFINITIONS.format(h=DECOMPOSITION_HORIZON_S)
+    if intervals:
+        text += _SPLIT_NOTE.format(label=intervals[0].label, n=len(intervals))
+    return text
 
 
 def write_report(
@@ -278,13 +338,22 @@ def write_report(
     *,
     reason: str,
     usage: str = "",
+    intervals: Sequence[Interval] = (),
 ) -> tuple[RunSummary, Path]:
-    """Write ``report.html``, ``samples.csv``, ``fills.csv`` and ``summary.csv`` into ``out``."""
+    """Write ``report.html``, ``samples.csv``, ``fills.csv`` and ``summary.csv`` into ``out``.
+
+    ``intervals`` (seconds since the trader started, as the samples) are shaded on their
+    symbol's panels and split its PnL decomposition: the fills made inside them and the rest.
+    """
     rows = list(recorder.rows)
     fills = list(recorder.fills)
     by_symbol = {sym: [s for s in rows if s.symbol == sym] for sym in trader.engines}
     fills_of = {sym: [f for f in fills if f.symbol == sym] for sym in trader.engines}
-    pnl = [_symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym]) for sym in trader.engines]
+    marked = {sym: [i for i in intervals if i.symbol == sym] for sym in trader.engines}
+    pnl = [
+        _symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym], marked[sym])
+        for sym in trader.engines
+    ]
     summary = summarize(
         trader, recorder, runtime, pnl, _order_counts(out / "journal.sqlite"), reason
     )
@@ -301,6 +370,7 @@ def write_report(
             p.path,
             x_range,
             DECOMPOSITION_HORIZON_S,
+            p.intervals,
         )
         for p in pnl
     ]
@@ -320,7 +390,7 @@ def write_report(
         f"{dropped}<div class='tables'><div><h3>Summary</h3>"
         f"{_table(('figure', 'value'), summary.rows())}</div><div>"
         f"<h3>PnL decomposition (quote currency)</h3>{_decomposition_table(pnl)}"
-        f"<p class='note'>{escape(_DEFINITIONS.format(h=DECOMPOSITION_HORIZON_S))}</p>"
+        f"<p class='note'>{escape(_definitions(intervals))}</p>"
         f"<h3>Markouts</h3>{_markout_table(pnl)}</div></div><pre>{escape(usage)}</pre>"
     )
     html = file_html(
