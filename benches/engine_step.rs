@@ -60,6 +60,7 @@ fn rig(snapshot: &str) -> Rig {
             max_order_age_s: 30.0,
             recent_fill_ids: 10_000,
             max_open_orders: 200,
+            can_amend: true, // the paper venue amends, as `OrderManager` sets it up
         },
         "mm-BTCUSDT-".into(),
     )

@@ -4,7 +4,7 @@
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::desk::OrderDesk;
 use super::errors::payload_bytes;
@@ -380,7 +380,10 @@ impl EngineCore {
                     })?;
                 let now: f64 = pair.get_item(0)?.extract()?;
                 let what = pair.get_item(1)?;
-                let ran = if let Ok(bytes) = payload_bytes(&what) {
+                // a payload is bytes or str, anything else a trade (no error built per trade)
+                let payload = what.cast::<PyBytes>().is_ok() || what.cast::<PyString>().is_ok();
+                let ran = if payload {
+                    let bytes = payload_bytes(&what)?;
                     if parts.book.apply(bytes)? == Status::Applied {
                         book_events += 1;
                         engine.on_book(parts, now, &mut sink).map(|_| ())
@@ -389,9 +392,18 @@ impl EngineCore {
                         Ok(())
                     }
                 } else {
-                    let price: i64 = what.getattr(names_price)?.extract()?;
-                    let qty: f64 = what.getattr(names_qty)?.extract()?;
-                    let buyer: bool = what.getattr(names_buyer)?.extract()?;
+                    let trade = || -> PyResult<(i64, f64, bool)> {
+                        Ok((
+                            what.getattr(names_price)?.extract()?,
+                            what.getattr(names_qty)?.extract()?,
+                            what.getattr(names_buyer)?.extract()?,
+                        ))
+                    };
+                    let (price, qty, buyer) = trade().map_err(|err| {
+                        PyTypeError::new_err(format!(
+                            "items[{index}]: expected a payload (bytes, str) or a Trade: {err}"
+                        ))
+                    })?;
                     trades += 1;
                     engine.on_trade(parts, price, qty, buyer, now, &mut sink)
                 };

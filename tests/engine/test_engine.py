@@ -224,3 +224,11 @@ def test_a_python_strategy_quotes_through_the_rust_step():
         else:
             assert (order.price_ticks, order.qty) == (round(book_ask / TICK) + 1, 0.02)
     assert engine.portfolio.position(SYMBOL).qty != 0.0
+
+
+def test_a_bad_item_stops_a_batch_naming_it_and_keeps_what_ran():
+    snapshot, items = session(30)
+    engine = make_engine(snapshot)
+    with pytest.raises(TypeError, match=r"items\[5\]: expected a payload"):
+        engine.replay([*items[:5], (1.0, 42)])
+    assert engine.orders.placed > 0  # the five items before it ran
