@@ -8,13 +8,16 @@
 pub mod arg_error;
 pub mod book;
 pub mod decode;
+pub mod engine;
 pub mod features;
 pub mod fixed;
 pub mod flow;
 pub mod model;
 pub mod orders;
 pub mod paper;
+pub mod portfolio;
 pub mod quote;
+pub mod risk;
 pub mod risk_gate;
 pub mod router;
 pub mod symbol_book;

@@ -14,12 +14,14 @@ each book at the same instant); a trade has the timestamp of the diff it follows
 counted alike for both: book events + trades (the rows hftbacktest walks are printed too).
 
 **mmcore** is the ``quoting`` scenario of ``benches/test_engine_bench.py``: ``make_engine(snapshot,
-risk={"max_drawdown": 1e12}, execution={"tolerance_ticks": 0})``, then ``replay(items)``. Per
-book event: JSON parse + book apply, top-5 features, GLFT quote model (microprice fair value,
-online calibration of sigma/A/k), risk manager (limits counting working orders, VPIN toxicity,
-kill switch, order-rate bucket), order diffing in the Rust order desk, the Rust paper venue
-(queue position, partial fills, 5 ms entry/cancel/response latencies, maker 1 / taker 5 bps)
-and the Python portfolio on every fill; per trade: calibration input, venue matching, events.
+risk={"max_drawdown": 1e12}, execution={"tolerance_ticks": 0})``, then ``replay(items)``, which
+runs the whole session through the Rust engine step in one call (``EngineCore.run_batch``, no
+Python per event). Per book event: JSON parse + book apply, top-5 features, GLFT quote model
+(microprice fair value, online calibration of sigma/A/k), risk manager (limits counting working
+orders, VPIN toxicity, kill switch, order-rate bucket), order diffing in the order desk, the
+paper venue (queue position, partial fills, 5 ms entry/cancel/response latencies, maker 1 /
+taker 5 bps) and the exact-integer portfolio on every fill; per trade: calibration input, venue
+matching, events.
 
 **hftbacktest** runs a numba-jitted market maker mirroring that strategy, wired like mmcore's
 paper venue: ``HashMapMarketDepthBacktest``, tick 0.01, lot 0.0001, ``constant_order_latency``

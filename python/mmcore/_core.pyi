@@ -352,6 +352,9 @@ class OrderDesk:
         it raises, what was decided before is sent first. A ``PreTradeGate`` counting other
         lots than the desk is refused. No order of no size or at a price <= 0 is sent, nor one
         beyond ``max_open_orders`` tracked."""
+    def flush(self, venue: object, now: float) -> list[list[str]]:
+        """Send the actions the engine step left (cancels, amends, new orders) to ``venue``:
+        the client ids of the new orders, of the cancels and of the amends."""
     def cancel_all(self, venue: object, now: float) -> list[str]:
         """Cancel every working order; the client ids of the cancels sent."""
     def take(
@@ -444,6 +447,221 @@ class PreTradeGate:
 
 #: ``QuoteCore.decide``: ``(status, bid, ask, bid_lots, ask_lots, fair, half, skew, fits)``.
 QuoteTuple = tuple[int, int, int, int, int, float, float, float, int]
+
+#: A paper fill: ``(client_id, ts, fill_id, side, price_ticks, qty, fee, maker)``.
+_FillTuple = tuple[str, float, str, int, int, float, float, bool]
+
+class RiskCore:
+    """The risk state machine of one symbol (``rust/risk/``; ``RiskManager`` wraps it): limits,
+    kill switch and session stop, toxicity, stale/lagging feed, resume rules; hands the state
+    and limits to ``gate``. Bad configuration raises ``ValueError`` naming the field."""
+
+    def __init__(
+        self,
+        gate: PreTradeGate,
+        *,
+        max_position: float,
+        max_drawdown: float,
+        session_loss_limit: float,
+        kill_action: str,
+        flatten_max_qty: float,
+        flatten_max_bps: float,
+        reduce_at: float,
+        stale_book_s: float,
+        max_feed_lag_s: float,
+        toxic_widen: float,
+        toxic_pull: float,
+        toxic_widen_mult: float,
+        kill_switch_resume: str,
+        kill_switch_cooldown_s: float,
+        resume_delay_s: float,
+        lot_size: float,
+        tick_size: float,
+    ) -> None: ...
+    def evaluate(
+        self,
+        vpin: float,
+        synced: float,
+        crossed: float,
+        now: float,
+        book_age_s: float,
+        position: float,
+        pnl: float,
+        feed_lag_s: float,
+        feed_safe: bool,
+        limit_mult: float,
+        toxic_probability: float,
+        halt: bool,
+    ) -> int:
+        """The new state's code (0 active, 1 reducing, 2 halted), handed to the gate."""
+    def flatten_target(self, best_bid: float, best_ask: float) -> tuple[int, int, int] | None:
+        """``(side, price_ticks, lots)`` of the capped marketable order while flattening."""
+    def set_override(self, source: str, state: int, flatten: bool) -> None:
+        """Hold the state at ``state`` (a code) or worse for ``source``."""
+    def clear_override(self, source: str) -> None: ...
+    def resume(self) -> None: ...
+    def reset_session(self) -> None: ...
+    @property
+    def state(self) -> int: ...
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
+    @property
+    def position(self) -> float: ...
+    @property
+    def limit(self) -> float: ...
+    @property
+    def spread_mult(self) -> float: ...
+    @property
+    def peak(self) -> float | None: ...
+    @property
+    def killed_at(self) -> float | None: ...
+    @property
+    def drawdown(self) -> float: ...
+    @property
+    def session_start(self) -> float | None: ...
+    @property
+    def session_loss(self) -> float: ...
+    @property
+    def session_stopped(self) -> bool: ...
+    @property
+    def flattening(self) -> bool: ...
+    @property
+    def gate_error(self) -> str: ...
+
+class PositionCore:
+    """A position in exact integers on its grid (``rust/portfolio.rs``;
+    ``mmcore.portfolio.Position`` extends it). Bad fills and marks raise ``ValueError`` naming
+    the argument before anything changes."""
+
+    def __new__(
+        cls,
+        tick_num: int,
+        tick_den: int,
+        lot_num: int,
+        lot_den: int,
+        tick_size: float,
+        lot_size: float,
+    ) -> PositionCore: ...
+    def _set_grid(
+        self,
+        tick_num: int,
+        tick_den: int,
+        lot_num: int,
+        lot_den: int,
+        tick_size: float,
+        lot_size: float,
+    ) -> None: ...
+    def apply_fill(self, signed_qty: float, price: float, fee: float) -> float:
+        """Apply a fill (+ buys, - sells); the PnL it realized."""
+    def set_mark(self, mid: float) -> None:
+        """Mark to ``mid`` (NaN: no mark; ±inf or negative: ``ValueError``)."""
+    def _load(self, lots: int, cash: int, basis: int, fee_units: int) -> None: ...
+    @property
+    def lots(self) -> int: ...
+    @property
+    def cash(self) -> int: ...
+    @property
+    def basis(self) -> int: ...
+    @property
+    def fee_units(self) -> int: ...
+    mark: float
+    @property
+    def qty(self) -> float: ...
+    @property
+    def avg_cost(self) -> float: ...
+    @property
+    def realized(self) -> float: ...
+    @property
+    def fees(self) -> float: ...
+    @property
+    def unrealized(self) -> float: ...
+    @property
+    def net(self) -> float: ...
+
+class EngineCore:
+    """The engine step of one symbol in Rust (``rust/engine/``) over the Python-owned
+    components; ``Engine`` calls it once per event, or runs a backtest batch in one call."""
+
+    def __init__(
+        self,
+        book: OrderBook,
+        quoter: QuoteCore,
+        desk: OrderDesk,
+        risk: RiskCore,
+        position: PositionCore,
+        sim: PaperSim | None = None,
+        *,
+        symbol: str,
+        depth: int,
+        sim_levels: int,
+        tick_size: float,
+        levels: int,
+        spacing: int,
+        microprice_weight: float,
+        flow_alpha_bps: float,
+        flow_halflife_s: float,
+        lean_bps: float,
+        wall_clock_offset_s: float | None = None,
+    ) -> None: ...
+    def set_overlay(
+        self,
+        spread_mult: float,
+        size_mult: float,
+        limit_mult: float,
+        toxic_probability: float,
+        halt: bool,
+        lean: float,
+    ) -> None: ...
+    def step(
+        self, now: float, received: bool, feed_safe: bool = True
+    ) -> tuple[
+        int,
+        tuple[int, float, float, float, int, list[tuple[int, int]], list[tuple[int, int]]] | None,
+    ]:
+        """``(kind, decision)``: kind 0 stopped, 1 halted, 2 halted now, 3 flatten, 4 quoted
+        with ``(status, fair, half, skew, fits, bids, asks)``. Orders are left on the desk
+        (``OrderDesk.flush``)."""
+    def assess(self, now: float, received: bool, feed_safe: bool = True) -> int:
+        """The step up to the decision (kind as ``step``, 4: decide now)."""
+    def submit(
+        self,
+        bids: list[tuple[int, int]],
+        asks: list[tuple[int, int]],
+        fair_ticks: float,
+        now: float,
+    ) -> None:
+        """Diff the desk towards a Python strategy's targets after :meth:`assess`."""
+    def run_batch(
+        self, items: object, collect_fills: bool = True
+    ) -> tuple[
+        int,
+        int,
+        int,
+        list[tuple[_FillTuple, float, float, float, float]],
+    ]:
+        """Run ``(time_s, payload | Trade)`` items with the paper venue: ``(book_events,
+        trades, skipped, fills)``, fills as ``(fill tuple, price, signed_qty, mark, now)``."""
+    wall_clock_offset_s: float | None
+    book: OrderBook
+    @property
+    def crossed(self) -> bool: ...
+    @property
+    def fills(self) -> int: ...
+    @property
+    def flow_signal(self) -> float: ...
+    stopped: bool
+
+class FlowSignal:
+    """Order-flow imbalance in [-1, 1], decayed with a half-life in seconds."""
+
+    def __init__(self, halflife_s: float) -> None: ...
+    def update(self, ofi_total: float, now: float) -> float: ...
+
+def fair_price(mid: float, microprice: float, weight: float, shift_bps: float) -> float | None:
+    """The fair value in place of the microprice (None: the microprice stands)."""
+
+def ladder_prices(best: int, direction: int, levels: int, spacing: int) -> list[int]:
+    """A ladder's prices from ``best`` away from fair, none at or below zero."""
 
 class QuoteCore:
     """The quote model of one symbol and its online calibration (``strategy.Quoter`` wraps it):

@@ -12,25 +12,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from time import perf_counter_ns
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from mmcore._core import ApplyStatus, OrderBook
+from mmcore._core import ApplyStatus, EngineCore, Features, OrderBook
 from mmcore.advisors.service import AdvisorService
 from mmcore.execution.manager import OrderManager
 from mmcore.execution.orders import Order, OrderFilled, Side
-from mmcore.execution.paper import PaperVenue, Trade
+from mmcore.execution.paper import PaperVenue, Trade, fill_from_tuple
 from mmcore.execution.venue import Venue
 from mmcore.journal import Journal, JournalState
 from mmcore.portfolio import Portfolio
-from mmcore.risk.manager import RiskManager, TradingState
-from mmcore.strategy.overlay import NEUTRAL, overlay_from
+from mmcore.risk.manager import RiskManager
+from mmcore.strategy.overlay import NEUTRAL, Overlay, overlay_from
 from mmcore.strategy.quoter import QuoteDecision, Quoter
 
-__all__ = ["Engine", "ReplayStats"]
+__all__ = ["Engine", "ReplayStats", "Strategy"]
 
 _APPLIED = ApplyStatus.APPLIED
 # Enum member lookups (``Side.BUY``) cost ~100 ns each on CPython 3.11; hot paths use these.
-_BUY, _HALTED, _REDUCING = Side.BUY, TradingState.HALTED, TradingState.REDUCING
+_BUY = Side.BUY
+# EngineCore.step / assess kinds: halted just now (orders cancelled), flatten, decide now
+_HALTED_NOW, _FLATTEN, _DECIDE = 2, 3, 4
+
+
+class Strategy(Protocol):
+    """A quote strategy written in Python (:attr:`Engine.strategy`, the slow path)."""
+
+    def decide(self, f: Features, position: float, now: float, overlay: Overlay) -> QuoteDecision:
+        """Target quotes for features ``f`` and signed ``position`` at ``now``."""
+        ...
 
 
 class ReplayStats(NamedTuple):
@@ -59,8 +69,9 @@ class Engine:
         depth: int = 5,
         sim_levels: int = 10,
         wall_clock_offset_s: float | None = None,
+        strategy: Strategy | None = None,
     ) -> None:
-        self.book = book
+        self._book = book
         self.symbol = book.symbol
         self.quoter = quoter
         self.risk = risk
@@ -80,7 +91,6 @@ class Engine:
         self._sim = venue.sim if isinstance(venue, PaperVenue) else None
         self._tick = quoter.cfg.tick_size
         self._position = portfolio.position(self.symbol)  # restored in place, never replaced
-        self._last_book: float | None = None
         self.last_decision: QuoteDecision | None = None
         #: perf_counter_ns() when the last target quotes were decided (before orders are sent):
         #: the end point of tick-to-quote.
@@ -92,12 +102,11 @@ class Engine:
         #: now)``, ``mid`` the mark it prevailed at, ``now`` when it was applied (the venue's
         #: ``fill.ts`` may be earlier: the fill was made, but not yet ours).
         self.on_fill: Callable[[OrderFilled, float, float, float, float], None] | None = None
-        self.stopped = False  # after shutdown: events are still processed, nothing is quoted
         # -- risk inputs: book age on the exchange's clock, feed safety, resync on a crossed book
         #: ``now + wall_clock_offset_s`` is Unix time, the clock venues stamp events with: the
         #: book's age and the feed lag are then measured from its event time. None (replays
         #: on simulated time): the age is the time since the last book update.
-        self.wall_clock_offset_s = wall_clock_offset_s
+        self._wall_clock_offset_s = wall_clock_offset_s
         #: Called with the symbol while the book is crossed: rebuild it from a snapshot, True
         #: when a resync starts (the trader sets ``Feed.resync``); quoting is halted until the
         #: book is sound again.
@@ -105,7 +114,67 @@ class Engine:
         self.resyncs_requested = 0
         self._crossed_resync_at: float | None = None
         self._feed_safe = True
-        self._lag = 0.0  # exchange-to-local lag of the last book update (s)
+        self._overlay = NEUTRAL
+        #: A strategy written in Python (the documented slow path): any object with
+        #: ``decide(features, position, now, overlay) -> QuoteDecision``, asked on every book
+        #: update in place of the built-in quote model (``quoter`` still feeds its
+        #: configuration: ladder, fair value, calibration input). The features, risk, gate,
+        #: order desk, venue and portfolio stay the Rust step's. Replays then run event by
+        #: event, at Python speed.
+        self.strategy: Strategy | None = strategy
+        cfg = quoter.cfg
+        #: The Rust engine step over the same components (``rust/engine/``): backtests run
+        #: through it in batches (:meth:`replay`), with no Python per event.
+        self.core = EngineCore(
+            book,
+            quoter.core,
+            orders.desk,
+            risk.core,
+            self._position,
+            self._sim,
+            symbol=self.symbol,
+            depth=depth,
+            sim_levels=sim_levels,
+            tick_size=self._tick,
+            levels=cfg.levels,
+            spacing=cfg.level_spacing_ticks,
+            microprice_weight=cfg.microprice_weight,
+            flow_alpha_bps=cfg.flow_alpha_bps,
+            flow_halflife_s=cfg.flow_halflife_s,
+            lean_bps=cfg.overlay.lean_bps,
+            wall_clock_offset_s=wall_clock_offset_s,
+        )
+
+    @property
+    def book(self) -> OrderBook:
+        """The book the engine reads (replaceable: a feed may build a new one)."""
+        return self._book
+
+    @book.setter
+    def book(self, book: OrderBook) -> None:
+        self._book = book
+        self.core.book = book
+
+    @property
+    def stopped(self) -> bool:
+        """After shutdown: events are still processed, nothing is quoted."""
+        return self.core.stopped
+
+    @stopped.setter
+    def stopped(self, stopped: bool) -> None:
+        self.core.stopped = stopped
+
+    @property
+    def wall_clock_offset_s(self) -> float | None:
+        """``now + wall_clock_offset_s`` is Unix time, the clock venues stamp events with: the
+        book's age and the feed lag are then measured from its event time. None (replays on
+        simulated time): the age is the time since the last book update."""
+        return self._wall_clock_offset_s
+
+    @wall_clock_offset_s.setter
+    def wall_clock_offset_s(self, offset: float | None) -> None:
+        self._wall_clock_offset_s = offset
+        self.core.wall_clock_offset_s = offset
 
     # -- inputs --------------------------------------------------------------------------
     def on_book(self, now: float) -> QuoteDecision | None:
@@ -136,7 +205,6 @@ class Engine:
     def quote(self, now: float) -> QuoteDecision | None:
         """Our reaction to a book change: features, risk, decide and send quotes (take the
         venue events first, as :meth:`on_book` does). The book comes from a safe feed."""
-        self._last_book = now
         self._feed_safe = True
         return self._step(now, received=True)
 
@@ -161,7 +229,25 @@ class Engine:
         return self._step(now)
 
     def replay(self, events: Iterable[tuple[float, bytes | str | Trade]]) -> ReplayStats:
-        """Run through ``(time_s, payload or Trade)`` items; payloads go through the book."""
+        """Run through ``(time_s, payload or Trade)`` items; payloads go through the book.
+
+        On the paper venue with nothing to tell per event (no journal or order listener, no
+        advisors, no resync hook, no flatten kill action) the items run in one call of the
+        Rust engine step (:meth:`EngineCore.run_batch`): no Python per event; the fills are
+        handed to :attr:`on_fill` afterwards, in order. Otherwise each item goes through
+        :meth:`on_book` / :meth:`on_trade`.
+        """
+        if self._batchable():
+            items = events if isinstance(events, list) else list(events)
+            before = self.core.fills
+            books, trades, skipped, rows = self.core.run_batch(items, self.on_fill is not None)
+            fills = self.core.fills - before
+            self.fills += fills
+            on_fill = self.on_fill
+            if on_fill is not None:
+                for fill, price, signed, mark, now in rows:
+                    on_fill(fill_from_tuple(fill), price, signed, mark, now)
+            return ReplayStats(books, trades, skipped, fills)
         book_events = trades = skipped = 0
         fills_before = self.fills
         apply = self.book.apply
@@ -175,6 +261,19 @@ class Engine:
             else:
                 skipped += 1
         return ReplayStats(book_events, trades, skipped, self.fills - fills_before)
+
+    def _batchable(self) -> bool:
+        """True when a replay may run in Rust batches (see :meth:`replay`)."""
+        return (
+            self._sim is not None
+            and self.journal is None
+            and self.orders.listener is None
+            and self.advisors is None
+            and self.request_resync is None
+            and self.strategy is None
+            and self.risk.cfg.kill_action != "flatten"
+            and not self.stopped
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     def restore(self, state: JournalState, now: float) -> list[Order]:
@@ -221,49 +320,62 @@ class Engine:
 
     # -- internals -----------------------------------------------------------------------
     def _step(self, now: float, received: bool = False) -> QuoteDecision | None:
+        """One engine step in Rust (:meth:`EngineCore.step`: features, marks, risk, quote
+        model, gate, desk diff), or up to the decision for a Python :attr:`strategy`; then the
+        desk's orders go to the venue and the listener here."""
         if self.stopped:
             return None
-        f = self.book.features(self.depth)
-        portfolio = self.portfolio
-        portfolio.mark(self.symbol, f.mid)
-        pos = self._position
-        position = pos.qty
-        overlay = NEUTRAL
         if self.advisors is not None:
-            latest = self.advisors.latest(self.symbol, now)
-            if latest.signal is not None or latest.risk is not None:
-                model_bps = self.quoter.model_spread_bps(f.mid)
-                overlay = overlay_from(latest, now, model_bps, self.quoter.cfg.overlay)
-        risk = self.risk
-        before = risk.state
-        age = self._book_age(now, f.event_time_ms)
-        if received:
-            self._lag = age
-        state = risk.evaluate(
-            f, now, age, position, pos.net, overlay, feed_lag_s=self._lag, feed_safe=self._feed_safe
-        )
-        if f.crossed == 1.0:
+            self._update_overlay(now)
+        decision = None
+        if self.strategy is None:
+            kind, row = self.core.step(now, received, self._feed_safe)
+            self.decided_ns = perf_counter_ns()
+            if row is not None:
+                decision = self.quoter.decision(row)
+        else:
+            kind = self.core.assess(now, received, self._feed_safe)
+            if kind == _DECIDE:
+                decision = self._strategy_step(now)
+        self.risk.log_gate_error()
+        if kind == _HALTED_NOW:
+            self.orders.flush(now, "halt:" + ",".join(self.risk.reasons))
+        else:
+            self.orders.flush(now, taker=kind == _FLATTEN)
+        if self.core.crossed:
             self._resync_crossed(now)
-        if state is _HALTED:
-            if before is not _HALTED:
-                self.orders.cancel_all(now, "halt:" + ",".join(risk.reasons))
-            self.last_decision = None
-            return None
-        if risk.flattening:  # a kill-switch trip: a capped marketable order, no quotes
-            bids, asks = risk.flatten_targets(f)
-            self.orders.reconcile(bids, asks, f.mid / self._tick, now, post_only=False)
-            self.last_decision = None
-            return None
-        if risk.spread_mult != 1.0:
-            overlay = overlay._replace(spread_mult=overlay.spread_mult * risk.spread_mult)
-        decision = self.quoter.decide(f, position, now, overlay)
-        self.decided_ns = perf_counter_ns()
-        bids, asks = decision.bids, decision.asks
-        if state is _REDUCING:  # only the side that shrinks the position
-            bids, asks = (() if position > 0 else bids), (() if position < 0 else asks)
-        self.orders.reconcile(bids, asks, decision.fair_ticks, now)
         self.last_decision = decision
         return decision
+
+    def _strategy_step(self, now: float) -> QuoteDecision:
+        """The slow path: the Python strategy decides on the features (the overlay widened
+        as the risk manager asks), the Rust step diffs the desk towards its targets."""
+        overlay = self._overlay
+        if self.risk.spread_mult != 1.0:
+            overlay = overlay._replace(spread_mult=overlay.spread_mult * self.risk.spread_mult)
+        f = self.book.features(self.depth)
+        decision = self.strategy.decide(f, self._position.qty, now, overlay)  # type: ignore[union-attr]
+        self.decided_ns = perf_counter_ns()
+        self.core.submit(decision.bids, decision.asks, decision.fair_ticks, now)
+        return decision
+
+    def _update_overlay(self, now: float) -> None:
+        """The advisors' latest advice as the overlay of the next steps."""
+        latest = self.advisors.latest(self.symbol, now)  # type: ignore[union-attr]
+        overlay = NEUTRAL
+        if latest.signal is not None or latest.risk is not None:
+            mid = self.book.features(self.depth).mid
+            model_bps = self.quoter.model_spread_bps(mid)
+            overlay = overlay_from(latest, now, model_bps, self.quoter.cfg.overlay)
+        self._overlay = overlay
+        self.core.set_overlay(
+            overlay.spread_mult,
+            overlay.size_mult,
+            overlay.limit_mult,
+            overlay.toxic_probability,
+            overlay.halt,
+            overlay.lean,
+        )
 
     def _resync_crossed(self, now: float) -> None:
         """A venue's crossed book is not a market state: have the feed rebuild it (at most
@@ -275,18 +387,6 @@ class Engine:
         if self.request_resync is not None and self.request_resync(self.symbol):
             self._crossed_resync_at = now
             self.resyncs_requested += 1
-
-    def _book_age(self, now: float, event_time_ms: float) -> float:
-        """How old the book's newest data is: on the exchange's clock when the wall clock and
-        the event time are known (a backlog arriving now is old), and never less than the
-        time since the last book update."""
-        if self._last_book is None:
-            return float("inf")
-        age = now - self._last_book
-        offset = self.wall_clock_offset_s
-        if offset is not None and event_time_ms == event_time_ms:  # NaN: no event time
-            age = max(age, now + offset - event_time_ms * 1e-3)
-        return age
 
     def _fill(self, fill: OrderFilled, now: float) -> None:
         self.fills += 1

@@ -32,6 +32,8 @@ import math
 from decimal import Decimal
 from typing import NamedTuple
 
+from mmcore._core import PositionCore
+
 __all__ = [
     "BASIS_SCALE",
     "FEE_SCALE",
@@ -125,54 +127,41 @@ def _whole(units: float, value: float, name: str, step: str, size: float) -> int
 _NO_GRID = Grid(1.0, 1.0)
 
 
-def _check_fill(signed_qty: float, price: float, fee: float) -> None:
-    """Refuse a fill the books cannot hold (before anything changes)."""
-    if not math.isfinite(signed_qty):
-        raise ValueError(f"signed_qty: must be finite, got {signed_qty}")
-    if not (math.isfinite(price) and price > 0):
-        raise ValueError(f"price: must be finite and > 0, got {price}")
-    if not math.isfinite(fee):
-        raise ValueError(f"fee: must be finite, got {fee}")
+_core_mark = PositionCore.mark
+_core_apply_fill = PositionCore.apply_fill
+_NAN = math.nan
 
 
-class Position:
+class Position(PositionCore):
     """Signed size, average cost, realized PnL and fees of one symbol, in exact integers
     (see the module docstring); the float figures are read-only views of them. A position
-    without a grid (its symbol not registered) stays flat: it refuses every fill."""
+    without a grid (its symbol not registered) stays flat: it refuses every fill. The
+    accounting runs in Rust (:class:`mmcore._core.PositionCore`, ``rust/portfolio.rs``), the
+    one implementation the engine step applies fills and marks with."""
 
-    __slots__ = (
-        "_money",
-        "_price",
-        "_qty_unit",
-        "basis",
-        "cash",
-        "fee_units",
-        "grid",
-        "lots",
-        "mark",
-        "symbol",
-    )
+    def __new__(cls, symbol: str, grid: Grid | None = None) -> Position:
+        return super().__new__(cls, *_grid_args(grid))
 
     def __init__(self, symbol: str, grid: Grid | None = None) -> None:
         self.symbol = symbol
-        self.lots = 0
-        self.cash = 0
-        self.basis = 0
-        self.fee_units = 0
-        #: the last mid (NaN before any)
-        self.mark = math.nan
-        self.set_grid(grid)
+        self.grid = grid
+
+    @property
+    def mark(self) -> float:
+        """The last mid (NaN before any: always ``math.nan`` itself, so snapshots of
+        unmarked positions compare equal)."""
+        mark = _core_mark.__get__(self)
+        return _NAN if mark != mark else mark
+
+    @mark.setter
+    def mark(self, mid: float) -> None:
+        _core_mark.__set__(self, mid)
 
     def set_grid(self, grid: Grid | None) -> None:
         """Count in ``grid`` from now on (only while nothing is held: the integers are not
         converted); None: no grid, every fill is refused."""
+        self._set_grid(*_grid_args(grid))
         self.grid = grid
-        # the float views: qty = lots·num/den, money = tick-lot units·num/den (without a grid
-        # every integer is 0, so any unit gives the 0 they must read)
-        g = grid if grid is not None else _NO_GRID
-        self._qty_unit = (g.lot_num, g.lot_den)
-        self._price = (g.tick_num, g.tick_den)
-        self._money = (g.tick_num * g.lot_num, g.tick_den * g.lot_den)
 
     def apply_fill(self, signed_qty: float, price: float, fee: float) -> float:
         """Apply a fill (+ buys, - sells); returns the PnL it realized. A fill of no size (a
@@ -180,94 +169,19 @@ class Position:
         is not finite and > 0, a size off the lot grid or a price off the tick grid raise
         ``ValueError`` naming it, and so does any fill while the symbol has no grid; nothing
         changes then."""
-        _check_fill(signed_qty, price, fee)
-        grid = self.grid
-        if grid is None:
+        if self.grid is None:
             raise ValueError(
                 f"symbol: {self.symbol} has no tick/lot registered (Portfolio.instrument): "
                 "its fills cannot be counted"
             )
-        n = grid.lots(signed_qty)
-        p = grid.ticks(price)
-        if p < 1:
-            raise ValueError(f"price: {price} is below one tick ({grid.tick_size})")
-        self.fee_units += round(fee * FEE_SCALE)
-        if not n:
-            return 0.0
-        q = self.lots
-        new = q + n
-        if q == 0 or (q > 0) == (n > 0):  # opening or adding: the fill's cost joins the basis
-            self.cash -= n * p
-            self.basis += n * p * BASIS_SCALE
-            self.lots = new
-            return 0.0
-        before = self.cash * BASIS_SCALE + self.basis
-        self.cash -= n * p
-        if new == 0:
-            self.basis = 0
-        elif (new > 0) != (q > 0):  # flipped: the rest opens at this price
-            self.basis = new * p * BASIS_SCALE
-        else:  # reduced: the average stays
-            self.basis = _div_round(self.basis * new, q)
-        self.lots = new
-        num, den = self._money
-        return (self.cash * BASIS_SCALE + self.basis - before) * num / (den * BASIS_SCALE)
+        return _core_apply_fill(self, signed_qty, price, fee)
 
     def exact(self) -> ExactPosition:
-        """The integers and their grid (a tick and lot of 1.0 without one: nothing is held)."""
+        """The integers and their grid."""
         g = self.grid if self.grid is not None else _NO_GRID
         return ExactPosition(
             self.lots, self.cash, self.basis, self.fee_units, g.tick_size, g.lot_size
         )
-
-    def _load(self, e: ExactPosition) -> None:
-        """Take the integers of ``e`` (counted on this position's grid)."""
-        self.lots, self.cash, self.basis, self.fee_units = e.lots, e.cash, e.basis, e.fee_units
-
-    @property
-    def qty(self) -> float:
-        """Signed size."""
-        num, den = self._qty_unit
-        return self.lots * num / den
-
-    @property
-    def avg_cost(self) -> float:
-        """Average cost of the open size (0 when flat)."""
-        if not self.lots:
-            return 0.0
-        num, den = self._price
-        return self.basis * num / (self.lots * den * BASIS_SCALE)
-
-    @property
-    def realized(self) -> float:
-        """Realized PnL, gross of fees."""
-        num, den = self._money
-        return (self.cash * BASIS_SCALE + self.basis) * num / (den * BASIS_SCALE)
-
-    @property
-    def fees(self) -> float:
-        """Fees paid (rebates negative)."""
-        return self.fee_units / FEE_SCALE
-
-    @property
-    def unrealized(self) -> float:
-        """PnL of the open size at the last mark (0 before any mark)."""
-        mark = self.mark
-        if not self.lots or mark != mark:
-            return 0.0
-        num, den = self._money
-        return self.qty * mark - self.basis * num / (den * BASIS_SCALE)
-
-    @property
-    def net(self) -> float:
-        """Realized + unrealized - fees (read on every book update: at a mark it is the cash
-        flow plus the open size at the mark, the basis cancelling out)."""
-        mark = self.mark
-        if mark != mark:  # no mark yet: nothing unrealized
-            return self.realized - self.fees
-        num, den = self._money
-        qnum, qden = self._qty_unit
-        return self.cash * num / den + self.lots * qnum / qden * mark - self.fee_units / FEE_SCALE
 
     def snapshot(self) -> PositionSnapshot:
         """An immutable copy."""
@@ -280,6 +194,12 @@ class Position:
             self.mark,
             self.exact(),
         )
+
+
+def _grid_args(grid: Grid | None) -> tuple[int, int, int, int, float, float]:
+    # without a grid every integer is 0, so any unit gives the 0 the float views must read
+    g = grid if grid is not None else _NO_GRID
+    return g.tick_num, g.tick_den, g.lot_num, g.lot_den, g.tick_size, g.lot_size
 
 
 def _div_round(a: int, b: int) -> int:
@@ -344,12 +264,11 @@ class Portfolio:
     def mark(self, symbol: str, mid: float) -> None:
         """Mark ``symbol`` to ``mid`` (NaN mids are ignored: the last mark stays; ±inf or a
         negative mid raises ``ValueError``, counted in :attr:`refused`)."""
-        if mid != mid:
-            return
-        if math.isinf(mid) or mid < 0:
+        try:
+            self.position(symbol).set_mark(mid)
+        except ValueError:
             self.refused += 1
-            raise ValueError(f"mid: must be finite and >= 0 (or NaN), got {mid}")
-        self.position(symbol).mark = mid
+            raise
 
     def restore(self, snapshots: list[PositionSnapshot]) -> None:
         """Load positions saved in the journal (in place: holders of a :class:`Position`
@@ -360,7 +279,7 @@ class Portfolio:
         exact = [_exact_of(s, self._grid_of(s.symbol)) for s in snapshots]
         for s, e in zip(snapshots, exact, strict=True):  # all checked before any change
             pos = self.position(s.symbol)
-            pos._load(e)
+            pos._load(e.lots, e.cash, e.basis, e.fee_units)
             pos.mark = s.mark
 
     def _grid_of(self, symbol: str) -> Grid:

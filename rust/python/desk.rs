@@ -115,13 +115,13 @@ fn fill_key(fill_id: &str) -> u64 {
 /// qty, now)` methods. Orders come back as tuples (see the stub).
 #[pyclass(module = "mmcore._core")]
 pub struct OrderDesk {
-    inner: Desk,
+    pub(super) inner: Desk,
     symbol: String,
     /// The name of the paper venue taken from (its venue ids are formatted here, at the edge).
-    paper: Option<String>,
+    pub(super) paper: Option<String>,
     bids: Vec<Target>,
     asks: Vec<Target>,
-    actions: Vec<Action>,
+    pub(super) actions: Vec<Action>,
 }
 
 impl OrderDesk {
@@ -329,6 +329,22 @@ impl OrderDesk {
         let routed = self.route(venue, now);
         decided?;
         routed?;
+        Ok(sent)
+    }
+
+    /// Sends the actions the engine step left pending (cancels, amends, new orders) to
+    /// `venue`; returns the client ids of the new orders, of the orders cancelled and of the
+    /// orders amended.
+    fn flush<'py>(
+        &mut self,
+        py: Python<'py>,
+        venue: &Bound<'py, PyAny>,
+        now: f64,
+    ) -> PyResult<[Bound<'py, PyList>; 3]> {
+        let sent = self.sent_ids(py)?;
+        if !self.actions.is_empty() {
+            self.route(venue, now)?;
+        }
         Ok(sent)
     }
 

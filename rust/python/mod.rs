@@ -1,11 +1,14 @@
 //! pyo3 wrappers: convert and delegate, one file per exposed class.
 
 mod desk;
+mod engine;
 mod errors;
 mod features;
 mod order_book;
 mod paper;
+mod portfolio;
 mod quoter;
+mod risk;
 mod risk_gate;
 mod router;
 mod status;
@@ -39,6 +42,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<paper::PaperSim>()?;
     m.add_class::<desk::OrderDesk>()?;
     m.add_class::<risk_gate::PreTradeGate>()?;
+    m.add_class::<risk::RiskCore>()?;
+    m.add_class::<portfolio::PositionCore>()?;
+    m.add_class::<engine::EngineCore>()?;
+    m.add_class::<engine::FlowSignal>()?;
+    m.add_function(wrap_pyfunction!(engine::fair_price, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::ladder_prices, m)?)?;
     m.add_class::<quoter::QuoteCore>()?;
     m.add_function(wrap_pyfunction!(quoter::glft, m)?)?;
     m.add_function(wrap_pyfunction!(quoter::avellaneda_stoikov, m)?)?;

@@ -17,7 +17,7 @@ type DecisionTuple = (u8, i64, i64, i64, i64, f64, f64, f64, u64);
 /// configuration values raise `ValueError` naming the field.
 #[pyclass(module = "mmcore._core")]
 pub struct QuoteCore {
-    inner: quote::Quoter,
+    pub(super) inner: quote::Quoter,
 }
 
 fn count(arg: &'static str, value: i64) -> PyResult<usize> {

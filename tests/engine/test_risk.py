@@ -320,3 +320,25 @@ def test_flatten_prices_a_market_under_one_unit():
     assert r.flatten_targets(features(0.5, 0.51)) == ([], [(50, 3000)])
     r = tripped(-0.3, flatten_max_bps=0.0)
     assert r.flatten_targets(features(0.5, 0.51)) == ([(51, 3000)], [])
+
+
+@pytest.mark.parametrize(
+    ("position", "pnl", "limit_mult", "reasons"),
+    [
+        (float("nan"), 0.0, 1.0, ("position_not_finite",)),
+        (0.0, float("-inf"), 1.0, ("pnl_not_finite",)),
+        (0.0, 0.0, float("inf"), ("limit_not_finite",)),
+        (float("inf"), float("nan"), 1.0, ("position_not_finite", "pnl_not_finite")),
+    ],
+)
+def test_non_finite_books_halt_naming_each_broken_input(position, pnl, limit_mult, reasons):
+    """Broken books halt (gate included) and keep the last finite position and limit; the
+    integers of a portfolio cannot become non-finite, so these inputs are given directly."""
+    r = manager()
+    assert r.evaluate(F, 0.0, 0.0, 0.05, 0.0) is TradingState.ACTIVE
+    overlay = NEUTRAL._replace(limit_mult=limit_mult)
+    assert r.evaluate(F, 1.0, 0.0, position, pnl, overlay) is TradingState.HALTED
+    assert r.reasons == reasons
+    assert (r.position, r.limit) == (0.05, r.cfg.max_position)
+    assert r.allow(Side.BUY, 10_000, 0.01, 0.0, 1.0) == 0.0
+    assert r.evaluate(F, 2.0, 0.0, 0.05, 0.0) is TradingState.ACTIVE  # no resume delay here

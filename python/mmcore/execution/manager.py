@@ -168,6 +168,11 @@ class OrderManager:
 
     # -- counters and views ---------------------------------------------------------------
     @property
+    def desk(self) -> OrderDesk:
+        """The Rust order desk (the engine step diffs it directly)."""
+        return self._desk
+
+    @property
     def placed(self) -> int:
         """Orders placed."""
         return self._desk.placed
@@ -234,6 +239,19 @@ class OrderManager:
         placed, cancelled, amended = sent
         if self.listener is not None and (placed or cancelled or amended):
             self._tell("cancel_sent", cancelled, now)
+            self._tell("amend_sent", amended, now)
+            self._tell("submitted", placed, now)
+        return placed
+
+    def flush(self, now: float, detail: str = "", *, taker: bool = False) -> list[str]:
+        """Send the orders and cancels the engine step left on the desk (the listener is told
+        of each, cancels with ``detail``); returns the client ids of the orders placed.
+        ``taker`` sends them as plain limit orders that may take liquidity (the flatten
+        order)."""
+        route = self._taker_route if taker else self._route
+        placed, cancelled, amended = self._desk.flush(route, now)
+        if self.listener is not None and (placed or cancelled or amended):
+            self._tell("cancel_sent", cancelled, now, detail)
             self._tell("amend_sent", amended, now)
             self._tell("submitted", placed, now)
         return placed

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from mmcore._core import Features, QuoteCore
+from mmcore._core import Features, FlowSignal, QuoteCore, fair_price, ladder_prices
 from mmcore.strategy.calibration import Calibration, ModelParams, calibration_kwargs
 from mmcore.strategy.config import QuoteConfig
 from mmcore.strategy.overlay import NEUTRAL, Overlay
@@ -66,34 +66,6 @@ class _BookView(NamedTuple):
     imbalance: float
 
 
-class _FlowSignal:
-    """Order-flow imbalance in [-1, 1]: the book's OFI increments over their absolute size,
-    both decayed with a half-life in seconds."""
-
-    __slots__ = ("_den", "_halflife", "_last_total", "_num", "_t")
-
-    def __init__(self, halflife_s: float) -> None:
-        self._halflife = halflife_s
-        self._last_total: float | None = None
-        self._t: float | None = None
-        self._num = self._den = 0.0
-
-    def update(self, ofi_total: float, now: float) -> float:
-        """Take the book's running OFI at ``now``; return the signal."""
-        if ofi_total == ofi_total:  # NaN: no book yet
-            last = self._last_total
-            step = 0.0 if last is None else ofi_total - last
-            self._last_total = ofi_total
-            if self._t is not None and now > self._t:
-                decay = 0.5 ** ((now - self._t) / self._halflife)
-                self._num *= decay
-                self._den *= decay
-            self._t = now
-            self._num += step
-            self._den += abs(step)
-        return self._num / self._den if self._den > 0 else 0.0
-
-
 class Quoter:
     """Stateful quote model for one symbol (the calibration lives here)."""
 
@@ -127,7 +99,7 @@ class Quoter:
         self.calibration = Calibration(self._core, prior)
         self._decide = self._core.decide
         self._inv_tick = 1.0 / cfg.tick_size
-        self._flow = _FlowSignal(cfg.flow_halflife_s) if cfg.flow_alpha_bps > 0 else None
+        self._flow = FlowSignal(cfg.flow_halflife_s) if cfg.flow_alpha_bps > 0 else None
         #: the last order-flow signal in [-1, 1] (0 while the signal is off)
         self.flow_signal = 0.0
         # A ladder is a function of (best price, size, side), and the price wanders over a few
@@ -135,6 +107,11 @@ class Quoter:
         # int hashes far faster than a tuple), holding the size it was built for. Bounded:
         # cleared when full.
         self._ladders: dict[int, dict[int, tuple[int, tuple[Quote, ...]]]] = {-1: {}, 1: {}}
+
+    @property
+    def core(self) -> QuoteCore:
+        """The Rust quote model (the engine step calls it directly)."""
+        return self._core
 
     def on_trade(self, price: float) -> None:
         """Feed a market trade price to the intensity calibration."""
@@ -179,12 +156,30 @@ class Quoter:
         if self._flow is not None:
             self.flow_signal = self._flow.update(f.ofi_total, now)
             shift_bps += cfg.flow_alpha_bps * self.flow_signal
-        weight = cfg.microprice_weight
-        if shift_bps == 0.0 and weight == 1.0:
+        fair = fair_price(f.mid, f.microprice, cfg.microprice_weight, shift_bps)
+        if fair is None:
             return f
-        mid, micro = f.mid, f.microprice
-        fair = mid if micro != micro else mid + weight * (micro - mid)
-        return _BookView(f.best_bid, f.best_ask, mid, fair * (1 + shift_bps * 1e-4), f.imbalance)
+        return _BookView(f.best_bid, f.best_ask, f.mid, fair, f.imbalance)
+
+    def decision(self, row: tuple) -> QuoteDecision:
+        """The :class:`QuoteDecision` of the engine step's row ``(status, fair, half, skew,
+        fits, bids, asks)`` (``EngineCore.step``): the targets it sent to the desk."""
+        status, fair, half, skew, fits, bids, asks = row
+        params = self.calibration.params_after(fits)
+        if status:
+            return QuoteDecision((), (), _NAN, _NAN, _NAN, params, _STATUSES[status])
+        return _new(
+            QuoteDecision,
+            (
+                tuple([Quote(p, q) for p, q in bids]),
+                tuple([Quote(p, q) for p, q in asks]),
+                fair,
+                half,
+                skew,
+                params,
+                "quoting",
+            ),
+        )
 
     def _ladder(self, best: int, lots: int, direction: int) -> tuple[Quote, ...]:
         """``levels`` quotes of ``lots`` from ``best`` away from fair (``direction`` -1 bids,
@@ -195,9 +190,8 @@ class Quoter:
             return hit[1]
         if len(cache) >= _LADDER_CACHE:
             cache.clear()
-        step = direction * self.cfg.level_spacing_ticks
-        prices = [best + i * step for i in range(self.cfg.levels)]
-        # no price at or below zero: deep bids of a low-priced asset stop at one tick
-        ladder = tuple([Quote(price, lots) for price in prices if price > 0])
+        cfg = self.cfg
+        prices = ladder_prices(best, direction, cfg.levels, cfg.level_spacing_ticks)
+        ladder = tuple([Quote(price, lots) for price in prices])
         cache[best] = (lots, ladder)
         return ladder
