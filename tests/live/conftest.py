@@ -101,13 +101,12 @@ class Live:
         return sum(1 for r in self.fake.requests if r.method == method and r.path == path)
 
 
-def engine_on(venue: LiveVenue, journal: Journal | None = None) -> Engine:
-    """An engine on ``venue``, on its market's tick and lot (risk limits wide; the test
-    places orders through its desk)."""
+def engine_on(venue: LiveVenue, journal: Journal | None = None, **risk_cfg: Any) -> Engine:
+    """An engine on ``venue``, on its market's tick and lot (risk limits wide unless
+    ``risk_cfg`` overrides them; the test places orders through its desk)."""
     tick, lot = float(venue.rules.tick), float(venue.rules.lot)
-    risk = RiskManager(
-        risk_config(lot_size=lot, max_position=10.0, max_notional=10_000_000.0), tick
-    )
+    limits: dict[str, Any] = dict(lot_size=lot, max_position=10.0, max_notional=10_000_000.0)
+    risk = RiskManager(risk_config(**{**limits, **risk_cfg}), tick)
     orders = OrderManager(SYMBOL, venue, ExecutionConfig(max_order_age_s=3600), risk.gate)
     portfolio = Portfolio()
     portfolio.instrument(SYMBOL, tick, lot)
@@ -129,9 +128,11 @@ async def live_on(
     journal: Journal | None = None,
     credentials: Credentials | None = None,
     timeout_ms: int = 700,
+    risk: dict[str, Any] | None = None,
     **cfg: Any,
 ) -> AsyncIterator[Live]:
-    """Start ``fake``, a session on it and an engine; close all after."""
+    """Start ``fake``, a session on it and an engine (``risk``: overrides of its
+    :class:`~mmcore.risk.RiskConfig`; ``cfg``: of the :class:`LiveConfig`); close all after."""
     async with fake:
         exchange = ccxt_exchange(fake, timeout_ms=timeout_ms)
         halts: list[str] = []
@@ -146,7 +147,8 @@ async def live_on(
         try:
             report = await session.start([SYMBOL])
             venue = session.venue(SYMBOL)
-            live = Live(fake, session, venue, engine_on(venue, journal), halts, report)
+            engine = engine_on(venue, journal, **(risk or {}))
+            live = Live(fake, session, venue, engine, halts, report)
             load_positions(live.engine.portfolio, report)
             yield live
         finally:
