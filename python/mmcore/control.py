@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from mmcore.execution.venue import CancelAllVenue
 from mmcore.risk.manager import TradingState
 from mmcore.trader import Trader
 
@@ -37,12 +38,9 @@ OPERATOR = "operator"
 
 
 @runtime_checkable
-class VenueControls(Protocol):
-    """A venue with its own part in the controls (a live venue)."""
-
-    def cancel_all(self, symbol: str, now: float) -> None:
-        """Cancel every open order of ``symbol`` at the venue, tracked or not."""
-        ...
+class VenueControls(CancelAllVenue, Protocol):
+    """A venue with its own part in the controls (a live venue): a venue-wide cancel and
+    its own halt."""
 
     def resume(self) -> None:
         """Lift the venue's own halt (after a ban), if any."""

@@ -19,7 +19,7 @@ from mmcore.advisors.service import AdvisorService
 from mmcore.execution.manager import OrderManager
 from mmcore.execution.orders import Order, OrderFilled, Side
 from mmcore.execution.paper import PaperVenue, Trade, fill_from_tuple
-from mmcore.execution.venue import Venue
+from mmcore.execution.venue import CancelAllVenue, Venue
 from mmcore.journal import Journal, JournalState
 from mmcore.portfolio import Portfolio
 from mmcore.risk.manager import RiskManager
@@ -114,6 +114,10 @@ class Engine:
         self.resyncs_requested = 0
         self._crossed_resync_at: float | None = None
         self._feed_safe = True
+        #: A book from a safe feed was quoted on since the feed was last lost: losing it now
+        #: sends a venue-wide cancel (once per loss; before the first safe book there is
+        #: nothing of ours to take down, and orders adopted at start stay working).
+        self._sweep_on_loss = False
         self._overlay = NEUTRAL
         #: A strategy written in Python (the documented slow path): any object with
         #: ``decide(features, position, now, overlay) -> QuoteDecision``, asked on every book
@@ -206,15 +210,23 @@ class Engine:
         """Our reaction to a book change: features, risk, decide and send quotes (take the
         venue events first, as :meth:`on_book` does). The book comes from a safe feed."""
         self._feed_safe = True
+        self._sweep_on_loss = True
         return self._step(now, received=True)
 
     def feed_unsafe(self, now: float) -> None:
         """The feed says the book cannot be trusted (resyncing, stale, disconnected): halt,
         cancelling every working order, and quote nothing (the timer included) until
-        :meth:`quote` gets a book from a safe feed again."""
+        :meth:`quote` gets a book from a safe feed again. A venue that can
+        (:class:`~mmcore.execution.venue.CancelAllVenue`, a live venue) also cancels every
+        open order of the symbol, tracked or not, once per loss of the feed."""
         self.take_venue_events(now)
         self._feed_safe = False
         self._step(now)
+        if self._sweep_on_loss:
+            self._sweep_on_loss = False
+            venue = self.venue
+            if isinstance(venue, CancelAllVenue):
+                venue.cancel_all(self.symbol, now)
 
     def on_trade(self, trade: Trade, now: float) -> None:
         """A market trade: calibration input and, for a simulated venue, possible fills."""

@@ -7,7 +7,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from mmcore.execution.orders import Side, VenueEvent
 
-__all__ = ["AmendingVenue", "OrderRequest", "ReadinessVenue", "Venue"]
+__all__ = ["AmendingVenue", "CancelAllVenue", "OrderRequest", "ReadinessVenue", "Venue"]
 
 
 class OrderRequest(NamedTuple):
@@ -63,4 +63,15 @@ class ReadinessVenue(Protocol):
     @property
     def ready(self) -> bool:
         """False while the engine must not quote."""
+        ...
+
+
+@runtime_checkable
+class CancelAllVenue(Protocol):
+    """A venue that can cancel every open order of a symbol in one request, the orders the
+    engine does not track included (a live venue: orders adopted at start, an order whose
+    ack has not arrived)."""
+
+    def cancel_all(self, symbol: str, now: float) -> None:
+        """Cancel every open order of ``symbol`` at the venue, tracked or not."""
         ...
