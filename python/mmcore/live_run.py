@@ -95,6 +95,7 @@ def describe(plan: LivePlan) -> str:
     )
     lines.append(
         "  operator controls: kill -USR1 <pid> halts, -USR2 flattens, -HUP resumes; "
+        "dashboard keys h halt, r resume, f flatten (F or y confirms); "
         "Ctrl-C stops (every order cancelled)"
     )
     return "\n".join(lines)

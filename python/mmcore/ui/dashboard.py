@@ -4,6 +4,9 @@ It only reads the trader and the recorder's latest samples. Frames are rendered 
 second by an asyncio task (no refresh thread competing with the quote loop); ``--headless``
 prints one log line per symbol instead. :meth:`Dashboard.render_text` renders a frame to a
 string (tests, the closing screen).
+
+When stdin is a terminal, the dashboard also takes the operator's keys (:mod:`mmcore.ui.keys`:
+``h`` halt, ``r`` resume, ``f`` flatten after a confirmation), listed in its footer.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from rich.text import Text
 
 from mmcore.advisors.factory import AdvisorRuntime
 from mmcore.trader import Trader
+from mmcore.ui.keys import OperatorKeys, terminal_keys
 from mmcore.ui.recorder import Recorder
 
 __all__ = ["Dashboard"]
@@ -52,6 +56,9 @@ class Dashboard:
         self.advisors = advisors
         self.title = title
         self.extra = extra or {}
+        #: The operator's keys; shown in the footer while a terminal feeds them (:meth:`show`).
+        self.keys = OperatorKeys(trader)
+        self.keys_active = False
 
     # ---- rendering -------------------------------------------------------------------------
     def render(self) -> Group:
@@ -144,7 +151,7 @@ class Dashboard:
                 )
         return Panel("\n".join(lines), title="advisors")
 
-    def _footer(self) -> Text:
+    def _footer(self) -> Text | Group:
         t = self.trader
         p50, p99 = t.stats.tick_to_quote_us()
         msgs = sum(f.metrics.msgs for f in t.feeds.values())
@@ -153,18 +160,29 @@ class Dashboard:
         fills = sum(e.fills for e in t.engines.values())
         elapsed = time.monotonic() - t.started_at
         extra = "  ".join(f"{k} {v}" for k, v in self.extra.items())
-        return Text(
+        stats = Text(
             f"t {elapsed:6.1f}s  msgs {msgs}  gaps {gaps}  reconnects {reconnects}  "
             f"quotes {t.stats.quotes}  fills {fills}  equity {t.portfolio.equity:+.2f}  "
             f"tick-to-quote p50 {_us(p50)} p99 {_us(p99)}  {extra}"
         )
+        if not self.keys_active:
+            return stats
+        style = "bold yellow" if self.keys.confirming else ""
+        return Group(stats, Text(self.keys.footer, style=style))
 
     # ---- showing ---------------------------------------------------------------------------
     async def show(
-        self, *, refresh_per_s: float = 4.0, headless: bool = False, stream: TextIO | None = None
+        self,
+        *,
+        refresh_per_s: float = 4.0,
+        headless: bool = False,
+        stream: TextIO | None = None,
+        keys_from: TextIO | None = None,
     ) -> None:
         """Refresh the terminal ``refresh_per_s`` times a second (or, ``headless``, log one line
-        per symbol every second at most) until cancelled."""
+        per symbol every second at most) until cancelled. Not headless, the operator's keys
+        are read from ``keys_from`` (default stdin) when it is a terminal, whose mode is
+        restored when this ends."""
         period = 1.0 / max(refresh_per_s, 0.1)
         out = stream or sys.stdout
         if headless:
@@ -174,10 +192,14 @@ class Dashboard:
         console = Console(file=out)
         if not console.is_terminal:  # piped: a fixed width instead of the 80-column fallback
             console = Console(file=out, width=140)
-        with Live(self.render(), console=console, auto_refresh=False, transient=False) as live:
-            while True:
-                await asyncio.sleep(period)
-                live.update(self.render(), refresh=True)
+        with terminal_keys(self.keys, keys_from or sys.stdin) as self.keys_active:
+            try:
+                with Live(self.render(), console=console, auto_refresh=False) as live:
+                    while True:
+                        await asyncio.sleep(period)
+                        live.update(self.render(), refresh=True)
+            finally:
+                self.keys_active = False
 
     def log_lines(self, out: TextIO) -> None:
         """One structured line per symbol (headless mode)."""
