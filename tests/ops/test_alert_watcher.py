@@ -66,7 +66,12 @@ def test_each_condition_alerts_once_on_its_change():
         watcher.check()
     assert _kinds(watcher) == [("halt", SYMBOL)]
     engine.risk.override("operator", None)
-    engine.risk.killed_at = rest[20][0]  # the kill switch latched (as _track_pnl does)
+    # the kill switch trips: this symbol's PnL falls past its drawdown limit
+    risk, now = engine.risk, rest[20][0]
+    f = engine.book.features(5)
+    peak = risk.peak if risk.peak is not None else 0.0
+    risk.evaluate(f, now, 0.0, risk.position, peak - 2 * risk.cfg.max_drawdown)
+    assert risk.killed_at == now
     for _ in range(3):
         watcher.check()
     assert _kinds(watcher) == [("kill_switch", SYMBOL)]
