@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use _core::book::{Ladder, Side};
+use _core::fixed::Decimal;
 use _core::symbol_book::{Config, SymbolBook, Venue};
 
 use crate::book_checks::step;
@@ -79,22 +80,16 @@ impl Script<'_> {
     }
 }
 
-/// `value × 10^-decimals` with its significant decimals plus `pad` zeros.
-fn write(value: u64, decimals: u32, pad: u8) -> String {
-    let unit = 10u64.pow(decimals);
-    let (mut frac, mut digits) = (value % unit, decimals);
-    while digits > 0 && frac % 10 == 0 {
-        frac /= 10;
-        digits -= 1;
+/// `value × 10^-decimals` with its significant decimals plus `pad` zeros (the core's writer,
+/// itself checked against a reference by the decimal target).
+fn write(value: u64, decimals: u8, pad: u8) -> String {
+    let significant = Decimal {
+        mantissa: value,
+        decimals,
     }
-    let mut text = (value / unit).to_string();
-    if digits > 0 || pad > 0 {
-        text.push('.');
-        if digits > 0 {
-            text.push_str(&format!("{frac:0width$}", width = digits as usize));
-        }
-        text.extend(std::iter::repeat_n('0', usize::from(pad)));
-    }
+    .significant_decimals();
+    let mut text = String::new();
+    Decimal::write_at(value, decimals, significant + pad, &mut text);
     text
 }
 

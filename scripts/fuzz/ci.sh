@@ -11,7 +11,7 @@ jobs="${FUZZ_JOBS:-$(nproc)}"
 targets=(binance bybit okx binance_fast decimal sync router)
 
 (cd fuzz && cargo test --release --quiet)
-(cd fuzz && cargo afl build --release --features afl --quiet)
+(cd fuzz && cargo afl build --release --features afl --quiet --target-dir target/afl)
 
 export AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 out="$(mktemp -d)"
@@ -20,7 +20,7 @@ trap 'rm -rf "$out"' EXIT
 fuzz_one() {
     local target="$1"
     cargo afl fuzz -i "fuzz/corpus/$target" -o "$out/$target" -x fuzz/dict/mmcore.dict -t 1000 \
-        -V "$seconds" -- fuzz/target/release/afl_target "$target" >"$out/$target.log" 2>&1
+        -V "$seconds" -- fuzz/target/afl/release/afl_target "$target" >"$out/$target.log" 2>&1
 }
 
 running=0

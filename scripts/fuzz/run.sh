@@ -27,13 +27,14 @@ done
 
 corpus="fuzz/corpus/$target"
 out="fuzz/out/$target"
-binary="fuzz/target/release/afl_target"
+binary="fuzz/target/afl/release/afl_target"
 if [ ! -d "$corpus" ]; then
     echo "no corpus $corpus (targets: $(ls fuzz/corpus | tr '\n' ' '))" >&2
     exit 2
 fi
 
-(cd fuzz && nice -n 10 cargo afl build --release --features afl --quiet)
+# Its own target dir: the instrumented build and `cargo test`'s plain one would evict each other.
+(cd fuzz && nice -n 10 cargo afl build --release --features afl --quiet --target-dir target/afl)
 
 # A shared machine: no CPU pinning or frequency checks, no UI; a run over 1 s is a hang.
 export AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
