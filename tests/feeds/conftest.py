@@ -33,13 +33,16 @@ CASES = {
     "binance-usdm": VenueCase(
         "binance-usdm", BinanceWire, {"futures": True}, ("BTCUSDT", "ETHUSDT")
     ),
+    "binance-coinm": VenueCase(
+        "binance-coinm", BinanceWire, {"coin_margined": True}, ("BTCUSD_PERP", "ETHUSD_PERP")
+    ),
     "bybit-spot": VenueCase("bybit-spot", BybitWire, {"category": "spot"}, ("BTCUSDT", "ETHUSDT")),
     "bybit-linear": VenueCase(
         "bybit-linear", BybitWire, {"category": "linear"}, ("BTCUSDT", "ETHUSDT")
     ),
     "okx": VenueCase("okx", OkxWire, {}, ("BTC-USDT", "ETH-USDT")),
 }
-BINANCE = ("binance-spot", "binance-usdm")
+BINANCE = ("binance-spot", "binance-usdm", "binance-coinm")
 IN_BAND = ("bybit-spot", "bybit-linear", "okx")
 
 # short timings so faults recover in well under a second
@@ -128,7 +131,7 @@ def case(request: pytest.FixtureRequest) -> VenueCase:
 
 @pytest.fixture(params=BINANCE)
 def binance_case(request: pytest.FixtureRequest) -> VenueCase:
-    """Binance spot and USD-M."""
+    """Binance spot, USD-M and COIN-M."""
     return CASES[request.param]
 
 

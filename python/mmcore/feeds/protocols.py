@@ -17,6 +17,7 @@ __all__ = ["make_protocol"]
 _PROTOCOLS: dict[str, type[VenueProtocol]] = {
     "binance-spot": BinanceProtocol,
     "binance-usdm": BinanceProtocol,
+    "binance-coinm": BinanceProtocol,
     "bybit-spot": BybitProtocol,
     "bybit-linear": BybitProtocol,
     "okx": OkxProtocol,
