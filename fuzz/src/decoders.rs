@@ -127,9 +127,6 @@ fn check_decoded(format: Format, decoded: &Decoded, scratch: &Scratch) {
         Kind::Diff if format == Format::Bybit => assert!(decoded.last_id.is_some()),
         _ => {}
     }
-    if decoded.kind != Kind::Trade {
-        assert!(scratch.trades.is_empty(), "{:?} with trades", decoded.kind);
-    }
 }
 
 /// The Binance fast path against the general decoder. The fast path may defer (`None`) on any
