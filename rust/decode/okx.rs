@@ -92,6 +92,12 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
                 format!("{}: field data[{i}].{name}: missing", f.channel),
             ));
         }
+        if scratch.trades.is_empty() {
+            return Err(DecodeError::new(
+                ErrorKind::MissingField,
+                format!("{}: field data holds no trade", f.channel),
+            ));
+        }
         decoded.kind = Kind::Trade;
     }
     if decoded.kind == Kind::Snapshot || decoded.kind == Kind::Diff {

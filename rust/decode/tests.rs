@@ -88,6 +88,39 @@ fn okx_trade_missing_a_field_is_refused_naming_it() {
     assert_eq!(scratch.trades.len(), 2);
 }
 
+/// Found by the fuzzer (okx target): a trades message without `data` (or with an empty one)
+/// decoded as a trade message holding no trade; like a book message without its book, it is
+/// refused. The same holds for Bybit's publicTrade.
+#[test]
+fn a_trade_message_without_trades_is_refused() {
+    for (format, text) in [
+        (
+            Format::Okx,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"dUIData":[{"px":"1","sz":"1","side":"buy"}]}"#,
+        ),
+        (
+            Format::Okx,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]}"#,
+        ),
+        (
+            Format::Bybit,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#,
+        ),
+        (
+            Format::Bybit,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1}"#,
+        ),
+    ] {
+        let err = run(format, text).0.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::MissingField, "{text}");
+        assert!(
+            err.message.ends_with("field data holds no trade"),
+            "{}",
+            err.message
+        );
+    }
+}
+
 #[test]
 fn bybit_key_order_does_not_matter() {
     let a = r#"{"data":{"u":3,"b":[["1","2"]],"a":[],"s":"BTCUSDT"},"type":"delta","topic":"orderbook.50.BTCUSDT","ts":5}"#;
