@@ -19,7 +19,7 @@ trap 'rm -rf "$out"' EXIT
 
 fuzz_one() {
     local target="$1"
-    cargo afl fuzz -i "fuzz/corpus/$target" -o "$out/$target" -x fuzz/dict/mmcore.dict -t 1000 \
+    cargo afl fuzz -i "fuzz/corpus/$target" -o "$out/$target" -x fuzz/dict/mmcore.dict -t 2000 \
         -V "$seconds" -- fuzz/target/afl/release/afl_target "$target" >"$out/$target.log" 2>&1
 }
 

@@ -3,8 +3,8 @@
 # Builds the AFL++ harness, then fuzzes TARGET (see fuzz/src/lib.rs) from its corpus in
 # fuzz/corpus/TARGET for SECONDS (or until EXECS executions when given), niced, on one core.
 # Findings go to fuzz/out/TARGET/default/{crashes,hangs}; the summary (executions, exec/s,
-# edges) is printed at the end. `--minimize` as the only extra argument after the campaign
-# replaces fuzz/corpus/TARGET by afl-cmin of the campaign's queue.
+# edges) is printed at the end. With `--minimize`, fuzz/corpus/TARGET is then replaced by the
+# afl-cmin minimum of the campaign's queue and the old corpus (scripts/fuzz/minimize.sh).
 # Exit status: non-zero when the campaign saved a crash or a hang.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,7 +36,8 @@ fi
 # Its own target dir: the instrumented build and `cargo test`'s plain one would evict each other.
 (cd fuzz && nice -n 10 cargo afl build --release --features afl --quiet --target-dir target/afl)
 
-# A shared machine: no CPU pinning or frequency checks, no UI; a run over 1 s is a hang.
+# A shared machine: no CPU pinning or frequency checks, no UI; a run over 2 s is a hang (a
+# loaded machine can stall one run for most of a second).
 export AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 rm -rf "$out"
 mkdir -p fuzz/out
@@ -44,7 +45,7 @@ limit=(-V "$seconds")
 if [ -n "$execs" ]; then
     limit+=(-E "$execs")
 fi
-nice -n 10 cargo afl fuzz -i "$corpus" -o "$out" -x fuzz/dict/mmcore.dict -t 1000 \
+nice -n 10 cargo afl fuzz -i "$corpus" -o "$out" -x fuzz/dict/mmcore.dict -t 2000 \
     "${limit[@]}" -- "$binary" "$target" >"$out.log" 2>&1 || {
     tail -30 "$out.log" >&2
     exit 1
@@ -57,16 +58,7 @@ echo "$target: execs=$(field execs_done) exec/s=$(field execs_per_sec) run_time=
     "corpus=$(field corpus_count) crashes=$(field saved_crashes) hangs=$(field saved_hangs)"
 
 if [ -n "$minimize" ]; then
-    minimized="$out/minimized"
-    AFL_PATH="" nice -n 10 cargo afl cmin -i "$out/default/queue" -o "$minimized" -t 1000 \
-        -- "$binary" "$target" >"$out.cmin.log" 2>&1
-    rm -rf "$corpus"
-    mkdir -p "$corpus"
-    # Stable, short names: the content hash.
-    for f in "$minimized"/*; do
-        cp "$f" "$corpus/$(sha1sum "$f" | cut -c1-16)"
-    done
-    echo "$target: corpus minimized to $(ls "$corpus" | wc -l) files, $(du -sh "$corpus" | cut -f1)"
+    bash scripts/fuzz/minimize.sh "$target"
 fi
 
 if [ "$(field saved_crashes)" != 0 ] || [ "$(field saved_hangs)" != 0 ]; then
