@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, VecDeque};
 use _core::book::{Ladder, Side};
 use _core::fixed::Decimal;
 use _core::symbol_book::{Config, SymbolBook, Venue};
+use _core::sync::Ids;
 
 use crate::book_checks::step;
 
@@ -40,12 +41,11 @@ struct Truth {
 /// One change: (is bid, price in tenths, size in thousandths; 0 deletes).
 type Change = (bool, u64, u64);
 
+/// A venue message: its changes, its ids (the core's own id triple) and its padding.
 #[derive(Clone, Debug)]
 struct Message {
     changes: Vec<Change>,
-    first: i64,
-    last: i64,
-    prev: i64,
+    ids: Ids,
     /// Extra trailing zeros on prices and sizes.
     pad: (u8, u8),
 }
@@ -130,7 +130,8 @@ fn diff_payload(venue: Venue, m: &Message, corrupt: Option<&str>) -> String {
     };
     let b = levels_json(&bids, m.pad, okx, bad_bid);
     let a = levels_json(&asks, m.pad, okx, bad_ask);
-    let (first, last, prev) = (m.first, m.last, m.prev);
+    let Ids { first, last, prev } = m.ids;
+    let prev = prev.unwrap_or_default();
     match venue {
         Venue::BinanceSpot => format!(
             r#"{{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":{first},"u":{last},"b":{b},"a":{a}}}"#
@@ -298,9 +299,11 @@ pub fn run(data: &[u8]) -> usize {
                 };
                 pending.push_back(Message {
                     changes,
-                    first,
-                    last,
-                    prev: last_id,
+                    ids: Ids {
+                        first,
+                        last,
+                        prev: Some(last_id),
+                    },
                     pad: (pad % 3, pad / 3 % 3),
                 });
                 last_id = last;
