@@ -33,16 +33,13 @@ CASES = {
     "binance-usdm": VenueCase(
         "binance-usdm", BinanceWire, {"futures": True}, ("BTCUSDT", "ETHUSDT")
     ),
-    "binance-coinm": VenueCase(
-        "binance-coinm", BinanceWire, {"coin_margined": True}, ("BTCUSD_PERP", "ETHUSD_PERP")
-    ),
     "bybit-spot": VenueCase("bybit-spot", BybitWire, {"category": "spot"}, ("BTCUSDT", "ETHUSDT")),
     "bybit-linear": VenueCase(
         "bybit-linear", BybitWire, {"category": "linear"}, ("BTCUSDT", "ETHUSDT")
     ),
     "okx": VenueCase("okx", OkxWire, {}, ("BTC-USDT", "ETH-USDT")),
 }
-BINANCE = ("binance-spot", "binance-usdm", "binance-coinm")
+BINANCE = ("binance-spot", "binance-usdm")
 IN_BAND = ("bybit-spot", "bybit-linear", "okx")
 
 # short timings so faults recover in well under a second
@@ -131,7 +128,7 @@ def case(request: pytest.FixtureRequest) -> VenueCase:
 
 @pytest.fixture(params=BINANCE)
 def binance_case(request: pytest.FixtureRequest) -> VenueCase:
-    """Binance spot, USD-M and COIN-M."""
+    """Binance spot and USD-M."""
     return CASES[request.param]
 
 

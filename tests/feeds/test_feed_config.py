@@ -33,7 +33,6 @@ def test_environment_overrides_the_file() -> None:
         ({"venue": "okx", "symbols": []}, "feeds.symbols"),
         ({"venue": "okx", "symbols": ["BTC-USDT", "BTC-USDT"]}, "feeds.symbols"),
         ({"venue": "okx", "symbols": ["BTC/USDT"]}, "feeds.symbols[0]"),
-        ({"venue": "binance-coinm", "symbols": ["BTCUSD_PERP", "A B"]}, "feeds.symbols[1]"),
         ({"venue": "okx", "symbols": ["A"], "ws_url": "http://x"}, "feeds.ws_url"),
         ({"venue": "okx", "symbols": ["A"], "rest_url": "ftp://x"}, "feeds.rest_url"),
         ({"venue": "okx", "symbols": ["A"], "stale_timeout_s": 0}, "feeds.stale_timeout_s"),
@@ -60,21 +59,6 @@ def test_binance_streams_and_snapshot_weights() -> None:
     assert futures.snapshot_request("BTCUSDT").path == "/fapi/v1/depth"
     assert futures.snapshot_request("BTCUSDT").weight == 20
     assert spot.is_shutdown(b'{"stream":"!serverShutdown","data":{"e":"serverShutdown"}}')
-
-
-def test_binance_coinm_is_its_own_venue() -> None:
-    cfg = load_feed_config({"venue": "binance-coinm", "symbols": ["BTCUSD_PERP"]}, env={})
-    assert cfg.endpoints == ("wss://dstream.binance.com", "https://dapi.binance.com")
-    test = cfg.with_overrides(environment="testnet")
-    assert test.endpoints == (
-        "wss://dstream.binancefuture.com",
-        "https://testnet.binancefuture.com",
-    )
-    coinm = make_protocol("binance-coinm", ("BTCUSD_PERP", "ETHUSD_250926"), snapshot_limit=100)
-    assert coinm.stream_url("wss://h").startswith("wss://h/stream?streams=btcusd_perp@depth@100ms/")
-    assert coinm.snapshot_request("BTCUSD_PERP").path == "/dapi/v1/depth"
-    assert coinm.snapshot_request("BTCUSD_PERP").weight == 5
-    assert coinm.resync == "rest"
 
 
 def test_bybit_subscribes_at_most_ten_topics_per_request_and_resubscribes() -> None:

@@ -1,22 +1,14 @@
-"""Binance spot, USD-M and COIN-M futures: combined streams, server ping frames, REST snapshots."""
+"""Binance spot and USD-M futures: combined streams, server ping frames, REST snapshots."""
 
 from __future__ import annotations
 
 from mmcore.feeds.venue import SnapshotRequest, VenueProtocol
 
-__all__ = ["SNAPSHOT_PATHS", "BinanceProtocol", "snapshot_weight"]
-
-# REST depth snapshot path per venue
-SNAPSHOT_PATHS = {
-    "binance-spot": "/api/v3/depth",
-    "binance-usdm": "/fapi/v1/depth",
-    "binance-coinm": "/dapi/v1/depth",
-}
+__all__ = ["BinanceProtocol", "snapshot_weight"]
 
 
 def snapshot_weight(limit: int, futures: bool) -> int:
-    """Request weight of a depth snapshot of ``limit`` levels (spot /api/v3; futures /fapi/v1 and
-    /dapi/v1, which weigh the same)."""
+    """Request weight of a depth snapshot of ``limit`` levels (spot /api/v3, futures /fapi/v1)."""
     if futures:
         return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
     return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
@@ -31,8 +23,8 @@ class BinanceProtocol(VenueProtocol):
 
     @property
     def futures(self) -> bool:
-        """USD-M or COIN-M futures (``pu`` chaining) rather than spot."""
-        return self.venue in ("binance-usdm", "binance-coinm")
+        """USD-M futures (``pu`` chaining, /fapi/v1/depth) rather than spot."""
+        return self.venue == "binance-usdm"
 
     def stream_url(self, ws_base: str) -> str:
         names = []
@@ -42,7 +34,7 @@ class BinanceProtocol(VenueProtocol):
         return f"{ws_base}/stream?streams={'/'.join(names)}"
 
     def snapshot_request(self, symbol: str) -> SnapshotRequest:
-        path = SNAPSHOT_PATHS[self.venue]
+        path = "/fapi/v1/depth" if self.futures else "/api/v3/depth"
         params = {"symbol": symbol, "limit": str(self.snapshot_limit)}
         return SnapshotRequest(path, params, snapshot_weight(self.snapshot_limit, self.futures))
 

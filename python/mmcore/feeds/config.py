@@ -18,14 +18,7 @@ from mmcore.feeds.session import DEFAULT_VPIN_CALIBRATION_TRADES
 
 __all__ = ["ENDPOINTS", "FEED_VENUES", "FeedConfig", "load_feed_config"]
 
-FEED_VENUES = (
-    "binance-spot",
-    "binance-usdm",
-    "binance-coinm",
-    "bybit-spot",
-    "bybit-linear",
-    "okx",
-)
+FEED_VENUES = ("binance-spot", "binance-usdm", "bybit-spot", "bybit-linear", "okx")
 
 # (websocket base, REST base) per venue and environment
 ENDPOINTS: Mapping[str, Mapping[str, tuple[str, str]]] = {
@@ -36,10 +29,6 @@ ENDPOINTS: Mapping[str, Mapping[str, tuple[str, str]]] = {
     "binance-usdm": {
         "production": ("wss://fstream.binance.com", "https://fapi.binance.com"),
         "testnet": ("wss://fstream.binancefuture.com", "https://testnet.binancefuture.com"),
-    },
-    "binance-coinm": {
-        "production": ("wss://dstream.binance.com", "https://dapi.binance.com"),
-        "testnet": ("wss://dstream.binancefuture.com", "https://testnet.binancefuture.com"),
     },
     "bybit-spot": {
         "production": ("wss://stream.bybit.com/v5/public/spot", "https://api.bybit.com"),
@@ -100,8 +89,7 @@ class FeedConfig:
         if len(set(self.symbols)) != len(self.symbols):
             raise ConfigError("feeds.symbols", "symbols must be unique")
         for i, sym in enumerate(self.symbols):
-            # OKX writes BTC-USDT, Binance COIN-M BTCUSD_PERP and BTCUSD_250926
-            if not sym or not sym.replace("-", "").replace("_", "").isalnum():
+            if not sym or not sym.replace("-", "").isalnum():
                 raise ConfigError(f"feeds.symbols[{i}]", f"not a symbol: {sym!r}")
         for name, schemes in (("ws_url", ("ws", "wss")), ("rest_url", ("http", "https"))):
             url = getattr(self, name)

@@ -17,7 +17,6 @@ __all__ = ["make_protocol"]
 _PROTOCOLS: dict[str, type[VenueProtocol]] = {
     "binance-spot": BinanceProtocol,
     "binance-usdm": BinanceProtocol,
-    "binance-coinm": BinanceProtocol,
     "bybit-spot": BybitProtocol,
     "bybit-linear": BybitProtocol,
     "okx": OkxProtocol,

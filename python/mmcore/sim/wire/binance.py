@@ -1,4 +1,4 @@
-"""Binance spot / USD-M / COIN-M: combined streams, ping frames, REST depth with weights."""
+"""Binance spot / USD-M: combined streams, ping frames, REST depth with weights."""
 
 from __future__ import annotations
 
@@ -20,25 +20,15 @@ __all__ = ["BinanceWire"]
 
 
 class BinanceWire(WireVenue):
-    """Binance spot (``futures=False``), USD-M futures (``futures=True``) or COIN-M futures
-    (``coin_margined=True``) market data.
+    """Binance spot (``futures=False``) or USD-M futures (``futures=True``) market data.
 
     Clients connect to ``/stream?streams=btcusdt@depth@100ms/btcusdt@trade`` (combined form);
     live ``SUBSCRIBE``/``UNSUBSCRIBE`` requests work too. Spot update ids are contiguous per
-    symbol; futures ids jump (shared across symbols) and carry ``pu``. COIN-M diffs also name
-    the pair (``ps``: ``BTCUSD`` for ``BTCUSD_PERP``) and its REST depth is ``/dapi/v1/depth``.
+    symbol; futures ids jump (shared across symbols) and carry ``pu``.
     """
 
-    def __init__(
-        self,
-        symbols: list[str],
-        *,
-        futures: bool = False,
-        coin_margined: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        self.futures = futures or coin_margined
-        self.coin_margined = coin_margined
+    def __init__(self, symbols: list[str], *, futures: bool = False, **kwargs: Any) -> None:
+        self.futures = futures
         super().__init__(symbols, **kwargs)
 
     @property
@@ -114,10 +104,7 @@ class BinanceWire(WireVenue):
             first = self._next_id + 1 + len(change.bids)  # other symbols' ids interleave
             last = first + len(change.asks) + 1
             self._next_id = last
-            event |= {"T": event["E"], "s": symbol}
-            if self.coin_margined:
-                event["ps"] = symbol.partition("_")[0]
-            event |= {"U": first, "u": last, "pu": prev}
+            event |= {"T": event["E"], "s": symbol, "U": first, "u": last, "pu": prev}
         else:
             first, last = prev + 1, prev + 1 + len(change.bids)
             event |= {"s": symbol, "U": first, "u": last}
@@ -152,14 +139,7 @@ class BinanceWire(WireVenue):
         return self._wrap(name, '{"e":"depthUpdate","E":1,"s":"' + symbol + '","U":12,"b":[["1')
 
     def _rest(self, path: str, query: dict[str, str]) -> tuple[int, Any, int]:
-        # The venue's own paths, stated here independently of the feed's table.
-        expected = (
-            "/dapi/v1/depth"
-            if self.coin_margined
-            else "/fapi/v1/depth"
-            if self.futures
-            else "/api/v3/depth"
-        )
+        expected = "/fapi/v1/depth" if self.futures else "/api/v3/depth"
         if path != expected:
             return super()._rest(path, query)
         symbol = query.get("symbol", "")
@@ -171,8 +151,6 @@ class BinanceWire(WireVenue):
             return HTTPStatus.BAD_REQUEST, {"code": -1100, "msg": "Illegal characters in limit"}, 1
         last_id, bids, asks = self._take_snapshot(symbol)
         body: dict[str, Any] = {"lastUpdateId": last_id}
-        if self.coin_margined:
-            body |= {"symbol": symbol, "pair": symbol.partition("_")[0]}
         if self.futures:
             body |= {"E": now_ms(), "T": now_ms()}
         body |= {"bids": bids[:limit], "asks": asks[:limit]}
