@@ -516,6 +516,9 @@ impl SymbolBook {
             self.counters.snapshot_too_old += 1;
             return Ok((Status::SnapshotTooOld, None));
         }
+        // Refused before the scales are raised below: a refused snapshot changes nothing.
+        unique_prices(&scratch.bids, "bids")?;
+        unique_prices(&scratch.asks, "asks")?;
         // Validate everything at the scales it will all need.
         let mut all: Vec<(&[RawLevel], &[RawLevel])> = vec![(&scratch.bids, &scratch.asks)];
         all.extend(replay.iter().map(|d| (&d.bids[..], &d.asks[..])));
@@ -525,10 +528,6 @@ impl SymbolBook {
             let mut levels = Prepared::default();
             self.convert(bids, asks, &mut levels)?;
             prepared.push(levels);
-        }
-        if let Some(snapshot) = prepared.first() {
-            unique_prices(&snapshot.bids, "bids")?;
-            unique_prices(&snapshot.asks, "asks")?;
         }
         // An in-band snapshot of a synced book (Bybit orderbook.1, OKX books5/bbo-tbt, Binance
         // partial depth) continues the same market: OFI and volatility carry on through it.
@@ -775,19 +774,25 @@ impl SymbolBook {
     }
 }
 
-/// Refuses a snapshot side that names a price twice (which row would win is arbitrary).
-/// Venues send sides sorted, so the check is one pass; only unsorted input is sorted.
-fn unique_prices(levels: &[Level], side: &str) -> Result<(), DecodeError> {
-    let ascending = levels.windows(2).all(|w| w[0].key < w[1].key);
-    let descending = levels.windows(2).all(|w| w[0].key > w[1].key);
+/// Refuses a snapshot side that names a price twice (which row would win is arbitrary), however
+/// the two are written (`"1.5"` and `"1.50"` are one price). Venues send sides sorted, so the
+/// check is one pass; only unsorted input is sorted.
+fn unique_prices(levels: &[RawLevel], side: &str) -> Result<(), DecodeError> {
+    // Exact values at the finest scale: a u64 mantissa times 10^18 fits a u128.
+    let value = |level: &RawLevel| {
+        u128::from(level.price.mantissa)
+            * u128::from(POW10[usize::from(crate::fixed::MAX_DECIMALS - level.price.decimals)])
+    };
+    let ascending = levels.windows(2).all(|w| value(&w[0]) < value(&w[1]));
+    let descending = levels.windows(2).all(|w| value(&w[0]) > value(&w[1]));
     if ascending || descending {
         return Ok(());
     }
     let mut order: Vec<usize> = (0..levels.len()).collect();
-    order.sort_by_key(|&i| (levels[i].key, i));
+    order.sort_by_key(|&i| (value(&levels[i]), i));
     match order
         .windows(2)
-        .find(|w| levels[w[0]].key == levels[w[1]].key)
+        .find(|w| value(&levels[w[0]]) == value(&levels[w[1]]))
     {
         Some(pair) => Err(DecodeError::new(
             ErrorKind::DuplicatePrice,
@@ -838,4 +843,32 @@ pub fn okx_checksum(book: &Book) -> i32 {
     }
     text.pop();
     crc32fast::hash(text.as_bytes()) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the fuzzer (`fuzz/`, bybit and okx targets): a snapshot naming a price twice was
+    /// refused only after the book's scales had been raised to fit it, so the refused payload
+    /// changed the book (and later payloads could overflow the raised scale).
+    #[test]
+    fn a_snapshot_with_a_duplicate_price_changes_nothing() {
+        let mut book = SymbolBook::new("X", Venue::BinanceSpot, Config::default()).unwrap();
+        book.apply_snapshot(br#"{"lastUpdateId":1,"bids":[["2","1"]],"asks":[["3","1"]]}"#)
+            .unwrap();
+        let before = book.book().clone();
+        let err = book
+            .apply_snapshot(
+                br#"{"lastUpdateId":2,"bids":[["1.5","1.000"],["1.50","2"]],"asks":[["3","1"]]}"#,
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::DuplicatePrice);
+        assert_eq!(
+            err.message,
+            "field bids[1].price: the same price as bids[0]"
+        );
+        assert_eq!(book.book(), &before);
+        assert_eq!(book.last_update_id(), Some(1));
+    }
 }

@@ -61,6 +61,12 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
             decoded.last_id = Some(id);
         }
         Some("publicTrade") => {
+            if scratch.trades.is_empty() {
+                return Err(DecodeError::new(
+                    ErrorKind::MissingField,
+                    format!("{}: field data holds no trade", f.topic),
+                ));
+            }
             decoded.kind = Kind::Trade;
             decoded.symbol = parts.next().unwrap_or_default();
         }

@@ -33,6 +33,16 @@ use crate::fixed::Decimal;
 
 pub use error::{DecodeError, ErrorKind};
 
+/// The two Binance decoders behind [`decode`], callable one at a time, for the differential fuzz
+/// target in `fuzz/` (the `fuzzing` feature only: production code goes through [`decode`]).
+#[cfg(feature = "fuzzing")]
+pub mod binance_paths {
+    /// The general serde decoder for every Binance payload.
+    pub use super::binance::decode as general;
+    /// The `depthUpdate` fast path: `None` defers to the general decoder.
+    pub use super::fast::binance_depth as fast;
+}
+
 /// Wire format family; each venue variant of a family shares one decoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -23,6 +23,9 @@ struct Fields<'a> {
     checksum: Option<i64>,
     seq_id: Option<i64>,
     prev_seq_id: Option<i64>,
+    /// The first element that is neither a book nor a whole trade: its index and the first
+    /// trade field it lacks (an error on the trades channel, which is only known at the end).
+    incomplete_trade: Option<(usize, &'static str)>,
 }
 
 pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a>, DecodeError> {
@@ -83,6 +86,18 @@ pub fn decode<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Result<Decoded<'a
             }
         };
     } else if f.channel.starts_with("trades") {
+        if let Some((i, name)) = f.incomplete_trade {
+            return Err(DecodeError::new(
+                ErrorKind::MissingField,
+                format!("{}: field data[{i}].{name}: missing", f.channel),
+            ));
+        }
+        if scratch.trades.is_empty() {
+            return Err(DecodeError::new(
+                ErrorKind::MissingField,
+                format!("{}: field data holds no trade", f.channel),
+            ));
+        }
         decoded.kind = Kind::Trade;
     }
     if decoded.kind == Kind::Snapshot || decoded.kind == Kind::Diff {
@@ -242,6 +257,16 @@ impl<'de> Visitor<'de> for Element<'_, 'de> {
         if is_book {
             f.books += 1;
             return Ok(());
+        }
+        let missing = [
+            ("px", price.is_none()),
+            ("sz", qty.is_none()),
+            ("side", side.is_none()),
+        ]
+        .into_iter()
+        .find_map(|(name, absent)| absent.then_some(name));
+        if let Some(name) = missing {
+            f.incomplete_trade.get_or_insert((self.index, name));
         }
         if let (Some(price), Some(qty), Some(side)) = (price, qty, side) {
             let i = self.index;

@@ -64,6 +64,63 @@ fn okx_text_pong_and_events_are_other() {
     assert!(err.unwrap_err().message.contains("2 books"));
 }
 
+/// Found by the fuzzer (`fuzz/`, okx target): a trades element without `px`, `sz` or `side` was
+/// skipped, so the message decoded as a trade message holding no trade and the trade was lost
+/// without a word (Bybit and Binance refuse a trade with a missing field).
+#[test]
+fn okx_trade_missing_a_field_is_refused_naming_it() {
+    let trade = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"5.1","sz":"1","side":"sell","ts":"1"},{"instId":"BTC-USDT","tradeId":"2","px":"5.2","side":"buy","ts":"2"}]}"#;
+    let (kind, scratch) = run(Format::Okx, trade);
+    let err = kind.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::MissingField);
+    assert_eq!(err.message, "trades: field data[1].sz: missing");
+    assert!(scratch.trades.is_empty());
+    // The channel may come after the data.
+    let late =
+        r#"{"data":[{"px":"5.1","sz":"1","ts":"1"}],"arg":{"channel":"trades","instId":"X"}}"#;
+    assert_eq!(
+        run(Format::Okx, late).0.unwrap_err().message,
+        "trades: field data[0].side: missing"
+    );
+    let whole = trade.replace(r#""px":"5.2","side""#, r#""px":"5.2","sz":"2","side""#);
+    let (kind, scratch) = run(Format::Okx, &whole);
+    assert_eq!(kind, Ok(Kind::Trade));
+    assert_eq!(scratch.trades.len(), 2);
+}
+
+/// Found by the fuzzer (okx target): a trades message without `data` (or with an empty one)
+/// decoded as a trade message holding no trade; like a book message without its book, it is
+/// refused. The same holds for Bybit's publicTrade.
+#[test]
+fn a_trade_message_without_trades_is_refused() {
+    for (format, text) in [
+        (
+            Format::Okx,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"dUIData":[{"px":"1","sz":"1","side":"buy"}]}"#,
+        ),
+        (
+            Format::Okx,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]}"#,
+        ),
+        (
+            Format::Bybit,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#,
+        ),
+        (
+            Format::Bybit,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1}"#,
+        ),
+    ] {
+        let err = run(format, text).0.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::MissingField, "{text}");
+        assert!(
+            err.message.ends_with("field data holds no trade"),
+            "{}",
+            err.message
+        );
+    }
+}
+
 #[test]
 fn bybit_key_order_does_not_matter() {
     let a = r#"{"data":{"u":3,"b":[["1","2"]],"a":[],"s":"BTCUSDT"},"type":"delta","topic":"orderbook.50.BTCUSDT","ts":5}"#;
