@@ -85,6 +85,37 @@ impl<'a> Cursor<'a> {
         Some(if negative { -value } else { value })
     }
 
+    /// An integer written either as a JSON integer or, as OKX does, as a string of 1 to 18
+    /// ASCII digits: the general decoder reads both (`IntSeed`); signs and other spellings
+    /// its string parser would take are left to it.
+    #[inline]
+    pub fn int_or_text(&mut self) -> Option<i64> {
+        if let Some(value) = self.integer() {
+            return Some(value);
+        }
+        let before = self.at;
+        let text = self.string()?;
+        if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
+            self.at = before;
+            return None;
+        }
+        Some(
+            text.iter()
+                .fold(0i64, |value, &digit| value * 10 + i64::from(digit - b'0')),
+        )
+    }
+
+    /// Skips the value of a key the caller does not use, if it is a plain string or a number;
+    /// anything else (objects, arrays, literals, escapes, non-ASCII text) is refused so the
+    /// general decoder, which validates it, decides.
+    #[inline]
+    pub fn skip_scalar(&mut self) -> Option<()> {
+        match self.string() {
+            Some(_) => Some(()),
+            None => self.plain_number(),
+        }
+    }
+
     /// A JSON number exactly as RFC 8259 writes it (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
     /// so this scanner accepts no number the general decoder refuses (`1-2`, `01`, `1.`).
     fn plain_number(&mut self) -> Option<()> {
