@@ -49,6 +49,14 @@ impl<'a> Cursor<'a> {
     /// is consumed, so a caller may try another shape at the same place.
     #[inline]
     pub fn string(&mut self) -> Option<&'a [u8]> {
+        // Most keys and OKX's per-level extra strings are one character: check that shape
+        // before setting up the general search.
+        if let Some(&[b'"', c, b'"']) = self.bytes.get(self.at..self.at + 3) {
+            if (0x20..0x80).contains(&c) && c != b'"' && c != b'\\' {
+                self.at += 3;
+                return Some(&self.bytes[self.at - 2..self.at - 1]);
+            }
+        }
         let before = self.at;
         if !self.eat(b'"') {
             return None;
