@@ -49,33 +49,8 @@ pub fn bybit_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decode
     })
 }
 
-/// Calls `member` for each `"key":` of an object, leaving the cursor on its value.
-#[inline]
-pub(super) fn object<'a>(
-    cursor: &mut Cursor<'a>,
-    mut member: impl FnMut(&mut Cursor<'a>, &'a [u8]) -> Option<()>,
-) -> Option<()> {
-    if !cursor.eat(b'{') {
-        return None;
-    }
-    if cursor.eat(b'}') {
-        return Some(());
-    }
-    loop {
-        let key = cursor.string()?;
-        if !cursor.eat(b':') {
-            return None;
-        }
-        member(cursor, key)?;
-        if cursor.eat(b',') {
-            continue;
-        }
-        return cursor.eat(b'}').then_some(());
-    }
-}
-
 fn message<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) -> Option<()> {
-    object(cursor, |cursor, key| {
+    cursor.object(|cursor, key| {
         match key {
             b"topic" => f.topic = Some(cursor.string()?),
             b"type" => f.kind = Some(cursor.string()?),
@@ -89,7 +64,7 @@ fn message<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratc
 }
 
 fn data<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) -> Option<()> {
-    object(cursor, |cursor, key| {
+    cursor.object(|cursor, key| {
         match key {
             b"s" => f.symbol = Some(cursor.string()?),
             b"u" => f.update_id = Some(cursor.int_or_text()?),

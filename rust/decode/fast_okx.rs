@@ -3,7 +3,6 @@
 //! events, REST bodies, trades, several books) returns `None` and the general decoder (`okx.rs`)
 //! takes over, so both accept the same inputs with the same result.
 
-use super::fast_bybit::object;
 use super::scan::Cursor;
 use super::{Decoded, Kind, Scratch};
 
@@ -48,9 +47,9 @@ pub fn okx_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<
 }
 
 fn message<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) -> Option<()> {
-    object(cursor, |cursor, key| {
+    cursor.object(|cursor, key| {
         match key {
-            b"arg" => object(cursor, |cursor, key| {
+            b"arg" => cursor.object(|cursor, key| {
                 match key {
                     b"channel" => f.channel = cursor.string()?,
                     b"instId" => f.inst_id = cursor.string()?,
@@ -79,7 +78,7 @@ fn data<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) 
     }
     loop {
         let mut is_book = false;
-        object(cursor, |cursor, key| {
+        cursor.object(|cursor, key| {
             match key {
                 b"bids" => {
                     is_book = true;

@@ -163,6 +163,32 @@ impl<'a> Cursor<'a> {
         Some(())
     }
 
+    /// Calls `member` for each `"key":` of an object, leaving the cursor on its value; the
+    /// member reads the value (or returns `None` to refuse the whole payload).
+    #[inline]
+    pub fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            member(self, key)?;
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b'}').then_some(());
+        }
+    }
+
     /// Only whitespace remains.
     pub fn finish(&mut self) -> Result<(), ()> {
         self.skip_ws();

@@ -199,22 +199,7 @@ mod fast_path_differential {
     }
 
     fn agree(payload: &[u8]) -> Result<(), TestCaseError> {
-        let mut fast_scratch = Scratch::default();
-        let Some(fast) = fast::binance_depth(payload, &mut fast_scratch) else {
-            return Ok(());
-        };
-        let mut scratch = Scratch::default();
-        let general = binance::decode(payload, &mut scratch);
-        prop_assert_eq!(
-            general.as_ref().ok(),
-            Some(&fast),
-            "fast path accepted what the general decoder made {:?}: {}",
-            general,
-            String::from_utf8_lossy(payload)
-        );
-        prop_assert_eq!(&scratch.bids, &fast_scratch.bids);
-        prop_assert_eq!(&scratch.asks, &fast_scratch.asks);
-        Ok(())
+        super::venue_fast_paths::agree(fast::binance_depth, binance::decode, payload).map(|_| ())
     }
 
     #[test]
@@ -298,8 +283,12 @@ mod venue_fast_paths {
         r#" { "arg" : { "channel" : "books" , "instId" : "A" } , "action" : "update" , "data" : [ { "bids" : [ [ "1" , "2" , "0" , "1" ] ] , "asks" : [ ] , "ts" : "1" } ] } "#,
     ];
 
-    /// `None` when the fast path deferred; otherwise checks the general decoder agrees.
-    fn agree(fast: Fast, general: General, payload: &[u8]) -> Result<bool, TestCaseError> {
+    /// `false` when the fast path deferred; otherwise checks the general decoder agrees.
+    pub(super) fn agree(
+        fast: Fast,
+        general: General,
+        payload: &[u8],
+    ) -> Result<bool, TestCaseError> {
         let mut fast_scratch = Scratch::default();
         let Some(fast) = fast(payload, &mut fast_scratch) else {
             return Ok(false);
