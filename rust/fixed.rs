@@ -194,6 +194,7 @@ pub fn scaled_to_f64(value: u64, scale: u8) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn dec(text: &str) -> Result<Decimal, NumberError> {
         Decimal::parse(text.as_bytes())
@@ -255,6 +256,25 @@ mod tests {
                 decimals: frac.as_ref().map_or(0, |f| f.len() as u8),
             });
             proptest::prop_assert_eq!(dec(&text).ok(), expected);
+        }
+
+        /// A prefix stops exactly where the number does, whatever byte follows
+        /// (quotes, letters, bytes >= 0x80, ':' just above '9', '/' just below '0').
+        #[test]
+        fn a_prefix_stops_at_the_first_non_digit(
+            int in "[0-9]{1,12}",
+            frac in proptest::option::of("[0-9]{1,12}"),
+            stop in proptest::prelude::any::<u8>().prop_filter("not a digit or dot", |b| !b.is_ascii_digit() && *b != b'.'),
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+        ) {
+            let text = match &frac { Some(f) => format!("{int}.{f}"), None => int.clone() };
+            let mut bytes = text.clone().into_bytes();
+            bytes.push(stop);
+            bytes.extend(rest);
+            proptest::prop_assert_eq!(
+                Decimal::parse_prefix(&bytes),
+                dec(&text).map(|d| (d, text.len()))
+            );
         }
     }
 

@@ -42,17 +42,7 @@ fn members<'a>(
     scratch: &mut Scratch,
     nested: bool,
 ) -> Option<()> {
-    if !cursor.eat(b'{') {
-        return None;
-    }
-    if cursor.eat(b'}') {
-        return Some(());
-    }
-    loop {
-        let key = cursor.string()?;
-        if !cursor.eat(b':') {
-            return None;
-        }
+    cursor.object(|cursor, key| {
         match key {
             b"e" => f.event = Some(cursor.string()?),
             b"s" => f.symbol = Some(cursor.string()?),
@@ -74,9 +64,6 @@ fn members<'a>(
             b"a" => cursor.levels("a", &mut scratch.asks).ok()?,
             _ => return None,
         }
-        if cursor.eat(b',') {
-            continue;
-        }
-        return cursor.eat(b'}').then_some(());
-    }
+        Some(())
+    })
 }

@@ -25,6 +25,8 @@ mod binance;
 mod bybit;
 mod error;
 mod fast;
+mod fast_bybit;
+mod fast_okx;
 mod levels;
 mod okx;
 mod scan;
@@ -155,8 +157,20 @@ pub fn decode<'a>(
                 binance::decode(trimmed, scratch)
             }
         },
-        Format::Bybit => bybit::decode(trimmed, scratch),
-        Format::Okx => okx::decode(trimmed, scratch),
+        Format::Bybit => match fast_bybit::bybit_book(trimmed, scratch) {
+            Some(decoded) => Ok(decoded),
+            None => {
+                scratch.clear();
+                bybit::decode(trimmed, scratch)
+            }
+        },
+        Format::Okx => match fast_okx::okx_book(trimmed, scratch) {
+            Some(decoded) => Ok(decoded),
+            None => {
+                scratch.clear();
+                okx::decode(trimmed, scratch)
+            }
+        },
     };
     if decoded.is_err() {
         scratch.clear();

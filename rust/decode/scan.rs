@@ -49,6 +49,14 @@ impl<'a> Cursor<'a> {
     /// is consumed, so a caller may try another shape at the same place.
     #[inline]
     pub fn string(&mut self) -> Option<&'a [u8]> {
+        // Most keys and OKX's per-level extra strings are one character: check that shape
+        // before setting up the general search.
+        if let Some(&[b'"', c, b'"']) = self.bytes.get(self.at..self.at + 3) {
+            if (0x20..0x80).contains(&c) && c != b'"' && c != b'\\' {
+                self.at += 3;
+                return Some(&self.bytes[self.at - 2..self.at - 1]);
+            }
+        }
         let before = self.at;
         if !self.eat(b'"') {
             return None;
@@ -83,6 +91,37 @@ impl<'a> Cursor<'a> {
         self.at = start + used;
         let value = value.mantissa as i64;
         Some(if negative { -value } else { value })
+    }
+
+    /// An integer written either as a JSON integer or, as OKX does, as a string of 1 to 18
+    /// ASCII digits: the general decoder reads both (`IntSeed`); signs and other spellings
+    /// its string parser would take are left to it.
+    #[inline]
+    pub fn int_or_text(&mut self) -> Option<i64> {
+        if let Some(value) = self.integer() {
+            return Some(value);
+        }
+        let before = self.at;
+        let text = self.string()?;
+        if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
+            self.at = before;
+            return None;
+        }
+        Some(
+            text.iter()
+                .fold(0i64, |value, &digit| value * 10 + i64::from(digit - b'0')),
+        )
+    }
+
+    /// Skips the value of a key the caller does not use, if it is a plain string or a number;
+    /// anything else (objects, arrays, literals, escapes, non-ASCII text) is refused so the
+    /// general decoder, which validates it, decides.
+    #[inline]
+    pub fn skip_scalar(&mut self) -> Option<()> {
+        match self.string() {
+            Some(_) => Some(()),
+            None => self.plain_number(),
+        }
     }
 
     /// A JSON number exactly as RFC 8259 writes it (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
@@ -122,6 +161,32 @@ impl<'a> Cursor<'a> {
         }
         self.at += at;
         Some(())
+    }
+
+    /// Calls `member` for each `"key":` of an object, leaving the cursor on its value; the
+    /// member reads the value (or returns `None` to refuse the whole payload).
+    #[inline]
+    pub fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            member(self, key)?;
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b'}').then_some(());
+        }
     }
 
     /// Only whitespace remains.

@@ -224,13 +224,13 @@ mod fast_path_differential {
     const BYTES: &[u8] = b"-+.eE0123456789,:[]{}\" xa\\";
 
     #[derive(Clone, Debug)]
-    enum Edit {
+    pub(super) enum Edit {
         Replace(usize, u8),
         Insert(usize, u8),
         Delete(usize),
     }
 
-    fn edit() -> impl Strategy<Value = Edit> {
+    pub(super) fn edit() -> impl Strategy<Value = Edit> {
         let byte = prop::sample::select(BYTES);
         prop_oneof![
             (any::<usize>(), byte.clone()).prop_map(|(i, b)| Edit::Replace(i, b)),
@@ -239,7 +239,7 @@ mod fast_path_differential {
         ]
     }
 
-    fn mutate(text: &str, edits: &[Edit]) -> Vec<u8> {
+    pub(super) fn mutate(text: &str, edits: &[Edit]) -> Vec<u8> {
         let mut bytes = text.as_bytes().to_vec();
         for e in edits {
             let n = bytes.len().max(1);
@@ -256,22 +256,7 @@ mod fast_path_differential {
     }
 
     fn agree(payload: &[u8]) -> Result<(), TestCaseError> {
-        let mut fast_scratch = Scratch::default();
-        let Some(fast) = fast::binance_depth(payload, &mut fast_scratch) else {
-            return Ok(());
-        };
-        let mut scratch = Scratch::default();
-        let general = binance::decode(payload, &mut scratch);
-        prop_assert_eq!(
-            general.as_ref().ok(),
-            Some(&fast),
-            "fast path accepted what the general decoder made {:?}: {}",
-            general,
-            String::from_utf8_lossy(payload)
-        );
-        prop_assert_eq!(&scratch.bids, &fast_scratch.bids);
-        prop_assert_eq!(&scratch.asks, &fast_scratch.asks);
-        Ok(())
+        super::venue_fast_paths::agree(fast::binance_depth, binance::decode, payload).map(|_| ())
     }
 
     #[test]
@@ -323,6 +308,188 @@ mod fast_path_differential {
         ) {
             agree(VALID[which].as_bytes())?;
             agree(&mutate(VALID[which], &edits))?;
+        }
+    }
+}
+
+/// The Bybit and OKX fast paths against their general decoders, as for Binance above: whatever a
+/// fast path accepts, the general decoder accepts with the same message and levels; and every
+/// book message of the real captures takes the fast path.
+mod venue_fast_paths {
+    use super::super::{binance, bybit, fast, fast_bybit, fast_okx, okx};
+    use super::fast_path_differential::{edit, mutate};
+    use super::*;
+    use proptest::prelude::*;
+
+    type Fast = for<'a> fn(&'a [u8], &mut Scratch) -> Option<Decoded<'a>>;
+    type General = for<'a> fn(&'a [u8], &mut Scratch) -> Result<Decoded<'a>, DecodeError>;
+
+    const BYBIT: [&str; 5] = [
+        r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1703430557696,"data":{"s":"BTCUSDT","b":[["43732.01","0.049391"],["43731.97","0"]],"a":[["43733","1.5"]],"u":72212457,"seq":112603120278},"cts":1786613159748}"#,
+        r#"{"topic":"orderbook.1.BTCUSDT","ts":1,"type":"snapshot","data":{"s":"BTCUSDT","b":[["1","2"]],"a":[],"u":"7"}}"#,
+        r#"{"data":{"u":1,"b":[],"a":[["3","4"]]},"type":"delta","topic":"orderbook.200.ETHUSDT","ts":"5"}"#,
+        r#"{"topic":"orderbook.500.XRPUSDT","type":"delta","ts":2,"data":{"s":"","b":[["1.9531","6198"]],"a":[],"u":20254870,"seq":-3},"x":1.5e3}"#,
+        r#" { "topic" : "orderbook.50.X" , "type" : "delta" , "data" : { "s" : "X" , "u" : 9 , "b" : [ [ "1" , "2" ] ] , "a" : [ ] } } "#,
+    ];
+
+    const OKX: [&str; 5] = [
+        r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["30243.5","1.44679","0","6"]],"bids":[["30240","0","0","0"]],"ts":"1646003667640","checksum":-980833328,"prevSeqId":122,"seqId":123}]}"#,
+        r#"{"arg":{"channel":"books-l2-tbt","instId":"ETH-USD-220624-20000-C"},"action":"snapshot","data":[{"asks":[["0.0025","20","0","1"]],"bids":[],"ts":"1646003667339","checksum":1483419732,"prevSeqId":-1,"seqId":5}]}"#,
+        r#"{"arg":{"channel":"books5","instId":"BTC-USDT"},"data":[{"asks":[["2","1","0","1"]],"bids":[["1","1","0","1"]],"instId":"BTC-USDT","ts":"1","seqId":7}]}"#,
+        r#"{"arg":{"channel":"bbo-tbt","instId":"X-Y","uid":"77"},"data":[{"asks":[["2","1","0","1"]],"bids":[["1","1","0","1"]],"ts":3,"checksum":"12","seqId":"8"}]}"#,
+        r#" { "arg" : { "channel" : "books" , "instId" : "A" } , "action" : "update" , "data" : [ { "bids" : [ [ "1" , "2" , "0" , "1" ] ] , "asks" : [ ] , "ts" : "1" } ] } "#,
+    ];
+
+    /// `false` when the fast path deferred; otherwise checks the general decoder agrees.
+    pub(super) fn agree(
+        fast: Fast,
+        general: General,
+        payload: &[u8],
+    ) -> Result<bool, TestCaseError> {
+        let mut fast_scratch = Scratch::default();
+        let Some(fast) = fast(payload, &mut fast_scratch) else {
+            return Ok(false);
+        };
+        let mut scratch = Scratch::default();
+        let general = general(payload, &mut scratch);
+        prop_assert_eq!(
+            general.as_ref().ok(),
+            Some(&fast),
+            "fast path accepted what the general decoder made {:?}: {}",
+            general,
+            String::from_utf8_lossy(payload)
+        );
+        prop_assert_eq!(&scratch.bids, &fast_scratch.bids);
+        prop_assert_eq!(&scratch.asks, &fast_scratch.asks);
+        Ok(true)
+    }
+
+    const BYBIT_PATHS: (Fast, General) = (fast_bybit::bybit_book, bybit::decode);
+    const OKX_PATHS: (Fast, General) = (fast_okx::okx_book, okx::decode);
+    const BINANCE_PATHS: (Fast, General) = (fast::binance_depth, binance::decode);
+
+    #[test]
+    fn valid_payloads_take_the_fast_paths() {
+        for (payloads, (fast, general)) in [(BYBIT, BYBIT_PATHS), (OKX, OKX_PATHS)] {
+            for payload in payloads {
+                assert!(
+                    agree(fast, general, payload.as_bytes()).unwrap(),
+                    "{payload}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn what_the_general_decoders_type_or_refuse_is_left_to_them() {
+        let deferred: [(&str, (Fast, General)); 9] = [
+            // Invalid UTF-8 in a skipped string: the general decoder refuses it.
+            (
+                "{\"topic\":\"orderbook.1.X\",\"type\":\"delta\",\"x\":\"\u{80}\",\"data\":{\"u\":2,\"b\":[],\"a\":[]}}",
+                BYBIT_PATHS,
+            ),
+            // A trade field in a book element is a string to the general decoder.
+            (
+                r#"{"arg":{"channel":"books","instId":"A"},"data":[{"bids":[],"asks":[],"px":5}]}"#,
+                OKX_PATHS,
+            ),
+            // Two books, an event, a REST body, an out-of-range checksum.
+            (
+                r#"{"arg":{"channel":"books","instId":"A"},"action":"update","data":[{"bids":[],"asks":[]},{"bids":[],"asks":[]}]}"#,
+                OKX_PATHS,
+            ),
+            (
+                r#"{"event":"subscribe","arg":{"channel":"books","instId":"A"}}"#,
+                OKX_PATHS,
+            ),
+            (
+                r#"{"code":"0","msg":"","data":[{"asks":[],"bids":[],"ts":"1"}]}"#,
+                OKX_PATHS,
+            ),
+            (
+                r#"{"arg":{"channel":"books","instId":"A"},"action":"update","data":[{"bids":[],"asks":[],"checksum":4294967296}]}"#,
+                OKX_PATHS,
+            ),
+            // An unknown type, a missing id, a trade topic.
+            (
+                r#"{"topic":"orderbook.1.X","type":"partial","data":{"u":2,"b":[],"a":[]}}"#,
+                BYBIT_PATHS,
+            ),
+            (
+                r#"{"topic":"orderbook.1.X","type":"delta","data":{"b":[],"a":[]}}"#,
+                BYBIT_PATHS,
+            ),
+            (
+                r#"{"topic":"publicTrade.X","type":"snapshot","data":[]}"#,
+                BYBIT_PATHS,
+            ),
+        ];
+        for (payload, (fast, _)) in deferred {
+            assert!(
+                fast(payload.as_bytes(), &mut Scratch::default()).is_none(),
+                "{payload}"
+            );
+        }
+    }
+
+    fn samples(dir: &str) -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/samples");
+        let mut lines = Vec::new();
+        let mut pending = vec![root.join(dir)];
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if path.extension().is_some_and(|e| e == "jsonl") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                lines.extend(text.lines().map(str::to_owned));
+            }
+        }
+        lines
+    }
+
+    /// Every diff (Binance) and every book message (Bybit, OKX) of the real captures is decoded
+    /// by the fast path, identically to the general decoder.
+    #[test]
+    fn real_capture_book_messages_all_take_the_fast_path() {
+        for (dir, (fast, general), kinds) in [
+            ("binance", BINANCE_PATHS, &[Kind::Diff][..]),
+            ("bybit", BYBIT_PATHS, &[Kind::Diff, Kind::Snapshot][..]),
+            ("okx", OKX_PATHS, &[Kind::Diff, Kind::Snapshot][..]),
+        ] {
+            let mut taken = 0;
+            for line in samples(dir) {
+                let payload = line.trim().as_bytes();
+                let book = general(payload, &mut Scratch::default()).is_ok_and(|d| {
+                    kinds.contains(&d.kind) && line.contains("depthUpdate") | (dir != "binance")
+                });
+                if book {
+                    assert!(agree(fast, general, payload).unwrap(), "{dir}: {line:.200}");
+                    taken += 1;
+                }
+            }
+            assert!(taken > 40, "{dir}: only {taken} book messages found");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn bybit_fast_path_accepts_nothing_the_general_decoder_refuses(
+            which in 0usize..BYBIT.len(),
+            edits in prop::collection::vec(edit(), 1..4),
+        ) {
+            let (fast, general) = BYBIT_PATHS;
+            agree(fast, general, &mutate(BYBIT[which], &edits))?;
+        }
+
+        #[test]
+        fn okx_fast_path_accepts_nothing_the_general_decoder_refuses(
+            which in 0usize..OKX.len(),
+            edits in prop::collection::vec(edit(), 1..4),
+        ) {
+            let (fast, general) = OKX_PATHS;
+            agree(fast, general, &mutate(OKX[which], &edits))?;
         }
     }
 }

@@ -1,0 +1,111 @@
+//! Fast path for OKX v5 order-book pushes (`books*` snapshot/update, `books5`, `bbo-tbt`): one
+//! strict pass of [`Cursor`], like the Binance one in `fast.rs`. Anything unexpected (control
+//! events, REST bodies, trades, several books) returns `None` and the general decoder (`okx.rs`)
+//! takes over, so both accept the same inputs with the same result.
+
+use super::scan::Cursor;
+use super::{Decoded, Kind, Scratch};
+
+#[derive(Default)]
+struct Fields<'a> {
+    channel: &'a [u8],
+    inst_id: &'a [u8],
+    action: &'a [u8],
+    books: usize,
+    ts: Option<i64>,
+    checksum: Option<i64>,
+    seq_id: Option<i64>,
+    prev_seq_id: Option<i64>,
+}
+
+/// Decodes an OKX order-book push, or `None` to defer to the general decoder.
+pub fn okx_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    let mut cursor = Cursor::new(payload);
+    let mut f = Fields::default();
+    message(&mut cursor, &mut f, scratch)?;
+    cursor.finish().ok()?;
+    let book_channel = f.channel.starts_with(b"books") || f.channel == b"bbo-tbt";
+    if !book_channel || f.books != 1 {
+        return None;
+    }
+    let kind = match f.action {
+        b"update" => Kind::Diff,
+        // books5 and bbo-tbt push whole snapshots without an action.
+        b"snapshot" | b"" => Kind::Snapshot,
+        _ => return None,
+    };
+    Some(Decoded {
+        kind,
+        // The scanner only returns printable ASCII strings, so this cannot fail.
+        symbol: std::str::from_utf8(f.inst_id).ok()?,
+        event_time_ms: f.ts,
+        first_id: f.seq_id,
+        last_id: f.seq_id,
+        prev_id: f.prev_seq_id,
+        checksum: f.checksum.map(i32::try_from).transpose().ok()?,
+    })
+}
+
+fn message<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) -> Option<()> {
+    cursor.object(|cursor, key| {
+        match key {
+            b"arg" => cursor.object(|cursor, key| {
+                match key {
+                    b"channel" => f.channel = cursor.string()?,
+                    b"instId" => f.inst_id = cursor.string()?,
+                    _ => cursor.skip_scalar()?,
+                }
+                Some(())
+            })?,
+            b"action" => f.action = cursor.string()?,
+            b"data" => data(cursor, f, scratch)?,
+            // REST bodies (`code`, `msg`) and control messages (`event`) are the general
+            // decoder's; so is any key it reads with a type of its own.
+            b"code" | b"msg" | b"event" => return None,
+            _ => cursor.skip_scalar()?,
+        }
+        Some(())
+    })
+}
+
+/// `data`: an array of book objects (exactly one is accepted, checked by the caller).
+fn data<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) -> Option<()> {
+    if !cursor.eat(b'[') {
+        return None;
+    }
+    if cursor.eat(b']') {
+        return Some(());
+    }
+    loop {
+        let mut is_book = false;
+        cursor.object(|cursor, key| {
+            match key {
+                b"bids" => {
+                    is_book = true;
+                    cursor.levels("bids", &mut scratch.bids).ok()?;
+                }
+                b"asks" => {
+                    is_book = true;
+                    cursor.levels("asks", &mut scratch.asks).ok()?;
+                }
+                b"ts" => f.ts = Some(cursor.int_or_text()?),
+                b"checksum" => f.checksum = Some(cursor.int_or_text()?),
+                b"seqId" => f.seq_id = Some(cursor.int_or_text()?),
+                b"prevSeqId" => f.prev_seq_id = Some(cursor.int_or_text()?),
+                b"instId" => f.inst_id = cursor.string()?,
+                // Trade fields are typed by the general decoder: a book never has them.
+                b"px" | b"sz" | b"side" => return None,
+                _ => cursor.skip_scalar()?,
+            }
+            Some(())
+        })?;
+        if !is_book {
+            return None;
+        }
+        f.books += 1;
+        if cursor.eat(b',') {
+            continue;
+        }
+        return cursor.eat(b']').then_some(());
+    }
+}
