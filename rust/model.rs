@@ -332,31 +332,32 @@ impl DecimalStep {
         } else {
             (1, mantissa * pow(scale - self.decimals))
         };
-        StepAt {
-            mul,
-            den,
-            den64: u64::try_from(den).ok(),
-        }
+        let small = u64::try_from(mul).ok().zip(u64::try_from(den).ok());
+        StepAt { mul, den, small }
     }
 }
 
 /// `value × 10^-scale / step` as `value × mul / den` for one step and scale ([`DecimalStep::at`]);
-/// u128 holds `value × 10^18`, and the division runs on u64 when both sides fit (a book's
-/// levels: a u128 division costs several times more).
+/// u128 holds `value × 10^18`; the product and the division run on u64 when they fit (a
+/// book's levels: u128 arithmetic costs several times more).
 #[derive(Clone, Copy, Debug)]
 pub struct StepAt {
     mul: u128,
     den: u128,
-    den64: Option<u64>,
+    /// `(mul, den)` when both fit u64.
+    small: Option<(u64, u64)>,
 }
 
 impl StepAt {
-    /// `num / den` and whether it divides exactly.
+    /// `value × mul + add` over `den`, and whether it divides exactly.
     #[inline]
-    fn div(&self, num: u128) -> (u128, bool) {
-        if let (Some(den), Ok(num)) = (self.den64, u64::try_from(num)) {
-            return (u128::from(num / den), num % den == 0);
+    fn div(&self, value: u64, add: u128) -> (u128, bool) {
+        if let (Some((mul, den)), Ok(add)) = (self.small, u64::try_from(add)) {
+            if let Some(num) = value.checked_mul(mul).and_then(|n| n.checked_add(add)) {
+                return (u128::from(num / den), num % den == 0);
+            }
         }
+        let num = u128::from(value) * self.mul + add;
         (num / self.den, num % self.den == 0)
     }
 
@@ -364,14 +365,14 @@ impl StepAt {
     /// beyond `i64`.
     #[inline]
     pub fn whole(&self, value: u64) -> Option<(i64, bool)> {
-        let (steps, exact) = self.div(u128::from(value) * self.mul);
+        let (steps, exact) = self.div(value, 0);
         Some((i64::try_from(steps).ok()?, exact))
     }
 
     /// `value` in steps, rounded to the nearest (ties up); None beyond `i64`.
     #[inline]
     pub fn nearest(&self, value: u64) -> Option<i64> {
-        let (steps, _) = self.div(u128::from(value) * self.mul + self.den / 2);
+        let (steps, _) = self.div(value, self.den / 2);
         i64::try_from(steps).ok()
     }
 }
