@@ -321,32 +321,59 @@ impl DecimalStep {
         ))
     }
 
-    /// `value × 10^-scale` in whole steps, rounded down, and whether it was a whole number of
-    /// them; None beyond `i64`.
+    /// The conversion of values at `scale` decimals into steps, worked out once for many
+    /// values (a book's levels).
     #[inline]
-    pub fn whole(&self, value: u64, scale: u8) -> Option<(i64, bool)> {
-        let (num, den) = self.ratio(value, scale);
-        let steps = i64::try_from(num / den).ok()?;
-        Some((steps, num % den == 0))
-    }
-
-    /// `value × 10^-scale` in steps, rounded to the nearest (ties up); None beyond `i64`.
-    #[inline]
-    pub fn nearest(&self, value: u64, scale: u8) -> Option<i64> {
-        let (num, den) = self.ratio(value, scale);
-        i64::try_from((num + den / 2) / den).ok()
-    }
-
-    /// `value × 10^-scale / step` as a fraction of integers (u128: `value × 10^18` fits).
-    #[inline]
-    fn ratio(&self, value: u64, scale: u8) -> (u128, u128) {
+    pub fn at(&self, scale: u8) -> StepAt {
         let pow = |d: u8| u128::from(crate::fixed::POW10[usize::from(d)]);
-        let (num, den) = (u128::from(value), u128::from(self.mantissa));
-        if self.decimals >= scale {
-            (num * pow(self.decimals - scale), den)
+        let mantissa = u128::from(self.mantissa);
+        let (mul, den) = if self.decimals >= scale {
+            (pow(self.decimals - scale), mantissa)
         } else {
-            (num, den * pow(scale - self.decimals))
+            (1, mantissa * pow(scale - self.decimals))
+        };
+        let small = u64::try_from(mul).ok().zip(u64::try_from(den).ok());
+        StepAt { mul, den, small }
+    }
+}
+
+/// `value × 10^-scale / step` as `value × mul / den` for one step and scale ([`DecimalStep::at`]);
+/// u128 holds `value × 10^18`; the product and the division run on u64 when they fit (a
+/// book's levels: u128 arithmetic costs several times more).
+#[derive(Clone, Copy, Debug)]
+pub struct StepAt {
+    mul: u128,
+    den: u128,
+    /// `(mul, den)` when both fit u64.
+    small: Option<(u64, u64)>,
+}
+
+impl StepAt {
+    /// `value × mul + add` over `den`, and whether it divides exactly.
+    #[inline]
+    fn div(&self, value: u64, add: u128) -> (u128, bool) {
+        if let (Some((mul, den)), Ok(add)) = (self.small, u64::try_from(add)) {
+            if let Some(num) = value.checked_mul(mul).and_then(|n| n.checked_add(add)) {
+                return (u128::from(num / den), num % den == 0);
+            }
         }
+        let num = u128::from(value) * self.mul + add;
+        (num / self.den, num % self.den == 0)
+    }
+
+    /// `value` in whole steps, rounded down, and whether it was a whole number of them; None
+    /// beyond `i64`.
+    #[inline]
+    pub fn whole(&self, value: u64) -> Option<(i64, bool)> {
+        let (steps, exact) = self.div(value, 0);
+        Some((i64::try_from(steps).ok()?, exact))
+    }
+
+    /// `value` in steps, rounded to the nearest (ties up); None beyond `i64`.
+    #[inline]
+    pub fn nearest(&self, value: u64) -> Option<i64> {
+        let (steps, _) = self.div(value, self.den / 2);
+        i64::try_from(steps).ok()
     }
 }
 
@@ -458,18 +485,27 @@ mod tests {
     fn decimal_steps_convert_scaled_integers_exactly() {
         let lot = DecimalStep::new("lot_size", 0.001).unwrap();
         // 1.2345 at 4 decimals is 1234.5 lots of 0.001
-        assert_eq!(lot.whole(12_345, 4), Some((1234, false)));
-        assert_eq!(lot.whole(12_340, 4), Some((1234, true)));
+        assert_eq!(lot.at(4).whole(12_345), Some((1234, false)));
+        assert_eq!(lot.at(4).whole(12_340), Some((1234, true)));
         // a book coarser than the lot: 7 at 0 decimals is 7000 lots
-        assert_eq!(lot.whole(7, 0), Some((7000, true)));
+        assert_eq!(lot.at(0).whole(7), Some((7000, true)));
         let odd = DecimalStep::new("lot_size", 0.3).unwrap();
-        assert_eq!(odd.whole(9, 1), Some((3, true)));
-        assert_eq!(odd.whole(10, 1), Some((3, false)));
+        assert_eq!(odd.at(1).whole(9), Some((3, true)));
+        assert_eq!(odd.at(1).whole(10), Some((3, false)));
         let tick = DecimalStep::new("tick_size", 0.5).unwrap();
-        assert_eq!(tick.nearest(100_025, 2), Some(2001)); // 1000.25 is 2000.5 ticks: up
-        assert_eq!(tick.nearest(100_024, 2), Some(2000));
+        assert_eq!(tick.at(2).nearest(100_025), Some(2001)); // 1000.25 is 2000.5 ticks: up
+        assert_eq!(tick.at(2).nearest(100_024), Some(2000));
         let tiny = DecimalStep::new("lot_size", 1e-18).unwrap();
-        assert_eq!(tiny.whole(u64::MAX, 0), None); // beyond i64
+        assert_eq!(tiny.at(0).whole(u64::MAX), None); // beyond i64
+                                                      // a numerator beyond u64 takes the u128 division, with the same results: u64::MAX × 10
+                                                      // over a step of 1234.5
+        let big = DecimalStep::new("tick_size", 1234.5).unwrap().at(0);
+        let num = u128::from(u64::MAX) * 10;
+        let exact = i64::try_from(num / 12_345).unwrap();
+        assert_eq!(big.whole(u64::MAX), Some((exact, num % 12_345 == 0)));
+        let up = i64::from(num % 12_345 > 12_345 / 2);
+        assert_eq!(big.nearest(u64::MAX), Some(exact + up));
+        assert_eq!(big.whole(24_690), Some((20, true))); // 24690 is 20 steps, on u64
         assert_eq!(
             DecimalStep::new("lot_size", 1.0 / 3.0).unwrap_err().arg,
             "lot_size"

@@ -39,7 +39,7 @@
 
 use crate::arg_error::{finite, non_negative, positive, ArgError};
 pub use crate::model::Side;
-use crate::model::{ClientId, DecimalStep, LotSize, Price, Qty, Rounding};
+use crate::model::{ClientId, DecimalStep, LotSize, Price, Qty, Rounding, StepAt};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -378,8 +378,8 @@ fn float_level(
 /// The exact conversion of a book's integer levels into ticks and lots.
 #[derive(Clone, Copy, Debug)]
 struct Scaled {
-    tick: DecimalStep,
-    lot: DecimalStep,
+    tick: StepAt,
+    lot: StepAt,
     price_scale: u8,
     qty_scale: u8,
 }
@@ -389,9 +389,7 @@ impl Scaled {
     /// the venue's grid is exact), the size in lots, rounded down as liquidity and up as queue
     /// when the book's size grid is finer than the lot.
     fn level(&self, (price, size): (i64, u64), arg: &'static str) -> Result<Level, ArgError> {
-        let ticks = u64::try_from(price)
-            .ok()
-            .and_then(|p| self.tick.nearest(p, self.price_scale));
+        let ticks = u64::try_from(price).ok().and_then(|p| self.tick.nearest(p));
         let Some(ticks) = ticks else {
             return Err(ArgError::new(
                 arg,
@@ -403,7 +401,7 @@ impl Scaled {
         };
         let lots = self
             .lot
-            .whole(size, self.qty_scale)
+            .whole(size)
             .filter(|(lots, _)| *lots < Qty::MAX.lots());
         let Some((lots, whole)) = lots else {
             return Err(ArgError::new(
@@ -788,8 +786,8 @@ impl PaperSim {
             ));
         }
         let scaled = Scaled {
-            tick: self.tick_step.clone()?,
-            lot: self.lot_step.clone()?,
+            tick: self.tick_step.clone()?.at(price_scale),
+            lot: self.lot_step.clone()?.at(qty_scale),
             price_scale,
             qty_scale,
         };

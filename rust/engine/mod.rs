@@ -206,9 +206,13 @@ impl Engine {
         if let Some((sim, _, _)) = p.sim.as_mut() {
             let book = p.book.book();
             let levels = self.cfg.sim_levels;
-            sim.on_book(
-                book.float_levels(BookSide::Bid, levels),
-                book.float_levels(BookSide::Ask, levels),
+            // the book's integers, converted exactly (as `PaperVenue.on_book_from` does): no
+            // float round trip per level
+            sim.on_book_scaled(
+                book.scaled_levels(BookSide::Bid, levels),
+                book.scaled_levels(BookSide::Ask, levels),
+                book.price_scale,
+                book.qty_scale,
                 now,
             )?;
         }
