@@ -17,6 +17,7 @@ from mmcore.backtest.replay import run_backtest
 from mmcore.backtest.run import backtest
 from mmcore.cli import main
 from mmcore.config import ConfigError, load_toml
+from mmcore.testing.child import child_env
 from mmcore.testing.raw_data import RawSession
 
 from .conftest import CONFIG, write_config
@@ -66,7 +67,6 @@ def test_same_data_and_config_give_byte_identical_fills(
     session_files: RawSession, tmp_path: Path
 ) -> None:
     """Twice in this process and once in another with a different string-hash seed."""
-    import os
     import subprocess
     import sys
 
@@ -79,8 +79,7 @@ def test_same_data_and_config_give_byte_identical_fills(
         summary = backtest(cfg, parse_data_args([glob]), out)
         assert summary["metrics"]["fills"] > 10
         hashes.append(hashlib.sha256((out / "fills.parquet").read_bytes()).hexdigest())
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(root / "python")}
+    env = child_env(PYTHONHASHSEED="12345")
     cmd = [sys.executable, "-m", "mmcore", "backtest", "--data", glob, "--config", str(cfg_path)]
     done = subprocess.run([*cmd, "--out", str(tmp_path / "three")], env=env, capture_output=True)
     assert done.returncode == 0, done.stderr

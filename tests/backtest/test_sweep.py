@@ -17,6 +17,7 @@ import pytest
 
 from mmcore.backtest.sweep import PoolExecutor, RayExecutor, load_sweep, run_sweep
 from mmcore.config import ConfigError
+from mmcore.testing.child import child_env
 from mmcore.testing.raw_data import RawSession
 
 from .conftest import write_config
@@ -98,7 +99,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(
     path = _sweep_file(tmp_path, session_files, body)
     runs = tmp_path / "out" / "runs"
     cmd = [sys.executable, "-m", "mmcore", "sweep", "--config", str(path), "--workers", "1"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    env = child_env()
     proc = subprocess.Popen(
         cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

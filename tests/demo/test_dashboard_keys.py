@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mmcore.testing.child import child_env
 from mmcore.ui.keys import OperatorKeys, terminal_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +88,7 @@ def own_terminal() -> None:
 def test_keys_halt_resume_and_flatten_and_the_terminal_is_restored(tmp_path: Path) -> None:
     term = Terminal()
     before = termios.tcgetattr(term.slave)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python"), "TERM": "xterm-256color"}
+    env = child_env(TERM="xterm-256color")
     args = ["--duration", "60", "--speed", "10", "--ops-port", "0", "--out", str(tmp_path)]
     child = subprocess.Popen(
         [sys.executable, "-m", "mmcore", *args],

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from mmcore.testing.child import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_short_soak_recovers_every_fault_without_leaks(tmp_path: Path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    env = child_env()
     cmd = [sys.executable, str(ROOT / "scripts" / "soak.py"), "--seconds", "40"]
     cmd += ["--fault-every", "1.5", "--warmup", "8", "--out", str(tmp_path / "run")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
