@@ -415,9 +415,12 @@ class FakeVenue:
             if self._drop_after is not None:
                 self._drop_after -= 1
         if self._drop_after is not None and self._drop_after <= 0:
-            self._drop_after = None
-            for conn in self.streams:
-                if conn.authed:
+            # armed until there is a stream to cut (an event before any client authenticated
+            # used to disarm it, and a test's stream cut then never happened)
+            authed = [conn for conn in self.streams if conn.authed]
+            if authed:
+                self._drop_after = None
+                for conn in authed:
                     conn.cut_after_queued()
 
     def later(self, delay_s: float, action: Any) -> asyncio.TimerHandle:
