@@ -49,6 +49,7 @@ class FakeBinanceSpot(BinanceFamily):
     """Binance spot: REST under ``/api/v3`` and the WebSocket API user data stream at
     ``/ws-api/v3``. Point ccxt at it with :func:`mmcore.testing.fake_venue.ccxt_exchange`."""
 
+    ccxt_preset = "binance-spot"
     order_entry = ("POST", "/api/v3/order")
     kind = "spot"
     prefix = "/api/v3"
