@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmcore.execution.live.decode import STATUS_DONE, client_id_of, fill_of, status_event
+from mmcore.execution.live.entry import order_entry
 from mmcore.execution.live.port import SessionPort
 from mmcore.execution.live.rules import MarketRules, RuleViolation
 from mmcore.execution.orders import (
@@ -84,7 +85,9 @@ class LiveVenue:
         self._events: list[VenueEvent] = []
         self.refused = 0  # orders refused before sending (rules, rate, readiness)
         self.fills = 0  # fills handed to the engine (each venue trade once)
-        # ccxt takes the client id of a cancel as the venue's own parameter on Bybit
+        #: creates and cancels: the venue family's signed endpoints (see ``entry``)
+        self.entry = order_entry(session.exchange, market)
+        # ccxt takes the client id of an amend as the venue's own parameter on Bybit
         self._id_param = "orderLinkId" if session.exchange.id == "bybit" else "clientOrderId"
         #: Orders can be reduced in place (the order manager then amends instead of cancelling
         #: and replacing): Bybit v5 (``/v5/order/amend``) and Binance USD-M (``PUT
@@ -274,12 +277,6 @@ class LiveVenue:
         )
 
     # -- requests -------------------------------------------------------------------------
-    def _params(self, order: LiveOrder) -> dict[str, Any]:
-        params: dict[str, Any] = {"clientOrderId": order.venue_client_id}
-        if order.post_only:
-            params["postOnly"] = True
-        return params
-
     async def _create(self, order: LiveOrder) -> None:
         rules = self.rules
         qty, price = rules.qty_text(order.lots), rules.price_text(order.price_ticks)
@@ -290,9 +287,7 @@ class LiveVenue:
         result, kind = await self.session.request(
             order.client_id,
             detail,
-            lambda: self.session.exchange.create_order(
-                self.market_symbol, "limit", side, qty, price, self._params(order)
-            ),
+            lambda: self.entry.create(side, qty, price, order.post_only, order.venue_client_id),
         )
         now = self.session.clock()
         if kind == "ok":
@@ -322,9 +317,7 @@ class LiveVenue:
         result, kind = await self.session.request(
             client_id,
             f"cancel id={vid}",
-            lambda: self.session.exchange.cancel_order(
-                None, self.market_symbol, {self._id_param: vid}
-            ),
+            lambda: self.entry.cancel(vid),
             retry_ambiguous=True,
         )
         now = self.session.clock()

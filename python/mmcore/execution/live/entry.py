@@ -1,0 +1,168 @@
+"""Order entry (create, cancel) per venue family: ccxt's implicit signed endpoints where the
+venue is one mmcore knows, ccxt's unified methods for any other exchange.
+
+Why not the unified ``create_order`` everywhere: on the hot path it looks the market up again,
+builds its request through layers of option handling and, on the reply, runs ``parse_order``
+over the venue's full answer; the adapter needs none of it (its orders are already whole ticks
+and lots rendered as exact text, and it only needs the order id and, at most, the status).
+The implicit endpoints (``private_post_order``, ``fapiprivate_post_order``,
+``private_post_v5_order_create``, ...) still go through ccxt's request signing, URLs, headers,
+rate limiter, clock offset and error mapping (a venue error raises the same ccxt exception as
+through the unified method), so nothing about signing or errors is done twice.
+
+Each family asks for the smallest answer the venue gives: Binance spot's
+``newOrderRespType=ACK`` for a post-only order (it cannot fill on arrival, so the ids are all
+there is to know), ``RESULT`` for one that can (the status says whether it filled at once);
+Binance USD-M's ACK (its answer is the order itself); Bybit v5's create, which answers only
+ids. Every entry returns the same small dict: ``id`` (the venue's order id), ``status`` (ccxt's
+unified status, or None when the answer has none) and ``info`` (the venue's answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BinanceSpotEntry", "BinanceUsdmEntry", "BybitEntry", "OrderEntry", "order_entry"]
+
+
+class OrderEntry:
+    """The unified ccxt methods (any ccxt exchange); the base of the venue families."""
+
+    def __init__(self, exchange: Any, market: dict[str, Any]) -> None:
+        self.exchange = exchange
+        self.market = market
+        self.market_symbol: str = market["symbol"]
+        self.market_id: str = market["id"]
+
+    async def create(
+        self, side: str, qty: str, price: str, post_only: bool, client_id: str
+    ) -> dict[str, Any]:
+        """Place a limit order (``side`` ``buy``/``sell``, ``qty`` and ``price`` exact decimal
+        text) under ``client_id``."""
+        params: dict[str, Any] = {"clientOrderId": client_id}
+        if post_only:
+            params["postOnly"] = True
+        return await self.exchange.create_order(
+            self.market_symbol, "limit", side, qty, price, params
+        )
+
+    async def cancel(self, client_id: str) -> dict[str, Any]:
+        """Cancel the order with ``client_id``."""
+        params = {"clientOrderId": client_id}
+        return await self.exchange.cancel_order(None, self.market_symbol, params)
+
+    def _answer(self, order_id: Any, raw_status: str | None, info: Any) -> dict[str, Any]:
+        status = self.exchange.parse_order_status(raw_status) if raw_status else None
+        return {"id": "" if order_id is None else str(order_id), "status": status, "info": info}
+
+
+class BinanceSpotEntry(OrderEntry):
+    """Binance spot: ``POST /api/v3/order`` (``LIMIT_MAKER`` for post-only), ``DELETE
+    /api/v3/order`` by ``origClientOrderId``."""
+
+    async def create(
+        self, side: str, qty: str, price: str, post_only: bool, client_id: str
+    ) -> dict[str, Any]:
+        """See :meth:`OrderEntry.create`."""
+        request = {
+            "symbol": self.market_id,
+            "side": side.upper(),
+            "type": "LIMIT_MAKER" if post_only else "LIMIT",
+            "quantity": qty,
+            "price": price,
+            "newClientOrderId": client_id,
+            # a maker-only order is resting or refused: its ids say all; another may fill
+            "newOrderRespType": "ACK" if post_only else "RESULT",
+        }
+        if not post_only:
+            request["timeInForce"] = "GTC"
+        reply = await self.exchange.private_post_order(request)
+        return self._answer(reply.get("orderId"), reply.get("status"), reply)
+
+    async def cancel(self, client_id: str) -> dict[str, Any]:
+        """See :meth:`OrderEntry.cancel`."""
+        request = {"symbol": self.market_id, "origClientOrderId": client_id}
+        reply = await self.exchange.private_delete_order(request)
+        return self._answer(reply.get("orderId"), reply.get("status"), reply)
+
+
+class BinanceUsdmEntry(OrderEntry):
+    """Binance USD-M futures: ``POST /fapi/v1/order`` (``GTX`` for post-only), ``DELETE
+    /fapi/v1/order`` by ``origClientOrderId``."""
+
+    async def create(
+        self, side: str, qty: str, price: str, post_only: bool, client_id: str
+    ) -> dict[str, Any]:
+        """See :meth:`OrderEntry.create`."""
+        request = {
+            "symbol": self.market_id,
+            "side": side.upper(),
+            "type": "LIMIT",
+            "timeInForce": "GTX" if post_only else "GTC",
+            "quantity": qty,
+            "price": price,
+            "newClientOrderId": client_id,
+            "newOrderRespType": "ACK",
+        }
+        reply = await self.exchange.fapiprivate_post_order(request)
+        return self._answer(reply.get("orderId"), reply.get("status"), reply)
+
+    async def cancel(self, client_id: str) -> dict[str, Any]:
+        """See :meth:`OrderEntry.cancel`."""
+        request = {"symbol": self.market_id, "origClientOrderId": client_id}
+        reply = await self.exchange.fapiprivate_delete_order(request)
+        return self._answer(reply.get("orderId"), reply.get("status"), reply)
+
+
+class BybitEntry(OrderEntry):
+    """Bybit v5 (spot or linear): ``POST /v5/order/create`` (``PostOnly`` time in force),
+    ``POST /v5/order/cancel`` by ``orderLinkId``; both answer only ids."""
+
+    def __init__(self, exchange: Any, market: dict[str, Any]) -> None:
+        super().__init__(exchange, market)
+        self.category = "spot" if market.get("spot") else "linear"
+
+    async def create(
+        self, side: str, qty: str, price: str, post_only: bool, client_id: str
+    ) -> dict[str, Any]:
+        """See :meth:`OrderEntry.create`."""
+        request = {
+            "category": self.category,
+            "symbol": self.market_id,
+            "side": side.capitalize(),
+            "orderType": "Limit",
+            "qty": qty,
+            "price": price,
+            "orderLinkId": client_id,
+        }
+        if post_only:
+            request["timeInForce"] = "PostOnly"
+        reply = await self.exchange.private_post_v5_order_create(request)
+        return self._answer(_result(reply).get("orderId"), None, reply)
+
+    async def cancel(self, client_id: str) -> dict[str, Any]:
+        """See :meth:`OrderEntry.cancel`."""
+        request = {"category": self.category, "symbol": self.market_id, "orderLinkId": client_id}
+        if self.category == "spot":
+            request["orderFilter"] = "Order"  # a plain order, not a TP/SL one
+        reply = await self.exchange.private_post_v5_order_cancel(request)
+        return self._answer(_result(reply).get("orderId"), None, reply)
+
+
+def _result(reply: Any) -> dict[str, Any]:
+    result = reply.get("result") if isinstance(reply, dict) else None
+    return result if isinstance(result, dict) else {}
+
+
+def order_entry(exchange: Any, market: dict[str, Any]) -> OrderEntry:
+    """The order entry of ``market`` on ``exchange``: a venue family's implicit endpoints for
+    Binance spot, Binance USD-M and Bybit v5; ccxt's unified methods otherwise."""
+    exchange_id = exchange.id
+    if exchange_id in ("binance", "binanceusdm"):
+        if market.get("spot"):
+            return BinanceSpotEntry(exchange, market)
+        if market.get("linear"):
+            return BinanceUsdmEntry(exchange, market)
+    if exchange_id == "bybit" and (market.get("spot") or market.get("linear")):
+        return BybitEntry(exchange, market)
+    return OrderEntry(exchange, market)
