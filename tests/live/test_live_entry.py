@@ -82,7 +82,7 @@ async def test_entry_sends_the_venue_its_own_order_and_cancel(venue: str) -> Non
     market_type = "swap" if venue in ("binance-usdm", "bybit-linear") else "spot"
     async with live_on(make(), market_type=market_type) as live:
         assert type(live.venue.entry) is entry_cls
-        tick, lot = live.venue.rules.tick, live.venue.rules.lot
+        tick = live.venue.rules.tick
         bid = round(99_000 / float(tick))
         ask = round(101_000 / float(tick))
         qty = 0.01  # above every fake market's minimum size and notional
