@@ -4,13 +4,15 @@ for the smallest answer, and the adapter acks from it with the venue's order id.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pytest
-from tests.live.conftest import SYMBOL, live_on, spot
+from tests.live.conftest import FAST, SYMBOL, live_on, spot
 
-from mmcore.execution import OrderAcked, OrderCancelled, OrderRequest, Side
+from mmcore.execution import OrderAcked, OrderCancelled, OrderFilled, OrderRequest, Side
+from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.entry import (
     BinanceSpotEntry,
     BinanceUsdmEntry,
@@ -18,7 +20,8 @@ from mmcore.execution.live.entry import (
     OrderEntry,
     order_entry,
 )
-from mmcore.testing.fake_venue import FakeBinanceUsdm, FakeBybit
+from mmcore.execution.live.session import LiveSession
+from mmcore.testing.fake_venue import FakeBinanceUsdm, FakeBybit, ccxt_exchange
 
 
 def usdm() -> FakeBinanceUsdm:
@@ -117,3 +120,32 @@ async def test_an_exchange_mmcore_has_no_family_for_goes_through_ccxt_unified() 
 
     entry = order_entry(Okx(), {"symbol": "BTC/USDT", "id": "BTC-USDT", "spot": True})
     assert type(entry) is OrderEntry
+
+
+async def test_one_account_stream_feeds_each_symbol_its_own_events() -> None:
+    fake = spot()
+    fake.set_quote("ETHUSDT", "3000", "3001")
+    fake.seed_balance("ETH", "10")
+    async with fake:
+        exchange = ccxt_exchange(fake, timeout_ms=700)
+        session = LiveSession(exchange, "fake", LiveConfig(**FAST))
+        try:
+            await session.start([SYMBOL])  # ETHUSDT is on the account, not traded here
+            assert [t.get_name() for t in session._tasks if "watch" in t.get_name()].count(
+                "fake:watch_orders"
+            ) == 1  # one stream for the account, not one per symbol
+            btc = session.venue(SYMBOL)
+            btc.submit(OrderRequest("b-1", SYMBOL, Side.BUY, 9_900_000, 0.01), time.monotonic())
+            await session.settle()
+            fake.seed_open_order("ETHUSDT", "buy", "0.1", "2900", client_id="someone-eth")
+            fake.fill("someone-eth", "0.1")
+            fake.fill(btc.orders["b-1"].venue_client_id, "0.004")
+            deadline = time.monotonic() + 3
+            while btc.fills < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)  # the ETH fill was pushed first: it had its chance
+            fills = [e for e in btc.poll(time.monotonic()) if isinstance(e, OrderFilled)]
+            assert [(f.client_id, f.qty) for f in fills] == [("b-1", 0.004)]
+            assert btc.fills == 1
+        finally:
+            await session.close()

@@ -39,7 +39,12 @@ PRESETS: dict[str, VenuePreset] = {
     "binance-usdm": VenuePreset(
         "binanceusdm",
         "swap",
-        {"fetchMarkets": {"types": ["linear"]}, "defaultType": "future", "fetchMargins": False},
+        {
+            "fetchMarkets": {"types": ["linear"]},
+            "defaultType": "future",
+            "defaultSubType": "linear",  # account-wide streams: USD-M, not COIN-M
+            "fetchMargins": False,
+        },
     ),
     "bybit-spot": VenuePreset(
         "bybit", "spot", {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"}

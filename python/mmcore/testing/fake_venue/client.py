@@ -32,7 +32,12 @@ _PRESETS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     ),
     "binance-usdm": (
         "binance",
-        {"fetchMarkets": {"types": ["linear"]}, "defaultType": "future", "fetchMargins": False},
+        {
+            "fetchMarkets": {"types": ["linear"]},
+            "defaultType": "future",
+            "defaultSubType": "linear",  # account-wide streams: USD-M, not COIN-M
+            "fetchMargins": False,
+        },
         "linear",
     ),
     "bybit": ("bybit", {}, None),
