@@ -13,7 +13,7 @@ id, the task handed to the loop), ccxt building and signing the request and its 
 the HTTP client (aiohttp, keep-alive), the reply's decoding and the ``OrderAcked`` event
 queued; plus the loopback TCP between the two processes, which cannot be taken apart from it.
 
-Three arms alternate on the same client (each order is a new post-only limit order):
+Four arms alternate on the same client (each order is a new post-only limit order):
 
 * adapter: ``LiveVenue.submit`` until its ``OrderAcked`` is queued, split by aiohttp's trace
   hooks into *build* (submit → HTTP request started: mmcore's submit, ccxt's request building
@@ -21,7 +21,9 @@ Three arms alternate on the same client (each order is a new post-only limit ord
   *reply* (reply head → event queued: the body read, its decoding, the event);
 * ccxt: the unified ``create_order`` (market lookups, ``parse_order``), for reference;
 * request: the same order signed by ccxt beforehand (not timed) and posted on the same aiohttp
-  session: the HTTP client and the loopback alone.
+  session: the HTTP client and the loopback alone;
+* floor: that signed request written on one keep-alive asyncio stream and its reply read back
+  by hand: the loopback and the event loop, no HTTP client.
 
 Each arm's CPU time is printed too (``time.thread_time``: the main thread, where the client
 runs): on a shared machine the wall clock's tail is mostly waiting for a core, the CPU time is
@@ -36,6 +38,7 @@ import os
 import time
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import numpy as np
@@ -102,25 +105,71 @@ async def _ccxt(exchange: Any, trace: _Trace, n: int) -> tuple[float, float]:
     return (t1 - t0) * 1e-3 - trace.fake_us, (c1 - c0) * 1e-3
 
 
-async def _request(exchange: Any, n: int) -> tuple[float, float]:
-    """The pre-signed request on the same session: (round trip minus the fake, cpu) in
-    microseconds."""
-    params = {
+def _raw_order(client_id: str, price: int) -> dict[str, str]:
+    return {
         "symbol": "BTCUSDT",
         "side": "BUY",
         "type": "LIMIT_MAKER",
         "quantity": "0.001",
-        "price": f"{80_000 + n}.00",
-        "newClientOrderId": f"raw-{n}",
+        "price": f"{price}.00",
+        "newClientOrderId": client_id,
         "newOrderRespType": "ACK",
     }
-    req = exchange.sign("order", ["private"], "POST", params)
+
+
+async def _request(exchange: Any, n: int) -> tuple[float, float]:
+    """The pre-signed request on the same session: (round trip minus the fake, cpu) in
+    microseconds."""
+    req = exchange.sign("order", ["private"], "POST", _raw_order(f"raw-{n}", 80_000 + n))
     c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
     async with exchange.session.post(req["url"], data=req["body"], headers=req["headers"]) as r:
         body = await r.read()
         fake_us = float(r.headers[SERVICE_HEADER])
     t1, c1 = time.perf_counter_ns(), time.thread_time_ns()
     assert f'"raw-{n}"'.encode() in body, body
+    return (t1 - t0) * 1e-3 - fake_us, (c1 - c0) * 1e-3
+
+
+class _RawHttp:
+    """The floor under any HTTP client: a request written as bytes on one keep-alive asyncio
+    stream and its reply read back by Content-Length (no pooling, timeouts or redirects)."""
+
+    def __init__(self, rest_url: str) -> None:
+        self.url = urlsplit(rest_url)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, url: str, body: str, headers: dict[str, str]) -> tuple[bytes, float]:
+        """The reply's body and the fake's time on it (us)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(
+                self.url.hostname, self.url.port
+            )
+        assert self.reader is not None
+        target = urlsplit(url)
+        path = target.path + (f"?{target.query}" if target.query else "")
+        payload = body.encode()
+        head = f"POST {path} HTTP/1.1\r\nHost: {self.url.netloc}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {len(payload)}\r\n\r\n"
+        self.writer.write(head.encode() + payload)
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+        reply = await self.reader.readexactly(int(fields["content-length"]))
+        return reply, float(fields[SERVICE_HEADER.lower()])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def _floor(exchange: Any, raw: _RawHttp, n: int) -> tuple[float, float]:
+    """The pre-signed request on a raw stream: (round trip minus the fake, cpu) in us."""
+    req = exchange.sign("order", ["private"], "POST", _raw_order(f"floor-{n}", 60_000 + n))
+    c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
+    body, fake_us = await raw.post(req["url"], req["body"] or "", req["headers"])
+    t1, c1 = time.perf_counter_ns(), time.thread_time_ns()
+    assert f'"floor-{n}"'.encode() in body, body
     return (t1 - t0) * 1e-3 - fake_us, (c1 - c0) * 1e-3
 
 
@@ -133,7 +182,9 @@ async def _run() -> dict[str, np.ndarray]:
         # the venue's published order limits would stop a burst this long: not measured here
         limits = RateLimits(orders_per_10s=1_000_000, orders_per_day=1_000_000)
         session = LiveSession(exchange, "bench", LiveConfig(deadman_s=0.0, rate=limits))
-        rows: dict[str, list[Any]] = {"adapter": [], "ccxt": [], "request": [], "fake": []}
+        raw = _RawHttp(fake.rest_url)
+        rows: dict[str, list[Any]] = {k: [] for k in ("adapter", "ccxt", "request", "floor")}
+        rows["fake"] = []
         try:
             await session.start(["BTCUSDT"])
             gc.collect()
@@ -143,12 +194,15 @@ async def _run() -> dict[str, np.ndarray]:
                 fake_us = trace.fake_us
                 ccxt = await _ccxt(exchange, trace, n)
                 request = await _request(exchange, n)
+                floor = await _floor(exchange, raw, n)
                 if n >= WARMUP:
                     rows["adapter"].append(adapter)
                     rows["ccxt"].append(ccxt)
                     rows["request"].append(request)
+                    rows["floor"].append(floor)
                     rows["fake"].append(fake_us)
         finally:
+            raw.close()
             await session.close()
             await http.close()
             gc.unfreeze()
@@ -168,7 +222,7 @@ def test_order_round_trip_and_adapter_overhead(benchmark):
     run = _loop_runner()
     benchmark.pedantic(lambda: result.append(run(_run())), rounds=1, iterations=1)
     r = result[0]
-    adapter, ccxt, request = r["adapter"], r["ccxt"], r["request"]
+    adapter, ccxt, request, floor = r["adapter"], r["ccxt"], r["request"], r["floor"]
 
     def p(x: np.ndarray) -> str:
         p50, p99 = np.percentile(x, [50, 99])
@@ -182,7 +236,8 @@ def test_order_round_trip_and_adapter_overhead(benchmark):
         f"    build + sign {p(adapter[:, 2])}, http minus the fake {p(adapter[:, 3])}, "
         f"reply + event {p(adapter[:, 4])}; cpu {p(adapter[:, 5])}\n"
         f"  ccxt create_order minus the fake {p(ccxt[:, 0])}; cpu {p(ccxt[:, 1])}\n"
-        f"  pre-signed request minus the fake {p(request[:, 0])}; cpu {p(request[:, 1])}"
+        f"  pre-signed request minus the fake {p(request[:, 0])}; cpu {p(request[:, 1])}\n"
+        f"  the same on a raw stream minus the fake {p(floor[:, 0])}; cpu {p(floor[:, 1])}"
     )
     benchmark.extra_info.update(
         adapter_p50_us=float(np.percentile(adapter[:, 1], 50)),

@@ -39,6 +39,18 @@ def bybit(category: str) -> FakeBybit:
     return fake
 
 
+def _bybit_case(category: str) -> tuple[Any, ...]:
+    cancel_extra = {"orderFilter": "Order"} if category == "spot" else {}
+    return (
+        lambda: bybit(category),
+        BybitEntry,
+        ("POST", "/v5/order/create"),
+        {"category": category, "orderType": "Limit", "timeInForce": "PostOnly", "side": "Buy"},
+        {"category": category, "orderType": "Limit", "side": "Sell"},
+        ("POST", "/v5/order/cancel", "orderLinkId", cancel_extra),
+    )
+
+
 CASES = {
     "binance-spot": (
         spot,
@@ -46,7 +58,7 @@ CASES = {
         ("POST", "/api/v3/order"),
         {"type": "LIMIT_MAKER", "newOrderRespType": "ACK", "side": "BUY"},
         {"type": "LIMIT", "timeInForce": "GTC", "newOrderRespType": "RESULT", "side": "SELL"},
-        ("DELETE", "/api/v3/order", "origClientOrderId"),
+        ("DELETE", "/api/v3/order", "origClientOrderId", {}),
     ),
     "binance-usdm": (
         usdm,
@@ -54,24 +66,9 @@ CASES = {
         ("POST", "/fapi/v1/order"),
         {"type": "LIMIT", "timeInForce": "GTX", "newOrderRespType": "ACK", "side": "BUY"},
         {"type": "LIMIT", "timeInForce": "GTC", "newOrderRespType": "ACK", "side": "SELL"},
-        ("DELETE", "/fapi/v1/order", "origClientOrderId"),
+        ("DELETE", "/fapi/v1/order", "origClientOrderId", {}),
     ),
-    "bybit-spot": (
-        lambda: bybit("spot"),
-        BybitEntry,
-        ("POST", "/v5/order/create"),
-        {"category": "spot", "orderType": "Limit", "timeInForce": "PostOnly", "side": "Buy"},
-        {"category": "spot", "orderType": "Limit", "side": "Sell"},
-        ("POST", "/v5/order/cancel", "orderLinkId"),
-    ),
-    "bybit-linear": (
-        lambda: bybit("linear"),
-        BybitEntry,
-        ("POST", "/v5/order/create"),
-        {"category": "linear", "orderType": "Limit", "timeInForce": "PostOnly", "side": "Buy"},
-        {"category": "linear", "orderType": "Limit", "side": "Sell"},
-        ("POST", "/v5/order/cancel", "orderLinkId"),
-    ),
+    **{f"bybit-{category}": _bybit_case(category) for category in ("spot", "linear")},
 }
 
 
@@ -81,7 +78,8 @@ def _sent(fake: Any, method: str, path: str) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("venue", sorted(CASES))
 async def test_entry_sends_the_venue_its_own_order_and_cancel(venue: str) -> None:
-    make, entry_cls, (method, path), maker, plain, (c_method, c_path, c_key) = CASES[venue]
+    make, entry_cls, (method, path), maker, plain, cancel_case = CASES[venue]
+    c_method, c_path, c_key, c_extra = cancel_case
     market_type = "swap" if venue in ("binance-usdm", "bybit-linear") else "spot"
     async with live_on(make(), market_type=market_type) as live:
         assert type(live.venue.entry) is entry_cls
@@ -110,6 +108,7 @@ async def test_entry_sends_the_venue_its_own_order_and_cancel(venue: str) -> Non
         await live.session.settle()
         assert [e for e in live.venue.poll(time.monotonic()) if isinstance(e, OrderCancelled)]
         (cancel,) = _sent(live.fake, c_method, c_path)
+        assert c_extra.items() <= cancel.items()
         assert cancel[c_key] == sent[0].get("newClientOrderId", sent[0].get("orderLinkId"))
         assert not live.fake.order(cancel[c_key]).is_open
 

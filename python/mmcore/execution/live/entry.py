@@ -20,9 +20,17 @@ unified status, or None when the answer has none) and ``info`` (the venue's answ
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
-__all__ = ["BinanceSpotEntry", "BinanceUsdmEntry", "BybitEntry", "OrderEntry", "order_entry"]
+__all__ = [
+    "BinanceEntry",
+    "BinanceSpotEntry",
+    "BinanceUsdmEntry",
+    "BybitEntry",
+    "OrderEntry",
+    "order_entry",
+]
 
 
 class OrderEntry:
@@ -56,9 +64,23 @@ class OrderEntry:
         return {"id": "" if order_id is None else str(order_id), "status": status, "info": info}
 
 
-class BinanceSpotEntry(OrderEntry):
-    """Binance spot: ``POST /api/v3/order`` (``LIMIT_MAKER`` for post-only), ``DELETE
-    /api/v3/order`` by ``origClientOrderId``."""
+class BinanceEntry(OrderEntry, abc.ABC):
+    """What Binance spot and USD-M share: an order by symbol, side, type, quantity, price and
+    ``newClientOrderId``; a cancel by ``origClientOrderId``. The families differ in the order
+    type and answer asked for (:meth:`_kind`) and in the endpoint (:meth:`_send`,
+    :meth:`_drop`)."""
+
+    @abc.abstractmethod
+    def _kind(self, post_only: bool) -> dict[str, str]:
+        """The order type, time in force and answer type of an order."""
+
+    @abc.abstractmethod
+    async def _send(self, request: dict[str, str]) -> dict[str, Any]:
+        """Place: the family's signed order endpoint."""
+
+    @abc.abstractmethod
+    async def _drop(self, request: dict[str, str]) -> dict[str, Any]:
+        """Cancel: the family's signed order endpoint."""
 
     async def create(
         self, side: str, qty: str, price: str, post_only: bool, client_id: str
@@ -67,51 +89,48 @@ class BinanceSpotEntry(OrderEntry):
         request = {
             "symbol": self.market_id,
             "side": side.upper(),
-            "type": "LIMIT_MAKER" if post_only else "LIMIT",
             "quantity": qty,
             "price": price,
             "newClientOrderId": client_id,
-            # a maker-only order is resting or refused: its ids say all; another may fill
-            "newOrderRespType": "ACK" if post_only else "RESULT",
+            **self._kind(post_only),
         }
-        if not post_only:
-            request["timeInForce"] = "GTC"
-        reply = await self.exchange.private_post_order(request)
+        reply = await self._send(request)
         return self._answer(reply.get("orderId"), reply.get("status"), reply)
 
     async def cancel(self, client_id: str) -> dict[str, Any]:
         """See :meth:`OrderEntry.cancel`."""
-        request = {"symbol": self.market_id, "origClientOrderId": client_id}
-        reply = await self.exchange.private_delete_order(request)
+        reply = await self._drop({"symbol": self.market_id, "origClientOrderId": client_id})
         return self._answer(reply.get("orderId"), reply.get("status"), reply)
 
 
-class BinanceUsdmEntry(OrderEntry):
-    """Binance USD-M futures: ``POST /fapi/v1/order`` (``GTX`` for post-only), ``DELETE
-    /fapi/v1/order`` by ``origClientOrderId``."""
+class BinanceSpotEntry(BinanceEntry):
+    """Binance spot: ``POST``/``DELETE /api/v3/order``; ``LIMIT_MAKER`` for post-only."""
 
-    async def create(
-        self, side: str, qty: str, price: str, post_only: bool, client_id: str
-    ) -> dict[str, Any]:
-        """See :meth:`OrderEntry.create`."""
-        request = {
-            "symbol": self.market_id,
-            "side": side.upper(),
-            "type": "LIMIT",
-            "timeInForce": "GTX" if post_only else "GTC",
-            "quantity": qty,
-            "price": price,
-            "newClientOrderId": client_id,
-            "newOrderRespType": "ACK",
-        }
-        reply = await self.exchange.fapiprivate_post_order(request)
-        return self._answer(reply.get("orderId"), reply.get("status"), reply)
+    def _kind(self, post_only: bool) -> dict[str, str]:
+        # a maker-only order is resting or refused: its ids say all; another may fill at once
+        if post_only:
+            return {"type": "LIMIT_MAKER", "newOrderRespType": "ACK"}
+        return {"type": "LIMIT", "timeInForce": "GTC", "newOrderRespType": "RESULT"}
 
-    async def cancel(self, client_id: str) -> dict[str, Any]:
-        """See :meth:`OrderEntry.cancel`."""
-        request = {"symbol": self.market_id, "origClientOrderId": client_id}
-        reply = await self.exchange.fapiprivate_delete_order(request)
-        return self._answer(reply.get("orderId"), reply.get("status"), reply)
+    async def _send(self, request: dict[str, str]) -> dict[str, Any]:
+        return await self.exchange.private_post_order(request)
+
+    async def _drop(self, request: dict[str, str]) -> dict[str, Any]:
+        return await self.exchange.private_delete_order(request)
+
+
+class BinanceUsdmEntry(BinanceEntry):
+    """Binance USD-M futures: ``POST``/``DELETE /fapi/v1/order``; ``GTX`` for post-only."""
+
+    def _kind(self, post_only: bool) -> dict[str, str]:
+        tif = "GTX" if post_only else "GTC"
+        return {"type": "LIMIT", "timeInForce": tif, "newOrderRespType": "ACK"}
+
+    async def _send(self, request: dict[str, str]) -> dict[str, Any]:
+        return await self.exchange.fapiprivate_post_order(request)
+
+    async def _drop(self, request: dict[str, str]) -> dict[str, Any]:
+        return await self.exchange.fapiprivate_delete_order(request)
 
 
 class BybitEntry(OrderEntry):
