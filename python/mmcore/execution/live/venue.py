@@ -19,7 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmcore.execution.live.decode import STATUS_DONE, client_id_of, fill_of, status_event
+from mmcore.execution.live.decode import (
+    FEE_ASSET_EVENT,
+    STATUS_DONE,
+    Fee,
+    client_id_of,
+    fill_of,
+    status_event,
+)
 from mmcore.execution.live.port import SessionPort
 from mmcore.execution.live.rules import MarketRules, RuleViolation
 from mmcore.execution.orders import (
@@ -84,6 +91,9 @@ class LiveVenue:
         self._events: list[VenueEvent] = []
         self.refused = 0  # orders refused before sending (rules, rate, readiness)
         self.fills = 0  # fills handed to the engine (each venue trade once)
+        #: Fees charged in an asset with no configured price, per asset (not in the PnL).
+        self.fees_unvalued: dict[str, float] = {}
+        self._fee_warned: set[str] = set()
         # ccxt takes the client id of a cancel as the venue's own parameter on Bybit
         self._id_param = "orderLinkId" if session.exchange.id == "bybit" else "clientOrderId"
         #: Orders can be reduced in place (the order manager then amends instead of cancelling
@@ -239,7 +249,7 @@ class LiveVenue:
             return
         cid = self.engine_id(trade)
         try:
-            fill = fill_of(
+            fill, fee = fill_of(
                 trade,
                 cid,
                 self.rules,
@@ -247,6 +257,7 @@ class LiveVenue:
                 self.session.clock(),
                 self.market.get("quote", ""),
                 self.market.get("base", ""),
+                self.session.cfg.fee_prices,
             )
         except ValueError as exc:
             self.session.journal_event(cid, "venue_bad_trade", f"{source}: {exc}")
@@ -261,10 +272,27 @@ class LiveVenue:
         self.session.journal_event(
             cid,
             "venue_fill",
-            f"{source} {fill.fill_id} {fill.side.name} {fill.qty}@{fill.price_ticks}",
+            f"{source} {fill.fill_id} {fill.side.name} {fill.qty}@{fill.price_ticks} "
+            f"fee {fee.amount!r} {fee.asset} = {fill.fee!r}",
         )
+        if not fee.valued:
+            self._fee_unvalued(cid, fill.fill_id, fee)
         self.fills += 1
         self._events.append(fill)
+
+    def _fee_unvalued(self, cid: str, fill_id: str, fee: Fee) -> None:
+        """A fee in an asset without a price: kept in that asset (the run report sums the
+        journal's ``venue_fee_asset`` rows), never counted as 0 in silence."""
+        self.fees_unvalued[fee.asset] = self.fees_unvalued.get(fee.asset, 0.0) + fee.amount
+        self.session.journal_event(cid, FEE_ASSET_EVENT, f"{fee.asset} {fee.amount!r} {fill_id}")
+        if fee.asset not in self._fee_warned:
+            self._fee_warned.add(fee.asset)
+            log.warning(
+                "fee_not_valued symbol=%s asset=%s: not in the PnL; set [live.fee_prices] %s",
+                self.symbol,
+                fee.asset,
+                fee.asset,
+            )
 
     def resolve_absent(self, order: LiveOrder) -> None:
         """An UNKNOWN order the venue does not hold and can no longer accept."""
