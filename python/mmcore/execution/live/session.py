@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
@@ -28,7 +29,7 @@ from mmcore.execution.live.deadman import DeadMan
 from mmcore.execution.live.errors import classify, venue_code
 from mmcore.execution.live.keys import Credentials, RedactingFilter, redact
 from mmcore.execution.live.ratelimit import RateGuard
-from mmcore.execution.live.rules import MarketRules
+from mmcore.execution.live.rules import MarketRules, exact_decimal
 from mmcore.execution.live.venue import LiveOrder, LiveVenue
 from mmcore.journal import Journal
 from mmcore.portfolio import Portfolio, PositionSnapshot
@@ -36,6 +37,9 @@ from mmcore.portfolio import Portfolio, PositionSnapshot
 __all__ = ["LiveConfig", "LiveSession", "StartReport", "load_positions"]
 
 log = logging.getLogger("mmcore.live")
+
+#: Start-up snapshots tried while trades keep arriving between them.
+_SNAPSHOT_TRIES = 3
 
 _MSG = re.compile(r'"(?:msg|retMsg|ret_msg)"\s*:\s*"([^"]{0,160})')
 
@@ -47,15 +51,17 @@ class StartReport:
     adopted: list[str] = field(default_factory=list)  # foreign client ids left working
     cancelled: list[str] = field(default_factory=list)  # client ids cancelled at start
     own_open: dict[str, set[str]] = field(default_factory=dict)  # per symbol, engine ids
-    #: contracts: (signed base quantity, entry price) per symbol
+    #: (signed base quantity, entry price) per symbol: contracts as the venue reports them,
+    #: spot as the base balance minus ``spot_baseline`` (valued at the mid at start)
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     balances: dict[str, float] = field(default_factory=dict)  # total per asset (non-zero)
 
 
 def load_positions(portfolio: Portfolio, report: StartReport) -> list[str]:
-    """Put the venue's positions into ``portfolio`` (the venue is the truth for a contract
-    position held at start; a spot position is the journal's, balances are only reported);
-    returns the symbols whose position changed from what the portfolio held."""
+    """Put the venue's positions into ``portfolio`` (the venue is the truth for a position
+    held at start: a contract position as the venue reports it, a spot one as its base
+    balance minus ``spot_baseline``); returns the symbols whose position changed from what
+    the portfolio held."""
     changed = []
     snapshots = []
     for symbol, (qty, entry) in report.positions.items():
@@ -197,23 +203,102 @@ class LiveSession:
         report.own_open[venue.symbol] = own
 
     async def _load_holdings(self, report: StartReport) -> None:
+        """Balances and positions, consistent with the trade history: the fills the venue
+        made before this snapshot are in it, so they are remembered as seen and never counted
+        again (an earlier run's, by hand). The history is read before and after the snapshot;
+        if a trade came in between, the snapshot is taken again."""
+        before = await self._history()
+        for _ in range(_SNAPSHOT_TRIES):
+            positions, balance = await self._snapshot()
+            after = await self._history()
+            if _ids(after) == _ids(before):
+                break
+            before = after
+        else:
+            raise RuntimeError(f"{self.name}: trades kept coming during the start-up snapshot")
+        for trades in after.values():
+            for trade in trades:
+                self.first_sight(str(trade.get("symbol") or ""), str(trade.get("id")))
+                self.note_trade(trade)
+        for asset, total in (balance.get("total") or {}).items():
+            if isinstance(total, int | float) and total:
+                report.balances[asset] = float(total)
+        for p in positions:
+            venue = self._venue_of(p.get("symbol"))
+            contracts = float(p.get("contracts") or 0.0)
+            if venue is None or not contracts:
+                continue
+            sign = -1.0 if p.get("side") == "short" else 1.0
+            qty = sign * contracts * float(venue.rules.contract_size)
+            report.positions[venue.symbol] = (qty, float(p.get("entryPrice") or 0.0))
+        if self.cfg.market_type == "spot":
+            await self._spot_positions(balance, report)
+
+    async def _snapshot(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        positions: list[dict[str, Any]] = []
         if self.cfg.market_type == "swap" and self.exchange.has.get("fetchPositions"):
             markets = [v.market_symbol for v in self.venues.values()]
             positions = await self._retrying(
                 lambda: self.exchange.fetch_positions(markets), "fetch_positions"
             )
-            for p in positions:
-                venue = self._venue_of(p.get("symbol"))
-                contracts = float(p.get("contracts") or 0.0)
-                if venue is None or not contracts:
-                    continue
-                sign = -1.0 if p.get("side") == "short" else 1.0
-                qty = sign * contracts * float(venue.rules.contract_size)
-                report.positions[venue.symbol] = (qty, float(p.get("entryPrice") or 0.0))
         balance = await self._retrying(lambda: self.exchange.fetch_balance(), "fetch_balance")
-        for asset, total in (balance.get("total") or {}).items():
-            if isinstance(total, int | float) and total:
-                report.balances[asset] = float(total)
+        return positions, balance
+
+    async def _history(self) -> dict[str, list[dict[str, Any]]]:
+        """The venue's latest trades per market (its default page)."""
+        history = {}
+        for venue in self.venues.values():
+            history[venue.market_symbol] = await self._retrying(
+                lambda venue=venue: self.exchange.fetch_my_trades(venue.market_symbol),
+                "fetch_my_trades",
+            )
+        return history
+
+    async def _spot_positions(self, balance: dict[str, Any], report: StartReport) -> None:
+        """A spot symbol's position: its base asset's balance minus ``spot_baseline`` (the
+        inventory the operator means to hold), on the lot grid (the rest, fee dust, is
+        logged); without a baseline the balance at start is the baseline (flat). A position
+        is valued at the venue's mid now (its cost is not known)."""
+        totals = balance.get("total") or {}
+        by_base: dict[str, list[LiveVenue]] = {}
+        for venue in self.venues.values():
+            by_base.setdefault(str(venue.market.get("base")), []).append(venue)
+        for base, venues in by_base.items():
+            held = exact_decimal(totals.get(base) or 0, f"balance.{base}")
+            baseline = self.cfg.spot_baseline.get(base)
+            field = f'live.spot_baseline."{base}"'
+            if baseline is not None and len(venues) > 1:
+                names = ", ".join(v.symbol for v in venues)
+                raise ValueError(f"{field}: {base} is the base of {names}: one position per asset")
+            start = held if baseline is None else exact_decimal(baseline, field)
+            venue = venues[0]
+            lots = round((held - start) / venue.rules.lot)
+            qty = venue.rules.qty(lots)
+            dust = held - start - qty
+            self.journal_event(
+                f"*{venue.symbol}",
+                "venue_spot_inventory",
+                f"{base} balance={held} baseline={start} position={qty} dust={dust}",
+            )
+            if baseline is None:
+                continue
+            if dust:
+                log.info("spot_dust symbol=%s asset=%s dust=%s", venue.symbol, base, dust)
+            entry = await self._mid_now(venue, field) if lots else 0.0
+            report.positions[venue.symbol] = (float(qty), entry)
+
+    async def _mid_now(self, venue: LiveVenue, field: str) -> float:
+        """The venue's mid (or last price) now: the value of a spot position at start."""
+        if not self.exchange.has.get("fetchTicker"):
+            raise ValueError(f"{field}: {self.name} has no ticker to value the position with")
+        ticker = await self._retrying(
+            lambda: self.exchange.fetch_ticker(venue.market_symbol), "fetch_ticker"
+        )
+        bid, ask, last = ticker.get("bid"), ticker.get("ask"), ticker.get("last")
+        price = (bid + ask) / 2 if bid and ask else last
+        if not (isinstance(price, int | float) and math.isfinite(price) and price > 0):
+            raise ValueError(f"{field}: no price for {venue.symbol} to value the position with")
+        return float(price)
 
     def venue(self, symbol: str) -> LiveVenue:
         """The venue of ``symbol`` (after :meth:`start`)."""
@@ -601,3 +686,7 @@ class LiveSession:
             if venue.market_symbol == market_symbol:
                 return venue
         return None
+
+
+def _ids(history: dict[str, list[dict[str, Any]]]) -> dict[str, set[str]]:
+    return {market: {str(t.get("id")) for t in trades} for market, trades in history.items()}

@@ -56,6 +56,7 @@ class FakeBinanceSpot(BinanceFamily):
         ("GET", "time"): ("_time", endpoint(1, "")),
         ("GET", "ping"): ("_ping", endpoint(1, "")),
         ("GET", "exchangeInfo"): ("_spot_info", endpoint(20, _SPOT_INFO_PARAMS)),
+        ("GET", "ticker/24hr"): ("_ticker", endpoint(2, "symbol type", "symbol")),
         ("POST", "order"): (
             "_new_order",
             endpoint(1, _SPOT_ORDER_PARAMS, "symbol side type quantity"),
@@ -139,6 +140,38 @@ class FakeBinanceSpot(BinanceFamily):
         view["transactTime"] = order.created_ms
         view["fills"] = []
         return view
+
+    def _ticker(self, params: dict[str, Any]) -> Any:
+        """The 24 h ticker: best bid/ask as set by :meth:`set_quote`, last = their mid."""
+        market = self._market(params)
+        if market.symbol not in self.ledger.quotes:
+            raise bad(-1121, "Invalid symbol.")
+        bid, ask = self.ledger.quotes[market.symbol]
+        now = self.now_ms()
+        mid, zero = num((bid + ask) / 2), "0"
+        return {
+            "symbol": market.symbol,
+            "priceChange": zero,
+            "priceChangePercent": zero,
+            "weightedAvgPrice": mid,
+            "prevClosePrice": mid,
+            "lastPrice": mid,
+            "lastQty": zero,
+            "bidPrice": num(bid),
+            "bidQty": "1",
+            "askPrice": num(ask),
+            "askQty": "1",
+            "openPrice": mid,
+            "highPrice": num(ask),
+            "lowPrice": num(bid),
+            "volume": zero,
+            "quoteVolume": zero,
+            "openTime": now - 86_400_000,
+            "closeTime": now,
+            "firstId": -1,
+            "lastId": -1,
+            "count": 0,
+        }
 
     def _cancel(self, params: dict[str, Any]) -> Any:
         return self._cancel_view(self._cancel_order(params))
