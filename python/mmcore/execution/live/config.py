@@ -26,6 +26,7 @@ class LiveConfig:
     recv_window_ms: int = bounded(5000, ge=100, le=60_000)
     clock_every_s: float = bounded(60.0, gt=0)
     query_every_s: float = bounded(0.5, gt=0)  # an UNKNOWN order's queries
+    poll_every_s: float = bounded(1.0, gt=0)  # REST polling of a venue without private streams
     unknown_grace_s: float = bounded(2.0, ge=0)  # beyond the receive window, before "absent"
     reconcile_every_s: float = bounded(30.0, gt=0)  # the REST safety net while streaming
     stream_settle_s: float = bounded(0.2, ge=0)  # streams connected -> REST reconciliation

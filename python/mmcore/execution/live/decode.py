@@ -45,15 +45,18 @@ STATUS_DONE = frozenset({"closed", "canceled", "cancelled", "expired", "rejected
 _INFO_CLIENT_KEYS = ("clientOrderId", "c", "orderLinkId", "newClientOrderId", "clOrdId")
 
 
-def client_id_of(item: dict[str, Any]) -> str | None:
-    """The venue client order id of a ccxt order or trade (from ``info`` when ccxt's unified
-    structure leaves it out, as in trades)."""
+def client_id_of(
+    item: dict[str, Any], info_keys: tuple[str, ...] = _INFO_CLIENT_KEYS
+) -> str | None:
+    """The venue client order id of a ccxt order or trade (from ``info``, under one of
+    ``info_keys``, when ccxt's unified structure leaves it out, as in trades; a generic venue
+    reads none: its trades are matched by the order id)."""
     cid = item.get("clientOrderId")
     if isinstance(cid, str) and cid:
         return cid
     info = item.get("info")
     if isinstance(info, dict):
-        for key in _INFO_CLIENT_KEYS:
+        for key in info_keys:
             value = info.get(key)
             if isinstance(value, str) and value:
                 return value

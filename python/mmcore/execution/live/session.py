@@ -22,12 +22,14 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmcore.execution.live import generic
 from mmcore.execution.live.client_ids import VenueIds
 from mmcore.execution.live.clock import ClockSync
 from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.deadman import DeadMan
 from mmcore.execution.live.errors import classify, venue_code
 from mmcore.execution.live.keys import Credentials, RedactingFilter, redact
+from mmcore.execution.live.profile import VenueProfile, profile_for
 from mmcore.execution.live.ratelimit import RateGuard
 from mmcore.execution.live.rules import MarketRules, exact_decimal
 from mmcore.execution.live.venue import LiveOrder, LiveVenue
@@ -79,7 +81,9 @@ class LiveSession:
     already configured with keys and URLs; ``name``: the venue's name (fill ids, journal);
     ``own_prefix``: the start of the engine's client ids (``ExecutionConfig.client_id_prefix``
     plus ``-``), which tells our orders from foreign ones; ``on_halt``: called once with a
-    reason when the venue bans us."""
+    reason when the venue bans us; ``profile``: what the session knows of the venue beyond
+    ccxt's unified API (default: the preset of the client's exchange id and
+    ``cfg.market_type``, else the generic profile)."""
 
     def __init__(
         self,
@@ -92,8 +96,10 @@ class LiveSession:
         own_prefix: str = "mm-",
         on_halt: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        profile: VenueProfile | None = None,
     ) -> None:
         self.exchange = exchange
+        self.profile = profile or profile_for(exchange.id, cfg.market_type)
         self.name = name
         self.cfg = cfg
         self.journal = journal
@@ -101,8 +107,9 @@ class LiveSession:
         self.own_prefix = own_prefix
         self.on_halt = on_halt
         self.clock = clock
-        self.ids = VenueIds.for_exchange(exchange.id)
-        self.time = ClockSync(exchange, cfg.clock_every_s)
+        self.ids = VenueIds(self.profile.id_rule)
+        # a venue without a server time endpoint (generic) is signed on the local clock
+        self.time = ClockSync(exchange, cfg.clock_every_s, bool(exchange.has.get("fetchTime")))
         self.guard = RateGuard(cfg.rate, on_ban=self._banned)
         self.deadman = DeadMan(self, cfg.deadman_s)
         self.venues: dict[str, LiveVenue] = {}
@@ -123,6 +130,9 @@ class LiveSession:
         self._log_filter = RedactingFilter(*((credentials,) if credentials else ()))
         self._ccxt_log = getattr(exchange, "logger", None) or logging.getLogger("ccxt")
         self._ccxt_log.addFilter(self._log_filter)
+        # the engine's prefix, also as the venue's client id rule leaves it (a generic
+        # venue drops the dashes)
+        self._own_prefixes = (own_prefix, self.ids.kept(own_prefix))
 
     # -- set-up ---------------------------------------------------------------------------
     def _hook_responses(self) -> None:
@@ -130,9 +140,12 @@ class LiveSession:
         hook, called before its own error handling)."""
         exchange, guard = self.exchange, self.guard
         inner = exchange.on_rest_response
+        usage = self.profile.usage_headers
 
         def on_rest_response(code, reason, url, method, headers, body, req_headers, req_body):
-            guard.observe(int(code), headers or {})
+            # a generic venue's headers are not read: only the status and its Retry-After
+            seen = (headers or {}) if usage else _retry_after(headers or {})
+            guard.observe(int(code), seen)
             return inner(code, reason, url, method, headers, body, req_headers, req_body)
 
         exchange.on_rest_response = on_rest_response
@@ -143,6 +156,8 @@ class LiveSession:
         (``BTCUSDT``) of ``cfg.market_type``; an unknown one raises ``ValueError`` naming it.
         ``cancel_own``: cancel open orders of an earlier run too (when the engine does not
         restore them from its journal)."""
+        if self.profile.generic:
+            generic.check_capabilities(self.exchange, self.name)
         await self.exchange.load_markets()
         tick_mode = self.exchange.precisionMode == 4  # ccxt.base.decimal_to_precision.TICK_SIZE
         for symbol in symbols:
@@ -154,10 +169,16 @@ class LiveSession:
         for venue in self.venues.values():
             await self._start_symbol(venue, report, cancel_own)
         await self._load_holdings(report)
+        orders, trades = generic.streams(self.exchange) if self.profile.generic else (True, True)
         for venue in self.venues.values():
-            self.spawn(self._watch_orders(venue), f"watch_orders {venue.symbol}")
-            self.spawn(self._watch_trades(venue), f"watch_my_trades {venue.symbol}")
-        await self._streams_up(self.cfg.stream_timeout_s)
+            if orders:
+                self.spawn(self._watch_orders(venue), f"watch_orders {venue.symbol}")
+            if trades:
+                self.spawn(self._watch_trades(venue), f"watch_my_trades {venue.symbol}")
+            if not (orders and trades):
+                self.spawn(self._poll(venue), f"watch_poll {venue.symbol}")
+        if orders or trades:
+            await self._streams_up(self.cfg.stream_timeout_s)
         for venue in self.venues.values():
             await self.reconcile_symbol(venue)
         self.ready = True
@@ -183,7 +204,7 @@ class LiveSession:
         for item in opens:
             vid = item.get("clientOrderId") or ""
             venue.on_order(item, "start")
-            mine = vid.startswith(self.own_prefix)
+            mine = vid.startswith(self._own_prefixes)
             if mine and not cancel_own:
                 own.add(venue.engine_id(item))
             elif not mine and self.cfg.foreign_orders == "adopt":
@@ -346,7 +367,8 @@ class LiveSession:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every ccxt failure is classified, none escapes
-                kind = "ban" if self.guard.banned else classify(exc)
+                codes = self.profile.venue_codes
+                kind = "ban" if self.guard.banned else classify(exc, venue_codes=codes)
                 reason = self._reason(kind, exc)
                 if kind == "ban" and not self.guard.banned:  # a ban message without a 418
                     self.guard.ban(self.cfg.rate.ban_s, "ban_message")
@@ -391,7 +413,9 @@ class LiveSession:
     async def fetch_by_client_id(self, venue: LiveVenue, venue_client_id: str) -> dict | None:
         """The venue's order with this client id, or None when it has none."""
         ex, market = self.exchange, venue.market_symbol
-        if ex.id == "bybit":  # no unified query by orderLinkId: open ones, then history
+        if self.profile.query == "generic":
+            return await generic.find_by_client_id(self, venue, venue_client_id)
+        if self.profile.query == "bybit":  # no unified query by orderLinkId: open, then history
             params = {"orderLinkId": venue_client_id}
             for call in (ex.fetch_open_orders, ex.fetch_canceled_and_closed_orders):
                 found, kind = await self.request(
@@ -517,6 +541,20 @@ class LiveSession:
             pause = 0.1
             for item in items:
                 handle(item, "stream")
+
+    async def _poll(self, venue: LiveVenue) -> None:
+        """A venue without private streams (generic): its open orders and fills over REST,
+        every ``poll_every_s``."""
+        while not self._closed:
+            await asyncio.sleep(self.cfg.poll_every_s)
+            if self.guard.wait_s() > 0:
+                continue
+            try:
+                await self.reconcile_symbol(venue)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("poll_failed venue=%s: %s", self.name, self._redact(str(exc)))
 
     def _stream_lost(self, exc: BaseException) -> None:
         self.stream_drops += 1
@@ -690,3 +728,7 @@ class LiveSession:
 
 def _ids(history: dict[str, list[dict[str, Any]]]) -> dict[str, set[str]]:
     return {market: {str(t.get("id")) for t in trades} for market, trades in history.items()}
+
+
+def _retry_after(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() == "retry-after"}

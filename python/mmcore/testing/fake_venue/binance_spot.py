@@ -65,6 +65,10 @@ class FakeBinanceSpot(BinanceFamily):
         ("DELETE", "openOrders"): ("_cancel_all", endpoint(1, "symbol", "symbol")),
         ("GET", "order"): ("_query", endpoint(4, "symbol orderId origClientOrderId", "symbol")),
         ("GET", "openOrders"): ("_open", endpoint(6, "symbol")),
+        ("GET", "allOrders"): (
+            "_all_orders",
+            endpoint(20, "symbol orderId startTime endTime limit", "symbol"),
+        ),
         ("GET", "myTrades"): ("_my_trades", endpoint(20, TRADES_PARAMS, "symbol")),
         ("GET", "account"): ("_account", endpoint(20, "omitZeroBalances")),
     }
@@ -172,6 +176,12 @@ class FakeBinanceSpot(BinanceFamily):
             "lastId": -1,
             "count": 0,
         }
+
+    def _all_orders(self, params: dict[str, Any]) -> Any:
+        """Every order of the symbol, oldest first (the newest ``limit``, default 500)."""
+        symbol = self._market(params).symbol
+        orders = [o for o in self.ledger.orders.values() if o.symbol == symbol]
+        return [self._order_view(o) for o in orders[-int(params.get("limit") or 500) :]]
 
     def _cancel(self, params: dict[str, Any]) -> Any:
         return self._cancel_view(self._cancel_order(params))
