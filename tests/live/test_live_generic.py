@@ -137,3 +137,14 @@ async def test_a_venue_lacking_a_required_method_is_refused_naming_it() -> None:
     with pytest.raises(ValueError, match="does not implement fetchMyTrades"):
         async with live_on(spot(), profile=GENERIC, has={"fetchMyTrades": False}):
             pass
+
+
+async def test_a_429_backs_off_for_its_retry_after_and_the_order_is_not_sent_twice() -> None:
+    async with live_on(spot(), profile=GENERIC) as live:
+        live.fake.throttle(n_429=1, retry_after_s=2.0)
+        cid = live.place(+1, 99_000.0, 0.002)
+        await live.until(lambda: live.engine.orders.order(cid) is None)  # refused: throttled
+        guard = live.session.guard
+        assert guard.throttled == 1 and guard.wait_s() > 1.0  # the venue's Retry-After
+        assert guard.order_refusal() == "rate:backoff"
+        assert not [o for o in live.fake.ledger.orders.values() if o.client_id.isalnum()]

@@ -54,14 +54,11 @@ async def find_by_client_id(session: SessionPort, venue: Any, vid: str) -> dict[
 
 
 async def cancel_each(session: SessionPort, venue: Any) -> None:
-    """Cancel-all on a venue without ``cancelAllOrders``: every open order, one by one."""
-    opens, kind = await session.request(
-        f"*{venue.symbol}",
-        "fetch_open_orders (cancel all)",
-        lambda: session.exchange.fetch_open_orders(venue.market_symbol),
-        retry_ambiguous=True,
-    )
-    if kind != "ok":
+    """Cancel-all on a venue without ``cancelAllOrders``: every open order, one by one (the
+    reconciliation that follows a cancel-all learns the rest when the list is not known)."""
+    try:
+        opens = await session.fetch_open(venue)
+    except RuntimeError:
         return
     for item in opens:
         order_id = str(item.get("id") or "")

@@ -49,6 +49,10 @@ class SessionPort(Protocol):
         """Run ``coro`` as a task the session owns."""
         ...
 
+    async def fetch_open(self, venue: Any) -> list[dict[str, Any]]:
+        """The venue's open orders of one symbol."""
+        ...
+
     async def fetch_by_client_id(self, venue: Any, venue_client_id: str) -> dict | None:
         """The venue's order with this client id, or None."""
         ...

@@ -76,64 +76,52 @@ class VenueProfile:
         return text
 
 
-_BINANCE_KEYS = ("clientOrderId", "c", "newClientOrderId")
-_BYBIT_KEYS = ("orderLinkId",)
+def _binance(name: str, exchange_id: str, market_type: str, ccxt_type: str) -> VenueProfile:
+    contracts = market_type == "swap"
+    return VenueProfile(
+        name,
+        exchange_id,
+        market_type,
+        {
+            "fetchMarkets": {"types": ["linear" if contracts else "spot"]},
+            "defaultType": ccxt_type,
+            "fetchMargins": False,
+        },
+        ID_RULES[exchange_id],
+        cancel_param="clientOrderId",
+        query="fetch_order",
+        # USD-M's countdownCancelAll; its PUT /fapi/v1/order keeps the priority of an order
+        # that shrinks (spot's keep-priority amend is not in ccxt 4.5.90)
+        deadman="binance_countdown" if contracts else "none",
+        amend=contracts,
+        usage_headers=True,
+        venue_codes=True,
+        client_id_keys=("clientOrderId", "c", "newClientOrderId"),
+    )
+
+
+def _bybit(name: str, market_type: str, category: str) -> VenueProfile:
+    return VenueProfile(
+        name,
+        "bybit",
+        market_type,
+        {"fetchMarkets": {"types": [category]}, "defaultType": market_type},
+        ID_RULES["bybit"],
+        cancel_param="orderLinkId",
+        query="bybit",
+        deadman="bybit_dcp",
+        amend=True,  # /v5/order/amend
+        usage_headers=True,
+        venue_codes=True,
+        client_id_keys=("orderLinkId",),
+    )
+
 
 PRESETS: dict[str, VenueProfile] = {
-    "binance-spot": VenueProfile(
-        "binance-spot",
-        "binance",
-        "spot",
-        {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot", "fetchMargins": False},
-        ID_RULES["binance"],
-        cancel_param="clientOrderId",
-        query="fetch_order",
-        usage_headers=True,
-        venue_codes=True,
-        client_id_keys=_BINANCE_KEYS,
-    ),
-    "binance-usdm": VenueProfile(
-        "binance-usdm",
-        "binanceusdm",
-        "swap",
-        {"fetchMarkets": {"types": ["linear"]}, "defaultType": "future", "fetchMargins": False},
-        ID_RULES["binanceusdm"],
-        cancel_param="clientOrderId",
-        query="fetch_order",
-        deadman="binance_countdown",
-        amend=True,  # PUT /fapi/v1/order keeps the order's priority when it shrinks
-        usage_headers=True,
-        venue_codes=True,
-        client_id_keys=_BINANCE_KEYS,
-    ),
-    "bybit-spot": VenueProfile(
-        "bybit-spot",
-        "bybit",
-        "spot",
-        {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
-        ID_RULES["bybit"],
-        cancel_param="orderLinkId",
-        query="bybit",
-        deadman="bybit_dcp",
-        amend=True,
-        usage_headers=True,
-        venue_codes=True,
-        client_id_keys=_BYBIT_KEYS,
-    ),
-    "bybit-linear": VenueProfile(
-        "bybit-linear",
-        "bybit",
-        "swap",
-        {"fetchMarkets": {"types": ["linear"]}, "defaultType": "swap"},
-        ID_RULES["bybit"],
-        cancel_param="orderLinkId",
-        query="bybit",
-        deadman="bybit_dcp",
-        amend=True,
-        usage_headers=True,
-        venue_codes=True,
-        client_id_keys=_BYBIT_KEYS,
-    ),
+    "binance-spot": _binance("binance-spot", "binance", "spot", "spot"),
+    "binance-usdm": _binance("binance-usdm", "binanceusdm", "swap", "future"),
+    "bybit-spot": _bybit("bybit-spot", "spot", "spot"),
+    "bybit-linear": _bybit("bybit-linear", "swap", "linear"),
 }
 
 

@@ -459,9 +459,8 @@ class LiveSession:
                 venue.resolve_absent(order)
 
     # -- reconciliation -------------------------------------------------------------------
-    async def reconcile_symbol(self, venue: LiveVenue) -> None:
-        """Open orders and fills of one symbol over REST (ours acked, final states learned,
-        fills since the last seen one)."""
+    async def fetch_open(self, venue: LiveVenue) -> list[dict[str, Any]]:
+        """The venue's open orders of one symbol (``RuntimeError`` when it does not say)."""
         opens, kind = await self.request(
             f"*{venue.symbol}",
             "fetch_open_orders",
@@ -469,7 +468,13 @@ class LiveSession:
             retry_ambiguous=True,
         )
         if kind != "ok":
-            raise RuntimeError(f"{venue.symbol}: open orders not reconciled: {opens}")
+            raise RuntimeError(f"{venue.symbol}: open orders not known: {opens}")
+        return opens
+
+    async def reconcile_symbol(self, venue: LiveVenue) -> None:
+        """Open orders and fills of one symbol over REST (ours acked, final states learned,
+        fills since the last seen one)."""
+        opens = await self.fetch_open(venue)
         held = set()
         for item in opens:
             venue.on_order(item, "reconcile")
