@@ -104,6 +104,12 @@ def describe(plan: LivePlan) -> str:
         f"  foreign orders at start: {lv.foreign_orders}; dead-man switch "
         f"{lv.deadman_s:g}s; receive window {lv.recv_window_ms} ms"
     )
+    if lv.spot_baseline:
+        held = ", ".join(f"{a} {v:g}" for a, v in sorted(lv.spot_baseline.items()))
+        lines.append(f"  spot positions counted from the baseline: {held}")
+    if lv.fee_prices:
+        prices = ", ".join(f"{a} {v:g}" for a, v in sorted(lv.fee_prices.items()))
+        lines.append(f"  fees in a third asset valued at: {prices}")
     lines.append(
         "  operator controls: kill -USR1 <pid> halts, -USR2 flattens, -HUP resumes; "
         "dashboard keys h halt, r resume, f flatten (F or y confirms); "

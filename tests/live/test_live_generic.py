@@ -53,6 +53,9 @@ def test_a_venue_is_a_preset_or_a_ccxt_exchange_and_an_unknown_one_names_the_fie
     )
     assert plan.profiles["binance-spot"] == GENERIC
     assert "generic adapter" in describe(plan)
+    fees = LiveConfig(spot_baseline={"BTC": 0.5}, fee_prices={"BNB": 600.0})
+    text = describe(plan_live([setup()], fees, testnet=True, environ=ENV))
+    assert "baseline: BTC 0.5" in text and "valued at: BNB 600" in text
 
 
 async def test_submit_ack_fill_and_cancel_through_the_unified_api_only() -> None:
