@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from mmcore.testing.fake_venue import FakeBinanceSpot
+from mmcore.execution.live.config import LiveConfig
+from mmcore.execution.live.session import LiveSession
+from mmcore.testing.fake_venue import FakeBinanceSpot, MarketSpec, ccxt_exchange
 
-from .conftest import SYMBOL, live_on, spot
+from .conftest import FAST, SYMBOL, live_on, spot
 
 
 def traded_before() -> FakeBinanceSpot:
@@ -51,3 +53,17 @@ async def test_without_a_baseline_the_balance_at_start_is_flat_and_journalled() 
 async def test_a_baseline_above_the_balance_is_a_short_inventory() -> None:
     async with live_on(spot(), spot_baseline={"BTC": 1.5}) as live:
         assert live.engine.portfolio.position(SYMBOL).qty == pytest.approx(-0.5)
+
+
+async def test_a_baseline_of_an_asset_two_symbols_share_is_refused_naming_it() -> None:
+    markets = [MarketSpec("BTCUSDT", "BTC", "USDT"), MarketSpec("BTCUSDC", "BTC", "USDC")]
+    fake = FakeBinanceSpot(markets)
+    fake.seed_balance("BTC", "1")
+    async with fake:
+        cfg = LiveConfig(**{**FAST, "spot_baseline": {"BTC": 0.5}})
+        session = LiveSession(ccxt_exchange(fake), "fake", cfg)
+        try:
+            with pytest.raises(ValueError, match=r'spot_baseline\."BTC": .*BTCUSDT, BTCUSDC'):
+                await session.start(["BTCUSDT", "BTCUSDC"])
+        finally:
+            await session.close()
