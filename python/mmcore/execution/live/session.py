@@ -237,9 +237,9 @@ class LiveSession:
             before = after
         else:
             raise RuntimeError(f"{self.name}: trades kept coming during the start-up snapshot")
-        for trades in after.values():
+        for market, trades in after.items():
             for trade in trades:
-                self.first_sight(str(trade.get("symbol") or ""), str(trade.get("id")))
+                self.first_sight(market, str(trade.get("id")))
                 self.note_trade(trade)
         for asset, total in (balance.get("total") or {}).items():
             if isinstance(total, int | float) and total:
