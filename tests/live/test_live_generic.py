@@ -151,3 +151,20 @@ async def test_a_429_backs_off_for_its_retry_after_and_the_order_is_not_sent_twi
         assert guard.throttled == 1 and guard.wait_s() > 1.0  # the venue's Retry-After
         assert guard.order_refusal() == "rate:backoff"
         assert not [o for o in live.fake.ledger.orders.values() if o.client_id.isalnum()]
+
+
+async def test_a_cut_stream_is_reconciled_over_rest_before_the_venue_is_ready_again() -> None:
+    async with live_on(spot(), profile=GENERIC) as live:
+        cid = live.place(+1, 99_000.0, 0.003)
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        vid = live.venue.orders[cid].venue_client_id
+        live.fake.drop_stream_after(1)
+        live.fake.fill(vid, "0.001")  # reaches us, then the stream is cut
+        await asyncio.sleep(0.05)
+        live.fake.fill(vid, "0.001")  # while the stream is down: only REST can tell
+        await live.until(lambda: live.session.stream_drops >= 1)
+        await live.until(lambda: live.venue.ready and live.engine.fills == 2, timeout_s=8)
+        assert position(live) == venue_fills(live) == Decimal("0.002")
+        live.fake.fill(vid, "0.001")  # the re-subscribed stream delivers again
+        await live.until(lambda: live.engine.fills == 3)
+        assert position(live) == venue_fills(live) == Decimal("0.003")
