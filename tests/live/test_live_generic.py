@@ -13,9 +13,11 @@ from decimal import Decimal
 
 import pytest
 
-from mmcore.execution import OrderStatus
+from mmcore.execution import Order, OrderStatus, Side
+from mmcore.execution.live.client_ids import VenueIds
 from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.profile import resolve
+from mmcore.journal import JournalState
 from mmcore.live_run import describe, plan_live
 
 from .conftest import SYMBOL, Live, live_on, spot
@@ -121,6 +123,20 @@ async def test_restart_cancels_foreign_orders_and_counts_earlier_fills_once() ->
         assert not live.fake.order("someoneelse1").is_open
         assert live.engine.fills == 0
         assert live.engine.portfolio.position(SYMBOL).qty == pytest.approx(0.01998)
+
+
+async def test_an_own_order_of_an_earlier_run_is_found_by_its_hashed_id_and_cancelled() -> None:
+    earlier = VenueIds(GENERIC.id_rule).venue_id("mm-BTCUSDT-7")  # what that run sent
+    fake = spot()
+    fake.seed_open_order(SYMBOL, "buy", "0.01", "99000", client_id=earlier)
+    async with live_on(fake, profile=GENERIC) as live:
+        assert live.report.own_open[SYMBOL] and not live.report.cancelled  # ours: left to us
+        previous = Order("mm-BTCUSDT-7", SYMBOL, Side.BUY, 9_900_000, 0.01, 0.0, 0.0,
+                         status=OrderStatus.ACKED)  # fmt: skip
+        state = JournalState([], [previous], fill_count=0, last_client_seq=7)
+        assert live.engine.restore(state, time.monotonic()) == []
+        await live.until(lambda: not live.fake.order(earlier).is_open)
+        assert live.engine.orders.next_client_id() == "mm-BTCUSDT-8"
 
 
 async def test_without_private_streams_orders_and_fills_are_polled() -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmcore.execution.live.client_ids import VenueIds
 from mmcore.execution.live.decode import (
     FEE_ASSET_EVENT,
     STATUS_DONE,
@@ -189,8 +190,12 @@ class LiveVenue:
         return events
 
     def open_orders(self, symbol: str) -> set[str]:
-        """Client ids (the engine's) the venue held open for ``symbol`` at the last look."""
-        return set(self._open_at_venue) if symbol == self.symbol else set()
+        """Client ids (the engine's) the venue held open for ``symbol`` at the last look. An
+        order of an earlier run is held under its venue id (a hashed one cannot be read back):
+        ``in`` also finds it by the engine's id that hashes to it (the engine's restore)."""
+        if symbol != self.symbol:
+            return set()
+        return _HeldIds(self._open_at_venue, self.session.ids)
 
     @property
     def ready(self) -> bool:
@@ -223,6 +228,7 @@ class LiveVenue:
             self._open_at_venue.add(cid)
         elif status in STATUS_DONE:
             self._open_at_venue.discard(cid)
+            self._open_at_venue.discard(client_id_of(item, self._id_keys) or "")
         if order is None:
             return  # not ours: its fills still count (on_trade), its states do not
         order.order_id = order_id or order.order_id
@@ -372,7 +378,7 @@ class LiveVenue:
         if kind == "ok":
             if order is not None:
                 order.state = "done"
-            self._open_at_venue.discard(client_id)
+            self._open_at_venue.difference_update((client_id, vid))
             self._deliver(order, OrderCancelled(client_id, now), "cancel", client_id)
             return
         # already filled or gone: its fills come by the trades (fetched now), the engine hears
@@ -454,6 +460,20 @@ class LiveVenue:
         self.refused += 1
         self.session.journal_event(cid, "venue_refused", reason)
         self._events.append(OrderRejected(cid, now, reason))
+
+
+class _HeldIds(set[str]):
+    """Engine ids held at the venue, where an engine id also counts when its venue id is
+    held (see :meth:`LiveVenue.open_orders`)."""
+
+    def __init__(self, held: set[str], ids: VenueIds) -> None:
+        super().__init__(held)
+        self._ids = ids
+
+    def __contains__(self, client_id: object) -> bool:
+        if super().__contains__(client_id):
+            return True
+        return isinstance(client_id, str) and super().__contains__(self._ids.venue_id(client_id))
 
 
 #: The engine id of an order we did not send and whose client id we do not know.
