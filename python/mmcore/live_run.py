@@ -22,8 +22,9 @@ from typing import TextIO
 
 from mmcore import control
 from mmcore.execution.live.config import LiveConfig
-from mmcore.execution.live.exchange import make_exchange, preset
+from mmcore.execution.live.exchange import make_exchange
 from mmcore.execution.live.keys import Credentials, load_credentials
+from mmcore.execution.live.profile import VenueProfile, resolve
 from mmcore.execution.live.session import LiveSession, load_positions
 from mmcore.feeds import Feed, FeedConfig
 from mmcore.journal import Journal
@@ -38,12 +39,14 @@ log = logging.getLogger("mmcore.live")
 
 @dataclass(frozen=True)
 class LivePlan:
-    """What a live run trades: per venue its symbol setups and keys; testnet or not."""
+    """What a live run trades: per venue its symbol setups, keys and profile (how its orders
+    are sent); testnet or not."""
 
     setups: dict[str, list[SymbolSetup]]
     credentials: dict[str, Credentials]
     testnet: bool
     live: LiveConfig
+    profiles: dict[str, VenueProfile]
 
     def __repr__(self) -> str:  # keys never shown, even redacted ones
         return f"LivePlan(venues={sorted(self.setups)}, testnet={self.testnet})"
@@ -59,15 +62,24 @@ def plan_live(
 ) -> LivePlan:
     """Group the setups by venue and load each venue's keys (``KeysError`` names what is
     missing). Each order desk gets a client id prefix unique to this run (``mm`` and the
-    start time in base 36), so no id of an earlier run is ever reused at the venue."""
+    start time in base 36), so no id of an earlier run is ever reused at the venue. A venue's
+    orders go where ``live.order_venue`` says, else to the venue of its name; one that is
+    neither a preset nor a ccxt exchange raises ``ValueError`` naming the field."""
     token = _base36(int(time.time()))
     by_venue: dict[str, list[SymbolSetup]] = {}
-    for s in setups:
-        preset(s.venue)  # an unknown venue fails here, naming it
+    profiles: dict[str, VenueProfile] = {}
+    for venue in live.order_venue:
+        if venue not in {s.venue for s in setups}:
+            raise ValueError(f'live.order_venue."{venue}": no symbol trades on {venue}')
+    for i, s in enumerate(setups):
+        if s.venue not in profiles:
+            spec = live.order_venue.get(s.venue)
+            where = f"symbols[{i}].venue" if spec is None else f'live.order_venue."{s.venue}"'
+            profiles[s.venue] = resolve(s.venue if spec is None else spec, where)
         execution = dataclasses.replace(s.execution, client_id_prefix=f"mm{token}")
         by_venue.setdefault(s.venue, []).append(dataclasses.replace(s, execution=execution))
     creds = {v: load_credentials(v, key_file, environ) for v in by_venue}
-    return LivePlan(by_venue, creds, testnet, live)
+    return LivePlan(by_venue, creds, testnet, live, profiles)
 
 
 def describe(plan: LivePlan) -> str:
@@ -75,9 +87,8 @@ def describe(plan: LivePlan) -> str:
     mode = "TESTNET" if plan.testnet else "REAL MONEY"
     lines = [f"mmcore live trading ({mode}):"]
     for venue, setups in plan.setups.items():
-        p = preset(venue)
         lines.append(
-            f"  venue {venue}: ccxt {p.exchange_id} {p.market_type}, "
+            f"  venue {venue}: {plan.profiles[venue].describe()}, "
             f"keys from {plan.credentials[venue].source}"
         )
         for s in setups:
@@ -94,6 +105,12 @@ def describe(plan: LivePlan) -> str:
         f"  foreign orders at start: {lv.foreign_orders}; dead-man switch "
         f"{lv.deadman_s:g}s; receive window {lv.recv_window_ms} ms"
     )
+    if lv.spot_baseline:
+        held = ", ".join(f"{a} {v:g}" for a, v in sorted(lv.spot_baseline.items()))
+        lines.append(f"  spot positions counted from the baseline: {held}")
+    if lv.fee_prices:
+        prices = ", ".join(f"{a} {v:g}" for a, v in sorted(lv.fee_prices.items()))
+        lines.append(f"  fees in a third asset valued at: {prices}")
     lines.append(
         "  operator controls: kill -USR1 <pid> halts, -USR2 flattens, -HUP resumes; "
         "dashboard keys h halt, r resume, f flatten (F or y confirms); "
@@ -182,9 +199,9 @@ async def _start_session(
     journal: Journal,
     exchanges: Mapping[str, object] | None,
 ) -> LiveSession:
-    p = preset(venue)
+    p = plan.profiles[venue]
     creds = plan.credentials[venue]
-    exchange = (exchanges or {}).get(venue) or make_exchange(venue, creds, testnet=plan.testnet)
+    exchange = (exchanges or {}).get(venue) or make_exchange(p, creds, testnet=plan.testnet)
     session = LiveSession(
         exchange,
         venue,
@@ -192,6 +209,7 @@ async def _start_session(
         journal=journal,
         credentials=creds,
         own_prefix="mm",
+        profile=p,
     )
     try:
         session.start_report = await session.start([s.symbol for s in setups], cancel_own=True)

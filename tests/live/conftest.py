@@ -15,6 +15,7 @@ from mmcore.engine import Engine
 from mmcore.execution import ExecutionConfig, OrderManager
 from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.keys import Credentials
+from mmcore.execution.live.profile import VenueProfile
 from mmcore.execution.live.session import LiveSession, StartReport, load_positions
 from mmcore.execution.live.venue import LiveVenue
 from mmcore.feeds import FeedConfig
@@ -129,12 +130,17 @@ async def live_on(
     credentials: Credentials | None = None,
     timeout_ms: int = 700,
     risk: dict[str, Any] | None = None,
+    profile: VenueProfile | None = None,
+    has: dict[str, bool] | None = None,
     **cfg: Any,
 ) -> AsyncIterator[Live]:
     """Start ``fake``, a session on it and an engine (``risk``: overrides of its
-    :class:`~mmcore.risk.RiskConfig`; ``cfg``: of the :class:`LiveConfig`); close all after."""
+    :class:`~mmcore.risk.RiskConfig`; ``profile``: the session's venue profile, default the
+    client's preset; ``has``: capabilities the ccxt client is told it lacks or has; ``cfg``:
+    overrides of the :class:`LiveConfig`); close all after."""
     async with fake:
         exchange = ccxt_exchange(fake, timeout_ms=timeout_ms)
+        exchange.has = {**exchange.has, **(has or {})}
         halts: list[str] = []
         session = LiveSession(
             exchange,
@@ -143,6 +149,7 @@ async def live_on(
             journal=journal,
             credentials=credentials,
             on_halt=halts.append,
+            profile=profile,
         )
         try:
             report = await session.start([SYMBOL])

@@ -72,3 +72,23 @@ async def test_deadman_fires_when_refreshes_stop() -> None:
         assert live.fake.countdown_fired
         await live.until(lambda: live.engine.orders.order(cid) is None)
         assert Decimal(repr(live.engine.portfolio.position(SYMBOL).qty)) == Decimal("0.05")
+
+
+async def test_fills_before_the_start_are_in_the_loaded_position_not_added_again() -> None:
+    """A position the account built by fills before this start (by hand or an earlier run):
+    the venue's position is loaded, and those fills, which the start-up reconciliation sees
+    in the trade history, are not counted on top of it."""
+    fake = FakeBinanceUsdm()
+    fake.seed_balance("USDT", "100000")
+    fake.set_quote(SYMBOL, "100000", "100000.1")
+    fake.seed_open_order(SYMBOL, "buy", "0.03", "99000", client_id="by-hand-1")
+    fake.fill("by-hand-1", "0.03")
+    async with live_on(fake, market_type="swap") as live:
+        await live.settle(0.2)
+        assert live.report.positions[SYMBOL][0] == pytest.approx(0.03)
+        assert live.engine.fills == 0
+        assert live.engine.portfolio.position(SYMBOL).qty == pytest.approx(0.03)
+        live.fake.seed_open_order(SYMBOL, "sell", "0.01", "101000", client_id="by-hand-2")
+        live.fake.fill("by-hand-2", "0.01")  # after the start: counted once
+        await live.until(lambda: live.engine.fills == 1)
+        assert live.engine.portfolio.position(SYMBOL).qty == pytest.approx(0.02)

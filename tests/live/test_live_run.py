@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mmcore.config import build
 from mmcore.execution import ExecutionConfig, PaperConfig
 from mmcore.execution.live.config import LiveConfig
 from mmcore.live_run import describe, plan_live, run_live
@@ -117,3 +118,30 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
     texts.append((result.out_dir / "journal.sqlite").read_bytes().decode("latin-1"))
     for text in texts:
         assert KEY not in text and SECRET not in text
+
+
+async def test_a_live_run_through_the_generic_adapter_selected_by_config(tmp_path: Path) -> None:
+    """``[live] order_venue`` sends the binance-spot symbols' orders through the generic
+    adapter (ccxt's binance class, unified API only); the run quotes and ends flat."""
+    live = build(LiveConfig, {"deadman_s": 0, "order_venue": {"binance-spot": "ccxt:binance"}},
+                 "live", {})  # fmt: skip
+    plan = plan_live([setup()], live, testnet=False, environ=ENV)
+    assert plan.profiles["binance-spot"].generic
+    fake = FakeBinanceSpot(api_key=KEY, secret=SECRET)
+    fake.seed_balance("USDT", "1000000")
+    fake.seed_balance("BTC", "10")
+    async with btc_market(seed=6, speed=10) as market, fake:
+        options = RunOptions(tmp_path / "run", duration_s=2.0, headless=True)
+        await run_live(
+            plan,
+            [feed_of(market)],
+            LLMConfig(),
+            options,
+            stream=io.StringIO(),
+            exchanges={"binance-spot": ccxt_exchange(fake, timeout_ms=2000)},
+        )
+        assert fake.ledger.orders  # it quoted
+        assert all(o.client_id.isalnum() for o in fake.ledger.orders.values())  # generic ids
+        assert not fake.ledger.open_orders()  # every order cancelled at the end
+        cancels = [r for r in fake.requests if r.method == "DELETE" and r.path == "/api/v3/order"]
+        assert all("origClientOrderId" not in r.params for r in cancels)  # by the venue's id

@@ -72,3 +72,15 @@ def test_filters_name_the_rule():
         book.place("BTCUSDT", "sell", D("1"), D("100"), "r", reduce_only=True)
     assert refused.value.reason is RejectReason.REDUCE_ONLY
     assert book.orders == {}
+
+
+def test_spot_fees_paid_in_a_third_asset():
+    book = ledger()
+    book.balance("BNB").free = D("1")
+    book.fee_payment = ("BNB", D("500"))
+    buy = book.place("ETHUSDT", "buy", D("2"), D("100"), "b1")
+    fill = book.fill(buy, D("2"), D("100"))  # 200 USDT at 0.1% = 0.2 USDT = 0.0004 BNB
+    assert (fill.fee_asset, fill.fee) == ("BNB", D("0.0004"))
+    assert book.balance("ETH").free == D("2")  # the whole fill, no fee taken from it
+    assert book.balance("USDT").free == D("800")
+    assert book.balance("BNB").free == D("0.9996")

@@ -36,6 +36,7 @@ from mmcore.analytics.pnl import (
     markouts,
     split_by_intervals,
 )
+from mmcore.execution.live.decode import FEE_ASSET_EVENT
 from mmcore.trader import Trader
 from mmcore.ui.plots import shared_time_range, symbol_panels
 from mmcore.ui.recorder import FillRow, Recorder, Sample
@@ -71,6 +72,8 @@ class RunSummary:
     realized: float
     unrealized: float
     fees: float
+    #: fees charged in an asset with no price (``BNB 0.0012``; "" when none): not in ``fees``
+    fees_other_assets: str
     pnl_spread: float  # spread captured against the mid at each fill
     pnl_adverse: float  # adverse selection: the 1 s markouts against the mid at each fill
     pnl_inventory: float  # the mid's later moves on the inventory held
@@ -103,6 +106,7 @@ class RunSummary:
             f"mmcore: stopped ({reason}) after {self.duration_s:.1f}s: {self.fills} fills, "
             f"PnL {self.pnl:+.2f}, fees {self.fees:.2f}, max drawdown {self.max_drawdown:.2f}, "
             f"tick-to-quote p99 {latency}"
+            + (f"; fees not valued: {self.fees_other_assets}" if self.fees_other_assets else "")
         )
 
 
@@ -166,6 +170,20 @@ def _order_counts(journal: Path) -> tuple[int, int, int]:
     return int(sent), int(filled), int(persisted)
 
 
+def _fees_other_assets(journal: Path) -> str:
+    """Fees the live venues could not value (journal ``venue_fee_asset`` events), summed per
+    asset: ``BNB 0.0012, ...``."""
+    totals: dict[str, float] = {}
+    with sqlite3.connect(journal) as conn:
+        rows = conn.execute(
+            "SELECT detail FROM order_events WHERE kind = ?", (FEE_ASSET_EVENT,)
+        ).fetchall()
+    for (detail,) in rows:
+        asset, amount, *_ = (detail or "").split()
+        totals[asset] = totals.get(asset, 0.0) + float(amount)
+    return ", ".join(f"{a} {v:.12g}" for a, v in sorted(totals.items()))
+
+
 def max_drawdown_of(equity: Sequence[float]) -> float:
     """The largest fall of ``equity`` from a running peak (0 for a series that never falls)."""
     peak, worst = -math.inf, 0.0
@@ -191,6 +209,7 @@ def summarize(
     pnl: Sequence[SymbolPnl],
     orders: tuple[int, int, int],
     reason: str,
+    fees_other_assets: str = "",
 ) -> RunSummary:
     """The headline figures from the trader's final state, the samples, fills and PnL parts."""
     rows = list(recorder.rows)
@@ -216,6 +235,7 @@ def summarize(
         realized=pf.realized,
         unrealized=pf.unrealized,
         fees=pf.fees,
+        fees_other_assets=fees_other_assets,
         pnl_spread=sum(p.parts.spread for p in pnl),
         pnl_adverse=sum(p.parts.adverse for p in pnl),
         pnl_inventory=sum(p.parts.inventory for p in pnl),
@@ -370,8 +390,9 @@ def write_report(
         symbol_pnl(trader, sym, by_symbol[sym], fills_of[sym], marked[sym])
         for sym in trader.engines
     ]
+    journal = out / "journal.sqlite"
     summary = summarize(
-        trader, recorder, runtime, pnl, _order_counts(out / "journal.sqlite"), reason
+        trader, recorder, runtime, pnl, _order_counts(journal), reason, _fees_other_assets(journal)
     )
     _write_csv(out / "samples.csv", [s.as_row() for s in rows])
     _write_csv(out / "fills.csv", [f.as_row() for f in fills])

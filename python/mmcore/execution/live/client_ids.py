@@ -55,13 +55,18 @@ class VenueIds:
         """The mapping for a ccxt exchange id (the generic rule for venues not listed)."""
         return cls(ID_RULES.get(exchange_id, GENERIC_RULE))
 
+    def kept(self, text: str) -> str:
+        """``text`` without the characters the venue does not allow (how an id's start
+        looks at the venue)."""
+        return re.sub(f"[^{self.rule.allowed}]", "", text)
+
     def venue_id(self, client_id: str) -> str:
         """The venue's id for the engine's ``client_id`` (remembered for :meth:`engine_id`)."""
         rule = self.rule
         if rule.fits(client_id):
             vid = client_id
         else:
-            kept = re.sub(f"[^{rule.allowed}]", "", client_id)
+            kept = self.kept(client_id)
             digest = hashlib.blake2b(client_id.encode(), digest_size=8).hexdigest()
             vid = (kept[: max(0, rule.max_len - len(digest))] + digest)[-rule.max_len :]
         self._engine_of[vid] = client_id

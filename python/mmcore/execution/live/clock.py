@@ -18,11 +18,14 @@ __all__ = ["ClockSync"]
 class ClockSync:
     """Keeps ``exchange.options['timeDifference']`` (ms, local minus server) current."""
 
-    def __init__(self, exchange: Any, every_s: float = 60.0) -> None:
+    def __init__(self, exchange: Any, every_s: float = 60.0, enabled: bool = True) -> None:
         if not every_s > 0:
             raise ValueError(f"clock_every_s: must be > 0, got {every_s!r}")
         self.exchange = exchange
         self.every_s = every_s
+        #: False: the venue tells no server time (generic venues without ``fetchTime``):
+        #: requests are stamped with the local clock, nothing is measured
+        self.enabled = enabled
         self.offset_ms: float | None = None
         self.rtt_ms: float | None = None
         self.measured_at: float | None = None  # time.monotonic() of the last measurement
@@ -30,10 +33,15 @@ class ClockSync:
 
     def due(self, now: float) -> bool:
         """True when a periodic measurement is due (or none was made)."""
+        if not self.enabled:
+            return False
         return self.measured_at is None or now - self.measured_at >= self.every_s
 
     async def measure(self) -> float:
-        """Measure the offset (one ``fetch_time`` request) and apply it; returns it in ms."""
+        """Measure the offset (one ``fetch_time`` request) and apply it; returns it in ms
+        (0 without a server time)."""
+        if not self.enabled:
+            return 0.0
         before = time.time() * 1000.0
         server = await self.exchange.fetch_time()
         after = time.time() * 1000.0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mmcore.config import bounded
+from mmcore.config import ConfigError, bounded
 from mmcore.execution.live.ratelimit import RateLimits
 
 __all__ = ["LiveConfig", "RateLimits"]
@@ -24,6 +26,7 @@ class LiveConfig:
     recv_window_ms: int = bounded(5000, ge=100, le=60_000)
     clock_every_s: float = bounded(60.0, gt=0)
     query_every_s: float = bounded(0.5, gt=0)  # an UNKNOWN order's queries
+    poll_every_s: float = bounded(1.0, gt=0)  # REST polling of a venue without private streams
     unknown_grace_s: float = bounded(2.0, ge=0)  # beyond the receive window, before "absent"
     reconcile_every_s: float = bounded(30.0, gt=0)  # the REST safety net while streaming
     stream_settle_s: float = bounded(0.2, ge=0)  # streams connected -> REST reconciliation
@@ -33,3 +36,15 @@ class LiveConfig:
     deadman_s: float = bounded(60.0, ge=0)
     market_type: str = bounded("spot", choices=("spot", "swap"))
     rate: RateLimits = field(default_factory=RateLimits)
+    order_venue: Mapping[str, str] = field(default_factory=dict)
+    spot_baseline: Mapping[str, float] = field(default_factory=dict)
+    fee_prices: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # the generic checks do not reach into tables
+        for asset, amount in self.spot_baseline.items():
+            if not (math.isfinite(amount) and amount >= 0):
+                raise ConfigError(f'live.spot_baseline."{asset}"', f"must be >= 0, got {amount!r}")
+        for asset, price in self.fee_prices.items():
+            if not (math.isfinite(price) and price > 0):
+                raise ConfigError(f'live.fee_prices."{asset}"', f"must be > 0, got {price!r}")

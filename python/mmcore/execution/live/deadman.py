@@ -8,8 +8,8 @@
   topic (ccxt.pro 4.5.90 does not subscribe it by itself): the venue cancels every order when
   that connection is lost for longer than the window. Only on accounts the venue enabled it
   for.
-* Binance spot and other venues: none; cancel-all on halt, shutdown and feed loss is the
-  engine's (see :mod:`mmcore.control`).
+* Binance spot and the generic profile's venues: none; cancel-all on halt, shutdown and feed
+  loss is the engine's (see :mod:`mmcore.control`).
 A stopped switch (a ban: no request may be sent) is left to run out.
 """
 
@@ -36,14 +36,9 @@ class DeadMan:
         self._stopped = False
 
     def _kind(self) -> str:
-        exchange_id = self.session.exchange.id
         if self.countdown_s <= 0:
             return "off"
-        if exchange_id.startswith("binance") and self.session.cfg.market_type == "swap":
-            return "binance_countdown"
-        if exchange_id == "bybit":
-            return "bybit_dcp"
-        return "none"
+        return self.session.profile.deadman
 
     async def arm(self) -> None:
         """Arm it (and keep refreshing it, for a countdown)."""

@@ -10,6 +10,8 @@ grid or with a non-finite value raises ``ValueError`` naming the field.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mmcore.execution.live.rules import MarketRules, exact_decimal
@@ -23,43 +25,84 @@ from mmcore.execution.orders import (
     VenueEvent,
 )
 
-__all__ = ["STATUS_DONE", "client_id_of", "fee_in_quote", "fill_of", "status_event"]
+__all__ = [
+    "FEE_ASSET_EVENT",
+    "NO_FEE",
+    "STATUS_DONE",
+    "Fee",
+    "client_id_of",
+    "fee_of",
+    "fill_of",
+    "status_event",
+]
 
+#: The journal event kind of a fee charged in an asset with no price (detail: asset, amount,
+#: fill id); :mod:`mmcore.ui.report` sums these per asset.
+FEE_ASSET_EVENT = "venue_fee_asset"
 #: ccxt order statuses after which an order never changes again.
 STATUS_DONE = frozenset({"closed", "canceled", "cancelled", "expired", "rejected"})
 # venue-specific keys of the client order id inside a raw (``info``) payload
 _INFO_CLIENT_KEYS = ("clientOrderId", "c", "orderLinkId", "newClientOrderId", "clOrdId")
 
 
-def client_id_of(item: dict[str, Any]) -> str | None:
-    """The venue client order id of a ccxt order or trade (from ``info`` when ccxt's unified
-    structure leaves it out, as in trades)."""
+def client_id_of(
+    item: dict[str, Any], info_keys: tuple[str, ...] = _INFO_CLIENT_KEYS
+) -> str | None:
+    """The venue client order id of a ccxt order or trade (from ``info``, under one of
+    ``info_keys``, when ccxt's unified structure leaves it out, as in trades; a generic venue
+    reads none: its trades are matched by the order id)."""
     cid = item.get("clientOrderId")
     if isinstance(cid, str) and cid:
         return cid
     info = item.get("info")
     if isinstance(info, dict):
-        for key in _INFO_CLIENT_KEYS:
+        for key in info_keys:
             value = info.get(key)
             if isinstance(value, str) and value:
                 return value
     return None
 
 
-def fee_in_quote(trade: dict[str, Any], price: float, quote: str, base: str) -> float:
-    """The trade's fee in the quote currency (a fee charged in the base asset is valued at
-    the trade's price; in any other asset, e.g. BNB, it cannot be valued here: 0)."""
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """A trade's fee: ``amount`` of ``asset`` as the venue charged it, and ``quote``, its value
+    in the market's quote currency (what the portfolio counts). ``valued`` is False for a fee
+    in an asset that is neither the market's base nor its quote and has no configured price
+    (``[live.fee_prices]``): it is then not in ``quote`` and must be shown in its own asset."""
+
+    quote: float
+    asset: str
+    amount: float
+    valued: bool = True
+
+
+NO_FEE = Fee(0.0, "", 0.0)
+
+
+def fee_of(
+    trade: dict[str, Any],
+    price: float,
+    quote: str,
+    base: str,
+    prices: Mapping[str, float] | None = None,
+) -> Fee:
+    """The trade's fee (see :class:`Fee`): in the quote currency as charged; in the base asset
+    valued at the trade's ``price``; in a third asset (Binance's BNB discount) valued at
+    ``prices[asset]`` (quote currency per unit), else left unvalued."""
     fee = trade.get("fee") or {}
     cost = fee.get("cost")
     if cost is None:
-        return 0.0
+        return NO_FEE
     value = float(exact_decimal(cost, "fee.cost"))
-    currency = fee.get("currency")
-    if currency == base:
-        return value * price
-    if currency in (quote, None):
-        return value
-    return 0.0
+    currency = fee.get("currency") or ""
+    if currency == base and base:
+        return Fee(value * price, currency, value)
+    if currency in (quote, ""):
+        return Fee(value, currency or quote, value)
+    rate = (prices or {}).get(currency)
+    if rate is None:
+        return Fee(0.0, currency, value, valued=False)
+    return Fee(value * rate, currency, value)
 
 
 def fill_of(
@@ -70,9 +113,11 @@ def fill_of(
     ts: float,
     quote: str = "",
     base: str = "",
-) -> OrderFilled:
+    fee_prices: Mapping[str, float] | None = None,
+) -> tuple[OrderFilled, Fee]:
     """The fill of a ccxt trade on an order known by ``client_id`` (the engine's id), stamped
-    ``ts`` (engine time: when it reached us). ``fill_prefix`` (the venue's name) keeps fill ids
+    ``ts`` (engine time: when it reached us), and its fee (see :func:`fee_of`; the fill
+    carries its value in the quote currency). ``fill_prefix`` (the venue's name) keeps fill ids
     unique across venues."""
     trade_id = trade.get("id")
     if trade_id is None or trade_id == "":
@@ -85,19 +130,20 @@ def fill_of(
     if ticks <= 0 or lots <= 0:
         raise ValueError(f"trade {trade_id}: price and amount must be > 0")
     price = float(rules.price(ticks))
-    fee = fee_in_quote(trade, price, quote, base)
-    if not math.isfinite(fee):
+    fee = fee_of(trade, price, quote, base, fee_prices)
+    if not (math.isfinite(fee.quote) and math.isfinite(fee.amount)):
         raise ValueError(f"trade {trade_id}: fee not finite")
-    return OrderFilled(
+    filled = OrderFilled(
         client_id,
         ts,
         f"{fill_prefix}:{trade_id}",
         side,
         ticks,
         float(rules.qty(lots) * rules.contract_size),
-        fee,
+        fee.quote,
         trade.get("takerOrMaker") != "taker",
     )
+    return filled, fee
 
 
 def status_event(order: dict[str, Any], client_id: str, ts: float) -> VenueEvent | None:

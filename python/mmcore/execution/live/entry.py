@@ -54,10 +54,13 @@ class OrderEntry:
             self.market_symbol, "limit", side, qty, price, params
         )
 
-    async def cancel(self, client_id: str) -> dict[str, Any]:
-        """Cancel the order with ``client_id``."""
-        params = {"clientOrderId": client_id}
-        return await self.exchange.cancel_order(None, self.market_symbol, params)
+    async def cancel(
+        self, client_id: str, order_id: str | None, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Cancel the order with ``client_id``: here through ccxt's unified method, by the
+        venue's ``order_id`` or the client id in ``params`` (as the venue's profile says);
+        a venue family cancels by ``client_id`` itself."""
+        return await self.exchange.cancel_order(order_id, self.market_symbol, params)
 
     def _answer(self, order_id: Any, raw_status: str | None, info: Any) -> dict[str, Any]:
         status = self.exchange.parse_order_status(raw_status) if raw_status else None
@@ -97,7 +100,9 @@ class BinanceEntry(OrderEntry, abc.ABC):
         reply = await self._send(request)
         return self._answer(reply.get("orderId"), reply.get("status"), reply)
 
-    async def cancel(self, client_id: str) -> dict[str, Any]:
+    async def cancel(
+        self, client_id: str, order_id: str | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """See :meth:`OrderEntry.cancel`."""
         reply = await self._drop({"symbol": self.market_id, "origClientOrderId": client_id})
         return self._answer(reply.get("orderId"), reply.get("status"), reply)
@@ -159,7 +164,9 @@ class BybitEntry(OrderEntry):
         reply = await self.exchange.private_post_v5_order_create(request)
         return self._answer(_result(reply).get("orderId"), None, reply)
 
-    async def cancel(self, client_id: str) -> dict[str, Any]:
+    async def cancel(
+        self, client_id: str, order_id: str | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """See :meth:`OrderEntry.cancel`."""
         request = {"category": self.category, "symbol": self.market_id, "orderLinkId": client_id}
         if self.category == "spot":
@@ -173,9 +180,12 @@ def _result(reply: Any) -> dict[str, Any]:
     return result if isinstance(result, dict) else {}
 
 
-def order_entry(exchange: Any, market: dict[str, Any]) -> OrderEntry:
+def order_entry(exchange: Any, market: dict[str, Any], *, generic: bool = False) -> OrderEntry:
     """The order entry of ``market`` on ``exchange``: a venue family's implicit endpoints for
-    Binance spot, Binance USD-M and Bybit v5; ccxt's unified methods otherwise."""
+    Binance spot, Binance USD-M and Bybit v5; ccxt's unified methods on a venue traded
+    through the generic profile (``generic``, whatever its exchange) or any other one."""
+    if generic:
+        return OrderEntry(exchange, market)
     exchange_id = exchange.id
     if exchange_id in ("binance", "binanceusdm"):
         if market.get("spot"):

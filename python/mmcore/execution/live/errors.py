@@ -32,13 +32,16 @@ def venue_code(exc: BaseException) -> str:
     return m.group(1) if m else ""
 
 
-def classify(exc: BaseException, last_status: int | None = None) -> str:
+def classify(
+    exc: BaseException, last_status: int | None = None, *, venue_codes: bool = True
+) -> str:
     """One of ``timestamp``, ``ambiguous``, ``rate``, ``ban``, ``not_found``, ``rejected``.
     ``last_status``: the HTTP status of the reply that raised it, when known (418 is a ban
-    whatever class ccxt chose)."""
+    whatever class ccxt chose); ``venue_codes``: read Binance's and Bybit's numeric codes
+    (False for a generic venue, whose codes mean something else: ccxt's classes only)."""
     if last_status == 418:
         return "ban"
-    code = venue_code(exc)
+    code = venue_code(exc) if venue_codes else ""
     text = str(exc).lower()
     if isinstance(exc, ccxt.InvalidNonce) or code in _TIMESTAMP_CODES:
         return "timestamp"

@@ -18,6 +18,7 @@ class SessionPort(Protocol):
 
     name: str
     exchange: Any
+    profile: Any  # VenueProfile
     cfg: Any  # LiveConfig
     ids: VenueIds
     guard: RateGuard
@@ -46,6 +47,14 @@ class SessionPort(Protocol):
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> Any:
         """Run ``coro`` as a task the session owns."""
+        ...
+
+    async def fetch_open(self, venue: Any) -> list[dict[str, Any]]:
+        """The venue's open orders of one symbol."""
+        ...
+
+    async def fetch_by_client_id(self, venue: Any, venue_client_id: str) -> dict | None:
+        """The venue's order with this client id, or None."""
         ...
 
     async def resolve_unknown(self, venue: Any, order: Any) -> None:

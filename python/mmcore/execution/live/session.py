@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
@@ -21,14 +23,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmcore.execution.live import generic
 from mmcore.execution.live.client_ids import VenueIds
 from mmcore.execution.live.clock import ClockSync
 from mmcore.execution.live.config import LiveConfig
 from mmcore.execution.live.deadman import DeadMan
 from mmcore.execution.live.errors import classify, venue_code
 from mmcore.execution.live.keys import Credentials, RedactingFilter, redact
+from mmcore.execution.live.profile import VenueProfile, profile_for
 from mmcore.execution.live.ratelimit import RateGuard
-from mmcore.execution.live.rules import MarketRules
+from mmcore.execution.live.rules import MarketRules, exact_decimal
 from mmcore.execution.live.venue import LiveOrder, LiveVenue
 from mmcore.journal import Journal
 from mmcore.portfolio import Portfolio, PositionSnapshot
@@ -36,6 +40,9 @@ from mmcore.portfolio import Portfolio, PositionSnapshot
 __all__ = ["LiveConfig", "LiveSession", "StartReport", "load_positions"]
 
 log = logging.getLogger("mmcore.live")
+
+#: Start-up snapshots tried while trades keep arriving between them.
+_SNAPSHOT_TRIES = 3
 
 _MSG = re.compile(r'"(?:msg|retMsg|ret_msg)"\s*:\s*"([^"]{0,160})')
 
@@ -47,15 +54,17 @@ class StartReport:
     adopted: list[str] = field(default_factory=list)  # foreign client ids left working
     cancelled: list[str] = field(default_factory=list)  # client ids cancelled at start
     own_open: dict[str, set[str]] = field(default_factory=dict)  # per symbol, engine ids
-    #: contracts: (signed base quantity, entry price) per symbol
+    #: (signed base quantity, entry price) per symbol: contracts as the venue reports them,
+    #: spot as the base balance minus ``spot_baseline`` (valued at the mid at start)
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     balances: dict[str, float] = field(default_factory=dict)  # total per asset (non-zero)
 
 
 def load_positions(portfolio: Portfolio, report: StartReport) -> list[str]:
-    """Put the venue's positions into ``portfolio`` (the venue is the truth for a contract
-    position held at start; a spot position is the journal's, balances are only reported);
-    returns the symbols whose position changed from what the portfolio held."""
+    """Put the venue's positions into ``portfolio`` (the venue is the truth for a position
+    held at start: a contract position as the venue reports it, a spot one as its base
+    balance minus ``spot_baseline``); returns the symbols whose position changed from what
+    the portfolio held."""
     changed = []
     snapshots = []
     for symbol, (qty, entry) in report.positions.items():
@@ -73,7 +82,9 @@ class LiveSession:
     already configured with keys and URLs; ``name``: the venue's name (fill ids, journal);
     ``own_prefix``: the start of the engine's client ids (``ExecutionConfig.client_id_prefix``
     plus ``-``), which tells our orders from foreign ones; ``on_halt``: called once with a
-    reason when the venue bans us."""
+    reason when the venue bans us; ``profile``: what the session knows of the venue beyond
+    ccxt's unified API (default: the preset of the client's exchange id and
+    ``cfg.market_type``, else the generic profile)."""
 
     def __init__(
         self,
@@ -86,8 +97,10 @@ class LiveSession:
         own_prefix: str = "mm-",
         on_halt: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        profile: VenueProfile | None = None,
     ) -> None:
         self.exchange = exchange
+        self.profile = profile or profile_for(exchange.id, cfg.market_type)
         self.name = name
         self.cfg = cfg
         self.journal = journal
@@ -95,8 +108,9 @@ class LiveSession:
         self.own_prefix = own_prefix
         self.on_halt = on_halt
         self.clock = clock
-        self.ids = VenueIds.for_exchange(exchange.id)
-        self.time = ClockSync(exchange, cfg.clock_every_s)
+        self.ids = VenueIds(self.profile.id_rule)
+        # a venue without a server time endpoint (generic) is signed on the local clock
+        self.time = ClockSync(exchange, cfg.clock_every_s, bool(exchange.has.get("fetchTime")))
         self.guard = RateGuard(cfg.rate, on_ban=self._banned)
         self.deadman = DeadMan(self, cfg.deadman_s)
         self.venues: dict[str, LiveVenue] = {}
@@ -118,6 +132,9 @@ class LiveSession:
         self._log_filter = RedactingFilter(*((credentials,) if credentials else ()))
         self._ccxt_log = getattr(exchange, "logger", None) or logging.getLogger("ccxt")
         self._ccxt_log.addFilter(self._log_filter)
+        # the engine's prefix, also as the venue's client id rule leaves it (a generic
+        # venue drops the dashes)
+        self._own_prefixes = (own_prefix, self.ids.kept(own_prefix))
 
     # -- set-up ---------------------------------------------------------------------------
     def _hook_responses(self) -> None:
@@ -125,9 +142,12 @@ class LiveSession:
         hook, called before its own error handling)."""
         exchange, guard = self.exchange, self.guard
         inner = exchange.on_rest_response
+        usage = self.profile.usage_headers
 
         def on_rest_response(code, reason, url, method, headers, body, req_headers, req_body):
-            guard.observe(int(code), headers or {})
+            # a generic venue's headers are not read: only the status and its Retry-After
+            seen = (headers or {}) if usage else _retry_after(headers or {})
+            guard.observe(int(code), seen)
             return inner(code, reason, url, method, headers, body, req_headers, req_body)
 
         exchange.on_rest_response = on_rest_response
@@ -138,6 +158,8 @@ class LiveSession:
         (``BTCUSDT``) of ``cfg.market_type``; an unknown one raises ``ValueError`` naming it.
         ``cancel_own``: cancel open orders of an earlier run too (when the engine does not
         restore them from its journal)."""
+        if self.profile.generic:
+            generic.check_capabilities(self.exchange, self.name)
         await self.exchange.load_markets()
         tick_mode = self.exchange.precisionMode == 4  # ccxt.base.decimal_to_precision.TICK_SIZE
         for symbol in symbols:
@@ -150,11 +172,25 @@ class LiveSession:
         for venue in self.venues.values():
             await self._start_symbol(venue, report, cancel_own)
         await self._load_holdings(report)
-        self.spawn(self._watch(self.exchange.watch_orders, LiveVenue.on_order), "watch_orders")
-        self.spawn(
-            self._watch(self.exchange.watch_my_trades, LiveVenue.on_trade), "watch_my_trades"
-        )
-        await self._streams_up(self.cfg.stream_timeout_s)
+        orders, trades = generic.streams(self.exchange) if self.profile.generic else (True, True)
+        # a preset venue is watched once per account (see _watch); a generic one per symbol,
+        # since not every exchange ccxt supports watches without one
+        scopes: list[str | None] = [None]
+        if self.profile.generic:
+            scopes = [venue.market_symbol for venue in self.venues.values()]
+        for scope in scopes:
+            suffix = f" {scope}" if scope else ""
+            if orders:
+                watch = functools.partial(self.exchange.watch_orders, scope)
+                self.spawn(self._watch(watch, LiveVenue.on_order), "watch_orders" + suffix)
+            if trades:
+                watch = functools.partial(self.exchange.watch_my_trades, scope)
+                self.spawn(self._watch(watch, LiveVenue.on_trade), "watch_my_trades" + suffix)
+        if not (orders and trades):
+            for venue in self.venues.values():
+                self.spawn(self._poll(venue), f"watch_poll {venue.symbol}")
+        if orders or trades:
+            await self._streams_up(self.cfg.stream_timeout_s)
         for venue in self.venues.values():
             await self.reconcile_symbol(venue)
         self.ready = True
@@ -180,7 +216,7 @@ class LiveSession:
         for item in opens:
             vid = item.get("clientOrderId") or ""
             venue.on_order(item, "start")
-            mine = vid.startswith(self.own_prefix)
+            mine = vid.startswith(self._own_prefixes)
             if mine and not cancel_own:
                 own.add(venue.engine_id(item))
             elif not mine and self.cfg.foreign_orders == "adopt":
@@ -200,23 +236,102 @@ class LiveSession:
         report.own_open[venue.symbol] = own
 
     async def _load_holdings(self, report: StartReport) -> None:
+        """Balances and positions, consistent with the trade history: the fills the venue
+        made before this snapshot are in it, so they are remembered as seen and never counted
+        again (an earlier run's, by hand). The history is read before and after the snapshot;
+        if a trade came in between, the snapshot is taken again."""
+        before = await self._history()
+        for _ in range(_SNAPSHOT_TRIES):
+            positions, balance = await self._snapshot()
+            after = await self._history()
+            if _ids(after) == _ids(before):
+                break
+            before = after
+        else:
+            raise RuntimeError(f"{self.name}: trades kept coming during the start-up snapshot")
+        for market, trades in after.items():
+            for trade in trades:
+                self.first_sight(market, str(trade.get("id")))
+                self.note_trade(trade)
+        for asset, total in (balance.get("total") or {}).items():
+            if isinstance(total, int | float) and total:
+                report.balances[asset] = float(total)
+        for p in positions:
+            venue = self._venue_of(p.get("symbol"))
+            contracts = float(p.get("contracts") or 0.0)
+            if venue is None or not contracts:
+                continue
+            sign = -1.0 if p.get("side") == "short" else 1.0
+            qty = sign * contracts * float(venue.rules.contract_size)
+            report.positions[venue.symbol] = (qty, float(p.get("entryPrice") or 0.0))
+        if self.cfg.market_type == "spot":
+            await self._spot_positions(balance, report)
+
+    async def _snapshot(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        positions: list[dict[str, Any]] = []
         if self.cfg.market_type == "swap" and self.exchange.has.get("fetchPositions"):
             markets = [v.market_symbol for v in self.venues.values()]
             positions = await self._retrying(
                 lambda: self.exchange.fetch_positions(markets), "fetch_positions"
             )
-            for p in positions:
-                venue = self._venue_of(p.get("symbol"))
-                contracts = float(p.get("contracts") or 0.0)
-                if venue is None or not contracts:
-                    continue
-                sign = -1.0 if p.get("side") == "short" else 1.0
-                qty = sign * contracts * float(venue.rules.contract_size)
-                report.positions[venue.symbol] = (qty, float(p.get("entryPrice") or 0.0))
         balance = await self._retrying(lambda: self.exchange.fetch_balance(), "fetch_balance")
-        for asset, total in (balance.get("total") or {}).items():
-            if isinstance(total, int | float) and total:
-                report.balances[asset] = float(total)
+        return positions, balance
+
+    async def _history(self) -> dict[str, list[dict[str, Any]]]:
+        """The venue's latest trades per market (its default page)."""
+        history = {}
+        for venue in self.venues.values():
+            history[venue.market_symbol] = await self._retrying(
+                lambda venue=venue: self.exchange.fetch_my_trades(venue.market_symbol),
+                "fetch_my_trades",
+            )
+        return history
+
+    async def _spot_positions(self, balance: dict[str, Any], report: StartReport) -> None:
+        """A spot symbol's position: its base asset's balance minus ``spot_baseline`` (the
+        inventory the operator means to hold), on the lot grid (the rest, fee dust, is
+        logged); without a baseline the balance at start is the baseline (flat). A position
+        is valued at the venue's mid now (its cost is not known)."""
+        totals = balance.get("total") or {}
+        by_base: dict[str, list[LiveVenue]] = {}
+        for venue in self.venues.values():
+            by_base.setdefault(str(venue.market.get("base")), []).append(venue)
+        for base, venues in by_base.items():
+            held = exact_decimal(totals.get(base) or 0, f"balance.{base}")
+            baseline = self.cfg.spot_baseline.get(base)
+            field = f'live.spot_baseline."{base}"'
+            if baseline is not None and len(venues) > 1:
+                names = ", ".join(v.symbol for v in venues)
+                raise ValueError(f"{field}: {base} is the base of {names}: one position per asset")
+            start = held if baseline is None else exact_decimal(baseline, field)
+            venue = venues[0]
+            lots = round((held - start) / venue.rules.lot)
+            qty = venue.rules.qty(lots)
+            dust = held - start - qty
+            self.journal_event(
+                f"*{venue.symbol}",
+                "venue_spot_inventory",
+                f"{base} balance={held} baseline={start} position={qty} dust={dust}",
+            )
+            if baseline is None:
+                continue
+            if dust:
+                log.info("spot_dust symbol=%s asset=%s dust=%s", venue.symbol, base, dust)
+            entry = await self._mid_now(venue, field) if lots else 0.0
+            report.positions[venue.symbol] = (float(qty), entry)
+
+    async def _mid_now(self, venue: LiveVenue, field: str) -> float:
+        """The venue's mid (or last price) now: the value of a spot position at start."""
+        if not self.exchange.has.get("fetchTicker"):
+            raise ValueError(f"{field}: {self.name} has no ticker to value the position with")
+        ticker = await self._retrying(
+            lambda: self.exchange.fetch_ticker(venue.market_symbol), "fetch_ticker"
+        )
+        bid, ask, last = ticker.get("bid"), ticker.get("ask"), ticker.get("last")
+        price = (bid + ask) / 2 if bid and ask else last
+        if not (isinstance(price, int | float) and math.isfinite(price) and price > 0):
+            raise ValueError(f"{field}: no price for {venue.symbol} to value the position with")
+        return float(price)
 
     def venue(self, symbol: str) -> LiveVenue:
         """The venue of ``symbol`` (after :meth:`start`)."""
@@ -264,7 +379,8 @@ class LiveSession:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every ccxt failure is classified, none escapes
-                kind = "ban" if self.guard.banned else classify(exc)
+                codes = self.profile.venue_codes
+                kind = "ban" if self.guard.banned else classify(exc, venue_codes=codes)
                 reason = self._reason(kind, exc)
                 if kind == "ban" and not self.guard.banned:  # a ban message without a 418
                     self.guard.ban(self.cfg.rate.ban_s, "ban_message")
@@ -309,7 +425,9 @@ class LiveSession:
     async def fetch_by_client_id(self, venue: LiveVenue, venue_client_id: str) -> dict | None:
         """The venue's order with this client id, or None when it has none."""
         ex, market = self.exchange, venue.market_symbol
-        if ex.id == "bybit":  # no unified query by orderLinkId: open ones, then history
+        if self.profile.query == "generic":
+            return await generic.find_by_client_id(self, venue, venue_client_id)
+        if self.profile.query == "bybit":  # no unified query by orderLinkId: open, then history
             params = {"orderLinkId": venue_client_id}
             for call in (ex.fetch_open_orders, ex.fetch_canceled_and_closed_orders):
                 found, kind = await self.request(
@@ -353,9 +471,8 @@ class LiveSession:
                 venue.resolve_absent(order)
 
     # -- reconciliation -------------------------------------------------------------------
-    async def reconcile_symbol(self, venue: LiveVenue) -> None:
-        """Open orders and fills of one symbol over REST (ours acked, final states learned,
-        fills since the last seen one)."""
+    async def fetch_open(self, venue: LiveVenue) -> list[dict[str, Any]]:
+        """The venue's open orders of one symbol (``RuntimeError`` when it does not say)."""
         opens, kind = await self.request(
             f"*{venue.symbol}",
             "fetch_open_orders",
@@ -363,7 +480,13 @@ class LiveSession:
             retry_ambiguous=True,
         )
         if kind != "ok":
-            raise RuntimeError(f"{venue.symbol}: open orders not reconciled: {opens}")
+            raise RuntimeError(f"{venue.symbol}: open orders not known: {opens}")
+        return opens
+
+    async def reconcile_symbol(self, venue: LiveVenue) -> None:
+        """Open orders and fills of one symbol over REST (ours acked, final states learned,
+        fills since the last seen one)."""
+        opens = await self.fetch_open(venue)
         held = set()
         for item in opens:
             venue.on_order(item, "reconcile")
@@ -436,6 +559,20 @@ class LiveSession:
                 venue = self._venue_of(item.get("symbol"))
                 if venue is not None:
                     handle(venue, item, "stream")
+
+    async def _poll(self, venue: LiveVenue) -> None:
+        """A venue without private streams (generic): its open orders and fills over REST,
+        every ``poll_every_s``."""
+        while not self._closed:
+            await asyncio.sleep(self.cfg.poll_every_s)
+            if self.guard.wait_s() > 0:
+                continue
+            try:
+                await self.reconcile_symbol(venue)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("poll_failed venue=%s: %s", self.name, self._redact(str(exc)))
 
     def _stream_lost(self, exc: BaseException) -> None:
         self.stream_drops += 1
@@ -602,3 +739,11 @@ class LiveSession:
 
     def _venue_of(self, market_symbol: str | None) -> LiveVenue | None:
         return self._by_market.get(market_symbol or "")
+
+
+def _ids(history: dict[str, list[dict[str, Any]]]) -> dict[str, set[str]]:
+    return {market: {str(t.get("id")) for t in trades} for market, trades in history.items()}
+
+
+def _retry_after(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() == "retry-after"}

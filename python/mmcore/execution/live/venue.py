@@ -19,8 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmcore.execution.live.decode import STATUS_DONE, client_id_of, fill_of, status_event
+from mmcore.execution.live.client_ids import VenueIds
+from mmcore.execution.live.decode import (
+    FEE_ASSET_EVENT,
+    STATUS_DONE,
+    Fee,
+    client_id_of,
+    fill_of,
+    status_event,
+)
 from mmcore.execution.live.entry import order_entry
+from mmcore.execution.live.generic import cancel_each
 from mmcore.execution.live.port import SessionPort
 from mmcore.execution.live.rules import MarketRules, RuleViolation
 from mmcore.execution.orders import (
@@ -85,17 +94,22 @@ class LiveVenue:
         self._events: list[VenueEvent] = []
         self.refused = 0  # orders refused before sending (rules, rate, readiness)
         self.fills = 0  # fills handed to the engine (each venue trade once)
-        #: creates and cancels: the venue family's signed endpoints (see ``entry``)
-        self.entry = order_entry(session.exchange, market)
-        # ccxt takes the client id of an amend as the venue's own parameter on Bybit
-        self._id_param = "orderLinkId" if session.exchange.id == "bybit" else "clientOrderId"
+        #: Fees charged in an asset with no configured price, per asset (not in the PnL).
+        self.fees_unvalued: dict[str, float] = {}
+        self._fee_warned: set[str] = set()
+        profile = session.profile
+        # the ccxt parameter naming a client id in a cancel ("": by the venue's order id)
+        self._id_param: str = profile.cancel_param
+        self._id_keys: tuple[str, ...] = profile.client_id_keys
+        self._generic: bool = profile.generic
+        #: creates and cancels: the venue family's signed endpoints, or ccxt's unified
+        #: methods on a generic venue (see ``entry``)
+        self.entry = order_entry(session.exchange, market, generic=profile.generic)
         #: Orders can be reduced in place (the order manager then amends instead of cancelling
         #: and replacing): Bybit v5 (``/v5/order/amend``) and Binance USD-M (``PUT
-        #: /fapi/v1/order``); Binance spot's keep-priority amend is not in ccxt 4.5.90.
-        exchange_id = session.exchange.id
-        self.supports_amend = exchange_id == "bybit" or (
-            exchange_id.startswith("binance") and bool(market.get("contract"))
-        )
+        #: /fapi/v1/order``); Binance spot's keep-priority amend is not in ccxt 4.5.90, and a
+        #: generic venue's ``editOrder`` may be a cancel-and-replace.
+        self.supports_amend = profile.amend
 
     # -- the Venue interface --------------------------------------------------------------
     def submit(self, request: OrderRequest, now: float) -> None:
@@ -180,8 +194,12 @@ class LiveVenue:
         return events
 
     def open_orders(self, symbol: str) -> set[str]:
-        """Client ids (the engine's) the venue held open for ``symbol`` at the last look."""
-        return set(self._open_at_venue) if symbol == self.symbol else set()
+        """Client ids (the engine's) the venue held open for ``symbol`` at the last look. An
+        order of an earlier run is held under its venue id (a hashed one cannot be read back):
+        ``in`` also finds it by the engine's id that hashes to it (the engine's restore)."""
+        if symbol != self.symbol:
+            return set()
+        return _HeldIds(self._open_at_venue, self.session.ids)
 
     @property
     def ready(self) -> bool:
@@ -197,10 +215,10 @@ class LiveVenue:
         known = self._by_order_id.get(order_id)
         if known is not None:
             return known
-        vid = client_id_of(item)
+        vid = client_id_of(item, self._id_keys)
         if vid is not None:
             return self.session.ids.engine_id(vid) or vid
-        return f"venue-order:{order_id}"
+        return f"{_FOREIGN}{order_id}"
 
     def on_order(self, item: dict[str, Any], source: str) -> None:
         """An order update (REST reply, stream, reconciliation)."""
@@ -214,6 +232,7 @@ class LiveVenue:
             self._open_at_venue.add(cid)
         elif status in STATUS_DONE:
             self._open_at_venue.discard(cid)
+            self._open_at_venue.discard(client_id_of(item, self._id_keys) or "")
         if order is None:
             return  # not ours: its fills still count (on_trade), its states do not
         order.order_id = order_id or order.order_id
@@ -238,11 +257,17 @@ class LiveVenue:
 
     def on_trade(self, trade: dict[str, Any], source: str) -> None:
         """A trade on this symbol (stream or REST): one fill per venue trade id."""
+        cid = self.engine_id(trade)
+        if self._generic and cid.startswith(_FOREIGN) and self._unresolved():
+            # a generic venue's trade names only the venue's order id, which an order of ours
+            # whose reply was lost does not have yet: left for the REST look that follows
+            # once its fate is known, rather than counted as another's fill
+            self.session.journal_event(cid, "venue_fill_deferred", f"{source} {trade.get('id')}")
+            return
         if not self.session.first_sight(self.market_symbol, str(trade.get("id"))):
             return
-        cid = self.engine_id(trade)
         try:
-            fill = fill_of(
+            fill, fee = fill_of(
                 trade,
                 cid,
                 self.rules,
@@ -250,6 +275,7 @@ class LiveVenue:
                 self.session.clock(),
                 self.market.get("quote", ""),
                 self.market.get("base", ""),
+                self.session.cfg.fee_prices,
             )
         except ValueError as exc:
             self.session.journal_event(cid, "venue_bad_trade", f"{source}: {exc}")
@@ -264,10 +290,30 @@ class LiveVenue:
         self.session.journal_event(
             cid,
             "venue_fill",
-            f"{source} {fill.fill_id} {fill.side.name} {fill.qty}@{fill.price_ticks}",
+            f"{source} {fill.fill_id} {fill.side.name} {fill.qty}@{fill.price_ticks} "
+            f"fee {fee.amount!r} {fee.asset} = {fill.fee!r}",
         )
+        if not fee.valued:
+            self._fee_unvalued(cid, fill.fill_id, fee)
         self.fills += 1
         self._events.append(fill)
+
+    def _unresolved(self) -> bool:
+        return any(o.state in ("sending", "unknown") for o in self.orders.values())
+
+    def _fee_unvalued(self, cid: str, fill_id: str, fee: Fee) -> None:
+        """A fee in an asset without a price: kept in that asset (the run report sums the
+        journal's ``venue_fee_asset`` rows), never counted as 0 in silence."""
+        self.fees_unvalued[fee.asset] = self.fees_unvalued.get(fee.asset, 0.0) + fee.amount
+        self.session.journal_event(cid, FEE_ASSET_EVENT, f"{fee.asset} {fee.amount!r} {fill_id}")
+        if fee.asset not in self._fee_warned:
+            self._fee_warned.add(fee.asset)
+            log.warning(
+                "fee_not_valued symbol=%s asset=%s: not in the PnL; set [live.fee_prices] %s",
+                self.symbol,
+                fee.asset,
+                fee.asset,
+            )
 
     def resolve_absent(self, order: LiveOrder) -> None:
         """An UNKNOWN order the venue does not hold and can no longer accept."""
@@ -314,17 +360,21 @@ class LiveVenue:
     async def _cancel(self, client_id: str) -> None:
         order = self.orders.get(client_id)
         vid = order.venue_client_id if order is not None else self.session.ids.venue_id(client_id)
-        result, kind = await self.session.request(
-            client_id,
-            f"cancel id={vid}",
-            lambda: self.entry.cancel(vid),
-            retry_ambiguous=True,
-        )
+        order_id, params = await self._cancel_target(vid, order)
+        if order_id is None and not params:
+            result, kind = "not_found:no order with this client id", "not_found"
+        else:
+            result, kind = await self.session.request(
+                client_id,
+                f"cancel id={vid}",
+                lambda: self.entry.cancel(vid, order_id, params),
+                retry_ambiguous=True,
+            )
         now = self.session.clock()
         if kind == "ok":
             if order is not None:
                 order.state = "done"
-            self._open_at_venue.discard(client_id)
+            self._open_at_venue.difference_update((client_id, vid))
             self._deliver(order, OrderCancelled(client_id, now), "cancel", client_id)
             return
         # already filled or gone: its fills come by the trades (fetched now), the engine hears
@@ -332,6 +382,22 @@ class LiveVenue:
         self._deliver(order, CancelRejected(client_id, now, str(result)), "cancel", client_id)
         if kind == "not_found":
             self.session.spawn(self.session.reconcile_symbol(self), f"reconcile {self.symbol}")
+
+    async def _cancel_target(
+        self, vid: str, order: LiveOrder | None
+    ) -> tuple[str | None, dict[str, Any]]:
+        """``(order id, params)`` of a cancel: by client id where the venue cancels by it, else
+        by the venue's order id, looked up by client id when not known (``(None, {})``: the
+        venue has no such order, or the look-up failed and the reconciliation will tell)."""
+        if self._id_param:
+            return None, {self._id_param: vid}
+        if order is not None and order.order_id:
+            return order.order_id, {}
+        try:
+            found = await self.session.fetch_by_client_id(self, vid)
+        except RuntimeError:
+            return None, {}
+        return (str(found["id"]), {}) if found and found.get("id") else (None, {})
 
     async def _amend(self, order: LiveOrder, lots: int) -> None:
         rules = self.rules
@@ -356,6 +422,10 @@ class LiveVenue:
             self.session.spawn(self.session.reconcile_symbol(self), f"reconcile {self.symbol}")
 
     async def _cancel_all(self) -> None:
+        if self._generic and not self.session.exchange.has.get("cancelAllOrders"):
+            await cancel_each(self.session, self)
+            self.session.spawn(self.session.reconcile_symbol(self), f"reconcile {self.symbol}")
+            return
         result, kind = await self.session.request(
             f"*{self.symbol}",
             "cancel_all",
@@ -388,6 +458,22 @@ class LiveVenue:
         self._events.append(OrderRejected(cid, now, reason))
 
 
+class _HeldIds(set[str]):
+    """Engine ids held at the venue, where an engine id also counts when its venue id is
+    held (see :meth:`LiveVenue.open_orders`)."""
+
+    def __init__(self, held: set[str], ids: VenueIds) -> None:
+        super().__init__(held)
+        self._ids = ids
+
+    def __contains__(self, client_id: object) -> bool:
+        if super().__contains__(client_id):
+            return True
+        return isinstance(client_id, str) and super().__contains__(self._ids.venue_id(client_id))
+
+
+#: The engine id of an order we did not send and whose client id we do not know.
+_FOREIGN = "venue-order:"
 #: Finished orders kept (for late events), and how many are forgotten at a time beyond that.
 _KEEP_ORDERS = 5000
 _PRUNE_BATCH = 1000

@@ -136,7 +136,7 @@ class BinanceFamily(FakeVenue):
     prefix = "/api/v3"
     #: path (after the version prefix) → handler name, per method
     routes: ClassVar[dict[tuple[str, str], tuple[str, Route]]] = {}
-    public: ClassVar[frozenset[str]] = frozenset({"time", "exchangeInfo", "ping"})
+    public: ClassVar[frozenset[str]] = frozenset({"time", "exchangeInfo", "ping", "24hr"})
 
     def __init__(self, markets: list[MarketSpec] | None = None, **kwargs: Any) -> None:
         super().__init__(markets or binance_markets(self.kind), **kwargs)

@@ -61,6 +61,7 @@ class FakeBinanceSpot(BinanceFamily):
         ("GET", "time"): ("_time", endpoint(1, "")),
         ("GET", "ping"): ("_ping", endpoint(1, "")),
         ("GET", "exchangeInfo"): ("_spot_info", endpoint(20, _SPOT_INFO_PARAMS)),
+        ("GET", "ticker/24hr"): ("_ticker", endpoint(2, "symbol type", "symbol")),
         ("POST", "order"): (
             "_new_order",
             endpoint(1, _SPOT_ORDER_PARAMS, "symbol side type quantity"),
@@ -69,6 +70,10 @@ class FakeBinanceSpot(BinanceFamily):
         ("DELETE", "openOrders"): ("_cancel_all", endpoint(1, "symbol", "symbol")),
         ("GET", "order"): ("_query", endpoint(4, "symbol orderId origClientOrderId", "symbol")),
         ("GET", "openOrders"): ("_open", endpoint(6, "symbol")),
+        ("GET", "allOrders"): (
+            "_all_orders",
+            endpoint(20, "symbol orderId startTime endTime limit", "symbol"),
+        ),
         ("GET", "myTrades"): ("_my_trades", endpoint(20, TRADES_PARAMS, "symbol")),
         ("GET", "account"): ("_account", endpoint(20, "omitZeroBalances")),
     }
@@ -147,6 +152,44 @@ class FakeBinanceSpot(BinanceFamily):
         if params.get("newOrderRespType") != "RESULT":  # FULL, ccxt's default
             view["fills"] = []
         return view
+
+    def _ticker(self, params: dict[str, Any]) -> Any:
+        """The 24 h ticker: best bid/ask as set by :meth:`set_quote`, last = their mid."""
+        market = self._market(params)
+        if market.symbol not in self.ledger.quotes:
+            raise bad(-1121, "Invalid symbol.")
+        bid, ask = self.ledger.quotes[market.symbol]
+        now = self.now_ms()
+        mid, zero = num((bid + ask) / 2), "0"
+        return {
+            "symbol": market.symbol,
+            "priceChange": zero,
+            "priceChangePercent": zero,
+            "weightedAvgPrice": mid,
+            "prevClosePrice": mid,
+            "lastPrice": mid,
+            "lastQty": zero,
+            "bidPrice": num(bid),
+            "bidQty": "1",
+            "askPrice": num(ask),
+            "askQty": "1",
+            "openPrice": mid,
+            "highPrice": num(ask),
+            "lowPrice": num(bid),
+            "volume": zero,
+            "quoteVolume": zero,
+            "openTime": now - 86_400_000,
+            "closeTime": now,
+            "firstId": -1,
+            "lastId": -1,
+            "count": 0,
+        }
+
+    def _all_orders(self, params: dict[str, Any]) -> Any:
+        """Every order of the symbol, oldest first (the newest ``limit``, default 500)."""
+        symbol = self._market(params).symbol
+        orders = [o for o in self.ledger.orders.values() if o.symbol == symbol]
+        return [self._order_view(o) for o in orders[-int(params.get("limit") or 500) :]]
 
     def _cancel(self, params: dict[str, Any]) -> Any:
         return self._cancel_view(self._cancel_order(params))

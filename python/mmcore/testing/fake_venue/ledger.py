@@ -7,7 +7,8 @@ post-only order that would cross. Every change is announced to the listeners as 
 
 Accounting: spot orders lock their balance (quote for a buy at the order price, base for a
 sell) and a fill moves base and quote; the fee is charged in what the fill brings in, as both
-venues do without fee discounts: the base asset for a buy, the quote asset for a sell. Linear
+venues do without fee discounts: the base asset for a buy, the quote asset for a sell; with
+:attr:`Ledger.fee_payment` set (Binance's BNB discount) it is charged in that asset instead. Linear
 (USDT-margined) fills move a signed position with an average entry price; realised PnL and
 fees go to the quote wallet. No margin is checked for linear orders.
 """
@@ -170,6 +171,9 @@ class Ledger:
     fills: list[Fill] = field(default_factory=list)
     quotes: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     listeners: list[Callable[[LedgerEvent], None]] = field(default_factory=list)
+    #: Spot fees paid in a third asset at a price in the quote currency (Binance's BNB
+    #: discount): ``(asset, price)``; None: in what the fill brings in.
+    fee_payment: tuple[str, Decimal] | None = None
     _order_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100_001))
     _trade_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500_001))
 
@@ -334,7 +338,13 @@ class Ledger:
         fee_in_base = spec.kind == "spot" and order.side == "buy"
         fee = qty * rate if fee_in_base else qty * price * rate
         fee_asset = spec.base if fee_in_base else spec.quote
-        realized = self._settle(spec, order, qty, price, fee)
+        if spec.kind == "spot" and self.fee_payment is not None:
+            fee_asset, asset_price = self.fee_payment
+            fee = qty * price * rate / asset_price
+            self.balance(fee_asset).free -= fee
+            realized = self._settle(spec, order, qty, price, ZERO)
+        else:
+            realized = self._settle(spec, order, qty, price, fee)
         order.filled += qty
         order.filled_quote += qty * price
         order.status = "filled" if order.remaining == 0 else "partially_filled"
@@ -356,6 +366,8 @@ class Ledger:
         self.fills.append(fill)
         symbols = (order.symbol,) if spec.kind == "linear" else ()
         assets = (spec.quote,) if spec.kind == "linear" else (spec.base, spec.quote)
+        if fee_asset not in assets:
+            assets += (fee_asset,)
         self._emit(LedgerEvent("trade", order, fill, assets, symbols))
         return fill
 

@@ -252,6 +252,14 @@ class FakeVenue:
             raise ValueError(f"free balance of {asset} must not be negative, got {amount}")
         self.ledger.balance(asset).free = amount
 
+    def pay_fees_in(self, asset: str, price: Decimal | str) -> None:
+        """Charge spot fees in ``asset`` (worth ``price`` of the quote currency each), as
+        Binance does with its BNB fee discount."""
+        value = _dec("price", price)
+        if value <= 0:
+            raise ValueError(f"price must be above zero, got {value}")
+        self.ledger.fee_payment = (asset, value)
+
     def seed_position(self, symbol: str, qty: Decimal | str, entry: Decimal | str) -> None:
         """Give the account a position (signed ``qty``) it had before the engine started."""
         if self.ledger.market(symbol).kind != "linear":
