@@ -113,12 +113,20 @@ async def test_entry_sends_the_venue_its_own_order_and_cancel(venue: str) -> Non
         assert not live.fake.order(cancel[c_key]).is_open
 
 
-async def test_an_exchange_mmcore_has_no_family_for_goes_through_ccxt_unified() -> None:
+def test_an_exchange_without_a_family_or_a_generic_venue_goes_through_ccxt_unified() -> None:
     class Okx:
         id = "okx"
 
     entry = order_entry(Okx(), {"symbol": "BTC/USDT", "id": "BTC-USDT", "spot": True})
     assert type(entry) is OrderEntry
+
+    class Binance:
+        id = "binance"
+
+    spot_market = {"symbol": "BTC/USDT", "id": "BTCUSDT", "spot": True}
+    assert type(order_entry(Binance(), spot_market)) is BinanceSpotEntry
+    # Binance traded through the generic profile: the unified API only
+    assert type(order_entry(Binance(), spot_market, generic=True)) is OrderEntry
 
 
 async def test_one_account_stream_feeds_each_symbol_its_own_events() -> None:
