@@ -537,12 +537,13 @@ class LiveSession:
         watch: Callable[[], Awaitable[list[dict[str, Any]]]],
         handle: Callable[[LiveVenue, dict[str, Any], str], None],
     ) -> None:
-        """One account-wide stream (orders or trades), each item handed to its symbol's
-        venue (``handle``: ``LiveVenue.on_order`` or ``LiveVenue.on_trade``); items of
-        symbols not traded here are not ours to act on. Account-wide, not per symbol: ccxt
-        answers a per-symbol watch by filtering its whole cache of recent items (up to
-        ``ordersLimit``, 1000) on every update, about a millisecond of CPU per order once
-        the cache is full; without a symbol it hands over only the new items."""
+        """One private stream (orders or trades), each item handed to its symbol's venue
+        (``handle``: ``LiveVenue.on_order`` or ``LiveVenue.on_trade``); items of symbols not
+        traded here are not ours to act on. A preset venue's stream is account-wide, not per
+        symbol: ccxt answers a per-symbol watch by filtering its whole cache of recent items
+        (up to ``ordersLimit``, 1000) on every update, milliseconds of CPU per order once the
+        cache is full (benches/README.md); without a symbol it hands over only the new
+        items."""
         pause = 0.1
         while not self._closed:
             try:
