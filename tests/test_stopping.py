@@ -99,3 +99,12 @@ def test_run_wakes_the_loop_on_a_real_signal_and_detaches_after(handlers: None) 
     assert stop.signal is signal.SIGTERM
     assert signal.set_wakeup_fd(-1) == -1, "the wake-up fd is released with the loop"
     os.kill(os.getpid(), signal.SIGINT)  # after the loop: still ours, no KeyboardInterrupt
+
+
+def test_run_is_on_uvloop(handlers: None) -> None:
+    import uvloop
+
+    async def main() -> type:
+        return type(asyncio.get_running_loop())
+
+    assert StopSignals().run(main) is uvloop.Loop  # the product's loop (README, DESIGN)

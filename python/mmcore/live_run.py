@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import time
 from collections.abc import Mapping
@@ -162,6 +163,11 @@ async def run_live(
                 venue.reference = _mid_of(trader, venue.symbol)
             load_positions(trader.portfolio, session.start_report)
         removers.append(control.install_signals(trader))
+        # what start-up built (modules, ccxt's markets, the books, the journal) lives for the
+        # whole run: out of the collector's sight, its full passes no longer walk it while an
+        # order is on the wire (undone when the run ends)
+        gc.collect()
+        gc.freeze()
 
     async def on_shutdown(trader: Trader) -> None:
         for remove in removers:
@@ -181,6 +187,7 @@ async def run_live(
             on_shutdown=on_shutdown,
         )
     finally:
+        gc.unfreeze()
         for session in sessions.values():
             await session.close()
 

@@ -6,6 +6,7 @@ keys appear in no output, log line, journal row or report."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import logging
 import random
@@ -40,12 +41,13 @@ def setup() -> SymbolSetup:
     return SymbolSetup("BTCUSDT", "binance-spot", quote, risk, PaperConfig(), ExecutionConfig())
 
 
-async def fill_now_and_then(fake: FakeBinanceSpot, stop: asyncio.Event) -> None:
+async def fill_now_and_then(fake: FakeBinanceSpot, stop: asyncio.Event, frozen: list[int]) -> None:
     """Partly fill a random resting order of ours every so often (the fake does no
-    matching)."""
+    matching); note how many objects the collector has frozen each time."""
     rng = random.Random(3)
     while not stop.is_set():
         await asyncio.sleep(0.3)
+        frozen.append(gc.get_freeze_count())
         open_orders = [o for o in fake.ledger.open_orders("BTCUSDT") if o.client_id[:2] == "mm"]
         if open_orders:
             order = rng.choice(open_orders)
@@ -67,7 +69,8 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
     stop = asyncio.Event()
     async with btc_market(seed=5, speed=10) as market, fake:
         feed = feed_of(market)
-        filler = asyncio.create_task(fill_now_and_then(fake, stop))
+        frozen: list[int] = []
+        filler = asyncio.create_task(fill_now_and_then(fake, stop, frozen))
         # the private stream is cut once, mid-run
         asyncio.get_running_loop().call_later(1.5, fake.drop_stream_after, 0)
         options = RunOptions(tmp_path / "run", duration_s=4.0, headless=True)
@@ -85,6 +88,8 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
         fills = fake.ledger.fills
         assert fake.ledger.orders  # it quoted
     assert not ours, f"orders left open at the venue: {ours}"
+    # start-up's heap frozen while trading, given back at the end
+    assert max(frozen) > 10_000 and gc.get_freeze_count() == 0
     assert not fake.order("someone-else").is_open  # cancelled at start (foreign_orders=cancel)
     assert fills, "no fill happened: the run proved nothing"
     venue_qty = sum((f.qty if f.side == "buy" else -f.qty) for f in fills)

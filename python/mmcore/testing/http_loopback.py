@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 __all__ = ["REASONS", "HttpRequest", "Step", "read_request", "write_step"]
 
@@ -37,7 +38,8 @@ class Step:
     """One scripted reply.
 
     ``parts`` are body pieces written in order; a float among them is a pause in seconds (each
-    piece is flushed, so pieces land in separate TCP writes). ``framing`` is ``length``
+    piece is flushed, so pieces land in separate TCP writes; a single piece with
+    Content-Length goes out with the head). ``framing`` is ``length``
     (Content-Length of all parts, or ``declared_length``), ``chunked`` or ``close`` (body ends
     when the connection closes). ``end``: ``done``, ``hang`` (keep the socket open, say
     nothing more) or ``reset`` (abort with a TCP RST). ``trickle_s`` writes one byte at that
@@ -56,12 +58,14 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """One request as read off the wire: method, target (path and query), lower-cased headers."""
+    """One request as read off the wire: method, target (path and query), lower-cased headers;
+    ``received``: ``time.perf_counter()`` when its head had been read."""
 
     method: str
     target: str
     headers: dict[str, str]
     body: bytes
+    received: float = field(default_factory=time.perf_counter)
 
 
 async def read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
@@ -70,6 +74,7 @@ async def read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError:
         return None
+    received = time.perf_counter()
     lines = head.decode("latin-1").split("\r\n")
     method, target, _version = lines[0].split(" ", 2)
     headers = {}
@@ -78,7 +83,7 @@ async def read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
             name, value = line.split(":", 1)
             headers[name.strip().lower()] = value.strip()
     body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return HttpRequest(method, target, headers, body)
+    return HttpRequest(method, target, headers, body, received)
 
 
 async def write_step(step: Step, writer: asyncio.StreamWriter) -> bool:
@@ -95,9 +100,16 @@ async def write_step(step: Step, writer: asyncio.StreamWriter) -> bool:
         head.append(f"content-length: {sum(map(len, pieces)) if length is None else length}")
     if step.framing == "close":
         head.append("connection: close")
-    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+    head_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+    parts = step.parts
+    if step.framing == "length" and len(parts) <= 1 and len(pieces) == len(parts):
+        # a plain reply goes out in one write, as a server sends a small one (a head and a
+        # body in separate segments wake the client twice); scripted pieces stay apart
+        head_bytes += b"".join(pieces)
+        parts = ()
+    writer.write(head_bytes)
     await writer.drain()
-    for part in step.parts:
+    for part in parts:
         if isinstance(part, float):
             await asyncio.sleep(part)
             continue

@@ -85,6 +85,9 @@ def _binance(name: str, exchange_id: str, market_type: str, ccxt_type: str) -> V
         {
             "fetchMarkets": {"types": ["linear" if contracts else "spot"]},
             "defaultType": ccxt_type,
+            # the account-wide private streams of USD-M, not COIN-M (without a symbol ccxt
+            # would send subType=None to /fapi/v1/listenKey)
+            **({"defaultSubType": "linear"} if contracts else {}),
             "fetchMargins": False,
         },
         ID_RULES[exchange_id],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -113,6 +114,7 @@ class LiveSession:
         self.guard = RateGuard(cfg.rate, on_ban=self._banned)
         self.deadman = DeadMan(self, cfg.deadman_s)
         self.venues: dict[str, LiveVenue] = {}
+        self._by_market: dict[str, LiveVenue] = {}  # by ccxt's unified symbol
         self.ready = False
         self.start_report = StartReport()  # what the venue held at start
         self.halted = ""
@@ -164,18 +166,28 @@ class LiveSession:
             market = self._market(symbol)
             rules = MarketRules.from_ccxt(market, tick_mode)
             self.venues[symbol] = LiveVenue(self, symbol, market, rules)
+            self._by_market[market["symbol"]] = self.venues[symbol]
         await self.time.measure()
         report = StartReport()
         for venue in self.venues.values():
             await self._start_symbol(venue, report, cancel_own)
         await self._load_holdings(report)
         orders, trades = generic.streams(self.exchange) if self.profile.generic else (True, True)
-        for venue in self.venues.values():
+        # a preset venue is watched once per account (see _watch); a generic one per symbol,
+        # since not every exchange ccxt supports watches without one
+        scopes: list[str | None] = [None]
+        if self.profile.generic:
+            scopes = [venue.market_symbol for venue in self.venues.values()]
+        for scope in scopes:
+            suffix = f" {scope}" if scope else ""
             if orders:
-                self.spawn(self._watch_orders(venue), f"watch_orders {venue.symbol}")
+                watch = functools.partial(self.exchange.watch_orders, scope)
+                self.spawn(self._watch(watch, LiveVenue.on_order), "watch_orders" + suffix)
             if trades:
-                self.spawn(self._watch_trades(venue), f"watch_my_trades {venue.symbol}")
-            if not (orders and trades):
+                watch = functools.partial(self.exchange.watch_my_trades, scope)
+                self.spawn(self._watch(watch, LiveVenue.on_trade), "watch_my_trades" + suffix)
+        if not (orders and trades):
+            for venue in self.venues.values():
                 self.spawn(self._poll(venue), f"watch_poll {venue.symbol}")
         if orders or trades:
             await self._streams_up(self.cfg.stream_timeout_s)
@@ -520,22 +532,22 @@ class LiveSession:
             self._last_trade_ms[symbol] = max(self._last_trade_ms.get(symbol, 0), int(ts))
 
     # -- streams --------------------------------------------------------------------------
-    async def _watch_orders(self, venue: LiveVenue) -> None:
-        await self._watch(venue, self.exchange.watch_orders, venue.on_order)
-
-    async def _watch_trades(self, venue: LiveVenue) -> None:
-        await self._watch(venue, self.exchange.watch_my_trades, venue.on_trade)
-
     async def _watch(
         self,
-        venue: LiveVenue,
-        watch: Callable[[str], Awaitable[list[dict[str, Any]]]],
-        handle: Callable[[dict[str, Any], str], None],
+        watch: Callable[[], Awaitable[list[dict[str, Any]]]],
+        handle: Callable[[LiveVenue, dict[str, Any], str], None],
     ) -> None:
+        """One private stream (orders or trades), each item handed to its symbol's venue
+        (``handle``: ``LiveVenue.on_order`` or ``LiveVenue.on_trade``); items of symbols not
+        traded here are not ours to act on. A preset venue's stream is account-wide, not per
+        symbol: ccxt answers a per-symbol watch by filtering its whole cache of recent items
+        (up to ``ordersLimit``, 1000) on every update, milliseconds of CPU per order once the
+        cache is full (benches/README.md); without a symbol it hands over only the new
+        items."""
         pause = 0.1
         while not self._closed:
             try:
-                items = await watch(venue.market_symbol)
+                items = await watch()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a dropped stream: not ready until reconciled
@@ -545,7 +557,9 @@ class LiveSession:
                 continue
             pause = 0.1
             for item in items:
-                handle(item, "stream")
+                venue = self._venue_of(item.get("symbol"))
+                if venue is not None:
+                    handle(venue, item, "stream")
 
     async def _poll(self, venue: LiveVenue) -> None:
         """A venue without private streams (generic): its open orders and fills over REST,
@@ -725,10 +739,7 @@ class LiveSession:
         self._ccxt_log.removeFilter(self._log_filter)
 
     def _venue_of(self, market_symbol: str | None) -> LiveVenue | None:
-        for venue in self.venues.values():
-            if venue.market_symbol == market_symbol:
-                return venue
-        return None
+        return self._by_market.get(market_symbol or "")
 
 
 def _ids(history: dict[str, list[dict[str, Any]]]) -> dict[str, set[str]]:

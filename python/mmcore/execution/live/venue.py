@@ -28,6 +28,7 @@ from mmcore.execution.live.decode import (
     fill_of,
     status_event,
 )
+from mmcore.execution.live.entry import order_entry
 from mmcore.execution.live.generic import cancel_each
 from mmcore.execution.live.port import SessionPort
 from mmcore.execution.live.rules import MarketRules, RuleViolation
@@ -101,6 +102,9 @@ class LiveVenue:
         self._id_param: str = profile.cancel_param
         self._id_keys: tuple[str, ...] = profile.client_id_keys
         self._generic: bool = profile.generic
+        #: creates and cancels: the venue family's signed endpoints, or ccxt's unified
+        #: methods on a generic venue (see ``entry``)
+        self.entry = order_entry(session.exchange, market, generic=profile.generic)
         #: Orders can be reduced in place (the order manager then amends instead of cancelling
         #: and replacing): Bybit v5 (``/v5/order/amend``) and Binance USD-M (``PUT
         #: /fapi/v1/order``); Binance spot's keep-priority amend is not in ccxt 4.5.90, and a
@@ -319,12 +323,6 @@ class LiveVenue:
         )
 
     # -- requests -------------------------------------------------------------------------
-    def _params(self, order: LiveOrder) -> dict[str, Any]:
-        params: dict[str, Any] = {"clientOrderId": order.venue_client_id}
-        if order.post_only:
-            params["postOnly"] = True
-        return params
-
     async def _create(self, order: LiveOrder) -> None:
         rules = self.rules
         qty, price = rules.qty_text(order.lots), rules.price_text(order.price_ticks)
@@ -335,9 +333,7 @@ class LiveVenue:
         result, kind = await self.session.request(
             order.client_id,
             detail,
-            lambda: self.session.exchange.create_order(
-                self.market_symbol, "limit", side, qty, price, self._params(order)
-            ),
+            lambda: self.entry.create(side, qty, price, order.post_only, order.venue_client_id),
         )
         now = self.session.clock()
         if kind == "ok":
@@ -371,7 +367,7 @@ class LiveVenue:
             result, kind = await self.session.request(
                 client_id,
                 f"cancel id={vid}",
-                lambda: self.session.exchange.cancel_order(order_id, self.market_symbol, params),
+                lambda: self.entry.cancel(vid, order_id, params),
                 retry_ambiguous=True,
             )
         now = self.session.clock()

@@ -6,7 +6,7 @@ HMAC-SHA256 signature, timestamp vs ``recvWindow``), unknown parameters refused,
 scripted by the test (:meth:`FakeVenue.fill`), no matching engine. Faults: throttling (429, then
 a 418 ban), accepted-but-unanswered requests, clock offset, dropped and duplicated stream events,
 forced post-only rejects, reply latency. :func:`ccxt_exchange` builds a ccxt exchange pointed at
-a running fake.
+a running fake; :class:`FakeVenueProcess` serves one from a child process (benchmarks).
 
 Example (inside a test's event loop)::
 
@@ -31,13 +31,16 @@ from mmcore.testing.fake_venue.binance_usdm import FakeBinanceUsdm
 from mmcore.testing.fake_venue.bybit import FakeBybit, bybit_markets
 from mmcore.testing.fake_venue.client import ccxt_exchange, point_urls
 from mmcore.testing.fake_venue.ledger import Fill, Ledger, MarketSpec, Order, Reject
-from mmcore.testing.fake_venue.server import FakeVenue, LoggedRequest
+from mmcore.testing.fake_venue.process import FakeVenueProcess
+from mmcore.testing.fake_venue.server import SERVICE_HEADER, FakeVenue, LoggedRequest
 
 __all__ = [
+    "SERVICE_HEADER",
     "FakeBinanceSpot",
     "FakeBinanceUsdm",
     "FakeBybit",
     "FakeVenue",
+    "FakeVenueProcess",
     "Fill",
     "Ledger",
     "LoggedRequest",

@@ -45,10 +45,15 @@ _SPOT_ORDER_PARAMS = (
 _SPOT_CANCEL_PARAMS = "symbol orderId origClientOrderId newClientOrderId cancelRestrictions"
 
 
+# the answer to an order placed with newOrderRespType=ACK
+_ACK_FIELDS = ("symbol", "orderId", "orderListId", "clientOrderId", "transactTime")
+
+
 class FakeBinanceSpot(BinanceFamily):
     """Binance spot: REST under ``/api/v3`` and the WebSocket API user data stream at
     ``/ws-api/v3``. Point ccxt at it with :func:`mmcore.testing.fake_venue.ccxt_exchange`."""
 
+    ccxt_preset = "binance-spot"
     order_entry = ("POST", "/api/v3/order")
     kind = "spot"
     prefix = "/api/v3"
@@ -142,7 +147,10 @@ class FakeBinanceSpot(BinanceFamily):
         view.pop("updateTime")
         view.pop("isWorking")
         view["transactTime"] = order.created_ms
-        view["fills"] = []
+        if params.get("newOrderRespType") == "ACK":  # the ids only, as Binance answers
+            return {k: view[k] for k in _ACK_FIELDS}
+        if params.get("newOrderRespType") != "RESULT":  # FULL, ccxt's default
+            view["fills"] = []
         return view
 
     def _ticker(self, params: dict[str, Any]) -> Any:

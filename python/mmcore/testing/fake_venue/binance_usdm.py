@@ -52,6 +52,7 @@ class FakeBinanceUsdm(BinanceFamily):
     """Binance USD-M futures: REST under ``/fapi/v1|v2|v3``; the user data stream by listenKey
     on ``/ws/<listenKey>`` and ``/private/ws?listenKey=<listenKey>``."""
 
+    ccxt_preset = "binance-usdm"
     order_entry = ("POST", "/fapi/v1/order")
     kind = "linear"
     prefix = "/fapi"

@@ -94,6 +94,7 @@ _EXECUTIONS = _params(
 class FakeBybit(FakeVenue):
     """Bybit v5, unified account, serving one ``category`` (``spot`` or ``linear``)."""
 
+    ccxt_preset = "bybit"
     order_entry = ("POST", "/v5/order/create")
     routes: ClassVar[dict[tuple[str, str], str]] = {
         ("GET", "/v5/market/time"): "_time",

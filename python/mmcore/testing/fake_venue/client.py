@@ -13,26 +13,34 @@ production (e.g. ``-5022`` → ``OrderNotFillable`` on USD-M).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mmcore.testing.fake_venue.server import FakeVenue
 
+if TYPE_CHECKING:
+    from mmcore.testing.fake_venue.process import FakeVenueProcess
+
 __all__ = ["ccxt_exchange", "point_urls"]
 
-# ccxt id and the market-type options per fake class name
+# ccxt id, the market-type options and Binance's error table per fake (``ccxt_preset``)
 _PRESETS: dict[str, tuple[str, dict[str, Any], str | None]] = {
-    "FakeBinanceSpot": (
+    "binance-spot": (
         "binance",
         {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot", "fetchMargins": False},
         "spot",
     ),
-    "FakeBinanceUsdm": (
+    "binance-usdm": (
         "binance",
-        {"fetchMarkets": {"types": ["linear"]}, "defaultType": "future", "fetchMargins": False},
+        {
+            "fetchMarkets": {"types": ["linear"]},
+            "defaultType": "future",
+            "defaultSubType": "linear",  # account-wide streams: USD-M, not COIN-M
+            "fetchMargins": False,
+        },
         "linear",
     ),
-    "FakeBybit": ("bybit", {}, None),
+    "bybit": ("bybit", {}, None),
 }
 
 
@@ -48,17 +56,20 @@ def point_urls(urls: Any, rest_base: str, ws_base: str) -> Any:
     return base + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def ccxt_exchange(venue: FakeVenue, *, timeout_ms: int = 3000, **config: Any) -> Any:
-    """A ``ccxt.pro`` exchange for ``venue`` (started), with its test keys.
+def ccxt_exchange(
+    venue: FakeVenue | FakeVenueProcess, *, timeout_ms: int = 3000, **config: Any
+) -> Any:
+    """A ``ccxt.pro`` exchange for ``venue`` (started, in this process or a child), with its
+    test keys.
 
     ``config`` is merged into the ccxt constructor config (``options`` are merged into the
     preset options). Close it with ``await exchange.close()``.
     """
     import ccxt.pro
 
-    name = type(venue).__name__
+    name = venue.ccxt_preset
     if name not in _PRESETS:
-        raise ValueError(f"no ccxt preset for {name}")
+        raise ValueError(f"no ccxt preset for {type(venue).__name__}")
     exchange_id, preset, error_table = _PRESETS[name]
     options = {"fetchCurrencies": False, **preset, **config.pop("options", {})}
     category = getattr(venue, "category", None)

@@ -18,7 +18,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -30,6 +30,7 @@ from mmcore.testing.fake_venue.ledger import Ledger, LedgerEvent, MarketSpec, Or
 from mmcore.testing.http_loopback import Step, read_request, write_step
 
 __all__ = [
+    "SERVICE_HEADER",
     "FakeVenue",
     "LoggedRequest",
     "Reply",
@@ -38,6 +39,11 @@ __all__ = [
     "hmac_sha256_hex",
     "num",
 ]
+
+#: The reply header with the fake's own time on a request, in whole microseconds: from its
+#: head read to its reply ready to write (as venues report their own timings, e.g.
+#: ``x-response-time``), so a benchmark subtracts the venue's share per request.
+SERVICE_HEADER = "X-Fake-Service-Us"
 
 # Parameters never written to the request log: credentials and signatures.
 SECRET_PARAMS = frozenset({"signature", "apiKey", "api_key", "sign"})
@@ -78,8 +84,9 @@ class LoggedRequest:
     params: dict[str, str]
     status: int = 0
     code: int | None = None
-    #: seconds the fake spent on it (read → reply ready, incl. scripted delays), for
-    #: benchmarks that subtract the venue's own time from a round trip
+    #: seconds the fake spent on it (head read → reply ready, incl. scripted delays), for
+    #: benchmarks that subtract the venue's own time from a round trip (also sent back in
+    #: the ``SERVICE_HEADER`` of the reply)
     service_s: float = 0.0
 
 
@@ -139,6 +146,8 @@ class FakeVenue:
 
     #: the market kind of this venue family (``spot`` or ``linear``) when it serves one kind
     kind = "spot"
+    #: which ccxt client :func:`~mmcore.testing.fake_venue.client.ccxt_exchange` builds for it
+    ccxt_preset = ""
     #: the order-entry request (method, path), the target of the unanswered-order fault
     order_entry: tuple[str, str] = ("POST", "/")
     #: what :meth:`inject_fault` can arm (a 418 ban is left out: it is meant to halt a run)
@@ -454,7 +463,6 @@ class FakeVenue:
                     break
                 if request is None:
                     break
-                started = time.perf_counter()
                 entry, step = await self._answer(
                     request.method,
                     request.target,
@@ -463,7 +471,10 @@ class FakeVenue:
                 )
                 # stamped before the write: the client may read the log as soon as it has
                 # the reply, before this task runs again
-                entry.service_s = time.perf_counter() - started
+                entry.service_s = time.perf_counter() - request.received
+                if step.respond:
+                    served = (SERVICE_HEADER, str(round(entry.service_s * 1e6)))
+                    step = replace(step, headers=(*step.headers, served))
                 if not await write_step(step, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
