@@ -10,7 +10,9 @@ import pytest
 
 from mmcore.cli import main
 from mmcore.execution.live.client_ids import ID_RULES, VenueIds
-from mmcore.execution.live.keys import KeysError, load_credentials, redact
+from mmcore.execution.live.exchange import make_exchange
+from mmcore.execution.live.keys import Credentials, KeysError, load_credentials, redact
+from mmcore.execution.live.profile import resolve
 from mmcore.execution.live.rules import MarketRules, RuleViolation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,3 +150,19 @@ def test_live_prints_the_plan_and_needs_the_confirmation(tmp_path, capsys, monke
     assert "BTCUSDT" in out and "max position" in out and "order size" in out
     for value in secrets.values():
         assert value not in out
+
+
+@pytest.mark.parametrize(
+    ("venue", "throttled"),
+    [("binance-spot", False), ("binance-usdm", False), ("bybit-linear", False), ("okx", True)],
+)
+async def test_ccxt_throttles_only_venues_whose_usage_mmcore_cannot_read(
+    venue: str, throttled: bool
+) -> None:
+    # A preset's usage headers feed the RateGuard; ccxt's throttle on top of it would space
+    # every request of a requote burst by the exchange's rateLimit (50 ms on Binance).
+    exchange = make_exchange(resolve(venue), Credentials("k" * 16, "s" * 16, "test"))
+    try:
+        assert exchange.enableRateLimit is throttled
+    finally:
+        await exchange.close()

@@ -20,8 +20,14 @@ def make_exchange(
     timeout_ms: int = 5000,
 ) -> Any:
     """A ``ccxt.pro`` client for ``profile`` with ``credentials`` (close it with ``await
-    exchange.close()``); ``testnet``: the venue's sandbox URLs. ccxt paces the requests by
-    the exchange's ``rateLimit`` (the only pacing of a generic venue)."""
+    exchange.close()``); ``testnet``: the venue's sandbox URLs.
+
+    Pacing: a preset venue reports its usage in response headers, which the session's
+    :class:`~mmcore.execution.live.ratelimit.RateGuard` reads against the venue's published
+    limits, so ccxt's own throttle is off there (it spaces every request by the exchange's
+    ``rateLimit``, 50 ms on Binance: a requote of both sides would wait 150 ms behind it while
+    staying far from any limit). A generic venue reports nothing, so ccxt's throttle is its
+    only pacing and stays on."""
     import ccxt.pro
 
     exchange = getattr(ccxt.pro, profile.exchange_id)(
@@ -29,7 +35,7 @@ def make_exchange(
             "apiKey": credentials.api_key.reveal(),
             "secret": credentials.secret.reveal(),
             "timeout": timeout_ms,
-            "enableRateLimit": True,
+            "enableRateLimit": not profile.usage_headers,
             "options": {"fetchCurrencies": False, **profile.options},
         }
     )
