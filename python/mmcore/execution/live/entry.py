@@ -7,7 +7,8 @@ over the venue's full answer; the adapter needs none of it (its orders are alrea
 and lots rendered as exact text, and it only needs the order id and, at most, the status).
 The implicit endpoints (``private_post_order``, ``fapiprivate_post_order``,
 ``private_post_v5_order_create``, ...) still go through ccxt's request signing, URLs, headers,
-rate limiter, clock offset and error mapping (a venue error raises the same ccxt exception as
+throttle (where on: see :func:`~mmcore.execution.live.exchange.make_exchange`), clock offset and
+error mapping (a venue error raises the same ccxt exception as
 through the unified method), so nothing about signing or errors is done twice.
 
 Each family asks for the smallest answer the venue gives: Binance spot's
