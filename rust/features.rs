@@ -125,6 +125,24 @@ impl Tracker {
     }
 }
 
+/// A size sum as a float. Sums fit a `u64` in practice, and converting one is a few
+/// instructions where a `u128` takes a software routine; both round to nearest, so the value is
+/// the same.
+#[inline]
+fn sum_to_f64(sum: u128) -> f64 {
+    match u64::try_from(sum) {
+        Ok(small) => small as f64,
+        Err(_) => wide_to_f64(sum),
+    }
+}
+
+/// Out of line and cold, so the compiler does not run the routine ahead of the range check.
+#[cold]
+#[inline(never)]
+fn wide_to_f64(sum: u128) -> f64 {
+    sum as f64
+}
+
 /// Sizes summed in `u128`: a thousand levels of the largest size overflow a `u64`.
 fn side_depth(ladder: &Ladder, depth: usize) -> u128 {
     ladder
@@ -160,7 +178,7 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
     let nan = f64::NAN;
     let px = |p: i64| p as f64 / crate::fixed::POW10[usize::from(book.price_scale)] as f64;
     let qty = |q: u64| scaled_to_f64(q, book.qty_scale);
-    let total = |q: u128| q as f64 / crate::fixed::POW10[usize::from(book.qty_scale)] as f64;
+    let total = |q: u128| sum_to_f64(q) / crate::fixed::POW10[usize::from(book.qty_scale)] as f64;
     let mut row = [nan; N_FEATURES];
     let bid = book.best_bid();
     let ask = book.best_ask();
@@ -177,7 +195,8 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
     row[9] = total(bid_depth);
     row[10] = total(ask_depth);
     if bid_depth + ask_depth > 0 {
-        row[8] = (bid_depth as f64 - ask_depth as f64) / (bid_depth as f64 + ask_depth as f64);
+        let (bid_depth, ask_depth) = (sum_to_f64(bid_depth), sum_to_f64(ask_depth));
+        row[8] = (bid_depth - ask_depth) / (bid_depth + ask_depth);
     }
     if let (Some((bp, bq)), Some((ap, aq))) = (bid, ask) {
         // In floats: two prices near i64::MAX (scale 18) overflow an integer sum.
@@ -210,11 +229,29 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
 
 #[cfg(test)]
 mod tests {
-    use crate::features::FEATURE_NAMES;
+    use crate::features::{sum_to_f64, FEATURE_NAMES};
     use crate::symbol_book::{Config, SymbolBook, Venue};
 
     fn column(row: &[f64], name: &str) -> f64 {
         row[FEATURE_NAMES.iter().position(|n| *n == name).unwrap()]
+    }
+
+    /// The `u64` shortcut converts exactly as the `u128` route does, on both sides of the edge.
+    #[test]
+    fn size_sums_convert_like_u128() {
+        let edge = u128::from(u64::MAX);
+        for sum in [
+            0,
+            1,
+            (1 << 53) + 1,
+            (1 << 63) + 1025,
+            edge - 1,
+            edge,
+            edge + 1,
+            u128::MAX,
+        ] {
+            assert_eq!(sum_to_f64(sum), sum as f64, "{sum}");
+        }
     }
 
     /// Scale 18 prices near `i64::MAX` and 1,100 levels of the largest size: integer sums would

@@ -105,3 +105,32 @@ def test_features_record_and_matrix_share_the_columns(book):
     assert matrix.shape == (2, len(FEATURE_NAMES))
     assert matrix[0, FEATURE_NAMES.index("best_bid")] == 100.0
     assert book.malformed == 1
+
+
+def test_a_record_the_caller_holds_keeps_its_values(book):
+    # The book rewrites its last record in place only once nobody else holds it.
+    before = book.features()
+    assert book.apply(diff(11, bids=[["100.05", "7"]])) == ApplyStatus.APPLIED
+    after = book.features()
+    assert after is not before
+    assert (before.best_bid, before.bid_size) == (100.0, 3.0)
+    assert (after.best_bid, after.bid_size) == (100.05, 7.0)
+    other = book.features(depth=3)
+    assert (after.best_bid, after.bid_depth) == (100.05, 7.0 + 3.0 + 2.0 + 5.0)
+    assert other.bid_depth == 7.0 + 3.0 + 2.0
+
+
+def test_a_dropped_record_is_rewritten_instead_of_reallocated(book):
+    first = book.features()
+    first_id = id(first)
+    del first
+    # Holds a same-sized object: had the dropped record been freed, this would take its memory
+    # and the next record would live elsewhere.
+    blocker = OrderBook("Y", "binance-spot").features()
+    assert book.apply(diff(11, asks=[["100.10", "9"]])) == ApplyStatus.APPLIED
+    second = book.features()
+    assert id(second) == first_id
+    assert second.ask_size == 9.0
+    assert math.isnan(blocker.best_bid)
+    with pytest.raises(AttributeError):
+        second.mid = 1.0  # read-only attributes, as when the record was frozen

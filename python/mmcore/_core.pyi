@@ -112,7 +112,8 @@ class OrderBook:
         """Best `n` bids, shape (k, 2): price, size; best first."""
     def asks(self, n: int = 10) -> npt.NDArray[np.float64]:
         """Best `n` asks, shape (k, 2): price, size; best first."""
-    def features(self, depth: int = 5, band_bps: float | None = None) -> Features: ...
+    def features(self, depth: int = 5, band_bps: float | None = None) -> Features:
+        """Features now; a record the caller still holds never changes (an unheld one is reused)."""
     def replay(
         self, payloads: Sequence[Payload], depth: int = 5, band_bps: float | None = None
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]:

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use super::errors::payload_bytes;
-use super::features::Features;
+use super::features::{Features, Recycled};
 use super::status::{status_object, ApplyStatus, BookState};
 use crate::book::{Ladder, Side};
 use crate::features::{FeatureRow, N_FEATURES};
@@ -21,6 +21,18 @@ type Replayed<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray2<f64>>);
 #[pyclass(module = "mmcore._core")]
 pub struct OrderBook {
     pub inner: SymbolBook,
+    /// The record `features` hands out, reused once the caller has let go of it.
+    features_out: Recycled,
+}
+
+impl OrderBook {
+    /// A Python book around a core book.
+    pub fn wrap(inner: SymbolBook) -> Self {
+        OrderBook {
+            inner,
+            features_out: Recycled::default(),
+        }
+    }
 }
 
 /// Parses a grid size given as str, int, float or Decimal, exactly.
@@ -174,7 +186,7 @@ impl OrderBook {
             vpin_buckets,
         )?;
         let inner = SymbolBook::new(symbol, venue_from(venue)?, config)?;
-        Ok(OrderBook { inner })
+        Ok(OrderBook::wrap(inner))
     }
 
     /// Applies one websocket payload (bytes or str; raw or a Binance combined-stream wrapper).
@@ -231,8 +243,14 @@ impl OrderBook {
 
     /// Features over the top `depth` levels; depth bands are ±`band_bps` around mid.
     #[pyo3(signature = (depth=5, band_bps=None))]
-    fn features(&self, depth: usize, band_bps: Option<f64>) -> Features {
-        Features::from_row(&self.inner.features(depth, band_bps))
+    fn features(
+        &mut self,
+        py: Python<'_>,
+        depth: usize,
+        band_bps: Option<f64>,
+    ) -> PyResult<Py<Features>> {
+        let row = self.inner.features(depth, band_bps);
+        self.features_out.record(py, &row)
     }
 
     /// Applies many payloads (replay); returns `(statuses: uint8[n], features: float64[n, F])`

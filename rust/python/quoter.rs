@@ -50,7 +50,7 @@ fn finite(arg: &str, value: f64) -> PyResult<f64> {
 /// sides exist.
 fn book_inputs(features: &Bound<'_, PyAny>) -> PyResult<[f64; 5]> {
     if let Ok(f) = features.cast::<Features>() {
-        let f = f.get();
+        let f = f.borrow();
         return Ok([f.best_bid, f.best_ask, f.mid, f.microprice, f.imbalance]);
     }
     let py = features.py();

@@ -117,7 +117,7 @@ impl BookRouter {
                 vpin_buckets,
             )?;
             let inner = SymbolBook::new(symbol, venue, config)?;
-            books.push(Py::new(py, OrderBook { inner })?);
+            books.push(Py::new(py, OrderBook::wrap(inner))?);
             names.push(PyString::new(py, symbol).unbind());
         }
         Ok(BookRouter {
