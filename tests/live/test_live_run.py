@@ -71,9 +71,10 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
         feed = feed_of(market)
         frozen: list[int] = []
         filler = asyncio.create_task(fill_now_and_then(fake, stop, frozen))
-        # the private stream is cut once, mid-run
+        # the private stream is cut once, mid-run; the run lasts long enough for the
+        # reconciliation and the resumed quoting to fit in it on a loaded machine
         asyncio.get_running_loop().call_later(1.5, fake.drop_stream_after, 0)
-        options = RunOptions(tmp_path / "run", duration_s=4.0, headless=True)
+        options = RunOptions(tmp_path / "run", duration_s=8.0, headless=True)
         result = await run_live(
             plan,
             [feed],
