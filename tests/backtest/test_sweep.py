@@ -208,3 +208,17 @@ def test_a_worker_that_dies_is_a_failed_run_and_the_others_still_run(
     assert sorted(by_id) == ["p0000-sim", "p0001-sim", "p0002-sim"]
     assert "worker died" in by_id["p0001-sim"]["error"]
     assert by_id["p0000-sim"]["error"] is None and by_id["p0002-sim"]["error"] is None
+
+
+def test_a_sweep_worker_does_not_import_the_report_plots_or_the_live_runner() -> None:
+    """What a worker imports is start-up time in every sweep (Bokeh alone is about a CPU
+    second): the backtest path needs neither the report's plots nor the live runner."""
+    code = (
+        "import sys, mmcore.backtest.sweep, mmcore.backtest.run, mmcore.backtest.config\n"
+        "print(sorted(m for m in ('bokeh', 'mmcore.runner', 'mmcore.cli_live') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
