@@ -161,6 +161,7 @@ def test_optuna_sweep_runs_its_trials_and_resumes(
         ('method = "grid"\n[sweep.grid]\n"symbols.SOLUSDT.quote.gamma" = [1]\n', "SOLUSDT"),
         ('method = "random"\n[sweep.space]\n"symbols.BTCUSDT.quote.gamma" = [2, 1]\n', "low must"),
         ('method = "random"\ntrials = 0\n', "sweep.trials: must be >= 1"),
+        ('method = "grid"\ncache_mb = -1\n', "sweep.cache_mb: must be >= 0"),
     ],
 )
 def test_bad_sweep_files_are_refused_by_name(
