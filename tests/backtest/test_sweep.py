@@ -223,3 +223,24 @@ def test_a_sweep_worker_does_not_import_the_report_plots_or_the_live_runner() ->
         [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_runs_are_submitted_data_set_by_data_set(session_files: RawSession, tmp_path: Path) -> None:
+    """A worker's next run then finds its data set in its cache (``cache_mb``)."""
+    from mmcore.backtest.sweep import failed_row
+
+    path = _sweep_file(tmp_path, session_files, GRID)
+    path.write_text(path.read_text() + f"other = {json.dumps([str(session_files.files[0])])}\n")
+    cfg = load_sweep(path)
+    submitted = []
+
+    def record(tasks, on_done) -> None:
+        for task in tasks:
+            submitted.append((task.dataset, task.run_id, task.cache_mb))
+            on_done(failed_row(task, "not run"))
+
+    run_sweep(cfg, record, log=lambda _: None)
+    assert submitted == [
+        *[("sim", f"p{i:04d}-sim", 512) for i in range(4)],
+        *[("other", f"p{i:04d}-other", 512) for i in range(4)],
+    ]
