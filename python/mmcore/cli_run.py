@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmcore.cli_live import run_live_command
 from mmcore.config import ConfigError, build, load_toml
 from mmcore.execution import ExecutionConfig, PaperConfig
 from mmcore.execution.live.config import LiveConfig
@@ -29,7 +28,6 @@ from mmcore.ops.config import OpsConfig
 from mmcore.ops.logs import add_log_format_argument, setup_logging
 from mmcore.risk import RiskConfig
 from mmcore.risk.portfolio_limits import PortfolioLimitsConfig
-from mmcore.runner import RunOptions
 from mmcore.strategy import QuoteConfig
 from mmcore.trader import SymbolSetup
 
@@ -169,8 +167,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run from the config file; 2 for bad arguments or configuration."""
+    from mmcore.cli_live import run_live_command
     from mmcore.demo import default_out, print_result
-    from mmcore.runner import run_trading
+    from mmcore.runner import RunOptions, run_trading
     from mmcore.stopping import STOP
 
     if not (args.paper or args.live):

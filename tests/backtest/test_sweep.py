@@ -161,6 +161,7 @@ def test_optuna_sweep_runs_its_trials_and_resumes(
         ('method = "grid"\n[sweep.grid]\n"symbols.SOLUSDT.quote.gamma" = [1]\n', "SOLUSDT"),
         ('method = "random"\n[sweep.space]\n"symbols.BTCUSDT.quote.gamma" = [2, 1]\n', "low must"),
         ('method = "random"\ntrials = 0\n', "sweep.trials: must be >= 1"),
+        ('method = "grid"\ncache_mb = -1\n', "sweep.cache_mb: must be >= 0"),
     ],
 )
 def test_bad_sweep_files_are_refused_by_name(
@@ -208,3 +209,38 @@ def test_a_worker_that_dies_is_a_failed_run_and_the_others_still_run(
     assert sorted(by_id) == ["p0000-sim", "p0001-sim", "p0002-sim"]
     assert "worker died" in by_id["p0001-sim"]["error"]
     assert by_id["p0000-sim"]["error"] is None and by_id["p0002-sim"]["error"] is None
+
+
+def test_a_sweep_worker_does_not_import_the_report_plots_or_the_live_runner() -> None:
+    """What a worker imports is start-up time in every sweep (Bokeh alone is about a CPU
+    second): the backtest path needs neither the report's plots nor the live runner."""
+    code = (
+        "import sys, mmcore.backtest.sweep, mmcore.backtest.run, mmcore.backtest.config\n"
+        "print(sorted(m for m in ('bokeh', 'mmcore.runner', 'mmcore.cli_live') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_runs_are_submitted_data_set_by_data_set(session_files: RawSession, tmp_path: Path) -> None:
+    """A worker's next run then finds its data set in its cache (``cache_mb``)."""
+    from mmcore.backtest.sweep import failed_row
+
+    path = _sweep_file(tmp_path, session_files, GRID)
+    path.write_text(path.read_text() + f"other = {json.dumps([str(session_files.files[0])])}\n")
+    cfg = load_sweep(path)
+    submitted = []
+
+    def record(tasks, on_done) -> None:
+        for task in tasks:
+            submitted.append((task.dataset, task.run_id, task.cache_mb))
+            on_done(failed_row(task, "not run"))
+
+    run_sweep(cfg, record, log=lambda _: None)
+    assert submitted == [
+        *[("sim", f"p{i:04d}-sim", 512) for i in range(4)],
+        *[("other", f"p{i:04d}-other", 512) for i in range(4)],
+    ]

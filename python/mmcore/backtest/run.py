@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mmcore.backtest.config import BacktestConfig
-from mmcore.backtest.data import open_session
+from mmcore.backtest.data import MessageCache, open_session
 from mmcore.backtest.metrics import SECONDS_PER_YEAR, summarize_run
 from mmcore.backtest.replay import BacktestRun, run_backtest
 
@@ -63,13 +63,18 @@ def backtest(
     *,
     report: bool = True,
     progress: bool = False,
+    cache: MessageCache | None = None,
 ) -> dict[str, Any]:
     """Run one backtest of ``data`` (globs by symbol, :func:`~mmcore.backtest.data.
     parse_data_args`) and return its summary; with ``out``, write the results there (the HTML
-    report too when ``report``)."""
+    report too when ``report``). ``cache`` keeps the decoded data for the next backtest in
+    this process (a sweep worker's)."""
     symbols = [s.symbol for s in cfg.run.setups]
     session = open_session(
-        data, {s.symbol: s.venue for s in cfg.run.setups}, symbols[0] if len(symbols) == 1 else None
+        data,
+        {s.symbol: s.venue for s in cfg.run.setups},
+        symbols[0] if len(symbols) == 1 else None,
+        cache,
     )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ A sweep file (``sweep.toml``, see ``examples/sweep.toml``)::
     workers = 2             # process pool size (--workers overrides)
     objective = "pnl"       # a metric of mmcore.backtest.metrics; optuna optimises it,
     direction = "maximize"  # the summary page ranks by it
+    cache_mb = 512          # decoded data each worker keeps between its runs (0: none)
     [sweep.data]            # data sets: name = the --data arguments of one backtest
     day1 = ["captures/btcusdt-20240101*.gz"]
     [sweep.grid]            # grid: every combination of these values
@@ -34,7 +35,11 @@ not silently reused). Runs are deterministic, so the table does not depend on th
 
 Executors: a ``concurrent.futures`` process pool (``spawn``) by default; ``--ray`` starts a
 local Ray with ``--ray-cpus`` CPUs, ``--ray-address`` joins a running cluster (``pip install
-'mmcore[ray]'``); ``method = "optuna"`` needs ``pip install 'mmcore[optuna]'``.
+'mmcore[ray]'``); ``method = "optuna"`` needs ``pip install 'mmcore[optuna]'``. Workers live
+for the whole sweep: each imports the backtest once and keeps the decoded messages of the data
+files it has read (:class:`~mmcore.backtest.data.MessageCache`, up to ``cache_mb`` per
+worker), so reading and decoding a data set is paid once per worker, not once per run; runs
+are submitted data set by data set so that a worker's next run finds its data.
 """
 
 from __future__ import annotations
@@ -46,16 +51,19 @@ import math
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mmcore.config import ConfigError, bounded, build, load_toml
+
+if TYPE_CHECKING:
+    from mmcore.backtest.data import MessageCache
 
 __all__ = [
     "PoolExecutor",
@@ -81,6 +89,7 @@ class SweepSection:
     workers: int = bounded(1, ge=1, le=1024)
     objective: str = "pnl"
     direction: str = bounded("maximize", choices=("maximize", "minimize"))
+    cache_mb: int = bounded(512, ge=0, le=1 << 20)
 
 
 @dataclass(frozen=True)
@@ -97,13 +106,15 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class RunTask:
-    """One backtest of a sweep: a parameter set on a data set."""
+    """One backtest of a sweep: a parameter set on a data set; ``cache_mb`` is the budget of
+    the decoded data its worker keeps between runs (0: none)."""
 
     run_id: str
     dataset: str
     params: Mapping[str, Any]
     base: Mapping[str, Any]
     data: tuple[str, ...]
+    cache_mb: int = 0
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -255,6 +266,26 @@ def random_sets(space: Mapping[str, Mapping[str, Any]], n: int, seed: int) -> li
 
 # -- one run --------------------------------------------------------------------------------
 
+_cache: MessageCache | None = None  # this process's decoded data, kept between its runs
+
+
+def _worker_cache(megabytes: int) -> MessageCache | None:
+    """This process's :class:`MessageCache` of ``megabytes`` (None for 0)."""
+    global _cache
+    from mmcore.backtest.data import MessageCache
+
+    if megabytes <= 0:
+        return None
+    if _cache is None or _cache.max_bytes != megabytes << 20:
+        _cache = MessageCache(megabytes << 20)
+    return _cache
+
+
+def warm_worker() -> None:
+    """Import what a run needs, once when a pool worker starts (not in its first run)."""
+    import mmcore.backtest.config
+    import mmcore.backtest.run  # noqa: F401
+
 
 def run_one(task: RunTask) -> dict[str, Any]:
     """Run one backtest (in a worker) and return its result row; an error is caught and
@@ -269,7 +300,8 @@ def run_one(task: RunTask) -> dict[str, Any]:
     row |= {f"param.{k}": v for k, v in task.params.items()}
     try:
         cfg = load_backtest_config(with_params(task.base, task.params))
-        summary = backtest(cfg, parse_data_args(task.data), None, report=False)
+        cache = _worker_cache(task.cache_mb)
+        summary = backtest(cfg, parse_data_args(task.data), None, report=False, cache=cache)
         row |= summary["metrics"]
         row["messages"] = summary["replay"]["messages"]
         row["error"] = None
@@ -358,7 +390,9 @@ class PoolExecutor:
         def submit(task: RunTask) -> None:
             if self._pool is None:
                 ctx = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=ctx, initializer=warm_worker
+                )
             pending[self._pool.submit(run_one, task)] = task
 
         while True:
@@ -461,10 +495,14 @@ class SweepOutcome:
     page: Path
 
 
-def _tasks(cfg: SweepConfig, sets: Sequence[Mapping[str, Any]], start: int) -> Iterator[RunTask]:
-    for i, params in enumerate(sets, start):
-        for name, globs in cfg.data.items():
-            yield RunTask(f"p{i:04d}-{name}", name, dict(params), cfg.base, globs)
+def _tasks(cfg: SweepConfig, sets: Sequence[Mapping[str, Any]], start: int) -> list[RunTask]:
+    """The runs of ``sets`` (numbered from ``start``) on every data set, data set by data set:
+    consecutive runs on one data set find it in their worker's cache."""
+    return [
+        RunTask(f"p{i:04d}-{name}", name, dict(params), cfg.base, globs, cfg.sweep.cache_mb)
+        for name, globs in cfg.data.items()
+        for i, params in enumerate(sets, start)
+    ]
 
 
 def _check_same(task: RunTask, row: Mapping[str, Any]) -> None:

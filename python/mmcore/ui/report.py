@@ -20,8 +20,6 @@ from html import escape
 from pathlib import Path
 
 import numpy as np
-from bokeh.embed import file_html
-from bokeh.resources import INLINE
 from jinja2 import Template
 
 from mmcore.advisors.factory import AdvisorRuntime
@@ -38,7 +36,6 @@ from mmcore.analytics.pnl import (
 )
 from mmcore.execution.live.decode import FEE_ASSET_EVENT
 from mmcore.trader import Trader
-from mmcore.ui.plots import shared_time_range, symbol_panels
 from mmcore.ui.recorder import FillRow, Recorder, Sample
 
 __all__ = [
@@ -381,6 +378,13 @@ def write_report(
     ``intervals`` (seconds since the trader started, as the samples) are shaded on their
     symbol's panels and split its PnL decomposition: the fills made inside them and the rest.
     """
+    # Bokeh here, not at the top: importing it costs about a CPU second, and the backtest's
+    # metrics (every sweep worker) import this module for its PnL functions only
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
+    from mmcore.ui.plots import shared_time_range, symbol_panels
+
     rows = list(recorder.rows)
     fills = list(recorder.fills)
     by_symbol = {sym: [s for s in rows if s.symbol == sym] for sym in trader.engines}
