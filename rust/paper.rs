@@ -404,13 +404,68 @@ struct Scaled {
     lot: StepAt,
     price_scale: u8,
     qty_scale: u8,
+    /// `(tick mul, tick den, lot mul, lot den)` when all fit `u64` (see [`StepAt::small`]).
+    small: Option<(u64, u64, u64, u64)>,
 }
 
 impl Scaled {
+    fn new(tick: StepAt, lot: StepAt, price_scale: u8, qty_scale: u8) -> Self {
+        let small = match (tick.small(), lot.small()) {
+            (Some((tm, td)), Some((lm, ld))) => Some((tm, td, lm, ld)),
+            _ => None,
+        };
+        Scaled {
+            tick,
+            lot,
+            price_scale,
+            qty_scale,
+            small,
+        }
+    }
+
+    /// [`Scaled::level`] of a level whose arithmetic fits `u64` (a book's, nearly always),
+    /// done in one place (every book event converts the whole view); None: take the general
+    /// path.
+    #[inline]
+    fn small_level(&self, (price, size): (i64, u64)) -> Option<Level> {
+        let (tmul, tden, lmul, lden) = self.small?;
+        // the nearest tick: (price × mul + den / 2) / den, as `StepAt::nearest`
+        let num = u64::try_from(price)
+            .ok()?
+            .checked_mul(tmul)?
+            .checked_add(tden / 2)?;
+        let ticks = i64::try_from(num / tden).ok()?;
+        // whole lots and whether exact, as `StepAt::whole`
+        let qty = size.checked_mul(lmul)?;
+        let lots = i64::try_from(qty / lden).ok()?;
+        if lots >= Qty::MAX.lots() {
+            return None;
+        }
+        Some(Level {
+            price: Price(ticks),
+            take: Qty(lots),
+            queue: lots + i64::from(qty % lden != 0),
+        })
+    }
+
     /// The level `(price, size)` at the book's scales: the price to the nearest tick (a book on
     /// the venue's grid is exact), the size in lots, rounded down as liquidity and up as queue
     /// when the book's size grid is finer than the lot.
-    fn level(&self, (price, size): (i64, u64), arg: &'static str) -> Result<Level, ArgError> {
+    #[inline]
+    fn level(&self, level: (i64, u64), arg: &'static str) -> Result<Level, ArgError> {
+        match self.small_level(level) {
+            Some(level) => Ok(level),
+            None => self.general_level(level, arg),
+        }
+    }
+
+    /// [`Scaled::level`] with 128-bit arithmetic where needed, and its errors.
+    #[cold]
+    fn general_level(
+        &self,
+        (price, size): (i64, u64),
+        arg: &'static str,
+    ) -> Result<Level, ArgError> {
         let ticks = u64::try_from(price).ok().and_then(|p| self.tick.nearest(p));
         let Some(ticks) = ticks else {
             return Err(ArgError::new(
@@ -846,12 +901,12 @@ impl PaperSim {
                 ),
             ));
         }
-        let scaled = Scaled {
-            tick: self.tick_step.clone()?.at(price_scale),
-            lot: self.lot_step.clone()?.at(qty_scale),
+        let scaled = Scaled::new(
+            self.tick_step.clone()?.at(price_scale),
+            self.lot_step.clone()?.at(qty_scale),
             price_scale,
             qty_scale,
-        };
+        );
         let bids = bids.into_iter().map(|l| scaled.level(l, "bids"));
         stage(&mut self.staged_bids, bids, true)?;
         let asks = asks.into_iter().map(|l| scaled.level(l, "asks"));
@@ -1509,6 +1564,46 @@ mod tests {
             }
         );
         assert_eq!(v.asks[0].price, Price(10_100));
+    }
+
+    #[test]
+    fn the_u64_conversion_of_a_level_is_the_general_one() {
+        for (tick, lot, price_scale, qty_scale) in [
+            (0.01, 0.0001, 2, 8),
+            (0.01, 0.0001, 8, 8),
+            (0.5, 0.3, 3, 1),
+            (1e-8, 1e-8, 8, 8),
+            (25.0, 1.0, 0, 0),
+        ] {
+            let step = |arg, x| DecimalStep::new(arg, x).unwrap();
+            let scaled = Scaled::new(
+                step("tick_size", tick).at(price_scale),
+                step("lot_size", lot).at(qty_scale),
+                price_scale,
+                qty_scale,
+            );
+            for price in [
+                -1,
+                0,
+                1,
+                12,
+                13,
+                49,
+                50,
+                51,
+                6_500_001,
+                i64::MAX / 3,
+                i64::MAX,
+            ] {
+                for size in [0, 1, 2, 9_999, 10_000, 10_001, u64::MAX / 7, u64::MAX] {
+                    let general = scaled.general_level((price, size), "x").ok();
+                    if let Some(level) = scaled.small_level((price, size)) {
+                        assert_eq!(Some(level), general, "{tick} {lot} {price} {size}");
+                    }
+                    assert_eq!(scaled.level((price, size), "x").ok(), general);
+                }
+            }
+        }
     }
 
     #[test]
