@@ -125,17 +125,6 @@ impl Tracker {
     }
 }
 
-/// `x` as the nearest float: through `u64` when it fits (the same correctly rounded float,
-/// without the software `u128` conversion).
-#[inline]
-fn wide_to_f64(x: u128) -> f64 {
-    if x >> 64 == 0 {
-        x as u64 as f64
-    } else {
-        x as f64
-    }
-}
-
 /// Sizes summed in `u128`: a thousand levels of the largest size overflow a `u64`.
 fn side_depth(ladder: &Ladder, depth: usize) -> u128 {
     ladder
@@ -171,7 +160,7 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
     let nan = f64::NAN;
     let px = |p: i64| p as f64 / crate::fixed::POW10[usize::from(book.price_scale)] as f64;
     let qty = |q: u64| scaled_to_f64(q, book.qty_scale);
-    let total = |q: u128| wide_to_f64(q) / crate::fixed::POW10[usize::from(book.qty_scale)] as f64;
+    let total = |q: u128| q as f64 / crate::fixed::POW10[usize::from(book.qty_scale)] as f64;
     let mut row = [nan; N_FEATURES];
     let bid = book.best_bid();
     let ask = book.best_ask();
@@ -188,8 +177,7 @@ pub fn compute(book: &Book, ctx: &Context, depth: usize, band_bps: Option<f64>) 
     row[9] = total(bid_depth);
     row[10] = total(ask_depth);
     if bid_depth + ask_depth > 0 {
-        let (b, a) = (wide_to_f64(bid_depth), wide_to_f64(ask_depth));
-        row[8] = (b - a) / (b + a);
+        row[8] = (bid_depth as f64 - ask_depth as f64) / (bid_depth as f64 + ask_depth as f64);
     }
     if let (Some((bp, bq)), Some((ap, aq))) = (bid, ask) {
         // In floats: two prices near i64::MAX (scale 18) overflow an integer sum.
