@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 
 use _core::engine::{Engine, EngineConfig, FillRecord, Parts};
 use _core::orders::desk::{Desk, DeskConfig};
@@ -110,6 +110,7 @@ fn rig(snapshot: &str) -> Rig {
         flow: None,
         lean_bps: 0.0,
         wall_clock_offset_s: None,
+        exchange_clock_offset_s: None,
     })
     .unwrap();
     Rig {
@@ -125,6 +126,8 @@ fn rig(snapshot: &str) -> Rig {
     }
 }
 
+// never inlined: callgrind's `--toggle-collect` counts this call alone
+#[inline(never)]
 fn run(r: &mut Rig, events: &[String]) -> u64 {
     let mut parts = Parts {
         book: &mut r.book,
@@ -180,4 +183,17 @@ criterion_group! {
     config = Criterion::default().sample_size(10);
     targets = engine_step
 }
-criterion_main!(engine);
+
+/// `--once`: one replay of the session, no criterion (which does not run under valgrind), for
+/// an instruction count of the step alone:
+/// `valgrind --tool=callgrind --toggle-collect='*engine_step*run*' <bench binary> --once`.
+fn main() {
+    if std::env::args().any(|a| a == "--once") {
+        let (snapshot, events) = binance_stream(EVENTS, 50, 6, 5);
+        let mut r = rig(&snapshot);
+        println!("fills {}", black_box(run(&mut r, &events)));
+        return;
+    }
+    engine();
+    Criterion::default().configure_from_args().final_summary();
+}

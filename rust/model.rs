@@ -361,6 +361,13 @@ impl StepAt {
         (num / self.den, num % self.den == 0)
     }
 
+    /// `(mul, den)` when both fit `u64`: `value × mul / den` then needs no 128-bit arithmetic
+    /// unless the product overflows.
+    #[inline]
+    pub fn small(&self) -> Option<(u64, u64)> {
+        self.small
+    }
+
     /// `value` in whole steps, rounded down, and whether it was a whole number of them; None
     /// beyond `i64`.
     #[inline]

@@ -18,11 +18,17 @@
 //! Latency is simulated time: orders and cancels reach the venue after their latency, every
 //! response reaches us after the response latency; each latency may get a seeded random extra
 //! (`latency_jitter_s`), so the run stays deterministic. The market data we see lags the venue
-//! by `feed_latency_s` (the exchange-to-local delay, as in hftbacktest): a book or trade we
-//! pass at local time `now` happened at venue time `now - feed_latency_s`, and an order sent
-//! at `t` meets the market as it was at venue time `t + entry latency`, which we see only
-//! later. The venue processes what arrived only up to the venue time its market data reaches,
-//! so a response can reach us later than its latency alone says (never earlier).
+//! (the exchange-to-local delay, as in hftbacktest): a book or trade we pass at local time
+//! `now` happened at an earlier venue time ([`MarketTime`]), which the caller gives when it
+//! knows it (a backtest: the event's exchange time on our clock); otherwise the event lags as
+//! much as the last one did (`feed_latency_s` before the first), so a constant
+//! `feed_latency_s` means venue time `now - feed_latency_s` for every event. An order sent at
+//! `t` meets the market as it was at venue time `t + entry latency`, which we see only later.
+//! The venue processes what arrived only up to the venue time its market data reaches (a poll
+//! at `now` assumes the last event's lag), so a response can reach us later than its latency
+//! alone says (never earlier). The venue's clock never runs back: an event dated before what
+//! the venue already processed (its delay grew by more than the time since the last event) is
+//! dated at the venue's clock, after it, and no event is dated after we see it.
 //!
 //! Sizes are whole lots ([`Qty`], `lot_size` base units each). A visible size that is not a
 //! whole number of lots counts, rounded down, as liquidity a marketable order can take, and,
@@ -78,7 +84,8 @@ pub struct PaperConfig {
     pub tick_size: f64,
     /// The lot (base units) shared by every size of the venue.
     pub lot_size: f64,
-    /// How far our market data lags the venue (exchange-to-local delay), seconds.
+    /// How far our market data lags the venue (exchange-to-local delay), seconds: every
+    /// event's when the caller gives no venue times, else until the first that it gives.
     pub feed_latency_s: f64,
     /// Each entry, cancel and response latency gets a random extra in `[0, latency_jitter_s)`,
     /// drawn from a generator seeded with `seed`.
@@ -137,6 +144,21 @@ impl PaperConfig {
             ("taker_fee_bps", self.taker_fee_bps),
         ])?;
         Ok(())
+    }
+}
+
+/// When a market event happened: `now`, our local time when we pass it to the venue, and
+/// `venue`, the venue's time of it on our clock when the caller knows it (None: as long before
+/// `now` as the last event, see the module docs). A bare `f64` is `now` alone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MarketTime {
+    pub now: f64,
+    pub venue: Option<f64>,
+}
+
+impl From<f64> for MarketTime {
+    fn from(now: f64) -> Self {
+        MarketTime { now, venue: None }
     }
 }
 
@@ -382,13 +404,68 @@ struct Scaled {
     lot: StepAt,
     price_scale: u8,
     qty_scale: u8,
+    /// `(tick mul, tick den, lot mul, lot den)` when all fit `u64` (see [`StepAt::small`]).
+    small: Option<(u64, u64, u64, u64)>,
 }
 
 impl Scaled {
+    fn new(tick: StepAt, lot: StepAt, price_scale: u8, qty_scale: u8) -> Self {
+        let small = match (tick.small(), lot.small()) {
+            (Some((tm, td)), Some((lm, ld))) => Some((tm, td, lm, ld)),
+            _ => None,
+        };
+        Scaled {
+            tick,
+            lot,
+            price_scale,
+            qty_scale,
+            small,
+        }
+    }
+
+    /// [`Scaled::level`] of a level whose arithmetic fits `u64` (a book's, nearly always),
+    /// done in one place (every book event converts the whole view); None: take the general
+    /// path.
+    #[inline]
+    fn small_level(&self, (price, size): (i64, u64)) -> Option<Level> {
+        let (tmul, tden, lmul, lden) = self.small?;
+        // the nearest tick: (price × mul + den / 2) / den, as `StepAt::nearest`
+        let num = u64::try_from(price)
+            .ok()?
+            .checked_mul(tmul)?
+            .checked_add(tden / 2)?;
+        let ticks = i64::try_from(num / tden).ok()?;
+        // whole lots and whether exact, as `StepAt::whole`
+        let qty = size.checked_mul(lmul)?;
+        let lots = i64::try_from(qty / lden).ok()?;
+        if lots >= Qty::MAX.lots() {
+            return None;
+        }
+        Some(Level {
+            price: Price(ticks),
+            take: Qty(lots),
+            queue: lots + i64::from(qty % lden != 0),
+        })
+    }
+
     /// The level `(price, size)` at the book's scales: the price to the nearest tick (a book on
     /// the venue's grid is exact), the size in lots, rounded down as liquidity and up as queue
     /// when the book's size grid is finer than the lot.
-    fn level(&self, (price, size): (i64, u64), arg: &'static str) -> Result<Level, ArgError> {
+    #[inline]
+    fn level(&self, level: (i64, u64), arg: &'static str) -> Result<Level, ArgError> {
+        match self.small_level(level) {
+            Some(level) => Ok(level),
+            None => self.general_level(level, arg),
+        }
+    }
+
+    /// [`Scaled::level`] with 128-bit arithmetic where needed, and its errors.
+    #[cold]
+    fn general_level(
+        &self,
+        (price, size): (i64, u64),
+        arg: &'static str,
+    ) -> Result<Level, ArgError> {
         let ticks = u64::try_from(price).ok().and_then(|p| self.tick.nearest(p));
         let Some(ticks) = ticks else {
             return Err(ArgError::new(
@@ -464,6 +541,14 @@ fn check_time(now: f64) -> Result<(), ArgError> {
     finite(&[("now", now)])
 }
 
+fn check_market_time(at: MarketTime) -> Result<(), ArgError> {
+    check_time(at.now)?;
+    match at.venue {
+        Some(venue) => finite(&[("venue_time", venue)]),
+        None => Ok(()),
+    }
+}
+
 /// Subtracts a fill from a resting order; true when it is now fully filled.
 #[inline]
 fn settle(r: &mut Resting, qty: Qty) -> bool {
@@ -521,12 +606,17 @@ pub struct PaperSim {
     hit: Vec<usize>,
     fills: u64,
     rejects: u64,
+    /// The venue time its market data has reached (never runs back).
+    clock: f64,
+    /// How far the last market event lagged the venue: `now - venue time`.
+    lag: f64,
 }
 
 impl PaperSim {
     /// A venue with no orders and no book view.
     pub fn new(cfg: PaperConfig) -> Result<Self, ArgError> {
         cfg.validate()?;
+        let cfg_lag = cfg.feed_latency_s;
         Ok(PaperSim {
             inv_tick: 1.0 / cfg.tick_size,
             lot: LotSize::new(cfg.lot_size)?,
@@ -550,6 +640,8 @@ impl PaperSim {
             hit: Vec::new(),
             fills: 0,
             rejects: 0,
+            clock: f64::NEG_INFINITY,
+            lag: cfg_lag,
         })
     }
 
@@ -603,10 +695,25 @@ impl PaperSim {
         seq
     }
 
-    /// The venue time the market data passed at local time `now` describes.
+    /// The venue time a poll at local time `now` may process up to: the last event's lag on,
+    /// never before what the market data reached.
     #[inline]
     fn venue_time(&self, now: f64) -> f64 {
-        now - self.cfg.feed_latency_s
+        (now - self.lag).max(self.clock)
+    }
+
+    /// The venue time of a market event (module docs): the caller's, at most `now`, or the
+    /// last event's lag; never before the venue's clock, which it moves to.
+    #[inline]
+    fn market_time(&mut self, at: MarketTime) -> f64 {
+        let venue = match at.venue {
+            Some(venue) => venue.min(at.now),
+            None => at.now - self.lag,
+        }
+        .max(self.clock);
+        self.clock = venue;
+        self.lag = at.now - venue;
+        venue
     }
 
     // -- order entry ---------------------------------------------------------------------
@@ -698,7 +805,9 @@ impl PaperSim {
     /// Processes what has reached the venue by the venue time our view at `now` describes,
     /// then pops the next response that has reached us by `now`, if any (call until None).
     pub fn pop_ready(&mut self, now: f64) -> Option<Event> {
-        self.advance(self.venue_time(now));
+        let venue_now = self.venue_time(now);
+        self.clock = venue_now;
+        self.advance(venue_now);
         if self.outbox.peek().is_some_and(|e| e.at <= now) {
             return self.outbox.pop().map(|e| e.item);
         }
@@ -731,16 +840,22 @@ impl PaperSim {
 
     // -- market data ---------------------------------------------------------------------
 
-    /// The visible book we see at `now` (the venue's at `now - feed_latency_s`): `(price,
+    /// The visible book we see at `at` (its venue time: [`MarketTime`]): `(price,
     /// size)` floats per side, best first (the rows of `OrderBook.bids(n)` / `asks(n)`, the
     /// Python edge). Sizes that are not whole lots count rounded down as liquidity and up as
     /// queue; see [`PaperSim::on_book_scaled`] for the rest.
-    pub fn on_book<B, A>(&mut self, bids: B, asks: A, now: f64) -> Result<(), ArgError>
+    pub fn on_book<B, A>(
+        &mut self,
+        bids: B,
+        asks: A,
+        at: impl Into<MarketTime>,
+    ) -> Result<(), ArgError>
     where
         B: IntoIterator<Item = (f64, f64)>,
         A: IntoIterator<Item = (f64, f64)>,
     {
-        check_time(now)?;
+        let at = at.into();
+        check_market_time(at)?;
         let (inv_tick, lot) = (self.inv_tick, self.lot);
         let bids = bids
             .into_iter()
@@ -750,7 +865,7 @@ impl PaperSim {
             .into_iter()
             .map(|l| float_level(l, inv_tick, &lot, "asks"));
         stage(&mut self.staged_asks, asks, false)?;
-        self.show_staged(now);
+        self.show_staged(at);
         Ok(())
     }
 
@@ -769,13 +884,14 @@ impl PaperSim {
         asks: A,
         price_scale: u8,
         qty_scale: u8,
-        now: f64,
+        at: impl Into<MarketTime>,
     ) -> Result<(), ArgError>
     where
         B: IntoIterator<Item = (i64, u64)>,
         A: IntoIterator<Item = (i64, u64)>,
     {
-        check_time(now)?;
+        let at = at.into();
+        check_market_time(at)?;
         if price_scale > crate::fixed::MAX_DECIMALS || qty_scale > crate::fixed::MAX_DECIMALS {
             return Err(ArgError::new(
                 "scale",
@@ -785,24 +901,25 @@ impl PaperSim {
                 ),
             ));
         }
-        let scaled = Scaled {
-            tick: self.tick_step.clone()?.at(price_scale),
-            lot: self.lot_step.clone()?.at(qty_scale),
+        let scaled = Scaled::new(
+            self.tick_step.clone()?.at(price_scale),
+            self.lot_step.clone()?.at(qty_scale),
             price_scale,
             qty_scale,
-        };
+        );
         let bids = bids.into_iter().map(|l| scaled.level(l, "bids"));
         stage(&mut self.staged_bids, bids, true)?;
         let asks = asks.into_iter().map(|l| scaled.level(l, "asks"));
         stage(&mut self.staged_asks, asks, false)?;
-        self.show_staged(now);
+        self.show_staged(at);
         Ok(())
     }
 
-    /// Processes the actions due by `now` against the previous view, then makes the staged
-    /// levels the view and updates every resting order's queue.
-    fn show_staged(&mut self, now: f64) {
-        self.advance(self.venue_time(now));
+    /// Processes the actions due by the book's venue time against the previous view, then
+    /// makes the staged levels the view and updates every resting order's queue.
+    fn show_staged(&mut self, at: MarketTime) {
+        let venue_now = self.market_time(at);
+        self.advance(venue_now);
         std::mem::swap(&mut self.bids, &mut self.staged_bids);
         std::mem::swap(&mut self.asks, &mut self.staged_asks);
         let probabilistic = self.cfg.probabilistic;
@@ -824,17 +941,18 @@ impl PaperSim {
         }
     }
 
-    /// A market trade of `qty` lots that we see at `now` (the venue's at `now -
-    /// feed_latency_s`): fills resting orders it reaches, best price first (ties in arrival
+    /// A market trade of `qty` lots that we see at `at` (its venue time: [`MarketTime`]):
+    /// fills resting orders it reaches, best price first (ties in arrival
     /// order). Refuses a negative price or size and a time that is not finite.
     pub fn on_trade(
         &mut self,
         price_ticks: Price,
         qty: Qty,
         buyer_aggressor: bool,
-        now: f64,
+        at: impl Into<MarketTime>,
     ) -> Result<(), ArgError> {
-        check_time(now)?;
+        let at = at.into();
+        check_market_time(at)?;
         if price_ticks < Price(0) {
             return Err(ArgError::new(
                 "price_ticks",
@@ -844,7 +962,7 @@ impl PaperSim {
         if qty < Qty::ZERO {
             return Err(ArgError::new("qty", format!("must be >= 0, got {qty}")));
         }
-        let now = self.venue_time(now);
+        let now = self.market_time(at);
         self.advance(now);
         let side = if buyer_aggressor {
             Side::Sell
@@ -1449,6 +1567,46 @@ mod tests {
     }
 
     #[test]
+    fn the_u64_conversion_of_a_level_is_the_general_one() {
+        for (tick, lot, price_scale, qty_scale) in [
+            (0.01, 0.0001, 2, 8),
+            (0.01, 0.0001, 8, 8),
+            (0.5, 0.3, 3, 1),
+            (1e-8, 1e-8, 8, 8),
+            (25.0, 1.0, 0, 0),
+        ] {
+            let step = |arg, x| DecimalStep::new(arg, x).unwrap();
+            let scaled = Scaled::new(
+                step("tick_size", tick).at(price_scale),
+                step("lot_size", lot).at(qty_scale),
+                price_scale,
+                qty_scale,
+            );
+            for price in [
+                -1,
+                0,
+                1,
+                12,
+                13,
+                49,
+                50,
+                51,
+                6_500_001,
+                i64::MAX / 3,
+                i64::MAX,
+            ] {
+                for size in [0, 1, 2, 9_999, 10_000, 10_001, u64::MAX / 7, u64::MAX] {
+                    let general = scaled.general_level((price, size), "x").ok();
+                    if let Some(level) = scaled.small_level((price, size)) {
+                        assert_eq!(Some(level), general, "{tick} {lot} {price} {size}");
+                    }
+                    assert_eq!(scaled.level((price, size), "x").ok(), general);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn book_integers_that_cannot_convert_are_refused_before_anything_changes() {
         let mut v = venue();
         let before = v.bids.clone();
@@ -1743,6 +1901,50 @@ mod tests {
         v.on_book([(100.00, 3.0)], ASKS, 0.04).unwrap();
         v.on_trade(Price(10_000), q(3.0), false, 0.05).unwrap();
         assert!(fills(&v.poll(0.1)).is_empty());
+    }
+
+    /// `ts` of each fill among `events`.
+    fn fill_times(events: &[Event]) -> Vec<f64> {
+        events
+            .iter()
+            .filter(|e| e.fill_fields().is_some())
+            .map(Event::ts)
+            .collect()
+    }
+
+    #[test]
+    fn market_events_are_dated_at_the_venue_time_the_caller_gives() {
+        let at = |now, venue| MarketTime {
+            now,
+            venue: Some(venue),
+        };
+        // no feed latency; the bid is at the venue at 0.01, so a trade seen at 0.02 that
+        // happened at 0.005 fills nothing
+        let mut v = venue();
+        bid(&mut v, "b1", 10_000, 2.0, 0.0);
+        v.on_trade(Price(9_990), q(0.5), false, at(0.02, 0.005))
+            .unwrap();
+        // seen at 0.03, it happened at 0.012: a fill stamped 0.012 + 0.005 response latency
+        v.on_trade(Price(9_990), q(0.5), false, at(0.03, 0.012))
+            .unwrap();
+        let got = v.poll(0.03);
+        assert_eq!(fills(&got), [("b1".to_owned(), 0.5, true)]);
+        assert!(close(fill_times(&got)[0], 0.017));
+        // no venue time: as far back as the last event (0.018): 0.022
+        v.on_trade(Price(9_990), q(0.5), false, 0.04).unwrap();
+        // dated before what the venue already reached: at its clock, 0.022
+        v.on_trade(Price(9_990), q(0.5), false, at(0.05, 0.0))
+            .unwrap();
+        let times = fill_times(&v.poll(0.05));
+        assert!(times.len() == 2 && close(times[0], 0.027) && close(times[1], 0.027));
+        // dated after we see it: when we see it (the last 0.5 of the bid)
+        v.on_trade(Price(9_990), q(0.5), false, at(0.2, 0.5))
+            .unwrap();
+        let times = fill_times(&v.poll(1.0));
+        assert!(times.len() == 1 && close(times[0], 0.205));
+        // a venue time that is not finite is refused
+        let err = v.on_trade(Price(9_990), q(0.5), false, at(0.3, f64::NAN));
+        assert_eq!(err.unwrap_err().arg, "venue_time");
     }
 
     #[test]

@@ -95,7 +95,9 @@ fn whole(
 fn ratio(a: i128, b: i128) -> f64 {
     const EXACT: i128 = 1 << 53;
     if a.abs() <= EXACT && b.abs() <= EXACT {
-        return a as f64 / b as f64;
+        // exact as i64 too: a hardware conversion, not the software i128 one (every step
+        // reads the position and the PnL)
+        return a as i64 as f64 / b as i64 as f64;
     }
     // the integer part is exact in i128; the remainder adds what is left
     let (q, r) = (a / b, a % b);
@@ -247,7 +249,8 @@ impl Position {
 
     /// Fees paid (rebates negative).
     pub fn fees(&self) -> f64 {
-        self.exact.fee_units as f64 / FEE_SCALE
+        // the nearest float (as `ratio` converts: a hardware conversion when exact in i64)
+        ratio(self.exact.fee_units, 1) / FEE_SCALE
     }
 
     /// PnL of the open size at the last mark (0 before any mark).

@@ -208,10 +208,12 @@ PaperEventTuple = (
 class PaperSim:
     """The paper venue's simulation of one instrument, the symbol of its first order
     (``PaperVenue`` wraps it): latency-delayed order entry and cancels, a feed that lags the
-    venue by ``feed_latency_s``, optional seeded latency jitter, post-only rejects, taker fills
-    against the visible book, queue-position maker fills (conservative or probabilistic power
-    model) and fees. Sizes are whole lots of ``lot_size`` inside: a visible size rounds down as
-    liquidity to take and up as the queue ahead; trade sizes round down. An order beyond the
+    venue by ``feed_latency_s`` (``EngineCore`` may date each event by its own exchange time
+    instead: ``exchange_clock_offset_s``), optional seeded latency jitter, post-only rejects,
+    taker fills against the visible book, queue-position maker fills (conservative or
+    probabilistic power model) and fees. Sizes are whole lots of ``lot_size`` inside: a
+    visible size rounds down as liquidity to take and up as the queue ahead; trade sizes round
+    down. An order beyond the
     visible depth has an unknown queue ahead: only trades through its price fill it until a
     view shows its level. Rejects on arrival a client id already resting (``"duplicate client
     order id"``) and an order beyond ``max_open_orders`` resting (``"too many open orders"``);
@@ -603,6 +605,7 @@ class EngineCore:
         flow_halflife_s: float,
         lean_bps: float,
         wall_clock_offset_s: float | None = None,
+        exchange_clock_offset_s: float | None = None,
     ) -> None: ...
     def set_overlay(
         self,
@@ -642,7 +645,16 @@ class EngineCore:
     ]:
         """Run ``(time_s, payload | Trade)`` items with the paper venue: ``(book_events,
         trades, skipped, fills)``, fills as ``(fill tuple, price, signed_qty, mark, now)``."""
+    def show_book(self, now: float) -> None:
+        """The paper venue sees the book at ``now``, dated as ``exchange_clock_offset_s``
+        says (the per-event path's half of ``run_batch``'s book step)."""
+    def show_trade(self, price_ticks: int, qty: float, buyer_aggressor: bool, now: float) -> None:
+        """The paper venue sees a market trade at ``now``, dated as ``exchange_clock_offset_s``
+        says (the book's event time is the trade frame's)."""
     wall_clock_offset_s: float | None
+    #: None: the paper venue dates market events by its ``feed_latency_s``; ``c``: by the
+    #: frame's event time, ``event time - wall_clock_offset_s - c`` on our clock.
+    exchange_clock_offset_s: float | None
     book: OrderBook
     @property
     def crossed(self) -> bool: ...

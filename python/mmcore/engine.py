@@ -107,6 +107,7 @@ class Engine:
         #: book's age and the feed lag are then measured from its event time. None (replays
         #: on simulated time): the age is the time since the last book update.
         self._wall_clock_offset_s = wall_clock_offset_s
+        self._exchange_clock_offset_s: float | None = None
         #: Called with the symbol while the book is crossed: rebuild it from a snapshot, True
         #: when a resync starts (the trader sets ``Feed.resync``); quoting is halted until the
         #: book is sound again.
@@ -169,6 +170,21 @@ class Engine:
         self.core.stopped = stopped
 
     @property
+    def exchange_clock_offset_s(self) -> float | None:
+        """How a paper venue dates market events. None (live and paper runs): by its
+        ``feed_latency_s``, the same delay for every event. A number ``c`` (a backtest's
+        per-message feed latency): by the event time of the frame the book applied last, on
+        our clock ``event time - wall_clock_offset_s - c``, ``c`` being how far the exchange's
+        clock runs ahead of ours; never after we see the event, never before what the venue
+        already processed (``rust/paper.rs``). Needs :attr:`wall_clock_offset_s`."""
+        return self._exchange_clock_offset_s
+
+    @exchange_clock_offset_s.setter
+    def exchange_clock_offset_s(self, offset: float | None) -> None:
+        self.core.exchange_clock_offset_s = offset
+        self._exchange_clock_offset_s = offset
+
+    @property
     def wall_clock_offset_s(self) -> float | None:
         """``now + wall_clock_offset_s`` is Unix time, the clock venues stamp events with: the
         book's age and the feed lag are then measured from its event time. None (replays on
@@ -189,10 +205,11 @@ class Engine:
         return self.quote(now)
 
     def show_book_to_venue(self, now: float) -> None:
-        """Hands the new book to a simulated venue (its queue and fill model). This is the
-        exchange's side of the simulation: a live venue does it on its own servers."""
+        """Hands the new book to a simulated venue (its queue and fill model), dated as
+        :attr:`exchange_clock_offset_s` says. This is the exchange's side of the simulation:
+        a live venue does it on its own servers."""
         if self._sim is not None:
-            self._sim.on_book_from(self.book, self.sim_levels, now)
+            self.core.show_book(now)
 
     def take_venue_events(self, now: float) -> None:
         """Apply the venue events (acks, fills, cancels) that have reached us by ``now``.
@@ -232,7 +249,7 @@ class Engine:
         """A market trade: calibration input and, for a simulated venue, possible fills."""
         self.quoter.on_trade(trade.price_ticks * self._tick)
         if self._sim is not None:
-            self._sim.on_trade(trade.price_ticks, trade.qty, trade.buyer_aggressor, now)
+            self.core.show_trade(trade.price_ticks, trade.qty, trade.buyer_aggressor, now)
         self.take_venue_events(now)
 
     def on_timer(self, now: float) -> QuoteDecision | None:

@@ -14,7 +14,7 @@ use crate::book::Side as BookSide;
 use crate::model::{Price, Rounding};
 use crate::orders::desk::{Action, Desk, Target};
 use crate::orders::{Order, Qty, Side};
-use crate::paper::{Event, PaperSim};
+use crate::paper::{Event, MarketTime, PaperSim};
 use crate::portfolio::Position;
 use crate::quote::{self, Decision, Inputs, Status};
 use crate::risk::{RiskInputs, RiskManager};
@@ -55,6 +55,11 @@ pub struct EngineConfig {
     /// `now + offset` is Unix time: the book's age is measured from its event time. None
     /// (simulated time): since the last book update.
     pub wall_clock_offset_s: Option<f64>,
+    /// How the paper venue dates market events. Some(`c`): by the event time of the frame the
+    /// book applied last, on our clock: `event time - wall_clock_offset_s - c`, `c` being how
+    /// far the exchange's clock runs ahead of ours (a backtest measures it from the data). None
+    /// (or no event time, or no wall clock): the venue's own rule, its `feed_latency_s`.
+    pub exchange_clock_offset_s: Option<f64>,
 }
 
 /// The advisors' overlay (`mmcore.strategy.Overlay`), updated by Python on its own clock.
@@ -194,6 +199,11 @@ impl Engine {
         self.cfg.wall_clock_offset_s = offset;
     }
 
+    /// Sets `exchange_clock_offset_s` (how the paper venue dates market events).
+    pub fn set_exchange_clock_offset(&mut self, offset: Option<f64>) {
+        self.cfg.exchange_clock_offset_s = offset;
+    }
+
     /// The book just changed (applied from a safe feed) on a simulated venue: the venue sees
     /// it, its responses that have arrived are taken (`fill` gets each fill applied), then
     /// the step quotes.
@@ -203,23 +213,30 @@ impl Engine {
         now: f64,
         fill: &mut impl FnMut(FillRecord),
     ) -> Result<Outcome, ArgError> {
+        self.show_book(p, now)?;
+        self.take(p, now, fill)?;
+        self.last_book = Some(now);
+        self.feed_safe = true;
+        self.step(p, now, true)
+    }
+
+    /// A simulated venue sees the book we see at `now` (dated by [`Engine::market_time`]);
+    /// nothing without one.
+    pub fn show_book(&self, p: &mut Parts<'_>, now: f64) -> Result<(), ArgError> {
+        let at = self.market_time(p.book, now);
         if let Some((sim, _, _)) = p.sim.as_mut() {
             let book = p.book.book();
             let levels = self.cfg.sim_levels;
-            // the book's integers, converted exactly (as `PaperVenue.on_book_from` does): no
-            // float round trip per level
+            // the book's integers, converted exactly: no float round trip per level
             sim.on_book_scaled(
                 book.scaled_levels(BookSide::Bid, levels),
                 book.scaled_levels(BookSide::Ask, levels),
                 book.price_scale,
                 book.qty_scale,
-                now,
+                at,
             )?;
         }
-        self.take(p, now, fill)?;
-        self.last_book = Some(now);
-        self.feed_safe = true;
-        self.step(p, now, true)
+        Ok(())
     }
 
     /// A market trade: calibration input and, on a simulated venue, possible fills (applied).
@@ -235,11 +252,42 @@ impl Engine {
         let tick = self.cfg.tick_size;
         // the price in quote units and back, as a live feed's trade reaches the calibration
         p.quoter.on_trade(price_ticks as f64 * tick * (1.0 / tick));
+        self.show_trade(p, price_ticks, qty, buyer_aggressor, now)?;
+        self.take(p, now, fill)
+    }
+
+    /// A simulated venue sees the market trade we see at `now` (dated by
+    /// [`Engine::market_time`]: the book's event time is the trade frame's); nothing without
+    /// one.
+    pub fn show_trade(
+        &self,
+        p: &mut Parts<'_>,
+        price_ticks: i64,
+        qty: f64,
+        buyer_aggressor: bool,
+        now: f64,
+    ) -> Result<(), ArgError> {
+        let at = self.market_time(p.book, now);
         if let Some((sim, _, _)) = p.sim.as_mut() {
             let qty = sim.lot().lots("qty", qty, Rounding::Down)?;
-            sim.on_trade(Price(price_ticks), qty, buyer_aggressor, now)?;
+            sim.on_trade(Price(price_ticks), qty, buyer_aggressor, at)?;
         }
-        self.take(p, now, fill)
+        Ok(())
+    }
+
+    /// When the market event the book applied last happened at the venue, on our clock (see
+    /// `EngineConfig::exchange_clock_offset_s`), as the paper venue takes it.
+    #[inline]
+    pub fn market_time(&self, book: &SymbolBook, now: f64) -> MarketTime {
+        let venue = match (
+            self.cfg.exchange_clock_offset_s,
+            self.cfg.wall_clock_offset_s,
+            book.event_time_ms(),
+        ) {
+            (Some(skew), Some(wall), Some(ms)) => Some(ms as f64 * 1e-3 - wall - skew),
+            _ => None,
+        };
+        MarketTime { now, venue }
     }
 
     /// Applies the simulated venue's responses due by `now`; each new fill goes to the

@@ -159,6 +159,14 @@ fn decision_row(
     )
 }
 
+/// `exchange_clock_offset_s`, refused when not finite (it dates every market event).
+fn finite_offset(offset: Option<f64>) -> Result<Option<f64>, ArgError> {
+    if let Some(c) = offset {
+        crate::arg_error::finite(&[("exchange_clock_offset_s", c)])?;
+    }
+    Ok(offset)
+}
+
 /// What the caller knows before a step: a book from a safe feed arrived, or the feed cannot
 /// be trusted.
 fn arrive(engine: &mut Engine, now: f64, received: bool, feed_safe: bool) {
@@ -177,11 +185,12 @@ impl EngineCore {
     /// caller routes). Keyword arguments: book levels read (`depth`) and shown to the paper
     /// venue (`sim_levels`), the tick, the ladder (`levels`, `spacing`), the fair value
     /// (`microprice_weight`, `flow_alpha_bps` (0: no flow signal), `flow_halflife_s`,
-    /// `lean_bps`) and `wall_clock_offset_s` (see `Engine`).
+    /// `lean_bps`), `wall_clock_offset_s` and `exchange_clock_offset_s` (see `Engine`).
     #[new]
     #[pyo3(signature = (book, quoter, desk, risk, position, sim=None, *, symbol, depth,
                         sim_levels, tick_size, levels, spacing, microprice_weight,
-                        flow_alpha_bps, flow_halflife_s, lean_bps, wall_clock_offset_s=None))]
+                        flow_alpha_bps, flow_halflife_s, lean_bps, wall_clock_offset_s=None,
+                        exchange_clock_offset_s=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         book: Py<OrderBook>,
@@ -201,6 +210,7 @@ impl EngineCore {
         flow_halflife_s: f64,
         lean_bps: f64,
         wall_clock_offset_s: Option<f64>,
+        exchange_clock_offset_s: Option<f64>,
     ) -> PyResult<Self> {
         if spacing < 1 {
             return Err(PyValueError::new_err(format!(
@@ -218,6 +228,7 @@ impl EngineCore {
             flow,
             lean_bps,
             wall_clock_offset_s,
+            exchange_clock_offset_s: finite_offset(exchange_clock_offset_s)?,
         })?;
         Ok(EngineCore {
             inner,
@@ -430,6 +441,39 @@ impl EngineCore {
     #[setter]
     fn set_wall_clock_offset_s(&mut self, offset: Option<f64>) {
         self.inner.set_wall_clock_offset(offset);
+    }
+
+    /// How the paper venue dates market events: None, by its `feed_latency_s`; a number `c`,
+    /// by the event time of the frame the book applied last, `event time -
+    /// wall_clock_offset_s - c` on our clock (`c`: how far the exchange's clock runs ahead).
+    #[setter]
+    fn set_exchange_clock_offset_s(&mut self, offset: Option<f64>) -> PyResult<()> {
+        self.inner.set_exchange_clock_offset(finite_offset(offset)?);
+        Ok(())
+    }
+
+    /// The paper venue sees the book at `now` (dated as `exchange_clock_offset_s` says): the
+    /// per-event path's half of `run_batch`'s book step. Nothing without a paper venue.
+    fn show_book(&mut self, py: Python<'_>, now: f64) -> PyResult<()> {
+        self.with_parts(py, false, |engine, parts, _| {
+            Ok(engine.show_book(parts, now)?)
+        })
+    }
+
+    /// The paper venue sees a market trade at `now` (dated as `exchange_clock_offset_s`
+    /// says; the book's event time is the trade frame's): fills resting orders it reaches.
+    /// Nothing without a paper venue.
+    fn show_trade(
+        &mut self,
+        py: Python<'_>,
+        price_ticks: i64,
+        qty: f64,
+        buyer_aggressor: bool,
+        now: f64,
+    ) -> PyResult<()> {
+        self.with_parts(py, false, |engine, parts, _| {
+            Ok(engine.show_trade(parts, price_ticks, qty, buyer_aggressor, now)?)
+        })
     }
 
     /// The book the step reads (a feed may hand the engine another one, e.g. after a

@@ -112,14 +112,17 @@ def test_results_folder_has_report_summary_and_fills(
         assert f"markout_{h}s_bps" in m
 
 
-def test_measured_feed_latency_is_the_data_s_receive_lag(
+def test_feed_delays_are_measured_from_the_data_and_dated_per_message(
     session_files: RawSession, tmp_path: Path
 ) -> None:
-    cfg = _load(tmp_path, "")  # feed_latency = "measured" by default
+    cfg = _load(tmp_path, "")  # feed_latency = "per_message" by default
     run = run_backtest(cfg, _session(session_files))
     # the writer stamps each line 2 ms after its event time (ms resolution: 2.0-3.0 ms)
-    assert 0.002 <= run.feed_latency_s <= 0.003
-    assert run.setups[0].paper.feed_latency_s == run.feed_latency_s
+    assert run.feed_delays is not None and run.feed_delays.clock_offset_s == 0.0
+    assert 0.002 <= run.feed_delays.median_s <= 0.003
+    assert run.setups[0].paper.feed_latency_s == run.feed_delays.median_s
+    assert run.trader.engines["BTCUSDT"].exchange_clock_offset_s == 0.0
+    assert len(run.recorder.fills) > 10
 
 
 def test_latency_file_is_fitted_into_the_paper_venue(

@@ -8,7 +8,9 @@ exactly as for a paper run (queue model, latencies and fees are each symbol's ``
     timer_s = 0.1              # the engine timer (stale book, order age), as the live trader's
     sample_s = 1.0             # report samples and the metrics' time grid
     return_interval_s = 60.0   # Sharpe/Sortino: PnL changes over intervals this long
-    feed_latency = "measured"  # measured: median exchange-to-local delay of the data | config
+    feed_latency = "per_message"  # per_message: each message's own exchange-to-local delay
+                               # | median: their median, for every message | config:
+                               # [symbols.paper] feed_latency_s (mmcore.backtest.latency)
     latency_file = ""          # CSV of measured round trips (mmcore.backtest.latency), a path
                                # from the working directory; empty:
                                # [symbols.paper] entry/cancel/response latencies as written
@@ -50,7 +52,7 @@ class BacktestSection:
     timer_s: float = bounded(0.1, gt=0, le=60)
     sample_s: float = bounded(1.0, gt=0, le=3600)
     return_interval_s: float = bounded(60.0, gt=0)
-    feed_latency: str = bounded("measured", choices=("measured", "config"))
+    feed_latency: str = bounded("per_message", choices=("per_message", "median", "config"))
     latency_file: str = ""
     progress: bool = True
     fees: Mapping[str, FeeTier] = field(default_factory=dict)
@@ -67,7 +69,8 @@ class BacktestConfig:
         self, feed_latency_s: float | None = None, fit: LatencyFit | None = None
     ) -> list[SymbolSetup]:
         """The symbol setups with the ``[backtest]`` overrides applied: the venue's fee tier,
-        ``feed_latency_s`` (when measured) and the fitted order latencies."""
+        ``feed_latency_s`` (measured from the data, unless ``config``) and the fitted order
+        latencies."""
         out = []
         for s in self.run.setups:
             paper = s.paper

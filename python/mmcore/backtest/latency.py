@@ -1,11 +1,24 @@
 """Latencies for a backtest: the feed's from the data, the orders' from config or a file.
 
 **Feed latency.** Every exchange message carries its event time (``E`` on Binance, ``ts`` on
-Bybit/OKX) and every recorded line its local receive time; their difference is how far the
-venue's clock ran ahead of our view. The paper venue models it as one constant,
-``feed_latency_s`` (the venue sees the market that much earlier than we do), so
-:func:`measure_feed_latency` takes the median over the session's first messages (negative
-differences, clock skew, count as 0).
+Bybit/OKX; a trade frame's book event time is its last trade's) and every recorded line its
+local receive time; their difference is how long the message took to reach us, and the venue
+sees the market that much earlier than we do. ``[backtest] feed_latency`` chooses the model:
+
+- ``per_message`` (the default): the paper venue dates each market event at its own exchange
+  time, on our clock (``Engine.exchange_clock_offset_s``), while the engine sees it at its
+  receive time: bursts of delay and quiet spells are replayed as they were;
+- ``median``: one constant for every event, the median delay;
+- ``config``: the constant ``[symbols.paper] feed_latency_s`` as written.
+
+A negative delay is impossible, so it means the two clocks disagree (the collector's clock
+behind the exchange's). :func:`measure_feed_delays` estimates the disagreement robustly as the
+1st percentile of the delays when that is negative (one outlier does not move it; the 1 %
+below it are clock noise): the exchange's clock is taken to run that far ahead of ours
+(``clock_offset_s``) and every exchange time is moved back by it, as hftbacktest's
+``correct_local_timestamp`` shifts a data set whose delays go negative. A delay still negative
+after that is taken as 0 (the venue never dates an event after we see it). The estimate uses
+the session's first messages, so a clock that drifts during a long session is not followed.
 
 **Order latency file** (``[backtest] latency_file``): a CSV of measured round trips, one per
 line, with a header::
@@ -35,7 +48,7 @@ import orjson
 
 from mmcore.config import ConfigError
 
-__all__ = ["LatencyFit", "fit_latency_file", "measure_feed_latency"]
+__all__ = ["FeedDelays", "LatencyFit", "fit_latency_file", "measure_feed_delays"]
 
 
 class LatencyFit(NamedTuple):
@@ -91,8 +104,8 @@ def fit_latency_file(path: str | Path, field: str = "backtest.latency_file") -> 
     )
 
 
-def _event_time_ms(payload: bytes) -> float | None:
-    """The exchange event time of one message (ms), None when it has none."""
+def _event_time_ms(payload: bytes) -> int | None:
+    """The exchange event time of one message (whole ms), None when it has none."""
     try:
         msg = orjson.loads(payload)
     except orjson.JSONDecodeError:
@@ -106,21 +119,37 @@ def _event_time_ms(payload: bytes) -> float | None:
     if value is None:
         return None
     try:
-        return float(value)
+        return int(value)  # ms since the epoch: exact, where a float would lose the µs
     except (TypeError, ValueError):
         return None
 
 
-def measure_feed_latency(messages: Iterable[tuple[int, bytes]], limit: int = 5000) -> float:
-    """The median of ``local receive time - exchange event time`` (seconds, at least 0) over
-    the first ``limit`` messages with an event time; 0 when none has one."""
+class FeedDelays(NamedTuple):
+    """The data's exchange-to-local delays (module docstring), seconds."""
+
+    #: How far the exchange's clock runs ahead of the collector's (>= 0).
+    clock_offset_s: float
+    #: The median delay once the clock offset is removed (>= 0).
+    median_s: float
+    #: Messages with an event time the estimate is based on.
+    samples: int
+
+
+def measure_feed_delays(
+    messages: Iterable[tuple[int, bytes]], limit: int = 5000, low_percentile: float = 1.0
+) -> FeedDelays:
+    """The clock offset and median delay (module docstring) over the first ``limit`` messages
+    with an event time; all 0 when none has one."""
     lags = []
     for ts_ns, payload in messages:
         event_ms = _event_time_ms(payload)
         if event_ms is not None:
-            lags.append(ts_ns / 1e6 - event_ms)
+            lags.append((ts_ns - event_ms * 1_000_000) / 1e6)
             if len(lags) >= limit:
                 break
     if not lags:
-        return 0.0
-    return max(0.0, float(np.median(lags)) / 1e3)
+        return FeedDelays(0.0, 0.0, 0)
+    ms = np.asarray(lags)
+    offset_ms = max(0.0, -float(np.percentile(ms, low_percentile)))
+    median_ms = max(0.0, float(np.median(ms)) + offset_ms)
+    return FeedDelays(offset_ms / 1e3, median_ms / 1e3, len(lags))

@@ -3,7 +3,10 @@
 Each symbol's engine is :func:`mmcore.trader.build_engine`'s (the paper run's quote model,
 risk manager, order desk and paper venue); time is the data's local receive time, in seconds
 since the first message (``wall_clock_offset_s`` makes it Unix time again, so the risk
-manager's exchange-time staleness and feed-lag guards see what they saw live).
+manager's exchange-time staleness and feed-lag guards see what they saw live). The paper
+venue sees each market event when ``[backtest] feed_latency`` says (:mod:`mmcore.backtest.
+latency`): by default at its own exchange time, the engines' ``exchange_clock_offset_s``
+removing the clock offset measured from the data.
 
 What a live :class:`~mmcore.feeds.Feed` does is done by :class:`ReplayFeed` with the same
 pieces: a :class:`~mmcore.feeds.session.BookSession` (the one sync state machine: buffering
@@ -36,7 +39,7 @@ from rich.console import Console
 from mmcore import ApplyStatus, BookRouter, DecodeError, OrderBook
 from mmcore.backtest.config import BacktestConfig
 from mmcore.backtest.data import DataError, Message, Session
-from mmcore.backtest.latency import LatencyFit, fit_latency_file, measure_feed_latency
+from mmcore.backtest.latency import FeedDelays, LatencyFit, fit_latency_file, measure_feed_delays
 from mmcore.engine import Engine
 from mmcore.execution import OrderFilled, Trade
 from mmcore.feeds import FeedConfig
@@ -161,7 +164,7 @@ class BacktestRun:
     elapsed_s: float  # wall-clock seconds of the replay
     cpu_s: float  # CPU seconds of the replay (on a shared machine, steadier than elapsed_s)
     clock_backsteps: int  # messages stamped earlier than the one before (replayed at its time)
-    feed_latency_s: float | None  # measured from the data (None: the config's)
+    feed_delays: FeedDelays | None  # measured from the data (None: feed_latency = "config")
     latency_fit: LatencyFit | None
     journal: Path | None
     fill_client_ids: list[str]  # the order of each of ``recorder.fills``
@@ -230,11 +233,12 @@ def run_backtest(
     feed_cfg = next((f for f in cfg.run.feeds if f.venue == session.venue), None)
     if feed_cfg is None:
         raise DataError(f"the data is from {session.venue}; the config has no [[venues]] for it")
-    feed_latency = measure_feed_latency(_frames(session)) if bt.feed_latency == "measured" else None
+    delays = measure_feed_delays(_frames(session)) if bt.feed_latency != "config" else None
     fit = fit_latency_file(bt.latency_file) if bt.latency_file else None
     setups = [
         s
-        for s in cfg.setups(feed_latency, fit)
+        # per message, the median is the lag of an event with no exchange time of its own
+        for s in cfg.setups(None if delays is None else delays.median_s, fit)
         if s.venue == session.venue and s.symbol in session.symbols
     ]
     if not setups:
@@ -248,6 +252,8 @@ def run_backtest(
     engines = {s.symbol: build_engine(s, portfolio, journal=journal) for s in setups}
     for sym, engine in engines.items():
         engine.book = feed.book(sym)
+        if delays is not None and bt.feed_latency == "per_message":
+            engine.exchange_clock_offset_s = delays.clock_offset_s
     trader = ReplayTrader(feed, setups, engines, portfolio)
     recorder = Recorder(trader)  # type: ignore[arg-type]  # the trader's read side
     client_ids: list[str] = []  # the order of each recorded fill
@@ -264,7 +270,7 @@ def run_backtest(
         trader=trader,
         recorder=recorder,
         setups=setups,
-        feed_latency_s=feed_latency,
+        feed_delays=delays,
         latency_fit=fit,
         journal=None if out is None else out / "journal.sqlite",
         fill_client_ids=client_ids,

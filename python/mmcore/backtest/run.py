@@ -85,6 +85,7 @@ def backtest(
         run.trader, list(recorder.rows), recorder.fills, len(set(run.fill_client_ids)), interval
     )
     paper = {s.symbol: s.paper for s in run.setups}
+    delays = run.feed_delays
     summary = {
         "metrics": metrics,
         "data": {
@@ -105,8 +106,11 @@ def backtest(
             "messages_per_cpu_s": run.messages / run.cpu_s if run.cpu_s > 0 else None,
         },
         "latency": {
+            "feed_latency": cfg.backtest.feed_latency,
+            # per_message: the lag of an event with no exchange time of its own
             "feed_latency_s": {s: p.feed_latency_s for s, p in paper.items()},
-            "feed_latency_source": "measured" if run.feed_latency_s is not None else "config",
+            "clock_offset_s": None if delays is None else delays.clock_offset_s,
+            "feed_delay_samples": None if delays is None else delays.samples,
             "entry_latency_s": {s: p.entry_latency_s for s, p in paper.items()},
             "cancel_latency_s": {s: p.cancel_latency_s for s, p in paper.items()},
             "response_latency_s": {s: p.response_latency_s for s, p in paper.items()},
