@@ -230,6 +230,19 @@ impl<'a> Cursor<'a> {
                 return Some(&self.bytes[at + 1..at + 2]);
             }
         }
+        // Longer keys: the quote, the key and `":` from one block.
+        if self.bytes.get(at) == Some(&b'"') {
+            let block = block::load(self.bytes, at + 1);
+            let masks = block::classify(&block);
+            let len = masks.quote.trailing_zeros() as usize;
+            if len + 1 < block::WIDTH
+                && masks.special & below(len as u32) == 0
+                && block[len + 1] == b':'
+            {
+                self.at = at + len + 3;
+                return Some(&self.bytes[at + 1..at + 1 + len]);
+            }
+        }
         let key = self.string()?;
         self.eat(b':').then_some(key)
     }
