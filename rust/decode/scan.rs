@@ -276,6 +276,13 @@ impl<'a> Cursor<'a> {
                 Some(level) => level,
                 None => self.level_start(field, index)?,
             };
+            // Extra one-character strings written compactly (OKX's counts, mostly), inline.
+            while let Some(&[b',', b'"', c, b'"']) = self.bytes.get(self.at..self.at + 4) {
+                if !is_plain(c) {
+                    break;
+                }
+                self.at += 4;
+            }
             while self.eat(b',') {
                 if self.string().is_none() && self.plain_number().is_none() {
                     return Err(fail(index, "extra elements must be strings or numbers"));
