@@ -327,22 +327,13 @@ impl<'a> Cursor<'a> {
     /// the error naming what is wrong with it.
     #[inline(never)]
     fn level_start(&mut self, field: &'static str, index: usize) -> Result<RawLevel, String> {
+        let fail = |what| LevelError { field, index, what }.to_string();
         if !self.eat(b'[') {
-            return Err(LevelError {
-                field,
-                index,
-                what: "expected a [price, size] array",
-            }
-            .to_string());
+            return Err(fail("expected a [price, size] array"));
         }
         let price = self.number(field, index, "price")?;
         if !self.eat(b',') {
-            return Err(LevelError {
-                field,
-                index,
-                what: "size: missing",
-            }
-            .to_string());
+            return Err(fail("size: missing"));
         }
         let qty = self.number(field, index, "size")?;
         Ok(RawLevel { price, qty })
