@@ -5,6 +5,8 @@
 
 use std::hint::black_box;
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use _core::book::{Book, Side as BookSide};
@@ -13,6 +15,7 @@ use _core::orders::desk::{no_gate, Desk, DeskConfig};
 use _core::paper::{PaperConfig, PaperSim};
 use _core::symbol_book::{Config, SymbolBook, Venue};
 use _core::synthetic::binance_stream;
+use common::{level_count, venue_streams};
 
 const EVENTS: usize = 20_000;
 
@@ -60,129 +63,27 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-/// One book event of a quoting engine's execution path, all in Rust: the paper venue sees the
-/// book (10 levels), the desk takes the venue's responses, then reconciles two levels per side
-/// at the touch (so orders move with the market) and sends the changes; a market trade at the
-/// bid every third event makes fills.
-/// The `[...]` array after `"key":` in a synthetic payload.
-fn array_after<'a>(payload: &'a str, key: &str) -> &'a str {
-    let start = payload.find(&format!("\"{key}\":[")).unwrap() + key.len() + 3;
-    let mut depth = 0;
-    for (at, byte) in payload[start..].bytes().enumerate() {
-        depth += match byte {
-            b'[' => 1,
-            b']' => -1,
-            _ => 0,
-        };
-        if depth == 0 {
-            return &payload[start..=start + at];
-        }
-    }
-    panic!("unterminated array in {payload}")
-}
-
-/// OKX levels carry two more strings (deprecated liquidations, order count).
-fn okx_levels(levels: &str) -> String {
-    levels
-        .replace("\"],", "\",\"0\",\"1\"],")
-        .replace("\"]]", "\",\"0\",\"1\"]]")
-}
-
-/// The synthetic Binance stream as Bybit spot `orderbook.1000` messages: snapshot, then deltas.
-fn bybit_stream(snapshot: &str, events: &[String]) -> (String, Vec<String>) {
-    let message = |kind: &str, id: usize, bids: &str, asks: &str| {
-        format!(
-            "{{\"topic\":\"orderbook.1000.BTCUSDT\",\"ts\":{},\"type\":\"{kind}\",\"data\":{{\"s\":\"BTCUSDT\",\"b\":{bids},\"a\":{asks},\"u\":{id},\"seq\":{}}},\"cts\":{}}}",
-            1_786_613_159_749usize + id,
-            112_603_120_278usize + id,
-            1_786_613_159_748usize + id,
-        )
-    };
-    let first = message(
-        "snapshot",
-        2,
-        array_after(snapshot, "bids"),
-        array_after(snapshot, "asks"),
-    );
-    let deltas = events.iter().enumerate().map(|(i, event)| {
-        message(
-            "delta",
-            i + 3,
-            array_after(event, "b"),
-            array_after(event, "a"),
-        )
-    });
-    (first, deltas.collect())
-}
-
-/// The synthetic Binance stream as OKX `books` messages: snapshot, then updates (no checksum:
-/// this measures decode + apply, not the CRC).
-fn okx_stream(snapshot: &str, events: &[String]) -> (String, Vec<String>) {
-    let message = |action: &str, id: usize, bids: &str, asks: &str| {
-        format!(
-            "{{\"arg\":{{\"channel\":\"books\",\"instId\":\"BTC-USDT\"}},\"action\":\"{action}\",\"data\":[{{\"asks\":{},\"bids\":{},\"ts\":\"{}\",\"prevSeqId\":{},\"seqId\":{id}}}]}}",
-            okx_levels(asks),
-            okx_levels(bids),
-            1_786_613_159_749usize + id,
-            if action == "snapshot" { -1 } else { id as i64 - 1 },
-        )
-    };
-    let first = message(
-        "snapshot",
-        2,
-        array_after(snapshot, "bids"),
-        array_after(snapshot, "asks"),
-    );
-    let updates = events.iter().enumerate().map(|(i, event)| {
-        message(
-            "update",
-            i + 3,
-            array_after(event, "b"),
-            array_after(event, "a"),
-        )
-    });
-    (first, updates.collect())
-}
-
 /// Decode + apply of the same level changes on each venue's format, per level.
 fn per_level(c: &mut Criterion, snapshot: &str, events: &[String]) {
-    // Each level opens with `["`, and nothing else in a diff does.
-    let levels: usize = events.iter().map(|e| e.matches("[\"").count()).sum();
-    let bybit = bybit_stream(snapshot, events);
-    let okx = okx_stream(snapshot, events);
-    let binance = (snapshot.to_owned(), events.to_vec());
     let mut reference: Option<Book> = None;
     let mut group = c.benchmark_group("decode_apply_per_level");
-    group.throughput(Throughput::Elements(levels as u64));
-    for (name, symbol, venue, (first, stream)) in [
-        ("binance_spot", "BTCUSDT", Venue::BinanceSpot, binance),
-        ("bybit_spot", "BTCUSDT", Venue::BybitSpot, bybit),
-        ("okx", "BTC-USDT", Venue::Okx, okx),
-    ] {
-        let start = || {
-            let mut book = SymbolBook::new(symbol, venue, Config::default()).unwrap();
-            if venue == Venue::BinanceSpot {
-                book.apply_snapshot(first.as_bytes()).unwrap();
-            } else {
-                book.apply(first.as_bytes()).unwrap();
-            }
-            book
-        };
+    group.throughput(Throughput::Elements(level_count(events) as u64));
+    for stream in venue_streams(snapshot, events) {
         // The converted streams must build the very same book, or the comparison is void.
-        let mut book = start();
-        for event in &stream {
+        let mut book = stream.start();
+        for event in &stream.events {
             book.apply(event.as_bytes()).unwrap();
         }
-        assert!(book.is_synced(), "{name}");
+        assert!(book.is_synced(), "{}", stream.name);
         match &reference {
             None => reference = Some(book.book().clone()),
-            Some(expected) => assert_eq!(book.book(), expected, "{name}"),
+            Some(expected) => assert_eq!(book.book(), expected, "{}", stream.name),
         }
-        group.bench_function(name, |b| {
+        group.bench_function(stream.name, |b| {
             b.iter_batched_ref(
-                start,
+                || stream.start(),
                 |book| {
-                    for event in &stream {
+                    for event in &stream.events {
                         black_box(book.apply(event.as_bytes()).unwrap());
                     }
                 },
@@ -193,6 +94,10 @@ fn per_level(c: &mut Criterion, snapshot: &str, events: &[String]) {
     group.finish();
 }
 
+/// One book event of a quoting engine's execution path, all in Rust: the paper venue sees the
+/// book (10 levels), the desk takes the venue's responses, then reconciles two levels per side
+/// at the touch (so orders move with the market) and sends the changes; a market trade at the
+/// bid every third event makes fills.
 fn execution_step(
     i: usize,
     book: &SymbolBook,

@@ -179,10 +179,38 @@ fn eight_digits(text: &[u8], at: usize) -> Option<u64> {
     if !all_digits {
         return None;
     }
+    Some(swar8(chunk))
+}
+
+/// The value of eight digit bytes in a word, the first byte the most significant; only the low
+/// nibble of each byte is read, so ASCII digits and zero bytes (leading zeros) both work.
+#[inline(always)]
+fn swar8(chunk: u64) -> u64 {
     let v = chunk & 0x0F0F_0F0F_0F0F_0F0F;
     let v = (v.wrapping_mul(2561) >> 8) & 0x00FF_00FF_00FF_00FF;
     let v = (v.wrapping_mul(6_553_601) >> 16) & 0x0000_FFFF_0000_FFFF;
-    Some(v.wrapping_mul(42_949_672_960_001) >> 32)
+    v.wrapping_mul(42_949_672_960_001) >> 32
+}
+
+/// The value of the `len` ASCII digits at `block[start..]`: a run of up to 16 digits read as
+/// one or two little-endian words, each shifted so the run's digits end at its last byte (the
+/// bytes shifted in are zero digits), instead of a loop over the digits.
+///
+/// The caller has checked that those bytes are digits, `1 <= len <= 16`, `start <= 8` and
+/// `start + len <= 16`; 16 digits always fit a `u64`, so there is no overflow check.
+#[inline(always)]
+pub fn digit_run(block: &[u8; 16], start: usize, len: usize) -> u64 {
+    debug_assert!((1..=16).contains(&len) && start <= 8 && start + len <= 16);
+    // Up to 8 digits at `at` (`at <= 8`, `1 <= n <= 8`).
+    let word = |at: usize, n: usize| {
+        let bytes = block.get(at..at + 8).and_then(|b| b.try_into().ok());
+        swar8(u64::from_le_bytes(bytes.unwrap_or([0; 8])) << (8 * (8 - n)))
+    };
+    if len <= 8 {
+        word(start, len)
+    } else {
+        word(start, len - 8) * 100_000_000 + word(start + len - 8, 8)
+    }
 }
 
 /// Integer value at `scale` decimals as a float.
@@ -274,6 +302,25 @@ mod tests {
             proptest::prop_assert_eq!(
                 Decimal::parse_prefix(&bytes),
                 dec(&text).map(|d| (d, text.len()))
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// A run at any allowed place in a block is the number its digits spell; the bytes
+        /// around it (any bytes) do not matter.
+        #[test]
+        fn a_digit_run_is_the_number_its_digits_spell(
+            block in proptest::prelude::any::<[u8; 16]>(),
+            digits in "[0-9]{1,16}",
+            start in 0usize..=8,
+        ) {
+            let start = start.min(16 - digits.len());
+            let mut block = block;
+            block[start..start + digits.len()].copy_from_slice(digits.as_bytes());
+            proptest::prop_assert_eq!(
+                digit_run(&block, start, digits.len()),
+                digits.parse::<u64>().unwrap()
             );
         }
     }

@@ -20,17 +20,18 @@ pub fn bybit_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decode
     let mut f = Fields::default();
     message(&mut cursor, &mut f, scratch)?;
     cursor.finish().ok()?;
-    // The scanner only returns printable ASCII strings, so these conversions cannot fail.
-    let topic = std::str::from_utf8(f.topic?).ok()?;
-    let mut parts = topic.split('.');
-    if parts.next() != Some("orderbook") {
+    // The topic's parts as the general decoder splits them: `orderbook`, the depth, the symbol.
+    let mut parts = f.topic?.split(|&b| b == b'.');
+    if parts.next() != Some(b"orderbook".as_slice()) {
         return None;
     }
-    parts.next(); // the depth, as in the general decoder
+    parts.next();
     let symbol = match f.symbol.filter(|s| !s.is_empty()) {
-        Some(symbol) => std::str::from_utf8(symbol).ok()?,
+        Some(symbol) => symbol,
         None => parts.next().unwrap_or_default(),
     };
+    // The scanner only returns printable ASCII strings, so this conversion cannot fail.
+    let symbol = std::str::from_utf8(symbol).ok()?;
     let id = f.update_id?;
     let kind = match f.kind.unwrap_or_default() {
         // u == 1: the service restarted; the message replaces the book.

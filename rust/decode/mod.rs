@@ -22,6 +22,7 @@ macro_rules! forward_seed {
 }
 
 mod binance;
+mod block;
 mod bybit;
 mod error;
 mod fast;

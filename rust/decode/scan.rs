@@ -4,8 +4,9 @@
 
 use std::fmt;
 
+use super::block::{self, below, Masks};
 use super::RawLevel;
-use crate::fixed::Decimal;
+use crate::fixed::{digit_run, Decimal, POW10};
 
 /// A position in a JSON text.
 pub struct Cursor<'a> {
@@ -49,10 +50,9 @@ impl<'a> Cursor<'a> {
     /// is consumed, so a caller may try another shape at the same place.
     #[inline]
     pub fn string(&mut self) -> Option<&'a [u8]> {
-        // Most keys and OKX's per-level extra strings are one character: check that shape
-        // before setting up the general search.
+        // One-character strings (OKX's per-level counts) need no block.
         if let Some(&[b'"', c, b'"']) = self.bytes.get(self.at..self.at + 3) {
-            if (0x20..0x80).contains(&c) && c != b'"' && c != b'\\' {
+            if is_plain(c) {
                 self.at += 3;
                 return Some(&self.bytes[self.at - 2..self.at - 1]);
             }
@@ -62,21 +62,44 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.at;
-        let end = self.bytes[start..]
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b))
-            .filter(|&len| self.bytes[start + len] == b'"');
-        let Some(len) = end else {
-            self.at = before;
-            return None;
-        };
-        self.at = start + len + 1;
-        Some(&self.bytes[start..start + len])
+        // A block at a time: the first quote closes the string if no special byte comes
+        // before it; most strings end in the first block.
+        let mut from = start;
+        loop {
+            let masks = block::classify(&block::load(self.bytes, from));
+            if masks.quote != 0 {
+                let len = masks.quote.trailing_zeros();
+                if masks.special & below(len) != 0 {
+                    break;
+                }
+                let end = from + len as usize;
+                self.at = end + 1;
+                return Some(&self.bytes[start..end]);
+            }
+            if masks.special != 0 || from + block::WIDTH >= self.bytes.len() {
+                break;
+            }
+            from += block::WIDTH;
+        }
+        self.at = before;
+        None
     }
 
     /// A JSON integer of up to 18 digits (larger ones go to the general decoder).
     #[inline]
     pub fn integer(&mut self) -> Option<i64> {
+        // The common case, up to 15 digits without a sign, from one block.
+        let block = block::load(self.bytes, self.at);
+        let len = (!block::classify(&block).digit).trailing_zeros();
+        if (1..block::WIDTH as u32).contains(&len) {
+            let leading_zero = len > 1 && block[0] == b'0';
+            // A fraction or exponent makes a float, which no integer field accepts.
+            if leading_zero || matches!(block[len as usize], b'.' | b'e' | b'E') {
+                return None;
+            }
+            self.at += len as usize;
+            return Some(digit_run(&block, 0, len as usize) as i64);
+        }
         self.skip_ws();
         let negative = self.bytes.get(self.at) == Some(&b'-');
         let start = self.at + usize::from(negative);
@@ -98,6 +121,16 @@ impl<'a> Cursor<'a> {
     /// its string parser would take are left to it.
     #[inline]
     pub fn int_or_text(&mut self) -> Option<i64> {
+        if self.bytes.get(self.at) == Some(&b'"') {
+            // The common case, up to 15 digits, from one block.
+            let block = block::load(self.bytes, self.at + 1);
+            let masks = block::classify(&block);
+            let len = masks.quote.trailing_zeros();
+            if (1..block::WIDTH as u32).contains(&len) && masks.digit & below(len) == below(len) {
+                self.at += len as usize + 2;
+                return Some(digit_run(&block, 0, len as usize) as i64);
+            }
+        }
         if let Some(value) = self.integer() {
             return Some(value);
         }
@@ -118,10 +151,10 @@ impl<'a> Cursor<'a> {
     /// general decoder, which validates it, decides.
     #[inline]
     pub fn skip_scalar(&mut self) -> Option<()> {
-        match self.string() {
-            Some(_) => Some(()),
-            None => self.plain_number(),
+        if self.string().is_some() || self.integer().is_some() {
+            return Some(());
         }
+        self.plain_number()
     }
 
     /// A JSON number exactly as RFC 8259 writes it (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
@@ -177,16 +210,41 @@ impl<'a> Cursor<'a> {
             return Some(());
         }
         loop {
-            let key = self.string()?;
-            if !self.eat(b':') {
-                return None;
-            }
+            let key = self.key()?;
             member(self, key)?;
             if self.eat(b',') {
                 continue;
             }
             return self.eat(b'}').then_some(());
         }
+    }
+
+    /// A member's `"key":`; the key without its quotes.
+    #[inline(always)]
+    fn key(&mut self) -> Option<&'a [u8]> {
+        let at = self.at;
+        // One-character keys written compactly (all of Binance's): one 4-byte compare.
+        if let Some(&[b'"', c, b'"', b':']) = self.bytes.get(at..at + 4) {
+            if is_plain(c) {
+                self.at = at + 4;
+                return Some(&self.bytes[at + 1..at + 2]);
+            }
+        }
+        // Longer keys: the quote, the key and `":` from one block.
+        if self.bytes.get(at) == Some(&b'"') {
+            let block = block::load(self.bytes, at + 1);
+            let masks = block::classify(&block);
+            let len = masks.quote.trailing_zeros() as usize;
+            if len + 1 < block::WIDTH
+                && masks.special & below(len as u32) == 0
+                && block[len + 1] == b':'
+            {
+                self.at = at + len + 3;
+                return Some(&self.bytes[at + 1..at + 1 + len]);
+            }
+        }
+        let key = self.string()?;
+        self.eat(b':').then_some(key)
     }
 
     /// Only whitespace remains.
@@ -214,14 +272,17 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         loop {
-            if !self.eat(b'[') {
-                return Err(fail(index, "expected a [price, size] array"));
+            let level = match self.compact_level() {
+                Some(level) => level,
+                None => self.level_start(field, index)?,
+            };
+            // Extra one-character strings written compactly (OKX's counts, mostly), inline.
+            while let Some(&[b',', b'"', c, b'"']) = self.bytes.get(self.at..self.at + 4) {
+                if !is_plain(c) {
+                    break;
+                }
+                self.at += 4;
             }
-            let price = self.number(field, index, "price")?;
-            if !self.eat(b',') {
-                return Err(fail(index, "size: missing"));
-            }
-            let qty = self.number(field, index, "size")?;
             while self.eat(b',') {
                 if self.string().is_none() && self.plain_number().is_none() {
                     return Err(fail(index, "extra elements must be strings or numbers"));
@@ -230,7 +291,7 @@ impl<'a> Cursor<'a> {
             if !self.eat(b']') {
                 return Err(fail(index, "expected ']' after the level"));
             }
-            out.push(RawLevel { price, qty });
+            out.push(level);
             index += 1;
             if self.eat(b',') {
                 continue;
@@ -242,8 +303,43 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// `["price","size"` of a level written compactly (as venues do) with short numbers, each
+    /// read from one block; on `None` nothing is consumed and [`Cursor::level_start`] reads it.
+    #[inline(always)]
+    fn compact_level(&mut self) -> Option<RawLevel> {
+        let at = self.at;
+        if self.bytes.get(at..at + 2) != Some(b"[\"") {
+            return None;
+        }
+        let block = block::load(self.bytes, at + 2);
+        let (price, len) = block_decimal(&block, block::classify(&block))?;
+        let at = at + 2 + len + 1;
+        if self.bytes.get(at..at + 2) != Some(b",\"") {
+            return None;
+        }
+        let block = block::load(self.bytes, at + 2);
+        let (qty, len) = block_decimal(&block, block::classify(&block))?;
+        self.at = at + 2 + len + 1;
+        Some(RawLevel { price, qty })
+    }
+
+    /// `[price, size` of level `index` written any other way (whitespace, long numbers), or
+    /// the error naming what is wrong with it.
+    #[inline(never)]
+    fn level_start(&mut self, field: &'static str, index: usize) -> Result<RawLevel, String> {
+        let fail = |what| LevelError { field, index, what }.to_string();
+        if !self.eat(b'[') {
+            return Err(fail("expected a [price, size] array"));
+        }
+        let price = self.number(field, index, "price")?;
+        if !self.eat(b',') {
+            return Err(fail("size: missing"));
+        }
+        let qty = self.number(field, index, "size")?;
+        Ok(RawLevel { price, qty })
+    }
+
     /// One number string of level `index`, parsed in the same pass that finds its closing quote.
-    #[inline]
     fn number(&mut self, field: &'static str, index: usize, part: &str) -> Result<Decimal, String> {
         if !self.eat(b'"') {
             return Err(format!(
@@ -269,6 +365,55 @@ impl<'a> Cursor<'a> {
             }
         }
     }
+}
+
+/// A byte a fast-path string may hold: printable ASCII but for `"` and `\\`, as
+/// [`block::Masks::special`] and `quote` leave it.
+#[inline(always)]
+fn is_plain(byte: u8) -> bool {
+    (0x20..0x80).contains(&byte) && byte != b'"' && byte != b'\\'
+}
+
+/// The contents of a decimal string, `digits[.digits]` (as [`Decimal::parse`] reads it), when
+/// its closing quote is in `block` and a point has at most 7 digits before it and 8 after it
+/// (prices and sizes do), with their length; `None` leaves it to the byte-wise parser, which also names
+/// what is wrong.
+#[inline(always)]
+fn block_decimal(block: &[u8; block::WIDTH], masks: Masks) -> Option<(Decimal, usize)> {
+    let len = masks.quote.trailing_zeros() as usize;
+    if len == 0 || len >= block::WIDTH {
+        return None;
+    }
+    let body = below(len as u32);
+    let dot = masks.dot & body;
+    if (masks.digit | dot) & body != body || dot & dot.wrapping_sub(1) != 0 {
+        return None;
+    }
+    if dot == 0 {
+        let mantissa = digit_run(block, 0, len);
+        return Some((
+            Decimal {
+                mantissa,
+                decimals: 0,
+            },
+            len,
+        ));
+    }
+    let point = dot.trailing_zeros() as usize;
+    let decimals = len - point - 1;
+    // A point needs digits on both sides.
+    if point == 0 || point > 7 || decimals == 0 || decimals > 8 {
+        return None;
+    }
+    let mantissa =
+        digit_run(block, 0, point) * POW10[decimals] + digit_run(block, point + 1, decimals);
+    Some((
+        Decimal {
+            mantissa,
+            decimals: decimals as u8,
+        },
+        len,
+    ))
 }
 
 /// Why a level array was refused, with the field and index.

@@ -1,0 +1,141 @@
+//! The synthetic Binance stream (`_core::synthetic::binance_stream`) in each venue's format, for
+//! the benches that compare decode + apply across venues (`core.rs`, `decode_instructions.rs`).
+
+use _core::symbol_book::{Config, SymbolBook, Venue};
+
+/// One venue's copy of the stream: the message that syncs the book, then the diffs.
+pub struct VenueStream {
+    pub name: &'static str,
+    pub venue: Venue,
+    symbol: &'static str,
+    pub first: String,
+    pub events: Vec<String>,
+}
+
+impl VenueStream {
+    /// A book synced from the first message, ready for `events`.
+    pub fn start(&self) -> SymbolBook {
+        let mut book = SymbolBook::new(self.symbol, self.venue, Config::default()).unwrap();
+        if self.venue == Venue::BinanceSpot {
+            book.apply_snapshot(self.first.as_bytes()).unwrap();
+        } else {
+            book.apply(self.first.as_bytes()).unwrap();
+        }
+        book
+    }
+}
+
+/// Binance spot, Bybit spot and OKX copies of one Binance snapshot and its diffs: the same level
+/// changes, so the books they build are identical.
+pub fn venue_streams(snapshot: &str, events: &[String]) -> [VenueStream; 3] {
+    let (bybit_first, bybit) = bybit_stream(snapshot, events);
+    let (okx_first, okx) = okx_stream(snapshot, events);
+    [
+        VenueStream {
+            name: "binance_spot",
+            venue: Venue::BinanceSpot,
+            symbol: "BTCUSDT",
+            first: snapshot.to_owned(),
+            events: events.to_vec(),
+        },
+        VenueStream {
+            name: "bybit_spot",
+            venue: Venue::BybitSpot,
+            symbol: "BTCUSDT",
+            first: bybit_first,
+            events: bybit,
+        },
+        VenueStream {
+            name: "okx",
+            venue: Venue::Okx,
+            symbol: "BTC-USDT",
+            first: okx_first,
+            events: okx,
+        },
+    ]
+}
+
+/// Price levels in Binance diffs: each level opens with `["`, and nothing else in a diff does.
+pub fn level_count(events: &[String]) -> usize {
+    events.iter().map(|e| e.matches("[\"").count()).sum()
+}
+
+/// The `[...]` array after `"key":` in a synthetic payload.
+fn array_after<'a>(payload: &'a str, key: &str) -> &'a str {
+    let start = payload.find(&format!("\"{key}\":[")).unwrap() + key.len() + 3;
+    let mut depth = 0;
+    for (at, byte) in payload[start..].bytes().enumerate() {
+        depth += match byte {
+            b'[' => 1,
+            b']' => -1,
+            _ => 0,
+        };
+        if depth == 0 {
+            return &payload[start..=start + at];
+        }
+    }
+    panic!("unterminated array in {payload}")
+}
+
+/// OKX levels carry two more strings (deprecated liquidations, order count).
+fn okx_levels(levels: &str) -> String {
+    levels
+        .replace("\"],", "\",\"0\",\"1\"],")
+        .replace("\"]]", "\",\"0\",\"1\"]]")
+}
+
+/// The synthetic Binance stream as Bybit spot `orderbook.1000` messages: snapshot, then deltas.
+fn bybit_stream(snapshot: &str, events: &[String]) -> (String, Vec<String>) {
+    let message = |kind: &str, id: usize, bids: &str, asks: &str| {
+        format!(
+            "{{\"topic\":\"orderbook.1000.BTCUSDT\",\"ts\":{},\"type\":\"{kind}\",\"data\":{{\"s\":\"BTCUSDT\",\"b\":{bids},\"a\":{asks},\"u\":{id},\"seq\":{}}},\"cts\":{}}}",
+            1_786_613_159_749usize + id,
+            112_603_120_278usize + id,
+            1_786_613_159_748usize + id,
+        )
+    };
+    let first = message(
+        "snapshot",
+        2,
+        array_after(snapshot, "bids"),
+        array_after(snapshot, "asks"),
+    );
+    let deltas = events.iter().enumerate().map(|(i, event)| {
+        message(
+            "delta",
+            i + 3,
+            array_after(event, "b"),
+            array_after(event, "a"),
+        )
+    });
+    (first, deltas.collect())
+}
+
+/// The synthetic Binance stream as OKX `books` messages: snapshot, then updates (no checksum:
+/// this measures decode + apply, not the CRC).
+fn okx_stream(snapshot: &str, events: &[String]) -> (String, Vec<String>) {
+    let message = |action: &str, id: usize, bids: &str, asks: &str| {
+        format!(
+            "{{\"arg\":{{\"channel\":\"books\",\"instId\":\"BTC-USDT\"}},\"action\":\"{action}\",\"data\":[{{\"asks\":{},\"bids\":{},\"ts\":\"{}\",\"prevSeqId\":{},\"seqId\":{id}}}]}}",
+            okx_levels(asks),
+            okx_levels(bids),
+            1_786_613_159_749usize + id,
+            if action == "snapshot" { -1 } else { id as i64 - 1 },
+        )
+    };
+    let first = message(
+        "snapshot",
+        2,
+        array_after(snapshot, "bids"),
+        array_after(snapshot, "asks"),
+    );
+    let updates = events.iter().enumerate().map(|(i, event)| {
+        message(
+            "update",
+            i + 3,
+            array_after(event, "b"),
+            array_after(event, "a"),
+        )
+    });
+    (first, updates.collect())
+}

@@ -1,0 +1,83 @@
+//! Instructions per event and per level of decode + apply, counted by callgrind: wall-clock
+//! figures on this shared machine move by 2× with the load, instruction counts by well under 1%.
+//!
+//! `cargo bench --bench decode_instructions` runs itself under
+//! `valgrind --tool=callgrind --toggle-collect=<replay>` once per venue (the synthetic Binance
+//! stream of `core.rs`, and its Bybit and OKX copies) and prints the counts; only the replay of
+//! the diffs is counted, not building the stream or syncing the book. Needs valgrind.
+
+mod common;
+
+use std::process::{Command, ExitCode};
+
+use _core::symbol_book::SymbolBook;
+use _core::synthetic::binance_stream;
+use common::{level_count, venue_streams};
+
+/// Fewer events than `core.rs` (20,000): callgrind runs about 50× slower than native.
+const EVENTS: usize = 4_000;
+
+/// The counted region: every diff of the stream, decoded and applied.
+#[inline(never)]
+fn replay(book: &mut SymbolBook, events: &[String]) {
+    for event in events {
+        std::hint::black_box(book.apply(event.as_bytes()).unwrap());
+    }
+}
+
+fn child(venue: &str) {
+    let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
+    let stream = venue_streams(&snapshot, &events)
+        .into_iter()
+        .find(|s| s.name == venue)
+        .expect("a venue of venue_streams");
+    let mut book = stream.start();
+    replay(&mut book, &stream.events);
+    assert!(book.is_synced(), "{venue}");
+}
+
+fn count(venue: &str) -> Result<u64, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new("valgrind")
+        .args([
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            "--toggle-collect=*decode_instructions::replay*",
+        ])
+        .arg(exe)
+        .args(["--child", venue])
+        .output()
+        .map_err(|e| format!("valgrind did not start ({e}); install it (apt install valgrind)"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    stderr
+        .lines()
+        .find_map(|line| line.split("Collected : ").nth(1))
+        .and_then(|n| n.trim().parse().ok())
+        .filter(|_| out.status.success())
+        .ok_or_else(|| format!("no callgrind total for {venue}: {stderr}"))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--child") {
+        child(&args[at + 1]);
+        return ExitCode::SUCCESS;
+    }
+    let (_, events) = binance_stream(EVENTS, 1000, 6, 1);
+    let levels = level_count(&events) as f64;
+    println!("decode + apply, synthetic stream, {EVENTS} diffs, {levels} levels (callgrind):");
+    for venue in ["binance_spot", "bybit_spot", "okx"] {
+        match count(venue) {
+            Ok(total) => println!(
+                "  {venue:<13} {:>7.0} instructions per event, {:>5.0} per level",
+                total as f64 / EVENTS as f64,
+                total as f64 / levels
+            ),
+            Err(why) => {
+                eprintln!("{why}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
