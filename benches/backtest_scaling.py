@@ -61,8 +61,9 @@ def _cli(*args: str, root: Path = ROOT) -> str:
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        check=True,
     )
+    if done.returncode:  # the CLI's own error, not just an exit status
+        raise SystemExit(f"mmcore {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return done.stdout
 
 
