@@ -270,6 +270,17 @@ mod tests {
         }
     }
 
+    /// Lots granted to a 10-lot buy at 100.00 asked at each time of `clock`.
+    fn buys_at(g: &mut PreTradeGate, clock: &[f64]) -> Vec<i64> {
+        clock
+            .iter()
+            .map(|&now| {
+                g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), now)
+                    .lots()
+            })
+            .collect()
+    }
+
     #[test]
     fn the_order_rate_is_a_token_bucket() {
         let mut g = gate(1e9, 2.0, 3.0);
@@ -279,33 +290,10 @@ mod tests {
             .collect();
         assert_eq!(got, [true, true, true, false, false]);
         assert_eq!(g.rate_limited, 2);
+        // time going back gives nothing; 0.5 s gives one token; 100 s fill up to the burst only
         assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), -1.0),
-            Qty(0)
-        ); // time going back
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 0.5),
-            Qty(10)
-        ); // one token after 0.5 s
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 0.5),
-            Qty(0)
-        );
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
-            Qty(10)
-        ); // capped at the burst
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
-            Qty(10)
-        );
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
-            Qty(10)
-        );
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 100.0),
-            Qty(0)
+            buys_at(&mut g, &[-1.0, 0.5, 0.5, 100.0, 100.0, 100.0, 100.0]),
+            [0, 10, 0, 10, 10, 10, 0]
         );
     }
 
@@ -313,43 +301,15 @@ mod tests {
     fn the_bucket_refills_from_the_last_take_at_any_clock() {
         let mut g = gate(1e9, 2.0, 3.0);
         g.set(TradingState::Active, 0.0, 1.0).unwrap();
-        for _ in 0..3 {
-            assert_eq!(
-                g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.0),
-                Qty(10)
-            );
-        }
+        // three at 10 s, then 0.5 s later one more
         assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.0),
-            Qty(0)
-        );
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.5),
-            Qty(10)
-        ); // 0.5 s: one
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 10.5),
-            Qty(0)
+            buys_at(&mut g, &[10.0, 10.0, 10.0, 10.0, 10.5, 10.5]),
+            [10, 10, 10, 0, 10, 0]
         );
         // time going back neither adds nor takes tokens
         let mut g = gate(1e9, 2.0, 3.0);
         g.set(TradingState::Active, 0.0, 1.0).unwrap();
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 5.0),
-            Qty(10)
-        );
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 4.0),
-            Qty(10)
-        );
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 4.0),
-            Qty(10)
-        );
-        assert_eq!(
-            g.allow(Side::Buy, Price(10_000), Qty(10), Qty(0), 4.0),
-            Qty(0)
-        );
+        assert_eq!(buys_at(&mut g, &[5.0, 4.0, 4.0, 4.0]), [10, 10, 10, 0]);
     }
 
     #[test]
