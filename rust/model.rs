@@ -504,8 +504,9 @@ mod tests {
         assert_eq!(tick.at(2).nearest(100_024), Some(2000));
         let tiny = DecimalStep::new("lot_size", 1e-18).unwrap();
         assert_eq!(tiny.at(0).whole(u64::MAX), None); // beyond i64
-                                                      // a numerator beyond u64 takes the u128 division, with the same results: u64::MAX × 10
-                                                      // over a step of 1234.5
+
+        // a numerator beyond u64 takes the u128 division, with the same results: u64::MAX × 10
+        // over a step of 1234.5
         let big = DecimalStep::new("tick_size", 1234.5).unwrap().at(0);
         let num = u128::from(u64::MAX) * 10;
         let exact = i64::try_from(num / 12_345).unwrap();

@@ -1887,7 +1887,8 @@ mod tests {
     #[test]
     fn probabilistic_model_credits_cancels_ahead() {
         assert_eq!(queue_after_cancels(false), 0.0); // ahead capped at 3, all traded
-                                                     // ahead 5, behind 2, 4 cancelled: 4 * 25 / 29 credited ahead, rounded down to lots
+
+        // ahead 5, behind 2, 4 cancelled: 4 * 25 / 29 credited ahead, rounded down to lots
         let ahead = 5.0 - (400.0 * 25.0 / 29.0_f64).floor() / 100.0;
         assert!(close(queue_after_cancels(true), 3.0 - ahead));
     }
@@ -1951,8 +1952,9 @@ mod tests {
     fn arrivals_due_by_a_book_see_the_previous_view() {
         let mut v = venue();
         bid(&mut v, "b1", 10_000, 1.0, 0.0); // due 0.01
-                                             // the book at 0.01 would make the post-only bid cross and put 9.0 ahead of it, but the
-                                             // order arrives first: acked against asks at 100.01, 5.0 ahead (capped, never raised)
+
+        // the book at 0.01 would make the post-only bid cross and put 9.0 ahead of it, but the
+        // order arrives first: acked against asks at 100.01, 5.0 ahead (capped, never raised)
         v.on_book([(100.00, 9.0)], [(100.00, 1.0)], 0.01).unwrap();
         assert!(matches!(&v.poll(0.02)[..], [Event::Acked { .. }]));
         v.on_trade(Price(10_000), q(5.5), false, 0.02).unwrap();
@@ -2125,7 +2127,8 @@ mod tests {
         let at = |size: f64| [(100.00, size), (99.99, 3.0), (99.98, 2.0)];
         v.on_book(at(8.0), ASKS, 0.1).unwrap(); // 300 lots join behind us
         v.on_trade(Price(10_000), q(1.0), false, 0.2).unwrap(); // 400 ahead, 300 behind
-                                                                // 200 lots cancelled: 200 * 400 / 700 = 114 of them ahead of us, 286 left ahead
+
+        // 200 lots cancelled: 200 * 400 / 700 = 114 of them ahead of us, 286 left ahead
         v.on_book(at(5.0), ASKS, 0.3).unwrap();
         v.on_trade(Price(10_000), q(3.0), false, 0.4).unwrap();
         assert_eq!(fills(&v.poll(0.5)), [("b1".to_owned(), 0.14, true)]);

@@ -758,10 +758,12 @@ mod tests {
         };
         place(&mut d, 9_990, 10_000.0, 0.0);
         assert!(place(&mut d, 9_981, 10_000.0, 0.1).is_empty()); // 9 ticks: kept
-                                                                 // the same target once the fair value is 1,000 ticks (tolerance 1 tick): replaced
+
+        // the same target once the fair value is 1,000 ticks (tolerance 1 tick): replaced
         assert_eq!(cancels(&place(&mut d, 9_981, 1_000.0, 0.15)), [1]);
         assert_eq!(cancels(&place(&mut d, 9_970, 10_000.0, 0.2)), [2]); // 11: replaced
-                                                                        // at a fair value of 1,000 ticks, 10 bps is one tick
+
+        // at a fair value of 1,000 ticks, 10 bps is one tick
         let mut d = desk_with(|c| c.tolerance_bps = 10.0);
         place(&mut d, 990, 1_000.0, 0.0);
         assert!(place(&mut d, 989, 1_000.0, 0.1).is_empty());
@@ -853,7 +855,8 @@ mod tests {
         assert_eq!(amends(&out), [(1, Qty(6))]);
         assert!(prices(&out).is_empty() && cancels(&out).is_empty());
         assert_eq!((d.amends, d.working(Side::Buy)), (1, Qty(8))); // old size until confirmed
-                                                                   // in flight: the same target again sends nothing more
+
+        // in flight: the same target again sends nothing more
         assert!(run(&mut d, &[(Price(100), Qty(4))], &[], 0.2).is_empty());
         let amended = Update::Amended { qty: Qty(6) };
         d.on_update(Some(1), 0.3, &amended, |_, _| {});
