@@ -5,6 +5,7 @@ framing, timeouts, broken replies, TLS, concurrency, proxies, and no secret in a
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 import ssl
 import struct
@@ -409,3 +410,16 @@ async def test_no_secret_in_any_transport_error(tmp_path: Path) -> None:
         chain = [exc, exc.__cause__, exc.__context__]
         text = " ".join(f"{e!s} {e!r}" for e in chain if e is not None)
         assert key not in text and secret not in text
+
+
+_ON_ASYNCIO = [test for name, test in sorted(globals().items()) if name.startswith("test_")]
+
+
+@pytest.mark.parametrize("test", _ON_ASYNCIO, ids=lambda t: t.__name__[5:])
+def test_on_uvloop(test: Any, tmp_path: Path) -> None:
+    """Every test above again on uvloop, the live run's loop (its transports are not
+    asyncio's classes: a check of that once broke every request there)."""
+    import uvloop
+
+    wants_path = "tmp_path" in inspect.signature(test).parameters
+    uvloop.run(test(tmp_path) if wants_path else test())

@@ -38,8 +38,7 @@ def make_exchange(
 
     from mmcore.execution.live.lean_fetch import lean_class
 
-    cls = getattr(ccxt.pro, profile.exchange_id)
-    exchange = (lean_class(cls) if lean_http else cls)(
+    exchange = lean_class(getattr(ccxt.pro, profile.exchange_id))(
         {
             "apiKey": credentials.api_key.reveal(),
             "secret": credentials.secret.reveal(),
@@ -48,6 +47,7 @@ def make_exchange(
             "options": {"fetchCurrencies": False, **profile.options},
         }
     )
+    exchange.lean_http = lean_http
     if testnet:
         exchange.set_sandbox_mode(True)
     return exchange

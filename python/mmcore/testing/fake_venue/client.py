@@ -84,8 +84,7 @@ def ccxt_exchange(
     if category is not None:  # Bybit: one category per fake
         options.setdefault("fetchMarkets", {"types": [category]})
         options.setdefault("defaultType", "spot" if category == "spot" else "swap")
-    cls = getattr(ccxt.pro, exchange_id)
-    exchange = (lean_class(cls) if lean_http else cls)(
+    exchange = lean_class(getattr(ccxt.pro, exchange_id))(
         {
             "apiKey": venue.api_key,
             "secret": venue._secret,
@@ -95,6 +94,7 @@ def ccxt_exchange(
             **config,
         }
     )
+    exchange.lean_http = lean_http
     exchange.urls["api"] = point_urls(exchange.urls["api"], venue.rest_url, venue.ws_url)
     if error_table is not None:
         table = exchange.exceptions.get(error_table, {})
