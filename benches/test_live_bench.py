@@ -4,7 +4,9 @@ ccxt's aiohttp, alternated order by order in the same run.
 
 Run: ``nice -n 10 python -m pytest benches/test_live_bench.py -q -p no:cacheprovider
 --benchmark-only -s`` (``LIVE_BENCH_LOOP=asyncio`` runs the client on asyncio's own loop
-instead of uvloop, the loop the live run uses).
+instead of uvloop, the loop the live run uses; ``LIVE_BENCH_STREAM_LAG_MS=30`` has the fake
+send its private-stream frames 30 ms late and pauses 40 ms after each round, so ccxt.pro
+parses them between rounds instead of during the round trips: their share of the tail).
 
 The fake Binance spot venue runs in a child process (:class:`FakeVenueProcess`), so its HTTP
 server does not share the client's event loop; it reports its own time per request, from the
@@ -213,8 +215,15 @@ async def _floor(exchange: Any, raw: _RawHttp, n: int) -> tuple[float, float]:
 ARMS = ("adapter", "adapter_aiohttp", "ccxt", "request", "request_aiohttp", "floor")
 
 
+def _stream_lag_s() -> float:
+    return float(os.environ.get("LIVE_BENCH_STREAM_LAG_MS") or 0) / 1000
+
+
 async def _run() -> dict[str, np.ndarray]:
-    fake = FakeVenueProcess("binance-spot", balances={"USDT": "100000000"}, unlimited=True)
+    lag_s = _stream_lag_s()
+    fake = FakeVenueProcess(
+        "binance-spot", balances={"USDT": "100000000"}, unlimited=True, stream_lag_s=lag_s
+    )
     async with fake:
         exchange = ccxt_exchange(fake, timeout_ms=5000)
         # the venue's published order limits would stop a burst this long: not measured here
@@ -240,6 +249,8 @@ async def _run() -> dict[str, np.ndarray]:
                     "request_aiohttp": await _request_aiohttp(exchange, n),
                     "floor": await _floor(exchange, raw, n),
                 }
+                if lag_s:  # this round's stream frames are parsed now, not in a round trip
+                    await asyncio.sleep(lag_s + 0.01)
                 if n >= WARMUP:
                     for arm, row in round_.items():
                         rows[arm].append(row)
@@ -274,8 +285,9 @@ def test_order_round_trip_and_adapter_overhead(benchmark):
         return f"{p50:.0f}/{p99:.0f}"
 
     loop = os.environ.get("LIVE_BENCH_LOOP") or "uvloop"
+    lag = f", stream frames {_stream_lag_s() * 1000:.0f} ms late" if _stream_lag_s() else ""
     print(
-        f"\n{len(adapter)} orders per arm ({loop}), p50/p99 us, alternated in one run:\n"
+        f"\n{len(adapter)} orders per arm ({loop}{lag}), p50/p99 us, alternated in one run:\n"
         f"  adapter (lean) round trip {p(adapter[:, 0])}; minus the fake's time "
         f"{p(adapter[:, 1])} (the fake's time {p(r['fake'])})\n"
         f"    build + sign {p(adapter[:, 2])}, http minus the fake {p(adapter[:, 3])}, "
