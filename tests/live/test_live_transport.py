@@ -5,11 +5,13 @@ framing, timeouts, broken replies, TLS, concurrency, proxies, and no secret in a
 from __future__ import annotations
 
 import asyncio
+import gzip
 import inspect
 import socket
 import ssl
 import struct
 import time
+import zlib
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ class Scripted:
         self.accepts = 0
         self.requests: list[tuple[int, str, str]] = []
         self.bodies: list[bytes] = []
+        self.headers: list[dict[str, str]] = []  # lower-cased names
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -76,6 +79,7 @@ class Scripted:
             while (request := await read_request(reader)) is not None:
                 self.requests.append((conn, request.method, request.target))
                 self.bodies.append(request.body)
+                self.headers.append(request.headers)
                 step, delay_s, close_after = self.script.popleft() if self.script else (OK, 0, 0)
                 if delay_s:
                     await asyncio.sleep(delay_s)
@@ -196,6 +200,24 @@ async def test_chunked_reply_is_read_whole_and_the_connection_kept() -> None:
         finally:
             await ex.close()
     assert server.accepts == 1
+
+
+async def test_compressed_replies_are_undone_and_an_unknown_coding_is_ambiguous() -> None:
+    body = b'{"symbols":["BTCUSDT","ETHUSDT"]}'
+    gz = Step(200, (*JSON, ("Content-Encoding", "gzip")), (gzip.compress(body),))
+    zd = Step(200, (*JSON, ("content-encoding", "deflate")), (zlib.compress(body),))
+    br = Step(200, (*JSON, ("content-encoding", "br")), (b"\x0b\x02\x80{}\x03",))
+    async with Scripted(gz, zd, br) as server:
+        ex = lean()
+        try:
+            assert await ex.fetch(server.url + "/gz") == {"symbols": ["BTCUSDT", "ETHUSDT"]}
+            assert await ex.fetch(server.url + "/zd") == {"symbols": ["BTCUSDT", "ETHUSDT"]}
+            with pytest.raises(ccxt.ExchangeError) as err:
+                await ex.fetch(server.url + "/br")
+        finally:
+            await ex.close()
+    assert classify(err.value) == "ambiguous"
+    assert server.headers[0]["accept-encoding"] == "gzip, deflate"  # ccxt's ask, sent as is
 
 
 async def test_an_idle_connection_older_than_the_bound_is_dropped() -> None:

@@ -14,15 +14,18 @@ does. Transport failures become the ccxt exceptions aiohttp's path raises for th
   error (aiohttp's ``ClientPayloadError`` / ``ClientResponseError`` land there too), which
   :func:`~mmcore.execution.live.errors.classify` reads as ambiguous.
 
-Proxies (``proxyUrl``, ``httpProxy``, ``httpsProxy``, ``socksProxy``, ``aiohttp_proxy``,
-``aiohttp_trust_env``) and multipart bodies are left to ccxt's own ``fetch``: such an
-exchange uses aiohttp as before. Websockets (ccxt.pro) are not touched.
+Proxies (``proxyUrl``, ``httpProxy``, ``httpsProxy``, ``socksProxy``, their callbacks,
+``aiohttp_proxy``, ``aiohttp_trust_env``), multipart bodies and HEAD requests are left to
+ccxt's own ``fetch``: such a request goes over aiohttp as before. Websockets (ccxt.pro) are not
+touched. Not done here, unlike aiohttp: redirects (a 3xx reaches ccxt's error mapping as is;
+exchange APIs do not redirect) and Brotli (ccxt asks for gzip and deflate only).
 """
 
 from __future__ import annotations
 
 import codecs
 import ssl
+import sys
 import zlib
 from typing import Any
 
@@ -32,6 +35,7 @@ from mmcore.execution.live.http_pool import (
     HttpConnectError,
     HttpDisconnected,
     HttpPool,
+    HttpProtocolError,
     HttpReply,
     HttpTimeout,
 )
@@ -39,6 +43,10 @@ from mmcore.execution.live.http_pool import (
 __all__ = ["LeanFetch", "lean_class"]
 
 _CLASSES: dict[type, type] = {}
+_DEFAULT_HEADERS = (
+    ("User-Agent", f"Python/{sys.version_info.major}.{sys.version_info.minor} mmcore"),
+    ("Accept", "*/*"),
+)
 # every setting ccxt's check_proxy_url_settings / check_proxy_settings read
 _PROXY_ATTRS = (
     *(
@@ -98,7 +106,8 @@ class LeanFetch:
     async def fetch(self, url, method="GET", headers=None, body=None):  # type: ignore[no-untyped-def]
         """ccxt's ``fetch`` on the lean pool: the decoded reply, or a ccxt exception."""
         ex: Any = self
-        if not self.lean_http or self._lean_unsupported(headers):
+        # a reply to HEAD has a length but no body, which the pool's parser cannot know
+        if not self.lean_http or method == "HEAD" or self._lean_unsupported(headers):
             return await super().fetch(url, method, headers, body)  # type: ignore[misc]
         request_headers = ex.prepare_request_headers(headers)
         ex.last_request_headers = request_headers
@@ -115,6 +124,9 @@ class LeanFetch:
         if "Content-Type" not in request_headers and body:
             # what aiohttp sends for a bytes body, so a venue sees the same request
             request_headers["Content-Type"] = "application/octet-stream"
+        for name, value in _DEFAULT_HEADERS:  # as aiohttp adds them (a WAF may want both)
+            if name not in request_headers:
+                request_headers[name] = value
         encoded = body.encode() if body else None
         details = f"{ex.id} {method} {url}"
         try:
@@ -162,7 +174,8 @@ class LeanFetch:
         try:
             text = _decode(reply.body, content_type, encoding)
         except (zlib.error, LookupError) as exc:
-            raise ccxt.ExchangeError(details) from exc  # as aiohttp's undecodable payload
+            # as aiohttp's undecodable payload (a ClientError): the venue had the request
+            raise ccxt.ExchangeError(details) from HttpProtocolError(f"undecodable body: {exc}")
         code, reason = reply.status, reply.reason
         text = ex.on_rest_response(
             code, reason, url, method, headers, text, request_headers, request_body
