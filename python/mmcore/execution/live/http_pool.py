@@ -194,6 +194,7 @@ class _Origin:
 
     def __init__(self, host: str, port: int, tls: bool) -> None:
         self.host, self.port, self.tls = host, port, tls
+        self.ssl_context: ssl.SSLContext | None = None  # the latest request's, for new ones
         self.idle: deque[_Conn] = deque()
         self.count = 0  # open connections, idle or busy
         self.waiters: deque[asyncio.Future[None]] = deque()
@@ -249,11 +250,12 @@ class HttpPool:
         origin = self._origins.get(key)
         if origin is None:
             origin = self._origins[key] = _Origin(parts.hostname, port, tls)
+        origin.ssl_context = ssl_context
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         data = _encode(method, target, parts.netloc, headers, body)
         retry = method.upper() in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
         while True:
-            conn = await self._acquire(origin, loop, deadline, ssl_context)
+            conn = await self._acquire(origin, loop, deadline)
             try:
                 reply = await self._exchange(conn, data, loop, deadline)
             except HttpDisconnected as exc:
@@ -293,11 +295,7 @@ class HttpPool:
             timer.cancel()
 
     async def _acquire(
-        self,
-        origin: _Origin,
-        loop: asyncio.AbstractEventLoop,
-        deadline: float,
-        ssl_context: ssl.SSLContext | None,
+        self, origin: _Origin, loop: asyncio.AbstractEventLoop, deadline: float
     ) -> _Conn:
         while True:
             now = time.monotonic()
@@ -328,22 +326,18 @@ class HttpPool:
                 raise HttpConnectError("the HTTP pool is closed")
         origin.count += 1
         try:
-            return await self._connect(origin, loop, deadline, ssl_context)
+            return await self._connect(origin, loop, deadline)
         except BaseException:
             origin.count -= 1
             self._wake(origin)
             raise
 
     async def _connect(
-        self,
-        origin: _Origin,
-        loop: asyncio.AbstractEventLoop,
-        deadline: float,
-        ssl_context: ssl.SSLContext | None,
+        self, origin: _Origin, loop: asyncio.AbstractEventLoop, deadline: float
     ) -> _Conn:
         tls: ssl.SSLContext | None = None
         if origin.tls:
-            tls = ssl_context if ssl_context is not None else ssl.create_default_context()
+            tls = origin.ssl_context or ssl.create_default_context()
         try:
             async with asyncio.timeout_at(deadline):
                 _, conn = await loop.create_connection(
