@@ -5,8 +5,9 @@ ccxt's aiohttp, alternated order by order in the same run.
 Run: ``nice -n 10 python -m pytest benches/test_live_bench.py -q -p no:cacheprovider
 --benchmark-only -s`` (``LIVE_BENCH_LOOP=asyncio`` runs the client on asyncio's own loop
 instead of uvloop, the loop the live run uses; ``LIVE_BENCH_STREAM_LAG_MS=30`` has the fake
-send its private-stream frames 30 ms late and pauses 40 ms after each round, so ccxt.pro
-parses them between rounds instead of during the round trips: their share of the tail).
+send its private-stream frames 30 ms late, and ``LIVE_BENCH_PAUSE_MS=40`` pauses after each
+round (untimed): with both, ccxt.pro parses each round's frames in the pause instead of during
+the round trips; the pause alone is the control, since a pause also lets caches go cold).
 
 The fake Binance spot venue runs in a child process (:class:`FakeVenueProcess`), so its HTTP
 server does not share the client's event loop; it reports its own time per request, from the
@@ -219,6 +220,10 @@ def _stream_lag_s() -> float:
     return float(os.environ.get("LIVE_BENCH_STREAM_LAG_MS") or 0) / 1000
 
 
+def _pause_s() -> float:
+    return float(os.environ.get("LIVE_BENCH_PAUSE_MS") or 0) / 1000
+
+
 async def _run() -> dict[str, np.ndarray]:
     lag_s = _stream_lag_s()
     fake = FakeVenueProcess(
@@ -249,8 +254,8 @@ async def _run() -> dict[str, np.ndarray]:
                     "request_aiohttp": await _request_aiohttp(exchange, n),
                     "floor": await _floor(exchange, raw, n),
                 }
-                if lag_s:  # this round's stream frames are parsed now, not in a round trip
-                    await asyncio.sleep(lag_s + 0.01)
+                if _pause_s():  # with a stream lag, this round's frames are parsed now
+                    await asyncio.sleep(_pause_s())
                 if n >= WARMUP:
                     for arm, row in round_.items():
                         rows[arm].append(row)
@@ -286,6 +291,7 @@ def test_order_round_trip_and_adapter_overhead(benchmark):
 
     loop = os.environ.get("LIVE_BENCH_LOOP") or "uvloop"
     lag = f", stream frames {_stream_lag_s() * 1000:.0f} ms late" if _stream_lag_s() else ""
+    lag += f", {_pause_s() * 1000:.0f} ms pause per round" if _pause_s() else ""
     print(
         f"\n{len(adapter)} orders per arm ({loop}{lag}), p50/p99 us, alternated in one run:\n"
         f"  adapter (lean) round trip {p(adapter[:, 0])}; minus the fake's time "
