@@ -29,7 +29,8 @@ JSON = (("content-type", "application/json"),)
 OK = Step(200, JSON, (b'{"ok":true}',))
 
 
-Action = Step | str  # a reply, or "fin" / "rst": close or reset without a word
+# a reply; "fin" / "rst": close or reset without a word; bytes: written raw before OK
+Action = Step | str | bytes
 
 
 class Scripted:
@@ -88,6 +89,9 @@ class Scripted:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     writer.transport.abort()
                     break
+                if isinstance(step, bytes):  # raw bytes, then the default reply
+                    writer.write(step)
+                    step = OK
                 if step == "fin" or not await write_step(step, writer) or close_after:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
@@ -218,6 +222,18 @@ async def test_compressed_replies_are_undone_and_an_unknown_coding_is_ambiguous(
             await ex.close()
     assert classify(err.value) == "ambiguous"
     assert server.headers[0]["accept-encoding"] == "gzip, deflate"  # ccxt's ask, sent as is
+
+
+async def test_an_interim_reply_is_skipped_for_the_real_one() -> None:
+    early = b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"
+    async with Scripted(early) as server:
+        ex = lean()
+        try:
+            assert await ex.fetch(server.url + "/early") == {"ok": True}
+            assert await ex.fetch(server.url + "/next") == {"ok": True}
+        finally:
+            await ex.close()
+    assert server.accepts == 1
 
 
 async def test_an_idle_connection_older_than_the_bound_is_dropped() -> None:

@@ -182,6 +182,10 @@ class _Conn(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._status < 200:  # an interim reply (103 Early Hints): the real one follows
+            self._reset_reply()
+            self._started = True
+            return
         if not self._keep_alive or self._to_eof:
             self.closed = True
             if self.transport is not None:
