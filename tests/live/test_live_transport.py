@@ -236,6 +236,21 @@ async def test_an_interim_reply_is_skipped_for_the_real_one() -> None:
     assert server.accepts == 1
 
 
+async def test_a_reply_nobody_asked_for_makes_the_connection_unusable() -> None:
+    # two replies in one write: the second can only be read as the answer to the next
+    # request, which would then get a stale reply
+    stray = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n"
+    stray += b'{"n":"one"}'
+    async with Scripted(stray) as server:
+        ex = lean()
+        try:
+            assert await ex.fetch(server.url + "/1") == {"n": "one"}
+            assert await ex.fetch(server.url + "/2") == {"ok": True}  # on a new connection
+        finally:
+            await ex.close()
+    assert [c for c, _, _ in server.requests] == [1, 2]
+
+
 async def test_an_idle_connection_older_than_the_bound_is_dropped() -> None:
     pool = HttpPool(idle_s=0.05)
     async with Scripted() as server:

@@ -127,6 +127,7 @@ class _Conn(asyncio.Protocol):
             waiter.set_exception(error)
             return
         reply = HttpReply(self._status, self._reason, self._headers, b"".join(self._body))
+        self._reset_reply()  # the reply owns its header list now
         waiter.set_result(reply)
 
     # -- asyncio.Protocol -------------------------------------------------------------------
@@ -165,6 +166,10 @@ class _Conn(asyncio.Protocol):
             )
 
     # -- httptools callbacks ----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self._waiter is None:  # a reply nobody asked for, in the same read as ours
+            self.closed = True
+
     def on_status(self, status: bytes) -> None:
         self._reason += status.decode("latin-1")
 
