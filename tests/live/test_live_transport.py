@@ -143,9 +143,26 @@ async def test_ccxt_still_signs_and_its_reply_hooks_see_every_reply() -> None:
     assert seen == [200]
     assert ex.last_response_headers["x-mbx-used-weight-1m"] == "7"
     assert ex.last_response_headers["X-Dup"] == "a, b"  # repeated headers joined as ccxt does
+    sent = server.headers[0]
+    assert sent["x-mbx-apikey"] == "k" * 16 and sent["user-agent"] == ex.userAgent
+    assert sent["content-type"] == "application/x-www-form-urlencoded"
+    assert "Accept" not in ex.last_request_headers  # ccxt's record: only what ccxt set
     (_, method, target), body = server.requests[0], server.bodies[0].decode()
     assert (method, target) == ("POST", "/api/v3/order")
     assert "newClientOrderId=c1" in body and "signature=" in body and "timestamp=" in body
+
+
+async def test_headers_ccxt_sets_in_any_case_are_not_doubled() -> None:
+    async with Scripted() as server:
+        ex = lean()
+        try:
+            await ex.fetch(server.url + "/j", "POST", {"content-type": "application/json"}, "{}")
+            await ex.fetch(server.url + "/b", "POST", None, "a=1")
+        finally:
+            await ex.close()
+    # a second Content-Type would come last and win in the server's dict
+    assert server.headers[0]["content-type"] == "application/json"
+    assert server.headers[1]["content-type"] == "application/octet-stream"  # as aiohttp
 
 
 async def test_venue_errors_are_ccxt_exceptions_as_on_aiohttp() -> None:

@@ -43,9 +43,11 @@ from mmcore.execution.live.http_pool import (
 __all__ = ["LeanFetch", "lean_class"]
 
 _CLASSES: dict[type, type] = {}
+# aiohttp's defaults when ccxt gives none (a WAF may want a User-Agent); a bytes body's type
 _DEFAULT_HEADERS = (
     ("User-Agent", f"Python/{sys.version_info.major}.{sys.version_info.minor} mmcore"),
     ("Accept", "*/*"),
+    ("Content-Type", "application/octet-stream"),
 )
 # every setting ccxt's check_proxy_url_settings / check_proxy_settings read
 _PROXY_ATTRS = (
@@ -121,19 +123,19 @@ class LeanFetch:
         pool = self.http_pool
         if pool is None:
             pool = self.http_pool = HttpPool(max_conns=self.lean_max_conns, idle_s=self.lean_idle_s)
-        if "Content-Type" not in request_headers and body:
-            # what aiohttp sends for a bytes body, so a venue sees the same request
-            request_headers["Content-Type"] = "application/octet-stream"
-        for name, value in _DEFAULT_HEADERS:  # as aiohttp adds them (a WAF may want both)
-            if name not in request_headers:
-                request_headers[name] = value
+        # what aiohttp adds to ccxt's headers on the wire (ccxt's own dict is left as it is)
+        present = {name.lower() for name in request_headers}
+        wire = request_headers
+        for name, value in _DEFAULT_HEADERS:
+            if name.lower() not in present and (body or name != "Content-Type"):
+                wire = {**wire, name: value}
         encoded = body.encode() if body else None
         details = f"{ex.id} {method} {url}"
         try:
             reply = await pool.request(
                 method,
                 url,
-                request_headers,
+                wire,
                 encoded,
                 timeout_s=ex.timeout / 1000,
                 ssl_context=self._tls_context(),
