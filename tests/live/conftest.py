@@ -132,14 +132,16 @@ async def live_on(
     risk: dict[str, Any] | None = None,
     profile: VenueProfile | None = None,
     has: dict[str, bool] | None = None,
+    lean_http: bool = True,
     **cfg: Any,
 ) -> AsyncIterator[Live]:
     """Start ``fake``, a session on it and an engine (``risk``: overrides of its
     :class:`~mmcore.risk.RiskConfig`; ``profile``: the session's venue profile, default the
     client's preset; ``has``: capabilities the ccxt client is told it lacks or has; ``cfg``:
-    overrides of the :class:`LiveConfig`); close all after."""
+    overrides of the :class:`LiveConfig`; ``lean_http=False``: REST on ccxt's aiohttp instead
+    of mmcore's pool); close all after."""
     async with fake:
-        exchange = ccxt_exchange(fake, timeout_ms=timeout_ms)
+        exchange = ccxt_exchange(fake, timeout_ms=timeout_ms, lean_http=lean_http)
         exchange.has = {**exchange.has, **(has or {})}
         halts: list[str] = []
         session = LiveSession(

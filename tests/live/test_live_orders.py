@@ -79,6 +79,26 @@ async def test_accepted_then_timed_out_order_is_unknown_until_queried_never_sent
         assert position(live) == venue_fills(live) == Decimal("0.002")
 
 
+@pytest.mark.parametrize("lean_http", [True, False], ids=["lean", "aiohttp"])
+async def test_an_order_whose_reply_is_cut_mid_body_is_unknown_not_rejected(
+    lean_http: bool,
+) -> None:
+    # the venue carried the order out, then the connection broke inside its reply: ccxt
+    # raises a plain ExchangeError for it (aiohttp's ClientPayloadError underneath), which
+    # once read as a refusal and lost the order
+    async with live_on(spot(), lean_http=lean_http) as live:
+        live.fake.cut_reply_after_accept(ORDER, "POST")
+        live.fake.stream_lag_s = 0.3  # the stream's ack comes after the broken reply
+        cid = live.place(+1, 99_000.0, 0.002)
+        await live.until(lambda: live.venue.orders[cid].state != "sending")
+        assert live.venue.orders[cid].state in ("unknown", "open")
+        await live.until(lambda: live.engine.orders.order(cid).status is OrderStatus.ACKED)
+        assert live.count("POST", ORDER) == 1  # queried, never re-sent
+        live.fake.fill(cid, "0.002")
+        await live.until(lambda: live.engine.fills == 1)
+        assert position(live) == venue_fills(live) == Decimal("0.002")
+
+
 async def test_an_order_of_unknown_fate_counts_against_limits_and_is_not_replaced() -> None:
     async with live_on(spot(), timeout_ms=400, query_every_s=5.0) as live:
         live.fake.hang_after_accept(ORDER, "POST")

@@ -166,3 +166,22 @@ async def test_ccxt_throttles_only_venues_whose_usage_mmcore_cannot_read(
         assert exchange.enableRateLimit is throttled
     finally:
         await exchange.close()
+
+
+@pytest.mark.parametrize("venue", ["binance-spot", "binance-usdm", "bybit-linear", "okx"])
+async def test_every_venue_sends_rest_over_the_lean_pool_and_keeps_ccxts_class(venue: str) -> None:
+    import ccxt.pro
+
+    from mmcore.execution.live.lean_fetch import LeanFetch
+
+    profile = resolve(venue)
+    exchange = make_exchange(profile, Credentials("k" * 16, "s" * 16, "test"))
+    fallback = make_exchange(profile, Credentials("k" * 16, "s" * 16, "test"), lean_http=False)
+    try:
+        assert isinstance(exchange, LeanFetch) and exchange.lean_http
+        assert isinstance(exchange, getattr(ccxt.pro, profile.exchange_id))
+        assert type(exchange).__name__ == profile.exchange_id
+        assert not fallback.lean_http  # ccxt's aiohttp fetch, e.g. to compare
+    finally:
+        await exchange.close()
+        await fallback.close()

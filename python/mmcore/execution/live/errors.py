@@ -4,7 +4,8 @@ the venue's error code (ccxt maps codes per venue; a few need the code itself).
 * ``timestamp``: refused for its timestamp (Binance -1021, Bybit 10002): re-measure the clock,
   retry once.
 * ``ambiguous``: the request may or may not have reached the venue (timeout, connection
-  reset, 5xx): an order becomes UNKNOWN and is queried by client id.
+  reset, 5xx, a reply cut or garbled in transit): an order becomes UNKNOWN and is queried by
+  client id.
 * ``rate``: throttled (429 and rate-limit codes): not executed.
 * ``ban``: an IP ban (418) or ban message: stop sending, halt.
 * ``not_found``: the order is unknown to the venue or already final (cancel of a filled order).
@@ -16,7 +17,10 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
 import ccxt
+
+from mmcore.execution.live.http_pool import HttpError
 
 __all__ = ["classify", "venue_code"]
 
@@ -56,6 +60,12 @@ def classify(
         # (a bad key after one good call), a refusal
         if isinstance(exc, ccxt.DDoSProtection):
             return "rejected"
+        return "ambiguous"
+    if type(exc) is ccxt.ExchangeError and isinstance(
+        exc.__cause__, aiohttp.ClientError | HttpError
+    ):
+        # ccxt's fetch raises the bare class for a reply broken in transit (aiohttp's
+        # ClientPayloadError: cut mid-body; a malformed reply): the venue had the request
         return "ambiguous"
     if isinstance(exc, ccxt.ExchangeError):
         return "rejected"

@@ -18,9 +18,15 @@ def make_exchange(
     *,
     testnet: bool = False,
     timeout_ms: int = 5000,
+    lean_http: bool = True,
 ) -> Any:
     """A ``ccxt.pro`` client for ``profile`` with ``credentials`` (close it with ``await
     exchange.close()``); ``testnet``: the venue's sandbox URLs.
+
+    Transport: REST goes over mmcore's keep-alive HTTP/1.1 pool
+    (:mod:`~mmcore.execution.live.lean_fetch`; ccxt still builds, signs and error-maps every
+    request) unless ``lean_http`` is False or a proxy is configured on the client (then
+    ccxt's aiohttp ``fetch``); websockets are ccxt.pro's own either way.
 
     Pacing: a preset venue reports its usage in response headers, which the session's
     :class:`~mmcore.execution.live.ratelimit.RateGuard` reads against the venue's published
@@ -30,7 +36,9 @@ def make_exchange(
     only pacing and stays on."""
     import ccxt.pro
 
-    exchange = getattr(ccxt.pro, profile.exchange_id)(
+    from mmcore.execution.live.lean_fetch import lean_class
+
+    exchange = lean_class(getattr(ccxt.pro, profile.exchange_id))(
         {
             "apiKey": credentials.api_key.reveal(),
             "secret": credentials.secret.reveal(),
@@ -39,6 +47,7 @@ def make_exchange(
             "options": {"fetchCurrencies": False, **profile.options},
         }
     )
+    exchange.lean_http = lean_http
     if testnet:
         exchange.set_sandbox_mode(True)
     return exchange

@@ -57,15 +57,23 @@ def point_urls(urls: Any, rest_base: str, ws_base: str) -> Any:
 
 
 def ccxt_exchange(
-    venue: FakeVenue | FakeVenueProcess, *, timeout_ms: int = 3000, **config: Any
+    venue: FakeVenue | FakeVenueProcess,
+    *,
+    timeout_ms: int = 3000,
+    lean_http: bool = True,
+    **config: Any,
 ) -> Any:
     """A ``ccxt.pro`` exchange for ``venue`` (started, in this process or a child), with its
-    test keys.
+    test keys; REST over mmcore's lean HTTP pool as the live run's
+    (:func:`~mmcore.execution.live.exchange.make_exchange`), or over ccxt's aiohttp with
+    ``lean_http=False``.
 
     ``config`` is merged into the ccxt constructor config (``options`` are merged into the
     preset options). Close it with ``await exchange.close()``.
     """
     import ccxt.pro
+
+    from mmcore.execution.live.lean_fetch import lean_class
 
     name = venue.ccxt_preset
     if name not in _PRESETS:
@@ -76,7 +84,7 @@ def ccxt_exchange(
     if category is not None:  # Bybit: one category per fake
         options.setdefault("fetchMarkets", {"types": [category]})
         options.setdefault("defaultType", "spot" if category == "spot" else "swap")
-    exchange = getattr(ccxt.pro, exchange_id)(
+    exchange = lean_class(getattr(ccxt.pro, exchange_id))(
         {
             "apiKey": venue.api_key,
             "secret": venue._secret,
@@ -86,6 +94,7 @@ def ccxt_exchange(
             **config,
         }
     )
+    exchange.lean_http = lean_http
     exchange.urls["api"] = point_urls(exchange.urls["api"], venue.rest_url, venue.ws_url)
     if error_table is not None:
         table = exchange.exceptions.get(error_table, {})

@@ -54,18 +54,23 @@ def build_fake(
     unlimited: bool = False,
     api_key: str = "fake-api-key",
     secret: str = "fake-api-secret",
+    stream_lag_s: float = 0.0,
 ) -> FakeVenue:
     """The fake of ``venue`` (a key of :data:`VENUES`) with ``balances`` seeded; ``unlimited``
     lifts Binance's published weight and order limits (a benchmark's burst is not a trading
-    rate)."""
+    rate); ``stream_lag_s``: private-stream frames go out that late (see
+    :attr:`~mmcore.testing.fake_venue.server.FakeVenue.stream_lag_s`)."""
     if venue not in VENUES:
         raise ValueError(f"venue: {venue!r} is not one of {', '.join(VENUES)}")
+    if not 0 <= stream_lag_s < 60:
+        raise ValueError(f"stream_lag_s: {stream_lag_s!r} is not in [0, 60)")
     cls, args = VENUES[venue]
     fake = cls(*args, api_key=api_key, secret=secret)
     for asset, amount in (balances or {}).items():
         fake.seed_balance(asset, amount)
     if unlimited and hasattr(fake, "weight_limit_1m"):
         fake.weight_limit_1m = fake.order_limit_10s = 10**9
+    fake.stream_lag_s = stream_lag_s
     return fake
 
 
@@ -83,9 +88,13 @@ class FakeVenueProcess:
         api_key: str = "fake-api-key",
         secret: str = "fake-api-secret",
         start_timeout_s: float = 30.0,
+        stream_lag_s: float = 0.0,
     ) -> None:
         if venue not in VENUES:
             raise ValueError(f"venue: {venue!r} is not one of {', '.join(VENUES)}")
+        if not 0 <= stream_lag_s < 60:
+            raise ValueError(f"stream_lag_s: {stream_lag_s!r} is not in [0, 60)")
+        self._stream_lag_s = stream_lag_s
         cls, args = VENUES[venue]
         self.venue = venue
         self.ccxt_preset = cls.ccxt_preset
@@ -122,6 +131,8 @@ class FakeVenueProcess:
         cmd += [f"--balance={asset}={amount}" for asset, amount in self._balances.items()]
         if self._unlimited:
             cmd.append("--unlimited")
+        if self._stream_lag_s:
+            cmd.append(f"--stream-lag-s={self._stream_lag_s!r}")
         env = child_env(**{_KEY_ENV: self.api_key, _SECRET_ENV: self._secret})
         self._proc = await asyncio.create_subprocess_exec(
             *cmd,
@@ -179,6 +190,9 @@ def main(argv: list[str] | None = None) -> None:
         "--balance", action="append", default=[], help="ASSET=AMOUNT, seeded free balance"
     )
     parser.add_argument("--unlimited", action="store_true", help="lift published rate limits")
+    parser.add_argument(
+        "--stream-lag-s", type=float, default=0.0, help="send private-stream frames this late"
+    )
     args = parser.parse_args(argv)
     balances = {}
     for item in args.balance:
@@ -193,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
             unlimited=args.unlimited,
             api_key=os.environ.get(_KEY_ENV, "fake-api-key"),
             secret=os.environ.get(_SECRET_ENV, "fake-api-secret"),
+            stream_lag_s=args.stream_lag_s,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -138,9 +138,10 @@ class FakeVenue:
 
     Control API shared by every venue: :meth:`fill`, :meth:`set_quote`, :meth:`seed_balance`,
     :meth:`seed_position`, :meth:`seed_open_order`; clock: :attr:`clock_offset_ms`; faults:
-    :meth:`throttle`, :meth:`hang_after_accept`, :meth:`delay_replies`, :attr:`latency_s`,
-    :meth:`drop_stream_after`, :meth:`duplicate_fill_events`, :meth:`reject_post_only`,
-    :meth:`inject_random_fault` (for soak tests);
+    :meth:`throttle`, :meth:`hang_after_accept`, :meth:`cut_reply_after_accept`,
+    :meth:`delay_replies`, :attr:`latency_s`, :attr:`stream_lag_s`, :meth:`drop_stream_after`,
+    :meth:`duplicate_fill_events`, :meth:`reject_post_only`, :meth:`inject_random_fault` (for
+    soak tests);
     logs: :attr:`requests` (REST and websocket requests), :attr:`pushed` (stream frames).
     """
 
@@ -181,6 +182,9 @@ class FakeVenue:
         self.requests: list[LoggedRequest] = []
         self.clock_offset_ms = 0
         self.latency_s = 0.0
+        #: private-stream frames go out this late (a venue's user stream can trail its REST
+        #: replies); a stream cut still happens at once
+        self.stream_lag_s = 0.0
         self.streams: list[StreamConn] = []
         #: every private-stream frame sent, one entry per connection it went to
         self.pushed: list[str] = []
@@ -188,6 +192,7 @@ class FakeVenue:
         self.banned_until_ms = 0
         self._delays: deque[float] = deque()
         self._hangs: list[list[Any]] = []  # [method, path, remaining]
+        self._cuts: list[list[Any]] = []  # [method, path, remaining]
         self._drop_after: int | None = None
         self._duplicate_fills = 0
         self._forced_post_only_rejects = 0
@@ -311,6 +316,11 @@ class FakeVenue:
         """The next ``count`` ``method path`` requests are carried out, but never answered."""
         self._hangs.append([method, path, count])
 
+    def cut_reply_after_accept(self, path: str, method: str = "POST", count: int = 1) -> None:
+        """The next ``count`` ``method path`` requests are carried out, and their replies cut
+        mid-body: the head and half the body are sent, then the connection is reset."""
+        self._cuts.append([method, path, count])
+
     def delay_replies(self, seconds: float, count: int = 1) -> None:
         """Answer the next ``count`` requests ``seconds`` late (on top of :attr:`latency_s`)."""
         self._delays.extend([seconds] * count)
@@ -427,7 +437,10 @@ class FakeVenue:
             if topic not in conn.topics:  # topics are only granted once authenticated
                 continue
             for _ in range(copies):
-                conn.send(frame)
+                if self.stream_lag_s > 0:
+                    self.later(self.stream_lag_s, lambda conn=conn: conn.send(frame))
+                else:
+                    conn.send(frame)
                 self.pushed.append(frame)
             if self._drop_after is not None:
                 self._drop_after -= 1
@@ -504,15 +517,17 @@ class FakeVenue:
         if delay:
             await asyncio.sleep(delay)
         reply = self._gate()
+        cut = False
         if reply is None:
             try:
                 reply = self.route(RestCall(method, path, query, body, headers, params))
             except (ValueError, TypeError, ArithmeticError) as err:
                 # a parameter the venue would refuse as malformed (e.g. fromId=abc)
                 reply = self.bad_request_reply(f"malformed parameter: {err}")
-            if self._take_hang(method, path):
+            if _take(self._hangs, method, path):
                 entry.status, entry.code = -1, reply.code
                 return entry, Step(respond=False)
+            cut = _take(self._cuts, method, path)
         entry.status, entry.code = reply.status, reply.code
         if isinstance(reply.body, str):  # a plain error page (a proxy's or a ban's)
             payload, kind = reply.body.encode(), "text/html"
@@ -522,6 +537,9 @@ class FakeVenue:
                 "application/json",
             )
         head = (("content-type", kind), *reply.headers)
+        if cut:  # half the body, a pause so it is read, then a TCP reset
+            half = (payload[: len(payload) // 2], 0.02)
+            return entry, Step(reply.status, head, half, declared_length=len(payload), end="reset")
         return entry, Step(reply.status, head, (payload,))
 
     def _gate(self) -> Reply | None:
@@ -535,13 +553,6 @@ class FakeVenue:
         if status == 418:
             self.banned_until_ms = now + int(retry_after * 1000)
         return self.throttle_reply(status, retry_after)
-
-    def _take_hang(self, method: str, path: str) -> bool:
-        for hang in self._hangs:
-            if hang[0] == method and hang[1] == path and hang[2] > 0:
-                hang[2] -= 1
-                return True
-        return False
 
     # ---- websocket -------------------------------------------------------------------------
     async def _serve_ws(self, ws: ServerConnection) -> None:
@@ -557,6 +568,15 @@ class FakeVenue:
             self.streams.remove(conn)
             writer.cancel()
             self._tasks.discard(writer)
+
+
+def _take(faults: list[list[Any]], method: str, path: str) -> bool:
+    """Use up one of the scripted ``[method, path, remaining]`` faults matching the request."""
+    for fault in faults:
+        if fault[0] == method and fault[1] == path and fault[2] > 0:
+            fault[2] -= 1
+            return True
+    return False
 
 
 def _dec(name: str, value: Decimal | str) -> Decimal:
