@@ -5,10 +5,16 @@
 //! `valgrind --tool=callgrind --toggle-collect=<replay>` once per venue (the synthetic Binance
 //! stream of `core.rs`, and its Bybit and OKX copies) and prints the counts; only the replay of
 //! the diffs is counted, not building the stream or syncing the book. Needs valgrind.
+//!
+//! `cargo bench --bench decode_instructions -- --wall [ROUNDS]` times the same replay natively
+//! instead, ROUNDS times per venue (default 300), and prints the fastest and the median round
+//! per event and per level: on a loaded machine the fastest round is the one least disturbed,
+//! so two binaries compare best on it.
 
 mod common;
 
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 use _core::symbol_book::SymbolBook;
 use _core::synthetic::binance_stream;
@@ -57,10 +63,42 @@ fn count(venue: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("no callgrind total for {venue}: {stderr}"))
 }
 
+/// Fastest and median wall time of `rounds` replays of each venue's stream, per event and level.
+fn wall(rounds: usize) {
+    let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
+    let levels = level_count(&events) as f64;
+    println!("decode + apply, synthetic stream, {EVENTS} diffs, {levels} levels, {rounds} rounds (wall):");
+    for stream in venue_streams(&snapshot, &events) {
+        let mut times: Vec<f64> = (0..rounds)
+            .map(|_| {
+                let mut book = stream.start();
+                let start = Instant::now();
+                replay(&mut book, &stream.events);
+                start.elapsed().as_secs_f64() * 1e9
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let (fastest, median) = (times[0], times[rounds / 2]);
+        println!(
+            "  {:<13} fastest {:>6.1} ns per event, {:>5.1} per level; median {:>6.1} / {:>5.1}",
+            stream.name,
+            fastest / EVENTS as f64,
+            fastest / levels,
+            median / EVENTS as f64,
+            median / levels
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--child") {
         child(&args[at + 1]);
+        return ExitCode::SUCCESS;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--wall") {
+        let rounds = args.get(at + 1).and_then(|r| r.parse().ok()).unwrap_or(300);
+        wall(rounds.max(1));
         return ExitCode::SUCCESS;
     }
     let (_, events) = binance_stream(EVENTS, 1000, 6, 1);
