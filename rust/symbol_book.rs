@@ -339,7 +339,11 @@ impl SymbolBook {
     /// Whether a decoded payload concerns this book (an empty symbol is accepted: Binance
     /// partial depth on a raw connection does not name one).
     pub fn accepts(&self, decoded: &Decoded) -> bool {
-        decoded.symbol.is_empty() || decoded.symbol.eq_ignore_ascii_case(&self.symbol)
+        // The exact spelling first (one compare): the case-folding loop only for Binance's
+        // lower-case stream names.
+        decoded.symbol.is_empty()
+            || decoded.symbol == self.symbol
+            || decoded.symbol.eq_ignore_ascii_case(&self.symbol)
     }
 
     /// Applies a payload already decoded into `scratch` (the router decodes once, then routes).
