@@ -46,9 +46,9 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
         if !cursor.literal(b",\"type\":") {
             return None;
         }
-        f.kind = Some(cursor.string()?);
+        f.kind = Some(kind(&mut cursor)?);
     } else if cursor.literal(b",\"type\":") {
-        f.kind = Some(cursor.string()?);
+        f.kind = Some(kind(&mut cursor)?);
         if !cursor.literal(b",\"ts\":") {
             return None;
         }
@@ -89,18 +89,30 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     decoded(&f)
 }
 
+/// The `type` string: its two usual values compared whole, anything else read as a string.
+#[inline(always)]
+fn kind<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
+    if cursor.literal(b"\"delta\"") {
+        return Some(b"delta");
+    }
+    if cursor.literal(b"\"snapshot\"") {
+        return Some(b"snapshot");
+    }
+    cursor.string()
+}
+
 /// The message the fields describe, as the general decoder reads them.
 #[inline]
 fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
-    // The topic's parts as the general decoder splits them: `orderbook`, the depth, the symbol.
-    let mut parts = f.topic?.split(|&b| b == b'.');
-    if parts.next() != Some(b"orderbook".as_slice()) {
+    // The topic's parts as the general decoder splits them: `orderbook`, the depth, the symbol
+    // (split only when `data.s` does not name the symbol).
+    let topic = f.topic?;
+    if !topic.starts_with(b"orderbook") || topic.get(9).is_some_and(|&b| b != b'.') {
         return None;
     }
-    parts.next();
     let symbol = match f.symbol.filter(|s| !s.is_empty()) {
         Some(symbol) => symbol,
-        None => parts.next().unwrap_or_default(),
+        None => topic.split(|&b| b == b'.').nth(2).unwrap_or_default(),
     };
     // The scanner only returns printable ASCII strings, so this conversion cannot fail.
     let symbol = std::str::from_utf8(symbol).ok()?;

@@ -52,7 +52,14 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     if !cursor.literal(b"},\"action\":") {
         return None;
     }
-    f.action = cursor.string()?;
+    // The two actions compared whole; anything else read as a string.
+    f.action = if cursor.literal(b"\"update\"") {
+        b"update"
+    } else if cursor.literal(b"\"snapshot\"") {
+        b"snapshot"
+    } else {
+        cursor.string()?
+    };
     if !cursor.literal(b",\"data\":[{\"asks\":") {
         return None;
     }
