@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use _core::symbol_book::SymbolBook;
 use _core::synthetic::binance_stream;
-use common::{level_count, venue_streams};
+use common::{binance_capture, level_count, venue_streams};
 
 /// Fewer events than `core.rs` (20,000): callgrind runs about 50× slower than native.
 const EVENTS: usize = 4_000;
@@ -35,8 +35,9 @@ fn child(venue: &str) {
     let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
     let stream = venue_streams(&snapshot, &events)
         .into_iter()
+        .chain([binance_capture()])
         .find(|s| s.name == venue)
-        .expect("a venue of venue_streams");
+        .expect("a venue of venue_streams or the capture");
     let mut book = stream.start();
     replay(&mut book, &stream.events);
     assert!(book.is_synced(), "{venue}");
@@ -68,7 +69,14 @@ fn wall(rounds: usize) {
     let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
     let levels = level_count(&events) as f64;
     println!("decode + apply, synthetic stream, {EVENTS} diffs, {levels} levels, {rounds} rounds (wall):");
-    for stream in venue_streams(&snapshot, &events) {
+    for stream in venue_streams(&snapshot, &events)
+        .into_iter()
+        .chain([binance_capture()])
+    {
+        let (events, levels) = (
+            stream.events.len() as f64,
+            level_count(&stream.events) as f64,
+        );
         let mut times: Vec<f64> = (0..rounds)
             .map(|_| {
                 let mut book = stream.start();
@@ -80,11 +88,11 @@ fn wall(rounds: usize) {
         times.sort_by(f64::total_cmp);
         let (fastest, median) = (times[0], times[rounds / 2]);
         println!(
-            "  {:<13} fastest {:>6.1} ns per event, {:>5.1} per level; median {:>6.1} / {:>5.1}",
+            "  {:<15} fastest {:>6.1} ns per event, {:>5.1} per level; median {:>6.1} / {:>5.1}",
             stream.name,
-            fastest / EVENTS as f64,
+            fastest / events,
             fastest / levels,
-            median / EVENTS as f64,
+            median / events,
             median / levels
         );
     }
@@ -115,6 +123,20 @@ fn main() -> ExitCode {
                 eprintln!("{why}");
                 return ExitCode::FAILURE;
             }
+        }
+    }
+    let capture = binance_capture();
+    let (events, levels) = (capture.events.len(), level_count(&capture.events));
+    match count(capture.name) {
+        Ok(total) => println!(
+            "real capture, Binance spot FTMUSDT, {events} diffs, {levels} levels:\n  {:<13} {:>7.0} instructions per event, {:>5.0} per level",
+            capture.name,
+            total as f64 / events as f64,
+            total as f64 / levels as f64
+        ),
+        Err(why) => {
+            eprintln!("{why}");
+            return ExitCode::FAILURE;
         }
     }
     ExitCode::SUCCESS
