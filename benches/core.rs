@@ -15,7 +15,7 @@ use _core::orders::desk::{no_gate, Desk, DeskConfig};
 use _core::paper::{PaperConfig, PaperSim};
 use _core::symbol_book::{Config, SymbolBook, Venue};
 use _core::synthetic::binance_stream;
-use common::{level_count, venue_streams};
+use common::{binance_capture, level_count, venue_streams};
 
 const EVENTS: usize = 20_000;
 
@@ -47,6 +47,22 @@ fn benches(c: &mut Criterion) {
                 for event in &events {
                     black_box(book.apply(event.as_bytes()).unwrap());
                     black_box(book.features(5, None));
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+    // The real capture (FTMUSDT, 222 diffs of 4.4 levels on a 5000-level book), per event.
+    let capture = binance_capture();
+    let mut group = c.benchmark_group("binance_capture");
+    group.throughput(Throughput::Elements(capture.events.len() as u64));
+    group.bench_function("decode_apply_per_stream", |b| {
+        b.iter_batched_ref(
+            || capture.start(),
+            |book| {
+                for event in &capture.events {
+                    black_box(book.apply(event.as_bytes()).unwrap());
                 }
             },
             BatchSize::LargeInput,

@@ -509,7 +509,14 @@ mod venue_fast_paths {
     #[test]
     fn venue_key_order_takes_the_in_order_paths() {
         type InOrder = for<'a> fn(&'a [u8], &mut Scratch) -> Option<Decoded<'a>>;
-        let paths: [(&str, InOrder, (Fast, General), &[&str]); 3] = [
+        /// Capture directory, in-order path, key-by-key and general paths, canonical payloads.
+        type Venue = (
+            &'static str,
+            InOrder,
+            (Fast, General),
+            &'static [&'static str],
+        );
+        let paths: [Venue; 3] = [
             ("binance", fast::in_order, BINANCE_PATHS, &[]),
             ("bybit", fast_bybit::in_order, BYBIT_PATHS, &BYBIT[..2]),
             ("okx", fast_okx::in_order, OKX_PATHS, &OKX[..2]),
