@@ -18,11 +18,11 @@ struct Fields<'a> {
 
 /// Decodes a Binance diff-depth payload, or `None` to defer to the general decoder.
 pub fn binance_depth<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
-    if let Some(decoded) = in_order(payload, scratch) {
-        return Some(decoded);
-    }
-    scratch.bids.clear();
-    scratch.asks.clear();
+    super::in_order_first(payload, scratch, in_order, key_by_key)
+}
+
+/// Any key order the general decoder accepts, one key at a time.
+fn key_by_key<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut fields = Fields::default();
     members(&mut cursor, &mut fields, scratch, false)?;
@@ -57,37 +57,25 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
             return None;
         }
     }
-    if !cursor.literal(b"{\"e\":\"depthUpdate\",\"E\":") {
-        return None;
-    }
+    cursor.expect(b"{\"e\":\"depthUpdate\",\"E\":")?;
     let event_time = cursor.integer()?;
     if cursor.literal(b",\"T\":") {
         cursor.integer()?;
     }
-    if !cursor.literal(b",\"s\":") {
-        return None;
-    }
+    cursor.expect(b",\"s\":")?;
     let symbol = cursor.string().filter(|s| !s.is_empty())?;
-    if !cursor.literal(b",\"U\":") {
-        return None;
-    }
+    cursor.expect(b",\"U\":")?;
     let first_id = cursor.integer()?;
-    if !cursor.literal(b",\"u\":") {
-        return None;
-    }
+    cursor.expect(b",\"u\":")?;
     let last_id = cursor.integer()?;
     let prev_id = if cursor.literal(b",\"pu\":") {
         Some(cursor.integer()?)
     } else {
         None
     };
-    if !cursor.literal(b",\"b\":") {
-        return None;
-    }
+    cursor.expect(b",\"b\":")?;
     cursor.levels("b", &mut scratch.bids).ok()?;
-    if !cursor.literal(b",\"a\":") {
-        return None;
-    }
+    cursor.expect(b",\"a\":")?;
     cursor.levels("a", &mut scratch.asks).ok()?;
     if !cursor.literal(b"}") || (envelope && !cursor.literal(b"}")) {
         return None;

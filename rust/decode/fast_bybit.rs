@@ -16,11 +16,11 @@ struct Fields<'a> {
 
 /// Decodes a Bybit order-book payload, or `None` to defer to the general decoder.
 pub fn bybit_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
-    if let Some(decoded) = in_order(payload, scratch) {
-        return Some(decoded);
-    }
-    scratch.bids.clear();
-    scratch.asks.clear();
+    super::in_order_first(payload, scratch, in_order, key_by_key)
+}
+
+/// Any key order the general decoder accepts, one key at a time.
+fn key_by_key<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
     message(&mut cursor, &mut f, scratch)?;
@@ -37,54 +37,34 @@ pub fn bybit_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decode
 pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
-    if !cursor.literal(b"{\"topic\":") {
-        return None;
-    }
+    cursor.expect(b"{\"topic\":")?;
     f.topic = Some(cursor.string()?);
     if cursor.literal(b",\"ts\":") {
         f.ts = Some(cursor.integer()?);
-        if !cursor.literal(b",\"type\":") {
-            return None;
-        }
+        cursor.expect(b",\"type\":")?;
         f.kind = Some(kind(&mut cursor)?);
     } else if cursor.literal(b",\"type\":") {
         f.kind = Some(kind(&mut cursor)?);
-        if !cursor.literal(b",\"ts\":") {
-            return None;
-        }
+        cursor.expect(b",\"ts\":")?;
         f.ts = Some(cursor.integer()?);
     } else {
         return None;
     }
-    if !cursor.literal(b",\"data\":{\"s\":") {
-        return None;
-    }
+    cursor.expect(b",\"data\":{\"s\":")?;
     f.symbol = Some(cursor.string()?);
-    if !cursor.literal(b",\"b\":") {
-        return None;
-    }
+    cursor.expect(b",\"b\":")?;
     cursor.levels("data.b", &mut scratch.bids).ok()?;
-    if !cursor.literal(b",\"a\":") {
-        return None;
-    }
+    cursor.expect(b",\"a\":")?;
     cursor.levels("data.a", &mut scratch.asks).ok()?;
-    if !cursor.literal(b",\"u\":") {
-        return None;
-    }
+    cursor.expect(b",\"u\":")?;
     f.update_id = Some(cursor.integer()?);
-    if !cursor.literal(b",\"seq\":") {
-        return None;
-    }
+    cursor.expect(b",\"seq\":")?;
     cursor.integer()?;
-    if !cursor.literal(b"}") {
-        return None;
-    }
+    cursor.expect(b"}")?;
     if cursor.literal(b",\"cts\":") {
         cursor.integer()?;
     }
-    if !cursor.literal(b"}") {
-        return None;
-    }
+    cursor.expect(b"}")?;
     cursor.finish().ok()?;
     decoded(&f)
 }

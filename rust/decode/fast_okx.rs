@@ -20,11 +20,11 @@ struct Fields<'a> {
 
 /// Decodes an OKX order-book push, or `None` to defer to the general decoder.
 pub fn okx_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
-    if let Some(decoded) = in_order(payload, scratch) {
-        return Some(decoded);
-    }
-    scratch.bids.clear();
-    scratch.asks.clear();
+    super::in_order_first(payload, scratch, in_order, key_by_key)
+}
+
+/// Any key order the general decoder accepts, one key at a time.
+fn key_by_key<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
     message(&mut cursor, &mut f, scratch)?;
@@ -41,17 +41,11 @@ pub fn okx_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<
 pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
-    if !cursor.literal(b"{\"arg\":{\"channel\":") {
-        return None;
-    }
+    cursor.expect(b"{\"arg\":{\"channel\":")?;
     f.channel = cursor.string()?;
-    if !cursor.literal(b",\"instId\":") {
-        return None;
-    }
+    cursor.expect(b",\"instId\":")?;
     f.inst_id = cursor.string()?;
-    if !cursor.literal(b"},\"action\":") {
-        return None;
-    }
+    cursor.expect(b"},\"action\":")?;
     // The two actions compared whole; anything else read as a string.
     f.action = if cursor.literal(b"\"update\"") {
         b"update"
@@ -60,18 +54,12 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     } else {
         cursor.string()?
     };
-    if !cursor.literal(b",\"data\":[{\"asks\":") {
-        return None;
-    }
+    cursor.expect(b",\"data\":[{\"asks\":")?;
     cursor.levels("asks", &mut scratch.asks).ok()?;
-    if !cursor.literal(b",\"bids\":") {
-        return None;
-    }
+    cursor.expect(b",\"bids\":")?;
     cursor.levels("bids", &mut scratch.bids).ok()?;
     f.books = 1;
-    if !cursor.literal(b",\"ts\":") {
-        return None;
-    }
+    cursor.expect(b",\"ts\":")?;
     f.ts = Some(cursor.int_or_text()?);
     if cursor.literal(b",\"checksum\":") {
         f.checksum = Some(cursor.int_or_text()?);
@@ -82,9 +70,7 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     if cursor.literal(b",\"seqId\":") {
         f.seq_id = Some(cursor.int_or_text()?);
     }
-    if !cursor.literal(b"}]}") {
-        return None;
-    }
+    cursor.expect(b"}]}")?;
     cursor.finish().ok()?;
     decoded(&f)
 }

@@ -256,6 +256,12 @@ impl<'a> Cursor<'a> {
         found
     }
 
+    /// [`Cursor::literal`] as an `Option`, for `?`: the payload must continue with `text`.
+    #[inline(always)]
+    pub fn expect(&mut self, text: &[u8]) -> Option<()> {
+        self.literal(text).then_some(())
+    }
+
     /// Only whitespace remains.
     pub fn finish(&mut self) -> Result<(), ()> {
         self.skip_ws();
