@@ -5,14 +5,20 @@
 //! `valgrind --tool=callgrind --toggle-collect=<replay>` once per venue (the synthetic Binance
 //! stream of `core.rs`, and its Bybit and OKX copies) and prints the counts; only the replay of
 //! the diffs is counted, not building the stream or syncing the book. Needs valgrind.
+//!
+//! `cargo bench --bench decode_instructions -- --wall [ROUNDS]` times the same replay natively
+//! instead, ROUNDS times per venue (default 300), and prints the fastest and the median round
+//! per event and per level: on a loaded machine the fastest round is the one least disturbed,
+//! so two binaries compare best on it.
 
 mod common;
 
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 use _core::symbol_book::SymbolBook;
 use _core::synthetic::binance_stream;
-use common::{level_count, venue_streams};
+use common::{binance_capture, level_count, venue_streams};
 
 /// Fewer events than `core.rs` (20,000): callgrind runs about 50× slower than native.
 const EVENTS: usize = 4_000;
@@ -29,8 +35,9 @@ fn child(venue: &str) {
     let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
     let stream = venue_streams(&snapshot, &events)
         .into_iter()
+        .chain([binance_capture()])
         .find(|s| s.name == venue)
-        .expect("a venue of venue_streams");
+        .expect("a venue of venue_streams or the capture");
     let mut book = stream.start();
     replay(&mut book, &stream.events);
     assert!(book.is_synced(), "{venue}");
@@ -57,10 +64,49 @@ fn count(venue: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("no callgrind total for {venue}: {stderr}"))
 }
 
+/// Fastest and median wall time of `rounds` replays of each venue's stream, per event and level.
+fn wall(rounds: usize) {
+    let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
+    let levels = level_count(&events) as f64;
+    println!("decode + apply, synthetic stream, {EVENTS} diffs, {levels} levels, {rounds} rounds (wall):");
+    for stream in venue_streams(&snapshot, &events)
+        .into_iter()
+        .chain([binance_capture()])
+    {
+        let (events, levels) = (
+            stream.events.len() as f64,
+            level_count(&stream.events) as f64,
+        );
+        let mut times: Vec<f64> = (0..rounds)
+            .map(|_| {
+                let mut book = stream.start();
+                let start = Instant::now();
+                replay(&mut book, &stream.events);
+                start.elapsed().as_secs_f64() * 1e9
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let (fastest, median) = (times[0], times[rounds / 2]);
+        println!(
+            "  {:<15} fastest {:>6.1} ns per event, {:>5.1} per level; median {:>6.1} / {:>5.1}",
+            stream.name,
+            fastest / events,
+            fastest / levels,
+            median / events,
+            median / levels
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--child") {
         child(&args[at + 1]);
+        return ExitCode::SUCCESS;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--wall") {
+        let rounds = args.get(at + 1).and_then(|r| r.parse().ok()).unwrap_or(300);
+        wall(rounds.max(1));
         return ExitCode::SUCCESS;
     }
     let (_, events) = binance_stream(EVENTS, 1000, 6, 1);
@@ -77,6 +123,20 @@ fn main() -> ExitCode {
                 eprintln!("{why}");
                 return ExitCode::FAILURE;
             }
+        }
+    }
+    let capture = binance_capture();
+    let (events, levels) = (capture.events.len(), level_count(&capture.events));
+    match count(capture.name) {
+        Ok(total) => println!(
+            "real capture, Binance spot FTMUSDT, {events} diffs, {levels} levels:\n  {:<13} {:>7.0} instructions per event, {:>5.0} per level",
+            capture.name,
+            total as f64 / events as f64,
+            total as f64 / levels as f64
+        ),
+        Err(why) => {
+            eprintln!("{why}");
+            return ExitCode::FAILURE;
         }
     }
     ExitCode::SUCCESS

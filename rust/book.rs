@@ -70,6 +70,9 @@ impl Side {
     }
 }
 
+/// Levels next to the touch that [`Ladder::set`] searches without a binary search.
+const NEAR_TOUCH: usize = 16;
+
 /// One side of the book, levels sorted by ascending key (best last).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ladder {
@@ -82,7 +85,6 @@ impl Ladder {
     #[inline]
     pub fn set(&mut self, level: Level) {
         let levels = &mut self.levels;
-        // Most updates hit the last few levels: look there before a binary search.
         let position = Self::find(levels, level.key);
         match position {
             Ok(i) if level.qty() == 0 => {
@@ -95,10 +97,11 @@ impl Ladder {
     }
 
     /// Where `key` is (`Ok`) or would go (`Err`). Most updates land within a few levels of the
-    /// touch, at the end of the vector: scan those linearly, binary-search the rest.
+    /// touch, at the end of the vector: scan those linearly, binary-search the rest. (Counting
+    /// the levels above `key` among the last [`NEAR_TOUCH`] without a branch per level measured
+    /// no faster: the scan usually stops within three levels.)
     #[inline]
     fn find(levels: &[Level], key: i64) -> Result<usize, usize> {
-        const NEAR_TOUCH: usize = 16;
         let n = levels.len();
         let near = n.saturating_sub(NEAR_TOUCH);
         for i in (near..n).rev() {
@@ -313,6 +316,32 @@ mod tests {
         assert!(!book.is_crossed());
         book.bids.set(lvl(Side::Bid, 104, 1));
         assert!(book.is_crossed());
+    }
+
+    proptest::proptest! {
+        /// Sets on one side against a map, with prices from a narrow range so updates hit the
+        /// touch, the levels counted near it and the binary-searched rest, on ladders shorter
+        /// and longer than [`NEAR_TOUCH`].
+        #[test]
+        fn set_matches_a_sorted_map(
+            bids in proptest::bool::ANY,
+            ops in proptest::collection::vec((0i64..48, proptest::prop_oneof![1 => proptest::strategy::Just(0u64), 3 => 1u64..9]), 0..300),
+        ) {
+            let side = if bids { Side::Bid } else { Side::Ask };
+            let mut ladder = Ladder::default();
+            let mut reference = std::collections::BTreeMap::new();
+            for (price, qty) in ops {
+                ladder.set(lvl(side, price, qty));
+                if qty == 0 {
+                    reference.remove(&side.key(price));
+                } else {
+                    reference.insert(side.key(price), qty);
+                }
+                let got: Vec<(i64, u64)> = ladder.iter_best_first().map(|l| (l.key, l.qty())).collect();
+                let expected: Vec<(i64, u64)> = reference.iter().rev().map(|(k, q)| (*k, *q)).collect();
+                proptest::prop_assert_eq!(got, expected);
+            }
+        }
     }
 
     #[test]

@@ -113,7 +113,12 @@ impl Tracker {
         if let (Some((b, _)), Some((a, _))) = (bid, ask) {
             let mid = (b as f64 + a as f64) * 0.5;
             if self.prev_mid > 0.0 && mid > 0.0 {
-                let r = (mid / self.prev_mid).ln();
+                // Most updates leave the mid where it was: ln(1) is exactly 0, without the call.
+                let r = if mid == self.prev_mid {
+                    0.0
+                } else {
+                    (mid / self.prev_mid).ln()
+                };
                 self.variance = if self.variance.is_nan() {
                     r * r
                 } else {

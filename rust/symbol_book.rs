@@ -191,7 +191,9 @@ pub struct SymbolBook {
     counters: Counters,
     event_time_ms: Option<i64>,
     ticker: Option<Ticker>,
-    scratch: Scratch,
+    /// Boxed so that lending it out for a decode (while `self` is borrowed mutably to apply)
+    /// moves a pointer, not the ~150-byte struct twice per payload.
+    scratch: Option<Box<Scratch>>,
     prepared: Prepared,
 }
 
@@ -239,7 +241,7 @@ impl SymbolBook {
             counters: Counters::default(),
             event_time_ms: None,
             ticker: None,
-            scratch: Scratch::default(),
+            scratch: Some(Box::default()),
             prepared: Prepared::default(),
             config,
         })
@@ -282,24 +284,25 @@ impl SymbolBook {
             .sum();
         self.book.heap_bytes()
             + buffered
-            + (self.scratch.bids.capacity() + self.scratch.asks.capacity())
-                * std::mem::size_of::<RawLevel>()
+            + self.scratch.as_ref().map_or(0, |s| {
+                (s.bids.capacity() + s.asks.capacity()) * std::mem::size_of::<RawLevel>()
+            })
             + (self.prepared.bids.capacity() + self.prepared.asks.capacity())
                 * std::mem::size_of::<Level>()
     }
 
     /// Decodes and applies one websocket payload.
     pub fn apply(&mut self, payload: &[u8]) -> Result<Status, DecodeError> {
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = self.scratch.take().unwrap_or_default();
         let result = decode::decode(self.venue.format(), payload, &mut scratch)
             .and_then(|decoded| self.apply_decoded(&decoded, &scratch, false));
-        self.scratch = scratch;
+        self.scratch = Some(scratch);
         self.count_malformed(result)
     }
 
     /// Decodes and applies a REST depth snapshot body.
     pub fn apply_snapshot(&mut self, payload: &[u8]) -> Result<Status, DecodeError> {
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = self.scratch.take().unwrap_or_default();
         let result =
             decode::decode(self.venue.format(), payload, &mut scratch).and_then(|decoded| {
                 if decoded.kind != Kind::Snapshot {
@@ -311,7 +314,7 @@ impl SymbolBook {
                 self.apply_decoded(&decoded, &scratch, true)
             });
         scratch.release_excess();
-        self.scratch = scratch;
+        self.scratch = Some(scratch);
         self.count_malformed(result)
     }
 
@@ -336,7 +339,11 @@ impl SymbolBook {
     /// Whether a decoded payload concerns this book (an empty symbol is accepted: Binance
     /// partial depth on a raw connection does not name one).
     pub fn accepts(&self, decoded: &Decoded) -> bool {
-        decoded.symbol.is_empty() || decoded.symbol.eq_ignore_ascii_case(&self.symbol)
+        // The exact spelling first (one compare): the case-folding loop only for Binance's
+        // lower-case stream names.
+        decoded.symbol.is_empty()
+            || decoded.symbol == self.symbol
+            || decoded.symbol.eq_ignore_ascii_case(&self.symbol)
     }
 
     /// Applies a payload already decoded into `scratch` (the router decodes once, then routes).
@@ -601,6 +608,9 @@ impl SymbolBook {
         asks: &[RawLevel],
         out: &mut Prepared,
     ) -> Result<(), DecodeError> {
+        if self.convert_exact(bids, asks, out) {
+            return Ok(());
+        }
         if self.needed_scales(bids, asks, false) != (self.book.price_scale, self.book.qty_scale) {
             self.fit_scales(&[(bids, asks)], true)?;
         }
@@ -682,6 +692,54 @@ impl SymbolBook {
         }
         Err(error
             .unwrap_or_else(|| DecodeError::new(ErrorKind::ScaleOverflow, "values do not fit")))
+    }
+
+    /// The common diff in one pass: every value written with no more decimals than the book
+    /// holds, so each converts with one exact multiply and no scale needs raising. `false`
+    /// (with `out` partly filled) sends the diff down the general path of [`Self::prepare`],
+    /// which reaches the same levels for what this accepts and words the error for the rest.
+    #[inline]
+    fn convert_exact(&self, bids: &[RawLevel], asks: &[RawLevel], out: &mut Prepared) -> bool {
+        let (price_scale, qty_scale) = (self.book.price_scale, self.book.qty_scale);
+        let (tick, lot) = (self.tick_units, self.lot_units);
+        out.bids.clear();
+        out.asks.clear();
+        for (side, levels, target) in [
+            (Side::Bid, bids, &mut out.bids),
+            (Side::Ask, asks, &mut out.asks),
+        ] {
+            target.reserve(levels.len());
+            for raw in levels {
+                let (Some(price_shift), Some(qty_shift)) = (
+                    price_scale.checked_sub(raw.price.decimals),
+                    qty_scale.checked_sub(raw.qty.decimals),
+                ) else {
+                    return false;
+                };
+                let price = raw
+                    .price
+                    .mantissa
+                    .checked_mul(POW10[usize::from(price_shift)]);
+                let qty = raw.qty.mantissa.checked_mul(POW10[usize::from(qty_shift)]);
+                let (Some(price), Some(qty)) = (price, qty) else {
+                    return false;
+                };
+                if price > i64::MAX as u64
+                    || qty > Level::MAX_QTY
+                    || (tick != 1 && price % tick != 0)
+                    || (lot != 1 && qty % lot != 0)
+                {
+                    return false;
+                }
+                target.push(Level::new(
+                    side.key(price as i64),
+                    qty,
+                    raw.price.decimals,
+                    raw.qty.decimals,
+                ));
+            }
+        }
+        true
     }
 
     fn convert(
@@ -848,6 +906,57 @@ pub fn okx_checksum(book: &Book) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn decimal() -> impl Strategy<Value = Decimal> {
+        (
+            prop_oneof![4 => 0u64..1000, 1 => 0u64..100_000_000, 1 => Just(u64::MAX / 3)],
+            prop_oneof![4 => 0u8..3, 1 => 0u8..10],
+        )
+            .prop_map(|(mantissa, decimals)| Decimal { mantissa, decimals })
+    }
+
+    fn raw_levels() -> impl Strategy<Value = Vec<RawLevel>> {
+        prop::collection::vec(
+            (decimal(), decimal()).prop_map(|(price, qty)| RawLevel { price, qty }),
+            0..4,
+        )
+    }
+
+    proptest! {
+        /// The one-pass conversion accepts only diffs the general path takes at the same
+        /// scales, and gives the very same levels.
+        #[test]
+        fn the_one_pass_conversion_agrees_with_the_general_path(
+            grids in (prop::option::of(1u64..5), prop::option::of(1u64..5), 0u8..3, 0u8..3),
+            scales in (0u8..10, 0u8..10),
+            bids in raw_levels(),
+            asks in raw_levels(),
+        ) {
+            let (tick, lot, tick_decimals, lot_decimals) = grids;
+            let config = Config {
+                tick_size: tick.map(|mantissa| Decimal { mantissa, decimals: tick_decimals }),
+                lot_size: lot.map(|mantissa| Decimal { mantissa, decimals: lot_decimals }),
+                ..Config::default()
+            };
+            let mut book = SymbolBook::new("X", Venue::BinanceSpot, config).unwrap();
+            if tick.is_none() {
+                book.book.price_scale = scales.0;
+            }
+            if lot.is_none() {
+                book.book.qty_scale = scales.1;
+            }
+            let mut fast = Prepared::default();
+            if book.convert_exact(&bids, &asks, &mut fast) {
+                let current = (book.book.price_scale, book.book.qty_scale);
+                prop_assert_eq!(book.needed_scales(&bids, &asks, false), current);
+                let mut general = Prepared::default();
+                prop_assert!(book.convert(&bids, &asks, &mut general).is_ok());
+                prop_assert_eq!(fast.bids, general.bids);
+                prop_assert_eq!(fast.asks, general.asks);
+            }
+        }
+    }
 
     /// Found by the fuzzer (`fuzz/`, bybit and okx targets): a snapshot naming a price twice was
     /// refused only after the book's scales had been raised to fit it, so the refused payload

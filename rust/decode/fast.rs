@@ -18,6 +18,11 @@ struct Fields<'a> {
 
 /// Decodes a Binance diff-depth payload, or `None` to defer to the general decoder.
 pub fn binance_depth<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    super::in_order_first(payload, scratch, in_order, key_by_key)
+}
+
+/// Any key order the general decoder accepts, one key at a time.
+fn key_by_key<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut fields = Fields::default();
     members(&mut cursor, &mut fields, scratch, false)?;
@@ -32,6 +37,57 @@ pub fn binance_depth<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Dec
         first_id: Some(fields.first_id?),
         last_id: Some(fields.last_id?),
         prev_id: fields.prev_id,
+        ..Decoded::default()
+    })
+}
+
+/// The payload as Binance writes it, keys in its order and no whitespace (`E`, then `T` on
+/// futures, `s`, `U`, `u`, `pu` on futures, `b`, `a`), raw or in a combined-stream envelope that
+/// names the stream first: the fixed text between the values is compared in one go instead of
+/// dispatching on each key. Anything else (`None`) goes through [`members`], which reads the same
+/// values with the same scanner, so the result is identical where both accept.
+#[inline]
+pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    let mut cursor = Cursor::new(payload);
+    let envelope = cursor.literal(b"{\"stream\":");
+    if envelope {
+        // Partial-depth streams are snapshots: the general decoder classifies them.
+        if super::binance::partial_depth_stream(cursor.string()?) || !cursor.literal(b",\"data\":")
+        {
+            return None;
+        }
+    }
+    cursor.expect(b"{\"e\":\"depthUpdate\",\"E\":")?;
+    let event_time = cursor.integer()?;
+    if cursor.literal(b",\"T\":") {
+        cursor.integer()?;
+    }
+    cursor.expect(b",\"s\":")?;
+    let symbol = cursor.string().filter(|s| !s.is_empty())?;
+    cursor.expect(b",\"U\":")?;
+    let first_id = cursor.integer()?;
+    cursor.expect(b",\"u\":")?;
+    let last_id = cursor.integer()?;
+    let prev_id = if cursor.literal(b",\"pu\":") {
+        Some(cursor.integer()?)
+    } else {
+        None
+    };
+    cursor.expect(b",\"b\":")?;
+    cursor.levels("b", &mut scratch.bids).ok()?;
+    cursor.expect(b",\"a\":")?;
+    cursor.levels("a", &mut scratch.asks).ok()?;
+    if !cursor.literal(b"}") || (envelope && !cursor.literal(b"}")) {
+        return None;
+    }
+    cursor.finish().ok()?;
+    Some(Decoded {
+        kind: Kind::Diff,
+        symbol: std::str::from_utf8(symbol).ok()?,
+        event_time_ms: Some(event_time),
+        first_id: Some(first_id),
+        last_id: Some(last_id),
+        prev_id,
         ..Decoded::default()
     })
 }

@@ -16,19 +16,83 @@ struct Fields<'a> {
 
 /// Decodes a Bybit order-book payload, or `None` to defer to the general decoder.
 pub fn bybit_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    super::in_order_first(payload, scratch, in_order, key_by_key)
+}
+
+/// Any key order the general decoder accepts, one key at a time.
+fn key_by_key<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
     message(&mut cursor, &mut f, scratch)?;
     cursor.finish().ok()?;
-    // The topic's parts as the general decoder splits them: `orderbook`, the depth, the symbol.
-    let mut parts = f.topic?.split(|&b| b == b'.');
-    if parts.next() != Some(b"orderbook".as_slice()) {
+    decoded(&f)
+}
+
+/// The payload as Bybit writes it, keys in its order and no whitespace: `topic`, then `ts` and
+/// `type` (spot) or `type` and `ts` (linear), then `data` with `s`, `b`, `a`, `u`, `seq`, then
+/// `cts` when sent. The fixed text between the values is compared in one go instead of
+/// dispatching on each key; anything else (`None`) goes through [`message`], which reads the
+/// same values with the same scanner, so the result is identical where both accept.
+#[inline]
+pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    let mut cursor = Cursor::new(payload);
+    let mut f = Fields::default();
+    cursor.expect(b"{\"topic\":")?;
+    f.topic = Some(cursor.string()?);
+    if cursor.literal(b",\"ts\":") {
+        f.ts = Some(cursor.integer()?);
+        cursor.expect(b",\"type\":")?;
+        f.kind = Some(kind(&mut cursor)?);
+    } else if cursor.literal(b",\"type\":") {
+        f.kind = Some(kind(&mut cursor)?);
+        cursor.expect(b",\"ts\":")?;
+        f.ts = Some(cursor.integer()?);
+    } else {
         return None;
     }
-    parts.next();
+    cursor.expect(b",\"data\":{\"s\":")?;
+    f.symbol = Some(cursor.string()?);
+    cursor.expect(b",\"b\":")?;
+    cursor.levels("data.b", &mut scratch.bids).ok()?;
+    cursor.expect(b",\"a\":")?;
+    cursor.levels("data.a", &mut scratch.asks).ok()?;
+    cursor.expect(b",\"u\":")?;
+    f.update_id = Some(cursor.integer()?);
+    cursor.expect(b",\"seq\":")?;
+    cursor.integer()?;
+    cursor.expect(b"}")?;
+    if cursor.literal(b",\"cts\":") {
+        cursor.integer()?;
+    }
+    cursor.expect(b"}")?;
+    cursor.finish().ok()?;
+    decoded(&f)
+}
+
+/// The `type` string: its two usual values compared whole, anything else read as a string.
+#[inline(always)]
+fn kind<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
+    if cursor.literal(b"\"delta\"") {
+        return Some(b"delta");
+    }
+    if cursor.literal(b"\"snapshot\"") {
+        return Some(b"snapshot");
+    }
+    cursor.string()
+}
+
+/// The message the fields describe, as the general decoder reads them.
+#[inline]
+fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
+    // The topic's parts as the general decoder splits them: `orderbook`, the depth, the symbol
+    // (split only when `data.s` does not name the symbol).
+    let topic = f.topic?;
+    if !topic.starts_with(b"orderbook") || topic.get(9).is_some_and(|&b| b != b'.') {
+        return None;
+    }
     let symbol = match f.symbol.filter(|s| !s.is_empty()) {
         Some(symbol) => symbol,
-        None => parts.next().unwrap_or_default(),
+        None => topic.split(|&b| b == b'.').nth(2).unwrap_or_default(),
     };
     // The scanner only returns printable ASCII strings, so this conversion cannot fail.
     let symbol = std::str::from_utf8(symbol).ok()?;

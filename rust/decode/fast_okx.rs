@@ -20,10 +20,64 @@ struct Fields<'a> {
 
 /// Decodes an OKX order-book push, or `None` to defer to the general decoder.
 pub fn okx_book<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    super::in_order_first(payload, scratch, in_order, key_by_key)
+}
+
+/// Any key order the general decoder accepts, one key at a time.
+fn key_by_key<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
     message(&mut cursor, &mut f, scratch)?;
     cursor.finish().ok()?;
+    decoded(&f)
+}
+
+/// A `books*` push as OKX writes it, keys in its order and no whitespace: `arg` with `channel`
+/// and `instId`, `action`, then one book with `asks`, `bids`, `ts` and, when sent, `checksum`,
+/// `prevSeqId` and `seqId`. The fixed text between the values is compared in one go instead of
+/// dispatching on each key; anything else (`None`) goes through [`message`], which reads the
+/// same values with the same scanner, so the result is identical where both accept.
+#[inline]
+pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a>> {
+    let mut cursor = Cursor::new(payload);
+    let mut f = Fields::default();
+    cursor.expect(b"{\"arg\":{\"channel\":")?;
+    f.channel = cursor.string()?;
+    cursor.expect(b",\"instId\":")?;
+    f.inst_id = cursor.string()?;
+    cursor.expect(b"},\"action\":")?;
+    // The two actions compared whole; anything else read as a string.
+    f.action = if cursor.literal(b"\"update\"") {
+        b"update"
+    } else if cursor.literal(b"\"snapshot\"") {
+        b"snapshot"
+    } else {
+        cursor.string()?
+    };
+    cursor.expect(b",\"data\":[{\"asks\":")?;
+    cursor.levels("asks", &mut scratch.asks).ok()?;
+    cursor.expect(b",\"bids\":")?;
+    cursor.levels("bids", &mut scratch.bids).ok()?;
+    f.books = 1;
+    cursor.expect(b",\"ts\":")?;
+    f.ts = Some(cursor.int_or_text()?);
+    if cursor.literal(b",\"checksum\":") {
+        f.checksum = Some(cursor.int_or_text()?);
+    }
+    if cursor.literal(b",\"prevSeqId\":") {
+        f.prev_seq_id = Some(cursor.int_or_text()?);
+    }
+    if cursor.literal(b",\"seqId\":") {
+        f.seq_id = Some(cursor.int_or_text()?);
+    }
+    cursor.expect(b"}]}")?;
+    cursor.finish().ok()?;
+    decoded(&f)
+}
+
+/// The message the fields describe, as the general decoder reads them.
+#[inline]
+fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
     let book_channel = f.channel.starts_with(b"books") || f.channel == b"bbo-tbt";
     if !book_channel || f.books != 1 {
         return None;

@@ -179,6 +179,23 @@ pub fn decode<'a>(
     decoded
 }
 
+/// A venue's fast path: its reader for the venue's own key order first, then (from a cleared
+/// scratch) its key-by-key reader; `None` defers to the general decoder.
+#[inline(always)]
+fn in_order_first<'a>(
+    payload: &'a [u8],
+    scratch: &mut Scratch,
+    in_order: fn(&'a [u8], &mut Scratch) -> Option<Decoded<'a>>,
+    key_by_key: fn(&'a [u8], &mut Scratch) -> Option<Decoded<'a>>,
+) -> Option<Decoded<'a>> {
+    if let Some(decoded) = in_order(payload, scratch) {
+        return Some(decoded);
+    }
+    scratch.bids.clear();
+    scratch.asks.clear();
+    key_by_key(payload, scratch)
+}
+
 /// Parses a decimal string, naming the field on failure.
 fn parse_decimal<E: serde::de::Error>(
     text: &str,

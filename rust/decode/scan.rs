@@ -247,6 +247,21 @@ impl<'a> Cursor<'a> {
         self.eat(b':').then_some(key)
     }
 
+    /// Consumes `text` if the payload continues with exactly it (no whitespace skipped): the
+    /// fixed parts of a message written in the venue's usual key order, compared at once.
+    #[inline(always)]
+    pub fn literal(&mut self, text: &[u8]) -> bool {
+        let found = self.bytes[self.at..].starts_with(text);
+        self.at += if found { text.len() } else { 0 };
+        found
+    }
+
+    /// [`Cursor::literal`] as an `Option`, for `?`: the payload must continue with `text`.
+    #[inline(always)]
+    pub fn expect(&mut self, text: &[u8]) -> Option<()> {
+        self.literal(text).then_some(())
+    }
+
     /// Only whitespace remains.
     pub fn finish(&mut self) -> Result<(), ()> {
         self.skip_ws();

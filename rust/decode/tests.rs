@@ -175,6 +175,36 @@ mod fast_path {
         }
     }
 
+    /// Raw spot and futures diffs and the combined-stream envelope, in Binance's key order.
+    const IN_ORDER: [&str; 3] = [
+        VALID,
+        r#"{"e":"depthUpdate","E":1700000000000,"s":"BTCUSDT","U":157,"u":160,"b":[["0.0024","10"]],"a":[]}"#,
+        r#"{"e":"depthUpdate","E":1700000000000,"T":1700000000001,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[],"a":[["0.0026","100"]]}"#,
+    ];
+
+    #[test]
+    fn payloads_in_binance_key_order_take_the_in_order_path_with_the_same_result() {
+        for payload in IN_ORDER {
+            let mut scratch = Scratch::default();
+            let decoded = fast::in_order(payload.as_bytes(), &mut scratch).expect("in order");
+            let (fast, general) = both(payload.as_bytes());
+            assert_eq!(format!("{decoded:?}"), general.unwrap());
+            let (_, bids, asks) = fast.unwrap();
+            assert_eq!((bids, asks), (scratch.bids, scratch.asks));
+        }
+        // Another key order, or whitespace between the parts: the key-by-key path reads it.
+        for payload in [
+            IN_ORDER[1].replace(r#""U":157,"u":160"#, r#""u":160,"U":157"#),
+            IN_ORDER[1].replace(r#","s":"#, r#", "s":"#),
+            IN_ORDER[1].replace("]}", "] }"),
+        ] {
+            let mut scratch = Scratch::default();
+            assert!(fast::in_order(payload.as_bytes(), &mut scratch).is_none());
+            let (fast, general) = both(payload.as_bytes());
+            assert_eq!(fast.expect("key-by-key path").0, general.unwrap());
+        }
+    }
+
     #[test]
     fn invalid_utf8_in_a_skipped_string_is_left_to_the_general_decoder() {
         // Found by the property below: the fast path once skipped the stream name unvalidated.
@@ -190,10 +220,11 @@ mod fast_path {
         /// Whatever the fast path accepts, the general decoder accepts identically.
         #[test]
         fn fast_path_never_accepts_what_the_general_decoder_refuses(
+            base in prop::sample::select(&IN_ORDER[..]),
             edits in prop::collection::vec((0usize..VALID.len(), any::<u8>()), 1..4),
             cut in 1usize..=VALID.len(),
         ) {
-            let mut bytes = VALID.as_bytes()[..cut].to_vec();
+            let mut bytes = base.as_bytes()[..cut.min(base.len())].to_vec();
             for (at, byte) in edits {
                 if at < bytes.len() {
                     bytes[at] = byte;
@@ -324,16 +355,18 @@ mod venue_fast_paths {
     type Fast = for<'a> fn(&'a [u8], &mut Scratch) -> Option<Decoded<'a>>;
     type General = for<'a> fn(&'a [u8], &mut Scratch) -> Result<Decoded<'a>, DecodeError>;
 
-    const BYBIT: [&str; 5] = [
+    const BYBIT: [&str; 6] = [
         r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1703430557696,"data":{"s":"BTCUSDT","b":[["43732.01","0.049391"],["43731.97","0"]],"a":[["43733","1.5"]],"u":72212457,"seq":112603120278},"cts":1786613159748}"#,
+        r#"{"topic":"orderbook.200.BTCUSDT","ts":1703430557696,"type":"snapshot","data":{"s":"BTCUSDT","b":[["43732.01","0.049391"]],"a":[["43733","1.5"],["43734","0"]],"u":1,"seq":112603120278}}"#,
         r#"{"topic":"orderbook.1.BTCUSDT","ts":1,"type":"snapshot","data":{"s":"BTCUSDT","b":[["1","2"]],"a":[],"u":"7"}}"#,
         r#"{"data":{"u":1,"b":[],"a":[["3","4"]]},"type":"delta","topic":"orderbook.200.ETHUSDT","ts":"5"}"#,
         r#"{"topic":"orderbook.500.XRPUSDT","type":"delta","ts":2,"data":{"s":"","b":[["1.9531","6198"]],"a":[],"u":20254870,"seq":-3},"x":1.5e3}"#,
         r#" { "topic" : "orderbook.50.X" , "type" : "delta" , "data" : { "s" : "X" , "u" : 9 , "b" : [ [ "1" , "2" ] ] , "a" : [ ] } } "#,
     ];
 
-    const OKX: [&str; 5] = [
+    const OKX: [&str; 6] = [
         r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["30243.5","1.44679","0","6"]],"bids":[["30240","0","0","0"]],"ts":"1646003667640","checksum":-980833328,"prevSeqId":122,"seqId":123}]}"#,
+        r#"{"arg":{"channel":"books-l2-tbt","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[],"bids":[["30240","2","0","1"]],"ts":"1646003667640","prevSeqId":-1,"seqId":5}]}"#,
         r#"{"arg":{"channel":"books-l2-tbt","instId":"ETH-USD-220624-20000-C"},"action":"snapshot","data":[{"asks":[["0.0025","20","0","1"]],"bids":[],"ts":"1646003667339","checksum":1483419732,"prevSeqId":-1,"seqId":5}]}"#,
         r#"{"arg":{"channel":"books5","instId":"BTC-USDT"},"data":[{"asks":[["2","1","0","1"]],"bids":[["1","1","0","1"]],"instId":"BTC-USDT","ts":"1","seqId":7}]}"#,
         r#"{"arg":{"channel":"bbo-tbt","instId":"X-Y","uid":"77"},"data":[{"asks":[["2","1","0","1"]],"bids":[["1","1","0","1"]],"ts":3,"checksum":"12","seqId":"8"}]}"#,
@@ -468,6 +501,50 @@ mod venue_fast_paths {
                 }
             }
             assert!(taken > 40, "{dir}: only {taken} book messages found");
+        }
+    }
+
+    /// The messages in each venue's key order take its in-order path, with the result of the
+    /// key-by-key path; so does every book message of the real captures (Binance: every diff).
+    #[test]
+    fn venue_key_order_takes_the_in_order_paths() {
+        type InOrder = for<'a> fn(&'a [u8], &mut Scratch) -> Option<Decoded<'a>>;
+        /// Capture directory, in-order path, key-by-key and general paths, canonical payloads.
+        type Venue = (
+            &'static str,
+            InOrder,
+            (Fast, General),
+            &'static [&'static str],
+        );
+        let paths: [Venue; 3] = [
+            ("binance", fast::in_order, BINANCE_PATHS, &[]),
+            ("bybit", fast_bybit::in_order, BYBIT_PATHS, &BYBIT[..2]),
+            ("okx", fast_okx::in_order, OKX_PATHS, &OKX[..2]),
+        ];
+        for (dir, in_order, (fast, general), canonical) in paths {
+            let captured = samples(dir).into_iter().filter(|line| {
+                general(line.trim().as_bytes(), &mut Scratch::default()).is_ok_and(|d| {
+                    matches!(d.kind, Kind::Diff | Kind::Snapshot)
+                        && (dir != "binance" || line.contains("depthUpdate"))
+                })
+            });
+            for payload in canonical.iter().map(|p| p.to_string()).chain(captured) {
+                let payload = payload.trim().as_bytes();
+                let mut scratch = Scratch::default();
+                let decoded = in_order(payload, &mut scratch);
+                assert!(
+                    decoded.is_some(),
+                    "{dir}: {:.300}",
+                    String::from_utf8_lossy(payload)
+                );
+                let mut fast_scratch = Scratch::default();
+                assert_eq!(decoded, fast(payload, &mut fast_scratch));
+                assert_eq!(
+                    (&scratch.bids, &scratch.asks),
+                    (&fast_scratch.bids, &fast_scratch.asks)
+                );
+                assert!(agree(fast, general, payload).unwrap());
+            }
         }
     }
 
