@@ -128,6 +128,22 @@ async def test_post_only_order_that_would_cross_is_rejected(tmp_path: Path) -> N
     assert outcomes == ["create OrderRejected post_only_would_cross"]
 
 
+async def test_a_cancel_asked_while_the_create_is_in_flight_is_sent_once_it_is_acked() -> None:
+    # A post-only create is answered with ids only (newOrderRespType=ACK): no status. A cancel
+    # the desk asked for while that request was in flight was dropped when the reply made the
+    # order open, so the order stayed working at the venue, out of the desk's reach (the
+    # 10-minute soak showed one resting 400 USD through the market for 26 s, then filled)
+    async with live_on(spot()) as live:
+        live.fake.stream_lag_s = 0.5  # the REST reply comes before the stream's NEW
+        cid = live.place(-1, 101_000.0, 0.001)
+        assert live.venue.orders[cid].state == "sending"
+        assert live.engine.orders.cancel_all(time.monotonic(), "test") == 1
+        await live.until(lambda: live.engine.orders.order(cid) is None)
+        assert live.count("POST", ORDER) == 1 and live.count("DELETE", ORDER) == 1
+        assert live.fake.ledger.open_orders() == []
+        assert live.venue.orders[cid].state == "done"
+
+
 async def test_cancel_of_an_already_filled_order_keeps_the_fill() -> None:
     async with live_on(spot()) as live:
         cid = live.place(-1, 101_000.0, 0.001)

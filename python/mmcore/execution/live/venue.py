@@ -252,8 +252,14 @@ class LiveVenue:
             event = OrderRejected(cid, self.session.clock(), "post_only_would_cross")
         if event is not None:
             self._deliver(order, event, source)
-        if was_unresolved and order.state == "open" and order.cancel_wanted:
-            self.session.spawn(self._cancel(cid), f"cancel {cid}")
+        if was_unresolved:
+            self._cancel_if_wanted(order)
+
+    def _cancel_if_wanted(self, order: LiveOrder) -> None:
+        """Send the cancel asked for while ``order``'s create was in flight or its fate unknown,
+        now that it is known to be open (called once, when it stops being unresolved)."""
+        if order.state == "open" and order.cancel_wanted:
+            self.session.spawn(self._cancel(order.client_id), f"cancel {order.client_id}")
 
     def on_trade(self, trade: dict[str, Any], source: str) -> None:
         """A trade on this symbol (stream or REST): one fill per venue trade id."""
@@ -343,6 +349,7 @@ class LiveVenue:
                 self._deliver(
                     order, OrderAcked(order.client_id, now, str(result.get("id") or "")), "create"
                 )
+                self._cancel_if_wanted(order)
         elif order.state != "sending":
             # the stream told its fate while the request hung (it reached the venue): that
             # news stands, whatever became of the request
