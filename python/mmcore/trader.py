@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
@@ -119,10 +120,12 @@ def advice_features(engine: Engine, max_position: float) -> dict[str, float]:
 def working_quotes(engine: Engine, tick: float) -> tuple[float, float]:
     """``engine``'s best working bid and ask prices (NaN for a side without an order)."""
     bid = ask = math.nan
+    # rounded to the tick's own decimals: ticks * 0.01 may be 100008.90000000001 in binary
+    decimals = max(0, -int(Decimal(repr(tick)).as_tuple().exponent))
     for order in engine.orders.orders.values():
         if order.status not in ACTIVE_STATUSES:
             continue
-        px = round(order.price_ticks * tick, 12)  # no float noise in displays
+        px = round(order.price_ticks * tick, decimals)
         if order.side is Side.BUY:
             bid = px if math.isnan(bid) else max(bid, px)
         else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
 from mmcore.execution import (
@@ -20,6 +23,7 @@ from mmcore.execution import (
     Side,
 )
 from mmcore.strategy import Quote
+from mmcore.trader import working_quotes
 
 S = OrderStatus
 LOT = 1e-8  # the desk's lot without a gate or paper venue
@@ -391,3 +395,25 @@ def test_the_rust_cores_refuse_bad_arguments_by_name():
         PreTradeGate(
             max_notional=1e6, tick_size=0.01, lot_size=-1.0, max_orders_per_s=1.0, order_burst=1
         )
+
+
+def test_working_quotes_are_shown_at_the_tick_without_float_noise() -> None:
+    # ticks * 0.01 is 100008.90000000001 in binary floating point; rounding to 12 decimals
+    # kept that noise in the status line and the dashboard (100008.90000000001)
+    def order(cid: str, side: Side, ticks: int, status: OrderStatus) -> Order:
+        return Order(cid, "BTCUSDT", side, ticks, 0.001, 0.0, 0.0, status=status)
+
+    orders = {
+        o.client_id: o
+        for o in (
+            order("b1", Side.BUY, 10_000_890, OrderStatus.ACKED),
+            order("b2", Side.BUY, 10_000_889, OrderStatus.PENDING_NEW),
+            order("b3", Side.BUY, 10_000_999, OrderStatus.CANCELLED),  # not working
+            order("a1", Side.SELL, 10_001_017, OrderStatus.ACKED),
+        )
+    }
+    engine: Any = SimpleNamespace(orders=SimpleNamespace(orders=orders))
+    bid, ask = working_quotes(engine, 0.01)
+    assert (repr(bid), repr(ask)) == ("100008.9", "100010.17")
+    assert repr(working_quotes(engine, 0.00001)[0]) == "100.0089"
+    assert repr(working_quotes(engine, 0.5)[1]) == "5000508.5"
