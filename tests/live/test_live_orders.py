@@ -113,6 +113,25 @@ async def test_an_order_of_unknown_fate_counts_against_limits_and_is_not_replace
         assert live.engine.orders.placed == 1 and live.count("POST", ORDER) == 1
 
 
+async def test_an_order_of_unknown_fate_taken_down_by_a_cancel_all_is_resolved() -> None:
+    # Binance answers a cancel with the cancel request's own id in clientOrderId and the
+    # order's in origClientOrderId; ccxt's REST parser keeps the former, so the cancel-all's
+    # answer named an order nobody had sent and tied the venue's order id to it: the queries
+    # of our order, whose create reply was lost, then found "someone else's" order forever
+    # (the 10-minute soak: one UNKNOWN bid queried 5 times a second for minutes, 500 USD
+    # through the market on the status line)
+    async with live_on(spot(), timeout_ms=400, query_every_s=1.0) as live:
+        live.fake.hang_after_accept(ORDER, "POST")
+        live.fake.stream_lag_s = 5.0  # the stream tells nothing meanwhile
+        cid = live.place(+1, 99_000.0, 0.002)
+        await live.until(lambda: live.venue.orders[cid].state == "unknown")
+        live.venue.cancel_all(SYMBOL, time.monotonic())  # as on a halt
+        await live.until(lambda: live.engine.orders.order(cid) is None, timeout_s=3.0)
+        assert live.venue.orders[cid].state == "done"
+        assert live.fake.ledger.open_orders() == []
+        assert live.count("POST", ORDER) == 1
+
+
 async def test_post_only_order_that_would_cross_is_rejected(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     async with live_on(spot(), journal=journal) as live:

@@ -50,11 +50,20 @@ def client_id_of(
 ) -> str | None:
     """The venue client order id of a ccxt order or trade (from ``info``, under one of
     ``info_keys``, when ccxt's unified structure leaves it out, as in trades; a generic venue
-    reads none: its trades are matched by the order id)."""
+    reads none: its trades are matched by the order id).
+
+    A raw ``origClientOrderId`` comes first, on every venue: Binance answers a cancel with the
+    cancel request's own id in ``clientOrderId`` and the order's in ``origClientOrderId``, and
+    ccxt's REST parser keeps the former; read as the order's, it named an order nobody sent
+    (its websocket parser reads the original, ``C``, first)."""
+    info = item.get("info")
+    if isinstance(info, dict):
+        original = info.get("origClientOrderId")
+        if isinstance(original, str) and original:
+            return original
     cid = item.get("clientOrderId")
     if isinstance(cid, str) and cid:
         return cid
-    info = item.get("info")
     if isinstance(info, dict):
         for key in info_keys:
             value = info.get(key)
