@@ -60,7 +60,7 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     cursor.expect(b"{\"e\":\"depthUpdate\",\"E\":")?;
     let event_time = cursor.integer()?;
     if cursor.literal(b",\"T\":") {
-        cursor.integer()?;
+        cursor.skip_integer()?;
     }
     cursor.expect(b",\"s\":")?;
     let symbol = cursor.text().filter(|s| !s.is_empty())?;

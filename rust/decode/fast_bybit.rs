@@ -58,11 +58,12 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     cursor.levels("data.a", &mut scratch.asks).ok()?;
     cursor.expect(b",\"u\":")?;
     f.update_id = Some(cursor.integer()?);
+    // `seq` and `cts` are not used: checked, not converted.
     cursor.expect(b",\"seq\":")?;
-    cursor.integer()?;
+    cursor.skip_integer()?;
     cursor.expect(b"}")?;
     if cursor.literal(b",\"cts\":") {
-        cursor.integer()?;
+        cursor.skip_integer()?;
     }
     cursor.expect(b"}")?;
     cursor.finish().ok()?;

@@ -101,17 +101,9 @@ impl<'a> Cursor<'a> {
     /// A JSON integer of up to 18 digits (larger ones go to the general decoder).
     #[inline]
     pub fn integer(&mut self) -> Option<i64> {
-        // The common case, up to 15 digits without a sign, from one block.
-        let block = block::load(self.bytes, self.at);
-        let len = (!block::classify(&block).digit).trailing_zeros();
-        if (1..block::WIDTH as u32).contains(&len) {
-            let leading_zero = len > 1 && block[0] == b'0';
-            // A fraction or exponent makes a float, which no integer field accepts.
-            if leading_zero || matches!(block[len as usize], b'.' | b'e' | b'E') {
-                return None;
-            }
-            self.at += len as usize;
-            return Some(digit_run(&block, 0, len as usize) as i64);
+        if let Some((block, len)) = self.short_integer() {
+            self.at += len;
+            return Some(digit_run(&block, 0, len) as i64);
         }
         self.skip_ws();
         let negative = self.bytes.get(self.at) == Some(&b'-');
@@ -127,6 +119,32 @@ impl<'a> Cursor<'a> {
         self.at = start + used;
         let value = value.mantissa as i64;
         Some(if negative { -value } else { value })
+    }
+
+    /// Skips a JSON integer whose value the caller does not use (Bybit's `seq` and `cts`),
+    /// accepting exactly what [`Cursor::integer`] accepts without converting its digits.
+    #[inline]
+    pub fn skip_integer(&mut self) -> Option<()> {
+        if let Some((_, len)) = self.short_integer() {
+            self.at += len;
+            return Some(());
+        }
+        self.integer().map(drop)
+    }
+
+    /// The common integer, up to 15 digits without a sign, from one block: the block and the
+    /// length of its digits. `None` leaves everything else to [`Cursor::integer`]'s byte-wise
+    /// parser (which also refuses a leading zero, a fraction and an exponent).
+    #[inline(always)]
+    fn short_integer(&self) -> Option<([u8; block::WIDTH], usize)> {
+        let block = block::load(self.bytes, self.at);
+        let len = (!block::classify(&block).digit).trailing_zeros() as usize;
+        let leading_zero = len > 1 && block[0] == b'0';
+        // A fraction or exponent makes a float, which no integer field accepts.
+        let ok = (1..block::WIDTH).contains(&len)
+            && !leading_zero
+            && !matches!(block[len], b'.' | b'e' | b'E');
+        ok.then_some((block, len))
     }
 
     /// An integer written either as a JSON integer or, as OKX does, as a string of 1 to 18
