@@ -42,7 +42,12 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
     cursor.expect(b"{\"arg\":{\"channel\":")?;
-    f.channel = cursor.string()?;
+    // The full-depth channel compared whole; the others read as a string.
+    f.channel = if cursor.literal(b"\"books\"") {
+        b"books"
+    } else {
+        cursor.string()?
+    };
     cursor.expect(b",\"instId\":")?;
     f.inst_id = cursor.text()?;
     cursor.expect(b"},\"action\":")?;
