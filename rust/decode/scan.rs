@@ -322,20 +322,11 @@ impl<'a> Cursor<'a> {
                 Some(level) => level,
                 None => self.level_start(field, index)?,
             };
-            // Extra one-character strings written compactly (OKX's counts, mostly), inline.
-            while let Some(&[b',', b'"', c, b'"']) = self.bytes.get(self.at..self.at + 4) {
-                if !is_plain(c) {
-                    break;
-                }
-                self.at += 4;
-            }
-            while self.eat(b',') {
-                if self.string().is_none() && self.plain_number().is_none() {
-                    return Err(fail(index, "extra elements must be strings or numbers"));
-                }
-            }
-            if !self.eat(b']') {
-                return Err(fail(index, "expected ']' after the level"));
+            // The level's end: `]` at once (Binance, Bybit) or after OKX's two count strings
+            // when each is one character; anything else one element at a time.
+            let closed = self.literal(b"]") || (self.two_short_strings() && self.literal(b"]"));
+            if !closed {
+                self.level_end(field, index)?;
             }
             out.push(level);
             index += 1;
@@ -347,6 +338,38 @@ impl<'a> Cursor<'a> {
             }
             return Err(fail(index, "expected ',' or ']'"));
         }
+    }
+
+    /// Skips `,"c","d"`, two one-character strings written compactly (OKX's per-level counts,
+    /// which the book ignores), with one 8-byte compare; on `false` nothing is consumed.
+    #[inline(always)]
+    fn two_short_strings(&mut self) -> bool {
+        const FIXED: u64 = 0xFF00_FFFF_FF00_FFFF;
+        const TEXT: u64 = u64::from_le_bytes([b',', b'"', 0, b'"', b',', b'"', 0, b'"']);
+        let Some(word) = self.bytes.get(self.at..self.at + 8) else {
+            return false;
+        };
+        let found = u64::from_le_bytes(word.try_into().unwrap_or_default()) & FIXED == TEXT
+            && is_plain(word[2])
+            && is_plain(word[6]);
+        self.at += if found { 8 } else { 0 };
+        found
+    }
+
+    /// The rest of level `index` after its price and size: extra strings or numbers (such as
+    /// OKX's counts), then `]`; or the error naming what is wrong.
+    #[inline(never)]
+    fn level_end(&mut self, field: &'static str, index: usize) -> Result<(), String> {
+        let fail = |what| LevelError { field, index, what }.to_string();
+        while self.eat(b',') {
+            if self.string().is_none() && self.plain_number().is_none() {
+                return Err(fail("extra elements must be strings or numbers"));
+            }
+        }
+        if !self.eat(b']') {
+            return Err(fail("expected ']' after the level"));
+        }
+        Ok(())
     }
 
     /// `["price","size"` of a level written compactly (as venues do) with short numbers, each
