@@ -340,18 +340,19 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Skips `,"c","d"`, two one-character strings written compactly (OKX's per-level counts,
-    /// which the book ignores), with one 8-byte compare; on `false` nothing is consumed.
+    /// Skips `,"c","d"`, two one-digit strings written compactly (OKX's per-level counts,
+    /// which the book ignores, are mostly "0" and a small order count), with one 8-byte
+    /// compare; on `false` nothing is consumed and [`Cursor::level_end`] reads what follows.
     #[inline(always)]
     fn two_short_strings(&mut self) -> bool {
         const FIXED: u64 = 0xFF00_FFFF_FF00_FFFF;
         const TEXT: u64 = u64::from_le_bytes([b',', b'"', 0, b'"', b',', b'"', 0, b'"']);
-        let Some(word) = self.bytes.get(self.at..self.at + 8) else {
+        let Some(word) = self.bytes[self.at..].first_chunk::<8>() else {
             return false;
         };
-        let found = u64::from_le_bytes(word.try_into().unwrap_or_default()) & FIXED == TEXT
-            && is_plain(word[2])
-            && is_plain(word[6]);
+        let found = u64::from_le_bytes(*word) & FIXED == TEXT
+            && word[2].is_ascii_digit()
+            && word[6].is_ascii_digit();
         self.at += if found { 8 } else { 0 };
         found
     }
