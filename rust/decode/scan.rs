@@ -323,8 +323,8 @@ impl<'a> Cursor<'a> {
                 None => self.level_start(field, index)?,
             };
             // The level's end: `]` at once (Binance, Bybit) or after OKX's two count strings
-            // when each is one character; anything else one element at a time.
-            let closed = self.literal(b"]") || (self.two_short_strings() && self.literal(b"]"));
+            // when each is one digit; anything else one element at a time.
+            let closed = self.literal(b"]") || self.two_short_strings_closed();
             if !closed {
                 self.level_end(field, index)?;
             }
@@ -340,20 +340,21 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Skips `,"c","d"`, two one-digit strings written compactly (OKX's per-level counts,
-    /// which the book ignores, are mostly "0" and a small order count), with one 8-byte
-    /// compare; on `false` nothing is consumed and [`Cursor::level_end`] reads what follows.
+    /// Skips `,"c","d"]`, the end of a level with two one-character strings written compactly
+    /// (OKX's per-level counts, which the book ignores, are mostly "0" and a one-digit order
+    /// count), with one masked 8-byte compare: `c` and `d` are checked to be in `0x30..=0x3F`
+    /// (digits and `:;<=>?`, all plain string bytes). On `false` nothing is consumed and
+    /// [`Cursor::level_end`] reads what follows.
     #[inline(always)]
-    fn two_short_strings(&mut self) -> bool {
-        const FIXED: u64 = 0xFF00_FFFF_FF00_FFFF;
-        const TEXT: u64 = u64::from_le_bytes([b',', b'"', 0, b'"', b',', b'"', 0, b'"']);
-        let Some(word) = self.bytes[self.at..].first_chunk::<8>() else {
+    fn two_short_strings_closed(&mut self) -> bool {
+        const MASK: u64 = u64::from_le_bytes([0xFF, 0xFF, 0xF0, 0xFF, 0xFF, 0xFF, 0xF0, 0xFF]);
+        const TEXT: u64 = u64::from_le_bytes([b',', b'"', 0x30, b'"', b',', b'"', 0x30, b'"']);
+        let Some(chunk) = self.bytes[self.at..].first_chunk::<9>() else {
             return false;
         };
-        let found = u64::from_le_bytes(*word) & FIXED == TEXT
-            && word[2].is_ascii_digit()
-            && word[6].is_ascii_digit();
-        self.at += if found { 8 } else { 0 };
+        let (word, close) = (chunk.first_chunk::<8>(), chunk[8]);
+        let found = word.is_some_and(|w| u64::from_le_bytes(*w) & MASK == TEXT) && close == b']';
+        self.at += if found { 9 } else { 0 };
         found
     }
 
