@@ -83,7 +83,7 @@ fn kind<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
 }
 
 /// The message the fields describe, as the general decoder reads them.
-#[inline(always)]
+#[inline]
 fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
     // The topic's parts as the general decoder splits them: `orderbook`, the depth, the symbol
     // (split only when `data.s` does not name the symbol).

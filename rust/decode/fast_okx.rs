@@ -81,7 +81,7 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
 }
 
 /// The message the fields describe, as the general decoder reads them.
-#[inline(always)]
+#[inline]
 fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
     let book_channel = f.channel.starts_with(b"books") || f.channel == b"bbo-tbt";
     if !book_channel || f.books != 1 {
