@@ -9,7 +9,7 @@ use super::{Decoded, Kind, Scratch};
 #[derive(Default)]
 struct Fields<'a> {
     event: Option<&'a [u8]>,
-    symbol: Option<&'a [u8]>,
+    symbol: Option<&'a str>,
     event_time: Option<i64>,
     first_id: Option<i64>,
     last_id: Option<i64>,
@@ -32,7 +32,7 @@ fn key_by_key<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<Decoded<'a
     }
     Some(Decoded {
         kind: Kind::Diff,
-        symbol: std::str::from_utf8(fields.symbol.filter(|s| !s.is_empty())?).ok()?,
+        symbol: fields.symbol.filter(|s| !s.is_empty())?,
         event_time_ms: fields.event_time,
         first_id: Some(fields.first_id?),
         last_id: Some(fields.last_id?),
@@ -60,10 +60,10 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     cursor.expect(b"{\"e\":\"depthUpdate\",\"E\":")?;
     let event_time = cursor.integer()?;
     if cursor.literal(b",\"T\":") {
-        cursor.integer()?;
+        cursor.skip_integer()?;
     }
     cursor.expect(b",\"s\":")?;
-    let symbol = cursor.string().filter(|s| !s.is_empty())?;
+    let symbol = cursor.text().filter(|s| !s.is_empty())?;
     cursor.expect(b",\"U\":")?;
     let first_id = cursor.integer()?;
     cursor.expect(b",\"u\":")?;
@@ -83,7 +83,7 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     cursor.finish().ok()?;
     Some(Decoded {
         kind: Kind::Diff,
-        symbol: std::str::from_utf8(symbol).ok()?,
+        symbol,
         event_time_ms: Some(event_time),
         first_id: Some(first_id),
         last_id: Some(last_id),
@@ -101,7 +101,7 @@ fn members<'a>(
     cursor.object(|cursor, key| {
         match key {
             b"e" => f.event = Some(cursor.string()?),
-            b"s" => f.symbol = Some(cursor.string()?),
+            b"s" => f.symbol = Some(cursor.text()?),
             // Partial-depth streams are snapshots: the general decoder classifies them.
             b"stream" if !nested => {
                 if super::binance::partial_depth_stream(cursor.string()?) {

@@ -7,10 +7,10 @@ use super::{Decoded, Kind, Scratch};
 
 #[derive(Default)]
 struct Fields<'a> {
-    topic: Option<&'a [u8]>,
+    topic: Option<&'a str>,
     kind: Option<&'a [u8]>,
     ts: Option<i64>,
-    symbol: Option<&'a [u8]>,
+    symbol: Option<&'a str>,
     update_id: Option<i64>,
 }
 
@@ -38,7 +38,7 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
     cursor.expect(b"{\"topic\":")?;
-    f.topic = Some(cursor.string()?);
+    f.topic = Some(cursor.text()?);
     if cursor.literal(b",\"ts\":") {
         f.ts = Some(cursor.integer()?);
         cursor.expect(b",\"type\":")?;
@@ -51,18 +51,19 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
         return None;
     }
     cursor.expect(b",\"data\":{\"s\":")?;
-    f.symbol = Some(cursor.string()?);
+    f.symbol = Some(cursor.text()?);
     cursor.expect(b",\"b\":")?;
     cursor.levels("data.b", &mut scratch.bids).ok()?;
     cursor.expect(b",\"a\":")?;
     cursor.levels("data.a", &mut scratch.asks).ok()?;
     cursor.expect(b",\"u\":")?;
     f.update_id = Some(cursor.integer()?);
+    // `seq` and `cts` are not used: checked, not converted.
     cursor.expect(b",\"seq\":")?;
-    cursor.integer()?;
+    cursor.skip_integer()?;
     cursor.expect(b"}")?;
     if cursor.literal(b",\"cts\":") {
-        cursor.integer()?;
+        cursor.skip_integer()?;
     }
     cursor.expect(b"}")?;
     cursor.finish().ok()?;
@@ -87,15 +88,13 @@ fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
     // The topic's parts as the general decoder splits them: `orderbook`, the depth, the symbol
     // (split only when `data.s` does not name the symbol).
     let topic = f.topic?;
-    if !topic.starts_with(b"orderbook") || topic.get(9).is_some_and(|&b| b != b'.') {
+    if !topic.starts_with("orderbook") || topic.as_bytes().get(9).is_some_and(|&b| b != b'.') {
         return None;
     }
     let symbol = match f.symbol.filter(|s| !s.is_empty()) {
         Some(symbol) => symbol,
-        None => topic.split(|&b| b == b'.').nth(2).unwrap_or_default(),
+        None => topic.split('.').nth(2).unwrap_or_default(),
     };
-    // The scanner only returns printable ASCII strings, so this conversion cannot fail.
-    let symbol = std::str::from_utf8(symbol).ok()?;
     let id = f.update_id?;
     let kind = match f.kind.unwrap_or_default() {
         // u == 1: the service restarted; the message replaces the book.
@@ -117,7 +116,7 @@ fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
 fn message<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) -> Option<()> {
     cursor.object(|cursor, key| {
         match key {
-            b"topic" => f.topic = Some(cursor.string()?),
+            b"topic" => f.topic = Some(cursor.text()?),
             b"type" => f.kind = Some(cursor.string()?),
             b"ts" => f.ts = Some(cursor.int_or_text()?),
             b"data" => data(cursor, f, scratch)?,
@@ -131,7 +130,7 @@ fn message<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratc
 fn data<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) -> Option<()> {
     cursor.object(|cursor, key| {
         match key {
-            b"s" => f.symbol = Some(cursor.string()?),
+            b"s" => f.symbol = Some(cursor.text()?),
             b"u" => f.update_id = Some(cursor.int_or_text()?),
             b"b" => cursor.levels("data.b", &mut scratch.bids).ok()?,
             b"a" => cursor.levels("data.a", &mut scratch.asks).ok()?,

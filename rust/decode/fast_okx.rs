@@ -9,7 +9,7 @@ use super::{Decoded, Kind, Scratch};
 #[derive(Default)]
 struct Fields<'a> {
     channel: &'a [u8],
-    inst_id: &'a [u8],
+    inst_id: &'a str,
     action: &'a [u8],
     books: usize,
     ts: Option<i64>,
@@ -42,9 +42,14 @@ pub(super) fn in_order<'a>(payload: &'a [u8], scratch: &mut Scratch) -> Option<D
     let mut cursor = Cursor::new(payload);
     let mut f = Fields::default();
     cursor.expect(b"{\"arg\":{\"channel\":")?;
-    f.channel = cursor.string()?;
+    // The full-depth channel compared whole; the others read as a string.
+    f.channel = if cursor.literal(b"\"books\"") {
+        b"books"
+    } else {
+        cursor.string()?
+    };
     cursor.expect(b",\"instId\":")?;
-    f.inst_id = cursor.string()?;
+    f.inst_id = cursor.text()?;
     cursor.expect(b"},\"action\":")?;
     // The two actions compared whole; anything else read as a string.
     f.action = if cursor.literal(b"\"update\"") {
@@ -90,8 +95,7 @@ fn decoded<'a>(f: &Fields<'a>) -> Option<Decoded<'a>> {
     };
     Some(Decoded {
         kind,
-        // The scanner only returns printable ASCII strings, so this cannot fail.
-        symbol: std::str::from_utf8(f.inst_id).ok()?,
+        symbol: f.inst_id,
         event_time_ms: f.ts,
         first_id: f.seq_id,
         last_id: f.seq_id,
@@ -106,7 +110,7 @@ fn message<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratc
             b"arg" => cursor.object(|cursor, key| {
                 match key {
                     b"channel" => f.channel = cursor.string()?,
-                    b"instId" => f.inst_id = cursor.string()?,
+                    b"instId" => f.inst_id = cursor.text()?,
                     _ => cursor.skip_scalar()?,
                 }
                 Some(())
@@ -146,7 +150,7 @@ fn data<'a>(cursor: &mut Cursor<'a>, f: &mut Fields<'a>, scratch: &mut Scratch) 
                 b"checksum" => f.checksum = Some(cursor.int_or_text()?),
                 b"seqId" => f.seq_id = Some(cursor.int_or_text()?),
                 b"prevSeqId" => f.prev_seq_id = Some(cursor.int_or_text()?),
-                b"instId" => f.inst_id = cursor.string()?,
+                b"instId" => f.inst_id = cursor.text()?,
                 // Trade fields are typed by the general decoder: a book never has them.
                 b"px" | b"sz" | b"side" => return None,
                 _ => cursor.skip_scalar()?,

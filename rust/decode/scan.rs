@@ -85,20 +85,21 @@ impl<'a> Cursor<'a> {
         None
     }
 
+    /// [`Cursor::string`] as text, for the values kept as `&str` (symbols, topics). The
+    /// scanner returns printable ASCII only, so the UTF-8 check never fails here; it stays
+    /// checked (no `unsafe`): comparing symbols and topics as bytes would save it (~100
+    /// instructions per message).
+    #[inline]
+    pub fn text(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.string()?).ok()
+    }
+
     /// A JSON integer of up to 18 digits (larger ones go to the general decoder).
     #[inline]
     pub fn integer(&mut self) -> Option<i64> {
-        // The common case, up to 15 digits without a sign, from one block.
-        let block = block::load(self.bytes, self.at);
-        let len = (!block::classify(&block).digit).trailing_zeros();
-        if (1..block::WIDTH as u32).contains(&len) {
-            let leading_zero = len > 1 && block[0] == b'0';
-            // A fraction or exponent makes a float, which no integer field accepts.
-            if leading_zero || matches!(block[len as usize], b'.' | b'e' | b'E') {
-                return None;
-            }
-            self.at += len as usize;
-            return Some(digit_run(&block, 0, len as usize) as i64);
+        if let Some((block, len)) = self.short_integer() {
+            self.at += len;
+            return Some(digit_run(&block, 0, len) as i64);
         }
         self.skip_ws();
         let negative = self.bytes.get(self.at) == Some(&b'-');
@@ -114,6 +115,32 @@ impl<'a> Cursor<'a> {
         self.at = start + used;
         let value = value.mantissa as i64;
         Some(if negative { -value } else { value })
+    }
+
+    /// Skips a JSON integer whose value the caller does not use (Bybit's `seq` and `cts`),
+    /// accepting exactly what [`Cursor::integer`] accepts without converting its digits.
+    #[inline]
+    pub fn skip_integer(&mut self) -> Option<()> {
+        if let Some((_, len)) = self.short_integer() {
+            self.at += len;
+            return Some(());
+        }
+        self.integer().map(drop)
+    }
+
+    /// The common integer, up to 15 digits without a sign, from one block: the block and the
+    /// length of its digits. `None` leaves everything else to [`Cursor::integer`]'s byte-wise
+    /// parser (which also refuses a leading zero, a fraction and an exponent).
+    #[inline(always)]
+    fn short_integer(&self) -> Option<([u8; block::WIDTH], usize)> {
+        let block = block::load(self.bytes, self.at);
+        let len = (!block::classify(&block).digit).trailing_zeros() as usize;
+        let leading_zero = len > 1 && block[0] == b'0';
+        // A fraction or exponent makes a float, which no integer field accepts.
+        let ok = (1..block::WIDTH).contains(&len)
+            && !leading_zero
+            && !matches!(block[len], b'.' | b'e' | b'E');
+        ok.then_some((block, len))
     }
 
     /// An integer written either as a JSON integer or, as OKX does, as a string of 1 to 18
@@ -291,20 +318,11 @@ impl<'a> Cursor<'a> {
                 Some(level) => level,
                 None => self.level_start(field, index)?,
             };
-            // Extra one-character strings written compactly (OKX's counts, mostly), inline.
-            while let Some(&[b',', b'"', c, b'"']) = self.bytes.get(self.at..self.at + 4) {
-                if !is_plain(c) {
-                    break;
-                }
-                self.at += 4;
-            }
-            while self.eat(b',') {
-                if self.string().is_none() && self.plain_number().is_none() {
-                    return Err(fail(index, "extra elements must be strings or numbers"));
-                }
-            }
-            if !self.eat(b']') {
-                return Err(fail(index, "expected ']' after the level"));
+            // The level's end: `]` at once (Binance, Bybit) or after OKX's two count strings
+            // when each is one digit; anything else one element at a time.
+            let closed = self.literal(b"]") || self.two_short_strings_closed();
+            if !closed {
+                self.level_end(field, index)?;
             }
             out.push(level);
             index += 1;
@@ -316,6 +334,40 @@ impl<'a> Cursor<'a> {
             }
             return Err(fail(index, "expected ',' or ']'"));
         }
+    }
+
+    /// Skips `,"c","d"]`, the end of a level with two one-character strings written compactly
+    /// (OKX's per-level counts, which the book ignores, are mostly "0" and a one-digit order
+    /// count), with one masked 8-byte compare: `c` and `d` are checked to be in `0x30..=0x3F`
+    /// (digits and `:;<=>?`, all plain string bytes). On `false` nothing is consumed and
+    /// [`Cursor::level_end`] reads what follows.
+    #[inline(always)]
+    fn two_short_strings_closed(&mut self) -> bool {
+        const MASK: u64 = u64::from_le_bytes([0xFF, 0xFF, 0xF0, 0xFF, 0xFF, 0xFF, 0xF0, 0xFF]);
+        const TEXT: u64 = u64::from_le_bytes([b',', b'"', 0x30, b'"', b',', b'"', 0x30, b'"']);
+        let Some(chunk) = self.bytes[self.at..].first_chunk::<9>() else {
+            return false;
+        };
+        let (word, close) = (chunk.first_chunk::<8>(), chunk[8]);
+        let found = word.is_some_and(|w| u64::from_le_bytes(*w) & MASK == TEXT) && close == b']';
+        self.at += if found { 9 } else { 0 };
+        found
+    }
+
+    /// The rest of level `index` after its price and size: extra strings or numbers (such as
+    /// OKX's counts), then `]`; or the error naming what is wrong.
+    #[inline(never)]
+    fn level_end(&mut self, field: &'static str, index: usize) -> Result<(), String> {
+        let fail = |what| LevelError { field, index, what }.to_string();
+        while self.eat(b',') {
+            if self.string().is_none() && self.plain_number().is_none() {
+                return Err(fail("extra elements must be strings or numbers"));
+            }
+        }
+        if !self.eat(b']') {
+            return Err(fail("expected ']' after the level"));
+        }
+        Ok(())
     }
 
     /// `["price","size"` of a level written compactly (as venues do) with short numbers, each

@@ -465,6 +465,61 @@ mod venue_fast_paths {
         }
     }
 
+    /// The end of an OKX level: the two one-character counts read at once (any byte of
+    /// `0x30..=0x3F`), every other shape one element at a time, with the same levels and the
+    /// same refusals as the general decoder.
+    #[test]
+    fn okx_level_ends_agree_with_the_general_decoder() {
+        let message = |level_end: &str| {
+            format!(
+                r#"{{"arg":{{"channel":"books","instId":"A"}},"action":"update","data":[{{"asks":[["2","1"{level_end},["3","4","0","1"]],"bids":[],"ts":"1","seqId":2}}]}}"#
+            )
+        };
+        let accepted = [
+            "]",
+            r#","0","1"]"#,
+            r#","?",":"]"#,
+            r#","0","13"]"#,
+            r#","10","1"]"#,
+            r#","0","1","2"]"#,
+            r#","0","1",5]"#,
+            r#","a","b"]"#,
+            r#","",""]"#,
+            r#", "0","1"]"#,
+            // Just outside 0x30..=0x3F: plain bytes, read one element at a time.
+            r#","/","@"]"#,
+        ];
+        for end in accepted {
+            let payload = message(end);
+            assert!(
+                agree(OKX_PATHS.0, OKX_PATHS.1, payload.as_bytes()).unwrap(),
+                "{payload}"
+            );
+            let mut scratch = Scratch::default();
+            fast_okx::okx_book(payload.as_bytes(), &mut scratch).unwrap();
+            assert_eq!(scratch.asks.len(), 2, "{payload}");
+        }
+        // A missing bracket, a stray quote, an escape (the level scanner, which both paths use,
+        // reads no escapes), a wrong bracket: refused by both.
+        for end in [
+            r#","0","1""#,
+            r#","0",""","#,
+            r#","0","\\"]"#,
+            r#","0","1"}"#,
+            r#","0","1"]]"#,
+        ] {
+            let payload = message(end);
+            assert!(
+                fast_okx::okx_book(payload.as_bytes(), &mut Scratch::default()).is_none(),
+                "{payload}"
+            );
+            assert!(
+                okx::decode(payload.as_bytes(), &mut Scratch::default()).is_err(),
+                "{payload}"
+            );
+        }
+    }
+
     fn samples(dir: &str) -> Vec<String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/samples");
         let mut lines = Vec::new();
