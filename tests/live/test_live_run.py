@@ -55,6 +55,15 @@ async def fill_now_and_then(fake: FakeBinanceSpot, stop: asyncio.Event, frozen: 
             fake.fill(order.client_id, qty)
 
 
+async def cut_stream_once_quoting(fake: FakeBinanceSpot) -> None:
+    """Cut the private stream at its next event after the first order of ours reached the venue
+    (orders are sent only once the session is ready)."""
+    while not any(o.client_id.startswith("mm") for o in fake.ledger.orders.values()):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    fake.drop_stream_after(0)
+
+
 async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -71,9 +80,10 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
         feed = feed_of(market)
         frozen: list[int] = []
         filler = asyncio.create_task(fill_now_and_then(fake, stop, frozen))
-        # the private stream is cut once, mid-run; the run lasts long enough for the
-        # reconciliation and the resumed quoting to fit in it on a loaded machine
-        asyncio.get_running_loop().call_later(1.5, fake.drop_stream_after, 0)
+        # the private stream is cut once, mid-run, once quoting has begun (a cut during a slow
+        # start-up is no loss of a ready stream: CI failed on a fixed 1.5 s timer); the run
+        # lasts long enough for the reconciliation and the resumed quoting on a loaded machine
+        cutter = asyncio.create_task(cut_stream_once_quoting(fake))
         options = RunOptions(tmp_path / "run", duration_s=8.0, headless=True)
         result = await run_live(
             plan,
@@ -85,6 +95,7 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
         )
         stop.set()
         await filler
+        assert cutter.done(), "the run never quoted, so the stream was never cut"
         ours = [o for o in fake.ledger.open_orders() if o.client_id.startswith("mm")]
         fills = fake.ledger.fills
         assert fake.ledger.orders  # it quoted
@@ -108,8 +119,12 @@ async def test_a_live_run_ends_flat_at_the_venue_and_never_shows_the_keys(
         ).fetchone()[0]
     assert Decimal(repr(engine_qty)) == venue_qty  # position equals the sum of fills
     # no order was placed between the stream's loss and the end of the reconciliation
-    (lost,) = [ts for c, kind, ts in events if kind == "venue_stream_lost"]
-    (back,) = [ts for c, kind, ts in events if kind == "venue_reconciled" and ts > lost]
+    losses = [ts for c, kind, ts in events if kind == "venue_stream_lost"]
+    assert len(losses) == 1, f"stream losses journaled: {losses}"
+    lost = losses[0]
+    reconciled = [ts for c, kind, ts in events if kind == "venue_reconciled" and ts > lost]
+    assert len(reconciled) == 1, f"reconciliations after the loss: {reconciled}"
+    back = reconciled[0]
     assert not [ts for c, kind, ts in events if kind == "submitted" and lost <= ts <= back]
     assert [ts for c, kind, ts in events if kind == "submitted" and ts > back]  # quoting resumed
     assert requests == replies > 0  # every request has its outcome
