@@ -53,8 +53,13 @@ pub struct PreTradeGate {
     limit: i64,
     tokens: f64,
     last: Option<f64>,
+    /// No new order before this time: the venue refuses new orders until then (its own rate
+    /// window or back-off), so asking would only spend client ids and journal rows.
+    paused_until: f64,
     /// Orders refused because the order rate was exhausted.
     pub rate_limited: u64,
+    /// Orders refused while paused by [`PreTradeGate::pause_new_orders`].
+    pub paused: u64,
     /// Inputs refused (not finite, negative): `set` halts on them, `allow` refuses the order.
     pub refused: u64,
 }
@@ -78,7 +83,9 @@ impl PreTradeGate {
             position: 0,
             limit: 0,
             last: None,
+            paused_until: f64::NEG_INFINITY,
             rate_limited: 0,
+            paused: 0,
             refused: 0,
         })
     }
@@ -120,6 +127,16 @@ impl PreTradeGate {
         }
     }
 
+    /// No new order passes before `until` (the clock of `allow`'s `now`): the venue said it
+    /// refuses new orders until then. Cancels are not the gate's business and go on. A later
+    /// pause extends an earlier one, never shortens it; a `until` that is not finite is
+    /// refused (counted in `refused`, nothing changes).
+    pub fn pause_new_orders(&mut self, until: f64) -> Result<(), ArgError> {
+        crate::arg_error::finite(&[("until", until)]).inspect_err(|_| self.refused += 1)?;
+        self.paused_until = self.paused_until.max(until);
+        Ok(())
+    }
+
     fn signed_lots(&self, arg: &'static str, units: f64) -> Result<i64, ArgError> {
         let lots = self.lot.lots(arg, units.abs(), Rounding::Nearest)?.lots();
         Ok(if units < 0.0 { -lots } else { lots })
@@ -130,9 +147,14 @@ impl PreTradeGate {
     /// `working` is the open size of the orders already on `side`: position plus working plus
     /// the new order must stay within the position and notional limits. Halted: nothing;
     /// reducing: only orders that shrink the position, up to it. No order at a price of zero
-    /// or below. Each order that passes takes a token; one refused takes none.
+    /// or below; none while paused ([`PreTradeGate::pause_new_orders`]). Each order that
+    /// passes takes a token; one refused takes none.
     pub fn allow(&mut self, side: Side, price: Price, qty: Qty, working: Qty, now: f64) -> Qty {
         if self.state == TradingState::Halted || !price.is_positive() || now.is_nan() {
+            return Qty::ZERO;
+        }
+        if now < self.paused_until {
+            self.paused += 1;
             return Qty::ZERO;
         }
         let pos = self.position;
@@ -279,6 +301,23 @@ mod tests {
                     .lots()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_pause_refuses_new_orders_until_it_ends_and_takes_no_token() {
+        let mut g = gate(1e9, 1.0, 1.0);
+        g.set(TradingState::Active, 0.0, 1.0).unwrap();
+        g.pause_new_orders(10.0).unwrap();
+        g.pause_new_orders(5.0).unwrap(); // an earlier end does not shorten it
+        assert_eq!(buys_at(&mut g, &[0.0, 9.99]), [0, 0]);
+        assert_eq!((g.paused, g.rate_limited), (2, 0));
+        // the one token of the bucket was kept for the first order after the pause
+        assert_eq!(buys_at(&mut g, &[10.0, 10.0]), [10, 0]);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(g.pause_new_orders(bad).unwrap_err().arg, "until");
+        }
+        assert_eq!(g.refused, 3);
+        assert_eq!(buys_at(&mut g, &[12.0]), [10]); // a refused pause changed nothing
     }
 
     #[test]

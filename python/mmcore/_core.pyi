@@ -428,11 +428,19 @@ class PreTradeGate:
         """The size a new order of ``side`` (+1 buy, -1 sell) may have (0 refuses it), in whole
         lots: allowed only when the room left under every limit is a positive number of lots.
         NaN, ±inf or negative sizes raise ``ValueError`` (no token taken)."""
+    def pause_new_orders(self, until: float) -> None:
+        """No new order passes before ``until`` (the clock of :meth:`allow`'s ``now``): the
+        venue refuses new orders until then (its rate window or back-off). A later pause
+        extends an earlier one, never shortens it; an ``until`` that is not finite raises
+        ``ValueError`` naming it."""
     @property
     def rate_limited(self) -> int: ...
     @property
+    def paused(self) -> int:
+        """Orders refused while paused by :meth:`pause_new_orders`."""
+    @property
     def refused(self) -> int:
-        """Bad ``set`` or ``allow`` arguments refused."""
+        """Bad ``set``, ``allow`` or ``pause_new_orders`` arguments refused."""
     @property
     def lot_size(self) -> float: ...
     @property

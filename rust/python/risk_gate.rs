@@ -76,7 +76,20 @@ impl PreTradeGate {
         Ok(lot.units(self.inner.allow(side, price, qty, working, now)))
     }
 
-    /// Inputs refused (bad `set` or `allow` arguments).
+    /// No new order passes before `until` (the clock of `allow`'s `now`): the venue refuses
+    /// new orders until then. A later pause extends an earlier one, never shortens it; an
+    /// `until` that is not finite raises ValueError naming it (counted in `refused`).
+    fn pause_new_orders(&mut self, until: f64) -> PyResult<()> {
+        Ok(self.inner.pause_new_orders(until)?)
+    }
+
+    /// Orders refused while paused by `pause_new_orders`.
+    #[getter]
+    fn paused(&self) -> u64 {
+        self.inner.paused
+    }
+
+    /// Inputs refused (bad `set`, `allow` or `pause_new_orders` arguments).
     #[getter]
     fn refused(&self) -> u64 {
         self.inner.refused

@@ -165,7 +165,8 @@ async def test_a_429_backs_off_for_its_retry_after_and_the_order_is_not_sent_twi
         await live.until(lambda: live.engine.orders.order(cid) is None)  # refused: throttled
         guard = live.session.guard
         assert guard.throttled == 1 and guard.wait_s() > 1.0  # the venue's Retry-After
-        assert guard.order_refusal() == "rate:backoff"
+        reason, lasts_s = guard.order_refusal()
+        assert reason == "rate:backoff" and 1.0 < lasts_s <= 2.0
         assert not [o for o in live.fake.ledger.orders.values() if o.client_id.isalnum()]
 
 

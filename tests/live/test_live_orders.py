@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mmcore.execution import OrderStatus, Side
+from mmcore.execution.live.config import RateLimits
 from mmcore.journal import Journal
 
 from .conftest import SYMBOL, Live, live_on, spot
@@ -238,18 +239,62 @@ async def test_timestamp_refusal_remeasures_the_clock_and_retries_once() -> None
         assert {r.params.get("recvWindow") for r in posts} == {"1000"}  # never widened
 
 
+async def requote_for(live: Live, seconds: float) -> int:
+    """Ask the desk for a fresh bid every 20 ms for ``seconds`` (a moving market: each target
+    is a new price), handing the venue's answers to the engine; the orders it placed."""
+    placed, ticks = 0, round(99_000.0 / float(live.venue.rules.tick))
+    lots = round(0.001 / float(live.venue.rules.lot))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ticks -= 1
+        placed += len(live.engine.orders.reconcile([(ticks, lots)], [], ticks, time.monotonic()))
+        await asyncio.sleep(0.02)
+        live.engine.take_venue_events(time.monotonic())
+    return placed
+
+
+async def test_a_rate_refusal_pauses_new_orders_instead_of_being_asked_again_at_every_requote() -> (
+    None
+):
+    # the venue's order count reached 90 % of its 10 s limit: the session refuses new orders
+    # until the window ends; the desk must stop asking (each refusal spends a client id and
+    # three journal rows: 600 a second in the 600 s soak before this)
+    if time.time() % 10.0 > 6.0:  # the venue counts in 10 s windows of its clock: start early
+        await asyncio.sleep(10.1 - time.time() % 10.0)
+    async with live_on(spot(), rate=RateLimits(orders_per_10s=2)) as live:
+        live.place(+1, 99_000.0, 0.001)
+        live.place(+1, 98_000.0, 0.001)
+        await live.until(lambda: live.session.guard.orders_10s == 2)
+        reason, lasts_s = live.session.refusal()
+        assert reason == "rate:orders_per_10s" and 0 < lasts_s <= 10.0
+        refused = live.venue.refused
+        placed = await requote_for(live, 0.5)
+        assert live.venue.refused - refused == 1  # asked once, then paused
+        assert placed == 1 and live.engine.risk.gate.paused > 10
+    # a back-off ends: new orders flow again without being asked for in between
+    async with live_on(spot()) as live:
+        live.fake.throttle(n_429=1, retry_after_s=0.6)
+        live.place(+1, 99_000.0, 0.001)
+        await live.until(lambda: live.session.guard.throttled == 1)
+        placed = await requote_for(live, 1.2)
+        assert live.venue.refused == 1 and live.engine.risk.gate.paused > 5
+        assert placed >= 2  # the refused one, then orders again once the back-off ended
+        assert live.count("POST", "/api/v3/order") >= 2
+
+
 async def test_429_backs_off_then_418_halts_and_nothing_is_sent_while_banned() -> None:
     async with live_on(spot()) as live:
         live.fake.throttle(n_429=1, n_418=1, retry_after_s=1.0)
         first = live.place(+1, 99_000.0, 0.001)
         await live.until(lambda: live.engine.orders.order(first) is None)  # 429: refused
         assert live.session.guard.throttled == 1
-        assert live.session.refusal() == "rate:backoff"
+        reason, lasts_s = live.session.refusal()
+        assert reason == "rate:backoff" and 0.5 < lasts_s <= 1.0
         await asyncio.sleep(1.05)
         second = live.place(+1, 99_000.0, 0.001)
         await live.until(lambda: live.halts == ["venue_ban"])
         await live.until(lambda: live.engine.orders.order(second) is None)
-        assert live.session.refusal().startswith("halted:venue_ban")
+        assert live.session.refusal()[0].startswith("halted:venue_ban")
         banned_at = len(live.fake.requests)
         live.venue.cancel_all(SYMBOL, time.monotonic())  # waits for the ban to end
         await asyncio.sleep(0.6)

@@ -282,6 +282,8 @@ class OrderManager:
                 order, new = self.on_event(event)
                 if not new:
                     continue
+                if isinstance(event, OrderRejected) and event.retry_after_s > 0:
+                    self._pause_new_orders(event.ts + event.retry_after_s)
                 if isinstance(event, OrderFilled):
                     fills.append(event)
                 if order is not None and listener is not None:
@@ -292,6 +294,13 @@ class OrderManager:
             for kind, ts, row in records:
                 listener(_order(self.symbol, row), kind, ts, "")  # type: ignore[misc]
         return [fill_from_tuple(fill) for fill in raw] if raw else raw
+
+    def _pause_new_orders(self, until: float) -> None:
+        """The venue refuses new orders until ``until``: the gate places none before then
+        (cancels go on). A gate that is a Python callable cannot be paused; the venue's
+        refusals then keep answering each new order."""
+        if isinstance(self.gate, PreTradeGate):
+            self.gate.pause_new_orders(until)
 
     def on_event(self, event: VenueEvent) -> tuple[Order | None, bool]:
         """Apply one venue event: ``(the order after it, or None if not tracked; event is

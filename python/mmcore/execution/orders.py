@@ -83,11 +83,14 @@ class OrderAcked:
 
 @dataclass(frozen=True, slots=True)
 class OrderRejected:
-    """The venue refused the order (e.g. post-only would cross)."""
+    """The venue refused the order (e.g. post-only would cross). ``retry_after_s`` > 0: the
+    venue refuses every new order for that long (a rate window, a back-off), and the order
+    manager pauses new orders until then instead of asking again at every requote."""
 
     client_id: str
     ts: float
     reason: str
+    retry_after_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

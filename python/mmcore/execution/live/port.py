@@ -26,8 +26,8 @@ class SessionPort(Protocol):
     venues: dict[str, Any]  # symbol -> LiveVenue
     clock: Callable[[], float]
 
-    def refusal(self) -> str | None:
-        """Why no new order may be sent now."""
+    def refusal(self) -> tuple[str, float] | None:
+        """Why no new order may be sent now, and for how long at most (0: unknown)."""
         ...
 
     def server_ms(self) -> float:

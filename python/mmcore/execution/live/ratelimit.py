@@ -126,21 +126,23 @@ class RateGuard:
         """True when a request (a cancel or query) may be sent now."""
         return self.wait_s() == 0.0
 
-    def order_refusal(self) -> str | None:
-        """Why a new order may not be sent now (None: it may)."""
-        if self.clock() < self.banned_until:
-            return "rate:banned"
-        if self.clock() < self.backoff_until:
-            return "rate:backoff"
+    def order_refusal(self) -> tuple[str, float] | None:
+        """Why a new order may not be sent now and for how many seconds more at most (the
+        ban, the back-off or the venue's counting window); None: it may."""
+        now = self.clock()
+        if now < self.banned_until:
+            return "rate:banned", self.banned_until - now
+        if now < self.backoff_until:
+            return "rate:backoff", self.backoff_until - now
         lim = self.limits
         # a count belongs to the window it was reported in: a new window starts from zero
         wall, seen = time.time(), self._seen_at
         if wall // 60 == seen // 60 and self.used_weight >= lim.headroom * lim.weight_per_min:
-            return "rate:weight_per_min"
+            return "rate:weight_per_min", 60.0 - wall % 60.0
         if wall // 10 == seen // 10 and self.orders_10s >= lim.headroom * lim.orders_per_10s:
-            return "rate:orders_per_10s"
+            return "rate:orders_per_10s", 10.0 - wall % 10.0
         if self.orders_day >= lim.headroom * lim.orders_per_day:
-            return "rate:orders_per_day"
+            return "rate:orders_per_day", 86_400.0 - wall % 86_400.0
         return None
 
     def sent(self) -> None:

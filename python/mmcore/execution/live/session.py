@@ -338,12 +338,13 @@ class LiveSession:
         return self.venues[symbol]
 
     # -- requests -------------------------------------------------------------------------
-    def refusal(self) -> str | None:
-        """Why no new order may be sent now (None: it may)."""
+    def refusal(self) -> tuple[str, float] | None:
+        """Why no new order may be sent now, and for how many seconds more at most when the
+        rate limits say (0: unknown, e.g. halted); None: it may."""
         if self.halted:
-            return f"halted:{self.halted}"
+            return f"halted:{self.halted}", 0.0
         if not self.ready:
-            return "venue_not_ready"
+            return "venue_not_ready", 0.0
         return self.guard.order_refusal()
 
     def server_ms(self) -> float:

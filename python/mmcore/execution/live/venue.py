@@ -127,7 +127,7 @@ class LiveVenue:
             return
         refusal = self.session.refusal()
         if refusal is not None:
-            self._refuse(cid, now, refusal)
+            self._refuse(cid, now, *refusal)
             return
         order = LiveOrder(
             cid,
@@ -459,10 +459,10 @@ class LiveVenue:
         self.session.journal_event(cid, "venue_outcome", f"{source} {kind} {_detail(event)}")
         self._events.append(event)
 
-    def _refuse(self, cid: str, now: float, reason: str) -> None:
+    def _refuse(self, cid: str, now: float, reason: str, retry_after_s: float = 0.0) -> None:
         self.refused += 1
         self.session.journal_event(cid, "venue_refused", reason)
-        self._events.append(OrderRejected(cid, now, reason))
+        self._events.append(OrderRejected(cid, now, reason, retry_after_s))
 
 
 class _HeldIds(set[str]):
