@@ -108,10 +108,25 @@ async def test_soak_with_random_faults_ends_with_venue_and_engine_equal(tmp_path
             "SELECT client_id, status FROM orders"
             " WHERE status NOT IN ('filled', 'cancelled', 'rejected', 'expired')"
         ).fetchall()
+        refusals = dict(
+            conn.execute(
+                "SELECT detail, count(*) FROM order_events WHERE kind = 'venue_refused'"
+                " GROUP BY detail"
+            ).fetchall()
+        )
+        sent = conn.execute(
+            "SELECT count(*) FROM order_events"
+            " WHERE kind = 'venue_request' AND detail LIKE 'create%'"
+        ).fetchone()[0]
     assert engine_fills == set(venue_fills), "fills differ between the venue and the engine"
     # every order's fate known by the end (a cancel lost while a create was in flight, or an
     # UNKNOWN order never resolved, left orders "working" in the engine but not at the venue)
     assert not unsettled, f"orders the engine still takes for working: {unsettled[:5]}"
     venue_qty = sum((f.qty if f.side == "buy" else -f.qty) for f in venue_fills.values())
     assert Decimal(repr(qty)) == venue_qty
-    print(f"\nsoak {SECONDS:.0f}s: faults {used}; {len(venue_fills)} fills, position {venue_qty}")
+    print(f"\nsoak {SECONDS:.0f}s: faults {used}; {len(venue_fills)} fills, position {venue_qty};"
+          f" {sent} creates sent, refused before sending: {refusals}")  # fmt: skip
+    # a rate refusal pauses new orders until its window ends: the desk does not ask again at
+    # every requote (it did: ~600 refusals a second in a 600 s soak)
+    rate_refusals = sum(n for why, n in refusals.items() if why.startswith("rate:"))
+    assert rate_refusals <= SECONDS, refusals
