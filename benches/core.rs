@@ -18,7 +18,7 @@ use _core::orders::desk::{no_gate, Desk, DeskConfig};
 use _core::paper::{PaperConfig, PaperSim};
 use _core::symbol_book::{Config, SymbolBook, Venue};
 use _core::synthetic::binance_stream;
-use common::{binance_capture, level_count, venue_streams, VenueStream};
+use common::{binance_capture, venue_streams, Payloads, VenueStream};
 
 const EVENTS: usize = 20_000;
 
@@ -30,14 +30,15 @@ fn synced(snapshot: &str) -> SymbolBook {
 
 fn benches(c: &mut Criterion) {
     let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
+    let payloads = Payloads::new(&events);
     let mut group = c.benchmark_group("binance_spot");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("decode_apply_per_stream", |b| {
         b.iter_batched_ref(
             || synced(&snapshot),
             |book| {
-                for event in &events {
-                    black_box(book.apply(event.as_bytes()).unwrap());
+                for event in payloads.iter() {
+                    black_box(book.apply(event).unwrap());
                 }
             },
             BatchSize::LargeInput,
@@ -47,8 +48,8 @@ fn benches(c: &mut Criterion) {
         b.iter_batched_ref(
             || synced(&snapshot),
             |book| {
-                for event in &events {
-                    black_box(book.apply(event.as_bytes()).unwrap());
+                for event in payloads.iter() {
+                    black_box(book.apply(event).unwrap());
                     black_box(book.features(5, None));
                 }
             },
@@ -76,12 +77,13 @@ fn benches(c: &mut Criterion) {
 fn per_level(c: &mut Criterion, snapshot: &str, events: &[String]) {
     let mut reference: Option<Book> = None;
     let mut group = c.benchmark_group("decode_apply_per_level");
-    group.throughput(Throughput::Elements(level_count(events) as u64));
-    for stream in venue_streams(snapshot, events) {
+    let streams = venue_streams(snapshot, events);
+    group.throughput(Throughput::Elements(streams[0].events.levels() as u64));
+    for stream in streams {
         // The converted streams must build the very same book, or the comparison is void.
         let mut book = stream.start();
-        for event in &stream.events {
-            book.apply(event.as_bytes()).unwrap();
+        for event in stream.events.iter() {
+            book.apply(event).unwrap();
         }
         assert!(book.is_synced(), "{}", stream.name);
         match &reference {
@@ -99,8 +101,8 @@ fn bench_stream(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, stream: &V
         b.iter_batched_ref(
             || stream.start(),
             |book| {
-                for event in &stream.events {
-                    black_box(book.apply(event.as_bytes()).unwrap());
+                for event in stream.events.iter() {
+                    black_box(book.apply(event).unwrap());
                 }
             },
             BatchSize::LargeInput,

@@ -18,16 +18,16 @@ use std::time::Instant;
 
 use _core::symbol_book::SymbolBook;
 use _core::synthetic::binance_stream;
-use common::{binance_capture, level_count, venue_streams};
+use common::{binance_capture, venue_streams, Payloads};
 
 /// Fewer events than `core.rs` (20,000): callgrind runs about 50× slower than native.
 const EVENTS: usize = 4_000;
 
 /// The counted region: every diff of the stream, decoded and applied.
 #[inline(never)]
-fn replay(book: &mut SymbolBook, events: &[String]) {
-    for event in events {
-        std::hint::black_box(book.apply(event.as_bytes()).unwrap());
+fn replay(book: &mut SymbolBook, events: &Payloads) {
+    for event in events.iter() {
+        std::hint::black_box(book.apply(event).unwrap());
     }
 }
 
@@ -67,16 +67,13 @@ fn count(venue: &str) -> Result<u64, String> {
 /// Fastest and median wall time of `rounds` replays of each venue's stream, per event and level.
 fn wall(rounds: usize) {
     let (snapshot, events) = binance_stream(EVENTS, 1000, 6, 1);
-    let levels = level_count(&events) as f64;
+    let levels = Payloads::new(&events).levels() as f64;
     println!("decode + apply, synthetic stream, {EVENTS} diffs, {levels} levels, {rounds} rounds (wall):");
     for stream in venue_streams(&snapshot, &events)
         .into_iter()
         .chain([binance_capture()])
     {
-        let (events, levels) = (
-            stream.events.len() as f64,
-            level_count(&stream.events) as f64,
-        );
+        let (events, levels) = (stream.events.len() as f64, stream.events.levels() as f64);
         let mut times: Vec<f64> = (0..rounds)
             .map(|_| {
                 let mut book = stream.start();
@@ -110,7 +107,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let (_, events) = binance_stream(EVENTS, 1000, 6, 1);
-    let levels = level_count(&events) as f64;
+    let levels = Payloads::new(&events).levels() as f64;
     println!("decode + apply, synthetic stream, {EVENTS} diffs, {levels} levels (callgrind):");
     for venue in ["binance_spot", "bybit_spot", "okx"] {
         match count(venue) {
@@ -126,7 +123,7 @@ fn main() -> ExitCode {
         }
     }
     let capture = binance_capture();
-    let (events, levels) = (capture.events.len(), level_count(&capture.events));
+    let (events, levels) = (capture.events.len(), capture.events.levels());
     match count(capture.name) {
         Ok(total) => println!(
             "real capture, Binance spot FTMUSDT, {events} diffs, {levels} levels:\n  {:<13} {:>7.0} instructions per event, {:>5.0} per level",
